@@ -1,0 +1,47 @@
+/* tvw-cli.h
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <glib/gi18n.h>
+#include <tvw.h>
+
+G_BEGIN_DECLS
+
+/* Each command parses its own options and returns the exit status. */
+typedef int (*TvwCommandFunc) (int argc, char **argv);
+
+typedef struct
+{
+  const char     *name;
+  const char     *summary;
+  TvwCommandFunc  run;
+} TvwCommand;
+
+/* Prints "tvw COMMAND: message" on stderr and returns EXIT_FAILURE. */
+int      tvw_cli_fail          (const char   *command,
+                                const GError *error);
+/* Parses @argc/@argv with @entries; handles --help and errors the same way
+ * for every command.  Returns FALSE with *status set when the command
+ * should exit. */
+gboolean tvw_cli_parse         (const char          *command,
+                                const char          *parameter_string,
+                                const char          *description,
+                                const GOptionEntry  *entries,
+                                int                 *argc,
+                                char              ***argv,
+                                int                 *status);
+
+int tvw_cmd_forward    (int argc, char **argv);
+int tvw_cmd_bench      (int argc, char **argv);
+/* catalog (issue 3) */
+int tvw_cmd_list       (int argc, char **argv);
+int tvw_cmd_weights    (int argc, char **argv);
+int tvw_cmd_info       (int argc, char **argv);
+/* transforms (issue 4) */
+int tvw_cmd_preprocess (int argc, char **argv);
+/* download (issue 5) */
+
+G_END_DECLS

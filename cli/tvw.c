@@ -1,0 +1,109 @@
+/* tvw.c — the tvw command line
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tvw-cli.h"
+
+static const TvwCommand commands[] = {
+  { "forward",    N_("Run a model on a NumPy array and write its output"), tvw_cmd_forward },
+  { "bench",      N_("Measure how fast a model runs"), tvw_cmd_bench },
+  /* catalog (issue 3) */
+  { "list",       N_("List the models, like torchvision's list_models()"), tvw_cmd_list },
+  { "weights",    N_("List the weights entries of a model"), tvw_cmd_weights },
+  { "info",       N_("Show a weights entry and its meta-data"), tvw_cmd_info },
+  /* transforms (issue 4) */
+  { "preprocess", N_("Preprocess an image like a weights entry's transforms"), tvw_cmd_preprocess },
+  /* download (issue 5) */
+};
+
+int
+tvw_cli_fail (const char   *command,
+              const GError *error)
+{
+  g_printerr ("tvw %s: %s\n", command, error->message);
+  return EXIT_FAILURE;
+}
+
+gboolean
+tvw_cli_parse (const char          *command,
+               const char          *parameter_string,
+               const char          *description,
+               const GOptionEntry  *entries,
+               int                 *argc,
+               char              ***argv,
+               int                 *status)
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *prgname = g_strdup_printf ("tvw %s", command);
+
+  g_set_prgname (prgname);
+  context = g_option_context_new (parameter_string);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_set_description (context, description);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+
+  if (!g_option_context_parse (context, argc, argv, &error))
+    {
+      g_printerr ("tvw %s: %s\n", command, error->message);
+      g_printerr (_("Run “tvw %s --help” to see a full list of available options.\n"), command);
+      *status = 2;
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+print_usage (FILE *stream)
+{
+  fprintf (stream, "%s\n  tvw %s\n\n", _("Usage:"), _("COMMAND [OPTION…]"));
+  fprintf (stream, "%s\n", _("Run TorchVision models natively, with their pretrained weights and meta-data."));
+  fprintf (stream, "\n%s\n", _("Commands:"));
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (stream, "  %-12s %s\n", commands[i].name, _(commands[i].summary));
+  fprintf (stream, "\n%s\n", _("Run “tvw COMMAND --help” for the options of a command."));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  if (argc < 2)
+    {
+      print_usage (stderr);
+      return 2;
+    }
+
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "help") == 0)
+    {
+      print_usage (stdout);
+      return EXIT_SUCCESS;
+    }
+
+  if (strcmp (argv[1], "--version") == 0)
+    {
+      g_print ("tvw %s\n", TVW_VERSION_S);
+      return EXIT_SUCCESS;
+    }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      return commands[i].run (argc - 1, argv + 1);
+
+  g_printerr (_("tvw: unknown command “%s”\n\n"), argv[1]);
+  print_usage (stderr);
+  return 2;
+}

@@ -1,0 +1,197 @@
+/* tvw-engine-private.h — the inference engine's internal API
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A TvwNet is a graph built once per model by lib/models/ (in the order
+ * torchvision's modules run), with parameters declared under torchvision's
+ * state_dict key names.  Parameters are bound from a checkpoint (or filled
+ * randomly), then prepared: BatchNorm is folded into the producing
+ * convolution and weights are re-packed for the kernels.  Running plans the
+ * shapes and one activation arena per input shape; kernels never allocate.
+ *
+ * Internally activations are channels-last (NHWC); callers see NCHW.
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+
+G_BEGIN_DECLS
+
+typedef struct _TvwNet TvwNet;
+
+/* A value (activation) of the graph. */
+typedef int TvwVal;
+
+typedef enum
+{
+  TVW_ACT_NONE,
+  TVW_ACT_RELU,
+  TVW_ACT_RELU6,
+  TVW_ACT_SILU,
+  TVW_ACT_SIGMOID,
+  TVW_ACT_HARDSWISH,
+  TVW_ACT_HARDSIGMOID,
+  TVW_ACT_GELU,
+} TvwActivation;
+
+typedef struct
+{
+  int      kernel_h, kernel_w;
+  int      stride_h, stride_w;
+  int      pad_h, pad_w;
+  int      dilation_h, dilation_w;
+  int      groups;
+  gboolean bias;
+} TvwConvSpec;
+
+TvwNet   *tvw_net_new                  (void);
+void      tvw_net_free                 (TvwNet              *net);
+
+/* Graph construction.  Programming errors (a wrong channel count in model
+ * code) are g_return_if_fail()s; user errors come later, from planning. */
+TvwVal    tvw_net_input                (TvwNet              *net,
+                                        int                  channels);
+int       tvw_net_channels             (TvwNet              *net,
+                                        TvwVal               x);
+TvwVal    tvw_net_conv2d               (TvwNet              *net,
+                                        TvwVal               x,
+                                        const char          *name,
+                                        int                  out_channels,
+                                        int                  kernel,
+                                        int                  stride,
+                                        int                  padding,
+                                        int                  dilation,
+                                        int                  groups,
+                                        gboolean             bias);
+TvwVal    tvw_net_conv2d_full          (TvwNet              *net,
+                                        TvwVal               x,
+                                        const char          *name,
+                                        int                  out_channels,
+                                        const TvwConvSpec   *spec);
+/* Folded into the convolution that produced @x when it can be. */
+TvwVal    tvw_net_batch_norm           (TvwNet              *net,
+                                        TvwVal               x,
+                                        const char          *name,
+                                        double               eps);
+/* Fused into the producing convolution, linear or add when it can be. */
+TvwVal    tvw_net_activation           (TvwNet              *net,
+                                        TvwVal               x,
+                                        TvwActivation        act);
+/* Elementwise a + b; fused into the convolution that produced @a (a
+ * residual epilogue) when it can be. */
+TvwVal    tvw_net_add                  (TvwNet              *net,
+                                        TvwVal               a,
+                                        TvwVal               b);
+/* x * gate, gate being N×C (a squeeze-excitation scale). */
+TvwVal    tvw_net_scale_channels       (TvwNet              *net,
+                                        TvwVal               x,
+                                        TvwVal               gate);
+TvwVal    tvw_net_max_pool2d           (TvwNet              *net,
+                                        TvwVal               x,
+                                        int                  kernel,
+                                        int                  stride,
+                                        int                  padding,
+                                        gboolean             ceil_mode);
+TvwVal    tvw_net_avg_pool2d           (TvwNet              *net,
+                                        TvwVal               x,
+                                        int                  kernel,
+                                        int                  stride,
+                                        int                  padding,
+                                        gboolean             ceil_mode,
+                                        gboolean             count_include_pad);
+TvwVal    tvw_net_adaptive_avg_pool2d  (TvwNet              *net,
+                                        TvwVal               x,
+                                        int                  out_h,
+                                        int                  out_w);
+/* torch.flatten(x, 1) of an NCHW tensor: C-major order. */
+TvwVal    tvw_net_flatten              (TvwNet              *net,
+                                        TvwVal               x);
+TvwVal    tvw_net_linear               (TvwNet              *net,
+                                        TvwVal               x,
+                                        const char          *name,
+                                        int                  out_features,
+                                        gboolean             bias);
+void      tvw_net_set_output           (TvwNet              *net,
+                                        TvwVal               x);
+
+/* Declares a parameter the model must find in a checkpoint, for tensors
+ * that no op owns (they are only checked).  Optional ones may be missing. */
+void      tvw_net_declare_param        (TvwNet              *net,
+                                        const char          *name,
+                                        guint                n_dims,
+                                        const gint64        *shape,
+                                        gboolean             optional);
+
+/* The values of a parameter after tvw_net_init_random(), writable until
+ * the next prepare (tests use it to set non-trivial BatchNorm values). */
+float    *tvw_net_lookup_param         (TvwNet              *net,
+                                        const char          *name,
+                                        gint64              *numel);
+
+/* Number of parameters, as torchvision counts them (sum of numel over
+ * parameters, buffers excluded). */
+gint64    tvw_net_count_parameters     (TvwNet              *net);
+
+/* Parameters in declaration order, for binding (lib/models/ binds
+ * checkpoints: the engine knows nothing of file formats). */
+guint       tvw_net_get_n_params       (TvwNet              *net);
+const char *tvw_net_get_param_info     (TvwNet              *net,
+                                        guint                index,
+                                        guint               *n_dims,
+                                        const gint64       **shape,
+                                        gboolean            *optional,
+                                        gboolean            *is_float);
+gboolean    tvw_net_has_param          (TvwNet              *net,
+                                        const char          *name);
+/* Borrows @data (n_elements floats) until the next bind or the net's end. */
+void        tvw_net_set_param_data     (TvwNet              *net,
+                                        guint                index,
+                                        const float         *data);
+
+/* Fills every parameter deterministically from @seed like torchvision's
+ * initialisation would (random weights, identity BatchNorm). */
+void      tvw_net_init_random          (TvwNet              *net,
+                                        guint32              seed);
+/* Folds and packs.  Must be called after binding, before running. */
+gboolean  tvw_net_prepare              (TvwNet              *net,
+                                        GError             **error);
+
+/* Runs the network on an NCHW float32 batch.  The output is returned as a
+ * new buffer the caller owns (NCHW for 4-D outputs, N×F for 2-D ones).
+ * Cancellation is checked between nodes.  Not reentrant: callers serialise
+ * runs of one net. */
+gboolean  tvw_net_run                  (TvwNet              *net,
+                                        const float         *input,
+                                        int                  n,
+                                        int                  h,
+                                        int                  w,
+                                        int                  n_threads,
+                                        GCancellable        *cancellable,
+                                        float              **output,
+                                        gint64              *output_shape,
+                                        guint               *output_n_dims,
+                                        GError             **error);
+
+/* Naive reference kernels (NCHW, no packing) for tests. */
+void      tvw_reference_conv2d         (const float         *input,
+                                        int                  n,
+                                        int                  c,
+                                        int                  h,
+                                        int                  w,
+                                        const float         *weight,
+                                        const float         *bias,
+                                        int                  out_channels,
+                                        const TvwConvSpec   *spec,
+                                        float               *output,
+                                        int                 *out_h,
+                                        int                 *out_w);
+
+/* Kernels (one dispatch point in tvw-net.c calls these). */
+void      tvw_engine_init              (void);
+int       tvw_engine_default_threads   (void);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TvwNet, tvw_net_free)
+
+G_END_DECLS

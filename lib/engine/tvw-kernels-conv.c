@@ -1,0 +1,296 @@
+/* tvw-kernels-conv.c — convolution (and linear) over NHWC buffers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The only file that includes <cblas.h>.  OpenBLAS runs single-threaded: the
+ * engine splits the work itself, so that OpenBLAS's thread pool and ours
+ * never spin against each other on the same cores.
+ */
+
+#include "config.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "tvw-kernels-private.h"
+#include "tvw-engine-threads-private.h"
+
+/* Keep one task's im2col slice within a few MB so it stays in cache while
+ * the GEMM reads it. */
+#define IM2COL_TARGET_FLOATS (512 * 1024)
+
+static inline gboolean
+conv_is_direct (const TvwConvParams *p)
+{
+  return p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 &&
+         p->ph == 0 && p->pw == 0 && p->groups == 1;
+}
+
+typedef struct
+{
+  gsize m;          /* rows of the output matrix: n·oh·ow */
+  gsize k;          /* kh·kw·cin/groups */
+  int   cout_g;
+  gsize rows;       /* rows per task */
+  int   m_tasks;
+  int   cols;       /* output columns per task */
+  int   n_tasks;
+} ConvSplit;
+
+static void
+conv_split (const TvwConvParams *p,
+            int                  n_threads,
+            ConvSplit           *s)
+{
+  s->m = (gsize) p->n * p->oh * p->ow;
+  s->k = (gsize) p->kh * p->kw * (p->cin / p->groups);
+  s->cout_g = p->cout / p->groups;
+
+  /* Rows: at least one chunk per thread, more when the im2col slice would
+   * not fit the cache target. */
+  s->rows = (s->m + n_threads - 1) / n_threads;
+  if (!conv_is_direct (p) && s->rows * s->k > IM2COL_TARGET_FLOATS)
+    s->rows = MAX (16, IM2COL_TARGET_FLOATS / s->k);
+  if (p->groups > 1 && p->groups >= n_threads)
+    s->rows = MIN (s->m, MAX (s->rows, IM2COL_TARGET_FLOATS / MAX (s->k, 1)));
+  s->rows = MAX (s->rows, 1);
+  s->m_tasks = (int) ((s->m + s->rows - 1) / s->rows);
+
+  /* Few rows (late layers at batch 1, linear layers): split the columns. */
+  s->cols = s->cout_g;
+  s->n_tasks = 1;
+  if (s->m_tasks * p->groups < n_threads && s->cout_g >= 32 * n_threads)
+    {
+      int per = (s->cout_g + n_threads - 1) / n_threads;
+
+      per = (per + 15) & ~15;
+      s->cols = per;
+      s->n_tasks = (s->cout_g + per - 1) / per;
+    }
+}
+
+gsize
+tvw_conv_scratch_floats (const TvwConvParams *p,
+                         int                  n_threads)
+{
+  ConvSplit s;
+
+  if (p->depthwise || conv_is_direct (p))
+    return 0;
+
+  conv_split (p, n_threads, &s);
+  return s.rows * s.k;
+}
+
+/* Gathers rows [m0, m1) of group @g's im2col matrix into @dst (row-major,
+ * K columns in (ky, kx, c) order, matching the packed weights). */
+static void
+im2col (const TvwConvParams *p,
+        const float         *input,
+        int                  g,
+        gsize                m0,
+        gsize                m1,
+        float               *dst)
+{
+  const int cin_g = p->cin / p->groups;
+  const gsize plane = (gsize) p->oh * p->ow;
+
+  for (gsize m = m0; m < m1; m++)
+    {
+      const int b = (int) (m / plane);
+      const int r = (int) (m % plane);
+      const int oy = r / p->ow;
+      const int ox = r % p->ow;
+      const float *img = input + (gsize) b * p->h * p->w * p->cin + (gsize) g * cin_g;
+
+      for (int ky = 0; ky < p->kh; ky++)
+        {
+          const int iy = oy * p->sh - p->ph + ky * p->dh;
+
+          for (int kx = 0; kx < p->kw; kx++)
+            {
+              const int ix = ox * p->sw - p->pw + kx * p->dw;
+
+              if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w)
+                memset (dst, 0, cin_g * sizeof (float));
+              else
+                memcpy (dst, img + ((gsize) iy * p->w + ix) * p->cin, cin_g * sizeof (float));
+              dst += cin_g;
+            }
+        }
+    }
+}
+
+/* Bias, residual and activation on a tile of the output, while it is hot. */
+static void
+epilogue (float               *out,
+          gsize                rows,
+          int                  cols,
+          gsize                ldc,
+          const float         *bias,
+          const float         *residual,
+          TvwActivation        act)
+{
+  for (gsize r = 0; r < rows; r++)
+    {
+      float *o = out + r * ldc;
+      const float *res = residual != NULL ? residual + r * ldc : NULL;
+
+      if (bias != NULL && res != NULL)
+        for (int c = 0; c < cols; c++)
+          o[c] += bias[c] + res[c];
+      else if (bias != NULL)
+        for (int c = 0; c < cols; c++)
+          o[c] += bias[c];
+      else if (res != NULL)
+        for (int c = 0; c < cols; c++)
+          o[c] += res[c];
+
+      switch (act)
+        {
+        case TVW_ACT_NONE:
+          break;
+        case TVW_ACT_RELU:
+          for (int c = 0; c < cols; c++)
+            o[c] = o[c] > 0.f ? o[c] : 0.f;
+          break;
+        case TVW_ACT_RELU6:
+          for (int c = 0; c < cols; c++)
+            o[c] = fminf (fmaxf (o[c], 0.f), 6.f);
+          break;
+        case TVW_ACT_SILU:
+        case TVW_ACT_SIGMOID:
+        case TVW_ACT_HARDSWISH:
+        case TVW_ACT_HARDSIGMOID:
+        case TVW_ACT_GELU:
+        default:
+          for (int c = 0; c < cols; c++)
+            o[c] = tvw_activation_apply (o[c], act);
+          break;
+        }
+    }
+}
+
+static void
+depthwise (const TvwConvParams *p,
+           const float         *input,
+           const float         *residual,
+           float               *output,
+           int                  n_threads)
+{
+  const int c = p->cout;
+  const int rows = p->n * p->oh;
+
+#pragma omp parallel for num_threads(n_threads) schedule(static)
+  for (int row = 0; row < rows; row++)
+    {
+      const int b = row / p->oh;
+      const int oy = row % p->oh;
+      const float *img = input + (gsize) b * p->h * p->w * c;
+
+      tvw_engine_thread_setup ();
+
+      for (int ox = 0; ox < p->ow; ox++)
+        {
+          gsize at = (((gsize) b * p->oh + oy) * p->ow + ox) * c;
+          float *o = output + at;
+
+          memcpy (o, p->bias, c * sizeof (float));
+          for (int ky = 0; ky < p->kh; ky++)
+            {
+              const int iy = oy * p->sh - p->ph + ky * p->dh;
+
+              if (iy < 0 || iy >= p->h)
+                continue;
+
+              for (int kx = 0; kx < p->kw; kx++)
+                {
+                  const int ix = ox * p->sw - p->pw + kx * p->dw;
+                  const float *in;
+                  const float *wt;
+
+                  if (ix < 0 || ix >= p->w)
+                    continue;
+
+                  in = img + ((gsize) iy * p->w + ix) * c;
+                  wt = p->weight + (gsize) (ky * p->kw + kx) * c;
+                  for (int ch = 0; ch < c; ch++)
+                    o[ch] += in[ch] * wt[ch];
+                }
+            }
+          epilogue (o, 1, c, c, NULL, residual != NULL ? residual + at : NULL, p->act);
+        }
+    }
+}
+
+void
+tvw_kernel_conv2d (const TvwConvParams *p,
+                   const float         *input,
+                   const float         *residual,
+                   float               *output,
+                   float               *scratch,
+                   gsize                scratch_per_thread,
+                   int                  n_threads)
+{
+  ConvSplit s;
+  const gboolean direct = conv_is_direct (p);
+  int n_tasks;
+
+  if (p->depthwise)
+    {
+      depthwise (p, input, residual, output, n_threads);
+      return;
+    }
+
+  conv_split (p, n_threads, &s);
+  n_tasks = p->groups * s.m_tasks * s.n_tasks;
+
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+  for (int task = 0; task < n_tasks; task++)
+    {
+      const int g = task / (s.m_tasks * s.n_tasks);
+      const int mt = (task / s.n_tasks) % s.m_tasks;
+      const int nt = task % s.n_tasks;
+      const gsize m0 = (gsize) mt * s.rows;
+      const gsize m1 = MIN (s.m, m0 + s.rows);
+      const int c0 = nt * s.cols;
+      const int c1 = MIN (s.cout_g, c0 + s.cols);
+      const float *a;
+      gsize lda;
+      float *c;
+
+      tvw_engine_thread_setup ();
+
+      if (direct)
+        {
+          a = input + m0 * p->cin;
+          lda = p->cin;
+        }
+      else
+        {
+          float *buf = scratch + (gsize) tvw_engine_thread_num () * scratch_per_thread;
+
+          im2col (p, input, g, m0, m1, buf);
+          a = buf;
+          lda = s.k;
+        }
+
+      c = output + m0 * p->cout + (gsize) g * s.cout_g + c0;
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                   (int) (m1 - m0), c1 - c0, (int) s.k,
+                   1.0f, a, (int) lda,
+                   p->weight + (gsize) g * s.k * s.cout_g + c0, s.cout_g,
+                   0.0f, c, p->cout);
+      epilogue (c, m1 - m0, c1 - c0, p->cout,
+                p->bias + (gsize) g * s.cout_g + c0,
+                residual != NULL ? residual + m0 * p->cout + (gsize) g * s.cout_g + c0 : NULL,
+                p->act);
+    }
+}
+
+void
+tvw_engine_blas_init (void)
+{
+  openblas_set_num_threads (1);
+}

@@ -1,0 +1,274 @@
+/* tvw-kernels.c — pooling, elementwise and layout kernels over NHWC buffers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "tvw-kernels-private.h"
+#include "tvw-engine-threads-private.h"
+
+/* Below this many elements a parallel region costs more than it saves. */
+#define PARALLEL_MIN 32768
+
+static inline int
+threads_for (gsize work,
+             int   n_threads)
+{
+  return work < PARALLEL_MIN ? 1 : n_threads;
+}
+
+float
+tvw_activation_apply (float         x,
+                      TvwActivation act)
+{
+  switch (act)
+    {
+    case TVW_ACT_NONE:
+      return x;
+    case TVW_ACT_RELU:
+      return x > 0.f ? x : 0.f;
+    case TVW_ACT_RELU6:
+      return fminf (fmaxf (x, 0.f), 6.f);
+    case TVW_ACT_SILU:
+      return x / (1.f + expf (-x));
+    case TVW_ACT_SIGMOID:
+      return 1.f / (1.f + expf (-x));
+    case TVW_ACT_HARDSWISH:
+      return x * fminf (fmaxf (x + 3.f, 0.f), 6.f) / 6.f;
+    case TVW_ACT_HARDSIGMOID:
+      return fminf (fmaxf (x + 3.f, 0.f), 6.f) / 6.f;
+    case TVW_ACT_GELU:
+      return 0.5f * x * (1.f + erff (x * (float) M_SQRT1_2));
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+void
+tvw_kernel_activation (float         *data,
+                       gsize          count,
+                       TvwActivation  act,
+                       int            n_threads)
+{
+#pragma omp parallel for num_threads(threads_for (count, n_threads)) schedule(static)
+  for (gsize i = 0; i < count; i++)
+    data[i] = tvw_activation_apply (data[i], act);
+}
+
+void
+tvw_kernel_channel_affine (const float   *input,
+                           float         *output,
+                           gsize          rows,
+                           int            c,
+                           const float   *scale,
+                           const float   *shift,
+                           TvwActivation  act,
+                           int            n_threads)
+{
+#pragma omp parallel for num_threads(threads_for (rows * c, n_threads)) schedule(static)
+  for (gsize r = 0; r < rows; r++)
+    {
+      const float *in = input + r * c;
+      float *out = output + r * c;
+
+      for (int ch = 0; ch < c; ch++)
+        out[ch] = tvw_activation_apply (in[ch] * scale[ch] + shift[ch], act);
+    }
+}
+
+void
+tvw_kernel_add (const float   *a,
+                const float   *b,
+                float         *output,
+                gsize          count,
+                TvwActivation  act,
+                int            n_threads)
+{
+#pragma omp parallel for num_threads(threads_for (count, n_threads)) schedule(static)
+  for (gsize i = 0; i < count; i++)
+    output[i] = tvw_activation_apply (a[i] + b[i], act);
+}
+
+void
+tvw_kernel_scale_channels (const float *input,
+                           const float *gate,
+                           float       *output,
+                           int          n,
+                           gsize        hw,
+                           int          c,
+                           int          n_threads)
+{
+  const gsize rows = (gsize) n * hw;
+
+#pragma omp parallel for num_threads(threads_for (rows * c, n_threads)) schedule(static)
+  for (gsize r = 0; r < rows; r++)
+    {
+      const float *g = gate + (r / hw) * c;
+      const float *in = input + r * c;
+      float *out = output + r * c;
+
+      for (int ch = 0; ch < c; ch++)
+        out[ch] = in[ch] * g[ch];
+    }
+}
+
+void
+tvw_kernel_max_pool2d (const TvwPoolParams *p,
+                       const float         *input,
+                       float               *output,
+                       int                  n_threads)
+{
+  const int rows = p->n * p->oh;
+
+#pragma omp parallel for num_threads(threads_for ((gsize) rows * p->ow * p->c, n_threads)) schedule(static)
+  for (int row = 0; row < rows; row++)
+    {
+      const int b = row / p->oh;
+      const int oy = row % p->oh;
+      const int y0 = MAX (oy * p->sh - p->ph, 0);
+      const int y1 = MIN (oy * p->sh - p->ph + p->kh, p->h);
+
+      for (int ox = 0; ox < p->ow; ox++)
+        {
+          const int x0 = MAX (ox * p->sw - p->pw, 0);
+          const int x1 = MIN (ox * p->sw - p->pw + p->kw, p->w);
+          float *o = output + (((gsize) b * p->oh + oy) * p->ow + ox) * p->c;
+
+          for (int ch = 0; ch < p->c; ch++)
+            o[ch] = -INFINITY;
+
+          for (int y = y0; y < y1; y++)
+            for (int x = x0; x < x1; x++)
+              {
+                const float *in = input + (((gsize) b * p->h + y) * p->w + x) * p->c;
+
+                for (int ch = 0; ch < p->c; ch++)
+                  /* NaN propagates, as in PyTorch. */
+                  o[ch] = (in[ch] > o[ch] || isnan (in[ch])) ? in[ch] : o[ch];
+              }
+        }
+    }
+}
+
+void
+tvw_kernel_avg_pool2d (const TvwPoolParams *p,
+                       const float         *input,
+                       float               *output,
+                       int                  n_threads)
+{
+  const int rows = p->n * p->oh;
+
+#pragma omp parallel for num_threads(threads_for ((gsize) rows * p->ow * p->c, n_threads)) schedule(static)
+  for (int row = 0; row < rows; row++)
+    {
+      const int b = row / p->oh;
+      const int oy = row % p->oh;
+      int ys = oy * p->sh - p->ph;
+      int ye = MIN (ys + p->kh, p->h + p->ph);
+
+      for (int ox = 0; ox < p->ow; ox++)
+        {
+          int xs = ox * p->sw - p->pw;
+          int xe = MIN (xs + p->kw, p->w + p->pw);
+          int pool = (ye - ys) * (xe - xs);
+          int y0 = MAX (ys, 0), y1 = MIN (ye, p->h);
+          int x0 = MAX (xs, 0), x1 = MIN (xe, p->w);
+          float *o = output + (((gsize) b * p->oh + oy) * p->ow + ox) * p->c;
+          float div;
+
+          if (!p->count_include_pad)
+            pool = (y1 - y0) * (x1 - x0);
+          div = pool > 0 ? 1.f / pool : 0.f;
+
+          memset (o, 0, p->c * sizeof (float));
+          for (int y = y0; y < y1; y++)
+            for (int x = x0; x < x1; x++)
+              {
+                const float *in = input + (((gsize) b * p->h + y) * p->w + x) * p->c;
+
+                for (int ch = 0; ch < p->c; ch++)
+                  o[ch] += in[ch];
+              }
+          for (int ch = 0; ch < p->c; ch++)
+            o[ch] *= div;
+        }
+    }
+}
+
+void
+tvw_kernel_adaptive_avg_pool2d (const TvwPoolParams *p,
+                                const float         *input,
+                                float               *output,
+                                int                  n_threads)
+{
+  const int rows = p->n * p->oh;
+
+#pragma omp parallel for num_threads(threads_for ((gsize) p->n * p->h * p->w * p->c, n_threads)) schedule(static)
+  for (int row = 0; row < rows; row++)
+    {
+      const int b = row / p->oh;
+      const int oy = row % p->oh;
+      const int y0 = (int) floor ((double) oy * p->h / p->oh);
+      const int y1 = (int) ceil ((double) (oy + 1) * p->h / p->oh);
+
+      for (int ox = 0; ox < p->ow; ox++)
+        {
+          const int x0 = (int) floor ((double) ox * p->w / p->ow);
+          const int x1 = (int) ceil ((double) (ox + 1) * p->w / p->ow);
+          const float div = 1.f / ((y1 - y0) * (x1 - x0));
+          float *o = output + (((gsize) b * p->oh + oy) * p->ow + ox) * p->c;
+
+          memset (o, 0, p->c * sizeof (float));
+          for (int y = y0; y < y1; y++)
+            for (int x = x0; x < x1; x++)
+              {
+                const float *in = input + (((gsize) b * p->h + y) * p->w + x) * p->c;
+
+                for (int ch = 0; ch < p->c; ch++)
+                  o[ch] += in[ch];
+              }
+          for (int ch = 0; ch < p->c; ch++)
+            o[ch] *= div;
+        }
+    }
+}
+
+void
+tvw_kernel_nchw_to_nhwc (const float *input,
+                         float       *output,
+                         int          n,
+                         int          c,
+                         int          h,
+                         int          w,
+                         int          n_threads)
+{
+  const gsize hw = (gsize) h * w;
+
+#pragma omp parallel for num_threads(threads_for ((gsize) n * c * hw, n_threads)) schedule(static)
+  for (int b = 0; b < n; b++)
+    for (gsize i = 0; i < hw; i++)
+      for (int ch = 0; ch < c; ch++)
+        output[((gsize) b * hw + i) * c + ch] = input[((gsize) b * c + ch) * hw + i];
+}
+
+void
+tvw_kernel_nhwc_to_nchw (const float *input,
+                         float       *output,
+                         int          n,
+                         int          h,
+                         int          w,
+                         int          c,
+                         int          n_threads)
+{
+  const gsize hw = (gsize) h * w;
+
+#pragma omp parallel for num_threads(threads_for ((gsize) n * c * hw, n_threads)) schedule(static)
+  for (int b = 0; b < n; b++)
+    for (int ch = 0; ch < c; ch++)
+      for (gsize i = 0; i < hw; i++)
+        output[((gsize) b * c + ch) * hw + i] = input[((gsize) b * hw + i) * c + ch];
+}

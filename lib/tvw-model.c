@@ -1,0 +1,728 @@
+/* tvw-model.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "tvw-error.h"
+#include "tvw-model-private.h"
+#include "tvw-tensor-private.h"
+#include "tvw-architectures-private.h"
+#include "tvw-checkpoint-private.h"
+#include "tvw-engine-private.h"
+#include "tvw-bind-private.h"
+
+/**
+ * TvwModel:
+ *
+ * A torchvision architecture, built natively, with its weights.
+ *
+ * A model is created for an architecture (torchvision's builder name, such
+ * as `resnet50`) and, optionally, a [class@Weights] entry whose checkpoint
+ * is loaded during construction:
+ *
+ * ```c
+ * g_autoptr(TvwModel) model = tvw_get_model ("resnet50", "DEFAULT", NULL, &error);
+ * ```
+ *
+ * Without weights the parameters are initialised randomly.
+ * [method@Model.forward] takes an NCHW float32 batch and returns the
+ * model's output (logits for classifiers), exactly as PyTorch computes it.
+ *
+ * Construction may download and load a checkpoint: it is a [iface@Gio.Initable]
+ * and a [iface@Gio.AsyncInitable].  A model can be used from any thread;
+ * concurrent runs of one model are serialised.
+ */
+
+struct _TvwModel
+{
+  GObject        parent_instance;
+
+  char          *architecture;
+  guint          num_classes;
+  guint          n_threads;
+  TvwWeights    *weights;
+  gboolean       pretrained;
+  gboolean       pretrained_backbone;
+
+  const TvwArchitecture *arch;
+  TvwNet        *net;
+  TvwCheckpoint *checkpoint;
+  GMutex         lock;
+  gboolean       initialized;
+};
+
+static void initable_iface_init       (GInitableIface      *iface);
+static void async_initable_iface_init (GAsyncInitableIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TvwModel, tvw_model, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init)
+                               G_IMPLEMENT_INTERFACE (G_TYPE_ASYNC_INITABLE, async_initable_iface_init))
+
+enum {
+  PROP_0,
+  PROP_ARCHITECTURE,
+  PROP_NUM_CLASSES,
+  PROP_N_THREADS,
+  PROP_WEIGHTS,
+  PROP_PRETRAINED,
+  PROP_PRETRAINED_BACKBONE,
+  N_PROPS
+};
+
+static GParamSpec *props[N_PROPS];
+
+static void
+tvw_model_finalize (GObject *object)
+{
+  TvwModel *self = (TvwModel *)object;
+
+  g_clear_pointer (&self->architecture, g_free);
+  g_clear_pointer (&self->net, tvw_net_free);
+  g_clear_pointer (&self->checkpoint, tvw_checkpoint_free);
+  g_mutex_clear (&self->lock);
+
+  G_OBJECT_CLASS (tvw_model_parent_class)->finalize (object);
+}
+
+static void
+tvw_model_dispose (GObject *object)
+{
+  TvwModel *self = (TvwModel *)object;
+
+  g_clear_object (&self->weights);
+
+  G_OBJECT_CLASS (tvw_model_parent_class)->dispose (object);
+}
+
+static void
+tvw_model_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  TvwModel *self = TVW_MODEL (object);
+
+  switch (prop_id)
+    {
+    case PROP_ARCHITECTURE:
+      g_value_set_string (value, self->architecture);
+      break;
+
+    case PROP_NUM_CLASSES:
+      g_value_set_uint (value, self->num_classes);
+      break;
+
+    case PROP_N_THREADS:
+      g_value_set_uint (value, self->n_threads);
+      break;
+
+    case PROP_WEIGHTS:
+      g_value_set_object (value, self->weights);
+      break;
+
+    case PROP_PRETRAINED:
+      g_value_set_boolean (value, self->pretrained);
+      break;
+
+    case PROP_PRETRAINED_BACKBONE:
+      g_value_set_boolean (value, self->pretrained_backbone);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tvw_model_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  TvwModel *self = TVW_MODEL (object);
+
+  switch (prop_id)
+    {
+    case PROP_ARCHITECTURE:
+      self->architecture = g_value_dup_string (value);
+      break;
+
+    case PROP_NUM_CLASSES:
+      self->num_classes = g_value_get_uint (value);
+      break;
+
+    case PROP_N_THREADS:
+      tvw_model_set_n_threads (self, g_value_get_uint (value));
+      break;
+
+    case PROP_WEIGHTS:
+      self->weights = g_value_dup_object (value);
+      break;
+
+    case PROP_PRETRAINED:
+      self->pretrained = g_value_get_boolean (value);
+      break;
+
+    case PROP_PRETRAINED_BACKBONE:
+      self->pretrained_backbone = g_value_get_boolean (value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tvw_model_class_init (TvwModelClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = tvw_model_dispose;
+  object_class->finalize = tvw_model_finalize;
+  object_class->get_property = tvw_model_get_property;
+  object_class->set_property = tvw_model_set_property;
+
+  /**
+   * TvwModel:architecture:
+   *
+   * The architecture: torchvision's builder name, such as `resnet50`.
+   * When %NULL it is taken from [property@Model:weights].
+   */
+  props[PROP_ARCHITECTURE] =
+    g_param_spec_string ("architecture", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TvwModel:num-classes:
+   *
+   * The number of outputs of the classifier.  0 means the number of
+   * categories of [property@Model:weights], or the architecture's default
+   * (1000) without weights.
+   */
+  props[PROP_NUM_CLASSES] =
+    g_param_spec_uint ("num-classes", NULL, NULL,
+                       0, G_MAXINT32, 0,
+                       (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TvwModel:n-threads:
+   *
+   * How many threads a forward pass uses; 0 means one per processor.
+   */
+  props[PROP_N_THREADS] =
+    g_param_spec_uint ("n-threads", NULL, NULL,
+                       0, 1024, 0,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TvwModel:weights:
+   *
+   * The weights entry whose checkpoint is loaded during construction, or
+   * %NULL for random initialisation.
+   */
+  props[PROP_WEIGHTS] =
+    g_param_spec_object ("weights", NULL, NULL,
+                         TVW_TYPE_WEIGHTS,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * TvwModel:pretrained:
+   *
+   * Deprecated: like torchvision's `pretrained=True`, loads the entry it
+   * maps to (the legacy weights, `IMAGENET1K_V1` for classification) and
+   * logs torchvision's deprecation warnings.
+   */
+  props[PROP_PRETRAINED] =
+    g_param_spec_boolean ("pretrained", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS |
+                           G_PARAM_DEPRECATED));
+
+  /**
+   * TvwModel:pretrained-backbone:
+   *
+   * Deprecated: like torchvision's `pretrained_backbone=True`, loads the
+   * backbone's legacy weights.
+   */
+  props[PROP_PRETRAINED_BACKBONE] =
+    g_param_spec_boolean ("pretrained-backbone", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS |
+                           G_PARAM_DEPRECATED));
+
+  g_object_class_install_properties (object_class, N_PROPS, props);
+}
+
+static void
+tvw_model_init (TvwModel *self)
+{
+  g_mutex_init (&self->lock);
+}
+
+static gboolean
+load_checkpoint (TvwModel      *self,
+                 const char    *path,
+                 GFile         *file,
+                 gboolean       strict,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  g_autoptr(TvwCheckpoint) ckpt = NULL;
+
+  if (path != NULL)
+    ckpt = tvw_checkpoint_open (path, error);
+  else
+    {
+      g_autoptr(GBytes) bytes = g_file_load_bytes (file, cancellable, NULL, error);
+      g_autofree char *name = NULL;
+
+      if (bytes == NULL)
+        return FALSE;
+      name = g_file_get_parse_name (file);
+      ckpt = tvw_checkpoint_open_bytes (bytes, name, error);
+    }
+
+  if (ckpt == NULL)
+    return FALSE;
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+
+  g_mutex_lock (&self->lock);
+  if (!tvw_bind_checkpoint (self->net, ckpt, strict, error) ||
+      !tvw_net_prepare (self->net, error))
+    {
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
+
+  /* The net may point into the mapped file: keep it, drop the old one. */
+  tvw_checkpoint_free (self->checkpoint);
+  self->checkpoint = g_steal_pointer (&ckpt);
+  g_mutex_unlock (&self->lock);
+
+  return TRUE;
+}
+
+static gboolean
+tvw_model_initable_init (GInitable     *initable,
+                         GCancellable  *cancellable,
+                         GError       **error)
+{
+  TvwModel *self = TVW_MODEL (initable);
+  guint num_classes;
+
+  if (self->initialized)
+    return TRUE;
+
+  if (!tvw_model_resolve_legacy (self, &self->weights, error))
+    return FALSE;
+
+  if (self->architecture == NULL && self->weights != NULL)
+    self->architecture = g_strdup (tvw_weights_get_builder (self->weights));
+
+  if (self->architecture == NULL)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   "A model needs an architecture or weights");
+      return FALSE;
+    }
+
+  if (self->weights != NULL &&
+      g_strcmp0 (tvw_weights_get_builder (self->weights), self->architecture) != 0)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   "The weights %s are for %s, not %s",
+                   tvw_weights_get_full_name (self->weights),
+                   tvw_weights_get_builder (self->weights), self->architecture);
+      return FALSE;
+    }
+
+  self->arch = tvw_architecture_lookup (self->architecture);
+  if (self->arch == NULL)
+    {
+      if (tvw_model_architecture_known (self->architecture))
+        g_set_error (error, TVW_ERROR, TVW_ERROR_UNSUPPORTED,
+                     "The architecture %s is not implemented by libtvw yet", self->architecture);
+      else
+        g_set_error (error, TVW_ERROR, TVW_ERROR_NOT_FOUND,
+                     "Unknown architecture “%s”", self->architecture);
+      return FALSE;
+    }
+
+  num_classes = self->arch->default_num_classes;
+  if (self->weights != NULL)
+    {
+      guint from_weights = tvw_weights_get_num_classes (self->weights);
+
+      if (self->num_classes != 0 && from_weights != 0 && self->num_classes != from_weights)
+        {
+          /* torchvision refuses this too (_ovewrite_named_param). */
+          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                       "The parameter num_classes expected value %u but got %u instead",
+                       from_weights, self->num_classes);
+          return FALSE;
+        }
+      if (from_weights != 0)
+        num_classes = from_weights;
+    }
+  if (self->num_classes != 0)
+    num_classes = self->num_classes;
+  self->num_classes = num_classes;
+
+  self->net = tvw_net_new ();
+  self->arch->build (self->net, self->architecture, num_classes);
+
+  if (self->weights != NULL)
+    {
+      g_autofree char *path = tvw_model_fetch_weights (self->weights, cancellable, error);
+
+      if (path == NULL || !load_checkpoint (self, path, NULL, TRUE, cancellable, error))
+        return FALSE;
+    }
+  else
+    {
+      tvw_net_init_random (self->net, g_random_int ());
+      if (!tvw_net_prepare (self->net, error))
+        return FALSE;
+    }
+
+  self->initialized = TRUE;
+  return TRUE;
+}
+
+static void
+initable_iface_init (GInitableIface *iface)
+{
+  iface->init = tvw_model_initable_init;
+}
+
+static void
+async_initable_iface_init (GAsyncInitableIface *iface)
+{
+  /* The default implementation runs GInitable.init in a worker thread. */
+}
+
+/**
+ * tvw_model_new:
+ * @architecture: torchvision's builder name, such as `resnet50`
+ * @num_classes: the number of classes, or 0 for the architecture's default
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Builds @architecture with random weights.  Load a checkpoint with
+ * [method@Model.load_state_dict_from_file], or use [func@get_model] to get
+ * a model with a weights entry.
+ *
+ * Returns: (transfer full): a new model, or %NULL if @architecture is
+ *   unknown or not implemented
+ */
+TvwModel *
+tvw_model_new (const char    *architecture,
+               guint          num_classes,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  g_return_val_if_fail (architecture != NULL, NULL);
+
+  return g_initable_new (TVW_TYPE_MODEL, cancellable, error,
+                         "architecture", architecture,
+                         "num-classes", num_classes,
+                         NULL);
+}
+
+/**
+ * tvw_model_get_architecture:
+ * @self: a model
+ *
+ * Returns: the architecture, torchvision's builder name
+ */
+const char *
+tvw_model_get_architecture (TvwModel *self)
+{
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+
+  return self->architecture;
+}
+
+/**
+ * tvw_model_get_num_classes:
+ * @self: a model
+ *
+ * Returns: the number of outputs of the classifier
+ */
+guint
+tvw_model_get_num_classes (TvwModel *self)
+{
+  g_return_val_if_fail (TVW_IS_MODEL (self), 0);
+
+  return self->num_classes;
+}
+
+/**
+ * tvw_model_get_weights:
+ * @self: a model
+ *
+ * Returns: (transfer none) (nullable): the weights entry the model was
+ *   built with
+ */
+TvwWeights *
+tvw_model_get_weights (TvwModel *self)
+{
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+
+  return self->weights;
+}
+
+/**
+ * tvw_model_get_n_threads:
+ * @self: a model
+ *
+ * Returns: the number of threads a forward pass uses, 0 for one per processor
+ */
+guint
+tvw_model_get_n_threads (TvwModel *self)
+{
+  g_return_val_if_fail (TVW_IS_MODEL (self), 0);
+
+  return self->n_threads;
+}
+
+/**
+ * tvw_model_set_n_threads:
+ * @self: a model
+ * @n_threads: the number of threads, 0 for one per processor
+ *
+ * Sets how many threads a forward pass uses.
+ */
+void
+tvw_model_set_n_threads (TvwModel *self,
+                         guint     n_threads)
+{
+  g_return_if_fail (TVW_IS_MODEL (self));
+
+  if (self->n_threads == n_threads)
+    return;
+
+  self->n_threads = n_threads;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_N_THREADS]);
+}
+
+/**
+ * tvw_model_get_min_size:
+ * @self: a model
+ *
+ * Returns: the smallest height and width the architecture accepts
+ */
+guint
+tvw_model_get_min_size (TvwModel *self)
+{
+  g_return_val_if_fail (TVW_IS_MODEL (self), 0);
+  g_return_val_if_fail (self->arch != NULL, 0);
+
+  return self->arch->min_size;
+}
+
+/**
+ * tvw_model_count_parameters:
+ * @self: a model
+ *
+ * Returns: the number of parameters, counted as torchvision's `num_params`
+ */
+gint64
+tvw_model_count_parameters (TvwModel *self)
+{
+  g_return_val_if_fail (TVW_IS_MODEL (self), 0);
+  g_return_val_if_fail (self->net != NULL, 0);
+
+  return tvw_net_count_parameters (self->net);
+}
+
+/**
+ * tvw_model_load_state_dict_from_file:
+ * @self: a model
+ * @file: a `.pth` (zip or legacy `torch.save` format) or `.safetensors` file
+ * @strict: whether missing and unexpected keys are errors
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Loads a state_dict, like PyTorch's `model.load_state_dict(torch.load(f))`.
+ * `{"model": …}` and `{"state_dict": …}` wrappers and `module.` prefixes
+ * are accepted.  A tensor whose shape differs from the architecture's is
+ * always an error naming the key; with @strict, so are missing and
+ * unexpected keys.  On error the model is unchanged.
+ *
+ * The file is read safely: nothing in it is ever executed.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+tvw_model_load_state_dict_from_file (TvwModel      *self,
+                                     GFile         *file,
+                                     gboolean       strict,
+                                     GCancellable  *cancellable,
+                                     GError       **error)
+{
+  g_return_val_if_fail (TVW_IS_MODEL (self), FALSE);
+  g_return_val_if_fail (G_IS_FILE (file), FALSE);
+  g_return_val_if_fail (self->net != NULL, FALSE);
+
+  return load_checkpoint (self, g_file_peek_path (file), file, strict, cancellable, error);
+}
+
+/**
+ * tvw_model_forward:
+ * @self: a model
+ * @input: an NCHW float32 batch (a CHW image is taken as a batch of one)
+ * @cancellable: (nullable): a #GCancellable, checked between layers
+ * @error: return location for an error
+ *
+ * Runs the model, like calling the PyTorch module in eval mode.
+ *
+ * Returns: (transfer full): the output, N×num_classes for classifiers, or
+ *   %NULL if @input has the wrong shape or is too small for the architecture
+ */
+TvwTensor *
+tvw_model_forward (TvwModel      *self,
+                   TvwTensor     *input,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  const gint64 *shape;
+  guint n_dims;
+  gint64 n, c, h, w;
+  g_autoptr(TvwTensor) floats = NULL;
+  float *out = NULL;
+  gint64 out_shape[4];
+  guint out_n_dims;
+  gboolean ok;
+
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (TVW_IS_TENSOR (input), NULL);
+  g_return_val_if_fail (self->net != NULL, NULL);
+
+  shape = tvw_tensor_get_shape (input, &n_dims);
+  if (n_dims != 3 && n_dims != 4)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   "%s expects an N×C×H×W batch, not a tensor of %u dimensions",
+                   self->architecture, n_dims);
+      return NULL;
+    }
+
+  n = n_dims == 4 ? shape[0] : 1;
+  c = shape[n_dims - 3];
+  h = shape[n_dims - 2];
+  w = shape[n_dims - 1];
+
+  if (c != 3)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   "%s expects 3 input channels, not %" G_GINT64_FORMAT,
+                   self->architecture, c);
+      return NULL;
+    }
+
+  if (n < 1 || h < self->arch->min_size || w < self->arch->min_size ||
+      n > G_MAXINT32 || h > TVW_MODEL_MAX_INPUT_SIZE || w > TVW_MODEL_MAX_INPUT_SIZE ||
+      n * h * w > TVW_MODEL_MAX_INPUT_PIXELS)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   "%s cannot take a batch of %" G_GINT64_FORMAT " images of %" G_GINT64_FORMAT
+                   "×%" G_GINT64_FORMAT " (sizes from %u to %d, at most %d pixels in a batch)",
+                   self->architecture, n, h, w, self->arch->min_size,
+                   TVW_MODEL_MAX_INPUT_SIZE, TVW_MODEL_MAX_INPUT_PIXELS);
+      return NULL;
+    }
+
+  floats = tvw_tensor_to_float (input);
+
+  g_mutex_lock (&self->lock);
+  ok = tvw_net_run (self->net, tvw_tensor_get_data (floats), (int) n, (int) h, (int) w,
+                    (int) self->n_threads, cancellable, &out, out_shape, &out_n_dims, error);
+  g_mutex_unlock (&self->lock);
+
+  if (!ok)
+    {
+      if (error != NULL && *error != NULL && (*error)->domain == TVW_ERROR)
+        g_prefix_error (error, "%s: ", self->architecture);
+      return NULL;
+    }
+
+  {
+    gsize count = 1;
+
+    for (guint i = 0; i < out_n_dims; i++)
+      count *= (gsize) out_shape[i];
+
+    return tvw_tensor_new_take (TVW_DTYPE_FLOAT32, out_shape, out_n_dims,
+                                g_bytes_new_take (out, count * sizeof (float)));
+  }
+}
+
+static void
+forward_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  GError *error = NULL;
+  TvwTensor *out;
+
+  out = tvw_model_forward (source_object, task_data, cancellable, &error);
+  if (out == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, out, g_object_unref);
+}
+
+/**
+ * tvw_model_forward_async:
+ * @self: a model
+ * @input: an NCHW float32 batch
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the output is ready
+ * @user_data: data for @callback
+ *
+ * Runs the model in a worker thread.  See [method@Model.forward].
+ */
+void
+tvw_model_forward_async (TvwModel            *self,
+                         TvwTensor           *input,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (TVW_IS_MODEL (self));
+  g_return_if_fail (TVW_IS_TENSOR (input));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tvw_model_forward_async);
+  g_task_set_task_data (task, g_object_ref (input), g_object_unref);
+  g_task_run_in_thread (task, forward_thread);
+}
+
+/**
+ * tvw_model_forward_finish:
+ * @self: a model
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the output, or %NULL on error
+ */
+TvwTensor *
+tvw_model_forward_finish (TvwModel      *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tvw_model_forward_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

@@ -1,0 +1,68 @@
+/* tvw-model.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined(_TVW_INSIDE) && !defined(TVW_COMPILATION)
+# error "Only <tvw.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "tvw-version.h"
+#include "tvw-tensor.h"
+#include "tvw-weights.h"
+
+G_BEGIN_DECLS
+
+#define TVW_TYPE_MODEL (tvw_model_get_type ())
+
+TVW_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (TvwModel, tvw_model, TVW, MODEL, GObject)
+
+TVW_AVAILABLE_IN_ALL
+TvwModel    *tvw_model_new                       (const char    *architecture,
+                                                  guint          num_classes,
+                                                  GCancellable  *cancellable,
+                                                  GError       **error);
+TVW_AVAILABLE_IN_ALL
+const char  *tvw_model_get_architecture          (TvwModel      *self);
+TVW_AVAILABLE_IN_ALL
+guint        tvw_model_get_num_classes           (TvwModel      *self);
+TVW_AVAILABLE_IN_ALL
+guint        tvw_model_get_n_threads             (TvwModel      *self);
+TVW_AVAILABLE_IN_ALL
+void         tvw_model_set_n_threads             (TvwModel      *self,
+                                                  guint          n_threads);
+TVW_AVAILABLE_IN_ALL
+guint        tvw_model_get_min_size              (TvwModel      *self);
+TVW_AVAILABLE_IN_ALL
+TvwWeights  *tvw_model_get_weights               (TvwModel      *self);
+TVW_AVAILABLE_IN_ALL
+gint64       tvw_model_count_parameters          (TvwModel      *self);
+
+TVW_AVAILABLE_IN_ALL
+gboolean     tvw_model_load_state_dict_from_file (TvwModel      *self,
+                                                  GFile         *file,
+                                                  gboolean       strict,
+                                                  GCancellable  *cancellable,
+                                                  GError       **error);
+TVW_AVAILABLE_IN_ALL
+TvwTensor   *tvw_model_forward                   (TvwModel      *self,
+                                                  TvwTensor     *input,
+                                                  GCancellable  *cancellable,
+                                                  GError       **error);
+TVW_AVAILABLE_IN_ALL
+void         tvw_model_forward_async             (TvwModel            *self,
+                                                  TvwTensor           *input,
+                                                  GCancellable        *cancellable,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+TVW_AVAILABLE_IN_ALL
+TvwTensor   *tvw_model_forward_finish            (TvwModel      *self,
+                                                  GAsyncResult  *result,
+                                                  GError       **error);
+
+G_END_DECLS

@@ -1,0 +1,151 @@
+# Shared helpers of the conformance tests: random torchvision models, the
+# checkpoint forms libtvw reads, running `tvw forward`, TAP output.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+
+
+class Tap:
+    def __init__(self, planned):
+        self.n = 0
+        self.failed = 0
+        print(f"1..{planned}", flush=True)
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print(f"{'ok' if cond else 'not ok'} {self.n} {name}", flush=True)
+        if diag:
+            for line in str(diag).splitlines():
+                print(f"# {line}", flush=True)
+
+    def skip(self, name, why):
+        self.n += 1
+        print(f"ok {self.n} {name} # SKIP {why}", flush=True)
+
+    def exit(self):
+        sys.exit(1 if self.failed else 0)
+
+
+def randomise(model, seed):
+    """Every parameter and buffer random, BatchNorm far from identity (an
+    identity BatchNorm would hide folding bugs)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() >= 2:
+                fan_in = p[0].numel()
+                p.copy_(torch.randn(p.shape, generator=g) * (1.0 / fan_in) ** 0.5)
+            elif name.endswith("weight"):
+                p.copy_(torch.rand(p.shape, generator=g) * 1.0 + 0.5)
+            else:
+                p.copy_(torch.rand(p.shape, generator=g) - 0.5)
+        for name, b in model.named_buffers():
+            if name.endswith("running_mean"):
+                b.copy_((torch.rand(b.shape, generator=g) - 0.5) * 0.4)
+            elif name.endswith("running_var"):
+                b.copy_(torch.rand(b.shape, generator=g) * 1.5 + 0.5)
+            elif name.endswith("num_batches_tracked"):
+                b.fill_(int(torch.randint(1, 10000, (1,), generator=g)))
+            elif b.is_floating_point():
+                b.copy_(torch.randn(b.shape, generator=g))
+    model.eval()
+    return model
+
+
+def save_safetensors(sd, path):
+    dtypes = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
+              torch.float64: "F64", torch.int64: "I64", torch.int32: "I32",
+              torch.uint8: "U8"}
+    header, blobs, offset = {}, [], 0
+    for k, v in sd.items():
+        data = v.contiguous().view(-1).view(torch.uint8).numpy().tobytes() if v.numel() else b""
+        header[k] = {"dtype": dtypes[v.dtype], "shape": list(v.shape),
+                     "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        for b in blobs:
+            f.write(b)
+
+
+def write_form(sd, form, path):
+    """Writes @sd as one of the checkpoint forms; returns the state_dict
+    the reference must use (fp16 rounds the weights)."""
+    if form == "zip":
+        torch.save(sd, path)
+    elif form == "legacy":
+        torch.save(sd, path, _use_new_zipfile_serialization=False)
+    elif form == "wrapped":
+        torch.save({"model": {"module." + k: v for k, v in sd.items()}, "epoch": 7}, path)
+    elif form == "state_dict":
+        torch.save({"state_dict": sd}, path)
+    elif form == "safetensors":
+        save_safetensors(sd, path)
+    elif form == "fp16":
+        half = {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
+        torch.save(half, path)
+        return {k: (v.float() if v.is_floating_point() else v) for k, v in half.items()}
+    else:
+        raise ValueError(form)
+    return sd
+
+
+def save_npy(path, array):
+    np.save(path, np.ascontiguousarray(array, dtype=np.float32))
+
+
+def tvw(*args, check=True):
+    cli = os.environ.get("TVW_CLI", "tvw")
+    proc = subprocess.run([cli, *args], capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"tvw {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+    return proc
+
+
+def run_forward(model_name, ckpt, inp, workdir, extra=()):
+    in_path = os.path.join(workdir, "in.npy")
+    out_path = os.path.join(workdir, "out.npy")
+    save_npy(in_path, inp)
+    tvw("forward", "--model", model_name, "--checkpoint", ckpt,
+        "--input", in_path, "--output", out_path, *extra)
+    return np.load(out_path)
+
+
+def compare(got, ref, rtol=1e-4):
+    """max|Δ| ≤ rtol·max(1, max|ref|), and the same top-5 order per row —
+    a swap is accepted only between logits that tie within the tolerance."""
+    scale = max(1.0, float(np.abs(ref).max()))
+    tol = rtol * scale
+    if got.shape != ref.shape:
+        return False, f"shape {got.shape} != {ref.shape}"
+    diff = float(np.abs(got - ref).max())
+    if not diff <= tol:
+        return False, f"max|Δ| = {diff:.3g} > {tol:.3g}"
+    if ref.ndim == 2:
+        for r in range(ref.shape[0]):
+            want = np.argsort(-ref[r], kind="stable")[:5]
+            have = np.argsort(-got[r], kind="stable")[:5]
+            for i in range(min(5, ref.shape[1])):
+                if want[i] != have[i] and abs(ref[r, want[i]] - ref[r, have[i]]) > tol:
+                    return False, f"row {r}: top-5 {have.tolist()} != {want.tolist()}"
+    return True, f"max|Δ| = {diff:.3g} (tolerance {tol:.3g})"
+
+
+def workdir():
+    base = os.environ.get("G_TEST_BUILDDIR") or tempfile.gettempdir()
+    return tempfile.mkdtemp(prefix="tvw-conformance-", dir=base)

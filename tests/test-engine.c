@@ -1,0 +1,504 @@
+/* test-engine.c — engine ops against naive reference kernels
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "tvw-error.h"
+#include "tvw-engine-private.h"
+
+static guint32 rng_state = 12345;
+
+static float
+rnd (void)
+{
+  rng_state = rng_state * 1664525u + 1013904223u;
+  return (float) ((rng_state >> 8) / 16777216.0 * 2.0 - 1.0);
+}
+
+static float *
+random_buffer (gsize n)
+{
+  float *buf = g_new (float, MAX (n, 1));
+
+  for (gsize i = 0; i < n; i++)
+    buf[i] = rnd ();
+  return buf;
+}
+
+static void
+randomise (TvwNet     *net,
+           const char *name,
+           float       lo,
+           float       hi)
+{
+  gint64 numel = 0;
+  float *p = tvw_net_lookup_param (net, name, &numel);
+
+  g_assert_nonnull (p);
+  for (gint64 i = 0; i < numel; i++)
+    p[i] = lo + (hi - lo) * (rnd () * 0.5f + 0.5f);
+}
+
+static float *
+param (TvwNet     *net,
+       const char *name)
+{
+  float *p = tvw_net_lookup_param (net, name, NULL);
+
+  g_assert_nonnull (p);
+  return p;
+}
+
+static void
+assert_close (const float *got,
+              const float *want,
+              gsize        n,
+              double       tol)
+{
+  double max_ref = 1, max_diff = 0;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      max_ref = MAX (max_ref, fabs (want[i]));
+      max_diff = MAX (max_diff, fabs ((double) got[i] - want[i]));
+    }
+
+  if (max_diff > tol * max_ref)
+    g_error ("max |Δ| = %g exceeds %g·%g", max_diff, tol, max_ref);
+}
+
+static float *
+run (TvwNet      *net,
+     const float *input,
+     int          n,
+     int          h,
+     int          w,
+     int          threads,
+     gint64      *shape,
+     guint       *n_dims)
+{
+  g_autoptr(GError) error = NULL;
+  float *out = NULL;
+
+  g_assert_true (tvw_net_prepare (net, &error));
+  g_assert_no_error (error);
+  g_assert_true (tvw_net_run (net, input, n, h, w, threads, NULL, &out, shape, n_dims, &error));
+  g_assert_no_error (error);
+
+  return out;
+}
+
+typedef struct
+{
+  int          n, c, h, w, cout;
+  TvwConvSpec  spec;
+  gboolean     bn;
+  TvwActivation act;
+  gboolean     residual;
+} ConvCase;
+
+/* conv (+BN folded) (+residual) (+act), NHWC internally, vs the definition. */
+static void
+check_conv (const ConvCase *cc,
+            int             threads)
+{
+  g_autoptr(TvwNet) net = tvw_net_new ();
+  g_autofree float *input = NULL;
+  g_autofree float *ref = NULL;
+  g_autofree float *out = NULL;
+  gint64 shape[4];
+  guint n_dims;
+  int oh, ow;
+  TvwVal x, y;
+  gsize in_count = (gsize) cc->n * cc->c * cc->h * cc->w;
+
+  x = tvw_net_input (net, cc->c);
+  y = tvw_net_conv2d_full (net, x, "conv", cc->cout, &cc->spec);
+  if (cc->bn)
+    y = tvw_net_batch_norm (net, y, "bn", 1e-5);
+  if (cc->residual)
+    y = tvw_net_add (net, y, x);
+  y = tvw_net_activation (net, y, cc->act);
+  tvw_net_set_output (net, y);
+
+  tvw_net_init_random (net, 7);
+  if (cc->spec.bias)
+    randomise (net, "conv.bias", -1, 1);
+  if (cc->bn)
+    {
+      randomise (net, "bn.weight", 0.5, 1.5);
+      randomise (net, "bn.bias", -0.5, 0.5);
+      randomise (net, "bn.running_mean", -0.5, 0.5);
+      randomise (net, "bn.running_var", 0.2, 2.0);
+    }
+
+  input = random_buffer (in_count);
+  out = run (net, input, cc->n, cc->h, cc->w, threads, shape, &n_dims);
+
+  ref = g_new (float, (gsize) cc->n * cc->cout * cc->h * cc->w * 4 + 16);
+  tvw_reference_conv2d (input, cc->n, cc->c, cc->h, cc->w, param (net, "conv.weight"),
+                        cc->spec.bias ? param (net, "conv.bias") : NULL,
+                        cc->cout, &cc->spec, ref, &oh, &ow);
+
+  g_assert_cmpuint (n_dims, ==, 4);
+  g_assert_cmpint (shape[0], ==, cc->n);
+  g_assert_cmpint (shape[1], ==, cc->cout);
+  g_assert_cmpint (shape[2], ==, oh);
+  g_assert_cmpint (shape[3], ==, ow);
+
+  for (int b = 0; b < cc->n; b++)
+    for (int o = 0; o < cc->cout; o++)
+      for (int i = 0; i < oh * ow; i++)
+        {
+          float *v = &ref[((gsize) b * cc->cout + o) * oh * ow + i];
+
+          if (cc->bn)
+            {
+              float g = param (net, "bn.weight")[o], be = param (net, "bn.bias")[o];
+              float m = param (net, "bn.running_mean")[o], var = param (net, "bn.running_var")[o];
+
+              *v = (*v - m) / sqrtf (var + 1e-5f) * g + be;
+            }
+          if (cc->residual)
+            *v += input[((gsize) b * cc->c + o) * oh * ow + i];
+          if (cc->act == TVW_ACT_RELU)
+            *v = MAX (*v, 0.f);
+        }
+
+  assert_close (out, ref, (gsize) cc->n * cc->cout * oh * ow, 1e-5);
+}
+
+static void
+test_conv_variants (void)
+{
+  const ConvCase cases[] = {
+    /* 1×1 stride 1: the direct GEMM path */
+    { 1, 16, 7, 5, 24, { 1, 1, 1, 1, 0, 0, 1, 1, 1, FALSE }, TRUE, TVW_ACT_RELU, FALSE },
+    /* 1×1 stride 2 (a ResNet downsample) */
+    { 2, 16, 9, 8, 32, { 1, 1, 2, 2, 0, 0, 1, 1, 1, FALSE }, TRUE, TVW_ACT_NONE, FALSE },
+    /* 3×3 pad 1 with a residual and ReLU: a BasicBlock's tail */
+    { 2, 8, 6, 7, 8, { 3, 3, 1, 1, 1, 1, 1, 1, 1, FALSE }, TRUE, TVW_ACT_RELU, TRUE },
+    /* 7×7 stride 2 pad 3: a stem, odd input */
+    { 1, 3, 15, 11, 16, { 7, 7, 2, 2, 3, 3, 1, 1, 1, FALSE }, TRUE, TVW_ACT_RELU, FALSE },
+    /* grouped, with bias, no BN */
+    { 3, 12, 5, 6, 18, { 3, 3, 1, 1, 1, 1, 1, 1, 3, TRUE }, FALSE, TVW_ACT_NONE, FALSE },
+    /* ResNeXt-like grouped stride 2 */
+    { 1, 64, 9, 9, 64, { 3, 3, 2, 2, 1, 1, 1, 1, 32, FALSE }, TRUE, TVW_ACT_RELU, FALSE },
+    /* dilated, rectangular kernel and padding */
+    { 1, 4, 11, 13, 6, { 3, 5, 1, 2, 2, 1, 2, 1, 1, TRUE }, FALSE, TVW_ACT_NONE, FALSE },
+    /* depthwise 3×3 stride 2 */
+    { 2, 24, 10, 9, 24, { 3, 3, 2, 2, 1, 1, 1, 1, 24, FALSE }, TRUE, TVW_ACT_RELU, FALSE },
+    /* depthwise 5×5 with bias and residual */
+    { 1, 8, 7, 7, 8, { 5, 5, 1, 1, 2, 2, 1, 1, 8, TRUE }, FALSE, TVW_ACT_NONE, TRUE },
+    /* many output channels, few rows: the column split */
+    { 1, 32, 2, 2, 256, { 3, 3, 1, 1, 1, 1, 1, 1, 1, FALSE }, TRUE, TVW_ACT_RELU, FALSE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    for (int threads = 1; threads <= 3; threads++)
+      check_conv (&cases[i], threads);
+}
+
+/* Runs with the same thread count give the same bits (the work split is a
+ * function of the shapes and the thread count only); other counts agree
+ * within rounding. */
+static void
+test_conv_deterministic (void)
+{
+  g_autoptr(TvwNet) net = tvw_net_new ();
+  g_autofree float *input = random_buffer (2 * 32 * 20 * 20);
+  g_autofree float *a = NULL;
+  g_autofree float *b = NULL;
+  g_autofree float *c = NULL;
+  gint64 shape[4];
+  guint n_dims;
+  TvwVal x;
+
+  x = tvw_net_input (net, 32);
+  x = tvw_net_conv2d (net, x, "c1", 64, 3, 1, 1, 1, 1, FALSE);
+  x = tvw_net_conv2d (net, x, "c2", 128, 1, 1, 0, 1, 1, TRUE);
+  tvw_net_set_output (net, x);
+  tvw_net_init_random (net, 3);
+
+  a = run (net, input, 2, 20, 20, 2, shape, &n_dims);
+  b = run (net, input, 2, 20, 20, 2, shape, &n_dims);
+  g_assert_cmpmem (a, 2 * 128 * 400 * sizeof (float), b, 2 * 128 * 400 * sizeof (float));
+  c = run (net, input, 2, 20, 20, 1, shape, &n_dims);
+  assert_close (c, a, 2 * 128 * 400, 1e-5);
+}
+
+static void
+reference_pool (const float *in,
+                int          n,
+                int          c,
+                int          h,
+                int          w,
+                int          k,
+                int          s,
+                int          p,
+                gboolean     ceil_mode,
+                gboolean     is_max,
+                gboolean     include_pad,
+                float       *out,
+                int         *oh_out,
+                int         *ow_out)
+{
+  int oh = (h + 2 * p - k + (ceil_mode ? s - 1 : 0)) / s + 1;
+  int ow = (w + 2 * p - k + (ceil_mode ? s - 1 : 0)) / s + 1;
+
+  if (ceil_mode && (oh - 1) * s >= h + p)
+    oh--;
+  if (ceil_mode && (ow - 1) * s >= w + p)
+    ow--;
+  *oh_out = oh;
+  *ow_out = ow;
+
+  for (int b = 0; b < n * c; b++)
+    for (int y = 0; y < oh; y++)
+      for (int x = 0; x < ow; x++)
+        {
+          double acc = is_max ? -INFINITY : 0;
+          int count = 0, padded = 0;
+
+          for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++)
+              {
+                int iy = y * s - p + ky, ix = x * s - p + kx;
+
+                if (iy < h + p && ix < w + p)
+                  padded++;
+                if (iy < 0 || ix < 0 || iy >= h || ix >= w)
+                  continue;
+                count++;
+                if (is_max)
+                  acc = MAX (acc, in[(gsize) b * h * w + iy * w + ix]);
+                else
+                  acc += in[(gsize) b * h * w + iy * w + ix];
+              }
+          out[((gsize) b * oh + y) * ow + x] = is_max ? acc : acc / (include_pad ? padded : count);
+        }
+}
+
+static void
+test_pools (void)
+{
+  const struct { int k, s, p; gboolean ceil, max, include_pad; } cases[] = {
+    { 3, 2, 1, FALSE, TRUE, FALSE },   /* ResNet's max pool */
+    { 3, 2, 0, TRUE, TRUE, FALSE },    /* GoogLeNet/SqueezeNet ceil_mode */
+    { 2, 2, 0, FALSE, FALSE, TRUE },   /* DenseNet transition */
+    { 3, 1, 1, FALSE, FALSE, TRUE },   /* Inception, count_include_pad */
+    { 3, 2, 1, TRUE, FALSE, FALSE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(TvwNet) net = tvw_net_new ();
+      const int n = 2, c = 5, h = 9, w = 8;
+      g_autofree float *input = random_buffer (n * c * h * w);
+      g_autofree float *ref = g_new (float, n * c * h * w * 4);
+      g_autofree float *out = NULL;
+      gint64 shape[4];
+      guint n_dims;
+      int oh, ow;
+      TvwVal x = tvw_net_input (net, c);
+
+      if (cases[i].max)
+        x = tvw_net_max_pool2d (net, x, cases[i].k, cases[i].s, cases[i].p, cases[i].ceil);
+      else
+        x = tvw_net_avg_pool2d (net, x, cases[i].k, cases[i].s, cases[i].p, cases[i].ceil,
+                                cases[i].include_pad);
+      tvw_net_set_output (net, x);
+
+      out = run (net, input, n, h, w, 2, shape, &n_dims);
+      reference_pool (input, n, c, h, w, cases[i].k, cases[i].s, cases[i].p, cases[i].ceil,
+                      cases[i].max, cases[i].include_pad, ref, &oh, &ow);
+      g_assert_cmpint (shape[2], ==, oh);
+      g_assert_cmpint (shape[3], ==, ow);
+      assert_close (out, ref, (gsize) n * c * oh * ow, 1e-6);
+    }
+}
+
+/* Adaptive pooling to 1×1, flatten and a linear layer: a classifier head. */
+static void
+test_classifier_head (void)
+{
+  g_autoptr(TvwNet) net = tvw_net_new ();
+  const int n = 3, c = 6, h = 5, w = 7, classes = 11;
+  g_autofree float *input = random_buffer (n * c * h * w);
+  g_autofree float *out = NULL;
+  gint64 shape[4];
+  guint n_dims;
+  TvwVal x = tvw_net_input (net, c);
+  float *weight, *bias;
+
+  x = tvw_net_adaptive_avg_pool2d (net, x, 1, 1);
+  x = tvw_net_flatten (net, x);
+  x = tvw_net_linear (net, x, "fc", classes, TRUE);
+  tvw_net_set_output (net, x);
+  tvw_net_init_random (net, 5);
+  randomise (net, "fc.bias", -1, 1);
+  weight = param (net, "fc.weight");
+  bias = param (net, "fc.bias");
+
+  g_assert_cmpint (tvw_net_count_parameters (net), ==, classes * c + classes);
+
+  out = run (net, input, n, h, w, 2, shape, &n_dims);
+  g_assert_cmpuint (n_dims, ==, 2);
+  g_assert_cmpint (shape[0], ==, n);
+  g_assert_cmpint (shape[1], ==, classes);
+
+  for (int b = 0; b < n; b++)
+    for (int o = 0; o < classes; o++)
+      {
+        double acc = bias[o];
+
+        for (int ch = 0; ch < c; ch++)
+          {
+            double mean = 0;
+
+            for (int i = 0; i < h * w; i++)
+              mean += input[((gsize) b * c + ch) * h * w + i];
+            acc += weight[o * c + ch] * mean / (h * w);
+          }
+        g_assert_cmpfloat_with_epsilon (out[b * classes + o], acc, 1e-5);
+      }
+}
+
+/* Adaptive pooling to 2×3 then flatten: NCHW order, as torch.flatten. */
+static void
+test_flatten_order (void)
+{
+  g_autoptr(TvwNet) net = tvw_net_new ();
+  const int c = 3, h = 4, w = 6;
+  g_autofree float *input = random_buffer (c * h * w);
+  g_autofree float *out = NULL;
+  gint64 shape[4];
+  guint n_dims;
+  TvwVal x = tvw_net_input (net, c);
+
+  x = tvw_net_adaptive_avg_pool2d (net, x, 2, 3);
+  x = tvw_net_flatten (net, x);
+  tvw_net_set_output (net, x);
+
+  out = run (net, input, 1, h, w, 1, shape, &n_dims);
+  g_assert_cmpint (shape[1], ==, c * 6);
+  for (int ch = 0; ch < c; ch++)
+    for (int oy = 0; oy < 2; oy++)
+      for (int ox = 0; ox < 3; ox++)
+        {
+          double acc = 0;
+
+          for (int y = oy * 2; y < oy * 2 + 2; y++)
+            for (int x2 = ox * 2; x2 < ox * 2 + 2; x2++)
+              acc += input[(ch * h + y) * w + x2];
+          g_assert_cmpfloat_with_epsilon (out[ch * 6 + oy * 3 + ox], acc / 4, 1e-6);
+        }
+}
+
+static void
+test_activations (void)
+{
+  const float xs[] = { -4.f, -3.f, -1.f, -0.25f, 0.f, 0.5f, 2.f, 3.f, 7.f };
+  const struct { TvwActivation act; double (*ref) (double); } acts[] = {
+    { TVW_ACT_RELU, NULL }, { TVW_ACT_RELU6, NULL }, { TVW_ACT_SILU, NULL },
+    { TVW_ACT_SIGMOID, NULL }, { TVW_ACT_HARDSWISH, NULL }, { TVW_ACT_HARDSIGMOID, NULL },
+  };
+
+  for (gsize a = 0; a < G_N_ELEMENTS (acts); a++)
+    {
+      g_autoptr(TvwNet) net = tvw_net_new ();
+      g_autofree float *out = NULL;
+      gint64 shape[4];
+      guint n_dims;
+      TvwVal x = tvw_net_input (net, 1);
+
+      /* An activation on the input cannot fuse: the standalone kernel. */
+      x = tvw_net_activation (net, x, acts[a].act);
+      tvw_net_set_output (net, x);
+      out = run (net, xs, 1, 1, G_N_ELEMENTS (xs), 1, shape, &n_dims);
+
+      for (gsize i = 0; i < G_N_ELEMENTS (xs); i++)
+        {
+          double v = xs[i], want;
+
+          switch (acts[a].act)
+            {
+            case TVW_ACT_RELU: want = MAX (v, 0); break;
+            case TVW_ACT_RELU6: want = MIN (MAX (v, 0), 6); break;
+            case TVW_ACT_SILU: want = v / (1 + exp (-v)); break;
+            case TVW_ACT_SIGMOID: want = 1 / (1 + exp (-v)); break;
+            case TVW_ACT_HARDSWISH: want = v * MIN (MAX (v + 3, 0), 6) / 6; break;
+            case TVW_ACT_HARDSIGMOID: want = MIN (MAX (v + 3, 0), 6) / 6; break;
+            default: g_assert_not_reached ();
+            }
+          g_assert_cmpfloat_with_epsilon (out[i], want, 1e-6);
+        }
+    }
+}
+
+static void
+test_too_small_input (void)
+{
+  g_autoptr(TvwNet) net = tvw_net_new ();
+  g_autoptr(GError) error = NULL;
+  float input[3 * 2 * 2] = { 0 };
+  float *out = NULL;
+  gint64 shape[4];
+  guint n_dims;
+  TvwVal x = tvw_net_input (net, 3);
+
+  x = tvw_net_conv2d (net, x, "conv", 4, 5, 1, 0, 1, 1, FALSE);
+  tvw_net_set_output (net, x);
+  tvw_net_init_random (net, 1);
+  g_assert_true (tvw_net_prepare (net, NULL));
+
+  g_assert_false (tvw_net_run (net, input, 1, 2, 2, 1, NULL, &out, shape, &n_dims, &error));
+  g_assert_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "conv"));
+  g_assert_null (out);
+}
+
+static void
+test_cancel (void)
+{
+  g_autoptr(TvwNet) net = tvw_net_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  float input[3 * 4 * 4] = { 0 };
+  float *out = NULL;
+  gint64 shape[4];
+  guint n_dims;
+  TvwVal x = tvw_net_input (net, 3);
+
+  x = tvw_net_conv2d (net, x, "conv", 4, 3, 1, 1, 1, 1, FALSE);
+  tvw_net_set_output (net, x);
+  tvw_net_init_random (net, 1);
+  g_assert_true (tvw_net_prepare (net, NULL));
+
+  g_cancellable_cancel (cancellable);
+  g_assert_false (tvw_net_run (net, input, 1, 4, 4, 1, cancellable, &out, shape, &n_dims, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/tvw/engine/conv-matches-reference", test_conv_variants);
+  g_test_add_func ("/tvw/engine/conv-deterministic-per-thread-count", test_conv_deterministic);
+  g_test_add_func ("/tvw/engine/pools-match-reference", test_pools);
+  g_test_add_func ("/tvw/engine/classifier-head", test_classifier_head);
+  g_test_add_func ("/tvw/engine/flatten-is-nchw-order", test_flatten_order);
+  g_test_add_func ("/tvw/engine/activations", test_activations);
+  g_test_add_func ("/tvw/engine/input-too-small", test_too_small_input);
+  g_test_add_func ("/tvw/engine/cancel-between-nodes", test_cancel);
+
+  return g_test_run ();
+}
