@@ -13,6 +13,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "tvw-gemm-private.h"
 #include "tvw-kernels-private.h"
 #include "tvw-engine-threads-private.h"
 
@@ -64,7 +65,7 @@ conv_split (const TvwConvParams *p,
     {
       int per = (s->cout_g + n_threads - 1) / n_threads;
 
-      per = (per + 15) & ~15;
+      per = (per + TVW_GEMM_NR - 1) / TVW_GEMM_NR * TVW_GEMM_NR;
       s->cols = per;
       s->n_tasks = (s->cout_g + per - 1) / per;
     }
@@ -274,6 +275,21 @@ tvw_kernel_conv2d (const TvwConvParams *p,
           im2col (p, input, g, m0, m1, buf);
           a = buf;
           lda = s.k;
+        }
+
+      if (p->panels)
+        {
+          /* Column ranges are whole panels (cols is a multiple of NR). */
+          gsize group_floats = tvw_gemm_packed_floats ((int) s.k, s.cout_g);
+
+          c = output + m0 * p->cout + (gsize) g * s.cout_g;
+          tvw_gemm_packed ((int) (m1 - m0), (int) s.k, a, lda,
+                           p->weight + (gsize) g * group_floats, s.cout_g,
+                           c0 / TVW_GEMM_NR, (c1 + TVW_GEMM_NR - 1) / TVW_GEMM_NR,
+                           c, p->cout, p->bias + (gsize) g * s.cout_g,
+                           residual != NULL ? residual + m0 * p->cout + (gsize) g * s.cout_g : NULL,
+                           p->cout, p->act);
+          continue;
         }
 
       c = output + m0 * p->cout + (gsize) g * s.cout_g + c0;

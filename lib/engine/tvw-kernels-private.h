@@ -21,7 +21,9 @@ typedef struct
   int oh, ow, cout;            /* output, NHWC */
   int kh, kw, sh, sw, ph, pw, dh, dw, groups;
   gboolean depthwise;          /* groups == cin == cout */
-  /* Packed weights: [groups][kh·kw·cin/groups][cout/groups], or for
+  gboolean panels;             /* weights in tvw_gemm_pack_b() panels */
+  /* Packed weights, per group: GEMM panels of the [kh·kw·cin/groups]×
+   * [cout/groups] matrix when @panels, else that matrix row-major; for
    * depthwise convolutions [kh·kw][cout]. */
   const float   *weight;
   const float   *bias;         /* [cout], never NULL once prepared */

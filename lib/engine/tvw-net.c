@@ -11,6 +11,7 @@
 #include "tvw-error.h"
 #include "tvw-engine-private.h"
 #include "tvw-engine-threads-private.h"
+#include "tvw-gemm-private.h"
 #include "tvw-kernels-private.h"
 
 #define ARENA_ALIGN 16   /* floats: 64 bytes */
@@ -751,7 +752,11 @@ prepare_conv (Node    *n,
     }
   else
     {
+      g_autofree float *matrix = NULL;
+
       /* [g][(ky·kw + kx)·cin_g + ci][o]: rows match the im2col columns. */
+      n->kp.panels = groups == 1 || cout_g >= TVW_GEMM_NR;
+      matrix = g_new (float, (gsize) n->cout * k);
       for (int g = 0; g < groups; g++)
         for (int o = 0; o < cout_g; o++)
           {
@@ -762,10 +767,26 @@ prepare_conv (Node    *n,
                 {
                   float v = w[(((gsize) oc * cin_g + ci) * kh * kw) + t];
 
-                  n->packed[(gsize) g * k * cout_g + ((gsize) t * cin_g + ci) * cout_g + o] =
+                  matrix[(gsize) g * k * cout_g + ((gsize) t * cin_g + ci) * cout_g + o] =
                     (float) (v * scale[oc]);
                 }
           }
+
+      if (n->kp.panels)
+        {
+          gsize group_floats = tvw_gemm_packed_floats ((int) k, cout_g);
+
+          g_free (n->packed);
+          n->packed = g_new (float, group_floats * groups);
+          for (int g = 0; g < groups; g++)
+            tvw_gemm_pack_b (matrix + (gsize) g * k * cout_g, (int) k, cout_g, cout_g,
+                             n->packed + (gsize) g * group_floats);
+        }
+      else
+        {
+          g_free (n->packed);
+          n->packed = g_steal_pointer (&matrix);
+        }
     }
 
   return TRUE;
@@ -987,6 +1008,7 @@ plan (TvwNet  *net,
               .dh = s->dilation_h, .dw = s->dilation_w,
               .groups = s->groups,
               .depthwise = nd->kp.depthwise,
+              .panels = nd->kp.panels,
               .weight = nd->packed, .bias = nd->packed_bias,
               .act = nd->act,
             };
