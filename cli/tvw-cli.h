@@ -43,5 +43,7 @@ int tvw_cmd_info       (int argc, char **argv);
 /* transforms (issue 4) */
 int tvw_cmd_preprocess (int argc, char **argv);
 /* download (issue 5) */
+int tvw_cmd_download   (int argc, char **argv);
+int tvw_cmd_cache      (int argc, char **argv);
 
 G_END_DECLS

@@ -21,6 +21,8 @@ static const TvwCommand commands[] = {
   /* transforms (issue 4) */
   { "preprocess", N_("Preprocess an image like a weights entry's transforms"), tvw_cmd_preprocess },
   /* download (issue 5) */
+  { "download",   N_("Download weights into the cache"), tvw_cmd_download },
+  { "cache",      N_("List or remove cached weights"), tvw_cmd_cache },
 };
 
 int

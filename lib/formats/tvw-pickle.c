@@ -1,0 +1,1892 @@
+/* tvw-pickle.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The restricted unpickler.  It follows CPython's Lib/pickle.py _Unpickler
+ * opcode by opcode for the ones plain data needs, but builds its own small
+ * object model instead of Python objects: globals are looked up in a fixed
+ * allow-list and the few callables torch.save emits (OrderedDict,
+ * _rebuild_tensor_v2, _rebuild_parameter) are interpreted here.  Everything
+ * else is an error that names the offending global or opcode.
+ */
+
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "tvw-pickle-private.h"
+
+/* Bounds.  A torchvision state_dict uses a few thousand objects and memo
+ * entries and nests four levels deep; these limits are far above that and
+ * keep a hostile pickle's memory use proportional to a few tens of MB. */
+#define PK_MAX_OBJECTS  (1u << 20)
+#define PK_MAX_ITEMS    (1u << 22)
+#define PK_MAX_MEMO     (1u << 20)
+#define PK_MAX_STACK    (1u << 20)
+#define PK_MAX_DEPTH    64
+#define PK_DICT_INDEX_THRESHOLD 16
+
+struct _TvwPickle
+{
+  char              *display_name;
+  const char        *what;
+  gsize              op_pos;
+  GPtrArray         *objects;     /* every object, owned */
+  guint              n_items;     /* container slots filled so far */
+  GPtrArray         *stack;
+  GArray            *marks;       /* guint: stack length at each MARK */
+  GPtrArray         *memo;        /* index → TvwPkObj or NULL */
+  guint              n_memo;      /* non-NULL memo entries */
+  TvwPickleLoadFunc  load_func;
+  gpointer           load_data;
+  TvwPkObj          *none;
+  TvwPkObj          *true_;
+  TvwPkObj          *false_;
+};
+
+/* Allow-list. */
+typedef struct
+{
+  const char      *module;
+  const char      *name;
+  TvwPkGlobalKind  kind;
+  TvwCkptDType     dtype;
+} PkAllowed;
+
+static const PkAllowed allowed_globals[] = {
+  { "collections", "OrderedDict", TVW_PK_GLOBAL_ORDERED_DICT, 0 },
+  { "torch._utils", "_rebuild_tensor", TVW_PK_GLOBAL_REBUILD_TENSOR, 0 },
+  { "torch._utils", "_rebuild_tensor_v2", TVW_PK_GLOBAL_REBUILD_TENSOR_V2, 0 },
+  { "torch._utils", "_rebuild_parameter", TVW_PK_GLOBAL_REBUILD_PARAMETER, 0 },
+  { "torch._utils", "_rebuild_parameter_with_state", TVW_PK_GLOBAL_REBUILD_PARAMETER_WITH_STATE, 0 },
+  { "torch", "FloatStorage", TVW_PK_GLOBAL_STORAGE_TYPE, TVW_CKPT_DTYPE_FLOAT32 },
+  { "torch", "HalfStorage", TVW_PK_GLOBAL_STORAGE_TYPE, TVW_CKPT_DTYPE_FLOAT16 },
+  { "torch", "BFloat16Storage", TVW_PK_GLOBAL_STORAGE_TYPE, TVW_CKPT_DTYPE_BFLOAT16 },
+  { "torch", "DoubleStorage", TVW_PK_GLOBAL_STORAGE_TYPE, TVW_CKPT_DTYPE_FLOAT64 },
+  { "torch", "LongStorage", TVW_PK_GLOBAL_STORAGE_TYPE, TVW_CKPT_DTYPE_INT64 },
+  { "torch", "IntStorage", TVW_PK_GLOBAL_STORAGE_TYPE, TVW_CKPT_DTYPE_INT32 },
+  { "torch", "ShortStorage", TVW_PK_GLOBAL_STORAGE_TYPE, TVW_CKPT_DTYPE_INT16 },
+  { "torch", "CharStorage", TVW_PK_GLOBAL_STORAGE_TYPE, TVW_CKPT_DTYPE_INT8 },
+  { "torch", "ByteStorage", TVW_PK_GLOBAL_STORAGE_TYPE, TVW_CKPT_DTYPE_UINT8 },
+  { "torch", "BoolStorage", TVW_PK_GLOBAL_STORAGE_TYPE, TVW_CKPT_DTYPE_BOOL },
+  { "torch", "float32", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_FLOAT32 },
+  { "torch", "float", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_FLOAT32 },
+  { "torch", "float16", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_FLOAT16 },
+  { "torch", "half", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_FLOAT16 },
+  { "torch", "bfloat16", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_BFLOAT16 },
+  { "torch", "float64", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_FLOAT64 },
+  { "torch", "double", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_FLOAT64 },
+  { "torch", "int64", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_INT64 },
+  { "torch", "long", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_INT64 },
+  { "torch", "int32", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_INT32 },
+  { "torch", "int", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_INT32 },
+  { "torch", "int16", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_INT16 },
+  { "torch", "short", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_INT16 },
+  { "torch", "int8", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_INT8 },
+  { "torch", "uint8", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_UINT8 },
+  { "torch", "bool", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_BOOL },
+};
+
+/* Opcodes (CPython Lib/pickle.py). */
+enum
+{
+  OP_MARK = '(', OP_STOP = '.', OP_POP = '0', OP_POP_MARK = '1', OP_DUP = '2',
+  OP_FLOAT = 'F', OP_INT = 'I', OP_BININT = 'J', OP_BININT1 = 'K', OP_LONG = 'L',
+  OP_BININT2 = 'M', OP_NONE = 'N', OP_PERSID = 'P', OP_BINPERSID = 'Q',
+  OP_REDUCE = 'R', OP_STRING = 'S', OP_BINSTRING = 'T', OP_SHORT_BINSTRING = 'U',
+  OP_UNICODE = 'V', OP_BINUNICODE = 'X', OP_APPEND = 'a', OP_BUILD = 'b',
+  OP_GLOBAL = 'c', OP_DICT = 'd', OP_EMPTY_DICT = '}', OP_APPENDS = 'e',
+  OP_GET = 'g', OP_BINGET = 'h', OP_INST = 'i', OP_LONG_BINGET = 'j',
+  OP_LIST = 'l', OP_EMPTY_LIST = ']', OP_OBJ = 'o', OP_PUT = 'p', OP_BINPUT = 'q',
+  OP_LONG_BINPUT = 'r', OP_SETITEM = 's', OP_TUPLE = 't', OP_EMPTY_TUPLE = ')',
+  OP_SETITEMS = 'u', OP_BINFLOAT = 'G',
+  OP_PROTO = 0x80, OP_NEWOBJ = 0x81, OP_EXT1 = 0x82, OP_EXT2 = 0x83,
+  OP_EXT4 = 0x84, OP_TUPLE1 = 0x85, OP_TUPLE2 = 0x86, OP_TUPLE3 = 0x87,
+  OP_NEWTRUE = 0x88, OP_NEWFALSE = 0x89, OP_LONG1 = 0x8a, OP_LONG4 = 0x8b,
+  OP_BINBYTES = 'B', OP_SHORT_BINBYTES = 'C',
+  OP_SHORT_BINUNICODE = 0x8c, OP_BINUNICODE8 = 0x8d, OP_BINBYTES8 = 0x8e,
+  OP_EMPTY_SET = 0x8f, OP_ADDITEMS = 0x90, OP_FROZENSET = 0x91,
+  OP_NEWOBJ_EX = 0x92, OP_STACK_GLOBAL = 0x93, OP_MEMOIZE = 0x94,
+  OP_FRAME = 0x95, OP_BYTEARRAY8 = 0x96, OP_NEXT_BUFFER = 0x97,
+  OP_READONLY_BUFFER = 0x98,
+};
+
+void
+tvw_pickle_set_error (TvwPickle   *self,
+                      GError     **error,
+                      const char  *format,
+                      ...)
+{
+  g_autofree char *msg = NULL;
+  va_list args;
+
+  va_start (args, format);
+  msg = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+               "%s: %s, byte %" G_GSIZE_FORMAT ": %s",
+               self->display_name, self->what ? self->what : "pickle",
+               self->op_pos, msg);
+}
+
+static void
+pk_obj_free (gpointer data)
+{
+  TvwPkObj *obj = data;
+
+  switch (obj->type)
+    {
+    case TVW_PK_BIGINT:
+    case TVW_PK_STR:
+    case TVW_PK_BYTES:
+      g_free (obj->v.str.data);
+      break;
+    case TVW_PK_TUPLE:
+    case TVW_PK_LIST:
+    case TVW_PK_SET:
+      g_free (obj->v.seq.items);
+      break;
+    case TVW_PK_DICT:
+      g_free (obj->v.dict.keys);
+      g_free (obj->v.dict.values);
+      g_clear_pointer (&obj->v.dict.index, g_hash_table_unref);
+      break;
+    case TVW_PK_STORAGE:
+      g_free (obj->v.storage->key);
+      g_free (obj->v.storage);
+      break;
+    case TVW_PK_TENSOR:
+      g_free (obj->v.tensor);
+      break;
+    case TVW_PK_NONE:
+    case TVW_PK_BOOL:
+    case TVW_PK_INT:
+    case TVW_PK_FLOAT:
+    case TVW_PK_GLOBAL:
+    default:
+      break;
+    }
+  g_free (obj);
+}
+
+static TvwPkObj *
+pk_new (TvwPickle  *self,
+        TvwPkType   type,
+        GError    **error)
+{
+  TvwPkObj *obj;
+
+  if (self->objects->len >= PK_MAX_OBJECTS)
+    {
+      tvw_pickle_set_error (self, error, "more than %u objects", PK_MAX_OBJECTS);
+      return NULL;
+    }
+  obj = g_new0 (TvwPkObj, 1);
+  obj->type = type;
+  g_ptr_array_add (self->objects, obj);
+  return obj;
+}
+
+TvwPickle *
+tvw_pickle_new (const char *display_name)
+{
+  TvwPickle *self = g_new0 (TvwPickle, 1);
+
+  self->display_name = g_strdup (display_name);
+  self->objects = g_ptr_array_new_with_free_func (pk_obj_free);
+  self->stack = g_ptr_array_new ();
+  self->marks = g_array_new (FALSE, FALSE, sizeof (guint));
+  self->memo = g_ptr_array_new ();
+  self->none = pk_new (self, TVW_PK_NONE, NULL);
+  self->true_ = pk_new (self, TVW_PK_BOOL, NULL);
+  self->true_->v.b = TRUE;
+  self->false_ = pk_new (self, TVW_PK_BOOL, NULL);
+  return self;
+}
+
+void
+tvw_pickle_free (TvwPickle *self)
+{
+  if (self == NULL)
+    return;
+  g_ptr_array_unref (self->memo);
+  g_array_unref (self->marks);
+  g_ptr_array_unref (self->stack);
+  g_ptr_array_unref (self->objects);
+  g_free (self->display_name);
+  g_free (self);
+}
+
+void
+tvw_pickle_set_persistent_load (TvwPickle         *self,
+                                TvwPickleLoadFunc  func,
+                                gpointer           user_data)
+{
+  self->load_func = func;
+  self->load_data = user_data;
+}
+
+const char *
+tvw_pk_type_name (TvwPkObj *obj)
+{
+  static const char * const names[] = {
+    "None", "bool", "int", "int", "float", "str", "bytes", "tuple", "list",
+    "set", "dict", "global", "storage", "tensor",
+  };
+
+  if (obj == NULL || obj->type >= G_N_ELEMENTS (names))
+    return "object";
+  if (obj->type == TVW_PK_GLOBAL)
+    return obj->v.global.name;
+  return names[obj->type];
+}
+
+gboolean
+tvw_pk_is_str (TvwPkObj   *obj,
+               const char *value)
+{
+  return obj != NULL && obj->type == TVW_PK_STR &&
+         obj->v.str.len == strlen (value) &&
+         memcmp (obj->v.str.data, value, obj->v.str.len) == 0;
+}
+
+/* Strings and bytes. */
+
+static TvwPkObj *
+pk_new_blob (TvwPickle     *self,
+             TvwPkType      type,
+             const guint8  *data,
+             gsize          len,
+             GError       **error)
+{
+  TvwPkObj *obj = pk_new (self, type, error);
+
+  if (obj == NULL)
+    return NULL;
+  obj->v.str.data = g_malloc (len + 1);
+  if (len > 0)
+    memcpy (obj->v.str.data, data, len);
+  obj->v.str.data[len] = '\0';
+  obj->v.str.len = len;
+  return obj;
+}
+
+/* A Python str: must be valid UTF-8 without NUL so that it can name things
+ * in messages and be used as a C string. */
+static TvwPkObj *
+pk_new_str (TvwPickle     *self,
+            const guint8  *data,
+            gsize          len,
+            GError       **error)
+{
+  if (!g_utf8_validate ((const char *) data, len, NULL))
+    {
+      tvw_pickle_set_error (self, error, "string is not valid UTF-8 or contains NUL");
+      return NULL;
+    }
+  return pk_new_blob (self, TVW_PK_STR, data, len, error);
+}
+
+/* Python 2 str (STRING, BINSTRING, SHORT_BINSTRING): a str when it decodes,
+ * bytes otherwise. */
+static TvwPkObj *
+pk_new_str_or_bytes (TvwPickle     *self,
+                     const guint8  *data,
+                     gsize          len,
+                     GError       **error)
+{
+  if (g_utf8_validate ((const char *) data, len, NULL))
+    return pk_new_blob (self, TVW_PK_STR, data, len, error);
+  return pk_new_blob (self, TVW_PK_BYTES, data, len, error);
+}
+
+static TvwPkObj *
+pk_new_int (TvwPickle  *self,
+            gint64      value,
+            GError    **error)
+{
+  TvwPkObj *obj = pk_new (self, TVW_PK_INT, error);
+
+  if (obj != NULL)
+    obj->v.i = value;
+  return obj;
+}
+
+/* LONG1 / LONG4: little-endian two's complement of any length. */
+static TvwPkObj *
+pk_new_long (TvwPickle     *self,
+             const guint8  *p,
+             gsize          n,
+             GError       **error)
+{
+  guint64 value = 0;
+  gboolean negative;
+  gsize i;
+
+  if (n == 0)
+    return pk_new_int (self, 0, error);
+
+  negative = (p[n - 1] & 0x80) != 0;
+
+  /* Bytes past the eighth must be pure sign extension to fit in gint64. */
+  for (i = 8; i < n; i++)
+    if (p[i] != (negative ? 0xff : 0x00))
+      return pk_new_blob (self, TVW_PK_BIGINT, p, n, error);
+  if (n > 8 && ((p[7] & 0x80) != 0) != negative)
+    return pk_new_blob (self, TVW_PK_BIGINT, p, n, error);
+
+  for (i = 0; i < MIN (n, 8); i++)
+    value |= (guint64) p[i] << (8 * i);
+  if (negative && n < 8)
+    value |= G_MAXUINT64 << (8 * n);
+  return pk_new_int (self, (gint64) value, error);
+}
+
+/* The body of a protocol 0 STRING: a Python repr with its quotes. */
+static TvwPkObj *
+pk_new_escaped_string (TvwPickle     *self,
+                       const guint8  *p,
+                       gsize          len,
+                       GError       **error)
+{
+  g_autoptr(GByteArray) out = NULL;
+  gsize i;
+
+  if (len < 2 || (p[0] != '\'' && p[0] != '"') || p[len - 1] != p[0])
+    {
+      tvw_pickle_set_error (self, error, "STRING opcode argument is not quoted");
+      return NULL;
+    }
+  p++;
+  len -= 2;
+  out = g_byte_array_sized_new (len);
+  for (i = 0; i < len; i++)
+    {
+      guint8 c = p[i];
+
+      if (c != '\\' || i + 1 == len)
+        {
+          g_byte_array_append (out, &c, 1);
+          continue;
+        }
+      c = p[++i];
+      switch (c)
+        {
+        case '\\': case '\'': case '"':
+          break;
+        case 'n': c = '\n'; break;
+        case 'r': c = '\r'; break;
+        case 't': c = '\t'; break;
+        case 'a': c = '\a'; break;
+        case 'b': c = '\b'; break;
+        case 'f': c = '\f'; break;
+        case 'v': c = '\v'; break;
+        case '\n':
+          continue;
+        case 'x':
+          if (i + 2 < len && g_ascii_isxdigit (p[i + 1]) &&
+              g_ascii_isxdigit (p[i + 2]))
+            {
+              c = (guint8) (g_ascii_xdigit_value (p[i + 1]) * 16 +
+                            g_ascii_xdigit_value (p[i + 2]));
+              i += 2;
+              break;
+            }
+          tvw_pickle_set_error (self, error, "invalid \\x escape in STRING");
+          return NULL;
+        default:
+          if (c >= '0' && c <= '7')
+            {
+              guint v = c - '0';
+              guint k;
+
+              for (k = 0; k < 2 && i + 1 < len && p[i + 1] >= '0' && p[i + 1] <= '7'; k++)
+                v = v * 8 + (p[++i] - '0');
+              c = (guint8) v;
+              break;
+            }
+          /* Unknown escapes keep their backslash, as in Python. */
+          g_byte_array_append (out, (const guint8 *) "\\", 1);
+          break;
+        }
+      g_byte_array_append (out, &c, 1);
+    }
+  return pk_new_str_or_bytes (self, out->data, out->len, error);
+}
+
+/* The body of a protocol 0 UNICODE: raw-unicode-escape. */
+static TvwPkObj *
+pk_new_raw_unicode (TvwPickle     *self,
+                    const guint8  *p,
+                    gsize          len,
+                    GError       **error)
+{
+  g_autoptr(GString) out = g_string_sized_new (len);
+  gsize i = 0;
+
+  while (i < len)
+    {
+      gunichar ch = p[i];
+
+      if (p[i] == '\\' && i + 1 < len && (p[i + 1] == 'u' || p[i + 1] == 'U'))
+        {
+          gsize digits = p[i + 1] == 'u' ? 4 : 8;
+          gsize k;
+
+          if (len - i - 2 < digits)
+            {
+              tvw_pickle_set_error (self, error, "truncated \\u escape in UNICODE");
+              return NULL;
+            }
+          ch = 0;
+          for (k = 0; k < digits; k++)
+            {
+              if (!g_ascii_isxdigit (p[i + 2 + k]))
+                {
+                  tvw_pickle_set_error (self, error, "invalid \\u escape in UNICODE");
+                  return NULL;
+                }
+              ch = ch * 16 + g_ascii_xdigit_value (p[i + 2 + k]);
+            }
+          i += 2 + digits;
+        }
+      else
+        i++;
+
+      if (ch == 0 || !g_unichar_validate (ch))
+        {
+          tvw_pickle_set_error (self, error, "invalid character in UNICODE");
+          return NULL;
+        }
+      g_string_append_unichar (out, ch);
+    }
+  return pk_new_str (self, (const guint8 *) out->str, out->len, error);
+}
+
+/* Containers. */
+
+static gboolean
+pk_note_child (TvwPickle  *self,
+               TvwPkObj   *parent,
+               TvwPkObj   *child,
+               GError    **error)
+{
+  if (child->depth + 1 > parent->depth)
+    parent->depth = child->depth + 1;
+  if (parent->depth > PK_MAX_DEPTH)
+    {
+      tvw_pickle_set_error (self, error, "objects nested more than %d levels deep",
+                            PK_MAX_DEPTH);
+      return FALSE;
+    }
+  if (self->n_items >= PK_MAX_ITEMS)
+    {
+      tvw_pickle_set_error (self, error, "more than %u container items", PK_MAX_ITEMS);
+      return FALSE;
+    }
+  self->n_items++;
+  return TRUE;
+}
+
+static gboolean
+pk_seq_append (TvwPickle  *self,
+               TvwPkObj   *seq,
+               TvwPkObj   *item,
+               GError    **error)
+{
+  if (!pk_note_child (self, seq, item, error))
+    return FALSE;
+  if (seq->v.seq.n == seq->v.seq.alloc)
+    {
+      seq->v.seq.alloc = MAX (4, seq->v.seq.alloc * 2);
+      seq->v.seq.items = g_renew (TvwPkObj *, seq->v.seq.items, seq->v.seq.alloc);
+    }
+  seq->v.seq.items[seq->v.seq.n++] = item;
+  return TRUE;
+}
+
+static TvwPkObj *
+pk_new_seq (TvwPickle  *self,
+            TvwPkType   type,
+            TvwPkObj  **items,
+            guint       n,
+            GError    **error)
+{
+  TvwPkObj *obj = pk_new (self, type, error);
+  guint i;
+
+  if (obj == NULL)
+    return NULL;
+  if (n > 0)
+    {
+      obj->v.seq.items = g_new (TvwPkObj *, n);
+      obj->v.seq.alloc = n;
+    }
+  for (i = 0; i < n; i++)
+    if (!pk_seq_append (self, obj, items[i], error))
+      return NULL;
+  return obj;
+}
+
+static gboolean
+pk_is_scalar (TvwPkObj *obj)
+{
+  switch (obj->type)
+    {
+    case TVW_PK_NONE:
+    case TVW_PK_BOOL:
+    case TVW_PK_INT:
+    case TVW_PK_BIGINT:
+    case TVW_PK_FLOAT:
+    case TVW_PK_STR:
+    case TVW_PK_BYTES:
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+/* Dict keys are scalars or tuples of scalars, so hashing and comparing them
+ * never recurses more than one level. */
+static gboolean
+pk_is_hashable (TvwPkObj *obj)
+{
+  guint i;
+
+  if (pk_is_scalar (obj))
+    return TRUE;
+  if (obj->type != TVW_PK_TUPLE)
+    return FALSE;
+  for (i = 0; i < obj->v.seq.n; i++)
+    if (!pk_is_scalar (obj->v.seq.items[i]))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+pk_as_integer (TvwPkObj *obj,
+               gint64   *out)
+{
+  switch (obj->type)
+    {
+    case TVW_PK_BOOL:
+      *out = obj->v.b ? 1 : 0;
+      return TRUE;
+    case TVW_PK_INT:
+      *out = obj->v.i;
+      return TRUE;
+    case TVW_PK_FLOAT:
+      if (isfinite (obj->v.f) && obj->v.f == floor (obj->v.f) &&
+          fabs (obj->v.f) < 9.2e18)
+        {
+          *out = (gint64) obj->v.f;
+          return TRUE;
+        }
+      return FALSE;
+    default:
+      return FALSE;
+    }
+}
+
+static guint
+pk_hash_bytes (const char *data,
+               gsize       len,
+               guint       seed)
+{
+  guint h = 2166136261u ^ seed;
+  gsize i;
+
+  for (i = 0; i < len; i++)
+    h = (h ^ (guint8) data[i]) * 16777619u;
+  return h;
+}
+
+static guint
+pk_hash_scalar (TvwPkObj *obj)
+{
+  gint64 i;
+
+  if (pk_as_integer (obj, &i))
+    return (guint) (i ^ (i >> 32));
+  switch (obj->type)
+    {
+    case TVW_PK_FLOAT:
+      return pk_hash_bytes ((const char *) &obj->v.f, sizeof (double), 3);
+    case TVW_PK_STR:
+    case TVW_PK_BYTES:
+    case TVW_PK_BIGINT:
+      return pk_hash_bytes (obj->v.str.data, obj->v.str.len, obj->type);
+    case TVW_PK_NONE:
+    default:
+      return 0x9e3779b9u;
+    }
+}
+
+static guint
+pk_key_hash (gconstpointer key)
+{
+  TvwPkObj *obj = (TvwPkObj *) key;
+  guint h, i;
+
+  if (obj->type != TVW_PK_TUPLE)
+    return pk_hash_scalar (obj);
+  h = 0x345678u;
+  for (i = 0; i < obj->v.seq.n; i++)
+    h = (h * 1000003u) ^ pk_hash_scalar (obj->v.seq.items[i]);
+  return h ^ obj->v.seq.n;
+}
+
+static gboolean
+pk_scalar_equal (TvwPkObj *a,
+                 TvwPkObj *b)
+{
+  gint64 ia, ib;
+
+  if (a == b)
+    return TRUE;
+  if (pk_as_integer (a, &ia) && pk_as_integer (b, &ib))
+    return ia == ib;
+  if (a->type != b->type)
+    return FALSE;
+  switch (a->type)
+    {
+    case TVW_PK_NONE:
+      return TRUE;
+    case TVW_PK_FLOAT:
+      return a->v.f == b->v.f;
+    case TVW_PK_STR:
+    case TVW_PK_BYTES:
+    case TVW_PK_BIGINT:
+      return a->v.str.len == b->v.str.len &&
+             memcmp (a->v.str.data, b->v.str.data, a->v.str.len) == 0;
+    default:
+      return FALSE;
+    }
+}
+
+static gboolean
+pk_key_equal (gconstpointer pa,
+              gconstpointer pb)
+{
+  TvwPkObj *a = (TvwPkObj *) pa;
+  TvwPkObj *b = (TvwPkObj *) pb;
+  guint i;
+
+  if (a->type != TVW_PK_TUPLE || b->type != TVW_PK_TUPLE)
+    return a->type != TVW_PK_TUPLE && b->type != TVW_PK_TUPLE && pk_scalar_equal (a, b);
+  if (a->v.seq.n != b->v.seq.n)
+    return FALSE;
+  for (i = 0; i < a->v.seq.n; i++)
+    if (!pk_scalar_equal (a->v.seq.items[i], b->v.seq.items[i]))
+      return FALSE;
+  return TRUE;
+}
+
+static gint
+pk_dict_find (TvwPkObj *dict,
+              TvwPkObj *key)
+{
+  guint i;
+
+  if (dict->v.dict.index != NULL)
+    return GPOINTER_TO_INT (g_hash_table_lookup (dict->v.dict.index, key)) - 1;
+  for (i = 0; i < dict->v.dict.n; i++)
+    if (pk_key_equal (dict->v.dict.keys[i], key))
+      return (gint) i;
+  return -1;
+}
+
+static gboolean
+pk_dict_set (TvwPickle  *self,
+             TvwPkObj   *dict,
+             TvwPkObj   *key,
+             TvwPkObj   *value,
+             GError    **error)
+{
+  gint pos;
+
+  if (!pk_is_hashable (key))
+    {
+      tvw_pickle_set_error (self, error, "a %s cannot be a dict key",
+                            tvw_pk_type_name (key));
+      return FALSE;
+    }
+  if (!pk_note_child (self, dict, key, error) ||
+      !pk_note_child (self, dict, value, error))
+    return FALSE;
+
+  pos = pk_dict_find (dict, key);
+  if (pos >= 0)
+    {
+      /* Like Python: the value is replaced, the key keeps its place. */
+      dict->v.dict.values[pos] = value;
+      return TRUE;
+    }
+
+  if (dict->v.dict.n == dict->v.dict.alloc)
+    {
+      dict->v.dict.alloc = MAX (8, dict->v.dict.alloc * 2);
+      dict->v.dict.keys = g_renew (TvwPkObj *, dict->v.dict.keys, dict->v.dict.alloc);
+      dict->v.dict.values = g_renew (TvwPkObj *, dict->v.dict.values, dict->v.dict.alloc);
+    }
+  dict->v.dict.keys[dict->v.dict.n] = key;
+  dict->v.dict.values[dict->v.dict.n] = value;
+  dict->v.dict.n++;
+
+  if (dict->v.dict.index != NULL)
+    g_hash_table_insert (dict->v.dict.index, key, GINT_TO_POINTER (dict->v.dict.n));
+  else if (dict->v.dict.n >= PK_DICT_INDEX_THRESHOLD)
+    {
+      guint i;
+
+      dict->v.dict.index = g_hash_table_new (pk_key_hash, pk_key_equal);
+      for (i = 0; i < dict->v.dict.n; i++)
+        g_hash_table_insert (dict->v.dict.index, dict->v.dict.keys[i],
+                             GINT_TO_POINTER (i + 1));
+    }
+  return TRUE;
+}
+
+TvwPkObj *
+tvw_pk_dict_get_str (TvwPkObj   *dict,
+                     const char *key)
+{
+  TvwPkObj probe = { 0, };
+  gint pos;
+
+  g_return_val_if_fail (dict != NULL && dict->type == TVW_PK_DICT, NULL);
+
+  probe.type = TVW_PK_STR;
+  probe.v.str.data = (char *) key;
+  probe.v.str.len = strlen (key);
+  pos = pk_dict_find (dict, &probe);
+  return pos >= 0 ? dict->v.dict.values[pos] : NULL;
+}
+
+/* The stack.  Like CPython, MARK starts a new frame: opcodes can only pop
+ * what was pushed after the most recent mark. */
+
+static guint
+pk_frame_base (TvwPickle *self)
+{
+  if (self->marks->len == 0)
+    return 0;
+  return g_array_index (self->marks, guint, self->marks->len - 1);
+}
+
+static gboolean
+pk_push (TvwPickle  *self,
+         TvwPkObj   *obj,
+         GError    **error)
+{
+  if (obj == NULL)
+    return FALSE;  /* error already set by the constructor */
+  if (self->stack->len >= PK_MAX_STACK)
+    {
+      tvw_pickle_set_error (self, error, "stack deeper than %u", PK_MAX_STACK);
+      return FALSE;
+    }
+  g_ptr_array_add (self->stack, obj);
+  return TRUE;
+}
+
+static TvwPkObj *
+pk_pop (TvwPickle  *self,
+        GError    **error)
+{
+  if (self->stack->len <= pk_frame_base (self))
+    {
+      tvw_pickle_set_error (self, error, "stack underflow");
+      return NULL;
+    }
+  return g_ptr_array_steal_index (self->stack, self->stack->len - 1);
+}
+
+static TvwPkObj *
+pk_top (TvwPickle  *self,
+        GError    **error)
+{
+  if (self->stack->len <= pk_frame_base (self))
+    {
+      tvw_pickle_set_error (self, error, "stack underflow");
+      return NULL;
+    }
+  return g_ptr_array_index (self->stack, self->stack->len - 1);
+}
+
+/* Pops the most recent mark and returns where its items start. */
+static gboolean
+pk_pop_mark (TvwPickle  *self,
+             guint      *base,
+             GError    **error)
+{
+  if (self->marks->len == 0)
+    {
+      tvw_pickle_set_error (self, error, "opcode needs a MARK but there is none");
+      return FALSE;
+    }
+  *base = g_array_index (self->marks, guint, self->marks->len - 1);
+  g_array_set_size (self->marks, self->marks->len - 1);
+  return TRUE;
+}
+
+static TvwPkObj **
+pk_stack_items (TvwPickle *self,
+                guint      base)
+{
+  return (TvwPkObj **) self->stack->pdata + base;
+}
+
+static void
+pk_stack_truncate (TvwPickle *self,
+                   guint      len)
+{
+  g_ptr_array_set_size (self->stack, len);
+}
+
+/* Memo.  Picklers number memo entries densely from 0, so an array indexed
+ * by the memo index, capped at PK_MAX_MEMO entries, is enough. */
+
+static gboolean
+pk_memo_put (TvwPickle  *self,
+             guint64     index,
+             GError    **error)
+{
+  TvwPkObj *top = pk_top (self, error);
+
+  if (top == NULL)
+    return FALSE;
+  if (index >= PK_MAX_MEMO)
+    {
+      tvw_pickle_set_error (self, error, "memo index %" G_GUINT64_FORMAT " is beyond the "
+                            "limit of %u memo entries", index, PK_MAX_MEMO);
+      return FALSE;
+    }
+  if (index >= self->memo->len)
+    g_ptr_array_set_size (self->memo, (guint) index + 1);
+  if (self->memo->pdata[index] == NULL)
+    self->n_memo++;
+  self->memo->pdata[index] = top;
+  return TRUE;
+}
+
+static gboolean
+pk_memo_get (TvwPickle  *self,
+             guint64     index,
+             GError    **error)
+{
+  TvwPkObj *obj = NULL;
+
+  if (index < self->memo->len)
+    obj = self->memo->pdata[index];
+  if (obj == NULL)
+    {
+      tvw_pickle_set_error (self, error, "memo entry %" G_GUINT64_FORMAT " does not exist", index);
+      return FALSE;
+    }
+  return pk_push (self, obj, error);
+}
+
+/* Globals. */
+
+static TvwPkObj *
+pk_find_global (TvwPickle   *self,
+                const char  *module,
+                const char  *name,
+                GError     **error)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (allowed_globals); i++)
+    {
+      const PkAllowed *a = &allowed_globals[i];
+      TvwPkObj *obj;
+
+      if (strcmp (a->module, module) != 0 || strcmp (a->name, name) != 0)
+        continue;
+      obj = pk_new (self, TVW_PK_GLOBAL, error);
+      if (obj == NULL)
+        return NULL;
+      obj->v.global.kind = a->kind;
+      obj->v.global.dtype = a->dtype;
+      obj->v.global.name = a->name;
+      return obj;
+    }
+
+  if (strcmp (module, "torch._utils") == 0 && strcmp (name, "_rebuild_qtensor") == 0)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_UNSUPPORTED,
+                   "%s: %s: quantized tensors are not supported",
+                   self->display_name, self->what);
+      return NULL;
+    }
+  if (strcmp (module, "torch") == 0 && g_str_has_suffix (name, "Storage"))
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_UNSUPPORTED,
+                   "%s: %s: tensors of type torch.%s are not supported",
+                   self->display_name, self->what, name);
+      return NULL;
+    }
+  tvw_pickle_set_error (self, error,
+                        "global '%s.%s' is not allowed: only tensors and plain data "
+                        "are loaded from a checkpoint%s",
+                        module, name,
+                        g_str_has_prefix (module, "torch.nn") ||
+                        g_str_has_prefix (module, "torchvision") ?
+                        " (the file holds a pickled module: save its state_dict() instead)" : "");
+  return NULL;
+}
+
+static gboolean
+pk_is_identifier (const guint8 *p,
+                  gsize         len)
+{
+  gsize i;
+
+  if (len == 0 || len > 256)
+    return FALSE;
+  for (i = 0; i < len; i++)
+    if (!(g_ascii_isalnum (p[i]) || p[i] == '_' || p[i] == '.'))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+pk_push_global (TvwPickle     *self,
+                const guint8  *module,
+                gsize          module_len,
+                const guint8  *name,
+                gsize          name_len,
+                GError       **error)
+{
+  g_autofree char *m = NULL;
+  g_autofree char *n = NULL;
+
+  if (!pk_is_identifier (module, module_len) || !pk_is_identifier (name, name_len))
+    {
+      tvw_pickle_set_error (self, error, "malformed global name");
+      return FALSE;
+    }
+  m = g_strndup ((const char *) module, module_len);
+  n = g_strndup ((const char *) name, name_len);
+  return pk_push (self, pk_find_global (self, m, n, error), error);
+}
+
+/* REDUCE for the allow-listed callables. */
+
+static gboolean
+pk_int_tuple (TvwPickle   *self,
+              TvwPkObj    *obj,
+              const char  *what,
+              gint64      *out,
+              guint       *n_out,
+              GError     **error)
+{
+  guint i;
+
+  if (obj->type != TVW_PK_TUPLE && obj->type != TVW_PK_LIST)
+    {
+      tvw_pickle_set_error (self, error, "tensor %s is a %s, not a tuple",
+                            what, tvw_pk_type_name (obj));
+      return FALSE;
+    }
+  if (obj->v.seq.n > TVW_CKPT_MAX_DIMS)
+    {
+      tvw_pickle_set_error (self, error, "tensor has %u dimensions (at most %d are supported)",
+                            obj->v.seq.n, TVW_CKPT_MAX_DIMS);
+      return FALSE;
+    }
+  for (i = 0; i < obj->v.seq.n; i++)
+    {
+      TvwPkObj *item = obj->v.seq.items[i];
+
+      if (item->type != TVW_PK_INT)
+        {
+          tvw_pickle_set_error (self, error, "tensor %s[%u] is a %s, not an int",
+                                what, i, tvw_pk_type_name (item));
+          return FALSE;
+        }
+      out[i] = item->v.i;
+    }
+  *n_out = obj->v.seq.n;
+  return TRUE;
+}
+
+static TvwPkObj *
+pk_rebuild_tensor (TvwPickle  *self,
+                   TvwPkObj  **args,
+                   guint       n_args,
+                   gboolean    v2,
+                   GError    **error)
+{
+  g_autofree TvwPkTensor *t = g_new0 (TvwPkTensor, 1);
+  guint n_stride = 0;
+  TvwPkObj *obj;
+
+  if (v2 ? (n_args != 6 && n_args != 7) : n_args != 4)
+    {
+      tvw_pickle_set_error (self, error, "%s takes %s arguments, not %u",
+                            v2 ? "_rebuild_tensor_v2" : "_rebuild_tensor",
+                            v2 ? "6 or 7" : "4", n_args);
+      return NULL;
+    }
+  if (args[0]->type != TVW_PK_STORAGE)
+    {
+      tvw_pickle_set_error (self, error, "tensor storage is a %s, not a storage",
+                            tvw_pk_type_name (args[0]));
+      return NULL;
+    }
+  if (args[1]->type != TVW_PK_INT)
+    {
+      tvw_pickle_set_error (self, error, "tensor storage offset is a %s, not an int",
+                            tvw_pk_type_name (args[1]));
+      return NULL;
+    }
+  if (!pk_int_tuple (self, args[2], "size", t->size, &t->n_dims, error) ||
+      !pk_int_tuple (self, args[3], "stride", t->stride, &n_stride, error))
+    return NULL;
+  if (n_stride != t->n_dims)
+    {
+      tvw_pickle_set_error (self, error, "tensor has %u sizes but %u strides",
+                            t->n_dims, n_stride);
+      return NULL;
+    }
+  if (v2)
+    {
+      if (args[4]->type != TVW_PK_BOOL && args[4]->type != TVW_PK_INT)
+        {
+          tvw_pickle_set_error (self, error, "tensor requires_grad is a %s, not a bool",
+                                tvw_pk_type_name (args[4]));
+          return NULL;
+        }
+      if (args[5]->type != TVW_PK_DICT || args[5]->v.dict.n != 0)
+        {
+          tvw_pickle_set_error (self, error, "tensor backward hooks are not an empty dict");
+          return NULL;
+        }
+    }
+  t->storage = args[0]->v.storage;
+  t->storage_offset = args[1]->v.i;
+
+  obj = pk_new (self, TVW_PK_TENSOR, error);
+  if (obj == NULL)
+    return NULL;
+  obj->v.tensor = g_steal_pointer (&t);
+  return obj;
+}
+
+static TvwPkObj *
+pk_reduce (TvwPickle  *self,
+           TvwPkObj   *func,
+           TvwPkObj   *args,
+           GError    **error)
+{
+  TvwPkObj **a;
+  guint n;
+
+  if (func->type != TVW_PK_GLOBAL)
+    {
+      tvw_pickle_set_error (self, error, "REDUCE on a %s, which is not callable",
+                            tvw_pk_type_name (func));
+      return NULL;
+    }
+  if (args->type != TVW_PK_TUPLE)
+    {
+      tvw_pickle_set_error (self, error, "REDUCE arguments are a %s, not a tuple",
+                            tvw_pk_type_name (args));
+      return NULL;
+    }
+  a = args->v.seq.items;
+  n = args->v.seq.n;
+
+  switch (func->v.global.kind)
+    {
+    case TVW_PK_GLOBAL_ORDERED_DICT:
+      if (n != 0)
+        {
+          tvw_pickle_set_error (self, error, "OrderedDict() with arguments is not supported");
+          return NULL;
+        }
+      return pk_new (self, TVW_PK_DICT, error);
+
+    case TVW_PK_GLOBAL_REBUILD_TENSOR:
+      return pk_rebuild_tensor (self, a, n, FALSE, error);
+
+    case TVW_PK_GLOBAL_REBUILD_TENSOR_V2:
+      return pk_rebuild_tensor (self, a, n, TRUE, error);
+
+    case TVW_PK_GLOBAL_REBUILD_PARAMETER:
+    case TVW_PK_GLOBAL_REBUILD_PARAMETER_WITH_STATE:
+      {
+        guint expected = func->v.global.kind == TVW_PK_GLOBAL_REBUILD_PARAMETER ? 3 : 4;
+
+        if (n != expected || a[0]->type != TVW_PK_TENSOR)
+          {
+            tvw_pickle_set_error (self, error, "%s needs a tensor and %u more arguments",
+                                  func->v.global.name, expected - 1);
+            return NULL;
+          }
+        /* A Parameter is its tensor for our purposes. */
+        return a[0];
+      }
+
+    case TVW_PK_GLOBAL_STORAGE_TYPE:
+    case TVW_PK_GLOBAL_DTYPE:
+    default:
+      tvw_pickle_set_error (self, error, "torch.%s is not callable in a checkpoint",
+                            func->v.global.name);
+      return NULL;
+    }
+}
+
+TvwPkObj *
+tvw_pickle_new_storage (TvwPickle     *self,
+                        const char    *key,
+                        TvwCkptDType   dtype,
+                        gint64         numel,
+                        GError       **error)
+{
+  TvwPkObj *obj = pk_new (self, TVW_PK_STORAGE, error);
+
+  if (obj == NULL)
+    return NULL;
+  obj->v.storage = g_new0 (TvwPkStorage, 1);
+  obj->v.storage->key = g_strdup (key);
+  obj->v.storage->dtype = dtype;
+  obj->v.storage->numel = numel;
+  return obj;
+}
+
+static gboolean
+pk_parse_decimal (TvwPickle     *self,
+                  const guint8  *p,
+                  gsize          len,
+                  gint64        *out,
+                  GError       **error)
+{
+  g_autofree char *s = g_strndup ((const char *) p, len);
+  g_autoptr(GError) local = NULL;
+
+  g_strstrip (s);
+  if (!g_ascii_string_to_signed (s, 10, G_MININT64, G_MAXINT64, out, &local))
+    {
+      tvw_pickle_set_error (self, error, "bad integer literal: %s", local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A protocol 0 LONG literal, which may exceed gint64 (torch's magic number
+ * does): decimal digits into little-endian two's complement bytes. */
+static TvwPkObj *
+pk_new_decimal_long (TvwPickle     *self,
+                     const guint8  *p,
+                     gsize          len,
+                     GError       **error)
+{
+  guint8 mag[64] = { 0, };
+  gsize n = 1, i, k;
+  gboolean negative = FALSE;
+
+  if (len > 0 && (p[0] == '-' || p[0] == '+'))
+    {
+      negative = p[0] == '-';
+      p++;
+      len--;
+    }
+  if (len == 0 || len > 140)
+    {
+      tvw_pickle_set_error (self, error, "bad integer literal");
+      return NULL;
+    }
+  for (i = 0; i < len; i++)
+    {
+      guint carry;
+
+      if (!g_ascii_isdigit (p[i]))
+        {
+          tvw_pickle_set_error (self, error, "bad integer literal");
+          return NULL;
+        }
+      carry = p[i] - '0';
+      for (k = 0; k < n; k++)
+        {
+          guint v = mag[k] * 10u + carry;
+
+          mag[k] = v & 0xff;
+          carry = v >> 8;
+        }
+      if (carry != 0)
+        mag[n++] = (guint8) carry;
+    }
+  /* Room for the sign bit, then negate if needed. */
+  if (mag[n - 1] & 0x80)
+    n++;
+  if (negative)
+    {
+      guint carry = 1;
+
+      for (k = 0; k < n; k++)
+        {
+          guint v = (guint8) ~mag[k] + carry;
+
+          mag[k] = v & 0xff;
+          carry = v >> 8;
+        }
+    }
+  return pk_new_long (self, mag, n, error);
+}
+
+static TvwPkObj *
+pk_persistent_load (TvwPickle  *self,
+                    TvwPkObj   *pid,
+                    GError    **error)
+{
+  if (self->load_func == NULL)
+    {
+      tvw_pickle_set_error (self, error, "unexpected persistent id");
+      return NULL;
+    }
+  return self->load_func (self, pid, self->load_data, error);
+}
+
+TvwPkObj *
+tvw_pickle_load (TvwPickle     *self,
+                 const char    *what,
+                 const guint8  *data,
+                 gsize          size,
+                 gsize         *pos,
+                 GError       **error)
+{
+  TvwReader r;
+
+  self->what = what;
+  self->op_pos = *pos;
+  g_ptr_array_set_size (self->memo, 0);
+  self->n_memo = 0;
+  g_ptr_array_set_size (self->stack, 0);
+  g_array_set_size (self->marks, 0);
+
+  tvw_reader_init (&r, data, size);
+  if (!tvw_reader_seek (&r, *pos))
+    {
+      tvw_pickle_set_error (self, error, "pickle starts past the end of the data");
+      return NULL;
+    }
+
+#define NEED(expr) G_STMT_START { if (!(expr)) goto truncated; } G_STMT_END
+#define CHECK(expr) G_STMT_START { if (!(expr)) return NULL; } G_STMT_END
+
+  for (;;)
+    {
+      guint8 op;
+
+      self->op_pos = r.pos;
+      NEED (tvw_reader_u8 (&r, &op));
+
+      switch (op)
+        {
+        case OP_PROTO:
+          {
+            guint8 proto;
+
+            NEED (tvw_reader_u8 (&r, &proto));
+            if (proto > 5)
+              {
+                tvw_pickle_set_error (self, error, "unsupported pickle protocol %u", proto);
+                return NULL;
+              }
+          }
+          break;
+
+        case OP_FRAME:
+          {
+            guint64 len;
+
+            NEED (tvw_reader_u64 (&r, &len));
+            if (len > tvw_reader_remaining (&r))
+              goto truncated;
+          }
+          break;
+
+        case OP_STOP:
+          {
+            TvwPkObj *result = pk_pop (self, error);
+
+            CHECK (result != NULL);
+            *pos = r.pos;
+            return result;
+          }
+
+        /* Constants and numbers. */
+        case OP_NONE:
+          CHECK (pk_push (self, self->none, error));
+          break;
+        case OP_NEWTRUE:
+          CHECK (pk_push (self, self->true_, error));
+          break;
+        case OP_NEWFALSE:
+          CHECK (pk_push (self, self->false_, error));
+          break;
+
+        case OP_BININT:
+          {
+            guint32 v;
+
+            NEED (tvw_reader_u32 (&r, &v));
+            CHECK (pk_push (self, pk_new_int (self, (gint32) v, error), error));
+          }
+          break;
+        case OP_BININT1:
+          {
+            guint8 v;
+
+            NEED (tvw_reader_u8 (&r, &v));
+            CHECK (pk_push (self, pk_new_int (self, v, error), error));
+          }
+          break;
+        case OP_BININT2:
+          {
+            guint16 v;
+
+            NEED (tvw_reader_u16 (&r, &v));
+            CHECK (pk_push (self, pk_new_int (self, v, error), error));
+          }
+          break;
+        case OP_LONG1:
+        case OP_LONG4:
+          {
+            const guint8 *p;
+            guint64 n;
+
+            if (op == OP_LONG1)
+              {
+                guint8 n8;
+
+                NEED (tvw_reader_u8 (&r, &n8));
+                n = n8;
+              }
+            else
+              {
+                guint32 n32;
+
+                NEED (tvw_reader_u32 (&r, &n32));
+                if ((gint32) n32 < 0)
+                  {
+                    tvw_pickle_set_error (self, error, "negative LONG4 length");
+                    return NULL;
+                  }
+                n = n32;
+              }
+            NEED (tvw_reader_bytes (&r, n, &p));
+            CHECK (pk_push (self, pk_new_long (self, p, n, error), error));
+          }
+          break;
+        case OP_INT:
+        case OP_LONG:
+          {
+            const guint8 *p;
+            gsize len;
+            gint64 v;
+
+            NEED (tvw_reader_line (&r, &p, &len));
+            if (op == OP_INT && len == 2 && p[0] == '0' && (p[1] == '0' || p[1] == '1'))
+              {
+                CHECK (pk_push (self, p[1] == '1' ? self->true_ : self->false_, error));
+                break;
+              }
+            if (op == OP_LONG)
+              {
+                if (len > 0 && p[len - 1] == 'L')
+                  len--;
+                CHECK (pk_push (self, pk_new_decimal_long (self, p, len, error), error));
+                break;
+              }
+            CHECK (pk_parse_decimal (self, p, len, &v, error));
+            CHECK (pk_push (self, pk_new_int (self, v, error), error));
+          }
+          break;
+        case OP_FLOAT:
+          {
+            const guint8 *p;
+            gsize len;
+            g_autofree char *s = NULL;
+            char *end = NULL;
+            double v;
+            TvwPkObj *obj;
+
+            NEED (tvw_reader_line (&r, &p, &len));
+            s = g_strndup ((const char *) p, len);
+            v = g_ascii_strtod (s, &end);
+            if (end == s || *end != '\0')
+              {
+                tvw_pickle_set_error (self, error, "bad float literal");
+                return NULL;
+              }
+            obj = pk_new (self, TVW_PK_FLOAT, error);
+            CHECK (obj != NULL);
+            obj->v.f = v;
+            CHECK (pk_push (self, obj, error));
+          }
+          break;
+        case OP_BINFLOAT:
+          {
+            const guint8 *p;
+            guint64 bits = 0;
+            TvwPkObj *obj;
+            int k;
+
+            NEED (tvw_reader_bytes (&r, 8, &p));
+            for (k = 0; k < 8; k++)
+              bits = (bits << 8) | p[k];
+            obj = pk_new (self, TVW_PK_FLOAT, error);
+            CHECK (obj != NULL);
+            memcpy (&obj->v.f, &bits, sizeof (double));
+            CHECK (pk_push (self, obj, error));
+          }
+          break;
+
+        /* Strings and bytes. */
+        case OP_BINUNICODE:
+        case OP_SHORT_BINUNICODE:
+        case OP_BINUNICODE8:
+        case OP_BINSTRING:
+        case OP_SHORT_BINSTRING:
+        case OP_BINBYTES:
+        case OP_SHORT_BINBYTES:
+        case OP_BINBYTES8:
+          {
+            const guint8 *p;
+            guint64 len;
+            TvwPkObj *obj;
+
+            if (op == OP_SHORT_BINUNICODE || op == OP_SHORT_BINSTRING || op == OP_SHORT_BINBYTES)
+              {
+                guint8 n8;
+
+                NEED (tvw_reader_u8 (&r, &n8));
+                len = n8;
+              }
+            else if (op == OP_BINUNICODE8 || op == OP_BINBYTES8)
+              NEED (tvw_reader_u64 (&r, &len));
+            else
+              {
+                guint32 n32;
+
+                NEED (tvw_reader_u32 (&r, &n32));
+                if (op == OP_BINSTRING && (gint32) n32 < 0)
+                  {
+                    tvw_pickle_set_error (self, error, "negative BINSTRING length");
+                    return NULL;
+                  }
+                len = n32;
+              }
+            NEED (tvw_reader_bytes (&r, len, &p));
+            if (op == OP_BINUNICODE || op == OP_SHORT_BINUNICODE || op == OP_BINUNICODE8)
+              obj = pk_new_str (self, p, len, error);
+            else if (op == OP_BINSTRING || op == OP_SHORT_BINSTRING)
+              obj = pk_new_str_or_bytes (self, p, len, error);
+            else
+              obj = pk_new_blob (self, TVW_PK_BYTES, p, len, error);
+            CHECK (pk_push (self, obj, error));
+          }
+          break;
+        case OP_STRING:
+        case OP_UNICODE:
+          {
+            const guint8 *p;
+            gsize len;
+            TvwPkObj *obj;
+
+            NEED (tvw_reader_line (&r, &p, &len));
+            if (op == OP_STRING)
+              obj = pk_new_escaped_string (self, p, len, error);
+            else
+              obj = pk_new_raw_unicode (self, p, len, error);
+            CHECK (pk_push (self, obj, error));
+          }
+          break;
+
+        /* Containers. */
+        case OP_EMPTY_TUPLE:
+          CHECK (pk_push (self, pk_new_seq (self, TVW_PK_TUPLE, NULL, 0, error), error));
+          break;
+        case OP_EMPTY_LIST:
+          CHECK (pk_push (self, pk_new_seq (self, TVW_PK_LIST, NULL, 0, error), error));
+          break;
+        case OP_EMPTY_DICT:
+          CHECK (pk_push (self, pk_new (self, TVW_PK_DICT, error), error));
+          break;
+        case OP_EMPTY_SET:
+          CHECK (pk_push (self, pk_new_seq (self, TVW_PK_SET, NULL, 0, error), error));
+          break;
+
+        case OP_TUPLE1:
+        case OP_TUPLE2:
+        case OP_TUPLE3:
+          {
+            guint n = op - OP_TUPLE1 + 1;
+            guint base = self->stack->len - n;
+            TvwPkObj *obj;
+
+            if (self->stack->len < pk_frame_base (self) + n)
+              {
+                tvw_pickle_set_error (self, error, "stack underflow");
+                return NULL;
+              }
+            obj = pk_new_seq (self, TVW_PK_TUPLE, pk_stack_items (self, base), n, error);
+            CHECK (obj != NULL);
+            pk_stack_truncate (self, base);
+            CHECK (pk_push (self, obj, error));
+          }
+          break;
+
+        case OP_TUPLE:
+        case OP_LIST:
+        case OP_FROZENSET:
+          {
+            guint base;
+            TvwPkObj *obj;
+            TvwPkType type = op == OP_TUPLE ? TVW_PK_TUPLE :
+                             op == OP_LIST ? TVW_PK_LIST : TVW_PK_SET;
+
+            CHECK (pk_pop_mark (self, &base, error));
+            obj = pk_new_seq (self, type, pk_stack_items (self, base),
+                              self->stack->len - base, error);
+            CHECK (obj != NULL);
+            pk_stack_truncate (self, base);
+            CHECK (pk_push (self, obj, error));
+          }
+          break;
+
+        case OP_DICT:
+          {
+            guint base, i;
+            TvwPkObj *obj;
+
+            CHECK (pk_pop_mark (self, &base, error));
+            if ((self->stack->len - base) % 2 != 0)
+              {
+                tvw_pickle_set_error (self, error, "odd number of items for DICT");
+                return NULL;
+              }
+            obj = pk_new (self, TVW_PK_DICT, error);
+            CHECK (obj != NULL);
+            for (i = base; i < self->stack->len; i += 2)
+              CHECK (pk_dict_set (self, obj, self->stack->pdata[i],
+                                  self->stack->pdata[i + 1], error));
+            pk_stack_truncate (self, base);
+            CHECK (pk_push (self, obj, error));
+          }
+          break;
+
+        case OP_APPEND:
+          {
+            TvwPkObj *item = pk_pop (self, error);
+            TvwPkObj *list;
+
+            CHECK (item != NULL);
+            list = pk_top (self, error);
+            CHECK (list != NULL);
+            if (list->type != TVW_PK_LIST)
+              {
+                tvw_pickle_set_error (self, error, "APPEND to a %s", tvw_pk_type_name (list));
+                return NULL;
+              }
+            CHECK (pk_seq_append (self, list, item, error));
+          }
+          break;
+
+        case OP_APPENDS:
+        case OP_ADDITEMS:
+          {
+            guint base, i;
+            TvwPkObj *target;
+
+            CHECK (pk_pop_mark (self, &base, error));
+            if (base <= pk_frame_base (self))
+              {
+                tvw_pickle_set_error (self, error, "stack underflow");
+                return NULL;
+              }
+            target = self->stack->pdata[base - 1];
+            if (target->type != (op == OP_APPENDS ? TVW_PK_LIST : TVW_PK_SET))
+              {
+                tvw_pickle_set_error (self, error, "%s to a %s",
+                                      op == OP_APPENDS ? "APPENDS" : "ADDITEMS",
+                                      tvw_pk_type_name (target));
+                return NULL;
+              }
+            for (i = base; i < self->stack->len; i++)
+              CHECK (pk_seq_append (self, target, self->stack->pdata[i], error));
+            pk_stack_truncate (self, base);
+          }
+          break;
+
+        case OP_SETITEM:
+          {
+            TvwPkObj *value = pk_pop (self, error);
+            TvwPkObj *key = value ? pk_pop (self, error) : NULL;
+            TvwPkObj *dict = key ? pk_top (self, error) : NULL;
+
+            CHECK (dict != NULL);
+            if (dict->type != TVW_PK_DICT)
+              {
+                tvw_pickle_set_error (self, error, "SETITEM on a %s", tvw_pk_type_name (dict));
+                return NULL;
+              }
+            CHECK (pk_dict_set (self, dict, key, value, error));
+          }
+          break;
+
+        case OP_SETITEMS:
+          {
+            guint base, i;
+            TvwPkObj *dict;
+
+            CHECK (pk_pop_mark (self, &base, error));
+            if (base <= pk_frame_base (self))
+              {
+                tvw_pickle_set_error (self, error, "stack underflow");
+                return NULL;
+              }
+            dict = self->stack->pdata[base - 1];
+            if (dict->type != TVW_PK_DICT)
+              {
+                tvw_pickle_set_error (self, error, "SETITEMS on a %s", tvw_pk_type_name (dict));
+                return NULL;
+              }
+            if ((self->stack->len - base) % 2 != 0)
+              {
+                tvw_pickle_set_error (self, error, "odd number of items for SETITEMS");
+                return NULL;
+              }
+            for (i = base; i < self->stack->len; i += 2)
+              CHECK (pk_dict_set (self, dict, self->stack->pdata[i],
+                                  self->stack->pdata[i + 1], error));
+            pk_stack_truncate (self, base);
+          }
+          break;
+
+        /* Stack manipulation. */
+        case OP_MARK:
+          {
+            guint len = self->stack->len;
+
+            if (self->marks->len >= PK_MAX_DEPTH)
+              {
+                tvw_pickle_set_error (self, error, "MARKs nested more than %d deep",
+                                      PK_MAX_DEPTH);
+                return NULL;
+              }
+            g_array_append_val (self->marks, len);
+          }
+          break;
+        case OP_POP:
+          if (self->stack->len > pk_frame_base (self))
+            pk_stack_truncate (self, self->stack->len - 1);
+          else
+            {
+              guint base;
+
+              CHECK (pk_pop_mark (self, &base, error));
+            }
+          break;
+        case OP_POP_MARK:
+          {
+            guint base;
+
+            CHECK (pk_pop_mark (self, &base, error));
+            pk_stack_truncate (self, base);
+          }
+          break;
+        case OP_DUP:
+          {
+            TvwPkObj *top = pk_top (self, error);
+
+            CHECK (top != NULL);
+            CHECK (pk_push (self, top, error));
+          }
+          break;
+
+        /* Memo. */
+        case OP_BINPUT:
+          {
+            guint8 i;
+
+            NEED (tvw_reader_u8 (&r, &i));
+            CHECK (pk_memo_put (self, i, error));
+          }
+          break;
+        case OP_LONG_BINPUT:
+          {
+            guint32 i;
+
+            NEED (tvw_reader_u32 (&r, &i));
+            CHECK (pk_memo_put (self, i, error));
+          }
+          break;
+        case OP_PUT:
+        case OP_GET:
+          {
+            const guint8 *p;
+            gsize len;
+            gint64 i;
+
+            NEED (tvw_reader_line (&r, &p, &len));
+            CHECK (pk_parse_decimal (self, p, len, &i, error));
+            if (i < 0)
+              {
+                tvw_pickle_set_error (self, error, "negative memo index");
+                return NULL;
+              }
+            if (op == OP_PUT)
+              CHECK (pk_memo_put (self, (guint64) i, error));
+            else
+              CHECK (pk_memo_get (self, (guint64) i, error));
+          }
+          break;
+        case OP_MEMOIZE:
+          CHECK (pk_memo_put (self, self->n_memo, error));
+          break;
+        case OP_BINGET:
+          {
+            guint8 i;
+
+            NEED (tvw_reader_u8 (&r, &i));
+            CHECK (pk_memo_get (self, i, error));
+          }
+          break;
+        case OP_LONG_BINGET:
+          {
+            guint32 i;
+
+            NEED (tvw_reader_u32 (&r, &i));
+            CHECK (pk_memo_get (self, i, error));
+          }
+          break;
+
+        /* Globals and calls. */
+        case OP_GLOBAL:
+          {
+            const guint8 *module, *name;
+            gsize module_len, name_len;
+
+            NEED (tvw_reader_line (&r, &module, &module_len));
+            NEED (tvw_reader_line (&r, &name, &name_len));
+            CHECK (pk_push_global (self, module, module_len, name, name_len, error));
+          }
+          break;
+        case OP_STACK_GLOBAL:
+          {
+            TvwPkObj *name = pk_pop (self, error);
+            TvwPkObj *module = name ? pk_pop (self, error) : NULL;
+
+            CHECK (module != NULL);
+            if (name->type != TVW_PK_STR || module->type != TVW_PK_STR)
+              {
+                tvw_pickle_set_error (self, error, "STACK_GLOBAL needs two strings");
+                return NULL;
+              }
+            CHECK (pk_push_global (self,
+                                   (const guint8 *) module->v.str.data, module->v.str.len,
+                                   (const guint8 *) name->v.str.data, name->v.str.len,
+                                   error));
+          }
+          break;
+        case OP_REDUCE:
+          {
+            TvwPkObj *args = pk_pop (self, error);
+            TvwPkObj *func = args ? pk_pop (self, error) : NULL;
+
+            CHECK (func != NULL);
+            CHECK (pk_push (self, pk_reduce (self, func, args, error), error));
+          }
+          break;
+        case OP_NEWOBJ:
+        case OP_NEWOBJ_EX:
+          {
+            TvwPkObj *kwargs = op == OP_NEWOBJ_EX ? pk_pop (self, error) : self->none;
+            TvwPkObj *args = kwargs ? pk_pop (self, error) : NULL;
+            TvwPkObj *cls = args ? pk_pop (self, error) : NULL;
+
+            CHECK (cls != NULL);
+            /* cls.__new__(cls) for an OrderedDict is an empty dict; nothing
+             * else may be instantiated. */
+            if (cls->type != TVW_PK_GLOBAL ||
+                cls->v.global.kind != TVW_PK_GLOBAL_ORDERED_DICT ||
+                args->type != TVW_PK_TUPLE || args->v.seq.n != 0)
+              {
+                tvw_pickle_set_error (self, error, "NEWOBJ of a %s is not supported",
+                                      tvw_pk_type_name (cls));
+                return NULL;
+              }
+            CHECK (pk_push (self, pk_new (self, TVW_PK_DICT, error), error));
+          }
+          break;
+        case OP_BUILD:
+          {
+            TvwPkObj *state = pk_pop (self, error);
+            TvwPkObj *obj = state ? pk_top (self, error) : NULL;
+
+            CHECK (obj != NULL);
+            /* state_dict() attaches its _metadata (layer versions) to the
+             * OrderedDict this way; it is not needed. */
+            if (obj->type != TVW_PK_DICT)
+              {
+                tvw_pickle_set_error (self, error, "BUILD on a %s is not supported",
+                                      tvw_pk_type_name (obj));
+                return NULL;
+              }
+          }
+          break;
+        case OP_BINPERSID:
+        case OP_PERSID:
+          {
+            TvwPkObj *pid;
+
+            if (op == OP_PERSID)
+              {
+                const guint8 *p;
+                gsize len;
+
+                NEED (tvw_reader_line (&r, &p, &len));
+                pid = pk_new_str_or_bytes (self, p, len, error);
+              }
+            else
+              pid = pk_pop (self, error);
+            CHECK (pid != NULL);
+            CHECK (pk_push (self, pk_persistent_load (self, pid, error), error));
+          }
+          break;
+
+        case OP_INST:
+        case OP_OBJ:
+          tvw_pickle_set_error (self, error, "class instantiation (opcode '%c') is not allowed", op);
+          return NULL;
+        case OP_EXT1:
+        case OP_EXT2:
+        case OP_EXT4:
+          tvw_pickle_set_error (self, error, "extension registry opcodes are not allowed");
+          return NULL;
+        case OP_BYTEARRAY8:
+        case OP_NEXT_BUFFER:
+        case OP_READONLY_BUFFER:
+          tvw_pickle_set_error (self, error, "protocol 5 buffers are not supported");
+          return NULL;
+
+        default:
+          tvw_pickle_set_error (self, error, "unknown opcode 0x%02x", op);
+          return NULL;
+        }
+    }
+
+truncated:
+  tvw_pickle_set_error (self, error, "pickle is truncated");
+  return NULL;
+
+#undef NEED
+#undef CHECK
+}

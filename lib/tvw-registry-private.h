@@ -1,0 +1,44 @@
+/* tvw-registry-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "tvw-registry.h"
+
+G_BEGIN_DECLS
+
+/*
+ * tvw_registry_legacy_weights:
+ * @builder: a builder name, e.g. "resnet50"
+ * @backbone: %FALSE for `pretrained=True`, %TRUE for `pretrained_backbone=True`
+ *
+ * Returns the full entry name torchvision's `@handle_legacy_interface`
+ * decorator maps the deprecated parameter to ("ResNet50_Weights.IMAGENET1K_V1";
+ * the FBGEMM/QNNPACK entry for quantized builders; the backbone's entry for
+ * detection and segmentation), or %NULL if the builder has no such mapping.
+ * The string is static.
+ */
+const char *tvw_registry_legacy_weights (const char          *builder,
+                                         gboolean             backbone);
+
+/*
+ * tvw_registry_suggest:
+ * @word: what the user typed
+ * @candidates: the names it could have meant
+ * @n_candidates: how many
+ *
+ * Returns "; did you mean a, b or c?" with the up to three candidates
+ * closest to @word in edit distance (case-insensitive, transpositions count
+ * once), or %NULL if none is close.
+ */
+char       *tvw_registry_suggest        (const char          *word,
+                                         const char * const  *candidates,
+                                         guint                n_candidates);
+
+/* The shared string list @id of the catalog (ImageNet's categories, …) as a
+ * strong reference to an `as`, or %NULL if there is none by that name. */
+GVariant   *tvw_registry_get_list       (const char          *id);
+
+G_END_DECLS
