@@ -5,7 +5,10 @@
 
 #include "config.h"
 
+#include <stdlib.h>
+
 #include "tvw-error.h"
+#include "tvw-transform.h"
 #include "tvw-model-private.h"
 #include "tvw-tensor-private.h"
 #include "tvw-architectures-private.h"
@@ -723,6 +726,214 @@ tvw_model_forward_finish (TvwModel      *self,
   g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tvw_model_forward_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+typedef struct
+{
+  float value;
+  guint index;
+} Ranked;
+
+static int
+compare_ranked (gconstpointer a,
+                gconstpointer b)
+{
+  const Ranked *x = a, *y = b;
+
+  /* Highest first; ties by index, as a stable sort of torch.topk would. */
+  if (x->value != y->value)
+    return x->value < y->value ? 1 : -1;
+  return (x->index > y->index) - (x->index < y->index);
+}
+
+/**
+ * tvw_model_predictions_from_output:
+ * @self: a model
+ * @output: the output of [method@Model.forward] for one image (1×C or C)
+ * @top_k: how many classes to return
+ * @error: return location for an error
+ *
+ * Turns logits into the @top_k most likely classes (softmax
+ * probabilities), named with the categories of the model's weights.
+ *
+ * Returns: (transfer full): a list model of [class@Prediction], most
+ *   likely first
+ */
+GListModel *
+tvw_model_predictions_from_output (TvwModel   *self,
+                                   TvwTensor  *output,
+                                   guint       top_k,
+                                   GError    **error)
+{
+  g_autoptr(GListStore) store = g_list_store_new (TVW_TYPE_PREDICTION);
+  g_autoptr(TvwTensor) probabilities = NULL;
+  g_autofree Ranked *ranked = NULL;
+  const char * const *categories = NULL;
+  guint n_categories = 0;
+  gsize n;
+
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (TVW_IS_TENSOR (output), NULL);
+
+  n = tvw_tensor_get_n_elements (output);
+  if (tvw_tensor_get_dtype (output) != TVW_DTYPE_FLOAT32 || n == 0 ||
+      (tvw_tensor_get_n_dims (output) == 2 && tvw_tensor_get_dim (output, 0) != 1) ||
+      tvw_tensor_get_n_dims (output) > 2)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   "Predictions need the output of one image");
+      return NULL;
+    }
+
+  {
+    gint64 flat[1] = { (gint64) n };
+    g_autoptr(TvwTensor) row = tvw_tensor_reshape (output, flat, 1, error);
+
+    if (row == NULL)
+      return NULL;
+    probabilities = tvw_tensor_softmax (row, 0);
+  }
+
+  if (self->weights != NULL)
+    {
+      categories = tvw_weights_get_categories (self->weights);
+      n_categories = categories != NULL ? g_strv_length ((char **) categories) : 0;
+    }
+
+  ranked = g_new (Ranked, n);
+  for (gsize i = 0; i < n; i++)
+    {
+      ranked[i].value = tvw_tensor_get_data (probabilities)[i];
+      ranked[i].index = (guint) i;
+    }
+  qsort (ranked, n, sizeof (Ranked), compare_ranked);
+
+  for (gsize i = 0; i < MIN (n, top_k); i++)
+    {
+      g_autoptr(TvwPrediction) p = NULL;
+      const char *name = ranked[i].index < n_categories ? categories[ranked[i].index] : NULL;
+
+      p = tvw_prediction_new (ranked[i].index, name, ranked[i].value);
+      g_list_store_append (store, p);
+    }
+
+  return G_LIST_MODEL (g_steal_pointer (&store));
+}
+
+/**
+ * tvw_model_classify:
+ * @self: a model
+ * @image: an 8-bit RGB or RGBA image
+ * @top_k: how many classes to return
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Classifies @image the way the blog post's example does: the weights' own
+ * preprocessing ([method@Weights.transforms]; the ImageNet preset without
+ * weights), a forward pass, a softmax, the @top_k classes.
+ *
+ * Returns: (transfer full): a list model of [class@Prediction], most likely
+ *   first, or %NULL on error
+ */
+GListModel *
+tvw_model_classify (TvwModel      *self,
+                    GdkPixbuf     *image,
+                    guint          top_k,
+                    GCancellable  *cancellable,
+                    GError       **error)
+{
+  g_autoptr(TvwTransform) preprocess = NULL;
+  g_autoptr(TvwTensor) img = NULL;
+  g_autoptr(TvwTensor) batch = NULL;
+  g_autoptr(TvwTensor) output = NULL;
+
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (GDK_IS_PIXBUF (image), NULL);
+
+  if (self->weights != NULL)
+    preprocess = tvw_weights_transforms (self->weights);
+  else
+    preprocess = tvw_transform_new (TVW_PRESET_IMAGE_CLASSIFICATION);
+
+  img = tvw_transform_apply_pixbuf (preprocess, image, error);
+  if (img == NULL)
+    return NULL;
+
+  batch = tvw_tensor_unsqueeze (img, 0);
+  output = tvw_model_forward (self, batch, cancellable, error);
+  if (output == NULL)
+    return NULL;
+
+  return tvw_model_predictions_from_output (self, output, top_k, error);
+}
+
+static void
+classify_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  GError *error = NULL;
+  GListModel *predictions;
+  guint top_k = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (task), "top-k"));
+
+  predictions = tvw_model_classify (source_object, task_data, top_k, cancellable, &error);
+  if (predictions == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, predictions, g_object_unref);
+}
+
+/**
+ * tvw_model_classify_async:
+ * @self: a model
+ * @image: an 8-bit RGB or RGBA image
+ * @top_k: how many classes to return
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the predictions are ready
+ * @user_data: data for @callback
+ *
+ * Classifies @image in a worker thread.  See [method@Model.classify].
+ */
+void
+tvw_model_classify_async (TvwModel            *self,
+                          GdkPixbuf           *image,
+                          guint                top_k,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (TVW_IS_MODEL (self));
+  g_return_if_fail (GDK_IS_PIXBUF (image));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tvw_model_classify_async);
+  g_task_set_task_data (task, g_object_ref (image), g_object_unref);
+  g_object_set_data (G_OBJECT (task), "top-k", GUINT_TO_POINTER (top_k));
+  g_task_run_in_thread (task, classify_thread);
+}
+
+/**
+ * tvw_model_classify_finish:
+ * @self: a model
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): a list model of [class@Prediction], or %NULL on
+ *   error
+ */
+GListModel *
+tvw_model_classify_finish (TvwModel      *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tvw_model_classify_async, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -14,6 +14,8 @@
 #include "tvw-version.h"
 #include "tvw-tensor.h"
 #include "tvw-weights.h"
+#include "tvw-prediction.h"
+#include <gdk-pixbuf/gdk-pixbuf.h>
 
 G_BEGIN_DECLS
 
@@ -64,5 +66,27 @@ TVW_AVAILABLE_IN_ALL
 TvwTensor   *tvw_model_forward_finish            (TvwModel      *self,
                                                   GAsyncResult  *result,
                                                   GError       **error);
+TVW_AVAILABLE_IN_ALL
+GListModel  *tvw_model_classify                  (TvwModel            *self,
+                                                  GdkPixbuf           *image,
+                                                  guint                top_k,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+TVW_AVAILABLE_IN_ALL
+void         tvw_model_classify_async            (TvwModel            *self,
+                                                  GdkPixbuf           *image,
+                                                  guint                top_k,
+                                                  GCancellable        *cancellable,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+TVW_AVAILABLE_IN_ALL
+GListModel  *tvw_model_classify_finish           (TvwModel            *self,
+                                                  GAsyncResult        *result,
+                                                  GError             **error);
+TVW_AVAILABLE_IN_ALL
+GListModel  *tvw_model_predictions_from_output   (TvwModel            *self,
+                                                  TvwTensor           *output,
+                                                  guint                top_k,
+                                                  GError             **error);
 
 G_END_DECLS

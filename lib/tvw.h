@@ -17,6 +17,7 @@ G_BEGIN_DECLS
 #include "tvw-cache.h"
 #include "tvw-tensor.h"
 #include "tvw-transform.h"
+#include "tvw-prediction.h"
 #include "tvw-model.h"
 #include "tvw-weights.h"
 #include "tvw-weights-enum.h"
