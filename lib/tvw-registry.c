@@ -397,7 +397,7 @@ marker_to_variant (const Context  *ctx,
           if (items[i] == NULL)
             {
               for (guint j = 0; j < i; j++)
-                g_variant_unref (g_variant_ref_sink (items[j]));
+                g_variant_unref (g_variant_take_ref (items[j]));
               return NULL;
             }
         }
@@ -1689,6 +1689,10 @@ tvw_get_model (const char    *name,
  *
  * A malformed card is %TVW_ERROR_INVALID_DATA naming the card and the field;
  * a card is registered whole or not at all.
+ *
+ * [signal@Gio.ListModel::items-changed] is emitted in the calling thread, so
+ * register cards from the thread that uses the list models (usually the
+ * main thread).
  *
  * Returns: %TRUE if the entries were registered
  */
