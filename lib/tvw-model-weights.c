@@ -100,15 +100,85 @@ tvw_model_resolve_legacy (TvwModel    *self,
   return TRUE;
 }
 
+/* Checks a card's sha256 once per file and process: the key is the path,
+ * size and modification time, so a replaced file is checked again. */
+static gboolean
+check_sha256 (const char    *path,
+              const char    *expected,
+              GCancellable  *cancellable,
+              GError       **error)
+{
+  static GMutex lock;
+  static GHashTable *verified;
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GFileInputStream) in = NULL;
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autofree char *key = NULL;
+  g_autofree guint8 *buffer = g_malloc (1 << 20);
+  gssize n;
+
+  info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_SIZE "," G_FILE_ATTRIBUTE_TIME_MODIFIED,
+                            G_FILE_QUERY_INFO_NONE, cancellable, error);
+  if (info == NULL)
+    return FALSE;
+
+  key = g_strdup_printf ("%s:%" G_GOFFSET_FORMAT ":%" G_GUINT64_FORMAT, path,
+                         g_file_info_get_size (info),
+                         g_file_info_get_attribute_uint64 (info, G_FILE_ATTRIBUTE_TIME_MODIFIED));
+
+  g_mutex_lock (&lock);
+  if (verified != NULL && g_hash_table_contains (verified, key))
+    {
+      g_mutex_unlock (&lock);
+      return TRUE;
+    }
+  g_mutex_unlock (&lock);
+
+  in = g_file_read (file, cancellable, error);
+  if (in == NULL)
+    return FALSE;
+  while ((n = g_input_stream_read (G_INPUT_STREAM (in), buffer, 1 << 20, cancellable, error)) > 0)
+    g_checksum_update (checksum, buffer, n);
+  if (n < 0)
+    return FALSE;
+
+  if (g_ascii_strcasecmp (g_checksum_get_string (checksum), expected) != 0)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_CHECKSUM_MISMATCH,
+                   "“%s” has the SHA-256 %s, its weights card expects %s",
+                   path, g_checksum_get_string (checksum), expected);
+      return FALSE;
+    }
+
+  g_mutex_lock (&lock);
+  if (verified == NULL)
+    verified = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_add (verified, g_steal_pointer (&key));
+  g_mutex_unlock (&lock);
+
+  return TRUE;
+}
+
 char *
 tvw_model_fetch_weights (TvwWeights    *weights,
                          GCancellable  *cancellable,
                          GError       **error)
 {
   const char *local = tvw_weights_get_local_file (weights);
+  const char *sha256 = tvw_weights_get_sha256 (weights);
+  g_autofree char *path = NULL;
 
   if (local != NULL)
-    return g_strdup (local);
+    path = g_strdup (local);
+  else
+    path = tvw_cache_fetch (tvw_weights_get_url (weights), NULL, NULL, cancellable, error);
 
-  return tvw_cache_fetch (tvw_weights_get_url (weights), NULL, NULL, cancellable, error);
+  if (path == NULL)
+    return NULL;
+
+  if (sha256 != NULL && !check_sha256 (path, sha256, cancellable, error))
+    return NULL;
+
+  return g_steal_pointer (&path);
 }

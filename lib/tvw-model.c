@@ -9,6 +9,7 @@
 
 #include "tvw-error.h"
 #include "tvw-transform.h"
+#include "tvw-cache-private.h"
 #include "tvw-model-private.h"
 #include "tvw-tensor-private.h"
 #include "tvw-architectures-private.h"
@@ -54,6 +55,7 @@ struct _TvwModel
   TvwCheckpoint *checkpoint;
   GMutex         lock;
   gboolean       initialized;
+  gboolean       legacy_resolved;
 };
 
 static void initable_iface_init       (GInitableIface      *iface);
@@ -75,6 +77,13 @@ enum {
 };
 
 static GParamSpec *props[N_PROPS];
+
+enum {
+  DOWNLOAD_PROGRESS,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 static void
 tvw_model_finalize (GObject *object)
@@ -257,6 +266,23 @@ tvw_model_class_init (TvwModelClass *klass)
                            G_PARAM_DEPRECATED));
 
   g_object_class_install_properties (object_class, N_PROPS, props);
+
+  /**
+   * TvwModel::download-progress:
+   * @self: the model
+   * @current: bytes downloaded so far
+   * @total: the size of the file, or -1 if unknown
+   *
+   * Emitted on the main context of the caller of
+   * g_async_initable_new_async() while the checkpoint of
+   * [property@Model:weights] is downloaded.
+   */
+  signals[DOWNLOAD_PROGRESS] =
+    g_signal_new ("download-progress",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_INT64, G_TYPE_INT64);
 }
 
 static void
@@ -321,8 +347,12 @@ tvw_model_initable_init (GInitable     *initable,
   if (self->initialized)
     return TRUE;
 
-  if (!tvw_model_resolve_legacy (self, &self->weights, error))
-    return FALSE;
+  if (!self->legacy_resolved)
+    {
+      if (!tvw_model_resolve_legacy (self, &self->weights, error))
+        return FALSE;
+      self->legacy_resolved = TRUE;
+    }
 
   if (self->architecture == NULL && self->weights != NULL)
     self->architecture = g_strdup (tvw_weights_get_builder (self->weights));
@@ -404,9 +434,93 @@ initable_iface_init (GInitableIface *iface)
 }
 
 static void
+init_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (g_initable_init (G_INITABLE (source_object), cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+progress_cb (goffset  current,
+             goffset  total,
+             gpointer user_data)
+{
+  g_signal_emit (user_data, signals[DOWNLOAD_PROGRESS], 0, (gint64) current, (gint64) total);
+}
+
+static void
+fetch_cb (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = tvw_cache_fetch_finish (result, &error);
+
+  /* The checkpoint is in the cache now: the rest (loading, packing) is CPU
+   * work for a worker thread, where the lookup finds it at once. */
+  if (path == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_run_in_thread (task, init_thread);
+}
+
+static void
+tvw_model_init_async (GAsyncInitable      *initable,
+                      int                  io_priority,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  TvwModel *self = TVW_MODEL (initable);
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tvw_model_init_async);
+  g_task_set_priority (task, io_priority);
+
+  if (!self->legacy_resolved)
+    {
+      if (!tvw_model_resolve_legacy (self, &self->weights, &error))
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      self->legacy_resolved = TRUE;
+    }
+
+  if (self->weights != NULL && tvw_weights_get_local_file (self->weights) == NULL &&
+      !tvw_weights_is_cached (self->weights))
+    tvw_cache_fetch_async (tvw_weights_get_url (self->weights),
+                           progress_cb, g_object_ref (self), g_object_unref,
+                           cancellable, fetch_cb, g_steal_pointer (&task));
+  else
+    g_task_run_in_thread (task, init_thread);
+}
+
+static gboolean
+tvw_model_init_finish (GAsyncInitable  *initable,
+                       GAsyncResult    *result,
+                       GError         **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, initable), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
 async_initable_iface_init (GAsyncInitableIface *iface)
 {
-  /* The default implementation runs GInitable.init in a worker thread. */
+  iface->init_async = tvw_model_init_async;
+  iface->init_finish = tvw_model_init_finish;
 }
 
 /**

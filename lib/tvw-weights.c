@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include "tvw-cache-private.h"
+
 #include <glib/gi18n-lib.h>
 
 #include "tvw-error.h"
@@ -609,4 +611,136 @@ tvw_weights_transforms_with (TvwWeights  *self,
   kwargs = g_variant_ref_sink (g_variant_dict_end (dict));
 
   return tvw_transform_new_for_preset (self->preset, kwargs, error);
+}
+
+/**
+ * tvw_weights_is_cached:
+ * @self: a weights entry
+ *
+ * Whether the checkpoint is on this machine: a weights card's local file,
+ * or a complete file in libtvw's or PyTorch's cache.  Never hashes the file
+ * nor touches the network, so it is cheap to call for every entry.
+ *
+ * Returns: %TRUE if loading @self needs no download
+ */
+gboolean
+tvw_weights_is_cached (TvwWeights *self)
+{
+  TvwCacheState state;
+
+  g_return_val_if_fail (TVW_IS_WEIGHTS (self), FALSE);
+
+  if (self->local_file != NULL)
+    return g_file_test (self->local_file, G_FILE_TEST_IS_REGULAR);
+  if (self->url == NULL)
+    return FALSE;
+
+  state = tvw_cache_query (self->url, NULL);
+  return state == TVW_CACHE_STATE_VERIFIED || state == TVW_CACHE_STATE_UNCHECKED ||
+         state == TVW_CACHE_STATE_NO_HASH;
+}
+
+/**
+ * tvw_weights_download:
+ * @self: a weights entry
+ * @progress: (scope call) (nullable): called as the download progresses
+ * @progress_data: data for @progress
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Makes sure the checkpoint is on this machine, downloading it into the
+ * cache if needed (see the cache's documentation for where files go, how
+ * they are verified and `TVW_OFFLINE`).
+ *
+ * Returns: (transfer full) (type filename): the local path of the checkpoint
+ */
+char *
+tvw_weights_download (TvwWeights       *self,
+                      TvwProgressFunc   progress,
+                      gpointer          progress_data,
+                      GCancellable     *cancellable,
+                      GError          **error)
+{
+  g_return_val_if_fail (TVW_IS_WEIGHTS (self), NULL);
+
+  if (self->local_file != NULL)
+    return g_strdup (self->local_file);
+
+  return tvw_cache_fetch (self->url, progress, progress_data, cancellable, error);
+}
+
+static void
+download_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+  char *path = tvw_cache_fetch_finish (result, &error);
+
+  if (path == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, path, g_free);
+}
+
+/**
+ * tvw_weights_download_async:
+ * @self: a weights entry
+ * @progress: (scope notified) (nullable) (closure progress_data): called on
+ *   the caller's main context as the download progresses
+ * @progress_data: data for @progress
+ * @progress_notify: (nullable): frees @progress_data after the last call
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the file is ready
+ * @user_data: data for @callback
+ *
+ * Asynchronous version of [method@Weights.download].
+ */
+void
+tvw_weights_download_async (TvwWeights          *self,
+                            TvwProgressFunc      progress,
+                            gpointer             progress_data,
+                            GDestroyNotify       progress_notify,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (TVW_IS_WEIGHTS (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tvw_weights_download_async);
+
+  if (self->local_file != NULL)
+    {
+      if (progress_notify != NULL)
+        progress_notify (progress_data);
+      g_task_return_pointer (task, g_strdup (self->local_file), g_free);
+      return;
+    }
+
+  tvw_cache_fetch_async (self->url, progress, progress_data, progress_notify,
+                         cancellable, download_cb, g_steal_pointer (&task));
+}
+
+/**
+ * tvw_weights_download_finish:
+ * @self: a weights entry
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (type filename): the local path of the
+ *   checkpoint, or %NULL on error
+ */
+char *
+tvw_weights_download_finish (TvwWeights    *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (TVW_IS_WEIGHTS (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -13,6 +13,7 @@
 
 #include "tvw-version.h"
 #include "tvw-transform.h"
+#include "tvw-cache.h"
 
 G_BEGIN_DECLS
 
@@ -63,5 +64,26 @@ TVW_AVAILABLE_IN_ALL
 TvwTransform       *tvw_weights_transforms_with    (TvwWeights  *self,
                                                     GVariant    *overrides,
                                                     GError     **error);
+
+TVW_AVAILABLE_IN_ALL
+gboolean            tvw_weights_is_cached          (TvwWeights  *self);
+TVW_AVAILABLE_IN_ALL
+char               *tvw_weights_download           (TvwWeights           *self,
+                                                    TvwProgressFunc       progress,
+                                                    gpointer              progress_data,
+                                                    GCancellable         *cancellable,
+                                                    GError              **error);
+TVW_AVAILABLE_IN_ALL
+void                tvw_weights_download_async     (TvwWeights           *self,
+                                                    TvwProgressFunc       progress,
+                                                    gpointer              progress_data,
+                                                    GDestroyNotify        progress_notify,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+TVW_AVAILABLE_IN_ALL
+char               *tvw_weights_download_finish    (TvwWeights           *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
 
 G_END_DECLS

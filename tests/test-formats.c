@@ -34,6 +34,28 @@ static char *fixtures_skip_reason;
 static gboolean fixtures_tried;
 
 static void
+remove_tree (const char *path)
+{
+  GDir *dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    {
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+
+          if (g_file_test (child, G_FILE_TEST_IS_DIR))
+            remove_tree (child);
+          else
+            g_unlink (child);
+        }
+      g_dir_close (dir);
+    }
+  g_rmdir (path);
+}
+
+static void
 generate_fixtures (void)
 {
   const char *python = g_getenv ("TVW_TEST_PYTHON");
@@ -62,18 +84,22 @@ generate_fixtures (void)
                        NULL, NULL, NULL, &err_out, &status, &error))
       {
         g_test_fail_printf ("cannot run %s: %s", script, error->message);
+        remove_tree (dir);
         return;
       }
   }
+  g_strstrip (err_out);
   if (WIFEXITED (status) && WEXITSTATUS (status) == 77)
     {
       fixtures_skip_reason = g_strdup_printf ("torch is not importable, checkpoint fixtures "
                                               "cannot be generated: %s", err_out);
+      remove_tree (dir);
       return;
     }
   if (!g_spawn_check_wait_status (status, &error))
     {
       g_test_fail_printf ("%s failed: %s\n%s", script, error->message, err_out);
+      remove_tree (dir);
       return;
     }
   fixtures_dir = g_steal_pointer (&dir);
@@ -102,28 +128,6 @@ static char *
 fixture_path (const char *name)
 {
   return g_build_filename (fixtures_dir, name, NULL);
-}
-
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          if (g_file_test (child, G_FILE_TEST_IS_DIR))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-      g_dir_close (dir);
-    }
-  g_rmdir (path);
 }
 
 /* Expected values: "tensor NAME DTYPE NDIMS D0 D1 …" then "values HEX …". */
@@ -380,6 +384,7 @@ static const HostileCase hostile_cases[] = {
   { "/tvw/formats/hostile/zip-pickled-module", "zip-module.pth", "torch.nn.modules.linear.Linear" },
   { "/tvw/formats/hostile/zip-not-a-tensor", "zip-not-tensor.pth", "'epoch' is a int, not a tensor" },
   { "/tvw/formats/hostile/zip-list-not-dict", "zip-list.pth", "holds a list, not a state_dict" },
+  { "/tvw/formats/hostile/zip-colliding-dict-keys", "zip-colliding-keys.pth", "'junk' is a dict, not a tensor" },
   { "/tvw/formats/hostile/zip-memo-bomb", "zip-memo-bomb.pth", "beyond the limit of 1048576 memo entries" },
   { "/tvw/formats/hostile/zip-deep-marks", "zip-deep-marks.pth", "MARKs nested" },
   { "/tvw/formats/hostile/zip-deep-lists", "zip-deep-lists.pth", "nested more than" },
@@ -826,30 +831,39 @@ test_safetensors_unsupported_dtype (void)
 }
 
 /* A legacy torch.save file assembled by hand: the five pickles and one
- * storage of two floats.  @callable is the GLOBAL that rebuilds the tensor. */
+ * storage 'k' of two floats, 1.5 and -10.  @callable is the GLOBAL that
+ * rebuilds the tensor, @view the view_metadata of its persistent id and
+ * @size its size tuple (storage offset 0, stride 1).  Use BUILD_LEGACY():
+ * @view contains NUL bytes. */
 static GBytes *
-build_legacy (const char *callable)
+build_legacy (const char *callable,
+              const char *view,
+              gsize       view_len,
+              const char *size)
 {
   static const guint8 magic[] = {
     0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, '.',
   };
   static const guint8 storage[] = { 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xc0, 0x3f, 0, 0, 0x20, 0xc1 };
+  static const char keys_pickle[] = "\x80\x02]X\x01\0\0\0ka.";
   GByteArray *out = g_byte_array_new ();
   g_autoptr(GString) main_pickle = g_string_new (NULL);
-  static const char keys_pickle[] = "\x80\x02]X\x01\0\0\0ka.";
 
   g_byte_array_append (out, magic, sizeof magic);
   g_byte_array_append (out, (const guint8 *) "\x80\x02M\xe9\x03.", 6);
   g_byte_array_append (out, (const guint8 *) "\x80\x02}.", 4);
 
-  /* {'w': callable((storage 'k', float, 2 elements), 0, (2,), (1,), False, OrderedDict())} */
+  /* {'w': callable(('storage', FloatStorage, 'k', 'cpu', 2, view), 0, size, (1,), False, OrderedDict())} */
 #define APPEND_LITERAL(s) g_string_append_len (main_pickle, s, sizeof s - 1)
   APPEND_LITERAL ("\x80\x02}q\x00(X\x01\0\0\0w");
   g_string_append (main_pickle, callable);
   APPEND_LITERAL ("((X\x07\0\0\0storage");
   APPEND_LITERAL ("ctorch\nFloatStorage\n");
-  APPEND_LITERAL ("X\x01\0\0\0kX\x03\0\0\0cpuK\x02NtQ");
-  APPEND_LITERAL ("K\x00K\x02\x85K\x01\x85\x89");
+  APPEND_LITERAL ("X\x01\0\0\0kX\x03\0\0\0cpuK\x02");
+  g_string_append_len (main_pickle, view, view_len);
+  APPEND_LITERAL ("tQK\x00");
+  g_string_append (main_pickle, size);
+  APPEND_LITERAL ("K\x01\x85\x89");
   APPEND_LITERAL ("ccollections\nOrderedDict\n)R");
   APPEND_LITERAL ("tRu.");
 #undef APPEND_LITERAL
@@ -860,15 +874,32 @@ build_legacy (const char *callable)
   return g_byte_array_free_to_bytes (out);
 }
 
+#define BUILD_LEGACY(callable, view, size) build_legacy (callable, view, sizeof view - 1, size)
+#define REBUILD_V2 "ctorch._utils\n_rebuild_tensor_v2\n"
+#define NO_VIEW "N"
+#define SIZE_2 "K\x02\x85"
+
+static void
+assert_legacy_refused (GBytes     *bytes,
+                       const char *reason)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TvwCheckpoint) ckpt = tvw_checkpoint_open_bytes (bytes, "bad.pth", &error);
+
+  g_assert_null (ckpt);
+  g_assert_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA);
+  if (strstr (error->message, "bad.pth") == NULL || strstr (error->message, reason) == NULL)
+    g_error ("message \"%s\" should say \"%s\"", error->message, reason);
+}
+
 static void
 test_legacy_handmade (void)
 {
-  g_autoptr(GBytes) good = build_legacy ("ctorch._utils\n_rebuild_tensor_v2\n");
-  g_autoptr(GBytes) evil = build_legacy ("cposix\nsystem\n");
-  g_autoptr(GBytes) storage_call = build_legacy ("ctorch\nFloatStorage\n");
+  g_autoptr(GBytes) good = BUILD_LEGACY (REBUILD_V2, NO_VIEW, SIZE_2);
+  g_autoptr(GBytes) evil = BUILD_LEGACY ("cposix\nsystem\n", NO_VIEW, SIZE_2);
+  g_autoptr(GBytes) storage_call = BUILD_LEGACY ("ctorch\nFloatStorage\n", NO_VIEW, SIZE_2);
   g_autoptr(GError) error = NULL;
   g_autoptr(TvwCheckpoint) ckpt = tvw_checkpoint_open_bytes (good, "hand.pth", &error);
-  g_autoptr(TvwCheckpoint) bad = NULL;
   const float *w;
 
   g_assert_no_error (error);
@@ -879,17 +910,31 @@ test_legacy_handmade (void)
   g_assert_cmpfloat (w[0], ==, 1.5f);
   g_assert_cmpfloat (w[1], ==, -10.0f);
 
-  bad = tvw_checkpoint_open_bytes (evil, "evil.pth", &error);
-  g_assert_null (bad);
-  g_assert_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA);
-  g_assert_nonnull (strstr (error->message, "evil.pth"));
-  g_assert_nonnull (strstr (error->message, "'posix.system' is not allowed"));
-  g_clear_error (&error);
+  assert_legacy_refused (evil, "'posix.system' is not allowed");
+  assert_legacy_refused (storage_call, "not callable");
+}
 
-  bad = tvw_checkpoint_open_bytes (storage_call, "call.pth", &error);
-  g_assert_null (bad);
-  g_assert_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA);
-  g_assert_nonnull (strstr (error->message, "not callable"));
+/* Storage views of pre-1.0 torch: ('v', offset 1, 1 element) of 'k'. */
+static void
+test_legacy_storage_view (void)
+{
+  g_autoptr(GBytes) view = BUILD_LEGACY (REBUILD_V2, "(X\x01\0\0\0vK\x01K\x01t", "K\x01\x85");
+  g_autoptr(GBytes) too_long = BUILD_LEGACY (REBUILD_V2, "(X\x01\0\0\0vK\x01K\x02t", "K\x01\x85");
+  g_autoptr(GBytes) past_view = BUILD_LEGACY (REBUILD_V2, "(X\x01\0\0\0vK\x01K\x01t", SIZE_2);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TvwCheckpoint) ckpt = tvw_checkpoint_open_bytes (view, "view.pth", &error);
+  const TvwCkptTensor *t;
+  const float *w;
+
+  g_assert_no_error (error);
+  t = tvw_checkpoint_lookup (ckpt, "w");
+  g_assert_cmpint (t->n_elements, ==, 1);
+  w = tvw_checkpoint_get_float (ckpt, t, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (w[0], ==, -10.0f);
+
+  assert_legacy_refused (too_long, "storage view 'v' lies outside storage 'k'");
+  assert_legacy_refused (past_view, "of a storage of 1 elements");
 }
 
 int
@@ -912,6 +957,7 @@ main (int   argc,
   g_test_add_func ("/tvw/formats/safetensors/handmade-dtypes-and-order", test_safetensors_handmade);
   g_test_add_func ("/tvw/formats/safetensors/unsupported-dtype", test_safetensors_unsupported_dtype);
   g_test_add_func ("/tvw/formats/legacy/handmade-and-refused-globals", test_legacy_handmade);
+  g_test_add_func ("/tvw/formats/legacy/storage-views", test_legacy_storage_view);
 
   for (i = 0; i < G_N_ELEMENTS (valid_cases); i++)
     g_test_add_data_func (valid_cases[i].path, &valid_cases[i], test_valid);

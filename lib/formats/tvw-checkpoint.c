@@ -13,6 +13,10 @@
 
 #include "tvw-ckpt-private.h"
 
+#ifdef G_OS_UNIX
+# include <sys/mman.h>
+#endif
+
 #define MODULE_PREFIX "module."
 
 /* Legacy files start with a pickle of torch's magic number: protocol 2 and
@@ -75,6 +79,25 @@ tvw_ckpt_set_error (TvwCheckpoint  *self,
   va_end (args);
   g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA, "%s: %s",
                self->display_name, msg);
+}
+
+void
+tvw_ckpt_prefetch (const guint8 *data,
+                   gsize         size,
+                   guint64       offset,
+                   guint64       len)
+{
+#ifdef MADV_WILLNEED
+  gsize page = 4096;
+  guintptr start, end;
+
+  if (offset >= size)
+    return;
+  len = MIN (len, size - offset);
+  start = (GPOINTER_TO_SIZE (data) + offset) & ~(guintptr) (page - 1);
+  end = GPOINTER_TO_SIZE (data) + offset + len;
+  madvise (GSIZE_TO_POINTER (start), end - start, MADV_WILLNEED);
+#endif
 }
 
 static void
@@ -259,19 +282,17 @@ has_prefix (const guint8 *data,
   return size >= len && memcmp (data, prefix, len) == 0;
 }
 
-TvwCheckpoint *
-tvw_checkpoint_open_bytes (GBytes      *bytes,
-                           const char  *display_name,
-                           GError     **error)
+static TvwCheckpoint *
+checkpoint_open (GBytes      *bytes,
+                 const char  *display_name,
+                 gboolean     mapped,
+                 GError     **error)
 {
   g_autoptr(TvwCheckpoint) self = NULL;
   gboolean ok;
 
-  g_return_val_if_fail (bytes != NULL, NULL);
-  g_return_val_if_fail (display_name != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
   self = g_new0 (TvwCheckpoint, 1);
+  self->mapped = mapped;
   self->bytes = g_bytes_ref (bytes);
   self->data = g_bytes_get_data (bytes, &self->size);
   self->display_name = g_strdup (display_name);
@@ -324,6 +345,18 @@ tvw_checkpoint_open_bytes (GBytes      *bytes,
 }
 
 TvwCheckpoint *
+tvw_checkpoint_open_bytes (GBytes      *bytes,
+                           const char  *display_name,
+                           GError     **error)
+{
+  g_return_val_if_fail (bytes != NULL, NULL);
+  g_return_val_if_fail (display_name != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return checkpoint_open (bytes, display_name, FALSE, error);
+}
+
+TvwCheckpoint *
 tvw_checkpoint_open (const char  *path,
                      GError     **error)
 {
@@ -331,6 +364,7 @@ tvw_checkpoint_open (const char  *path,
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autofree char *display_name = NULL;
+  TvwCheckpoint *self;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -346,7 +380,20 @@ tvw_checkpoint_open (const char  *path,
       return NULL;
     }
   bytes = g_mapped_file_get_bytes (mapped);
-  return tvw_checkpoint_open_bytes (bytes, display_name, error);
+
+#ifdef MADV_RANDOM
+  /* Parsing the index touches one small record per tensor all over the
+   * file; without this hint each of those page faults reads ahead and a
+   * cold open pulls in most of the file. */
+  if (g_mapped_file_get_length (mapped) > 0)
+    madvise (g_mapped_file_get_contents (mapped), g_mapped_file_get_length (mapped), MADV_RANDOM);
+#endif
+  self = checkpoint_open (bytes, display_name, TRUE, error);
+#ifdef MADV_NORMAL
+  if (g_mapped_file_get_length (mapped) > 0)
+    madvise (g_mapped_file_get_contents (mapped), g_mapped_file_get_length (mapped), MADV_NORMAL);
+#endif
+  return self;
 }
 
 void

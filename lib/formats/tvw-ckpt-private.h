@@ -210,6 +210,7 @@ struct _TvwCheckpoint
   GPtrArray      *entries;     /* TvwCkptEntry, owned, file order */
   GHashTable     *by_name;     /* name → TvwCkptEntry */
   GMutex          lock;        /* guards TvwCkptEntry.converted */
+  gboolean        mapped;      /* data is a mapping of the file */
 };
 
 /* Adds a tensor.  @shape / @stride have @n_dims elements and @data points at
@@ -242,6 +243,15 @@ gboolean     tvw_ckpt_load_torch_legacy (TvwCheckpoint  *self,
                                          GError        **error);
 gboolean     tvw_ckpt_load_safetensors  (TvwCheckpoint  *self,
                                          GError        **error);
+
+/* Asks the kernel to start reading [offset, offset + len) of the mapped
+ * file @data in the background.  An index has one small record per tensor
+ * spread over the whole file; on a cold page cache, hinting them all first
+ * lets those reads overlap instead of waiting for each in turn. */
+void         tvw_ckpt_prefetch     (const guint8       *data,
+                                    gsize               size,
+                                    guint64             offset,
+                                    guint64             len);
 
 /* Sets a TVW_ERROR_INVALID_DATA error "NAME: message". */
 void         tvw_ckpt_set_error    (TvwCheckpoint      *self,

@@ -308,7 +308,7 @@ tvw_ckpt_load_torch_zip (TvwCheckpoint  *self,
   TvwPkObj *result;
   gsize pos = 0;
 
-  load.zip = tvw_zip_open (self->data, self->size, self->display_name, error);
+  load.zip = tvw_zip_open (self->data, self->size, self->display_name, self->mapped, error);
   if (load.zip == NULL)
     return FALSE;
 
@@ -465,6 +465,26 @@ legacy_locate_storages (TorchLoad  *load,
       tvw_ckpt_set_error (ckpt, error, "the storage key list is a %s, not a list",
                           tvw_pk_type_name (keys));
       return FALSE;
+    }
+
+  /* The element counts are known from the persistent ids, so where each
+   * storage starts is too: hint those places before reading them. */
+  if (ckpt->mapped)
+    {
+      guint64 next = pos;
+
+      for (i = 0; i < keys->v.seq.n && next < ckpt->size; i++)
+        {
+          TvwPkObj *key = keys->v.seq.items[i];
+          TvwPkObj *obj = key->type == TVW_PK_STR ?
+                          g_hash_table_lookup (load->storages, key->v.str.data) : NULL;
+
+          if (obj == NULL)
+            break;
+          tvw_ckpt_prefetch (ckpt->data, ckpt->size, next, 8);
+          /* numel <= 2^36 keeps this far from overflowing. */
+          next += 8 + (guint64) obj->v.storage->numel * tvw_ckpt_dtype_size (obj->v.storage->dtype);
+        }
     }
 
   tvw_reader_init (&r, ckpt->data, ckpt->size);

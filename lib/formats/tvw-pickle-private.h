@@ -95,7 +95,7 @@ struct _TvwPkObj
       TvwPkObj  **values;
       guint       n;
       guint       alloc;
-      GHashTable *index;       /* key → position + 1, built once the dict grows */
+      GTree      *index;       /* key → position + 1, built once the dict grows */
     } dict;
     struct
     {

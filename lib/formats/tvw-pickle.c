@@ -151,7 +151,7 @@ pk_obj_free (gpointer data)
     case TVW_PK_DICT:
       g_free (obj->v.dict.keys);
       g_free (obj->v.dict.values);
-      g_clear_pointer (&obj->v.dict.index, g_hash_table_unref);
+      g_clear_pointer (&obj->v.dict.index, g_tree_destroy);
       break;
     case TVW_PK_STORAGE:
       g_free (obj->v.storage->key);
@@ -590,98 +590,81 @@ pk_as_integer (TvwPkObj *obj,
     }
 }
 
-static guint
-pk_hash_bytes (const char *data,
-               gsize       len,
-               guint       seed)
+/* A total order on hashable keys that agrees with Python's equality for
+ * the cases that matter (1 == 1.0 == True), so that a dict's index can be a
+ * balanced tree: no key set, however crafted, makes it slower than
+ * O(log n) per insertion (a hash table could be flooded). */
+static gint
+pk_key_rank (TvwPkObj *obj,
+             gint64   *as_int)
 {
-  guint h = 2166136261u ^ seed;
-  gsize i;
-
-  for (i = 0; i < len; i++)
-    h = (h ^ (guint8) data[i]) * 16777619u;
-  return h;
-}
-
-static guint
-pk_hash_scalar (TvwPkObj *obj)
-{
-  gint64 i;
-
-  if (pk_as_integer (obj, &i))
-    return (guint) (i ^ (i >> 32));
+  if (pk_as_integer (obj, as_int))
+    return 0;
   switch (obj->type)
     {
-    case TVW_PK_FLOAT:
-      return pk_hash_bytes ((const char *) &obj->v.f, sizeof (double), 3);
-    case TVW_PK_STR:
-    case TVW_PK_BYTES:
-    case TVW_PK_BIGINT:
-      return pk_hash_bytes (obj->v.str.data, obj->v.str.len, obj->type);
-    case TVW_PK_NONE:
-    default:
-      return 0x9e3779b9u;
+    case TVW_PK_FLOAT: return 1;
+    case TVW_PK_BIGINT: return 2;
+    case TVW_PK_NONE: return 3;
+    case TVW_PK_STR: return 4;
+    case TVW_PK_BYTES: return 5;
+    case TVW_PK_TUPLE: return 6;
+    default: return 7;
     }
 }
 
-static guint
-pk_key_hash (gconstpointer key)
+static gint
+pk_scalar_compare (TvwPkObj *a,
+                   TvwPkObj *b)
 {
-  TvwPkObj *obj = (TvwPkObj *) key;
-  guint h, i;
+  gint64 ia = 0, ib = 0;
+  gint ra = pk_key_rank (a, &ia);
+  gint rb = pk_key_rank (b, &ib);
 
-  if (obj->type != TVW_PK_TUPLE)
-    return pk_hash_scalar (obj);
-  h = 0x345678u;
-  for (i = 0; i < obj->v.seq.n; i++)
-    h = (h * 1000003u) ^ pk_hash_scalar (obj->v.seq.items[i]);
-  return h ^ obj->v.seq.n;
-}
-
-static gboolean
-pk_scalar_equal (TvwPkObj *a,
-                 TvwPkObj *b)
-{
-  gint64 ia, ib;
-
-  if (a == b)
-    return TRUE;
-  if (pk_as_integer (a, &ia) && pk_as_integer (b, &ib))
-    return ia == ib;
-  if (a->type != b->type)
-    return FALSE;
-  switch (a->type)
+  if (ra != rb)
+    return ra < rb ? -1 : 1;
+  switch (ra)
     {
-    case TVW_PK_NONE:
-      return TRUE;
-    case TVW_PK_FLOAT:
-      return a->v.f == b->v.f;
-    case TVW_PK_STR:
-    case TVW_PK_BYTES:
-    case TVW_PK_BIGINT:
-      return a->v.str.len == b->v.str.len &&
-             memcmp (a->v.str.data, b->v.str.data, a->v.str.len) == 0;
+    case 0:
+      return ia < ib ? -1 : ia > ib;
+    case 1:
+      if (a->v.f < b->v.f)
+        return -1;
+      if (a->v.f > b->v.f)
+        return 1;
+      /* Equal values, or NaNs: order by bits to stay total. */
+      return memcmp (&a->v.f, &b->v.f, sizeof (double));
+    case 2:
+    case 4:
+    case 5:
+      if (a->v.str.len != b->v.str.len)
+        return a->v.str.len < b->v.str.len ? -1 : 1;
+      return a->v.str.len ? memcmp (a->v.str.data, b->v.str.data, a->v.str.len) : 0;
     default:
-      return FALSE;
+      return 0;
     }
 }
 
-static gboolean
-pk_key_equal (gconstpointer pa,
-              gconstpointer pb)
+static gint
+pk_key_compare (gconstpointer pa,
+                gconstpointer pb,
+                gpointer      user_data)
 {
   TvwPkObj *a = (TvwPkObj *) pa;
   TvwPkObj *b = (TvwPkObj *) pb;
   guint i;
 
   if (a->type != TVW_PK_TUPLE || b->type != TVW_PK_TUPLE)
-    return a->type != TVW_PK_TUPLE && b->type != TVW_PK_TUPLE && pk_scalar_equal (a, b);
+    return pk_scalar_compare (a, b);
   if (a->v.seq.n != b->v.seq.n)
-    return FALSE;
+    return a->v.seq.n < b->v.seq.n ? -1 : 1;
   for (i = 0; i < a->v.seq.n; i++)
-    if (!pk_scalar_equal (a->v.seq.items[i], b->v.seq.items[i]))
-      return FALSE;
-  return TRUE;
+    {
+      gint c = pk_scalar_compare (a->v.seq.items[i], b->v.seq.items[i]);
+
+      if (c != 0)
+        return c;
+    }
+  return 0;
 }
 
 static gint
@@ -691,9 +674,9 @@ pk_dict_find (TvwPkObj *dict,
   guint i;
 
   if (dict->v.dict.index != NULL)
-    return GPOINTER_TO_INT (g_hash_table_lookup (dict->v.dict.index, key)) - 1;
+    return GPOINTER_TO_INT (g_tree_lookup (dict->v.dict.index, key)) - 1;
   for (i = 0; i < dict->v.dict.n; i++)
-    if (pk_key_equal (dict->v.dict.keys[i], key))
+    if (pk_key_compare (dict->v.dict.keys[i], key, NULL) == 0)
       return (gint) i;
   return -1;
 }
@@ -736,15 +719,14 @@ pk_dict_set (TvwPickle  *self,
   dict->v.dict.n++;
 
   if (dict->v.dict.index != NULL)
-    g_hash_table_insert (dict->v.dict.index, key, GINT_TO_POINTER (dict->v.dict.n));
+    g_tree_insert (dict->v.dict.index, key, GINT_TO_POINTER (dict->v.dict.n));
   else if (dict->v.dict.n >= PK_DICT_INDEX_THRESHOLD)
     {
       guint i;
 
-      dict->v.dict.index = g_hash_table_new (pk_key_hash, pk_key_equal);
+      dict->v.dict.index = g_tree_new_full (pk_key_compare, NULL, NULL, NULL);
       for (i = 0; i < dict->v.dict.n; i++)
-        g_hash_table_insert (dict->v.dict.index, dict->v.dict.keys[i],
-                             GINT_TO_POINTER (i + 1));
+        g_tree_insert (dict->v.dict.index, dict->v.dict.keys[i], GINT_TO_POINTER (i + 1));
     }
   return TRUE;
 }

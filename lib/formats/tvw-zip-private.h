@@ -27,10 +27,12 @@ typedef struct _TvwZip TvwZip;
 
 /* Parses the directory of a zip held in @data.  Every entry is checked to
  * lie inside the file, before the central directory, and not to overlap
- * another one. */
+ * another one.  @prefetch: @data is a file mapping whose local headers
+ * should be read ahead (see tvw_ckpt_prefetch()). */
 TvwZip             *tvw_zip_open       (const guint8       *data,
                                         gsize               size,
                                         const char         *display_name,
+                                        gboolean            prefetch,
                                         GError            **error);
 void                tvw_zip_free       (TvwZip             *self);
 guint               tvw_zip_get_n_entries (TvwZip          *self);

@@ -424,10 +424,35 @@ truncated_cd:
   return FALSE;
 }
 
+/* A quick pass over the central directory that only hints where the local
+ * headers are; zip_read_entries() checks everything. */
+static void
+zip_prefetch_local_headers (TvwZip             *self,
+                            const ZipDirectory *dir)
+{
+  TvwReader r;
+  guint64 i;
+
+  if (!tvw_range_inside (dir->cd_offset, dir->cd_size, dir->end))
+    return;
+  tvw_reader_init (&r, self->data + dir->cd_offset, dir->cd_size);
+  for (i = 0; i < dir->n_entries && i < MAX_ENTRIES; i++)
+    {
+      const guint8 *cd;
+
+      if (!tvw_reader_bytes (&r, CENTRAL_SIZE, &cd) ||
+          !tvw_reader_skip (&r, (guint64) tvw_le16 (cd + 28) + tvw_le16 (cd + 30) + tvw_le16 (cd + 32)))
+        return;
+      tvw_ckpt_prefetch (self->data, self->size, tvw_le32 (cd + 42),
+                         LOCAL_SIZE + tvw_le16 (cd + 28) + 64);
+    }
+}
+
 TvwZip *
 tvw_zip_open (const guint8  *data,
               gsize          size,
               const char    *display_name,
+              gboolean       prefetch,
               GError       **error)
 {
   g_autoptr(TvwZip) self = g_new0 (TvwZip, 1);
@@ -440,8 +465,11 @@ tvw_zip_open (const guint8  *data,
   g_array_set_clear_func (self->entries, zip_entry_clear);
   self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
 
-  if (!zip_read_directory (self, &dir, error) ||
-      !zip_read_entries (self, &dir, error))
+  if (!zip_read_directory (self, &dir, error))
+    return NULL;
+  if (prefetch)
+    zip_prefetch_local_headers (self, &dir);
+  if (!zip_read_entries (self, &dir, error))
     return NULL;
   return g_steal_pointer (&self);
 }

@@ -265,6 +265,10 @@ def main():
     save(torch.nn.Linear(2, 2), "zip-module.pth")
     save(collections.OrderedDict(w=torch.ones(2), epoch=3), "zip-not-tensor.pth")
     save([torch.ones(2)], "zip-list.pth")
+    # Keys whose 32-bit halves cancel: they would all collide in a naive
+    # hash of the int; the dict must still be built in O(n log n).
+    save(collections.OrderedDict(a=torch.ones(2), junk={(j << 32) | j: 0 for j in range(200000)}),
+         "zip-colliding-keys.pth")
 
     # Memo bomb: more memo entries than the VM allows.
     bomb = bytearray(b"\x80\x02]")
