@@ -11,7 +11,7 @@ PACKAGES="
   gettext desktop-file-utils appstream-util
   python3-gi gjs
   python3-torch python3-torchvision python3-numpy python3-pil
-  xvfb xauth
+  xvfb xauth time dataset-fashion-mnist
 "
 
 missing=""

@@ -56,6 +56,7 @@ struct _TvwModel
   GMutex         lock;
   gboolean       initialized;
   gboolean       legacy_resolved;
+  gboolean       needs_random;   /* no weights yet: random on first use */
 };
 
 static void initable_iface_init       (GInitableIface      *iface);
@@ -321,14 +322,21 @@ load_checkpoint (TvwModel      *self,
     return FALSE;
 
   g_mutex_lock (&self->lock);
+  /* A partial load keeps the other parameters: they must exist first. */
+  if (!strict && self->needs_random)
+    tvw_net_init_random (self->net, g_random_int ());
   if (!tvw_bind_checkpoint (self->net, ckpt, strict, error) ||
       !tvw_net_prepare (self->net, error))
     {
       g_mutex_unlock (&self->lock);
       return FALSE;
     }
+  self->needs_random = FALSE;
 
-  /* The net may point into the mapped file: keep it, drop the old one. */
+  /* The net may point into the mapped file (a later partial load keeps
+   * the values it does not replace): keep it, but out of resident memory
+   * now that the weights are packed.  Drop the old one. */
+  tvw_checkpoint_release_pages (ckpt);
   tvw_checkpoint_free (self->checkpoint);
   self->checkpoint = g_steal_pointer (&ckpt);
   g_mutex_unlock (&self->lock);
@@ -418,9 +426,9 @@ tvw_model_initable_init (GInitable     *initable,
     }
   else
     {
-      tvw_net_init_random (self->net, g_random_int ());
-      if (!tvw_net_prepare (self->net, error))
-        return FALSE;
+      /* Random weights are only made when they are used: a model built to
+       * load a checkpoint never holds two sets of weights at once. */
+      self->needs_random = TRUE;
     }
 
   self->initialized = TRUE;
@@ -758,6 +766,16 @@ tvw_model_forward (TvwModel      *self,
   floats = tvw_tensor_to_float (input);
 
   g_mutex_lock (&self->lock);
+  if (self->needs_random)
+    {
+      tvw_net_init_random (self->net, g_random_int ());
+      if (!tvw_net_prepare (self->net, error))
+        {
+          g_mutex_unlock (&self->lock);
+          return NULL;
+        }
+      self->needs_random = FALSE;
+    }
   ok = tvw_net_run (self->net, tvw_tensor_get_data (floats), (int) n, (int) h, (int) w,
                     (int) self->n_threads, cancellable, &out, out_shape, &out_n_dims, error);
   g_mutex_unlock (&self->lock);

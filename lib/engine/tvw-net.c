@@ -739,12 +739,12 @@ prepare_conv (Node    *n,
     }
 
   w = n->weight->data;
-  g_free (n->packed);
-  n->packed = g_new (float, (gsize) n->cout * k);
+  g_clear_pointer (&n->packed, g_free);
   n->kp.depthwise = groups > 1 && groups == n->cin && groups == n->cout;
 
   if (n->kp.depthwise)
     {
+      n->packed = g_new (float, (gsize) n->cout * k);
       /* [ky·kw + kx][c]: the channel loop is the contiguous one. */
       for (int c = 0; c < n->cout; c++)
         for (int t = 0; t < kh * kw; t++)

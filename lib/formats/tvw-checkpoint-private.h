@@ -81,6 +81,11 @@ const float         *tvw_checkpoint_get_float     (TvwCheckpoint        *self,
                                                    const TvwCkptTensor  *tensor,
                                                    GError              **error);
 
+/* Tells the kernel the mapped pages are not needed for now: after weights
+ * are packed, the file no longer counts in the process's resident memory.
+ * Pointers stay valid (the pages are read again from the file if used). */
+void                 tvw_checkpoint_release_pages (TvwCheckpoint        *self);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TvwCheckpoint, tvw_checkpoint_free)
 
 G_END_DECLS

@@ -15,6 +15,7 @@
 
 #ifdef G_OS_UNIX
 # include <sys/mman.h>
+# include <unistd.h>
 #endif
 
 #define MODULE_PREFIX "module."
@@ -656,4 +657,26 @@ tvw_checkpoint_get_float (TvwCheckpoint        *self,
   converted = entry->converted;
   g_mutex_unlock (&self->lock);
   return converted;
+}
+
+void
+tvw_checkpoint_release_pages (TvwCheckpoint *self)
+{
+#ifdef G_OS_UNIX
+  gsize page = (gsize) sysconf (_SC_PAGESIZE);
+  guintptr start, end;
+#endif
+
+  g_return_if_fail (self != NULL);
+
+#ifdef G_OS_UNIX
+  if (!self->mapped || self->size == 0)
+    return;
+
+  /* Whole pages inside the mapping only. */
+  start = ((guintptr) self->data + page - 1) & ~(guintptr) (page - 1);
+  end = ((guintptr) self->data + self->size) & ~(guintptr) (page - 1);
+  if (end > start)
+    madvise (GSIZE_TO_POINTER (start), end - start, MADV_DONTNEED);
+#endif
 }
