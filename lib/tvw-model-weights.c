@@ -110,7 +110,7 @@ check_sha256 (const char    *path,
 {
   static GMutex lock;
   static GHashTable *verified;
-  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFile) file = g_file_new_for_commandline_arg (path);
   g_autoptr(GFileInfo) info = NULL;
   g_autoptr(GFileInputStream) in = NULL;
   g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);

@@ -421,7 +421,18 @@ tvw_model_initable_init (GInitable     *initable,
     {
       g_autofree char *path = tvw_model_fetch_weights (self->weights, cancellable, error);
 
-      if (path == NULL || !load_checkpoint (self, path, NULL, TRUE, cancellable, error))
+      if (path == NULL)
+        return FALSE;
+
+      /* Embedded weights are a resource of the library: read in place. */
+      if (g_str_has_prefix (path, "resource://"))
+        {
+          g_autoptr(GFile) file = g_file_new_for_uri (path);
+
+          if (!load_checkpoint (self, NULL, file, TRUE, cancellable, error))
+            return FALSE;
+        }
+      else if (!load_checkpoint (self, path, NULL, TRUE, cancellable, error))
         return FALSE;
     }
   else

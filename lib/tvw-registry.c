@@ -54,7 +54,10 @@ typedef struct
 static Registry *the_registry;
 
 static Registry *registry_get (void);
+#define TVW_EMBEDDED_CARD "resource:///org/gnome/Tvw/weights/fashionmnist-card.json"
+
 static gboolean  registry_register_card (Registry  *reg,
+                                         gboolean   builtin,
                                          GFile     *card,
                                          GError   **error);
 
@@ -870,7 +873,7 @@ autoload_cards (Registry *reg)
           g_autoptr(GFile) card = g_file_new_for_path (card_path);
           g_autoptr(GError) error = NULL;
 
-          if (!registry_register_card (reg, card, &error))
+          if (!registry_register_card (reg, FALSE, card, &error))
             g_warning ("Ignoring a weights card: %s", error->message);
         }
     }
@@ -896,6 +899,15 @@ registry_get (void)
        * build error, not something a caller could handle. */
       if (!load_catalog (reg, &error))
         g_error ("The built-in weights catalog is broken: %s", error->message);
+
+      /* libtvw's own weights, compiled into the library: usable on a
+       * machine that never saw the network. */
+      {
+        g_autoptr(GFile) embedded = g_file_new_for_uri (TVW_EMBEDDED_CARD);
+
+        if (!registry_register_card (reg, TRUE, embedded, &error))
+          g_error ("The embedded weights card is broken: %s", error->message);
+      }
 
       autoload_cards (reg);
 
@@ -1018,7 +1030,11 @@ parse_card_entry (const Context  *ctx,
       if (card_dir == NULL)
         FAIL ("file", _("the card is not a local file, so “file” cannot be resolved"));
       file = g_file_resolve_relative_path (card_dir, json_node_get_string (member));
-      e->local_file = g_file_get_path (file);
+      /* Embedded weights are resources of the library itself. */
+      if (g_file_has_uri_scheme (file, "resource"))
+        e->local_file = g_file_get_uri (file);
+      else
+        e->local_file = g_file_get_path (file);
       if (e->local_file == NULL)
         FAIL ("file", _("“%s” is not a local path"), json_node_get_string (member));
     }
@@ -1113,6 +1129,7 @@ parse_card_entry (const Context  *ctx,
 
 static gboolean
 registry_register_card (Registry  *reg,
+                        gboolean   builtin,
                         GFile     *card,
                         GError   **error)
 {
@@ -1187,7 +1204,7 @@ registry_register_card (Registry  *reg,
     return fail (&ctx, "entries", error, _("must be a non-empty list of entries"));
   entries = json_node_get_array (node);
 
-  if (g_file_is_native (card))
+  if (g_file_is_native (card) || (builtin && g_file_has_uri_scheme (card, "resource")))
     card_dir = g_file_get_parent (card);
 
   for (guint i = 0; i < json_array_get_length (entries); i++)
@@ -1284,7 +1301,7 @@ registry_register_card (Registry  *reg,
         .kwargs = e->kwargs,
         .meta = e->meta,
         .num_classes = e->num_classes,
-        .builtin = FALSE,
+        .builtin = builtin,
       };
       TvwWeights *w = tvw_weights_new (weights_enum, &info);
 
@@ -1703,7 +1720,7 @@ tvw_register_weights_from_file (GFile   *card,
   g_return_val_if_fail (G_IS_FILE (card), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return registry_register_card (registry_get (), card, error);
+  return registry_register_card (registry_get (), FALSE, card, error);
 }
 
 /* }}} */

@@ -359,10 +359,11 @@ tvw_weights_get_url (TvwWeights *self)
  * @self: a weights entry
  *
  * Gets the checkpoint file of an entry registered by a weights card with a
- * `"file"` field.
+ * `"file"` field, or of weights embedded in libtvw.
  *
  * Returns: (nullable) (type filename): the absolute path of the checkpoint,
- *   or %NULL
+ *   a `resource://` URI for embedded weights (open it with
+ *   g_file_new_for_commandline_arg()), or %NULL
  */
 const char *
 tvw_weights_get_local_file (TvwWeights *self)
@@ -631,7 +632,8 @@ tvw_weights_is_cached (TvwWeights *self)
   g_return_val_if_fail (TVW_IS_WEIGHTS (self), FALSE);
 
   if (self->local_file != NULL)
-    return g_file_test (self->local_file, G_FILE_TEST_IS_REGULAR);
+    return g_str_has_prefix (self->local_file, "resource://") ||
+           g_file_test (self->local_file, G_FILE_TEST_IS_REGULAR);
   if (self->url == NULL)
     return FALSE;
 

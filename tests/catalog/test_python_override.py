@@ -249,7 +249,11 @@ def main():
             ours = getattr(Tvw, e.__name__)
             assert Tvw.get_model_weights(b) is ours
             assert Tvw.get_model_weights(fn) is ours
-            assert [w.name for w in ours] == [w.name for w in e]
+            # torchvision's entries first, in order; libtvw's own embedded
+            # entries (Fashion-MNIST) may follow.
+            names = [w.name for w in ours]
+            assert names[:len(list(e))] == [w.name for w in e], names
+            assert all(n == "FASHIONMNIST_V1" for n in names[len(list(e)):]), names
             assert ours.DEFAULT.name == e.DEFAULT.name
             assert str(ours.DEFAULT) == f"{e.__name__}.{e.DEFAULT.name}"
 
