@@ -36,6 +36,10 @@ gboolean tvw_cli_parse         (const char          *command,
 
 int tvw_cmd_forward    (int argc, char **argv);
 int tvw_cmd_bench      (int argc, char **argv);
+int tvw_cmd_classify   (int argc, char **argv);
+int tvw_cmd_eval       (int argc, char **argv);
+/* The most accurate entry usable without the network, or NULL. */
+TvwWeights *tvw_cli_best_offline_weights (void);
 /* catalog (issue 3) */
 int tvw_cmd_list       (int argc, char **argv);
 int tvw_cmd_weights    (int argc, char **argv);

@@ -370,19 +370,15 @@ tvw_cmd_preprocess (int    argc,
       g_autoptr(GFile) file = g_file_new_for_commandline_arg (argv[1]);
       g_autoptr(GdkPixbuf) crop = NULL;
 
-      if (crop_output != NULL)
+      result = tvw_transform_apply_file_full (transform, file, crop_output != NULL ? &crop : NULL,
+                                              NULL, &error);
+      if (result != NULL && crop != NULL)
         {
-          g_autoptr(TvwTensor) chw = NULL;
+          g_autoptr(TvwTensor) chw = pixbuf_to_chw (crop);
 
-          crop = tvw_transform_apply_file_crop (transform, file, NULL, &error);
-          if (crop == NULL)
-            return tvw_cli_fail ("preprocess", error);
-          chw = pixbuf_to_chw (crop);
           if (!tvw_npy_save (crop_output, chw, &error))
             return tvw_cli_fail ("preprocess", error);
         }
-
-      result = tvw_transform_apply_file (transform, file, NULL, &error);
     }
 
   if (result == NULL)

@@ -14,6 +14,8 @@
 static const TvwCommand commands[] = {
   { "forward",    N_("Run a model on a NumPy array and write its output"), tvw_cmd_forward },
   { "bench",      N_("Measure how fast a model runs"), tvw_cmd_bench },
+  { "classify",   N_("Classify images with a weights entry"), tvw_cmd_classify },
+  { "eval",       N_("Measure the accuracy of a weights entry on a dataset"), tvw_cmd_eval },
   /* catalog (issue 3) */
   { "list",       N_("List the models, like torchvision's list_models()"), tvw_cmd_list },
   { "weights",    N_("List the weights entries of a model"), tvw_cmd_weights },

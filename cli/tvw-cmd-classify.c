@@ -1,0 +1,249 @@
+/* tvw-cmd-classify.c — tvw classify: the top classes of images
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <json-glib/json-glib.h>
+
+#include "tvw-cli.h"
+
+/* The first dataset's acc@1 of an entry, or -1 without metrics. */
+static double
+top1_of (TvwWeights *weights)
+{
+  g_autoptr(GVariant) metrics = tvw_weights_lookup_meta (weights, "_metrics");
+  g_autoptr(GVariant) first = NULL;
+  GVariantIter iter;
+  const char *dataset;
+  double acc = -1;
+
+  if (metrics == NULL || !g_variant_is_of_type (metrics, G_VARIANT_TYPE_VARDICT))
+    return -1;
+
+  g_variant_iter_init (&iter, metrics);
+  if (g_variant_iter_next (&iter, "{&sv}", &dataset, &first) &&
+      g_variant_is_of_type (first, G_VARIANT_TYPE_VARDICT))
+    {
+      if (!g_variant_lookup (first, "acc@1", "d", &acc))
+        acc = -1;
+    }
+
+  return isnan (acc) ? -1 : acc;
+}
+
+TvwWeights *
+tvw_cli_best_offline_weights (void)
+{
+  GListModel *enums = tvw_get_weights_enums ();
+  TvwWeights *best = NULL;
+  double best_acc = -2;
+
+  /* Among the entries usable now (an implemented architecture, the
+   * checkpoint on this machine), the most accurate one. */
+  for (guint i = 0; i < g_list_model_get_n_items (enums); i++)
+    {
+      g_autoptr(TvwWeightsEnum) e = g_list_model_get_item (enums, i);
+
+      if (!tvw_is_model_supported (tvw_weights_enum_get_builder (e)))
+        continue;
+
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (e)); j++)
+        {
+          g_autoptr(TvwWeights) w = g_list_model_get_item (G_LIST_MODEL (e), j);
+          double acc;
+
+          if (!tvw_weights_is_cached (w))
+            continue;
+          acc = top1_of (w);
+          if (acc > best_acc)
+            {
+              best = w;
+              best_acc = acc;
+            }
+        }
+    }
+
+  return best;
+}
+
+static void
+print_predictions (GListModel *top)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (top); i++)
+    {
+      g_autoptr(TvwPrediction) p = g_list_model_get_item (top, i);
+      const char *category = tvw_prediction_get_category (p);
+
+      if (category != NULL)
+        g_print ("  %6.2f%%  %s\n", 100 * tvw_prediction_get_score (p), category);
+      else
+        g_print ("  %6.2f%%  %s %u\n", 100 * tvw_prediction_get_score (p), _("class"),
+                 tvw_prediction_get_index (p));
+    }
+}
+
+static JsonNode *
+predictions_to_json (GListModel *top)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_array (b);
+  for (guint i = 0; i < g_list_model_get_n_items (top); i++)
+    {
+      g_autoptr(TvwPrediction) p = g_list_model_get_item (top, i);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "index");
+      json_builder_add_int_value (b, tvw_prediction_get_index (p));
+      json_builder_set_member_name (b, "category");
+      if (tvw_prediction_get_category (p) != NULL)
+        json_builder_add_string_value (b, tvw_prediction_get_category (p));
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "score");
+      json_builder_add_double_value (b, tvw_prediction_get_score (p));
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+
+  return json_builder_get_root (b);
+}
+
+int
+tvw_cmd_classify (int    argc,
+                  char **argv)
+{
+  g_autofree char *weights_name = NULL;
+  g_auto(GStrv) images = NULL;
+  int top_k = 5, threads = 0, status = 0;
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "weights", 'w', 0, G_OPTION_ARG_STRING, &weights_name, N_("A weights entry (default: the best one available offline)"), N_("FULL_NAME") },
+    { "top", 'k', 0, G_OPTION_ARG_INT, &top_k, N_("How many classes to show (default: 5)"), N_("K") },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, N_("Number of threads (default: one per processor)"), N_("N") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL, N_("IMAGE…") },
+    { NULL }
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TvwModel) model = NULL;
+  g_autoptr(TvwTransform) preprocess = NULL;
+  g_autoptr(JsonBuilder) out = json_builder_new ();
+  TvwWeights *weights;
+  int failures = 0;
+
+  if (!tvw_cli_parse ("classify", _("IMAGE…"),
+                      _("Classifies images with a weights entry and its own preprocessing, and\n"
+                        "prints the most likely classes of each. Without --weights, the most\n"
+                        "accurate entry available without the network is used."),
+                      entries, &argc, &argv, &status))
+    return status;
+
+  if (images == NULL || top_k < 1 || threads < 0)
+    {
+      g_printerr ("%s\n", _("tvw classify: give at least one image; --top must be positive"));
+      return 2;
+    }
+
+  if (weights_name != NULL)
+    {
+      weights = tvw_get_weight (weights_name, &error);
+      if (weights == NULL)
+        return tvw_cli_fail ("classify", error);
+    }
+  else
+    {
+      weights = tvw_cli_best_offline_weights ();
+      if (weights == NULL)
+        {
+          g_printerr ("%s\n", _("tvw classify: no weights are available offline; "
+                                "use --weights (and the network) or tvw download"));
+          return EXIT_FAILURE;
+        }
+    }
+
+  if (!json)
+    {
+      if (weights_name == NULL)
+        g_print (_("Using %s, the best weights available offline\n"), tvw_weights_get_full_name (weights));
+      else
+        g_print (_("Using %s\n"), tvw_weights_get_full_name (weights));
+    }
+
+  model = g_initable_new (TVW_TYPE_MODEL, NULL, &error, "weights", weights, NULL);
+  if (model == NULL)
+    return tvw_cli_fail ("classify", error);
+  tvw_model_set_n_threads (model, (guint) threads);
+  preprocess = tvw_weights_transforms (weights);
+
+  json_builder_begin_object (out);
+  json_builder_set_member_name (out, "weights");
+  json_builder_add_string_value (out, tvw_weights_get_full_name (weights));
+  json_builder_set_member_name (out, "default_choice");
+  json_builder_add_boolean_value (out, weights_name == NULL);
+  json_builder_set_member_name (out, "images");
+  json_builder_begin_array (out);
+
+  for (guint i = 0; images[i] != NULL; i++)
+    {
+      g_autoptr(GFile) file = g_file_new_for_commandline_arg (images[i]);
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(TvwTensor) img = NULL;
+      g_autoptr(TvwTensor) batch = NULL;
+      g_autoptr(TvwTensor) logits = NULL;
+      g_autoptr(GListModel) top = NULL;
+
+      img = tvw_transform_apply_file (preprocess, file, NULL, &local_error);
+      if (img != NULL)
+        {
+          batch = tvw_tensor_unsqueeze (img, 0);
+          logits = tvw_model_forward (model, batch, NULL, &local_error);
+        }
+      if (logits != NULL)
+        top = tvw_model_predictions_from_output (model, logits, (guint) top_k, &local_error);
+
+      json_builder_begin_object (out);
+      json_builder_set_member_name (out, "file");
+      json_builder_add_string_value (out, images[i]);
+
+      if (top == NULL)
+        {
+          failures++;
+          g_printerr ("tvw classify: %s\n", local_error->message);
+          json_builder_set_member_name (out, "error");
+          json_builder_add_string_value (out, local_error->message);
+        }
+      else
+        {
+          json_builder_set_member_name (out, "top");
+          json_builder_add_value (out, predictions_to_json (top));
+          if (!json)
+            {
+              g_print ("%s\n", images[i]);
+              print_predictions (top);
+            }
+        }
+      json_builder_end_object (out);
+    }
+
+  json_builder_end_array (out);
+  json_builder_end_object (out);
+
+  if (json)
+    {
+      g_autoptr(JsonGenerator) gen = json_generator_new ();
+      g_autoptr(JsonNode) root = json_builder_get_root (out);
+      g_autofree char *text = NULL;
+
+      json_generator_set_root (gen, root);
+      json_generator_set_pretty (gen, TRUE);
+      text = json_generator_to_data (gen, NULL);
+      g_print ("%s\n", text);
+    }
+
+  return failures > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
