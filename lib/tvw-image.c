@@ -250,10 +250,11 @@ png_decode_gray16 (const char    *name,
         raw_size += ph * (1 + pw * 2);
     }
 
-  raw = g_malloc (raw_size);
+  /* The buffer grows with what the data inflates to, not with what the
+   * header claims: a short file cannot make us allocate much. */
   z = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB);
   {
-    gsize in_pos = 0;
+    gsize in_pos = 0, raw_alloc = 0;
 
     while (raw_filled < raw_size)
       {
@@ -261,9 +262,16 @@ png_decode_gray16 (const char    *name,
         GConverterResult res;
         g_autoptr(GError) local_error = NULL;
 
+        if (raw_filled == raw_alloc)
+          {
+            raw_alloc = MIN (raw_size, MAX (raw_alloc * 2, (gsize) 1 << 20));
+            raw = g_realloc (raw, raw_alloc);
+          }
+
+        /* An empty byte array has no data pointer to offset. */
         res = g_converter_convert (G_CONVERTER (z),
-                                   idat->data + in_pos, idat->len - in_pos,
-                                   raw + raw_filled, raw_size - raw_filled,
+                                   idat->len > 0 ? idat->data + in_pos : NULL, idat->len - in_pos,
+                                   raw + raw_filled, raw_alloc - raw_filled,
                                    G_CONVERTER_INPUT_AT_END,
                                    &bytes_read, &bytes_written, &local_error);
         if (res == G_CONVERTER_ERROR)

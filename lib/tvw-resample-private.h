@@ -59,4 +59,8 @@ void tvw_resample_torch_planes (const float       *src,
                                 TvwInterpolation   interpolation,
                                 gboolean           antialias);
 
+/* For tests: whether the SIMD kernels may be used (they are by default
+ * where the CPU has them).  Returns the previous setting. */
+gboolean tvw_resample_set_simd (gboolean enabled);
+
 G_END_DECLS

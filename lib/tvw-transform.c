@@ -598,7 +598,7 @@ tvw_transform_class_init (TvwTransformClass *klass)
    * TvwTransform:crop-size:
    *
    * The side of the square central crop (`crop_size=N`); 0 when the crop
-   * is not square or the preset does not crop.
+   * is not square or the preset does not crop.  Setting 0 removes the crop.
    */
   props[PROP_CROP_SIZE] =
     g_param_spec_int ("crop-size", NULL, NULL,
@@ -1835,6 +1835,69 @@ free_pixels_cb (guchar   *pixels,
 }
 
 /**
+ * tvw_transform_apply_pixbuf_full:
+ * @self: a transform
+ * @pixbuf: an 8-bit RGB or RGBA image (alpha is ignored, as Pillow's
+ *   `convert("RGB")` ignores it)
+ * @crop: (out) (optional) (transfer full): return location for the resized
+ *   and cropped 8-bit image, see [method@Transform.apply_pixbuf_crop]
+ * @error: return location for an error
+ *
+ * Applies the preset like [method@Transform.apply_pixbuf], and also returns
+ * the image the model sees before it is rescaled and normalized, both from
+ * one resize.
+ *
+ * Returns: (transfer full): a float32 tensor, or %NULL on error
+ */
+TvwTensor *
+tvw_transform_apply_pixbuf_full (TvwTransform  *self,
+                                 GdkPixbuf     *pixbuf,
+                                 GdkPixbuf    **crop,
+                                 GError       **error)
+{
+  g_autofree guint8 *pixels = NULL;
+  g_autoptr(TvwTensor) tensor = NULL;
+  int h, w;
+
+  g_return_val_if_fail (TVW_IS_TRANSFORM (self), NULL);
+  g_return_val_if_fail (GDK_IS_PIXBUF (pixbuf), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (self->preset == TVW_PRESET_VIDEO_CLASSIFICATION)
+    {
+      g_autoptr(TvwTensor) frame = NULL;
+
+      if (!check_pixbuf (pixbuf, error))
+        return NULL;
+      frame = pixbuf_to_frame (pixbuf);
+      tensor = apply_tensor_internal (self, frame, FALSE, error);
+      if (tensor == NULL)
+        return NULL;
+      if (crop != NULL)
+        {
+          *crop = tvw_transform_apply_pixbuf_crop (self, pixbuf, error);
+          if (*crop == NULL)
+            return NULL;
+        }
+      return g_steal_pointer (&tensor);
+    }
+
+  if (!check_channels (self, 3, error))
+    return NULL;
+
+  pixels = pixbuf_crop_pixels (self, pixbuf, &h, &w, error);
+  if (pixels == NULL)
+    return NULL;
+
+  tensor = rgb8_to_tensor (self, pixels, h, w);
+  if (crop != NULL)
+    *crop = gdk_pixbuf_new_from_data (g_steal_pointer (&pixels), GDK_COLORSPACE_RGB, FALSE, 8,
+                                      w, h, w * 3, free_pixels_cb, NULL);
+
+  return g_steal_pointer (&tensor);
+}
+
+/**
  * tvw_transform_apply_pixbuf:
  * @self: a transform
  * @pixbuf: an 8-bit RGB or RGBA image (alpha is ignored, as Pillow's
@@ -1853,31 +1916,42 @@ tvw_transform_apply_pixbuf (TvwTransform  *self,
                             GdkPixbuf     *pixbuf,
                             GError       **error)
 {
-  g_autofree guint8 *pixels = NULL;
-  int h, w;
+  return tvw_transform_apply_pixbuf_full (self, pixbuf, NULL, error);
+}
+
+/**
+ * tvw_transform_apply_file_full:
+ * @self: a transform
+ * @file: an image file
+ * @crop: (out) (optional) (transfer full): return location for the resized
+ *   and cropped 8-bit image, see [method@Transform.apply_pixbuf_crop]
+ * @cancellable: (nullable): a cancellable
+ * @error: return location for an error
+ *
+ * Decodes @file once and returns what [method@Transform.apply_file] and
+ * [method@Transform.apply_file_crop] return.
+ *
+ * Returns: (transfer full): a float32 tensor, or %NULL on error (one that
+ *   names the file when it cannot be decoded)
+ */
+TvwTensor *
+tvw_transform_apply_file_full (TvwTransform  *self,
+                               GFile         *file,
+                               GdkPixbuf    **crop,
+                               GCancellable  *cancellable,
+                               GError       **error)
+{
+  g_autoptr(GdkPixbuf) pixbuf = NULL;
 
   g_return_val_if_fail (TVW_IS_TRANSFORM (self), NULL);
-  g_return_val_if_fail (GDK_IS_PIXBUF (pixbuf), NULL);
+  g_return_val_if_fail (G_IS_FILE (file), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (self->preset == TVW_PRESET_VIDEO_CLASSIFICATION)
-    {
-      g_autoptr(TvwTensor) frame = NULL;
-
-      if (!check_pixbuf (pixbuf, error))
-        return NULL;
-      frame = pixbuf_to_frame (pixbuf);
-      return apply_tensor_internal (self, frame, FALSE, error);
-    }
-
-  if (!check_channels (self, 3, error))
+  pixbuf = tvw_image_load (file, cancellable, error);
+  if (pixbuf == NULL)
     return NULL;
 
-  pixels = pixbuf_crop_pixels (self, pixbuf, &h, &w, error);
-  if (pixels == NULL)
-    return NULL;
-
-  return rgb8_to_tensor (self, pixels, h, w);
+  return tvw_transform_apply_pixbuf_full (self, pixbuf, crop, error);
 }
 
 /**
@@ -1900,17 +1974,7 @@ tvw_transform_apply_file (TvwTransform  *self,
                           GCancellable  *cancellable,
                           GError       **error)
 {
-  g_autoptr(GdkPixbuf) pixbuf = NULL;
-
-  g_return_val_if_fail (TVW_IS_TRANSFORM (self), NULL);
-  g_return_val_if_fail (G_IS_FILE (file), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  pixbuf = tvw_image_load (file, cancellable, error);
-  if (pixbuf == NULL)
-    return NULL;
-
-  return tvw_transform_apply_pixbuf (self, pixbuf, error);
+  return tvw_transform_apply_file_full (self, file, NULL, cancellable, error);
 }
 
 /**

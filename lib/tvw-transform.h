@@ -109,6 +109,17 @@ TvwTensor        *tvw_transform_apply_tensor       (TvwTransform  *self,
                                                     GError       **error);
 
 TVW_AVAILABLE_IN_ALL
+TvwTensor        *tvw_transform_apply_pixbuf_full  (TvwTransform  *self,
+                                                    GdkPixbuf     *pixbuf,
+                                                    GdkPixbuf    **crop,
+                                                    GError       **error);
+TVW_AVAILABLE_IN_ALL
+TvwTensor        *tvw_transform_apply_file_full    (TvwTransform  *self,
+                                                    GFile         *file,
+                                                    GdkPixbuf    **crop,
+                                                    GCancellable  *cancellable,
+                                                    GError       **error);
+TVW_AVAILABLE_IN_ALL
 GdkPixbuf        *tvw_transform_apply_pixbuf_crop  (TvwTransform  *self,
                                                     GdkPixbuf     *pixbuf,
                                                     GError       **error);

@@ -46,11 +46,43 @@ TENSOR_TOL = 1e-5
 
 failures = []
 n_checks = 0
+n_reported = 0
 
 
 def fail(what, detail):
+    """Reports one check as failed (TAP)."""
+    global n_reported
     failures.append(f"{what}: {detail}")
-    print(f"FAIL {what}: {detail}", flush=True)
+    n_reported += 1
+    detail = str(detail).replace("\n", "\n# ")
+    print(f"not ok {n_reported} - {what}\n# {detail}", flush=True)
+
+
+def passed(what):
+    global n_reported
+    n_reported += 1
+    print(f"ok {n_reported} - {what}", flush=True)
+
+
+class Check:
+    """`with Check(label):` reports ok unless fail() was called inside."""
+
+    def __init__(self, label):
+        self.label = label
+
+    def __enter__(self):
+        global n_checks
+        n_checks += 1
+        self.before = len(failures)
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if kind is not None:
+            fail(self.label, f"{kind.__name__}: {value}")
+            return True
+        if len(failures) == self.before:
+            passed(self.label)
+        return False
 
 
 def run(args, expect_ok=True):
@@ -79,23 +111,57 @@ def png_chunk(kind, data):
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
 
 
-def write_png16_gray(path, values):
-    """A 16-bit grayscale PNG, written by hand (Pillow saves mode I as 32 bits)."""
+def write_png16_gray(path, values, interlace=False, filters=False):
+    """A 16-bit grayscale PNG, written by hand (Pillow saves mode I as 32 bits),
+    optionally Adam7-interlaced and with every row filter type."""
     h, w = values.shape
-    raw = b"".join(b"\0" + values[y].astype(">u2").tobytes() for y in range(h))
+    big = values.astype(">u2")
+
+    def rows(sub):
+        out = b""
+        prev = np.zeros(sub.shape[1] * 2, np.int32)
+        for i, r in enumerate(sub):
+            cur = np.frombuffer(r.tobytes(), np.uint8).astype(np.int32)
+            kind = i % 5 if filters else 0
+            left = np.concatenate([[0, 0], cur[:-2]])
+            up_left = np.concatenate([[0, 0], prev[:-2]])
+            if kind == 1:
+                enc = cur - left
+            elif kind == 2:
+                enc = cur - prev
+            elif kind == 3:
+                enc = cur - (left + prev) // 2
+            elif kind == 4:
+                p = left + prev - up_left
+                pa, pb, pc = np.abs(p - left), np.abs(p - prev), np.abs(p - up_left)
+                pred = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, prev, up_left))
+                enc = cur - pred
+            else:
+                enc = cur
+            out += bytes([kind]) + (enc % 256).astype(np.uint8).tobytes()
+            prev = cur
+        return out
+
+    if interlace:
+        raw = b"".join(rows(big[y0::dy, x0::dx]) for x0, y0, dx, dy in
+                       ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+                       if big[y0::dy, x0::dx].size)
+    else:
+        raw = rows(big)
     with open(path, "wb") as f:
         f.write(b"\x89PNG\r\n\x1a\n")
-        f.write(png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 0, 0, 0, 0)))
+        f.write(png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 0, 0, 0, 1 if interlace else 0)))
         f.write(png_chunk(b"IDAT", zlib.compress(raw)))
         f.write(png_chunk(b"IEND", b""))
 
 
 def make_image(tmp, name, h, w, mode="RGB", fmt="png", seed=0):
     path = os.path.join(tmp, f"{name}.{fmt}")
-    if mode == "I;16":
+    if mode.startswith("I;16"):
         rs = np.random.RandomState(seed)
         # Values around 255 so that Pillow's clipping of mode I shows.
-        write_png16_gray(path, rs.randint(0, 600, (h, w)).astype(np.uint16))
+        write_png16_gray(path, rs.randint(0, 600, (h, w)).astype(np.uint16),
+                         interlace=mode.endswith("i"), filters=True)
         return path
     rgba = content(h, w, seed, 4)
     img = Image.fromarray(rgba, "RGBA")
@@ -105,15 +171,14 @@ def make_image(tmp, name, h, w, mode="RGB", fmt="png", seed=0):
         img = img.convert("L")
     elif mode == "LA":
         img = img.convert("LA")
-    elif mode == "P":
+    elif mode in ("P", "Pt"):
         img = img.convert("RGB").quantize(colors=200, dither=Image.Dither.NONE)
-        img.info["transparency"] = 3
     elif mode == "1":
         img = img.convert("1")
     elif mode == "CMYK":
         img = Image.fromarray(content(h, w, seed, 4), "CMYK")
     kwargs = {"quality": 92} if fmt == "jpg" else {}
-    if mode == "P" and fmt == "png":
+    if mode == "Pt":
         kwargs["transparency"] = 3
     img.save(path, **kwargs)
     return path
@@ -122,9 +187,22 @@ def make_image(tmp, name, h, w, mode="RGB", fmt="png", seed=0):
 # --------------------------------------------------------------------------
 # References
 
-def reference(path, preset):
+def gdk_pixbuf_decode(path):
+    """The file as gdk-pixbuf decodes it, alpha dropped, as a PIL image."""
+    import gi
+    gi.require_version("GdkPixbuf", "2.0")
+    from gi.repository import GdkPixbuf
+
+    pb = GdkPixbuf.Pixbuf.new_from_file(path)
+    h, w, n, stride = pb.get_height(), pb.get_width(), pb.get_n_channels(), pb.get_rowstride()
+    data = np.frombuffer(pb.get_pixels(), np.uint8)
+    data = np.concatenate([data, np.zeros(h * stride - data.size, np.uint8)])
+    return Image.fromarray(np.ascontiguousarray(data.reshape(h, stride)[:, :w * n].reshape(h, w, n)[..., :3]))
+
+
+def reference(path, preset, decoder="pil"):
     """torchvision on the PIL image: (uint8 HWC image before ToTensor, float tensor)."""
-    img = Image.open(path).convert("RGB")
+    img = Image.open(path).convert("RGB") if decoder == "pil" else gdk_pixbuf_decode(path)
     out = (preset(img, img)[0] if isinstance(preset, OpticalFlow) else preset(img)).numpy()
     if isinstance(preset, ImageClassification):
         crop = F.center_crop(F.resize(img, preset.resize_size, interpolation=preset.interpolation),
@@ -163,10 +241,13 @@ def preset_args(preset):
     return args
 
 
-def check_image(tmp, label, path, preset, crop_tolerance=0):
-    global n_checks
-    n_checks += 1
-    ref_crop, ref = reference(path, preset)
+def check_image(tmp, label, *args, **kwargs):
+    with Check(label):
+        _check_image(tmp, label, *args, **kwargs)
+
+
+def _check_image(tmp, label, path, preset, crop_tolerance=0, decoder="pil"):
+    ref_crop, ref = reference(path, preset, decoder)
     out = os.path.join(tmp, "out.npy")
     crop_out = os.path.join(tmp, "crop.npy")
     try:
@@ -191,10 +272,13 @@ def check_image(tmp, label, path, preset, crop_tolerance=0):
         fail(label, f"float tensor max |Δ| {diff:.3g} > {tol:.3g}")
 
 
-def check_tensor(tmp, label, array, preset, as_uint8):
+def check_tensor(tmp, label, *args):
+    with Check(label):
+        _check_tensor(tmp, label, *args)
+
+
+def _check_tensor(tmp, label, array, preset, as_uint8):
     """The tensor path: `array` is float32 holding 0–255 integers when as_uint8."""
-    global n_checks
-    n_checks += 1
     src = os.path.join(tmp, "in.npy")
     out = os.path.join(tmp, "out.npy")
     np.save(src, array.astype(np.float32))
@@ -216,11 +300,12 @@ def check_tensor(tmp, label, array, preset, as_uint8):
         return
     delta = np.abs(ours - ref)
     bad = delta > TENSOR_TOL
-    if bad.any() and as_uint8:
-        # A resized value within float rounding of .5 may round to the other
-        # uint8 on either side: allow rare single steps.
+    if bad.any() and as_uint8 and getattr(preset, "interpolation", None) == InterpolationMode.BICUBIC:
+        # Bicubic weights are within float ulps of ATen's, not identical: a
+        # resized value that lies that close to .5 may round to the other
+        # uint8.  Allow such single steps on a few values.
         step = 1.0 / 255.0 / min(getattr(preset, "std", None) or [1.0])
-        if (delta[bad] <= step + TENSOR_TOL).all() and bad.mean() < 1e-3:
+        if (delta[bad] <= step + TENSOR_TOL).all() and bad.mean() < 1e-2:
             bad[:] = False
     if bad.any():
         fail(label, f"max |Δ| {float(delta.max()):.3g} > {TENSOR_TOL} at {int(bad.sum())} of {bad.size} values")
@@ -283,17 +368,31 @@ def image_cases(tmp):
 
     # Modes.
     modes = [("RGB", "png"), ("RGBA", "png"), ("L", "png"), ("LA", "png"), ("P", "png"), ("1", "png"),
-             ("I;16", "png"), ("RGB", "jpg"), ("L", "jpg"), ("RGB", "bmp"), ("P", "gif"),
-             ("RGBA", "tiff"), ("RGB", "tga")]
+             ("Pt", "png"), ("I;16", "png"), ("I;16i", "png"), ("RGB", "jpg"), ("L", "jpg"), ("RGB", "bmp"), ("P", "gif"),
+             ("RGB", "tiff"), ("RGB", "tga")]
     for mode, fmt in modes:
         for h, w in ((97, 131), (300, 200)):
             path = make_image(tmp, f"mode_{mode.replace(';', '')}_{h}x{w}", h, w, mode=mode, fmt=fmt, seed=h + w)
             for interp in ("bilinear", "bicubic"):
                 check_image(tmp, f"{mode} {fmt} {w}×{h} {interp}", path,
                             ic(crop_size=64, resize_size=80, interpolation=INTERP[interp]))
-    # CMYK JPEG: gdk-pixbuf and Pillow round the CMYK → RGB product differently.
+    # 16-bit gray bigger than the decoder's first buffer.
+    for mode in ("I;16", "I;16i"):
+        path = make_image(tmp, f"big_{mode.replace(';', '')}", 1000, 1300, mode=mode, seed=77)
+        check_image(tmp, f"{mode} png 1300×1000 bilinear", path, ic(crop_size=224, resize_size=256))
+
+    # Where gdk-pixbuf decodes differently from Pillow, the resize must still
+    # be exact on gdk-pixbuf's pixels, and close to Pillow's for CMYK (the
+    # CMYK → RGB product is rounded differently).
     path = make_image(tmp, "cmyk", 150, 170, mode="CMYK", fmt="jpg", seed=3)
-    check_image(tmp, "CMYK jpg 170×150 bilinear (±2)", path, ic(crop_size=64, resize_size=80), crop_tolerance=2)
+    check_image(tmp, "CMYK jpg 170×150 bilinear (±2 vs Pillow)", path, ic(crop_size=64, resize_size=80),
+                crop_tolerance=2)
+    check_image(tmp, "CMYK jpg 170×150 bilinear (gdk-pixbuf pixels)", path, ic(crop_size=64, resize_size=80),
+                decoder="gdk")
+    for mode, fmt in (("Pt", "gif"), ("RGBA", "tiff")):
+        path = make_image(tmp, f"gdkdiff_{mode}", 97, 131, mode=mode, fmt=fmt, seed=8)
+        check_image(tmp, f"{mode} {fmt} 131×97 bicubic (gdk-pixbuf pixels)", path,
+                    ic(crop_size=64, resize_size=80, interpolation=InterpolationMode.BICUBIC), decoder="gdk")
 
     # The other presets on images.
     path = make_image(tmp, "seg", 150, 190, seed=11)
@@ -339,8 +438,6 @@ def tensor_cases(tmp):
 
 def repr_cases(tmp):
     """Every weights entry: transforms() repr, and overrides."""
-    global n_checks
-    from torchvision.models import get_model_weights, list_models
     from torchvision import models
 
     entries = []
@@ -356,49 +453,54 @@ def repr_cases(tmp):
         if full in seen:
             continue
         seen.add(full)
-        n_checks += 1
-        proc = run(["--weights", full, "--print"], expect_ok=False)
-        if proc.returncode != 0:
-            fail(f"repr {full}", proc.stderr.strip())
-            continue
-        ref = repr(entry.transforms())
-        if proc.stdout.rstrip("\n") != ref:
-            fail(f"repr {full}", f"\n{proc.stdout}!=\n{ref}")
+        with Check(f"repr {full}"):
+            proc = run(["--weights", full, "--print"], expect_ok=False)
+            ref = repr(entry.transforms())
+            if proc.returncode != 0:
+                fail(f"repr {full}", proc.stderr.strip())
+            elif proc.stdout.rstrip("\n") != ref:
+                fail(f"repr {full}", f"\n{proc.stdout}!=\n{ref}")
 
-    # Overrides like weights.transforms(crop_size=400, resize_size=400).
-    from torchvision.models import ResNet50_Weights, ViT_B_16_Weights, R3D_18_Weights
-    n_checks += 1
-    proc = run(["--weights", "ResNet50_Weights.IMAGENET1K_V2", "--crop-size", "400",
-                "--resize-size", "400", "--print"])
-    ref = repr(ResNet50_Weights.IMAGENET1K_V2.transforms(crop_size=400, resize_size=400))
-    if proc.stdout.rstrip("\n") != ref:
-        fail("repr override", f"\n{proc.stdout}!=\n{ref}")
+    from torchvision.models import ResNet50_Weights, ViT_B_16_Weights
+    from torchvision.models.video import R3D_18_Weights
+
+    with Check("repr with overrides crop_size=400, resize_size=400"):
+        proc = run(["--weights", "ResNet50_Weights.IMAGENET1K_V2", "--crop-size", "400",
+                    "--resize-size", "400", "--print"])
+        ref = repr(ResNet50_Weights.IMAGENET1K_V2.transforms(crop_size=400, resize_size=400))
+        if proc.stdout.rstrip("\n") != ref:
+            fail("repr override", f"\n{proc.stdout}!=\n{ref}")
+
+    with Check("unknown override is refused, naming the key"):
+        proc = run(["--weights", "FCN_ResNet50_Weights.DEFAULT", "--crop-size", "10", "--print"], expect_ok=False)
+        if proc.returncode == 0 or "crop_size" not in proc.stderr:
+            fail("unknown override", f"exit {proc.returncode}, {proc.stderr.strip()!r}")
 
     # Full pipeline through weights entries, including a video one.
     path = make_image(tmp, "weights", 240, 320, seed=21)
     for full, preset in (("ResNet50_Weights.IMAGENET1K_V2", ResNet50_Weights.IMAGENET1K_V2.transforms()),
                          ("ViT_B_16_Weights.IMAGENET1K_SWAG_E2E_V1",
                           ViT_B_16_Weights.IMAGENET1K_SWAG_E2E_V1.transforms())):
-        n_checks += 1
-        out = os.path.join(tmp, "w.npy")
-        run(["--weights", full, path, "-o", out])
-        diff = float(np.abs(np.load(out) - preset(Image.open(path).convert("RGB")).numpy()).max())
-        if diff > FLOAT_TOL:
-            fail(f"weights {full}", f"max |Δ| {diff:.3g}")
-    n_checks += 1
-    clip = np.random.RandomState(3).randint(0, 256, (3, 3, 90, 160)).astype(np.float32)
-    src = os.path.join(tmp, "clip.npy")
-    out = os.path.join(tmp, "clip_out.npy")
-    np.save(src, clip)
-    run(["--weights", "R3D_18_Weights.KINETICS400_V1", "--tensor", src, "--uint8", "-o", out])
-    ref = R3D_18_Weights.KINETICS400_V1.transforms()(torch.from_numpy(clip.astype(np.uint8))).numpy()
-    ours = np.load(out)
-    if ours.shape != ref.shape or float(np.abs(ours - ref).max()) > TENSOR_TOL:
-        fail("weights R3D_18 video", f"shape {ours.shape} vs {ref.shape}")
+        with Check(f"weights {full} on an image"):
+            out = os.path.join(tmp, "w.npy")
+            run(["--weights", full, path, "-o", out])
+            diff = float(np.abs(np.load(out) - preset(Image.open(path).convert("RGB")).numpy()).max())
+            if diff > FLOAT_TOL:
+                fail(f"weights {full}", f"max |Δ| {diff:.3g}")
+
+    with Check("weights R3D_18_Weights.KINETICS400_V1 on a uint8 clip"):
+        clip = np.random.RandomState(3).randint(0, 256, (3, 3, 90, 160)).astype(np.float32)
+        src = os.path.join(tmp, "clip.npy")
+        out = os.path.join(tmp, "clip_out.npy")
+        np.save(src, clip)
+        run(["--weights", "R3D_18_Weights.KINETICS400_V1", "--tensor", src, "--uint8", "-o", out])
+        ref = R3D_18_Weights.KINETICS400_V1.transforms()(torch.from_numpy(clip.astype(np.uint8))).numpy()
+        ours = np.load(out)
+        if ours.shape != ref.shape or float(np.abs(ours - ref).max()) > TENSOR_TOL:
+            fail("weights R3D_18 video", f"shape {ours.shape} vs {ref.shape}")
 
 
 def error_cases(tmp):
-    global n_checks
     good = make_image(tmp, "good", 60, 80, fmt="png", seed=1)
     jpg = make_image(tmp, "goodj", 60, 80, fmt="jpg", seed=2)
     data_png = open(good, "rb").read()
@@ -428,38 +530,44 @@ def error_cases(tmp):
     cases["truncated16.png"] = d16[: len(d16) * 2 // 3]
 
     for name, data in cases.items():
-        n_checks += 1
-        path = os.path.join(tmp, name)
-        with open(path, "wb") as f:
-            f.write(data)
-        # Also proves nothing huge is allocated: the address space is capped.
-        proc = subprocess.run(
-            ["/bin/sh", "-c", 'ulimit -v 1500000; exec "$0" preprocess --preset ImageClassification "$1" -o "$2"',
-             CLI, path, os.path.join(tmp, "x.npy")], capture_output=True, text=True)
-        if proc.returncode != 1 or path not in proc.stderr:
-            fail(f"error {name}", f"exit {proc.returncode}, stderr {proc.stderr.strip()!r}")
-        # Pillow refuses them too (except the sizes, which it would try to allocate).
-        if not name.startswith("huge"):
-            try:
-                Image.open(path).convert("RGB")
-                fail(f"error {name}", "Pillow accepts this file; the case is wrong")
-            except Exception:
-                pass
+        with Check(f"error for {name}, naming the file"):
+            path = os.path.join(tmp, name)
+            with open(path, "wb") as f:
+                f.write(data)
+            # The address space is capped: proves nothing huge is allocated.
+            proc = subprocess.run(
+                ["/bin/sh", "-c",
+                 'ulimit -v 1500000; exec "$0" preprocess --preset ImageClassification "$1" -o "$2"',
+                 CLI, path, os.path.join(tmp, "x.npy")], capture_output=True, text=True)
+            if proc.returncode != 1 or path not in proc.stderr:
+                fail(f"error {name}", f"exit {proc.returncode}, stderr {proc.stderr.strip()!r}")
+            # Pillow refuses them too (it would try to allocate the huge ones).
+            if not name.startswith("huge"):
+                try:
+                    Image.open(path).convert("RGB")
+                    fail(f"error {name}", "Pillow accepts this file; the case is wrong")
+                except Exception:
+                    pass
 
-    n_checks += 1
-    proc = run(["--preset", "ImageClassification", os.path.join(tmp, "missing.png"), "-o",
-                os.path.join(tmp, "x.npy")], expect_ok=False)
-    if proc.returncode != 1 or "missing.png" not in proc.stderr:
-        fail("error missing file", proc.stderr.strip())
+    with Check("error for a missing file, naming it"):
+        proc = run(["--preset", "ImageClassification", os.path.join(tmp, "missing.png"), "-o",
+                    os.path.join(tmp, "x.npy")], expect_ok=False)
+        if proc.returncode != 1 or "missing.png" not in proc.stderr:
+            fail("error missing file", proc.stderr.strip())
 
 
 def main():
-    print(f"torch {torch.__version__}, torchvision {torchvision.__version__}, Pillow {Image.__version__}")
+    print(f"# torch {torch.__version__}, torchvision {torchvision.__version__}, Pillow {Image.__version__}")
     with tempfile.TemporaryDirectory(dir=os.environ.get("G_TEST_BUILDDIR")) as tmp:
-        for section in (image_cases, tensor_cases, repr_cases, error_cases):
+        sections = (image_cases, tensor_cases, repr_cases, error_cases)
+        only = sys.argv[1:]
+        for section in sections:
+            if only and section.__name__ not in only:
+                continue
             print(f"# {section.__name__}", flush=True)
             section(tmp)
-    print(f"{n_checks} checks, {len(failures)} failures")
+    print(f"1..{n_reported}")
+    print(f"# {n_checks} checks, {len(failures)} failures")
     return 1 if failures else 0
 
 
