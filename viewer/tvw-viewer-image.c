@@ -1,0 +1,887 @@
+/* tvw-viewer-image.c — one image on screen: its thumbnail, the crop the
+ * model sees and its predictions
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Everything slow (reading, decoding, preprocessing, the forward pass) runs
+ * in a worker thread of tvw_viewer_image_process_async(); the object itself
+ * only changes on the main thread, when the work is finished.
+ */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <string.h>
+
+#include "tvw-viewer-image.h"
+#include "tvw-viewer-enums.h"
+
+/* Thumbnails are decoded at most this large, and tiny images (Fashion-MNIST
+ * is 28×28) are enlarged with square pixels at least to this size. */
+#define THUMBNAIL_SIZE 256
+#define MIN_DISPLAY_SIZE 128
+#define READ_CHUNK (64 * 1024)
+
+struct _TvwViewerImage
+{
+  GObject              parent_instance;
+
+  guint                id;
+  GFile               *file;
+  GdkPixbuf           *source;      /* pasted images only */
+  char                *title;
+  char                *details;
+  GdkTexture          *thumbnail;
+  GdkTexture          *crop;
+  GListModel          *predictions;
+  char                *message;
+  char                *weights_name;
+  TvwViewerImageState  state;
+  guint                readable : 1;
+};
+
+G_DEFINE_FINAL_TYPE (TvwViewerImage, tvw_viewer_image, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_FILE,
+  PROP_TITLE,
+  PROP_DETAILS,
+  PROP_THUMBNAIL,
+  PROP_CROP,
+  PROP_PREDICTIONS,
+  PROP_STATE,
+  PROP_MESSAGE,
+  N_PROPS
+};
+
+static GParamSpec *props[N_PROPS];
+
+static void
+tvw_viewer_image_finalize (GObject *object)
+{
+  TvwViewerImage *self = (TvwViewerImage *)object;
+
+  g_clear_object (&self->file);
+  g_clear_object (&self->source);
+  g_clear_pointer (&self->title, g_free);
+  g_clear_pointer (&self->details, g_free);
+  g_clear_object (&self->thumbnail);
+  g_clear_object (&self->crop);
+  g_clear_object (&self->predictions);
+  g_clear_pointer (&self->message, g_free);
+  g_clear_pointer (&self->weights_name, g_free);
+
+  G_OBJECT_CLASS (tvw_viewer_image_parent_class)->finalize (object);
+}
+
+static void
+tvw_viewer_image_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  TvwViewerImage *self = TVW_VIEWER_IMAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_FILE:
+      g_value_set_object (value, self->file);
+      break;
+
+    case PROP_TITLE:
+      g_value_set_string (value, self->title);
+      break;
+
+    case PROP_DETAILS:
+      g_value_set_string (value, self->details);
+      break;
+
+    case PROP_THUMBNAIL:
+      g_value_set_object (value, self->thumbnail);
+      break;
+
+    case PROP_CROP:
+      g_value_set_object (value, self->crop);
+      break;
+
+    case PROP_PREDICTIONS:
+      g_value_set_object (value, self->predictions);
+      break;
+
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+
+    case PROP_MESSAGE:
+      g_value_set_string (value, self->message);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tvw_viewer_image_class_init (TvwViewerImageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = tvw_viewer_image_finalize;
+  object_class->get_property = tvw_viewer_image_get_property;
+
+  props[PROP_FILE] =
+    g_param_spec_object ("file", NULL, NULL,
+                         G_TYPE_FILE,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  props[PROP_TITLE] =
+    g_param_spec_string ("title", NULL, NULL,
+                         NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  props[PROP_DETAILS] =
+    g_param_spec_string ("details", NULL, NULL,
+                         NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_THUMBNAIL] =
+    g_param_spec_object ("thumbnail", NULL, NULL,
+                         GDK_TYPE_TEXTURE,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_CROP] =
+    g_param_spec_object ("crop", NULL, NULL,
+                         GDK_TYPE_TEXTURE,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_PREDICTIONS] =
+    g_param_spec_object ("predictions", NULL, NULL,
+                         G_TYPE_LIST_MODEL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL,
+                       TVW_TYPE_VIEWER_IMAGE_STATE,
+                       TVW_VIEWER_IMAGE_STATE_LOADING,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_MESSAGE] =
+    g_param_spec_string ("message", NULL, NULL,
+                         NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  g_object_class_install_properties (object_class, N_PROPS, props);
+}
+
+static void
+tvw_viewer_image_init (TvwViewerImage *self)
+{
+  static guint last_id;
+
+  self->id = ++last_id;
+  self->state = TVW_VIEWER_IMAGE_STATE_LOADING;
+}
+
+TvwViewerImage *
+tvw_viewer_image_new_for_file (GFile *file)
+{
+  TvwViewerImage *self;
+
+  g_return_val_if_fail (G_IS_FILE (file), NULL);
+
+  self = g_object_new (TVW_VIEWER_TYPE_IMAGE, NULL);
+  self->file = g_object_ref (file);
+  self->title = g_file_get_basename (file);
+  if (self->title == NULL || !g_utf8_validate (self->title, -1, NULL))
+    {
+      g_free (self->title);
+      self->title = g_file_get_parse_name (file);
+    }
+
+  return self;
+}
+
+TvwViewerImage *
+tvw_viewer_image_new_for_texture (GdkTexture *texture,
+                                  const char *title)
+{
+  TvwViewerImage *self;
+
+  g_return_val_if_fail (GDK_IS_TEXTURE (texture), NULL);
+
+  self = g_object_new (TVW_VIEWER_TYPE_IMAGE, NULL);
+  self->source = gdk_pixbuf_get_from_texture (texture);
+  self->title = g_strdup (title);
+
+  return self;
+}
+
+guint
+tvw_viewer_image_get_id (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), 0);
+
+  return self->id;
+}
+
+GFile *
+tvw_viewer_image_get_file (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), NULL);
+
+  return self->file;
+}
+
+const char *
+tvw_viewer_image_get_title (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), NULL);
+
+  return self->title;
+}
+
+const char *
+tvw_viewer_image_get_details (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), NULL);
+
+  return self->details;
+}
+
+GdkTexture *
+tvw_viewer_image_get_thumbnail (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), NULL);
+
+  return self->thumbnail;
+}
+
+GdkTexture *
+tvw_viewer_image_get_crop (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), NULL);
+
+  return self->crop;
+}
+
+GListModel *
+tvw_viewer_image_get_predictions (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), NULL);
+
+  return self->predictions;
+}
+
+TvwViewerImageState
+tvw_viewer_image_get_state (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), 0);
+
+  return self->state;
+}
+
+const char *
+tvw_viewer_image_get_message (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), NULL);
+
+  return self->message;
+}
+
+/* The weights the predictions come from. */
+const char *
+tvw_viewer_image_get_weights_name (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), NULL);
+
+  return self->weights_name;
+}
+
+/* Whether the image was read (and so can be classified). */
+gboolean
+tvw_viewer_image_is_readable (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), FALSE);
+
+  return self->readable;
+}
+
+/* Whether nothing is happening to the image. */
+gboolean
+tvw_viewer_image_is_settled (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), FALSE);
+
+  return self->state != TVW_VIEWER_IMAGE_STATE_LOADING &&
+         self->state != TVW_VIEWER_IMAGE_STATE_CLASSIFYING;
+}
+
+static void
+set_state (TvwViewerImage      *self,
+           TvwViewerImageState  state,
+           const char          *message)
+{
+  if (g_strcmp0 (self->message, message) != 0)
+    {
+      g_free (self->message);
+      self->message = g_strdup (message);
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MESSAGE]);
+    }
+
+  if (self->state != state)
+    {
+      self->state = state;
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_STATE]);
+    }
+}
+
+static void
+set_texture (TvwViewerImage  *self,
+             GdkTexture     **field,
+             GdkPixbuf       *pixbuf,
+             GParamSpec      *pspec)
+{
+  g_autoptr(GdkTexture) texture = pixbuf != NULL ? gdk_texture_new_for_pixbuf (pixbuf) : NULL;
+
+  if (*field == NULL && texture == NULL)
+    return;
+
+  g_set_object (field, texture);
+  g_object_notify_by_pspec (G_OBJECT (self), pspec);
+}
+
+static void
+set_predictions (TvwViewerImage *self,
+                 GListModel     *predictions,
+                 const char     *weights_name)
+{
+  g_free (self->weights_name);
+  self->weights_name = g_strdup (weights_name);
+
+  if (g_set_object (&self->predictions, predictions))
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_PREDICTIONS]);
+}
+
+/* Drops the results of other weights: there are none that can run now. */
+void
+tvw_viewer_image_set_waiting (TvwViewerImage *self,
+                              const char     *message)
+{
+  g_return_if_fail (TVW_VIEWER_IS_IMAGE (self));
+
+  if (!self->readable)
+    return;
+
+  set_texture (self, &self->crop, NULL, props[PROP_CROP]);
+  set_predictions (self, NULL, NULL);
+  set_state (self, TVW_VIEWER_IMAGE_STATE_WAITING, message);
+}
+
+/* The worker thread's side. */
+
+typedef struct
+{
+  /* In. */
+  GFile        *file;
+  GdkPixbuf    *source;
+  TvwModel     *model;
+  TvwWeights   *weights;
+  gboolean      need_thumbnail;
+
+  /* Out. */
+  GdkPixbuf    *thumbnail;
+  char         *details;
+  GdkPixbuf    *crop;
+  GListModel   *predictions;
+  GError       *read_error;
+  GError       *classify_error;
+} Job;
+
+static void
+job_free (gpointer data)
+{
+  Job *job = data;
+
+  g_clear_object (&job->file);
+  g_clear_object (&job->source);
+  g_clear_object (&job->model);
+  g_clear_object (&job->weights);
+  g_clear_object (&job->thumbnail);
+  g_clear_pointer (&job->details, g_free);
+  g_clear_object (&job->crop);
+  g_clear_object (&job->predictions);
+  g_clear_error (&job->read_error);
+  g_clear_error (&job->classify_error);
+  g_free (job);
+}
+
+typedef struct
+{
+  int      width;
+  int      height;
+  gboolean too_large;
+} SizeInfo;
+
+static void
+size_prepared_cb (GdkPixbufLoader *loader,
+                  int              width,
+                  int              height,
+                  SizeInfo        *info)
+{
+  info->width = width;
+  info->height = height;
+
+  if (width <= 0 || height <= 0 ||
+      (gint64) width * height > TVW_TRANSFORM_MAX_IMAGE_PIXELS)
+    {
+      /* A zero size makes the loader stop before it allocates anything. */
+      info->too_large = TRUE;
+      gdk_pixbuf_loader_set_size (loader, 0, 0);
+      return;
+    }
+
+  if (width > THUMBNAIL_SIZE || height > THUMBNAIL_SIZE)
+    {
+      double scale = (double) THUMBNAIL_SIZE / MAX (width, height);
+
+      gdk_pixbuf_loader_set_size (loader,
+                                  MAX (1, (int) (width * scale + 0.5)),
+                                  MAX (1, (int) (height * scale + 0.5)));
+    }
+}
+
+/* Tiny images are enlarged with square pixels, so that they stay sharp. */
+static GdkPixbuf *
+enlarge_small (GdkPixbuf *pixbuf)
+{
+  int width = gdk_pixbuf_get_width (pixbuf);
+  int height = gdk_pixbuf_get_height (pixbuf);
+  int factor;
+
+  if (MAX (width, height) >= MIN_DISPLAY_SIZE)
+    return g_object_ref (pixbuf);
+
+  factor = MAX (1, MIN_DISPLAY_SIZE / MAX (width, height));
+  if (factor == 1)
+    return g_object_ref (pixbuf);
+
+  return gdk_pixbuf_scale_simple (pixbuf, width * factor, height * factor, GDK_INTERP_NEAREST);
+}
+
+static char *
+describe_content_type (GFileInfo *info)
+{
+  const char *content_type = info != NULL ? g_file_info_get_content_type (info) : NULL;
+
+  if (content_type == NULL)
+    return NULL;
+
+  return g_content_type_get_description (content_type);
+}
+
+static gboolean
+check_decodable (GFile         *file,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  g_autoptr(TvwTransform) probe = NULL;
+  g_autoptr(GdkPixbuf) pixels = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *name = NULL;
+  const char *message;
+
+  probe = g_object_new (TVW_TYPE_TRANSFORM,
+                        "preset", TVW_PRESET_IMAGE_CLASSIFICATION,
+                        "resize-size", 8,
+                        "crop-size", 8,
+                        "interpolation", TVW_INTERPOLATION_NEAREST,
+                        "antialias", FALSE,
+                        NULL);
+  pixels = tvw_transform_apply_file_crop (probe, file, cancellable, &local_error);
+  if (pixels != NULL)
+    return TRUE;
+
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  /* libtvw's messages start with the file's name, which the row shows. */
+  message = local_error->message;
+  name = g_file_get_parse_name (file);
+  if (g_str_has_prefix (message, name) && g_str_has_prefix (message + strlen (name), ": "))
+    message += strlen (name) + 2;
+
+  g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA, _("The image is damaged: %s"), message);
+  return FALSE;
+}
+
+static gboolean
+read_thumbnail (Job           *job,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(GdkPixbufLoader) loader = NULL;
+  g_autoptr(GdkPixbuf) oriented = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *format_name = NULL;
+  g_autofree guint8 *buffer = NULL;
+  SizeInfo size = { 0, 0, FALSE };
+  GdkPixbufFormat *format;
+  GdkPixbuf *pixbuf;
+  gboolean ok = TRUE;
+
+  if (job->source != NULL)
+    {
+      int width = gdk_pixbuf_get_width (job->source);
+      int height = gdk_pixbuf_get_height (job->source);
+      double scale = MIN (1.0, (double) THUMBNAIL_SIZE / MAX (width, height));
+      g_autoptr(GdkPixbuf) scaled = NULL;
+
+      scaled = gdk_pixbuf_scale_simple (job->source,
+                                        MAX (1, (int) (width * scale + 0.5)),
+                                        MAX (1, (int) (height * scale + 0.5)),
+                                        GDK_INTERP_BILINEAR);
+      job->thumbnail = enlarge_small (scaled);
+      /* Translators: the size of an image in pixels, e.g. “640 × 480” */
+      job->details = g_strdup_printf (_("%d × %d"), width, height);
+      return TRUE;
+    }
+
+  info = g_file_query_info (job->file,
+                            G_FILE_ATTRIBUTE_STANDARD_TYPE ","
+                            G_FILE_ATTRIBUTE_STANDARD_CONTENT_TYPE ","
+                            G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                            G_FILE_QUERY_INFO_NONE, cancellable, &local_error);
+  if (info == NULL)
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   _("Cannot read the file: %s"), local_error->message);
+      return FALSE;
+    }
+
+  if (g_file_info_get_file_type (info) == G_FILE_TYPE_DIRECTORY)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_IS_DIRECTORY,
+                           _("This is a folder, not an image"));
+      return FALSE;
+    }
+
+  if (g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR &&
+      g_file_info_get_file_type (info) != G_FILE_TYPE_SYMBOLIC_LINK &&
+      g_file_info_get_file_type (info) != G_FILE_TYPE_UNKNOWN)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
+                           _("This is not a regular file"));
+      return FALSE;
+    }
+
+  if (g_file_info_get_size (info) == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           _("The file is empty"));
+      return FALSE;
+    }
+
+  stream = G_INPUT_STREAM (g_file_read (job->file, cancellable, &local_error));
+  if (stream == NULL)
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   _("Cannot read the file: %s"), local_error->message);
+      return FALSE;
+    }
+
+  loader = gdk_pixbuf_loader_new ();
+  g_signal_connect (loader, "size-prepared", G_CALLBACK (size_prepared_cb), &size);
+
+  buffer = g_malloc (READ_CHUNK);
+  for (;;)
+    {
+      gssize n_read = g_input_stream_read (stream, buffer, READ_CHUNK, cancellable, &local_error);
+
+      if (n_read < 0)
+        {
+          gdk_pixbuf_loader_close (loader, NULL);
+          if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            g_propagate_error (error, g_steal_pointer (&local_error));
+          else
+            g_set_error (error, local_error->domain, local_error->code,
+                         _("Cannot read the file: %s"), local_error->message);
+          return FALSE;
+        }
+
+      if (n_read == 0)
+        break;
+
+      if (!gdk_pixbuf_loader_write (loader, buffer, n_read, &local_error) || size.too_large)
+        {
+          ok = FALSE;
+          break;
+        }
+    }
+
+  if (ok)
+    ok = gdk_pixbuf_loader_close (loader, &local_error);
+  else
+    gdk_pixbuf_loader_close (loader, NULL);
+
+  if (size.too_large)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   /* Translators: an image’s width and height in pixels */
+                   _("The image is too large to classify (%d × %d pixels)"),
+                   size.width, size.height);
+      return FALSE;
+    }
+
+  if (!ok || gdk_pixbuf_loader_get_pixbuf (loader) == NULL)
+    {
+      g_autofree char *description = describe_content_type (info);
+
+      if (gdk_pixbuf_loader_get_format (loader) == NULL ||
+          g_error_matches (local_error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_UNKNOWN_TYPE))
+        {
+          if (description != NULL)
+            /* Translators: %s describes the file’s type, e.g. “plain text document” */
+            g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                         _("Not an image: %s"), description);
+          else
+            g_set_error_literal (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                                 _("Not an image"));
+        }
+      else
+        g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                     _("The image is damaged: %s"),
+                     local_error != NULL ? local_error->message : _("no pixels"));
+      return FALSE;
+    }
+
+  /* gdk-pixbuf's loaders fill in what is missing at the end of a truncated
+   * file.  libtvw's decoder, the one the model's input comes from, notices:
+   * it decodes the file once more here, through a transform to a few
+   * pixels that costs next to nothing beyond the decoding. */
+  if (!check_decodable (job->file, cancellable, error))
+    return FALSE;
+
+  pixbuf = gdk_pixbuf_loader_get_pixbuf (loader);
+  oriented = gdk_pixbuf_apply_embedded_orientation (pixbuf);
+  job->thumbnail = enlarge_small (oriented != NULL ? oriented : pixbuf);
+
+  format = gdk_pixbuf_loader_get_format (loader);
+  format_name = format != NULL ? g_ascii_strup (gdk_pixbuf_format_get_name (format), -1) : NULL;
+  if (format_name != NULL)
+    /* Translators: an image’s size in pixels and its format, e.g. “640 × 480 · PNG” */
+    job->details = g_strdup_printf (_("%d × %d · %s"), size.width, size.height, format_name);
+  else
+    job->details = g_strdup_printf (_("%d × %d"), size.width, size.height);
+
+  return TRUE;
+}
+
+/* Predictions of a model built without weights have no category names:
+ * take them from the weights the window shows. */
+static GListModel *
+name_predictions (GListModel *predictions,
+                  TvwWeights *weights)
+{
+  const char * const *categories = weights != NULL ? tvw_weights_get_categories (weights) : NULL;
+  guint n_categories = categories != NULL ? g_strv_length ((char **) categories) : 0;
+  g_autoptr(GListStore) named = NULL;
+  guint n = g_list_model_get_n_items (predictions);
+
+  if (n_categories == 0)
+    return g_object_ref (predictions);
+
+  named = g_list_store_new (TVW_TYPE_PREDICTION);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TvwPrediction) p = g_list_model_get_item (predictions, i);
+      g_autoptr(TvwPrediction) copy = NULL;
+      guint index = tvw_prediction_get_index (p);
+      const char *category = tvw_prediction_get_category (p);
+
+      if (category == NULL && index < n_categories)
+        category = categories[index];
+      copy = tvw_prediction_new (index, category, tvw_prediction_get_score (p));
+      g_list_store_append (named, copy);
+    }
+
+  return G_LIST_MODEL (g_steal_pointer (&named));
+}
+
+static gboolean
+classify (Job           *job,
+          GCancellable  *cancellable,
+          GError       **error)
+{
+  g_autoptr(TvwTransform) transform = NULL;
+  g_autoptr(TvwTensor) input = NULL;
+  g_autoptr(TvwTensor) batch = NULL;
+  g_autoptr(TvwTensor) output = NULL;
+  g_autoptr(GdkPixbuf) crop = NULL;
+  g_autoptr(GListModel) predictions = NULL;
+
+  if (job->weights != NULL)
+    transform = tvw_weights_transforms (job->weights);
+  else
+    transform = tvw_transform_new (TVW_PRESET_IMAGE_CLASSIFICATION);
+
+  /* Files go through libtvw's own decoder: the pixels Pillow would give
+   * torchvision, EXIF orientation not applied. */
+  if (job->file != NULL)
+    {
+      input = tvw_transform_apply_file (transform, job->file, cancellable, error);
+      if (input != NULL)
+        crop = tvw_transform_apply_file_crop (transform, job->file, cancellable, error);
+    }
+  else
+    {
+      input = tvw_transform_apply_pixbuf (transform, job->source, error);
+      if (input != NULL)
+        crop = tvw_transform_apply_pixbuf_crop (transform, job->source, error);
+    }
+
+  if (input == NULL || crop == NULL)
+    return FALSE;
+
+  batch = tvw_tensor_unsqueeze (input, 0);
+  output = tvw_model_forward (job->model, batch, cancellable, error);
+  if (output == NULL)
+    return FALSE;
+
+  predictions = tvw_model_predictions_from_output (job->model, output, TVW_VIEWER_TOP_K, error);
+  if (predictions == NULL)
+    return FALSE;
+
+  job->predictions = name_predictions (predictions, job->weights);
+  job->crop = enlarge_small (crop);
+
+  return TRUE;
+}
+
+static void
+process_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  Job *job = task_data;
+
+  if (job->need_thumbnail && !read_thumbnail (job, cancellable, &job->read_error))
+    {
+      if (g_error_matches (job->read_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_task_return_error (task, g_steal_pointer (&job->read_error));
+          return;
+        }
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  if (job->model != NULL && !classify (job, cancellable, &job->classify_error))
+    {
+      if (g_error_matches (job->classify_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_task_return_error (task, g_steal_pointer (&job->classify_error));
+          return;
+        }
+    }
+
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * tvw_viewer_image_process_async:
+ * @self: an image
+ * @model: (nullable): the model to classify it with, or %NULL to only read it
+ * @weights: (nullable): the weights shown (names the categories)
+ *
+ * Reads the image if it was not read yet, then classifies it with @model.
+ */
+void
+tvw_viewer_image_process_async (TvwViewerImage      *self,
+                                TvwModel            *model,
+                                TvwWeights          *weights,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Job *job;
+
+  g_return_if_fail (TVW_VIEWER_IS_IMAGE (self));
+  g_return_if_fail (model == NULL || TVW_IS_MODEL (model));
+
+  job = g_new0 (Job, 1);
+  job->file = self->file != NULL ? g_object_ref (self->file) : NULL;
+  job->source = self->source != NULL ? g_object_ref (self->source) : NULL;
+  job->model = model != NULL ? g_object_ref (model) : NULL;
+  job->weights = weights != NULL ? g_object_ref (weights) : NULL;
+  job->need_thumbnail = !self->readable;
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tvw_viewer_image_process_async);
+  g_task_set_task_data (task, job, job_free);
+
+  if (!self->readable)
+    set_state (self, TVW_VIEWER_IMAGE_STATE_LOADING, NULL);
+  else if (model != NULL)
+    {
+      set_texture (self, &self->crop, NULL, props[PROP_CROP]);
+      set_predictions (self, NULL, NULL);
+      set_state (self, TVW_VIEWER_IMAGE_STATE_CLASSIFYING, NULL);
+    }
+
+  g_task_run_in_thread (task, process_thread);
+}
+
+/* Applies what the worker found.  Returns %FALSE only when cancelled: a file
+ * that is not an image is a state of the image, not an error. */
+gboolean
+tvw_viewer_image_process_finish (TvwViewerImage  *self,
+                                 GAsyncResult    *result,
+                                 GError         **error)
+{
+  Job *job;
+
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+
+  job = g_task_get_task_data (G_TASK (result));
+
+  if (job->need_thumbnail)
+    {
+      if (job->read_error != NULL)
+        {
+          set_state (self, TVW_VIEWER_IMAGE_STATE_FAILED, job->read_error->message);
+          return TRUE;
+        }
+
+      self->readable = TRUE;
+      set_texture (self, &self->thumbnail, job->thumbnail, props[PROP_THUMBNAIL]);
+      g_free (self->details);
+      self->details = g_steal_pointer (&job->details);
+      g_object_notify_by_pspec (G_OBJECT (self), props[PROP_DETAILS]);
+    }
+
+  if (job->model == NULL)
+    {
+      set_state (self, TVW_VIEWER_IMAGE_STATE_WAITING, NULL);
+      return TRUE;
+    }
+
+  if (job->classify_error != NULL)
+    {
+      set_texture (self, &self->crop, NULL, props[PROP_CROP]);
+      set_predictions (self, NULL, NULL);
+      set_state (self, TVW_VIEWER_IMAGE_STATE_NOT_CLASSIFIED, job->classify_error->message);
+      return TRUE;
+    }
+
+  set_texture (self, &self->crop, job->crop, props[PROP_CROP]);
+  set_predictions (self, job->predictions,
+                   job->weights != NULL ? tvw_weights_get_full_name (job->weights) : NULL);
+  set_state (self, TVW_VIEWER_IMAGE_STATE_CLASSIFIED, NULL);
+
+  return TRUE;
+}

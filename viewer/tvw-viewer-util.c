@@ -1,0 +1,430 @@
+/* tvw-viewer-util.c — what the viewer needs to know about weights entries
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <math.h>
+#include <string.h>
+
+#include <tvw.h>
+#include "tvw-cache-private.h"
+
+#include "tvw-viewer-util.h"
+
+/* Returns why @weights cannot run in the viewer, or %NULL if they can. */
+const char *
+tvw_viewer_weights_get_unrunnable_reason (TvwWeights *weights)
+{
+  g_return_val_if_fail (TVW_IS_WEIGHTS (weights), NULL);
+
+  if (g_strcmp0 (tvw_weights_get_preset (weights), "ImageClassification") != 0)
+    return _("Not an image classifier");
+
+  if (!tvw_is_model_supported (tvw_weights_get_builder (weights)))
+    return _("Not implemented yet");
+
+  return NULL;
+}
+
+gboolean
+tvw_viewer_weights_is_runnable (TvwWeights *weights)
+{
+  return tvw_viewer_weights_get_unrunnable_reason (weights) == NULL;
+}
+
+/* A card's file is a path; the weights built into libtvw are a resource:
+ * URI. */
+static gboolean
+local_file_exists (const char *local_file)
+{
+  g_autoptr(GFile) file = NULL;
+
+  if (g_path_is_absolute (local_file))
+    return g_file_test (local_file, G_FILE_TEST_IS_REGULAR);
+
+  file = g_file_new_for_uri (local_file);
+  return g_file_query_exists (file, NULL);
+}
+
+/* Where the checkpoint of @weights is, without hashing anything, so that it
+ * is cheap enough for every entry of the catalog. */
+TvwViewerAvailability
+tvw_viewer_weights_get_availability (TvwWeights  *weights,
+                                     char       **path,
+                                     gboolean    *verified)
+{
+  const char *local_file;
+  const char *url;
+  TvwCacheState state;
+
+  g_return_val_if_fail (TVW_IS_WEIGHTS (weights), TVW_VIEWER_AVAILABILITY_REMOTE);
+
+  if (path != NULL)
+    *path = NULL;
+  if (verified != NULL)
+    *verified = FALSE;
+
+  local_file = tvw_weights_get_local_file (weights);
+  if (local_file != NULL && local_file_exists (local_file))
+    {
+      if (path != NULL)
+        *path = g_strdup (local_file);
+      return TVW_VIEWER_AVAILABILITY_LOCAL;
+    }
+
+  url = tvw_weights_get_url (weights);
+  if (url == NULL)
+    return TVW_VIEWER_AVAILABILITY_REMOTE;
+
+  state = tvw_cache_query (url, path);
+  switch (state)
+    {
+    case TVW_CACHE_STATE_VERIFIED:
+      if (verified != NULL)
+        *verified = TRUE;
+      return TVW_VIEWER_AVAILABILITY_CACHED;
+
+    case TVW_CACHE_STATE_UNCHECKED:
+    case TVW_CACHE_STATE_NO_HASH:
+      return TVW_VIEWER_AVAILABILITY_CACHED;
+
+    case TVW_CACHE_STATE_PARTIAL:
+      return TVW_VIEWER_AVAILABILITY_PARTIAL;
+
+    case TVW_CACHE_STATE_CORRUPT:
+    case TVW_CACHE_STATE_MISSING:
+    default:
+      if (path != NULL)
+        g_clear_pointer (path, g_free);
+      return TVW_VIEWER_AVAILABILITY_REMOTE;
+    }
+}
+
+gboolean
+tvw_viewer_weights_is_offline (TvwWeights *weights)
+{
+  TvwViewerAvailability availability = tvw_viewer_weights_get_availability (weights, NULL, NULL);
+
+  return availability == TVW_VIEWER_AVAILABILITY_LOCAL ||
+         availability == TVW_VIEWER_AVAILABILITY_CACHED;
+}
+
+static double
+variant_to_double (GVariant *value)
+{
+  if (value == NULL)
+    return NAN;
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_VARIANT))
+    {
+      g_autoptr(GVariant) inner = g_variant_get_variant (value);
+      return variant_to_double (inner);
+    }
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_DOUBLE))
+    return g_variant_get_double (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT64))
+    return (double) g_variant_get_int64 (value);
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT32))
+    return (double) g_variant_get_int32 (value);
+  return NAN;
+}
+
+/* One number of the `_metrics` dictionary, NAN when the entry has none. */
+double
+tvw_viewer_weights_get_metric (TvwWeights *weights,
+                               const char *dataset,
+                               const char *metric)
+{
+  g_autoptr(GVariant) metrics = NULL;
+  g_autoptr(GVariant) per_dataset = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  metrics = tvw_weights_lookup_meta (weights, "_metrics");
+  if (metrics == NULL || !g_variant_is_of_type (metrics, G_VARIANT_TYPE_VARDICT))
+    return NAN;
+
+  per_dataset = g_variant_lookup_value (metrics, dataset, G_VARIANT_TYPE_VARDICT);
+  if (per_dataset == NULL)
+    return NAN;
+
+  value = g_variant_lookup_value (per_dataset, metric, NULL);
+  return variant_to_double (value);
+}
+
+/* The first dataset's top-1 accuracy, for the weights picker. */
+char *
+tvw_viewer_weights_describe_accuracy (TvwWeights *weights)
+{
+  g_autoptr(GVariant) metrics = NULL;
+  g_autoptr(GVariant) per_dataset = NULL;
+  g_autoptr(GVariant) value = NULL;
+  const char *dataset;
+  GVariantIter iter;
+  double acc1;
+
+  metrics = tvw_weights_lookup_meta (weights, "_metrics");
+  if (metrics == NULL || !g_variant_is_of_type (metrics, G_VARIANT_TYPE_VARDICT))
+    return NULL;
+
+  g_variant_iter_init (&iter, metrics);
+  if (!g_variant_iter_next (&iter, "{&s@v}", &dataset, &per_dataset))
+    return NULL;
+
+  {
+    g_autoptr(GVariant) dict = g_variant_get_variant (per_dataset);
+
+    if (!g_variant_is_of_type (dict, G_VARIANT_TYPE_VARDICT))
+      return NULL;
+    value = g_variant_lookup_value (dict, "acc@1", NULL);
+  }
+
+  acc1 = variant_to_double (value);
+  if (isnan (acc1))
+    return g_strdup (dataset);
+
+  /* Translators: a dataset and the top-1 accuracy, e.g. “ImageNet-1K · 80.9 % top-1” */
+  return g_strdup_printf (_("%s · %.1f %% top-1"), dataset, acc1);
+}
+
+static gboolean
+visit_weights (gboolean (*visit) (TvwWeights *weights, gpointer data),
+               gpointer  data)
+{
+  GListModel *enums = tvw_get_weights_enums ();
+  guint n_enums = g_list_model_get_n_items (enums);
+
+  for (guint i = 0; i < n_enums; i++)
+    {
+      g_autoptr(TvwWeightsEnum) e = g_list_model_get_item (enums, i);
+      guint n = g_list_model_get_n_items (G_LIST_MODEL (e));
+
+      for (guint j = 0; j < n; j++)
+        {
+          g_autoptr(TvwWeights) w = g_list_model_get_item (G_LIST_MODEL (e), j);
+
+          if (!visit (w, data))
+            return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+typedef struct
+{
+  TvwWeights *best;
+  double      best_score;
+} BestSearch;
+
+static gboolean
+consider_offline (TvwWeights *weights,
+                  gpointer    data)
+{
+  BestSearch *search = data;
+  double score;
+
+  if (!tvw_viewer_weights_is_runnable (weights) || !tvw_viewer_weights_is_offline (weights))
+    return TRUE;
+
+  /* Weights for everyday photos first: the best ImageNet accuracy wins;
+   * anything else (the shipped Fashion-MNIST weights) keeps catalog order. */
+  score = tvw_viewer_weights_get_metric (weights, "ImageNet-1K", "acc@1");
+  if (isnan (score))
+    score = -1.0;
+
+  if (search->best == NULL || score > search->best_score)
+    {
+      g_set_object (&search->best, weights);
+      search->best_score = score;
+    }
+
+  return TRUE;
+}
+
+/* The best runnable entry whose checkpoint is already on this computer. */
+TvwWeights *
+tvw_viewer_find_best_offline_weights (void)
+{
+  BestSearch search = { NULL, -1.0 };
+
+  visit_weights (consider_offline, &search);
+
+  return search.best;
+}
+
+static gboolean
+consider_runnable (TvwWeights *weights,
+                   gpointer    data)
+{
+  TvwWeights **found = data;
+
+  if (!tvw_viewer_weights_is_runnable (weights))
+    return TRUE;
+
+  /* The enum's DEFAULT rather than its first entry. */
+  {
+    TvwWeights *def = tvw_weights_enum_get_default (tvw_weights_get_enum (weights));
+
+    *found = g_object_ref (def != NULL && tvw_viewer_weights_is_runnable (def) ? def : weights);
+  }
+
+  return FALSE;
+}
+
+TvwWeights *
+tvw_viewer_find_first_runnable_weights (void)
+{
+  TvwWeights *found = NULL;
+
+  visit_weights (consider_runnable, &found);
+
+  return found;
+}
+
+static void
+append_escaped (GString    *out,
+                const char *text,
+                gssize      len)
+{
+  g_autofree char *escaped = g_markup_escape_text (text, len);
+
+  g_string_append (out, escaped);
+}
+
+static gboolean
+is_http_url (const char *url)
+{
+  return g_str_has_prefix (url, "https://") || g_str_has_prefix (url, "http://");
+}
+
+/* torchvision's `_docs` are reStructuredText fragments: links written
+ * `text <url>`_, literals written ``code``, and the source's indentation.
+ * This makes Pango markup of them: one paragraph per blank line. */
+char *
+tvw_viewer_rst_to_markup (const char *text)
+{
+  g_autoptr(GString) flat = g_string_new (NULL);
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_auto(GStrv) lines = NULL;
+  gboolean pending_break = FALSE;
+  const char *p;
+
+  if (text == NULL)
+    return NULL;
+
+  /* Join the lines of a paragraph, dropping the indentation. */
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *line = g_strstrip (lines[i]);
+
+      if (*line == '\0')
+        {
+          if (flat->len > 0)
+            pending_break = TRUE;
+          continue;
+        }
+
+      if (pending_break)
+        g_string_append (flat, "\n\n");
+      else if (flat->len > 0)
+        g_string_append_c (flat, ' ');
+      pending_break = FALSE;
+      g_string_append (flat, line);
+    }
+
+  p = flat->str;
+  while (*p != '\0')
+    {
+      if (g_str_has_prefix (p, "``"))
+        {
+          const char *end = strstr (p + 2, "``");
+
+          if (end != NULL)
+            {
+              g_string_append (out, "<tt>");
+              append_escaped (out, p + 2, end - (p + 2));
+              g_string_append (out, "</tt>");
+              p = end + 2;
+              continue;
+            }
+        }
+      else if (*p == '`')
+        {
+          const char *end = strstr (p + 1, ">`_");
+          const char *open = end != NULL ? g_strrstr_len (p + 1, end - (p + 1), "<") : NULL;
+
+          if (open != NULL)
+            {
+              g_autofree char *url = g_strndup (open + 1, end - (open + 1));
+              g_autofree char *label = g_strndup (p + 1, open - (p + 1));
+
+              g_strstrip (label);
+              if (is_http_url (url))
+                {
+                  g_autofree char *escaped_url = g_markup_escape_text (url, -1);
+
+                  g_string_append_printf (out, "<a href=\"%s\">", escaped_url);
+                  append_escaped (out, *label != '\0' ? label : url, -1);
+                  g_string_append (out, "</a>");
+                  p = end + 3;
+                  continue;
+                }
+            }
+        }
+
+      {
+        const char *next = g_utf8_next_char (p);
+
+        append_escaped (out, p, next - p);
+        p = next;
+      }
+    }
+
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* torchvision's `_file_size` is in MB of 2^20 bytes. */
+char *
+tvw_viewer_format_megabytes (double megabytes)
+{
+  /* Translators: a file size in megabytes */
+  return g_strdup_printf (_("%.1f MB"), megabytes);
+}
+
+char *
+tvw_viewer_format_count (gint64 count)
+{
+  if (count >= 1000000000)
+    /* Translators: a number of parameters, e.g. “1.2 billion” */
+    return g_strdup_printf (_("%.1f billion"), count / 1e9);
+  if (count >= 1000000)
+    /* Translators: a number of parameters, e.g. “25.6 million” */
+    return g_strdup_printf (_("%.1f million"), count / 1e6);
+  if (count >= 1000)
+    /* Translators: a number of parameters, e.g. “12.5 thousand” */
+    return g_strdup_printf (_("%.1f thousand"), count / 1e3);
+
+  return g_strdup_printf ("%" G_GINT64_FORMAT, count);
+}
+
+char *
+tvw_viewer_format_doubles (const double *values,
+                           guint         n_values)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  for (guint i = 0; i < n_values; i++)
+    {
+      char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+      if (i > 0)
+        g_string_append (out, ", ");
+      g_snprintf (buf, sizeof buf, "%.4g", values[i]);
+      g_string_append (out, buf);
+    }
+
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}

@@ -1,0 +1,1871 @@
+/* tvw-viewer-window.c — pick weights, see what they make of your images
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The window owns the images (a GListStore of TvwViewerImage shown by a
+ * GtkListView) and the model.  Reading and classifying images happens in
+ * worker threads, at most MAX_JOBS at a time, so that dropping hundreds of
+ * files never blocks the main loop; files are turned into list items a few
+ * at a time from an idle callback for the same reason.
+ */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <json-glib/json-glib.h>
+
+#include <tvw.h>
+#include "tvw-cache-private.h"
+
+#include "tvw-viewer-config.h"
+#include "tvw-viewer-enums.h"
+#include "tvw-viewer-image-row.h"
+#include "tvw-viewer-util.h"
+#include "tvw-viewer-weights-panel.h"
+#include "tvw-viewer-window-private.h"
+
+/* Two workers: one can decode while the other runs the model (the forward
+ * pass itself uses every core and is serialised by the model). */
+#define MAX_JOBS 2
+/* Files turned into list items per main loop iteration. */
+#define ADD_BATCH 12
+
+typedef enum
+{
+  MODEL_STATE_NONE,
+  MODEL_STATE_UNRUNNABLE,
+  MODEL_STATE_NEEDS_DOWNLOAD,
+  MODEL_STATE_DOWNLOADING,
+  MODEL_STATE_LOADING,
+  MODEL_STATE_READY,
+  MODEL_STATE_FAILED,
+} ModelState;
+
+struct _TvwViewerWindow
+{
+  AdwApplicationWindow   parent_instance;
+
+  GSettings             *settings;
+  GListStore            *images;
+  GQueue                 incoming;
+  guint                  incoming_source;
+  GQueue                 pending;
+  guint                  n_running;
+  GCancellable          *jobs_cancellable;
+
+  TvwWeightsEnum        *weights_enum;
+  TvwWeights            *weights;
+  TvwModel              *model;
+  ModelState             model_state;
+  char                  *model_error;
+  GCancellable          *model_cancellable;
+  goffset                download_current;
+  goffset                download_total;
+  guint                  syncing_pickers : 1;
+  guint                  can_download : 1;
+
+  char                  *report_path;
+  char                  *screenshot_path;
+  GdkPaintable          *paintable;
+  guint                  settle_source;
+  guint                  reported : 1;
+
+  /* Template children. */
+  AdwWindowTitle        *window_title;
+  GtkToggleButton       *sidebar_button;
+  AdwToastOverlay       *toast_overlay;
+  AdwFlap               *flap;
+  GtkDropDown           *model_dropdown;
+  GtkDropDown           *weights_dropdown;
+  AdwActionRow          *status_row;
+  GtkStack              *status_icon_stack;
+  GtkImage              *status_icon;
+  GtkSpinner            *status_spinner;
+  GtkWidget             *download_button;
+  GtkProgressBar        *progress_bar;
+  GtkWidget             *cancel_button;
+  TvwViewerWeightsPanel *weights_panel;
+  GtkRevealer           *drop_revealer;
+  GtkStack              *content_stack;
+  AdwStatusPage         *empty_page;
+  GtkWidget             *samples_button;
+  GtkScrolledWindow     *images_scroller;
+  GtkListView           *images_view;
+};
+
+G_DEFINE_FINAL_TYPE (TvwViewerWindow, tvw_viewer_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static void select_weights      (TvwViewerWindow *self,
+                                 TvwWeights      *weights);
+static void queue_image         (TvwViewerWindow *self,
+                                 TvwViewerImage  *image);
+static void run_jobs            (TvwViewerWindow *self);
+static void check_settled       (TvwViewerWindow *self);
+
+/* Toasts */
+
+void
+tvw_viewer_window_show_toast (TvwViewerWindow *self,
+                              const char      *message)
+{
+  AdwToast *toast;
+
+  g_return_if_fail (TVW_VIEWER_IS_WINDOW (self));
+
+  if (self->toast_overlay == NULL)
+    return;
+
+  toast = adw_toast_new (message);
+  adw_toast_set_timeout (toast, 6);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/* The model and its state */
+
+static char *
+waiting_message (TvwViewerWindow *self)
+{
+  switch (self->model_state)
+    {
+    case MODEL_STATE_UNRUNNABLE:
+      /* Translators: %s says why, e.g. “Not implemented yet” */
+      return g_strdup_printf (_("These weights cannot run here: %s"),
+                              tvw_viewer_weights_get_unrunnable_reason (self->weights));
+    case MODEL_STATE_NEEDS_DOWNLOAD:
+      return g_strdup (_("Download the weights to classify this image"));
+    case MODEL_STATE_DOWNLOADING:
+      return g_strdup (_("Waiting for the download of the weights"));
+    case MODEL_STATE_LOADING:
+      return g_strdup (_("Waiting for the weights to load"));
+    case MODEL_STATE_FAILED:
+      return g_strdup (_("The weights could not be loaded"));
+    case MODEL_STATE_READY:
+    case MODEL_STATE_NONE:
+    default:
+      return g_strdup (_("Choose weights to classify this image"));
+    }
+}
+
+static char *
+format_download_size (goffset bytes)
+{
+  return tvw_viewer_format_megabytes (bytes / (1024.0 * 1024.0));
+}
+
+static void
+update_status (TvwViewerWindow *self)
+{
+  g_autofree char *title = NULL;
+  g_autofree char *subtitle = NULL;
+  const char *icon = NULL;
+  gboolean spinning = FALSE;
+  gboolean show_download = FALSE;
+  gboolean show_progress = FALSE;
+  gboolean offline = tvw_get_offline ();
+
+  switch (self->model_state)
+    {
+    case MODEL_STATE_NONE:
+      title = g_strdup (_("No weights chosen"));
+      icon = "dialog-information-symbolic";
+      break;
+
+    case MODEL_STATE_UNRUNNABLE:
+      title = g_strdup (_("These weights cannot run here"));
+      subtitle = g_strdup (tvw_viewer_weights_get_unrunnable_reason (self->weights));
+      icon = "dialog-warning-symbolic";
+      break;
+
+    case MODEL_STATE_NEEDS_DOWNLOAD:
+      {
+        g_autoptr(GVariant) file_size = tvw_weights_lookup_meta (self->weights, "_file_size");
+        g_autoptr(GUri) uri = g_uri_parse (tvw_weights_get_url (self->weights), G_URI_FLAGS_NONE, NULL);
+        const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+
+        title = g_strdup (_("The weights must be downloaded first"));
+        icon = "folder-download-symbolic";
+        show_download = TRUE;
+        gtk_button_set_label (GTK_BUTTON (self->download_button), _("_Download"));
+
+        if (offline)
+          subtitle = g_strdup (_("Offline mode is on (TVW_OFFLINE), so nothing is downloaded"));
+        else if (file_size != NULL && g_variant_is_of_type (file_size, G_VARIANT_TYPE_DOUBLE) && host != NULL)
+          {
+            g_autofree char *size = tvw_viewer_format_megabytes (g_variant_get_double (file_size));
+
+            /* Translators: a download size and the server, e.g. “97.8 MB from download.pytorch.org” */
+            subtitle = g_strdup_printf (_("%s from %s"), size, host);
+          }
+        else if (host != NULL)
+          /* Translators: the server a download comes from */
+          subtitle = g_strdup_printf (_("From %s"), host);
+      }
+      break;
+
+    case MODEL_STATE_DOWNLOADING:
+      title = g_strdup (_("Downloading the weights…"));
+      icon = "folder-download-symbolic";
+      show_progress = TRUE;
+      if (self->download_total > 0)
+        {
+          g_autofree char *current = format_download_size (self->download_current);
+          g_autofree char *total = format_download_size (self->download_total);
+
+          /* Translators: download progress, e.g. “12.3 MB of 97.8 MB” */
+          subtitle = g_strdup_printf (_("%s of %s"), current, total);
+          gtk_progress_bar_set_fraction (self->progress_bar,
+                                         (double) self->download_current / self->download_total);
+        }
+      else
+        {
+          subtitle = format_download_size (self->download_current);
+          gtk_progress_bar_pulse (self->progress_bar);
+        }
+      break;
+
+    case MODEL_STATE_LOADING:
+      title = g_strdup (_("Loading the weights…"));
+      spinning = TRUE;
+      break;
+
+    case MODEL_STATE_READY:
+      title = g_strdup (_("Ready"));
+      subtitle = g_strdup (_("The model runs on this computer"));
+      icon = "emblem-ok-symbolic";
+      break;
+
+    case MODEL_STATE_FAILED:
+      title = g_strdup (_("The weights could not be loaded"));
+      subtitle = g_strdup (self->model_error);
+      icon = "dialog-error-symbolic";
+      show_download = TRUE;
+      gtk_button_set_label (GTK_BUTTON (self->download_button), _("_Try Again"));
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->status_row), title);
+  adw_action_row_set_subtitle (self->status_row, subtitle != NULL ? subtitle : "");
+  if (icon != NULL)
+    gtk_image_set_from_icon_name (self->status_icon, icon);
+  gtk_spinner_set_spinning (self->status_spinner, spinning);
+  gtk_stack_set_visible_child_name (self->status_icon_stack, spinning ? "spinner" : "icon");
+  gtk_widget_set_visible (self->download_button, show_download);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), show_progress);
+  gtk_widget_set_visible (self->cancel_button, show_progress);
+
+  self->can_download = show_download && !(offline && self->model_state == MODEL_STATE_NEEDS_DOWNLOAD);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.download", self->can_download);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-download", show_progress);
+}
+
+static void
+set_model_state (TvwViewerWindow *self,
+                 ModelState       state)
+{
+  self->model_state = state;
+  update_status (self);
+
+  /* Readable images that cannot be classified now say why. */
+  if (state != MODEL_STATE_READY)
+    {
+      guint n = g_list_model_get_n_items (G_LIST_MODEL (self->images));
+      g_autofree char *message = waiting_message (self);
+
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(TvwViewerImage) image = g_list_model_get_item (G_LIST_MODEL (self->images), i);
+
+          if (tvw_viewer_image_is_settled (image))
+            tvw_viewer_image_set_waiting (image, message);
+        }
+    }
+
+  check_settled (self);
+}
+
+/* Queues every readable image that does not show the current weights'
+ * predictions yet. */
+static void
+reclassify_all (TvwViewerWindow *self)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->images));
+  const char *full_name = self->weights != NULL ? tvw_weights_get_full_name (self->weights) : NULL;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TvwViewerImage) image = g_list_model_get_item (G_LIST_MODEL (self->images), i);
+
+      if (!tvw_viewer_image_is_readable (image))
+        continue;
+      if (tvw_viewer_image_get_state (image) == TVW_VIEWER_IMAGE_STATE_CLASSIFIED &&
+          g_strcmp0 (tvw_viewer_image_get_weights_name (image), full_name) == 0)
+        continue;
+
+      queue_image (self, image);
+    }
+}
+
+static void
+set_model (TvwViewerWindow *self,
+           TvwModel        *model)
+{
+  g_set_object (&self->model, model);
+  set_model_state (self, MODEL_STATE_READY);
+  reclassify_all (self);
+}
+
+static void
+model_failed (TvwViewerWindow *self,
+              const GError    *error)
+{
+  g_free (self->model_error);
+  self->model_error = g_strdup (error->message);
+  /* Translators: %s is an error message */
+  {
+    g_autofree char *message = g_strdup_printf (_("The weights could not be loaded: %s"), error->message);
+
+    tvw_viewer_window_show_toast (self, message);
+  }
+  set_model_state (self, MODEL_STATE_FAILED);
+}
+
+typedef struct
+{
+  TvwViewerWindow *self;
+  TvwWeights      *weights;
+} LoadData;
+
+static void
+load_data_free (LoadData *data)
+{
+  g_clear_object (&data->self);
+  g_clear_object (&data->weights);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LoadData, load_data_free)
+
+static void
+model_loaded_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(LoadData) data = user_data;
+  TvwViewerWindow *self = data->self;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GObject) model = NULL;
+
+  model = g_async_initable_new_finish (G_ASYNC_INITABLE (object), result, &error);
+
+  /* Other weights were chosen meanwhile. */
+  if (data->weights != self->weights ||
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  if (model == NULL)
+    {
+      model_failed (self, error);
+      return;
+    }
+
+  tvw_viewer_weights_panel_update_cache (self->weights_panel);
+  set_model (self, TVW_MODEL (model));
+}
+
+static void
+load_model (TvwViewerWindow *self)
+{
+  LoadData *data = g_new0 (LoadData, 1);
+
+  data->self = g_object_ref (self);
+  data->weights = g_object_ref (self->weights);
+
+  set_model_state (self, MODEL_STATE_LOADING);
+  g_async_initable_new_async (TVW_TYPE_MODEL,
+                              G_PRIORITY_DEFAULT,
+                              self->model_cancellable,
+                              model_loaded_cb,
+                              data,
+                              "weights", self->weights,
+                              NULL);
+}
+
+static void
+download_progress_cb (goffset  current,
+                      goffset  total,
+                      gpointer user_data)
+{
+  TvwViewerWindow *self = user_data;
+
+  if (self->model_state != MODEL_STATE_DOWNLOADING)
+    return;
+
+  self->download_current = current;
+  self->download_total = total;
+  update_status (self);
+}
+
+typedef struct
+{
+  TvwViewerWindow *self;
+  TvwWeights      *weights;
+} DownloadData;
+
+static void
+download_data_free (DownloadData *data)
+{
+  g_clear_object (&data->self);
+  g_clear_object (&data->weights);
+  g_free (data);
+}
+
+static void
+download_done_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  DownloadData *data = user_data;
+  TvwViewerWindow *self = data->self;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+
+  path = tvw_cache_fetch_finish (result, &error);
+
+  if (data->weights != self->weights)
+    {
+      /* The download was for weights no longer shown; it went on (or was
+       * cancelled) in the background. */
+      download_data_free (data);
+      return;
+    }
+
+  tvw_viewer_weights_panel_update_cache (self->weights_panel);
+
+  if (path == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        tvw_viewer_window_show_toast (self, _("Download canceled"));
+      else
+        {
+          /* Translators: %s is an error message */
+          g_autofree char *message = g_strdup_printf (_("The download failed: %s"), error->message);
+
+          tvw_viewer_window_show_toast (self, message);
+        }
+      set_model_state (self, MODEL_STATE_NEEDS_DOWNLOAD);
+      download_data_free (data);
+      return;
+    }
+
+  download_data_free (data);
+  load_model (self);
+}
+
+static void
+start_download (TvwViewerWindow *self)
+{
+  DownloadData *data;
+
+  self->download_current = 0;
+  self->download_total = -1;
+  gtk_progress_bar_set_fraction (self->progress_bar, 0.0);
+  set_model_state (self, MODEL_STATE_DOWNLOADING);
+
+  data = g_new0 (DownloadData, 1);
+  data->self = g_object_ref (self);
+  data->weights = g_object_ref (self->weights);
+
+  tvw_cache_fetch_async (tvw_weights_get_url (self->weights),
+                         download_progress_cb,
+                         g_object_ref (self),
+                         g_object_unref,
+                         self->model_cancellable,
+                         download_done_cb,
+                         data);
+}
+
+/* Loads the current weights if they are on this computer; says what is
+ * missing otherwise. */
+static void
+prepare_model (TvwViewerWindow *self)
+{
+  if (self->weights == NULL)
+    {
+      set_model_state (self, MODEL_STATE_NONE);
+      return;
+    }
+
+  if (!tvw_viewer_weights_is_runnable (self->weights))
+    {
+      set_model_state (self, MODEL_STATE_UNRUNNABLE);
+      return;
+    }
+
+  if (tvw_viewer_weights_is_offline (self->weights))
+    load_model (self);
+  else
+    set_model_state (self, MODEL_STATE_NEEDS_DOWNLOAD);
+}
+
+/* The pickers */
+
+static void
+enum_setup_cb (GtkSignalListItemFactory *factory,
+               GtkListItem              *item,
+               gpointer                  user_data)
+{
+  gboolean in_list = GPOINTER_TO_INT (user_data);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *title = gtk_label_new (NULL);
+  GtkWidget *subtitle = gtk_label_new (NULL);
+
+  gtk_label_set_xalign (GTK_LABEL (title), 0.0f);
+  gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_END);
+  gtk_label_set_xalign (GTK_LABEL (subtitle), 0.0f);
+  gtk_label_set_ellipsize (GTK_LABEL (subtitle), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (subtitle, "caption");
+  gtk_widget_add_css_class (subtitle, "dim-label");
+  gtk_widget_set_visible (subtitle, in_list);
+  if (!in_list)
+    {
+      gtk_label_set_max_width_chars (GTK_LABEL (title), 18);
+      gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
+    }
+  else
+    gtk_label_set_width_chars (GTK_LABEL (title), 26);
+  gtk_box_append (GTK_BOX (box), title);
+  gtk_box_append (GTK_BOX (box), subtitle);
+  gtk_list_item_set_child (item, box);
+}
+
+static void
+enum_bind_cb (GtkSignalListItemFactory *factory,
+              GtkListItem              *item,
+              gpointer                  user_data)
+{
+  TvwWeightsEnum *weights_enum = gtk_list_item_get_item (item);
+  GtkWidget *box = gtk_list_item_get_child (item);
+  GtkWidget *title = gtk_widget_get_first_child (box);
+  GtkWidget *subtitle = gtk_widget_get_next_sibling (title);
+  TvwWeights *def = tvw_weights_enum_get_default (weights_enum);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (weights_enum));
+  const char *reason = NULL;
+  g_autofree char *count = NULL;
+
+  if (def == NULL && n > 0)
+    {
+      g_autoptr(TvwWeights) first = g_list_model_get_item (G_LIST_MODEL (weights_enum), 0);
+
+      reason = tvw_viewer_weights_get_unrunnable_reason (first);
+    }
+  else if (def != NULL)
+    reason = tvw_viewer_weights_get_unrunnable_reason (def);
+
+  gtk_label_set_label (GTK_LABEL (title), tvw_weights_enum_get_builder (weights_enum));
+  if (!gtk_widget_get_visible (subtitle))
+    gtk_label_set_width_chars (GTK_LABEL (title),
+                               MIN ((int) strlen (tvw_weights_enum_get_builder (weights_enum)), 18));
+
+  if (reason != NULL)
+    {
+      gtk_label_set_label (GTK_LABEL (subtitle), reason);
+      gtk_widget_add_css_class (box, "unrunnable");
+    }
+  else
+    {
+      /* Translators: how many weights entries a model has */
+      count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u weights entry", "%u weights entries", n), n);
+      gtk_label_set_label (GTK_LABEL (subtitle), count);
+      gtk_widget_remove_css_class (box, "unrunnable");
+    }
+}
+
+static GtkWidget *
+make_tag (const char *text,
+          const char *css_class)
+{
+  GtkWidget *tag = gtk_label_new (text);
+
+  gtk_widget_add_css_class (tag, "tag");
+  gtk_widget_add_css_class (tag, css_class);
+  gtk_widget_set_valign (tag, GTK_ALIGN_CENTER);
+
+  return tag;
+}
+
+static void
+weights_setup_cb (GtkSignalListItemFactory *factory,
+                  GtkListItem              *item,
+                  gpointer                  user_data)
+{
+  gboolean in_list = GPOINTER_TO_INT (user_data);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *texts = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *title = gtk_label_new (NULL);
+  GtkWidget *subtitle = gtk_label_new (NULL);
+  GtkWidget *default_tag = make_tag (_("Default"), "default");
+  GtkWidget *offline_tag = make_tag (_("Offline"), "offline");
+
+  gtk_label_set_xalign (GTK_LABEL (title), 0.0f);
+  gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_MIDDLE);
+  gtk_label_set_xalign (GTK_LABEL (subtitle), 0.0f);
+  gtk_label_set_ellipsize (GTK_LABEL (subtitle), PANGO_ELLIPSIZE_END);
+  gtk_widget_add_css_class (subtitle, "caption");
+  gtk_widget_add_css_class (subtitle, "dim-label");
+  gtk_widget_set_visible (subtitle, in_list);
+  gtk_widget_set_hexpand (texts, TRUE);
+  gtk_widget_set_valign (texts, GTK_ALIGN_CENTER);
+  if (!in_list)
+    gtk_label_set_max_width_chars (GTK_LABEL (title), 18);
+  else
+    gtk_label_set_width_chars (GTK_LABEL (title), 24);
+
+  gtk_widget_set_tooltip_text (offline_tag, _("Works offline: the checkpoint is on this computer"));
+  gtk_widget_set_tooltip_text (default_tag, _("DEFAULT stands for this entry"));
+
+  gtk_box_append (GTK_BOX (texts), title);
+  gtk_box_append (GTK_BOX (texts), subtitle);
+  gtk_box_append (GTK_BOX (box), texts);
+  gtk_box_append (GTK_BOX (box), default_tag);
+  gtk_box_append (GTK_BOX (box), offline_tag);
+  if (in_list)
+    g_object_set_data (G_OBJECT (box), "in-list", GINT_TO_POINTER (TRUE));
+  gtk_list_item_set_child (item, box);
+}
+
+static void
+weights_bind_cb (GtkSignalListItemFactory *factory,
+                 GtkListItem              *item,
+                 gpointer                  user_data)
+{
+  TvwWeights *weights = gtk_list_item_get_item (item);
+  GtkWidget *box = gtk_list_item_get_child (item);
+  GtkWidget *texts = gtk_widget_get_first_child (box);
+  GtkWidget *title = gtk_widget_get_first_child (texts);
+  GtkWidget *subtitle = gtk_widget_get_next_sibling (title);
+  GtkWidget *default_tag = gtk_widget_get_next_sibling (texts);
+  GtkWidget *offline_tag = gtk_widget_get_next_sibling (default_tag);
+  const char *reason = tvw_viewer_weights_get_unrunnable_reason (weights);
+  g_autofree char *accuracy = NULL;
+
+  gtk_label_set_label (GTK_LABEL (title), tvw_weights_get_name (weights));
+  /* In the button, short names are never ellipsized, long ones are. */
+  if (g_object_get_data (G_OBJECT (box), "in-list") == NULL)
+    gtk_label_set_width_chars (GTK_LABEL (title), MIN ((int) strlen (tvw_weights_get_name (weights)), 18));
+  gtk_widget_set_visible (default_tag, tvw_weights_is_default (weights));
+  /* The button is narrow: whether the entry works offline shows in the
+   * status row under it, and in the list. */
+  gtk_widget_set_visible (offline_tag, g_object_get_data (G_OBJECT (box), "in-list") != NULL &&
+                                       reason == NULL && tvw_viewer_weights_is_offline (weights));
+
+  if (reason != NULL)
+    {
+      gtk_label_set_label (GTK_LABEL (subtitle), reason);
+      gtk_widget_add_css_class (box, "unrunnable");
+    }
+  else
+    {
+      accuracy = tvw_viewer_weights_describe_accuracy (weights);
+      gtk_label_set_label (GTK_LABEL (subtitle), accuracy != NULL ? accuracy : "");
+      gtk_widget_remove_css_class (box, "unrunnable");
+    }
+}
+
+static guint
+find_position (GListModel *model,
+               gpointer    item)
+{
+  guint n = g_list_model_get_n_items (model);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GObject) candidate = g_list_model_get_item (model, i);
+
+      if (candidate == item)
+        return i;
+    }
+
+  return GTK_INVALID_LIST_POSITION;
+}
+
+static void
+show_weights_enum (TvwViewerWindow *self,
+                   TvwWeightsEnum  *weights_enum)
+{
+  if (!g_set_object (&self->weights_enum, weights_enum))
+    return;
+
+  gtk_drop_down_set_model (self->weights_dropdown, G_LIST_MODEL (weights_enum));
+}
+
+static void
+model_selected_cb (TvwViewerWindow *self)
+{
+  TvwWeightsEnum *weights_enum = gtk_drop_down_get_selected_item (self->model_dropdown);
+  g_autoptr(TvwWeights) first = NULL;
+  TvwWeights *weights;
+
+  if (self->syncing_pickers || weights_enum == NULL || weights_enum == self->weights_enum)
+    return;
+
+  self->syncing_pickers = TRUE;
+  show_weights_enum (self, weights_enum);
+  weights = tvw_weights_enum_get_default (weights_enum);
+  if (weights == NULL && g_list_model_get_n_items (G_LIST_MODEL (weights_enum)) > 0)
+    weights = first = g_list_model_get_item (G_LIST_MODEL (weights_enum), 0);
+  gtk_drop_down_set_selected (self->weights_dropdown,
+                              weights != NULL ? find_position (G_LIST_MODEL (weights_enum), weights) : 0);
+  self->syncing_pickers = FALSE;
+
+  select_weights (self, weights);
+}
+
+static void
+weights_selected_cb (TvwViewerWindow *self)
+{
+  TvwWeights *weights = gtk_drop_down_get_selected_item (self->weights_dropdown);
+
+  if (self->syncing_pickers || weights == NULL)
+    return;
+
+  select_weights (self, weights);
+}
+
+/* Shows @weights in the pickers without reacting to it. */
+static void
+sync_pickers (TvwViewerWindow *self)
+{
+  TvwWeightsEnum *weights_enum;
+
+  if (self->weights == NULL)
+    return;
+
+  weights_enum = tvw_weights_get_enum (self->weights);
+
+  self->syncing_pickers = TRUE;
+  gtk_drop_down_set_selected (self->model_dropdown,
+                              find_position (tvw_get_weights_enums (), weights_enum));
+  show_weights_enum (self, weights_enum);
+  gtk_drop_down_set_selected (self->weights_dropdown,
+                              find_position (G_LIST_MODEL (weights_enum), self->weights));
+  self->syncing_pickers = FALSE;
+}
+
+static void
+select_weights (TvwViewerWindow *self,
+                TvwWeights      *weights)
+{
+  if (weights == self->weights)
+    return;
+
+  g_set_object (&self->weights, weights);
+  sync_pickers (self);
+
+  if (self->settings != NULL && weights != NULL)
+    g_settings_set_string (self->settings, "last-weights", tvw_weights_get_full_name (weights));
+
+  adw_window_title_set_subtitle (self->window_title,
+                                 weights != NULL ? tvw_weights_get_full_name (weights) : NULL);
+  tvw_viewer_weights_panel_set_weights (self->weights_panel, weights);
+
+  /* Whatever was loading or downloading was for other weights; a
+   * cancelled download keeps its partial file and resumes later. */
+  g_cancellable_cancel (self->model_cancellable);
+  g_clear_object (&self->model_cancellable);
+  self->model_cancellable = g_cancellable_new ();
+  g_cancellable_cancel (self->jobs_cancellable);
+  g_clear_object (&self->jobs_cancellable);
+  self->jobs_cancellable = g_cancellable_new ();
+  g_clear_object (&self->model);
+  g_clear_pointer (&self->model_error, g_free);
+
+  prepare_model (self);
+}
+
+/**
+ * tvw_viewer_window_choose_weights:
+ * @full_name: (nullable): weights asked for on the command line
+ *
+ * Chooses the weights shown first: @full_name, else the ones chosen last
+ * time, else the best ones that work offline, else the first that can run.
+ */
+void
+tvw_viewer_window_choose_weights (TvwViewerWindow *self,
+                                  const char      *full_name)
+{
+  g_autoptr(TvwWeights) weights = NULL;
+
+  g_return_if_fail (TVW_VIEWER_IS_WINDOW (self));
+
+  if (full_name != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+      TvwWeights *found = tvw_get_weight (full_name, &error);
+
+      if (found != NULL)
+        weights = g_object_ref (found);
+      else
+        {
+          /* Translators: %s is an error message */
+          g_autofree char *message = g_strdup_printf (_("Cannot use these weights: %s"), error->message);
+
+          tvw_viewer_window_show_toast (self, message);
+        }
+    }
+
+  if (weights == NULL && self->settings != NULL)
+    {
+      g_autofree char *last = g_settings_get_string (self->settings, "last-weights");
+
+      if (last != NULL && *last != '\0')
+        {
+          TvwWeights *found = tvw_get_weight (last, NULL);
+
+          if (found != NULL)
+            weights = g_object_ref (found);
+        }
+    }
+
+  if (weights == NULL)
+    weights = tvw_viewer_find_best_offline_weights ();
+  if (weights == NULL)
+    weights = tvw_viewer_find_first_runnable_weights ();
+
+  select_weights (self, weights);
+}
+
+TvwWeights *
+tvw_viewer_window_get_weights (TvwViewerWindow *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
+
+  return self->weights;
+}
+
+/* Images */
+
+#define QUEUED_KEY "tvw-viewer-queued"
+#define REMOVED_KEY "tvw-viewer-removed"
+
+static void
+update_content (TvwViewerWindow *self)
+{
+  gboolean empty;
+
+  if (self->images == NULL)
+    return;
+
+  empty = g_list_model_get_n_items (G_LIST_MODEL (self->images)) == 0 &&
+          g_queue_is_empty (&self->incoming);
+
+  gtk_stack_set_visible_child_name (self->content_stack, empty ? "empty" : "images");
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.clear", !empty);
+}
+
+static void
+queue_image (TvwViewerWindow *self,
+             TvwViewerImage  *image)
+{
+  if (g_object_get_data (G_OBJECT (image), QUEUED_KEY) != NULL)
+    return;
+
+  g_object_set_data (G_OBJECT (image), QUEUED_KEY, GINT_TO_POINTER (TRUE));
+  g_queue_push_tail (&self->pending, g_object_ref (image));
+  run_jobs (self);
+}
+
+/* A job does not keep the window alive: closing it cancels the jobs. */
+typedef struct
+{
+  GWeakRef         self;
+  TvwViewerImage  *image;
+} JobData;
+
+static void
+job_data_free (JobData *data)
+{
+  g_weak_ref_clear (&data->self);
+  g_clear_object (&data->image);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobData, job_data_free)
+
+static void
+image_processed_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(JobData) data = user_data;
+  g_autoptr(TvwViewerWindow) self = g_weak_ref_get (&data->self);
+  TvwViewerImage *image = data->image;
+  g_autoptr(GError) error = NULL;
+
+  if (self == NULL || self->images == NULL)
+    {
+      /* The window is gone. */
+      tvw_viewer_image_process_finish (image, result, NULL);
+      return;
+    }
+
+  self->n_running--;
+
+  if (!tvw_viewer_image_process_finish (image, result, &error))
+    {
+      /* Cancelled because the weights changed: start again with the new
+       * ones, unless the image was removed meanwhile. */
+      if (g_object_get_data (G_OBJECT (image), REMOVED_KEY) == NULL)
+        queue_image (self, image);
+    }
+  else if (tvw_viewer_image_get_state (image) == TVW_VIEWER_IMAGE_STATE_WAITING)
+    {
+      g_autofree char *message = waiting_message (self);
+
+      tvw_viewer_image_set_waiting (image, message);
+    }
+
+  run_jobs (self);
+}
+
+static void
+run_jobs (TvwViewerWindow *self)
+{
+  while (self->n_running < MAX_JOBS && !g_queue_is_empty (&self->pending))
+    {
+      g_autoptr(TvwViewerImage) image = g_queue_pop_head (&self->pending);
+      TvwModel *model = self->model_state == MODEL_STATE_READY ? self->model : NULL;
+      JobData *data;
+
+      g_object_set_data (G_OBJECT (image), QUEUED_KEY, NULL);
+
+      if (g_object_get_data (G_OBJECT (image), REMOVED_KEY) != NULL)
+        continue;
+
+      if (model == NULL && tvw_viewer_image_is_readable (image))
+        {
+          g_autofree char *message = waiting_message (self);
+
+          tvw_viewer_image_set_waiting (image, message);
+          continue;
+        }
+
+      data = g_new0 (JobData, 1);
+      g_weak_ref_init (&data->self, self);
+      data->image = g_object_ref (image);
+      self->n_running++;
+      tvw_viewer_image_process_async (image, model, self->weights, self->jobs_cancellable,
+                                      image_processed_cb, data);
+    }
+
+  check_settled (self);
+}
+
+static gboolean
+add_incoming_cb (gpointer user_data)
+{
+  TvwViewerWindow *self = user_data;
+  g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func (g_object_unref);
+
+  while (batch->len < ADD_BATCH && !g_queue_is_empty (&self->incoming))
+    {
+      g_autoptr(GObject) incoming = g_queue_pop_head (&self->incoming);
+
+      if (G_IS_FILE (incoming))
+        g_ptr_array_add (batch, tvw_viewer_image_new_for_file (G_FILE (incoming)));
+      else
+        g_ptr_array_add (batch, g_object_ref (incoming));
+    }
+
+  g_list_store_splice (self->images,
+                       g_list_model_get_n_items (G_LIST_MODEL (self->images)), 0,
+                       batch->pdata, batch->len);
+  for (guint i = 0; i < batch->len; i++)
+    queue_image (self, g_ptr_array_index (batch, i));
+
+  update_content (self);
+
+  if (g_queue_is_empty (&self->incoming))
+    {
+      self->incoming_source = 0;
+      check_settled (self);
+      return G_SOURCE_REMOVE;
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+push_incoming (TvwViewerWindow *self,
+               GObject         *object)
+{
+  /* A paste or drop that finished after the window closed. */
+  if (self->images == NULL)
+    return;
+
+  g_queue_push_tail (&self->incoming, g_object_ref (object));
+
+  if (self->incoming_source == 0)
+    self->incoming_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, add_incoming_cb, self, NULL);
+}
+
+void
+tvw_viewer_window_open_files (TvwViewerWindow  *self,
+                              GFile           **files,
+                              guint             n_files)
+{
+  g_return_if_fail (TVW_VIEWER_IS_WINDOW (self));
+
+  for (guint i = 0; i < n_files; i++)
+    push_incoming (self, G_OBJECT (files[i]));
+
+  update_content (self);
+}
+
+void
+tvw_viewer_window_open_texture (TvwViewerWindow *self,
+                                GdkTexture      *texture,
+                                const char      *title)
+{
+  g_autoptr(TvwViewerImage) image = NULL;
+
+  g_return_if_fail (TVW_VIEWER_IS_WINDOW (self));
+  g_return_if_fail (GDK_IS_TEXTURE (texture));
+
+  image = tvw_viewer_image_new_for_texture (texture, title);
+  push_incoming (self, G_OBJECT (image));
+  update_content (self);
+}
+
+static void
+forget_image (TvwViewerImage *image)
+{
+  g_object_set_data (G_OBJECT (image), REMOVED_KEY, GINT_TO_POINTER (TRUE));
+}
+
+static void
+remove_image_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
+  guint id = g_variant_get_uint32 (param);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->images));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TvwViewerImage) image = g_list_model_get_item (G_LIST_MODEL (self->images), i);
+
+      if (tvw_viewer_image_get_id (image) == id)
+        {
+          forget_image (image);
+          g_list_store_remove (self->images, i);
+          break;
+        }
+    }
+
+  update_content (self);
+  check_settled (self);
+}
+
+static void
+clear_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *param)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->images));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TvwViewerImage) image = g_list_model_get_item (G_LIST_MODEL (self->images), i);
+
+      forget_image (image);
+    }
+
+  g_queue_clear_full (&self->incoming, g_object_unref);
+  g_clear_handle_id (&self->incoming_source, g_source_remove);
+  g_list_store_remove_all (self->images);
+  update_content (self);
+}
+
+/* Opening: the file chooser, the clipboard, the samples */
+
+static void
+file_chooser_response_cb (TvwViewerWindow      *self,
+                          int                   response,
+                          GtkFileChooserNative *chooser)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GListModel) files = gtk_file_chooser_get_files (GTK_FILE_CHOOSER (chooser));
+      guint n = g_list_model_get_n_items (files);
+
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(GFile) file = g_list_model_get_item (files, i);
+
+          push_incoming (self, G_OBJECT (file));
+        }
+      update_content (self);
+    }
+
+  gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (chooser));
+  g_object_unref (chooser);
+}
+
+static void
+open_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *param)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
+  g_autoptr(GtkFileFilter) images = gtk_file_filter_new ();
+  g_autoptr(GtkFileFilter) all = gtk_file_filter_new ();
+  GtkFileChooserNative *chooser;
+
+  gtk_file_filter_set_name (images, _("Images"));
+  gtk_file_filter_add_pixbuf_formats (images);
+  gtk_file_filter_set_name (all, _("All Files"));
+  gtk_file_filter_add_pattern (all, "*");
+
+  chooser = gtk_file_chooser_native_new (_("Open Images"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_OPEN,
+                                         _("_Open"), _("_Cancel"));
+  gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (chooser), TRUE);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), images);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), all);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_signal_connect_object (chooser, "response", G_CALLBACK (file_chooser_response_cb),
+                           self, G_CONNECT_SWAPPED);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+paste_texture_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(TvwViewerWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+
+  texture = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (object), result, &error);
+  if (texture == NULL)
+    {
+      /* Translators: %s is an error message */
+      g_autofree char *message = g_strdup_printf (_("Cannot paste the image: %s"), error->message);
+
+      tvw_viewer_window_show_toast (self, message);
+      return;
+    }
+
+  tvw_viewer_window_open_texture (self, texture, _("Pasted image"));
+}
+
+static void
+paste_files_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(TvwViewerWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  const GValue *value;
+
+  value = gdk_clipboard_read_value_finish (GDK_CLIPBOARD (object), result, &error);
+  if (value == NULL)
+    {
+      g_autofree char *message = g_strdup_printf (_("Cannot paste the files: %s"), error->message);
+
+      tvw_viewer_window_show_toast (self, message);
+      return;
+    }
+
+  _tvw_viewer_window_drop_value (self, value);
+}
+
+static void
+paste_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *param)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
+  GdkClipboard *clipboard = gtk_widget_get_clipboard (widget);
+  g_autoptr(GdkContentFormats) formats = NULL;
+
+  /* What the clipboard offers, and what GDK can make of it. */
+  formats = gdk_content_formats_union_deserialize_gtypes (gdk_content_formats_ref (gdk_clipboard_get_formats (clipboard)));
+
+  if (gdk_content_formats_contain_gtype (formats, GDK_TYPE_FILE_LIST))
+    gdk_clipboard_read_value_async (clipboard, GDK_TYPE_FILE_LIST, G_PRIORITY_DEFAULT, NULL,
+                                    paste_files_cb, g_object_ref (self));
+  else if (gdk_content_formats_contain_gtype (formats, GDK_TYPE_TEXTURE))
+    gdk_clipboard_read_texture_async (clipboard, NULL, paste_texture_cb, g_object_ref (self));
+  else
+    tvw_viewer_window_show_toast (self, _("The clipboard holds no image to paste"));
+}
+
+static char *
+get_samples_dir (void)
+{
+  const char *dir = g_getenv ("TVW_SAMPLES_DIR");
+
+  return g_strdup (dir != NULL && *dir != '\0' ? dir : TVW_VIEWER_SAMPLES_DIR);
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+static void
+open_samples_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *param)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
+  g_autofree char *dir_path = get_samples_dir ();
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  /* A handful of files in one local directory: cheap enough to list here. */
+  dir = g_dir_open (dir_path, 0, &error);
+  if (dir == NULL)
+    {
+      g_autofree char *message = g_strdup_printf (_("Cannot open the samples: %s"), error->message);
+
+      tvw_viewer_window_show_toast (self, message);
+      return;
+    }
+
+  while ((name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_suffix (name, ".png") || g_str_has_suffix (name, ".jpg") ||
+        g_str_has_suffix (name, ".jpeg"))
+      g_ptr_array_add (names, g_strdup (name));
+
+  if (names->len == 0)
+    {
+      tvw_viewer_window_show_toast (self, _("There are no samples"));
+      return;
+    }
+
+  g_ptr_array_sort (names, compare_names);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autoptr(GFile) file = g_file_new_build_filename (dir_path, g_ptr_array_index (names, i), NULL);
+
+      push_incoming (self, G_OBJECT (file));
+    }
+  update_content (self);
+}
+
+static void
+download_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *param)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
+
+  if (!self->can_download || self->weights == NULL || !tvw_viewer_weights_is_runnable (self->weights))
+    return;
+
+  g_clear_pointer (&self->model_error, g_free);
+  if (tvw_viewer_weights_is_offline (self->weights))
+    load_model (self);
+  else
+    start_download (self);
+}
+
+static void
+cancel_download_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *param)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
+
+  g_cancellable_cancel (self->model_cancellable);
+  g_clear_object (&self->model_cancellable);
+  self->model_cancellable = g_cancellable_new ();
+}
+
+static void
+toggle_sidebar_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *param)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
+
+  gtk_toggle_button_set_active (self->sidebar_button,
+                                !gtk_toggle_button_get_active (self->sidebar_button));
+}
+
+static void
+image_setup_cb (GtkSignalListItemFactory *factory,
+                GtkListItem              *item)
+{
+  gtk_list_item_set_child (item, tvw_viewer_image_row_new ());
+  gtk_list_item_set_activatable (item, FALSE);
+  gtk_list_item_set_selectable (item, FALSE);
+}
+
+static void
+image_bind_cb (GtkSignalListItemFactory *factory,
+               GtkListItem              *item)
+{
+  tvw_viewer_image_row_set_image (TVW_VIEWER_IMAGE_ROW (gtk_list_item_get_child (item)),
+                                  gtk_list_item_get_item (item));
+}
+
+static void
+image_unbind_cb (GtkSignalListItemFactory *factory,
+                 GtkListItem              *item)
+{
+  tvw_viewer_image_row_set_image (TVW_VIEWER_IMAGE_ROW (gtk_list_item_get_child (item)), NULL);
+}
+
+void
+_tvw_viewer_window_set_drop_highlight (TvwViewerWindow *self,
+                                       gboolean         highlight)
+{
+  g_return_if_fail (TVW_VIEWER_IS_WINDOW (self));
+
+  gtk_revealer_set_reveal_child (self->drop_revealer, highlight);
+}
+
+gboolean
+_tvw_viewer_window_get_drop_highlight (TvwViewerWindow *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), FALSE);
+
+  return gtk_revealer_get_reveal_child (self->drop_revealer);
+}
+
+/* The test hook: TVW_VIEWER_TEST_REPORT */
+
+static gboolean
+is_settled (TvwViewerWindow *self)
+{
+  guint n;
+
+  if (self->images == NULL)
+    return FALSE;
+
+  n = g_list_model_get_n_items (G_LIST_MODEL (self->images));
+
+  if (!g_queue_is_empty (&self->incoming) || !g_queue_is_empty (&self->pending) ||
+      self->n_running > 0 ||
+      self->model_state == MODEL_STATE_LOADING || self->model_state == MODEL_STATE_DOWNLOADING)
+    return FALSE;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TvwViewerImage) image = g_list_model_get_item (G_LIST_MODEL (self->images), i);
+
+      if (!tvw_viewer_image_is_settled (image))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+gboolean
+_tvw_viewer_window_is_settled (TvwViewerWindow *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), FALSE);
+
+  return is_settled (self);
+}
+
+static gboolean
+report_cb (gpointer user_data)
+{
+  TvwViewerWindow *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *report = NULL;
+
+  self->settle_source = 0;
+  if (!is_settled (self))
+    return G_SOURCE_REMOVE;
+
+  /* The report says what is on screen: wait until it is. */
+  if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
+    {
+      self->settle_source = g_timeout_add (100, report_cb, self);
+      return G_SOURCE_REMOVE;
+    }
+
+  self->reported = TRUE;
+  report = _tvw_viewer_window_build_report (self);
+  if (!g_file_set_contents (self->report_path, report, -1, &error))
+    g_printerr ("tvw-viewer: %s\n", error->message);
+
+  if (self->screenshot_path != NULL &&
+      !_tvw_viewer_window_save_screenshot (self, self->screenshot_path, &error))
+    g_printerr ("tvw-viewer: %s\n", error->message);
+
+  g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))));
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+check_settled (TvwViewerWindow *self)
+{
+  if (self->report_path == NULL || self->reported || self->settle_source != 0 || !is_settled (self))
+    return;
+
+  /* Let the list lay out and draw what it shows first. */
+  self->settle_source = g_timeout_add (500, report_cb, self);
+}
+
+void
+_tvw_viewer_window_set_test_report (TvwViewerWindow *self,
+                                    const char      *report_path,
+                                    const char      *screenshot_path)
+{
+  g_return_if_fail (TVW_VIEWER_IS_WINDOW (self));
+
+  g_free (self->report_path);
+  self->report_path = g_strdup (report_path);
+  g_free (self->screenshot_path);
+  self->screenshot_path = g_strdup (screenshot_path);
+
+  /* A widget paintable follows what the window draws from now on. */
+  if (self->paintable == NULL)
+    self->paintable = gtk_widget_paintable_new (GTK_WIDGET (self));
+}
+
+static const char *
+state_name (TvwViewerImageState state)
+{
+  GEnumClass *klass = g_type_class_peek (TVW_TYPE_VIEWER_IMAGE_STATE);
+  GEnumValue *value = g_enum_get_value (klass, state);
+
+  return value != NULL ? value->value_nick : "?";
+}
+
+static void
+collect_rows (GtkWidget  *widget,
+              GHashTable *rows)
+{
+  if (TVW_VIEWER_IS_IMAGE_ROW (widget))
+    {
+      TvwViewerImage *image = tvw_viewer_image_row_get_image (TVW_VIEWER_IMAGE_ROW (widget));
+
+      if (image != NULL)
+        g_hash_table_insert (rows, image, widget);
+      return;
+    }
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_rows (child, rows);
+}
+
+/* The text the list shows for @image, or %NULL when no row shows it (the
+ * list view only makes rows for what is on screen). */
+char *
+_tvw_viewer_window_get_shown_text (TvwViewerWindow *self,
+                                   TvwViewerImage  *image)
+{
+  g_autoptr(GHashTable) rows = g_hash_table_new (NULL, NULL);
+  GtkWidget *row;
+
+  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
+
+  collect_rows (GTK_WIDGET (self->images_view), rows);
+  row = g_hash_table_lookup (rows, image);
+
+  return row != NULL ? tvw_viewer_image_row_get_shown_text (TVW_VIEWER_IMAGE_ROW (row)) : NULL;
+}
+
+char *
+_tvw_viewer_window_build_report (TvwViewerWindow *self)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GHashTable) rows = g_hash_table_new (NULL, NULL);
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->images));
+
+  collect_rows (GTK_WIDGET (self->images_view), rows);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "weights");
+  if (self->weights != NULL)
+    json_builder_add_string_value (builder, tvw_weights_get_full_name (self->weights));
+  else
+    json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "status");
+  json_builder_add_string_value (builder, adw_preferences_row_get_title (ADW_PREFERENCES_ROW (self->status_row)));
+
+  json_builder_set_member_name (builder, "images");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TvwViewerImage) image = g_list_model_get_item (G_LIST_MODEL (self->images), i);
+      GListModel *predictions = tvw_viewer_image_get_predictions (image);
+      GtkWidget *row = g_hash_table_lookup (rows, image);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "title");
+      json_builder_add_string_value (builder, tvw_viewer_image_get_title (image));
+      if (tvw_viewer_image_get_file (image) != NULL)
+        {
+          g_autofree char *path = g_file_get_path (tvw_viewer_image_get_file (image));
+
+          json_builder_set_member_name (builder, "file");
+          json_builder_add_string_value (builder, path);
+        }
+      json_builder_set_member_name (builder, "state");
+      json_builder_add_string_value (builder, state_name (tvw_viewer_image_get_state (image)));
+      json_builder_set_member_name (builder, "message");
+      json_builder_add_string_value (builder, tvw_viewer_image_get_message (image));
+      json_builder_set_member_name (builder, "details");
+      json_builder_add_string_value (builder, tvw_viewer_image_get_details (image));
+      json_builder_set_member_name (builder, "has_thumbnail");
+      json_builder_add_boolean_value (builder, tvw_viewer_image_get_thumbnail (image) != NULL);
+      json_builder_set_member_name (builder, "has_crop");
+      json_builder_add_boolean_value (builder, tvw_viewer_image_get_crop (image) != NULL);
+      json_builder_set_member_name (builder, "weights");
+      json_builder_add_string_value (builder, tvw_viewer_image_get_weights_name (image));
+
+      json_builder_set_member_name (builder, "predictions");
+      json_builder_begin_array (builder);
+      for (guint j = 0; predictions != NULL && j < g_list_model_get_n_items (predictions); j++)
+        {
+          g_autoptr(TvwPrediction) p = g_list_model_get_item (predictions, j);
+
+          json_builder_begin_object (builder);
+          json_builder_set_member_name (builder, "index");
+          json_builder_add_int_value (builder, tvw_prediction_get_index (p));
+          json_builder_set_member_name (builder, "category");
+          json_builder_add_string_value (builder, tvw_prediction_get_category (p));
+          json_builder_set_member_name (builder, "score");
+          json_builder_add_double_value (builder, tvw_prediction_get_score (p));
+          json_builder_end_object (builder);
+        }
+      json_builder_end_array (builder);
+
+      /* What a row of the list shows, when the image is on screen. */
+      json_builder_set_member_name (builder, "shown");
+      if (row != NULL)
+        {
+          g_autofree char *text = tvw_viewer_image_row_get_shown_text (TVW_VIEWER_IMAGE_ROW (row));
+
+          json_builder_add_string_value (builder, text);
+        }
+      else
+        json_builder_add_null_value (builder);
+
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  return json_to_string (root, TRUE);
+}
+
+gboolean
+_tvw_viewer_window_save_screenshot (TvwViewerWindow  *self,
+                                    const char       *path,
+                                    GError          **error)
+{
+  g_autoptr(GtkSnapshot) snapshot = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  GskRenderer *renderer;
+  int width = gtk_widget_get_width (GTK_WIDGET (self));
+  int height = gtk_widget_get_height (GTK_WIDGET (self));
+
+  renderer = gtk_native_get_renderer (GTK_NATIVE (self));
+  if (renderer == NULL || width <= 0 || height <= 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                   "The window is not shown: no screenshot of it");
+      return FALSE;
+    }
+
+  if (self->paintable == NULL)
+    self->paintable = gtk_widget_paintable_new (GTK_WIDGET (self));
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (self->paintable, GDK_SNAPSHOT (snapshot), width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  if (node == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "The window drew nothing");
+      return FALSE;
+    }
+
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  if (!gdk_texture_save_to_png (texture, path))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot write the screenshot “%s”", path);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+void
+_tvw_viewer_window_set_model_for_testing (TvwViewerWindow *self,
+                                          TvwWeights      *weights,
+                                          TvwModel        *model)
+{
+  g_return_if_fail (TVW_VIEWER_IS_WINDOW (self));
+  g_return_if_fail (TVW_IS_MODEL (model));
+
+  select_weights (self, weights);
+  g_cancellable_cancel (self->model_cancellable);
+  g_clear_object (&self->model_cancellable);
+  self->model_cancellable = g_cancellable_new ();
+  set_model (self, model);
+}
+
+GListModel *
+_tvw_viewer_window_get_images (TvwViewerWindow *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
+
+  return G_LIST_MODEL (self->images);
+}
+
+const char *
+_tvw_viewer_window_get_status_title (TvwViewerWindow *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
+
+  return adw_preferences_row_get_title (ADW_PREFERENCES_ROW (self->status_row));
+}
+
+gboolean
+_tvw_viewer_window_can_download (TvwViewerWindow *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), FALSE);
+
+  return self->can_download;
+}
+
+/* The window itself */
+
+static gboolean
+tvw_viewer_window_close_request (GtkWindow *window)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (window);
+
+  if (self->settings != NULL)
+    {
+      int width, height;
+
+      gtk_window_get_default_size (window, &width, &height);
+      g_settings_delay (self->settings);
+      g_settings_set_int (self->settings, "window-width", MAX (width, 360));
+      g_settings_set_int (self->settings, "window-height", MAX (height, 294));
+      g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
+      g_settings_set_boolean (self->settings, "show-sidebar",
+                              gtk_toggle_button_get_active (self->sidebar_button));
+      g_settings_apply (self->settings);
+    }
+
+  g_cancellable_cancel (self->model_cancellable);
+  g_cancellable_cancel (self->jobs_cancellable);
+
+  return GTK_WINDOW_CLASS (tvw_viewer_window_parent_class)->close_request (window);
+}
+
+static void
+tvw_viewer_window_dispose (GObject *object)
+{
+  TvwViewerWindow *self = (TvwViewerWindow *)object;
+
+  g_cancellable_cancel (self->model_cancellable);
+  g_cancellable_cancel (self->jobs_cancellable);
+  self->model_state = MODEL_STATE_NONE;
+  g_clear_handle_id (&self->incoming_source, g_source_remove);
+  g_clear_handle_id (&self->settle_source, g_source_remove);
+  g_queue_clear_full (&self->incoming, g_object_unref);
+  g_queue_clear_full (&self->pending, g_object_unref);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), TVW_VIEWER_TYPE_WINDOW);
+
+  g_clear_object (&self->paintable);
+  g_clear_object (&self->images);
+  g_clear_object (&self->model);
+  g_clear_object (&self->weights);
+  g_clear_object (&self->weights_enum);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (tvw_viewer_window_parent_class)->dispose (object);
+}
+
+static void
+tvw_viewer_window_finalize (GObject *object)
+{
+  TvwViewerWindow *self = (TvwViewerWindow *)object;
+
+  g_clear_object (&self->model_cancellable);
+  g_clear_object (&self->jobs_cancellable);
+  g_clear_pointer (&self->model_error, g_free);
+  g_clear_pointer (&self->report_path, g_free);
+  g_clear_pointer (&self->screenshot_path, g_free);
+
+  G_OBJECT_CLASS (tvw_viewer_window_parent_class)->finalize (object);
+}
+
+static void
+tvw_viewer_window_class_init (TvwViewerWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = tvw_viewer_window_dispose;
+  object_class->finalize = tvw_viewer_window_finalize;
+  window_class->close_request = tvw_viewer_window_close_request;
+
+  g_type_ensure (TVW_VIEWER_TYPE_WEIGHTS_PANEL);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/gnome/Tvw/Viewer/tvw-viewer-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, sidebar_button);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, flap);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, model_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, weights_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, status_row);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, status_icon_stack);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, status_icon);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, status_spinner);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, download_button);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, weights_panel);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, drop_revealer);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, content_stack);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, empty_page);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, samples_button);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, images_scroller);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, images_view);
+
+  gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
+  gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);
+  gtk_widget_class_install_action (widget_class, "win.open-samples", NULL, open_samples_action);
+  gtk_widget_class_install_action (widget_class, "win.remove-image", "u", remove_image_action);
+  gtk_widget_class_install_action (widget_class, "win.clear", NULL, clear_action);
+  gtk_widget_class_install_action (widget_class, "win.download", NULL, download_action);
+  gtk_widget_class_install_action (widget_class, "win.cancel-download", NULL, cancel_download_action);
+  gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, toggle_sidebar_action);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_v, GDK_CONTROL_MASK, "win.paste", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.toggle-sidebar", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, GDK_CONTROL_MASK, "win.clear", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_w, GDK_CONTROL_MASK, "window.close", NULL);
+}
+
+static void
+tvw_viewer_window_init (TvwViewerWindow *self)
+{
+  g_autoptr(GtkListItemFactory) factory = NULL;
+  g_autoptr(GtkListItemFactory) list_factory = NULL;
+  g_autoptr(GtkListItemFactory) images_factory = NULL;
+  g_autoptr(GtkNoSelection) selection = NULL;
+  GSettingsSchemaSource *source;
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autofree char *samples_dir = NULL;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->images = g_list_store_new (TVW_VIEWER_TYPE_IMAGE);
+  self->model_cancellable = g_cancellable_new ();
+  self->jobs_cancellable = g_cancellable_new ();
+  g_queue_init (&self->incoming);
+  g_queue_init (&self->pending);
+
+  /* Without the installed schema (an uninstalled build), nothing is
+   * remembered, but the viewer works. */
+  source = g_settings_schema_source_get_default ();
+  schema = source != NULL ? g_settings_schema_source_lookup (source, APP_ID, TRUE) : NULL;
+  if (schema != NULL)
+    self->settings = g_settings_new (APP_ID);
+
+  if (self->settings != NULL)
+    {
+      gtk_window_set_default_size (GTK_WINDOW (self),
+                                   g_settings_get_int (self->settings, "window-width"),
+                                   g_settings_get_int (self->settings, "window-height"));
+      if (g_settings_get_boolean (self->settings, "window-maximized"))
+        gtk_window_maximize (GTK_WINDOW (self));
+      gtk_toggle_button_set_active (self->sidebar_button,
+                                    g_settings_get_boolean (self->settings, "show-sidebar"));
+    }
+  else
+    gtk_window_set_default_size (GTK_WINDOW (self), 1180, 760);
+
+  /* The model picker: every torchvision builder, searchable by name. */
+  factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (factory, "setup", G_CALLBACK (enum_setup_cb), GINT_TO_POINTER (FALSE));
+  g_signal_connect (factory, "bind", G_CALLBACK (enum_bind_cb), NULL);
+  list_factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (list_factory, "setup", G_CALLBACK (enum_setup_cb), GINT_TO_POINTER (TRUE));
+  g_signal_connect (list_factory, "bind", G_CALLBACK (enum_bind_cb), NULL);
+  gtk_drop_down_set_factory (self->model_dropdown, factory);
+  gtk_drop_down_set_list_factory (self->model_dropdown, list_factory);
+  gtk_drop_down_set_expression (self->model_dropdown,
+                                gtk_property_expression_new (TVW_TYPE_WEIGHTS_ENUM, NULL, "builder"));
+  gtk_drop_down_set_model (self->model_dropdown, tvw_get_weights_enums ());
+  g_signal_connect_object (self->model_dropdown, "notify::selected",
+                           G_CALLBACK (model_selected_cb), self, G_CONNECT_SWAPPED);
+  g_clear_object (&factory);
+  g_clear_object (&list_factory);
+
+  /* The weights picker: the chosen model's TvwWeightsEnum. */
+  factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (factory, "setup", G_CALLBACK (weights_setup_cb), GINT_TO_POINTER (FALSE));
+  g_signal_connect (factory, "bind", G_CALLBACK (weights_bind_cb), NULL);
+  list_factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (list_factory, "setup", G_CALLBACK (weights_setup_cb), GINT_TO_POINTER (TRUE));
+  g_signal_connect (list_factory, "bind", G_CALLBACK (weights_bind_cb), NULL);
+  gtk_drop_down_set_factory (self->weights_dropdown, factory);
+  gtk_drop_down_set_list_factory (self->weights_dropdown, list_factory);
+  gtk_drop_down_set_expression (self->weights_dropdown,
+                                gtk_property_expression_new (TVW_TYPE_WEIGHTS, NULL, "name"));
+  g_signal_connect_object (self->weights_dropdown, "notify::selected",
+                           G_CALLBACK (weights_selected_cb), self, G_CONNECT_SWAPPED);
+
+  /* The images. */
+  images_factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect (images_factory, "setup", G_CALLBACK (image_setup_cb), NULL);
+  g_signal_connect (images_factory, "bind", G_CALLBACK (image_bind_cb), NULL);
+  g_signal_connect (images_factory, "unbind", G_CALLBACK (image_unbind_cb), NULL);
+  gtk_list_view_set_factory (self->images_view, images_factory);
+  selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->images)));
+  gtk_list_view_set_model (self->images_view, GTK_SELECTION_MODEL (selection));
+
+  samples_dir = get_samples_dir ();
+  gtk_widget_set_visible (self->samples_button, g_file_test (samples_dir, G_FILE_TEST_IS_DIR));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-samples",
+                                 g_file_test (samples_dir, G_FILE_TEST_IS_DIR));
+
+  update_status (self);
+  update_content (self);
+
+  _tvw_viewer_window_dnd_init (self);
+}
+
+TvwViewerWindow *
+tvw_viewer_window_new (GtkApplication *application)
+{
+  return g_object_new (TVW_VIEWER_TYPE_WINDOW,
+                       "application", application,
+                       NULL);
+}
