@@ -9,6 +9,8 @@
 
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -486,11 +488,11 @@ download_once (Download      *dl,
             g_propagate_error (error, g_steal_pointer (&local_error));
           else if (total >= 0)
             g_set_error (error, TVW_ERROR, TVW_ERROR_NETWORK,
-                         _("Download of %s interrupted after %" G_GOFFSET_FORMAT " of %" G_GOFFSET_FORMAT " bytes: %s"),
+                         _("Download of %s interrupted after %" PRId64 " of %" PRId64 " bytes: %s"),
                          dl->remote_url, current, total, local_error->message);
           else
             g_set_error (error, TVW_ERROR, TVW_ERROR_NETWORK,
-                         _("Download of %s interrupted after %" G_GOFFSET_FORMAT " bytes: %s"),
+                         _("Download of %s interrupted after %" PRId64 " bytes: %s"),
                          dl->remote_url, current, local_error->message);
           return FALSE;
         }
@@ -515,7 +517,7 @@ download_once (Download      *dl,
     {
       close (fd);
       g_set_error (error, TVW_ERROR, TVW_ERROR_NETWORK,
-                   _("Download of %s ended early: got %" G_GOFFSET_FORMAT " of %" G_GOFFSET_FORMAT " bytes"),
+                   _("Download of %s ended early: got %" PRId64 " of %" PRId64 " bytes"),
                    dl->remote_url, current, total);
       return FALSE;
     }

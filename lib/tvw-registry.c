@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <fnmatch.h>
 #include <math.h>
 #include <string.h>
@@ -573,7 +575,7 @@ transforms_from_json (const Context  *ctx,
               gint64 v = json_node_get_int (member);
 
               if (v < 1 || v > G_MAXINT32)
-                return fail (ctx, member_path, error, _("%" G_GINT64_FORMAT " is out of range"), v);
+                return fail (ctx, member_path, error, _("%" PRId64 " is out of range"), v);
               value = g_variant_new_int32 (v);
             }
           else if (JSON_NODE_HOLDS_NULL (member) && g_str_equal (name, "resize_size"))
@@ -1119,8 +1121,8 @@ parse_card_entry (const Context  *ctx,
   if (categories != NULL && e->num_classes != 0 &&
       g_variant_is_of_type (categories, G_VARIANT_TYPE_STRING_ARRAY) &&
       g_variant_n_children (categories) != e->num_classes)
-    FAIL ("num_classes", _("%u does not match the %" G_GSIZE_FORMAT " categories of meta.categories"),
-          e->num_classes, g_variant_n_children (categories));
+    FAIL ("num_classes", _("%u does not match the %u categories of meta.categories"),
+          e->num_classes, (guint) g_variant_n_children (categories));
 
 #undef FAIL
 
