@@ -115,6 +115,15 @@ TvwVal    tvw_net_linear               (TvwNet              *net,
                                         gboolean             bias);
 void      tvw_net_set_output           (TvwNet              *net,
                                         TvwVal               x);
+/* torchvision.ops.SqueezeExcitation as one node (issue 6):
+ * x · gate_act (fc2 (act (fc1 (mean of x over the map)))), fc1 and fc2
+ * being 1×1 convolutions with bias named “@prefix.fc1”, “@prefix.fc2”. */
+TvwVal    tvw_net_squeeze_excitation   (TvwNet              *net,
+                                        TvwVal               x,
+                                        const char          *prefix,
+                                        int                  squeeze_channels,
+                                        TvwActivation        act,
+                                        TvwActivation        gate_act);
 
 /* Declares a parameter the model must find in a checkpoint, for tensors
  * that no op owns (they are only checked).  Optional ones may be missing. */

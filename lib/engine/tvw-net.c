@@ -13,6 +13,8 @@
 #include "tvw-engine-threads-private.h"
 #include "tvw-gemm-private.h"
 #include "tvw-kernels-private.h"
+#include "tvw-kernels-grouped-private.h"
+#include "tvw-kernels-se-private.h"
 
 #define ARENA_ALIGN 16   /* floats: 64 bytes */
 
@@ -28,6 +30,7 @@ typedef enum
   OP_AVG_POOL,
   OP_ADAPTIVE_AVG_POOL,
   OP_FLATTEN,
+  OP_SQUEEZE_EXCITE,   /* pool, fc1, act, fc2, gate, scale (issue 6) */
 } OpType;
 
 typedef struct
@@ -82,6 +85,13 @@ typedef struct
   gboolean       ceil_mode, count_include_pad;
   int            out_h, out_w;
   TvwPoolParams  pp;
+
+  /* OP_SQUEEZE_EXCITE: fc1 in weight/bias, fc2 here, fc2 transposed in
+   * packed */
+  Param         *weight2, *bias2;
+  TvwActivation  gate_act;
+  int            squeeze;
+  TvwSeParams    sp;
 } Node;
 
 struct _TvwNet
@@ -537,6 +547,35 @@ tvw_net_flatten (TvwNet *net,
   return new_node (net, OP_FLATTEN, x, -1, v->c * p->out_h * p->out_w, NULL)->out;
 }
 
+TvwVal
+tvw_net_squeeze_excitation (TvwNet        *net,
+                            TvwVal         x,
+                            const char    *prefix,
+                            int            squeeze_channels,
+                            TvwActivation  act,
+                            TvwActivation  gate_act)
+{
+  int c = value (net, x)->c;
+  g_autofree char *fc1 = g_strconcat (prefix, ".fc1", NULL);
+  g_autofree char *fc2 = g_strconcat (prefix, ".fc2", NULL);
+  gint64 shape1[4] = { squeeze_channels, c, 1, 1 };
+  gint64 shape2[4] = { c, squeeze_channels, 1, 1 };
+  Node *n;
+
+  g_return_val_if_fail (squeeze_channels > 0, -1);
+
+  n = new_node (net, OP_SQUEEZE_EXCITE, x, -1, c, prefix);
+  n->act = act;
+  n->gate_act = gate_act;
+  n->squeeze = squeeze_channels;
+  n->weight = add_param (net, fc1, "weight", 4, shape1, FALSE, FALSE);
+  n->bias = add_param (net, fc1, "bias", 1, shape1, FALSE, FALSE);
+  n->weight2 = add_param (net, fc2, "weight", 4, shape2, FALSE, FALSE);
+  n->bias2 = add_param (net, fc2, "bias", 1, shape2, FALSE, FALSE);
+
+  return n->out;
+}
+
 void
 tvw_net_set_output (TvwNet *net,
                     TvwVal  x)
@@ -829,6 +868,16 @@ tvw_net_prepare (TvwNet  *net,
         return FALSE;
       if (n->type == OP_AFFINE && !prepare_affine (n, error))
         return FALSE;
+      if (n->type == OP_SQUEEZE_EXCITE)
+        {
+          if (!check_bound (n->weight, error) || !check_bound (n->bias, error) ||
+              !check_bound (n->weight2, error) || !check_bound (n->bias2, error))
+            return FALSE;
+          g_free (n->packed);
+          n->packed = g_new (float, n->weight2->numel);
+          tvw_squeeze_excitation_pack (n->weight2->data, (int) n->weight2->shape[0],
+                                       n->squeeze, n->packed);
+        }
     }
 
   net->prepared = TRUE;
@@ -1083,6 +1132,23 @@ plan (TvwNet  *net,
           }
           break;
 
+        case OP_SQUEEZE_EXCITE:
+          out->n = in->n;
+          out->h = in->h;
+          out->w = in->w;
+          nd->sp = (TvwSeParams) {
+            .n = in->n, .c = in->c, .squeeze = nd->squeeze,
+            .hw = (gsize) in->h * in->w,
+            .w1 = nd->weight->data, .b1 = nd->bias->data,
+            .w2t = nd->packed, .b2 = nd->bias2->data,
+            .act = nd->act, .gate_act = nd->gate_act,
+          };
+          /* Uses the first thread's slice and beyond: the kernel runs
+           * once, not per thread. */
+          scratch = MAX (scratch, (tvw_squeeze_excitation_scratch_floats (&nd->sp) +
+                                   n_threads - 1) / n_threads);
+          break;
+
         default:
           g_assert_not_reached ();
         }
@@ -1172,9 +1238,15 @@ run_node (TvwNet      *net,
       break;
 
     case OP_CONV:
-      tvw_kernel_conv2d (&nd->kp, x,
-                         nd->residual >= 0 ? arena + value (net, nd->residual)->offset : NULL,
-                         o, net->scratch, net->scratch_per_thread, nt);
+      /* Depthwise and narrow grouped convolutions: direct kernels (issue 6). */
+      if (tvw_kernel_grouped_supports (&nd->kp))
+        tvw_kernel_grouped_conv2d (&nd->kp, x,
+                                   nd->residual >= 0 ? arena + value (net, nd->residual)->offset : NULL,
+                                   o, nt);
+      else
+        tvw_kernel_conv2d (&nd->kp, x,
+                           nd->residual >= 0 ? arena + value (net, nd->residual)->offset : NULL,
+                           o, net->scratch, net->scratch_per_thread, nt);
       break;
 
     case OP_AFFINE:
@@ -1212,6 +1284,10 @@ run_node (TvwNet      *net,
     case OP_FLATTEN:
       /* NHWC → the C-major order of torch.flatten on NCHW. */
       tvw_kernel_nhwc_to_nchw (x, o, in->n, in->h, in->w, in->c, nt);
+      break;
+
+    case OP_SQUEEZE_EXCITE:
+      tvw_kernel_squeeze_excitation (&nd->sp, x, o, net->scratch, nt);
       break;
 
     default:

@@ -818,7 +818,7 @@ static TvwPkObj **
 pk_stack_items (TvwPickle *self,
                 guint      base)
 {
-  return (TvwPkObj **) self->stack->pdata + base;
+  return self->stack->len > base ? (TvwPkObj **) self->stack->pdata + base : NULL;
 }
 
 static void

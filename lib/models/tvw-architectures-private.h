@@ -30,5 +30,8 @@ const char * const    *tvw_architecture_list            (void);
 
 /* One table per family file, ended by an entry whose name is NULL. */
 extern const TvwArchitecture tvw_resnet_architectures[];
+extern const TvwArchitecture tvw_regnet_architectures[];
+extern const TvwArchitecture tvw_efficientnet_architectures[];
+extern const TvwArchitecture tvw_mobilenet_architectures[];
 
 G_END_DECLS

@@ -11,6 +11,9 @@
 
 static const TvwArchitecture *families[] = {
   tvw_resnet_architectures,
+  tvw_regnet_architectures,
+  tvw_efficientnet_architectures,
+  tvw_mobilenet_architectures,
 };
 
 const TvwArchitecture *

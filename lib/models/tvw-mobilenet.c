@@ -182,17 +182,9 @@ squeeze_excitation (TvwNet     *net,
                     const char *prefix,
                     int         squeeze_channels)
 {
-  int channels = tvw_net_channels (net, x);
-  g_autofree char *fc1 = g_strconcat (prefix, ".fc1", NULL);
-  g_autofree char *fc2 = g_strconcat (prefix, ".fc2", NULL);
-  TvwVal s;
-
-  s = tvw_net_adaptive_avg_pool2d (net, x, 1, 1);
-  s = tvw_net_conv2d (net, s, fc1, squeeze_channels, 1, 1, 0, 1, 1, TRUE);
-  s = tvw_net_activation (net, s, TVW_ACT_RELU);
-  s = tvw_net_conv2d (net, s, fc2, channels, 1, 1, 0, 1, 1, TRUE);
-  s = tvw_net_activation (net, s, TVW_ACT_HARDSIGMOID);
-  return tvw_net_scale_channels (net, x, s);
+  /* One engine node: avgpool → fc1 → relu → fc2 → hardsigmoid → × x */
+  return tvw_net_squeeze_excitation (net, x, prefix, squeeze_channels,
+                                     TVW_ACT_RELU, TVW_ACT_HARDSIGMOID);
 }
 
 /* InvertedResidual (V3): N×in×H×W → N×out×H/stride×W/stride */

@@ -1,0 +1,140 @@
+/* tvw-kernels-se.c — squeeze-excitation in one kernel
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * torchvision.ops.SqueezeExcitation is five small operations (global
+ * average pool, two 1×1 convolutions on a 1×1 map, their activations) and
+ * a channel scaling.  As separate nodes each would cost a parallel region,
+ * and the two convolutions are too small to be worth splitting: here the
+ * pooling and the scaling are split over the threads of one region, the
+ * gate is computed by one thread in between.
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "tvw-activation-private.h"
+#include "tvw-engine-threads-private.h"
+#include "tvw-kernels-se-private.h"
+
+/* Below this many elements in the map, one thread does it all. */
+#define SE_PARALLEL_MIN 65536
+/* Channels per pooling task. */
+#define SE_CHUNK 64
+
+gsize
+tvw_squeeze_excitation_scratch_floats (const TvwSeParams *p)
+{
+  return (gsize) p->n * (2 * p->c + p->squeeze);
+}
+
+void
+tvw_squeeze_excitation_pack (const float *w2,
+                             int          c,
+                             int          squeeze,
+                             float       *w2t)
+{
+  for (int o = 0; o < c; o++)
+    for (int s = 0; s < squeeze; s++)
+      w2t[(gsize) s * c + o] = w2[(gsize) o * squeeze + s];
+}
+
+static inline float
+dot (const float *a,
+     const float *b,
+     int          n)
+{
+  float part[8] = { 0 };
+  float sum = 0.f;
+  int i = 0;
+
+  /* Eight partial sums: vectorised without reassociating the loop. */
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++)
+      part[j] += a[i + j] * b[i + j];
+  for (; i < n; i++)
+    sum += a[i] * b[i];
+  for (int j = 0; j < 8; j++)
+    sum += part[j];
+
+  return sum;
+}
+
+/* fc1, act, fc2, gate_act for image @b. */
+static void
+gate (const TvwSeParams *p,
+      const float       *mean,
+      float             *hidden,
+      float             *g)
+{
+  for (int s = 0; s < p->squeeze; s++)
+    hidden[s] = p->b1[s] + dot (p->w1 + (gsize) s * p->c, mean, p->c);
+  tvw_activation_apply_span (hidden, p->squeeze, p->act);
+
+  memcpy (g, p->b2, p->c * sizeof (float));
+  for (int s = 0; s < p->squeeze; s++)
+    {
+      const float *w = p->w2t + (gsize) s * p->c;
+      const float h = hidden[s];
+
+      for (int o = 0; o < p->c; o++)
+        g[o] += w[o] * h;
+    }
+  tvw_activation_apply_span (g, p->c, p->gate_act);
+}
+
+void
+tvw_kernel_squeeze_excitation (const TvwSeParams *p,
+                               const float       *input,
+                               float             *output,
+                               float             *scratch,
+                               int                n_threads)
+{
+  const int c = p->c;
+  const int chunks = (c + SE_CHUNK - 1) / SE_CHUNK;
+  const gsize rows = (gsize) p->n * p->hw;
+  float *mean = scratch;
+  float *hidden = mean + (gsize) p->n * c;
+  float *gates = hidden + (gsize) p->n * p->squeeze;
+
+  if (rows * c < SE_PARALLEL_MIN)
+    n_threads = 1;
+
+#pragma omp parallel num_threads(n_threads)
+  {
+    tvw_engine_thread_setup ();
+
+    /* The means, a block of channels of one image per task. */
+#pragma omp for schedule(static)
+    for (int task = 0; task < p->n * chunks; task++)
+      {
+        const int b = task / chunks;
+        const int c0 = (task % chunks) * SE_CHUNK;
+        const int width = MIN (SE_CHUNK, c - c0);
+        const float *x = input + (gsize) b * p->hw * c + c0;
+        float acc[SE_CHUNK] = { 0 };
+
+        for (gsize r = 0; r < p->hw; r++, x += c)
+          for (int j = 0; j < width; j++)
+            acc[j] += x[j];
+        for (int j = 0; j < width; j++)
+          mean[(gsize) b * c + c0 + j] = acc[j] / (float) p->hw;
+      }
+
+#pragma omp single
+    for (int b = 0; b < p->n; b++)
+      gate (p, mean + (gsize) b * c, hidden + (gsize) b * p->squeeze, gates + (gsize) b * c);
+
+#pragma omp for schedule(static)
+    for (gsize r = 0; r < rows; r++)
+      {
+        const float *g = gates + (r / p->hw) * c;
+        const float *x = input + r * c;
+        float *o = output + r * c;
+
+        for (int j = 0; j < c; j++)
+          o[j] = x[j] * g[j];
+      }
+  }
+}

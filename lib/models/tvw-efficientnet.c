@@ -1,0 +1,291 @@
+/* tvw-efficientnet.c — EfficientNet B0–B7 and V2 S/M/L, as torchvision
+ * builds them
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * torchvision/models/efficientnet.py: a 3×3 stride-2 stem, stages of MBConv
+ * blocks (1×1 expansion, depthwise k×k, squeeze-excitation, 1×1
+ * projection) — V2 starts with FusedMBConv blocks (k×k expansion, 1×1
+ * projection) — a 1×1 head, average pooling and a linear classifier, SiLU
+ * throughout.  Stochastic depth and dropout are identities at inference.
+ */
+
+#include "config.h"
+
+#include <math.h>
+
+#include "tvw-architectures-private.h"
+
+typedef struct
+{
+  gboolean fused;
+  double   expand_ratio;
+  int      kernel;
+  int      stride;
+  int      input_channels;
+  int      out_channels;
+  int      num_layers;
+} StageConfig;
+
+typedef struct
+{
+  double      width_mult;
+  double      depth_mult;
+  double      bn_eps;
+  int         last_channel;      /* 0: four times the last stage's width */
+  int         n_stages;
+  StageConfig stages[8];
+} EfficientNetConfig;
+
+/* torchvision/models/_utils.py: rounds @v to a multiple of @divisor, never
+ * more than 10% down.  Python's int() truncates, like the cast. */
+static int
+make_divisible (double v,
+                int    divisor)
+{
+  int new_v = MAX (divisor, (int) (v + divisor / 2.0) / divisor * divisor);
+
+  if (new_v < 0.9 * v)
+    new_v += divisor;
+
+  return new_v;
+}
+
+static TvwVal
+conv_norm_act (TvwNet        *net,
+               TvwVal         x,
+               const char    *prefix,
+               double         eps,
+               int            out_channels,
+               int            kernel,
+               int            stride,
+               int            groups,
+               TvwActivation  act)
+{
+  g_autofree char *conv = g_strconcat (prefix, ".0", NULL);
+  g_autofree char *bn = g_strconcat (prefix, ".1", NULL);
+
+  x = tvw_net_conv2d (net, x, conv, out_channels, kernel, stride, (kernel - 1) / 2, 1, groups, FALSE);
+  x = tvw_net_batch_norm (net, x, bn, eps);
+  return tvw_net_activation (net, x, act);
+}
+
+/* torchvision.ops.SqueezeExcitation with SiLU and a sigmoid gate:
+ * N×C×H×W → N×C×H×W */
+static TvwVal
+squeeze_excitation (TvwNet     *net,
+                    TvwVal      x,
+                    const char *prefix,
+                    int         squeeze_channels)
+{
+  /* One engine node: avgpool → fc1 → silu → fc2 → sigmoid → × x */
+  return tvw_net_squeeze_excitation (net, x, prefix, squeeze_channels,
+                                     TVW_ACT_SILU, TVW_ACT_SIGMOID);
+}
+
+/* MBConv: N×in×H×W → N×out×H/stride×W/stride */
+static TvwVal
+mbconv (TvwNet            *net,
+        TvwVal             x,
+        const char        *prefix,
+        double             eps,
+        const StageConfig *s,
+        int                in_channels,
+        int                stride)
+{
+  int expanded = make_divisible (in_channels * s->expand_ratio, 8);
+  int layer = 0;
+  TvwVal out = x;
+  g_autofree char *expand = g_strconcat (prefix, ".block.0", NULL);
+  g_autofree char *dw = NULL;
+  g_autofree char *se = NULL;
+  g_autofree char *project = NULL;
+
+  if (expanded != in_channels)
+    {
+      out = conv_norm_act (net, out, expand, eps, expanded, 1, 1, 1, TVW_ACT_SILU);
+      layer++;
+    }
+
+  dw = g_strdup_printf ("%s.block.%d", prefix, layer);
+  se = g_strdup_printf ("%s.block.%d", prefix, layer + 1);
+  project = g_strdup_printf ("%s.block.%d", prefix, layer + 2);
+
+  out = conv_norm_act (net, out, dw, eps, expanded, s->kernel, stride, expanded, TVW_ACT_SILU);
+  out = squeeze_excitation (net, out, se, MAX (1, in_channels / 4));
+  out = conv_norm_act (net, out, project, eps, s->out_channels, 1, 1, 1, TVW_ACT_NONE);
+
+  if (stride == 1 && in_channels == s->out_channels)
+    out = tvw_net_add (net, out, x);
+
+  return out;
+}
+
+/* FusedMBConv: N×in×H×W → N×out×H/stride×W/stride */
+static TvwVal
+fused_mbconv (TvwNet            *net,
+              TvwVal             x,
+              const char        *prefix,
+              double             eps,
+              const StageConfig *s,
+              int                in_channels,
+              int                stride)
+{
+  int expanded = make_divisible (in_channels * s->expand_ratio, 8);
+  TvwVal out;
+  g_autofree char *first = g_strconcat (prefix, ".block.0", NULL);
+
+  if (expanded != in_channels)
+    {
+      g_autofree char *project = g_strconcat (prefix, ".block.1", NULL);
+
+      out = conv_norm_act (net, x, first, eps, expanded, s->kernel, stride, 1, TVW_ACT_SILU);
+      out = conv_norm_act (net, out, project, eps, s->out_channels, 1, 1, 1, TVW_ACT_NONE);
+    }
+  else
+    out = conv_norm_act (net, x, first, eps, s->out_channels, s->kernel, stride, 1, TVW_ACT_SILU);
+
+  if (stride == 1 && in_channels == s->out_channels)
+    out = tvw_net_add (net, out, x);
+
+  return out;
+}
+
+static void
+build_efficientnet (TvwNet                   *net,
+                    const EfficientNetConfig *cfg,
+                    guint                     num_classes)
+{
+  StageConfig stages[G_N_ELEMENTS (cfg->stages)];
+  TvwVal x = tvw_net_input (net, 3);
+  int last_in, last_out;
+
+  /* MBConvConfig scales widths and depths; FusedMBConvConfig does not (V2
+   * has multipliers of 1 anyway). */
+  for (int i = 0; i < cfg->n_stages; i++)
+    {
+      stages[i] = cfg->stages[i];
+      if (!stages[i].fused)
+        {
+          stages[i].input_channels = make_divisible (stages[i].input_channels * cfg->width_mult, 8);
+          stages[i].out_channels = make_divisible (stages[i].out_channels * cfg->width_mult, 8);
+          stages[i].num_layers = (int) ceil (stages[i].num_layers * cfg->depth_mult);
+        }
+    }
+
+  /* features.0: N×3×H×W → N×C×H/2×W/2 */
+  x = conv_norm_act (net, x, "features.0", cfg->bn_eps, stages[0].input_channels,
+                     3, 2, 1, TVW_ACT_SILU);
+
+  /* features.1 … features.n_stages */
+  for (int i = 0; i < cfg->n_stages; i++)
+    for (int b = 0; b < stages[i].num_layers; b++)
+      {
+        g_autofree char *prefix = g_strdup_printf ("features.%d.%d", i + 1, b);
+        int in = b == 0 ? stages[i].input_channels : stages[i].out_channels;
+        int stride = b == 0 ? stages[i].stride : 1;
+
+        if (stages[i].fused)
+          x = fused_mbconv (net, x, prefix, cfg->bn_eps, &stages[i], in, stride);
+        else
+          x = mbconv (net, x, prefix, cfg->bn_eps, &stages[i], in, stride);
+      }
+
+  /* The 1×1 head: N×last_in×h×w → N×last_out×h×w */
+  {
+    g_autofree char *head = g_strdup_printf ("features.%d", cfg->n_stages + 1);
+
+    last_in = stages[cfg->n_stages - 1].out_channels;
+    last_out = cfg->last_channel > 0 ? cfg->last_channel : 4 * last_in;
+    x = conv_norm_act (net, x, head, cfg->bn_eps, last_out, 1, 1, 1, TVW_ACT_SILU);
+  }
+
+  /* N×last_out×h×w → N×num_classes (classifier.0 is the dropout) */
+  x = tvw_net_adaptive_avg_pool2d (net, x, 1, 1);
+  x = tvw_net_flatten (net, x);
+  x = tvw_net_linear (net, x, "classifier.1", num_classes, TRUE);
+  tvw_net_set_output (net, x);
+}
+
+/* Table 1 of the EfficientNet paper. */
+#define V1_STAGES \
+  7, { { FALSE, 1, 3, 1, 32,  16,  1 }, \
+       { FALSE, 6, 3, 2, 16,  24,  2 }, \
+       { FALSE, 6, 5, 2, 24,  40,  2 }, \
+       { FALSE, 6, 3, 2, 40,  80,  3 }, \
+       { FALSE, 6, 5, 1, 80,  112, 3 }, \
+       { FALSE, 6, 5, 2, 112, 192, 4 }, \
+       { FALSE, 6, 3, 1, 192, 320, 1 } }
+
+static const struct
+{
+  const char         *name;
+  EfficientNetConfig  cfg;
+} configs[] = {
+  /* width, depth, BatchNorm eps (1e-3 from B5 on), last channel */
+  { "efficientnet_b0", { 1.0, 1.0, 1e-5, 0, V1_STAGES } },
+  { "efficientnet_b1", { 1.0, 1.1, 1e-5, 0, V1_STAGES } },
+  { "efficientnet_b2", { 1.1, 1.2, 1e-5, 0, V1_STAGES } },
+  { "efficientnet_b3", { 1.2, 1.4, 1e-5, 0, V1_STAGES } },
+  { "efficientnet_b4", { 1.4, 1.8, 1e-5, 0, V1_STAGES } },
+  { "efficientnet_b5", { 1.6, 2.2, 1e-3, 0, V1_STAGES } },
+  { "efficientnet_b6", { 1.8, 2.6, 1e-3, 0, V1_STAGES } },
+  { "efficientnet_b7", { 2.0, 3.1, 1e-3, 0, V1_STAGES } },
+  /* Table 4 of the EfficientNetV2 paper. */
+  { "efficientnet_v2_s", { 1.0, 1.0, 1e-3, 1280, 6, {
+      { TRUE,  1, 3, 1, 24,  24,  2 },
+      { TRUE,  4, 3, 2, 24,  48,  4 },
+      { TRUE,  4, 3, 2, 48,  64,  4 },
+      { FALSE, 4, 3, 2, 64,  128, 6 },
+      { FALSE, 6, 3, 1, 128, 160, 9 },
+      { FALSE, 6, 3, 2, 160, 256, 15 } } } },
+  { "efficientnet_v2_m", { 1.0, 1.0, 1e-3, 1280, 7, {
+      { TRUE,  1, 3, 1, 24,  24,  3 },
+      { TRUE,  4, 3, 2, 24,  48,  5 },
+      { TRUE,  4, 3, 2, 48,  80,  5 },
+      { FALSE, 4, 3, 2, 80,  160, 7 },
+      { FALSE, 6, 3, 1, 160, 176, 14 },
+      { FALSE, 6, 3, 2, 176, 304, 18 },
+      { FALSE, 6, 3, 1, 304, 512, 5 } } } },
+  { "efficientnet_v2_l", { 1.0, 1.0, 1e-3, 1280, 7, {
+      { TRUE,  1, 3, 1, 32,  32,  4 },
+      { TRUE,  4, 3, 2, 32,  64,  7 },
+      { TRUE,  4, 3, 2, 64,  96,  7 },
+      { FALSE, 4, 3, 2, 96,  192, 10 },
+      { FALSE, 6, 3, 1, 192, 224, 19 },
+      { FALSE, 6, 3, 2, 224, 384, 25 },
+      { FALSE, 6, 3, 1, 384, 640, 7 } } } },
+};
+
+static void
+build (TvwNet     *net,
+       const char *name,
+       guint       num_classes)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (configs); i++)
+    if (g_str_equal (configs[i].name, name))
+      {
+        build_efficientnet (net, &configs[i].cfg, num_classes);
+        return;
+      }
+
+  g_return_if_reached ();
+}
+
+/* Every convolution is padded (k - 1) / 2: a 1×1 input stays 1×1.
+ * torchvision's meta says 33×33 for V2, but the network itself accepts any
+ * size. */
+const TvwArchitecture tvw_efficientnet_architectures[] = {
+  { "efficientnet_b0",   1000, 1, build },
+  { "efficientnet_b1",   1000, 1, build },
+  { "efficientnet_b2",   1000, 1, build },
+  { "efficientnet_b3",   1000, 1, build },
+  { "efficientnet_b4",   1000, 1, build },
+  { "efficientnet_b5",   1000, 1, build },
+  { "efficientnet_b6",   1000, 1, build },
+  { "efficientnet_b7",   1000, 1, build },
+  { "efficientnet_v2_s", 1000, 1, build },
+  { "efficientnet_v2_m", 1000, 1, build },
+  { "efficientnet_v2_l", 1000, 1, build },
+  { NULL }
+};
