@@ -1,29 +1,39 @@
 #!/bin/sh
-# Builds libtvw and runs the whole test suite; ends with meson's totals on
-# one line: "N passed, N failed" (", N skipped" may follow).
+# Builds libtvw and runs the whole test suite, then the unit suite and a
+# reduced conformance run again under AddressSanitizer + UBSan
+# (build-aux/run-sanitizers.sh; TVW_SKIP_SANITIZERS=1 skips that stage).
+# Ends with meson's totals over both builds on one line:
+# "N passed, N failed" (", N skipped" may follow).
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build="${TVW_BUILD_DIR:-$top/build}"
+sanitize="${SANITIZE_BUILD_DIR:-$build-sanitize}"
+status=0
 
 if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" "$top" || exit 1
 fi
 ninja -C "$build" || exit 1
 
-meson test -C "$build" --print-errorlogs --num-processes 1 "$@"
-status=$?
+meson test -C "$build" --print-errorlogs --num-processes 1 "$@" || status=1
+logs="$build/meson-logs/testlog.json"
 
-log="$build/meson-logs/testlog.json"
-if [ -f "$log" ]; then
-  /usr/bin/python3 - "$log" <<'PY'
+if [ "${TVW_SKIP_SANITIZERS:-0}" != 1 ]; then
+  rm -f "$sanitize"/meson-logs/testlog-*.json
+  SANITIZE_BUILD_DIR="$sanitize" "$top/build-aux/run-sanitizers.sh" || status=1
+  logs="$logs $(ls "$sanitize"/meson-logs/testlog-*.json 2>/dev/null | tr '\n' ' ')"
+fi
+
+/usr/bin/python3 - $logs <<'PY'
 import json, sys
 counts = {}
-for line in open(sys.argv[1]):
-    line = line.strip()
-    if line:
-        r = json.loads(line)["result"]
-        counts[r] = counts.get(r, 0) + 1
+for path in sys.argv[1:]:
+    for line in open(path):
+        line = line.strip()
+        if line:
+            r = json.loads(line)["result"]
+            counts[r] = counts.get(r, 0) + 1
 passed = counts.get("OK", 0) + counts.get("EXPECTEDFAIL", 0)
 failed = sum(v for k, v in counts.items() if k not in ("OK", "EXPECTEDFAIL", "SKIP"))
 line = f"{passed} passed, {failed} failed"
@@ -31,5 +41,4 @@ if counts.get("SKIP"):
     line += f", {counts['SKIP']} skipped"
 print(line)
 PY
-fi
 exit $status
