@@ -17,6 +17,7 @@
 #include "tvw-architectures-private.h"
 #include "tvw-error.h"
 #include "tvw-registry-private.h"
+#include "tvw-json-private.h"
 #include "tvw-transform-private.h"
 #include "tvw-weights-private.h"
 
@@ -56,6 +57,12 @@ typedef struct
 static Registry *the_registry;
 
 static Registry *registry_get (void);
+/* Limits on a weights card: far above any real one (torchvision's largest
+ * meta is a few KB), far below what would hurt. */
+#define MAX_CARD_SIZE   (16 << 20)
+#define MAX_CARD_DEPTH  32
+#define MAX_CARD_VALUES (1 << 18)
+
 #define TVW_EMBEDDED_CARD "resource:///org/gnome/Tvw/weights/fashionmnist-card.json"
 
 static gboolean  registry_register_card (Registry  *reg,
@@ -1141,6 +1148,8 @@ registry_register_card (Registry  *reg,
   g_autoptr(GError) local_error = NULL;
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GPtrArray) parsed = g_ptr_array_new_with_free_func (card_entry_free);
+  g_autoptr(GHashTable) seen = NULL;
+  guint default_index = 0;
   g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(TvwWeightsEnum) weights_enum = NULL;
   g_autofree char *contents = NULL;
@@ -1165,6 +1174,16 @@ registry_register_card (Registry  *reg,
                                     _("Weights card “%s”: "), card_name);
       return FALSE;
     }
+
+  /* Cards come from anywhere: bounded before json-glib sees them. */
+  if (length > MAX_CARD_SIZE)
+    return fail (&ctx, "/", error, _("larger than %d MiB"), MAX_CARD_SIZE >> 20);
+  {
+    const char *problem = NULL;
+
+    if (!tvw_json_check_bounds (contents, length, MAX_CARD_DEPTH, MAX_CARD_VALUES, &problem))
+      return fail (&ctx, "/", error, "%s", problem);
+  }
 
   if (!json_parser_load_from_data (parser, contents, length, &local_error))
     return fail (&ctx, "/", error, _("not valid JSON: %s"), local_error->message);
@@ -1209,6 +1228,7 @@ registry_register_card (Registry  *reg,
   if (g_file_is_native (card) || (builtin && g_file_has_uri_scheme (card, "resource")))
     card_dir = g_file_get_parent (card);
 
+  seen = g_hash_table_new (g_str_hash, g_str_equal);
   for (guint i = 0; i < json_array_get_length (entries); i++)
     {
       g_autofree char *path = g_strdup_printf ("entries[%u]", i);
@@ -1216,24 +1236,26 @@ registry_register_card (Registry  *reg,
 
       if (e == NULL)
         return FALSE;
-      for (guint j = 0; j < parsed->len; j++)
+      /* Names seen so far, so that many entries stay linear. */
+      if (g_hash_table_contains (seen, e->name))
         {
-          CardEntry *other = g_ptr_array_index (parsed, j);
           g_autofree char *name_path = g_strdup_printf ("%s.name", path);
+          guint j = GPOINTER_TO_UINT (g_hash_table_lookup (seen, e->name)) - 1;
 
-          if (g_str_equal (other->name, e->name))
-            {
-              card_entry_free (e);
-              return fail (&ctx, name_path, error, _("entries[%u] has the same name"), j);
-            }
-          if (other->is_default && e->is_default)
-            {
-              g_autofree char *default_path = g_strdup_printf ("%s.default", path);
-
-              card_entry_free (e);
-              return fail (&ctx, default_path, error, _("entries[%u] is the default already"), j);
-            }
+          card_entry_free (e);
+          return fail (&ctx, name_path, error, _("entries[%u] has the same name"), j);
         }
+      if (e->is_default && default_index > 0)
+        {
+          g_autofree char *default_path = g_strdup_printf ("%s.default", path);
+
+          card_entry_free (e);
+          return fail (&ctx, default_path, error, _("entries[%u] is the default already"),
+                       default_index - 1);
+        }
+      g_hash_table_insert (seen, e->name, GUINT_TO_POINTER (i + 1));
+      if (e->is_default)
+        default_index = i + 1;
       g_ptr_array_add (parsed, e);
     }
 

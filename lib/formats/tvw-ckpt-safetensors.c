@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "tvw-ckpt-private.h"
+#include "tvw-json-private.h"
 
 /* The reference implementation refuses headers above 100 MB as well. */
 #define MAX_HEADER_SIZE (100u * 1000 * 1000)
@@ -159,38 +160,8 @@ load_tensor (TvwCheckpoint  *self,
 /* json-glib parses recursively; refuse deep nesting before it sees the
  * header.  A safetensors header nests three levels. */
 #define MAX_JSON_DEPTH 16
-
-static gboolean
-json_depth_ok (const char *text,
-               gsize       len)
-{
-  gboolean in_string = FALSE;
-  guint depth = 0;
-  gsize i;
-
-  for (i = 0; i < len; i++)
-    {
-      char c = text[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-        }
-      else if (c == '"')
-        in_string = TRUE;
-      else if (c == '{' || c == '[')
-        {
-          if (++depth > MAX_JSON_DEPTH)
-            return FALSE;
-        }
-      else if ((c == '}' || c == ']') && depth > 0)
-        depth--;
-    }
-  return TRUE;
-}
+/* Each tensor takes about ten values: a million is 100 000 tensors. */
+#define MAX_JSON_VALUES (1 << 20)
 
 gboolean
 tvw_ckpt_load_safetensors (TvwCheckpoint  *self,
@@ -198,6 +169,7 @@ tvw_ckpt_load_safetensors (TvwCheckpoint  *self,
 {
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GError) json_error = NULL;
+  const char *problem = NULL;
   g_autoptr(GHashTable) seen = NULL;
   g_autoptr(GList) members = NULL;
   const char *header;
@@ -233,10 +205,9 @@ tvw_ckpt_load_safetensors (TvwCheckpoint  *self,
       tvw_ckpt_set_error (self, error, "safetensors header is not valid UTF-8");
       return FALSE;
     }
-  if (!json_depth_ok (header, header_len))
+  if (!tvw_json_check_bounds (header, header_len, MAX_JSON_DEPTH, MAX_JSON_VALUES, &problem))
     {
-      tvw_ckpt_set_error (self, error, "safetensors header nests more than %d levels",
-                          MAX_JSON_DEPTH);
+      tvw_ckpt_set_error (self, error, "safetensors header refused: %s", problem);
       return FALSE;
     }
   parser = json_parser_new_immutable ();

@@ -46,10 +46,12 @@ fuzz_setup (gboolean warnings_fatal)
                           (warnings_fatal ? G_LOG_LEVEL_WARNING : 0));
 
   /* Nothing from the user's own setup: no weights cards, no cache, no
-   * network. */
+   * network.  Nothing is written there, so a unique path that does not
+   * exist does (libFuzzer may leave without running atexit handlers). */
   home = g_dir_make_tmp ("tvw-fuzz-XXXXXX", NULL);
   if (home == NULL)
     abort ();
+  g_rmdir (home);
   data_home = g_build_filename (home, "data", NULL);
   cache = g_build_filename (home, "cache", NULL);
   /* XDG_DATA_DIRS stays: gdk-pixbuf recognises images through the shared
