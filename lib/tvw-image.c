@@ -690,6 +690,25 @@ tvw_image_load (GFile         *file,
       return png_decode_gray16 (name, all->data, all->len, error);
     }
 
+  /* gdk-pixbuf's BMP loader sizes buffers from the header (info-header size,
+   * pixel-data offset) before checking them: up to 4 GB for a 385-byte
+   * file.  Such a header must point inside the file. */
+  if (n_read >= 18 && buffer[0] == 'B' && buffer[1] == 'M')
+    {
+      g_autoptr(GFileInfo) info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                                                                  cancellable, NULL);
+      guint32 data_offset = GUINT32_FROM_LE (*(guint32 *) (buffer + 10));
+      guint32 header_size = GUINT32_FROM_LE (*(guint32 *) (buffer + 14));
+      goffset size = info != NULL ? g_file_info_get_size (info) : (goffset) n_read;
+
+      if ((goffset) data_offset > size || (goffset) header_size + 14 > size)
+        {
+          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                       "%s: the BMP header points past the end of the file", name);
+          return NULL;
+        }
+    }
+
   stream_check_init (&check, buffer, n_read);
   loader = gdk_pixbuf_loader_new ();
   g_signal_connect (loader, "size-prepared", G_CALLBACK (size_prepared_cb), &state);
