@@ -58,7 +58,13 @@ conv_split (const TvwConvParams *p,
   s->rows = MAX (s->rows, 1);
   s->m_tasks = (int) ((s->m + s->rows - 1) / s->rows);
 
-  /* Few rows (late layers at batch 1, linear layers): split the columns. */
+  /* Few rows (late layers at batch 1, linear layers): split the columns,
+   * so that each task keeps whole 6-row tiles. */
+  if (n_threads > 1 && p->groups == 1 && s->m <= 256 && s->cout_g >= 32 * n_threads)
+    {
+      s->rows = s->m;
+      s->m_tasks = 1;
+    }
   s->cols = s->cout_g;
   s->n_tasks = 1;
   if (s->m_tasks * p->groups < n_threads && s->cout_g >= 32 * n_threads)

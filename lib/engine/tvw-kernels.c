@@ -123,6 +123,9 @@ tvw_kernel_max_pool2d (const TvwPoolParams *p,
                        int                  n_threads)
 {
   const int rows = p->n * p->oh;
+  /* Locals: stores through the output pointer could alias *p otherwise,
+   * which keeps the channel loop from vectorising. */
+  const int c = p->c;
 
 #pragma omp parallel for num_threads(threads_for ((gsize) rows * p->ow * p->c, n_threads)) schedule(static)
   for (int row = 0; row < rows; row++)
@@ -136,19 +139,24 @@ tvw_kernel_max_pool2d (const TvwPoolParams *p,
         {
           const int x0 = MAX (ox * p->sw - p->pw, 0);
           const int x1 = MIN (ox * p->sw - p->pw + p->kw, p->w);
-          float *o = output + (((gsize) b * p->oh + oy) * p->ow + ox) * p->c;
+          float *restrict o = output + (((gsize) b * p->oh + oy) * p->ow + ox) * c;
 
-          for (int ch = 0; ch < p->c; ch++)
+          for (int ch = 0; ch < c; ch++)
             o[ch] = -INFINITY;
 
           for (int y = y0; y < y1; y++)
             for (int x = x0; x < x1; x++)
               {
-                const float *in = input + (((gsize) b * p->h + y) * p->w + x) * p->c;
+                const float *restrict in = input + (((gsize) b * p->h + y) * p->w + x) * c;
 
-                for (int ch = 0; ch < p->c; ch++)
-                  /* NaN propagates, as in PyTorch. */
-                  o[ch] = (in[ch] > o[ch] || isnan (in[ch])) ? in[ch] : o[ch];
+                /* NaN propagates, as in PyTorch (v != v is NaN, and
+                 * unlike isnan() it vectorises). */
+                for (int ch = 0; ch < c; ch++)
+                  {
+                    float v = in[ch];
+
+                    o[ch] = (v > o[ch] || v != v) ? v : o[ch];
+                  }
               }
         }
     }
