@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds libtvw and runs the whole test suite, then the unit suite and a
 # reduced conformance run again under AddressSanitizer + UBSan
-# (build-aux/run-sanitizers.sh; TVW_SKIP_SANITIZERS=1 skips that stage).
+# (build-aux/run-sanitizers.sh; TVW_SKIP_SANITIZERS=1 skips that stage),
+# and with TVW_RUN_FUZZERS=1 each fuzzer for a bounded time.
 # Ends with meson's totals over both builds on one line:
 # "N passed, N failed" (", N skipped" may follow).
 set -u
@@ -23,6 +24,13 @@ if [ "${TVW_SKIP_SANITIZERS:-0}" != 1 ]; then
   rm -f "$sanitize"/meson-logs/testlog-*.json
   SANITIZE_BUILD_DIR="$sanitize" "$top/build-aux/run-sanitizers.sh" || status=1
   logs="$logs $(ls "$sanitize"/meson-logs/testlog-*.json 2>/dev/null | tr '\n' ' ')"
+fi
+
+# Each libFuzzer harness for a bounded time (TVW_RUN_FUZZERS=1; FUZZ_SECONDS
+# each, default 45): a finding fails the run.
+if [ "${TVW_RUN_FUZZERS:-0}" = 1 ]; then
+  FUZZ_SECONDS="${FUZZ_SECONDS:-45}" FUZZ_BUILD_DIR="$build-fuzz" \
+    "$top/build-aux/run-fuzzers.sh" || status=1
 fi
 
 /usr/bin/python3 - $logs <<'PY'
