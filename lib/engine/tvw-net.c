@@ -791,40 +791,68 @@ prepare_conv (Node    *n,
     }
   else
     {
-      g_autofree float *matrix = NULL;
+      const int taps = kh * kw;
 
-      /* [g][(ky·kw + kx)·cin_g + ci][o]: rows match the im2col columns. */
+      /* The GEMM's B: [g][(ky·kw + kx)·cin_g + ci][o], rows matching the
+       * im2col columns; in NR-column panels when the kernel reads it so. */
       n->kp.panels = groups == 1 || cout_g >= TVW_GEMM_NR;
-      matrix = g_new (float, (gsize) n->cout * k);
-      for (int g = 0; g < groups; g++)
-        for (int o = 0; o < cout_g; o++)
-          {
-            int oc = g * cout_g + o;
-
-            for (int ci = 0; ci < cin_g; ci++)
-              for (int t = 0; t < kh * kw; t++)
-                {
-                  float v = w[(((gsize) oc * cin_g + ci) * kh * kw) + t];
-
-                  matrix[(gsize) g * k * cout_g + ((gsize) t * cin_g + ci) * cout_g + o] =
-                    (float) (v * scale[oc]);
-                }
-          }
 
       if (n->kp.panels)
         {
-          gsize group_floats = tvw_gemm_packed_floats ((int) k, cout_g);
+          const gsize group_floats = tvw_gemm_packed_floats ((int) k, cout_g);
+          const int n_panels = (cout_g + TVW_GEMM_NR - 1) / TVW_GEMM_NR;
+          float *packed = g_new (float, group_floats * groups);
+
+          /* Straight from PyTorch's [oc][ci][ky][kx] into the panels: each
+           * output channel's weights are read once, in order, and a panel
+           * (k×NR floats) stays in cache while it is written. */
+#pragma omp parallel for schedule(dynamic, 4)
+          for (int gp = 0; gp < groups * n_panels; gp++)
+            {
+              const int g = gp / n_panels, p = gp % n_panels;
+              float *panel = packed + (gsize) g * group_floats + (gsize) p * TVW_GEMM_NR * k;
+
+              for (int j = 0; j < TVW_GEMM_NR; j++)
+                {
+                  const int o = p * TVW_GEMM_NR + j;
+                  const int oc = g * cout_g + o;
+                  const float *src;
+
+                  if (o >= cout_g)
+                    {
+                      for (gsize kk = 0; kk < k; kk++)
+                        panel[kk * TVW_GEMM_NR + j] = 0.f;
+                      continue;
+                    }
+
+                  src = w + (gsize) oc * cin_g * taps;
+                  for (int ci = 0; ci < cin_g; ci++)
+                    for (int t = 0; t < taps; t++)
+                      panel[((gsize) t * cin_g + ci) * TVW_GEMM_NR + j] =
+                        (float) ((double) src[ci * taps + t] * scale[oc]);
+                }
+            }
 
           g_free (n->packed);
-          n->packed = g_new (float, group_floats * groups);
-          for (int g = 0; g < groups; g++)
-            tvw_gemm_pack_b (matrix + (gsize) g * k * cout_g, (int) k, cout_g, cout_g,
-                             n->packed + (gsize) g * group_floats);
+          n->packed = packed;
         }
       else
         {
+          float *matrix = g_new (float, (gsize) n->cout * k);
+
+          for (int oc = 0; oc < n->cout; oc++)
+            {
+              const int g = oc / cout_g, o = oc % cout_g;
+              const float *src = w + (gsize) oc * cin_g * taps;
+
+              for (int ci = 0; ci < cin_g; ci++)
+                for (int t = 0; t < taps; t++)
+                  matrix[(gsize) g * k * cout_g + ((gsize) t * cin_g + ci) * cout_g + o] =
+                    (float) ((double) src[ci * taps + t] * scale[oc]);
+            }
+
           g_free (n->packed);
-          n->packed = g_steal_pointer (&matrix);
+          n->packed = matrix;
         }
     }
 

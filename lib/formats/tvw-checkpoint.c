@@ -313,16 +313,19 @@ checkpoint_open (GBytes      *bytes,
       self->format = TVW_CKPT_FORMAT_TORCH_ZIP;
       ok = tvw_ckpt_load_torch_zip (self, error);
     }
+  /* Safetensors before legacy pickles: a header length whose low byte is
+   * 0x80 looks like pickle's PROTO opcode.  A legacy file never has '{' at
+   * byte 8 (it is inside the pickled magic number). */
+  else if (self->size >= 9 && self->data[8] == '{')
+    {
+      self->format = TVW_CKPT_FORMAT_SAFETENSORS;
+      ok = tvw_ckpt_load_safetensors (self, error);
+    }
   else if (self->data[0] == 0x80 ||
            has_prefix (self->data, self->size, "L119547037146038801333356L\n", 27))
     {
       self->format = TVW_CKPT_FORMAT_TORCH_LEGACY;
       ok = tvw_ckpt_load_torch_legacy (self, error);
-    }
-  else if (self->size >= 9 && self->data[8] == '{')
-    {
-      self->format = TVW_CKPT_FORMAT_SAFETENSORS;
-      ok = tvw_ckpt_load_safetensors (self, error);
     }
   else if (self->size >= 262 && memcmp (self->data + 257, "ustar", 5) == 0)
     {

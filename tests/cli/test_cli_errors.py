@@ -50,7 +50,7 @@ class Evil:
         return (os.system, (f"touch {self.marker}",))
 
 
-CASES = 14
+CASES = 15
 tap = tvwconf.Tap(CASES)
 try:
     torch.manual_seed(0)
@@ -107,6 +107,19 @@ try:
     open(path, "wb").write((10 ** 12).to_bytes(8, "little") + b"{}")
     check_refused("safetensors header larger than the file", forward("resnet18", path, inp),
                   "bad.safetensors")
+
+    # A header length whose low byte is 0x80 (pickle's PROTO opcode) is
+    # still a safetensors file.
+    path = os.path.join(work, "proto-like.safetensors")
+    tvwconf.save_safetensors(sd, path)
+    raw = open(path, "rb").read()
+    n = int.from_bytes(raw[:8], "little")
+    header, body = raw[8:8 + n], raw[8 + n:]
+    header += b" " * ((0x80 - len(header)) % 256)
+    open(path, "wb").write(len(header).to_bytes(8, "little") + header + body)
+    assert len(header) & 0xff == 0x80
+    tap.ok(forward("resnet18", path, inp).returncode == 0,
+           "a safetensors header length that looks like a pickle opcode")
 
     path = os.path.join(work, "f64.npy")
     np.save(path, np.zeros((1, 3, 32, 32), np.float64))
