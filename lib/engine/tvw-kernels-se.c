@@ -19,7 +19,7 @@
 #include "tvw-kernels-se-private.h"
 
 /* Below this many elements in the map, one thread does it all. */
-#define SE_PARALLEL_MIN 65536
+#define SE_PARALLEL_MIN 131072
 /* Channels per pooling task. */
 #define SE_CHUNK 64
 

@@ -6,7 +6,9 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "tvw-error.h"
 #include "tvw-engine-private.h"
@@ -112,6 +114,26 @@ struct _TvwNet
   gsize       scratch_alloc;
   gsize       scratch_per_thread;
 };
+
+/* Large weight buffers in transparent huge pages where the system allows:
+ * a resnet50 is 25 000 page faults in 4 KiB pages, about 50 in 2 MiB ones.
+ * The memory comes from malloc's family, so g_free() releases it. */
+static float *
+alloc_weights (gsize n_floats)
+{
+  gsize bytes = MAX (n_floats, 1) * sizeof (float);
+  void *p = NULL;
+
+#ifdef MADV_HUGEPAGE
+  if (bytes >= (2 << 20) && posix_memalign (&p, 2 << 20, bytes) == 0)
+    {
+      madvise (p, bytes, MADV_HUGEPAGE);
+      return p;
+    }
+#endif
+
+  return g_new (float, MAX (n_floats, 1));
+}
 
 static inline Value *
 value (TvwNet *net,
@@ -801,7 +823,7 @@ prepare_conv (Node    *n,
         {
           const gsize group_floats = tvw_gemm_packed_floats ((int) k, cout_g);
           const int n_panels = (cout_g + TVW_GEMM_NR - 1) / TVW_GEMM_NR;
-          float *packed = g_new (float, group_floats * groups);
+          float *packed = alloc_weights (group_floats * groups);
 
           /* Straight from PyTorch's [oc][ci][ky][kx] into the panels: each
            * output channel's weights are read once, in order, and a panel
