@@ -697,8 +697,8 @@ tvw_image_load (GFile         *file,
     {
       g_autoptr(GFileInfo) info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_STANDARD_SIZE,
                                                                   cancellable, NULL);
-      guint32 data_offset = GUINT32_FROM_LE (*(guint32 *) (buffer + 10));
-      guint32 header_size = GUINT32_FROM_LE (*(guint32 *) (buffer + 14));
+      guint32 data_offset = buffer[10] | buffer[11] << 8 | buffer[12] << 16 | (guint32) buffer[13] << 24;
+      guint32 header_size = buffer[14] | buffer[15] << 8 | buffer[16] << 16 | (guint32) buffer[17] << 24;
       goffset size = info != NULL ? g_file_info_get_size (info) : (goffset) n_read;
 
       if ((goffset) data_offset > size || (goffset) header_size + 14 > size)
