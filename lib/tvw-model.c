@@ -325,8 +325,13 @@ load_checkpoint (TvwModel      *self,
   /* A partial load keeps the other parameters: they must exist first. */
   if (!strict && self->needs_random)
     tvw_net_init_random (self->net, g_random_int ());
-  if (!tvw_bind_checkpoint (self->net, ckpt, strict, error) ||
-      !tvw_net_prepare (self->net, error))
+  if (!tvw_bind_checkpoint (self->net, ckpt, strict, error))
+    {
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
+  tvw_checkpoint_prefetch (ckpt);
+  if (!tvw_net_prepare (self->net, error))
     {
       g_mutex_unlock (&self->lock);
       return FALSE;

@@ -197,6 +197,14 @@ test_conv_variants (void)
     { 1, 8, 7, 7, 8, { 5, 5, 1, 1, 2, 2, 1, 1, 8, TRUE }, FALSE, TVW_ACT_NONE, TRUE },
     /* many output channels, few rows: the column split */
     { 1, 32, 2, 2, 256, { 3, 3, 1, 1, 1, 1, 1, 1, 1, FALSE }, TRUE, TVW_ACT_RELU, FALSE },
+    /* 3×3 stride 1 from 16 channels on: Winograd F(2, 3); odd sizes leave
+     * half tiles, channel counts not a multiple of the vector width */
+    { 2, 40, 9, 11, 40, { 3, 3, 1, 1, 1, 1, 1, 1, 1, FALSE }, TRUE, TVW_ACT_RELU, TRUE },
+    { 1, 17, 13, 6, 19, { 3, 3, 1, 1, 1, 1, 1, 1, 1, TRUE }, FALSE, TVW_ACT_NONE, FALSE },
+    /* many tiles: several tasks, each a chunk of tiles */
+    { 3, 64, 30, 29, 64, { 3, 3, 1, 1, 1, 1, 1, 1, 1, FALSE }, TRUE, TVW_ACT_RELU, FALSE },
+    /* a 1×2 map: half of each tile is padding */
+    { 2, 16, 1, 2, 48, { 3, 3, 1, 1, 1, 1, 1, 1, 1, FALSE }, TRUE, TVW_ACT_NONE, FALSE },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)

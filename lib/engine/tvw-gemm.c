@@ -19,6 +19,7 @@
 
 #include "tvw-gemm-private.h"
 #include "tvw-kernels-private.h"
+#include "tvw-activation-private.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
 # include <immintrin.h>
@@ -62,17 +63,17 @@ tvw_gemm_pack_b (const float *b,
 
 #ifdef HAVE_AVX2_KERNEL
 
-/* c[MR×NR] (+)= a[MR×kc] · b[kc×NR]; rows of a are @lda apart. */
+/* c[MR×NR] (+)= a[MR×kc] · b[kc×NR]; @a holds the MR rows (an edge tile
+ * repeats one). */
 static inline void
-micro_kernel (int          kc,
-              const float *a0,
-              gsize        lda,
-              const float *b,
-              float       *c,
-              gsize        ldc,
-              gboolean     accumulate)
+micro_kernel (int                kc,
+              const float *const a[MR],
+              const float       *b,
+              float             *c,
+              gsize              ldc,
+              gboolean           accumulate)
 {
-  const float *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda, *a4 = a3 + lda, *a5 = a4 + lda;
+  const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
   __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
 
   if (accumulate)
@@ -122,13 +123,12 @@ micro_kernel (int          kc,
 #else
 
 static inline void
-micro_kernel (int          kc,
-              const float *a,
-              gsize        lda,
-              const float *b,
-              float       *c,
-              gsize        ldc,
-              gboolean     accumulate)
+micro_kernel (int                kc,
+              const float *const a[MR],
+              const float       *b,
+              float             *c,
+              gsize              ldc,
+              gboolean           accumulate)
 {
   float acc[MR][NR];
 
@@ -139,7 +139,7 @@ micro_kernel (int          kc,
   for (int kk = 0; kk < kc; kk++)
     for (int i = 0; i < MR; i++)
       {
-        float x = a[i * lda + kk];
+        float x = a[i][kk];
 
         for (int j = 0; j < NR; j++)
           acc[i][j] += x * b[(gsize) kk * NR + j];
@@ -151,6 +151,8 @@ micro_kernel (int          kc,
 
 #endif
 
+/* Bias, residual and activation on a tile while it is in L1; nothing for a
+ * plain product (@bias NULL). */
 static inline void
 tile_epilogue (float               *c,
                int                  rows,
@@ -161,23 +163,27 @@ tile_epilogue (float               *c,
                gsize                ldr,
                TvwActivation        act)
 {
+  if (bias == NULL)
+    return;
+
   for (int i = 0; i < rows; i++)
     {
       float *o = c + i * ldc;
-      const float *r = residual != NULL ? residual + i * ldr : NULL;
 
       for (int j = 0; j < cols; j++)
+        o[j] += bias[j];
+      if (residual != NULL)
         {
-          float v = o[j] + bias[j];
+          const float *r = residual + i * ldr;
 
-          if (r != NULL)
-            v += r[j];
-          if (act == TVW_ACT_RELU)
-            v = v > 0.f ? v : 0.f;
-          else if (act != TVW_ACT_NONE)
-            v = tvw_activation_apply (v, act);
-          o[j] = v;
+          for (int j = 0; j < cols; j++)
+            o[j] += r[j];
         }
+      if (act == TVW_ACT_RELU)
+        for (int j = 0; j < cols; j++)
+          o[j] = o[j] > 0.f ? o[j] : 0.f;
+      else
+        tvw_activation_apply_span (o, cols, act);
     }
 }
 
@@ -198,7 +204,7 @@ tvw_gemm_packed (int                 m,
                  TvwActivation       act)
 {
   float tmp[MR * NR];
-  const float *pad_rows[MR];
+  const float *rows_a[MR];
 
   for (int k0 = 0; k0 < k; k0 += KC)
     {
@@ -222,34 +228,25 @@ tvw_gemm_packed (int                 m,
                   const float *ap = a + (gsize) i * lda + k0;
                   float *cp = c + (gsize) i * ldc + col;
 
+                  /* An edge tile repeats its first row in the missing
+                   * ones, and goes through a full-size buffer. */
+                  for (int r = 0; r < MR; r++)
+                    rows_a[r] = ap + (gsize) (r < rows ? r : 0) * lda;
+
                   if (rows == MR && cols == NR)
-                    micro_kernel (kc, ap, lda, bp, cp, ldc, !first);
+                    micro_kernel (kc, rows_a, bp, cp, ldc, !first);
                   else
                     {
-                      /* Edge tile: through a full-size buffer, the missing
-                       * rows reading row 0 again. */
-                      for (int r = 0; r < MR; r++)
-                        pad_rows[r] = ap + (gsize) (r < rows ? r : 0) * lda;
                       if (!first)
                         for (int r = 0; r < rows; r++)
                           memcpy (tmp + r * NR, cp + (gsize) r * ldc, cols * sizeof (float));
-
-                      /* The micro-kernel takes evenly spaced rows: copy
-                       * the edge rows of A into place when they are not. */
-                      {
-                        float arows[MR * KC];
-
-                        for (int r = 0; r < MR; r++)
-                          memcpy (arows + r * KC, pad_rows[r], kc * sizeof (float));
-                        micro_kernel (kc, arows, KC, bp, tmp, NR, !first);
-                      }
-
+                      micro_kernel (kc, rows_a, bp, tmp, NR, !first);
                       for (int r = 0; r < rows; r++)
                         memcpy (cp + (gsize) r * ldc, tmp + r * NR, cols * sizeof (float));
                     }
 
                   if (last)
-                    tile_epilogue (cp, rows, cols, ldc, bias + col,
+                    tile_epilogue (cp, rows, cols, ldc, bias != NULL ? bias + col : NULL,
                                    residual != NULL ? residual + (gsize) i * ldr + col : NULL,
                                    ldr, act);
                 }

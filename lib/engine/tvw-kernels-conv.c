@@ -15,6 +15,7 @@
 
 #include "tvw-gemm-private.h"
 #include "tvw-kernels-private.h"
+#include "tvw-kernels-winograd-private.h"
 #include "tvw-engine-threads-private.h"
 
 /* Keep one task's im2col slice within a few MB so it stays in cache while
@@ -83,6 +84,8 @@ tvw_conv_scratch_floats (const TvwConvParams *p,
 {
   ConvSplit s;
 
+  if (p->winograd)
+    return tvw_winograd_scratch_floats (p, n_threads);
   if (p->depthwise || conv_is_direct (p))
     return 0;
 
@@ -114,6 +117,28 @@ im2col (const TvwConvParams *p,
       for (int ky = 0; ky < p->kh; ky++)
         {
           const int iy = oy * p->sh - p->ph + ky * p->dh;
+
+          if (p->groups == 1 && p->dw == 1)
+            {
+              /* The row's taps are neighbouring pixels, whose channels
+               * follow each other: one copy for the whole row. */
+              const int ix0 = ox * p->sw - p->pw;
+              const int kx0 = CLAMP (-ix0, 0, p->kw);
+              const int kx1 = CLAMP (p->w - ix0, kx0, p->kw);
+
+              if (iy < 0 || iy >= p->h)
+                memset (dst, 0, (gsize) p->kw * cin_g * sizeof (float));
+              else
+                {
+                  memset (dst, 0, (gsize) kx0 * cin_g * sizeof (float));
+                  memcpy (dst + (gsize) kx0 * cin_g,
+                          img + ((gsize) iy * p->w + ix0 + kx0) * p->cin,
+                          (gsize) (kx1 - kx0) * cin_g * sizeof (float));
+                  memset (dst + (gsize) kx1 * cin_g, 0, (gsize) (p->kw - kx1) * cin_g * sizeof (float));
+                }
+              dst += (gsize) p->kw * cin_g;
+              continue;
+            }
 
           for (int kx = 0; kx < p->kw; kx++)
             {
@@ -247,6 +272,11 @@ tvw_kernel_conv2d (const TvwConvParams *p,
   if (p->depthwise)
     {
       depthwise (p, input, residual, output, n_threads);
+      return;
+    }
+  if (p->winograd)
+    {
+      tvw_kernel_winograd_conv2d (p, input, residual, output, scratch, scratch_per_thread, n_threads);
       return;
     }
 

@@ -22,9 +22,10 @@ typedef struct
   int kh, kw, sh, sw, ph, pw, dh, dw, groups;
   gboolean depthwise;          /* groups == cin == cout */
   gboolean panels;             /* weights in tvw_gemm_pack_b() panels */
+  gboolean winograd;           /* weights in tvw_winograd_pack() panels */
   /* Packed weights, per group: GEMM panels of the [kh·kw·cin/groups]×
    * [cout/groups] matrix when @panels, else that matrix row-major; for
-   * depthwise convolutions [kh·kw][cout]. */
+   * depthwise convolutions [kh·kw][cout]; Winograd's own when @winograd. */
   const float   *weight;
   const float   *bias;         /* [cout], never NULL once prepared */
   TvwActivation  act;

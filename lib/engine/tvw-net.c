@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#if defined(__AVX2__)
+# include <immintrin.h>
+#endif
 
 #include "tvw-error.h"
 #include "tvw-engine-private.h"
@@ -17,6 +20,7 @@
 #include "tvw-kernels-private.h"
 #include "tvw-kernels-grouped-private.h"
 #include "tvw-kernels-se-private.h"
+#include "tvw-kernels-winograd-private.h"
 
 #define ARENA_ALIGN 16   /* floats: 64 bytes */
 
@@ -112,27 +116,51 @@ struct _TvwNet
   gsize       arena_floats;
   float      *scratch;
   gsize       scratch_alloc;
+
+  /* Every convolution's packed weights (weights_arena_new()). */
+  float      *weights;
+  gsize       weights_bytes;
   gsize       scratch_per_thread;
 };
 
-/* Large weight buffers in transparent huge pages where the system allows:
- * a resnet50 is 25 000 page faults in 4 KiB pages, about 50 in 2 MiB ones.
- * The memory comes from malloc's family, so g_free() releases it. */
+/* All packed convolution weights live in one anonymous mapping, in
+ * transparent huge pages where the system allows and populated in one call:
+ * a resnet50's 100 MB is some 25 000 page faults in 4 KiB pages. */
 static float *
-alloc_weights (gsize n_floats)
+weights_arena_new (gsize    floats,
+                   gsize   *out_bytes,
+                   GError **error)
 {
-  gsize bytes = MAX (n_floats, 1) * sizeof (float);
-  void *p = NULL;
+  const gsize huge = 2 << 20;
+  gsize bytes = (floats * sizeof (float) + huge - 1) / huge * huge;
+  void *p;
 
-#ifdef MADV_HUGEPAGE
-  if (bytes >= (2 << 20) && posix_memalign (&p, 2 << 20, bytes) == 0)
+  p = mmap (NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
     {
-      madvise (p, bytes, MADV_HUGEPAGE);
-      return p;
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   "Not enough memory for the model’s weights (%" G_GSIZE_FORMAT " MB)",
+                   bytes >> 20);
+      return NULL;
     }
+#ifdef MADV_HUGEPAGE
+  madvise (p, bytes, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_WRITE
+  /* Best effort: before Linux 5.14 the pages fault in as they are written. */
+  madvise (p, bytes, MADV_POPULATE_WRITE);
 #endif
 
-  return g_new (float, MAX (n_floats, 1));
+  *out_bytes = bytes;
+  return p;
+}
+
+static void
+weights_arena_free (float *arena,
+                    gsize  bytes)
+{
+  if (arena != NULL)
+    munmap (arena, bytes);
 }
 
 static inline Value *
@@ -165,7 +193,8 @@ node_free (gpointer data)
   Node *n = data;
 
   g_free (n->name);
-  g_free (n->packed);
+  if (n->type != OP_CONV)   /* a convolution's are in the net's arena */
+    g_free (n->packed);
   g_free (n->packed_bias);
   g_free (n->scale);
   g_free (n->shift);
@@ -220,6 +249,7 @@ tvw_net_free (TvwNet *net)
   g_ptr_array_unref (net->params);
   g_free (net->arena);
   g_free (net->scratch);
+  weights_arena_free (net->weights, net->weights_bytes);
   g_free (net);
 }
 
@@ -764,23 +794,40 @@ check_bound (Param   *p,
   return TRUE;
 }
 
-static gboolean
-prepare_conv (Node    *n,
-              GError **error)
+/* Decides how a convolution's weights are laid out for its kernel, and
+ * returns how many floats they take. */
+static gsize
+conv_layout (Node *n)
 {
   const int groups = n->conv.groups;
   const int cin_g = n->cin / groups;
   const int cout_g = n->cout / groups;
-  const int kh = n->conv.kernel_h, kw = n->conv.kernel_w;
-  const gsize k = (gsize) kh * kw * cin_g;
-  const float *w;
-  g_autofree double *scale = g_new (double, n->cout);
+  const gsize k = (gsize) n->conv.kernel_h * n->conv.kernel_w * cin_g;
 
-  if (!check_bound (n->weight, error) || !check_bound (n->bias, error) ||
-      !check_bound (n->bn_weight, error) || !check_bound (n->bn_bias, error) ||
-      !check_bound (n->bn_mean, error) || !check_bound (n->bn_var, error))
-    return FALSE;
+  n->kp.depthwise = groups > 1 && groups == n->cin && groups == n->cout;
+  n->kp.winograd = !n->kp.depthwise &&
+    tvw_winograd_supports (n->conv.kernel_h, n->conv.kernel_w,
+                           n->conv.stride_h, n->conv.stride_w,
+                           n->conv.pad_h, n->conv.pad_w,
+                           n->conv.dilation_h, n->conv.dilation_w,
+                           groups, n->cin, n->cout);
+  /* The GEMM's B in NR-column panels when the kernel reads it so. */
+  n->kp.panels = !n->kp.depthwise && !n->kp.winograd &&
+    (groups == 1 || cout_g >= TVW_GEMM_NR);
 
+  if (n->kp.winograd)
+    return tvw_winograd_packed_floats (n->cin, n->cout);
+  if (n->kp.panels)
+    return tvw_gemm_packed_floats ((int) k, cout_g) * groups;
+  return (gsize) n->cout * k;
+}
+
+/* Folds the BatchNorm after a convolution into it: the bias goes into
+ * packed_bias, the per-channel factor of the weights into @scale. */
+static void
+conv_fold (Node   *n,
+           double *scale)
+{
   g_free (n->packed_bias);
   n->packed_bias = g_new (float, n->cout);
   for (int o = 0; o < n->cout; o++)
@@ -798,98 +845,155 @@ prepare_conv (Node    *n,
         scale[o] = 1.0;
       n->packed_bias[o] = (float) b;
     }
+}
 
-  w = n->weight->data;
-  g_clear_pointer (&n->packed, g_free);
-  n->kp.depthwise = groups > 1 && groups == n->cin && groups == n->cout;
+/* dst[c][j] = src[j][ci + c] · s[j] for c < 8, j < NR: eight columns of a
+ * panel from its NR weight rows, in registers (a compiler turns the plain
+ * loop into gathers, slow on most x86). */
+static inline void
+transpose_panel_rows (const float *const src[TVW_GEMM_NR],
+                      const double      *s,
+                      int                ci,
+                      float             *dst)
+{
+#if defined(__AVX2__)
+  for (int half = 0; half < TVW_GEMM_NR / 8; half++)
+    {
+      __m256 r[8], t[8], u[8];
+
+      for (int j = 0; j < 8; j++)
+        {
+          const float *row = src[half * 8 + j] + ci;
+          __m256d f = _mm256_set1_pd (s[half * 8 + j]);
+          __m128 lo = _mm256_cvtpd_ps (_mm256_mul_pd (_mm256_cvtps_pd (_mm_loadu_ps (row)), f));
+          __m128 hi = _mm256_cvtpd_ps (_mm256_mul_pd (_mm256_cvtps_pd (_mm_loadu_ps (row + 4)), f));
+
+          r[j] = _mm256_insertf128_ps (_mm256_castps128_ps256 (lo), hi, 1);
+        }
+      for (int j = 0; j < 8; j += 2)
+        {
+          t[j] = _mm256_unpacklo_ps (r[j], r[j + 1]);
+          t[j + 1] = _mm256_unpackhi_ps (r[j], r[j + 1]);
+        }
+      for (int j = 0; j < 8; j += 4)
+        {
+          u[j] = _mm256_shuffle_ps (t[j], t[j + 2], _MM_SHUFFLE (1, 0, 1, 0));
+          u[j + 1] = _mm256_shuffle_ps (t[j], t[j + 2], _MM_SHUFFLE (3, 2, 3, 2));
+          u[j + 2] = _mm256_shuffle_ps (t[j + 1], t[j + 3], _MM_SHUFFLE (1, 0, 1, 0));
+          u[j + 3] = _mm256_shuffle_ps (t[j + 1], t[j + 3], _MM_SHUFFLE (3, 2, 3, 2));
+        }
+      for (int c = 0; c < 4; c++)
+        {
+          _mm256_storeu_ps (dst + c * TVW_GEMM_NR + half * 8,
+                            _mm256_permute2f128_ps (u[c], u[c + 4], 0x20));
+          _mm256_storeu_ps (dst + (c + 4) * TVW_GEMM_NR + half * 8,
+                            _mm256_permute2f128_ps (u[c], u[c + 4], 0x31));
+        }
+    }
+#else
+  for (int c = 0; c < 8; c++)
+    for (int j = 0; j < TVW_GEMM_NR; j++)
+      dst[c * TVW_GEMM_NR + j] = (float) ((double) src[j][ci + c] * s[j]);
+#endif
+}
+
+/* One piece of packing work: a whole convolution, or panels [begin, end)
+ * of one in the GEMM layout. */
+typedef struct
+{
+  Node         *n;
+  const double *scale;
+  int           begin, end;
+} PackItem;
+
+static void
+pack_item (const PackItem *item)
+{
+  Node *n = item->n;
+  const double *scale = item->scale;
+  const float *w = n->weight->data;
+  const int groups = n->conv.groups;
+  const int cin_g = n->cin / groups;
+  const int cout_g = n->cout / groups;
+  const int kh = n->conv.kernel_h, kw = n->conv.kernel_w;
+  const int taps = kh * kw;
+  const gsize k = (gsize) taps * cin_g;
 
   if (n->kp.depthwise)
     {
-      n->packed = g_new (float, (gsize) n->cout * k);
       /* [ky·kw + kx][c]: the channel loop is the contiguous one. */
       for (int c = 0; c < n->cout; c++)
-        for (int t = 0; t < kh * kw; t++)
-          n->packed[(gsize) t * n->cout + c] = (float) (w[(gsize) c * kh * kw + t] * scale[c]);
+        for (int t = 0; t < taps; t++)
+          n->packed[(gsize) t * n->cout + c] = (float) (w[(gsize) c * taps + t] * scale[c]);
+    }
+  else if (n->kp.winograd)
+    tvw_winograd_pack (w, scale, n->cin, n->cout, item->begin, item->end, n->packed);
+  else if (n->kp.panels)
+    {
+      /* Straight from PyTorch's [oc][ci][ky][kx] into the panels' rows
+       * [(ky·kw + kx)·cin_g + ci][NR], written in order; the NR source rows
+       * are read side by side.  Padding columns read a real row times 0. */
+      const gsize group_floats = tvw_gemm_packed_floats ((int) k, cout_g);
+      const int n_panels = (cout_g + TVW_GEMM_NR - 1) / TVW_GEMM_NR;
+
+      for (int gp = item->begin; gp < item->end; gp++)
+        {
+          const int g = gp / n_panels, p = gp % n_panels;
+          float *dst = n->packed + (gsize) g * group_floats + (gsize) p * TVW_GEMM_NR * k;
+          const float *src[TVW_GEMM_NR];
+          double s[TVW_GEMM_NR];
+
+          for (int j = 0; j < TVW_GEMM_NR; j++)
+            {
+              const int o = MIN (p * TVW_GEMM_NR + j, cout_g - 1);
+
+              src[j] = w + (gsize) (g * cout_g + o) * k;
+              s[j] = p * TVW_GEMM_NR + j < cout_g ? scale[g * cout_g + o] : 0.0;
+            }
+
+          for (int t = 0; t < taps; t++)
+            {
+              int ci = 0;
+
+              /* 1×1 (most of a ResNet's weights): the rows are contiguous,
+               * transpose them eight columns at a time. */
+              if (taps == 1)
+                for (; ci + 8 <= cin_g; ci += 8)
+                  {
+                    transpose_panel_rows (src, s, ci, dst);
+                    dst += 8 * TVW_GEMM_NR;
+                  }
+
+              for (; ci < cin_g; ci++)
+                {
+                  const gsize from = (gsize) ci * taps + t;
+
+                  for (int j = 0; j < TVW_GEMM_NR; j++)
+                    dst[j] = (float) ((double) src[j][from] * s[j]);
+                  dst += TVW_GEMM_NR;
+                }
+            }
+        }
     }
   else
     {
-      const int taps = kh * kw;
-
-      /* The GEMM's B: [g][(ky·kw + kx)·cin_g + ci][o], rows matching the
-       * im2col columns; in NR-column panels when the kernel reads it so. */
-      n->kp.panels = groups == 1 || cout_g >= TVW_GEMM_NR;
-
-      if (n->kp.panels)
+      for (int oc = 0; oc < n->cout; oc++)
         {
-          const gsize group_floats = tvw_gemm_packed_floats ((int) k, cout_g);
-          const int n_panels = (cout_g + TVW_GEMM_NR - 1) / TVW_GEMM_NR;
-          float *packed = alloc_weights (group_floats * groups);
+          const int g = oc / cout_g, o = oc % cout_g;
+          const float *src = w + (gsize) oc * k;
 
-          /* Straight from PyTorch's [oc][ci][ky][kx] into the panels: each
-           * output channel's weights are read once, in order, and a panel
-           * (k×NR floats) stays in cache while it is written. */
-#pragma omp parallel for schedule(dynamic, 4)
-          for (int gp = 0; gp < groups * n_panels; gp++)
-            {
-              const int g = gp / n_panels, p = gp % n_panels;
-              float *panel = packed + (gsize) g * group_floats + (gsize) p * TVW_GEMM_NR * k;
-
-              for (int j = 0; j < TVW_GEMM_NR; j++)
-                {
-                  const int o = p * TVW_GEMM_NR + j;
-                  const int oc = g * cout_g + o;
-                  const float *src;
-
-                  if (o >= cout_g)
-                    {
-                      for (gsize kk = 0; kk < k; kk++)
-                        panel[kk * TVW_GEMM_NR + j] = 0.f;
-                      continue;
-                    }
-
-                  src = w + (gsize) oc * cin_g * taps;
-                  for (int ci = 0; ci < cin_g; ci++)
-                    for (int t = 0; t < taps; t++)
-                      panel[((gsize) t * cin_g + ci) * TVW_GEMM_NR + j] =
-                        (float) ((double) src[ci * taps + t] * scale[oc]);
-                }
-            }
-
-          g_free (n->packed);
-          n->packed = packed;
-        }
-      else
-        {
-          float *matrix = g_new (float, (gsize) n->cout * k);
-
-          for (int oc = 0; oc < n->cout; oc++)
-            {
-              const int g = oc / cout_g, o = oc % cout_g;
-              const float *src = w + (gsize) oc * cin_g * taps;
-
-              for (int ci = 0; ci < cin_g; ci++)
-                for (int t = 0; t < taps; t++)
-                  matrix[(gsize) g * k * cout_g + ((gsize) t * cin_g + ci) * cout_g + o] =
-                    (float) ((double) src[ci * taps + t] * scale[oc]);
-            }
-
-          g_free (n->packed);
-          n->packed = matrix;
+          for (int ci = 0; ci < cin_g; ci++)
+            for (int t = 0; t < taps; t++)
+              n->packed[(gsize) g * k * cout_g + ((gsize) t * cin_g + ci) * cout_g + o] =
+                (float) ((double) src[ci * taps + t] * scale[oc]);
         }
     }
-
-  return TRUE;
 }
 
-static gboolean
-prepare_affine (Node    *n,
-                GError **error)
+static void
+prepare_affine (Node *n)
 {
   int c = (int) n->bn_weight->numel;
-
-  if (!check_bound (n->bn_weight, error) || !check_bound (n->bn_bias, error) ||
-      !check_bound (n->bn_mean, error) || !check_bound (n->bn_var, error))
-    return FALSE;
 
   g_free (n->scale);
   g_free (n->shift);
@@ -902,27 +1006,91 @@ prepare_affine (Node    *n,
       n->scale[i] = (float) s;
       n->shift[i] = (float) (n->bn_bias->data[i] - n->bn_mean->data[i] * s);
     }
+}
 
-  return TRUE;
+static gboolean
+check_node_bound (Node    *n,
+                  GError **error)
+{
+  switch (n->type)
+    {
+    case OP_CONV:
+      return check_bound (n->weight, error) && check_bound (n->bias, error) &&
+             check_bound (n->bn_weight, error) && check_bound (n->bn_bias, error) &&
+             check_bound (n->bn_mean, error) && check_bound (n->bn_var, error);
+    case OP_AFFINE:
+      return check_bound (n->bn_weight, error) && check_bound (n->bn_bias, error) &&
+             check_bound (n->bn_mean, error) && check_bound (n->bn_var, error);
+    case OP_SQUEEZE_EXCITE:
+      return check_bound (n->weight, error) && check_bound (n->bias, error) &&
+             check_bound (n->weight2, error) && check_bound (n->bias2, error);
+    case OP_INPUT:
+    case OP_ACT:
+    case OP_ADD:
+    case OP_SCALE:
+    case OP_MAX_POOL:
+    case OP_AVG_POOL:
+    case OP_ADAPTIVE_AVG_POOL:
+    case OP_FLATTEN:
+    default:
+      return TRUE;
+    }
 }
 
 gboolean
 tvw_net_prepare (TvwNet  *net,
                  GError **error)
 {
+  g_autoptr(GArray) items = g_array_new (FALSE, FALSE, sizeof (PackItem));
+  g_autoptr(GPtrArray) scales = g_ptr_array_new_with_free_func (g_free);
+  g_autofree gsize *offsets = g_new0 (gsize, net->nodes->len);
+  gsize total = 0, arena_bytes = 0;
+  float *arena = NULL;
+
+  /* Everything is checked and the memory found before anything changes:
+   * a failure leaves the net as it was. */
   for (guint i = 0; i < net->nodes->len; i++)
     {
       Node *n = node (net, i);
 
-      if (n->type == OP_CONV && !prepare_conv (n, error))
+      if (!check_node_bound (n, error))
         return FALSE;
-      if (n->type == OP_AFFINE && !prepare_affine (n, error))
-        return FALSE;
-      if (n->type == OP_SQUEEZE_EXCITE)
+      if (n->type == OP_CONV)
         {
-          if (!check_bound (n->weight, error) || !check_bound (n->bias, error) ||
-              !check_bound (n->weight2, error) || !check_bound (n->bias2, error))
-            return FALSE;
+          offsets[i] = total;
+          total += (conv_layout (n) + ARENA_ALIGN - 1) & ~(gsize) (ARENA_ALIGN - 1);
+        }
+    }
+  if (total > 0 && (arena = weights_arena_new (total, &arena_bytes, error)) == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < net->nodes->len; i++)
+    {
+      Node *n = node (net, i);
+
+      if (n->type == OP_CONV)
+        {
+          double *scale = g_new (double, n->cout);
+          const int cout_g = n->cout / n->conv.groups;
+          const int n_panels = (cout_g + TVW_GEMM_NR - 1) / TVW_GEMM_NR;
+          const gboolean split = n->kp.panels || n->kp.winograd;
+          const int pieces = split ? n->conv.groups * n_panels : 1;
+          /* Pieces of about 256 KiB of packed weights (Winograd's are 16/9
+           * of the original, near enough). */
+          const gsize panel_floats = (gsize) TVW_GEMM_NR * n->conv.kernel_h * n->conv.kernel_w *
+                                     n->cin / n->conv.groups;
+          const int step = split ? MAX (1, (int) ((64 * 1024) / MAX (panel_floats, 1))) : 1;
+
+          g_ptr_array_add (scales, scale);
+          conv_fold (n, scale);
+          n->packed = arena + offsets[i];
+          for (int b = 0; b < pieces; b += step)
+            g_array_append_val (items, ((PackItem) { n, scale, b, MIN (pieces, b + step) }));
+        }
+      else if (n->type == OP_AFFINE)
+        prepare_affine (n);
+      else if (n->type == OP_SQUEEZE_EXCITE)
+        {
           g_free (n->packed);
           n->packed = g_new (float, n->weight2->numel);
           tvw_squeeze_excitation_pack (n->weight2->data, (int) n->weight2->shape[0],
@@ -930,6 +1098,15 @@ tvw_net_prepare (TvwNet  *net,
         }
     }
 
+  /* One parallel region for the whole model: most layers alone are too
+   * small to share out. */
+#pragma omp parallel for schedule(dynamic, 1)
+  for (guint i = 0; i < items->len; i++)
+    pack_item (&g_array_index (items, PackItem, i));
+
+  weights_arena_free (net->weights, net->weights_bytes);
+  net->weights = arena;
+  net->weights_bytes = arena_bytes;
   net->prepared = TRUE;
   net->plan_n = 0;   /* packed pointers changed: plan again */
 
@@ -1108,6 +1285,7 @@ plan (TvwNet  *net,
               .groups = s->groups,
               .depthwise = nd->kp.depthwise,
               .panels = nd->kp.panels,
+              .winograd = nd->kp.winograd,
               .weight = nd->packed, .bias = nd->packed_bias,
               .act = nd->act,
             };

@@ -81,6 +81,9 @@ const float         *tvw_checkpoint_get_float     (TvwCheckpoint        *self,
                                                    const TvwCkptTensor  *tensor,
                                                    GError              **error);
 
+/* Maps the whole file in one call, before weights are read from it all
+ * (a page fault every 64 KiB otherwise).  Best effort. */
+void                 tvw_checkpoint_prefetch      (TvwCheckpoint        *self);
 /* Tells the kernel the mapped pages are not needed for now: after weights
  * are packed, the file no longer counts in the process's resident memory.
  * Pointers stay valid (the pages are read again from the file if used). */

@@ -663,6 +663,23 @@ tvw_checkpoint_get_float (TvwCheckpoint        *self,
 }
 
 void
+tvw_checkpoint_prefetch (TvwCheckpoint *self)
+{
+  g_return_if_fail (self != NULL);
+
+#if defined(G_OS_UNIX) && defined(MADV_POPULATE_READ)
+  if (self->mapped && self->size > 0)
+    {
+      gsize page = (gsize) sysconf (_SC_PAGESIZE);
+      guintptr start = (guintptr) self->data & ~(guintptr) (page - 1);
+
+      madvise (GSIZE_TO_POINTER (start), (guintptr) self->data + self->size - start,
+               MADV_POPULATE_READ);
+    }
+#endif
+}
+
+void
 tvw_checkpoint_release_pages (TvwCheckpoint *self)
 {
 #ifdef G_OS_UNIX
