@@ -569,6 +569,15 @@ tvw_transform_set_property (GObject      *object,
     }
 }
 
+/* The crop and resize sides all take the sizes libtvw supports. */
+static GParamSpec *
+size_param_spec (const char *name)
+{
+  return g_param_spec_int (name, NULL, NULL,
+                           0, MAX_RESIZED_SIDE, 0,
+                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+}
+
 static void
 tvw_transform_class_init (TvwTransformClass *klass)
 {
@@ -600,30 +609,21 @@ tvw_transform_class_init (TvwTransformClass *klass)
    * The side of the square central crop (`crop_size=N`); 0 when the crop
    * is not square or the preset does not crop.  Setting 0 removes the crop.
    */
-  props[PROP_CROP_SIZE] =
-    g_param_spec_int ("crop-size", NULL, NULL,
-                      0, MAX_RESIZED_SIDE, 0,
-                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_CROP_SIZE] = size_param_spec ("crop-size");
 
   /**
    * TvwTransform:crop-height:
    *
    * The height of the central crop (`crop_size=(H, W)`).
    */
-  props[PROP_CROP_HEIGHT] =
-    g_param_spec_int ("crop-height", NULL, NULL,
-                      0, MAX_RESIZED_SIDE, 0,
-                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_CROP_HEIGHT] = size_param_spec ("crop-height");
 
   /**
    * TvwTransform:crop-width:
    *
    * The width of the central crop (`crop_size=(H, W)`).
    */
-  props[PROP_CROP_WIDTH] =
-    g_param_spec_int ("crop-width", NULL, NULL,
-                      0, MAX_RESIZED_SIDE, 0,
-                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_CROP_WIDTH] = size_param_spec ("crop-width");
 
   /**
    * TvwTransform:resize-size:
@@ -632,10 +632,7 @@ tvw_transform_class_init (TvwTransformClass *klass)
    * (`resize_size=N`); 0 means no resize (`resize_size=None`), or that the
    * resize is to a fixed (height, width).
    */
-  props[PROP_RESIZE_SIZE] =
-    g_param_spec_int ("resize-size", NULL, NULL,
-                      0, MAX_RESIZED_SIDE, 0,
-                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_RESIZE_SIZE] = size_param_spec ("resize-size");
 
   /**
    * TvwTransform:resize-height:
@@ -643,10 +640,7 @@ tvw_transform_class_init (TvwTransformClass *klass)
    * The height images are resized to (`resize_size=(H, W)`); 0 unless the
    * resize is to a fixed (height, width).
    */
-  props[PROP_RESIZE_HEIGHT] =
-    g_param_spec_int ("resize-height", NULL, NULL,
-                      0, MAX_RESIZED_SIDE, 0,
-                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_RESIZE_HEIGHT] = size_param_spec ("resize-height");
 
   /**
    * TvwTransform:resize-width:
@@ -654,10 +648,7 @@ tvw_transform_class_init (TvwTransformClass *klass)
    * The width images are resized to (`resize_size=(H, W)`); 0 unless the
    * resize is to a fixed (height, width).
    */
-  props[PROP_RESIZE_WIDTH] =
-    g_param_spec_int ("resize-width", NULL, NULL,
-                      0, MAX_RESIZED_SIDE, 0,
-                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_RESIZE_WIDTH] = size_param_spec ("resize-width");
 
   /**
    * TvwTransform:mean:
@@ -825,26 +816,46 @@ bad_type:
   return FALSE;
 }
 
+/* Returns @value, unboxed if it is a "v", when it has @type; otherwise an
+ * error that names @key and the @expected kind of value. */
+static GVariant *
+unbox_typed (const char          *key,
+             GVariant            *value,
+             const GVariantType  *type,
+             const char          *expected,
+             GError             **error)
+{
+  g_autoptr(GVariant) unboxed = NULL;
+
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_VARIANT))
+    unboxed = g_variant_get_variant (value);
+  else
+    unboxed = g_variant_ref (value);
+
+  if (!g_variant_is_of_type (unboxed, type))
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   "%s: expected %s, got a value of type “%s”",
+                   key, expected, g_variant_get_type_string (unboxed));
+      return NULL;
+    }
+
+  return g_steal_pointer (&unboxed);
+}
+
 static gboolean
 parse_interpolation (GVariant          *value,
                      TvwInterpolation  *interpolation,
                      GError           **error)
 {
-  g_autoptr(GVariant) inner = NULL;
+  g_autoptr(GVariant) string = NULL;
   const char *s;
 
-  if (g_variant_is_of_type (value, G_VARIANT_TYPE_VARIANT))
-    value = inner = g_variant_get_variant (value);
+  string = unbox_typed ("interpolation", value, G_VARIANT_TYPE_STRING, "a string", error);
+  if (string == NULL)
+    return FALSE;
 
-  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
-    {
-      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                   "interpolation: expected a string, got a value of type “%s”",
-                   g_variant_get_type_string (value));
-      return FALSE;
-    }
-
-  s = g_variant_get_string (value, NULL);
+  s = g_variant_get_string (string, NULL);
   if (g_str_has_prefix (s, "InterpolationMode."))
     s += strlen ("InterpolationMode.");
 
@@ -978,18 +989,11 @@ tvw_transform_new_for_preset (const char  *preset,
             }
           else if (g_str_equal (key, "antialias"))
             {
-              g_autoptr(GVariant) inner = NULL;
-              GVariant *b = value;
+              g_autoptr(GVariant) b = NULL;
 
-              if (g_variant_is_of_type (b, G_VARIANT_TYPE_VARIANT))
-                b = inner = g_variant_get_variant (b);
-              if (!g_variant_is_of_type (b, G_VARIANT_TYPE_BOOLEAN))
-                {
-                  g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                               "antialias: expected a boolean, got a value of type “%s”",
-                               g_variant_get_type_string (b));
-                  return NULL;
-                }
+              b = unbox_typed (key, value, G_VARIANT_TYPE_BOOLEAN, "a boolean", error);
+              if (b == NULL)
+                return NULL;
               self->antialias = g_variant_get_boolean (b);
             }
         }
@@ -1368,6 +1372,34 @@ pil_resize_crop (TvwTransform  *self,
   return g_steal_pointer (&out);
 }
 
+/* Gets the float32 mean and std that channel @c is normalized with
+ * (OpticalFlow's are fixed); FALSE, with 0 and 1, when the preset only
+ * rescales. */
+static inline gboolean
+channel_normalization (TvwTransform *self,
+                       guint         c,
+                       float        *mean,
+                       float        *std)
+{
+  *mean = 0.0f;
+  *std = 1.0f;
+
+  if (!preset_has_normalize (self->preset))
+    return FALSE;
+
+  if (self->preset == TVW_PRESET_OPTICAL_FLOW)
+    {
+      *mean = 0.5f;
+      *std = 0.5f;
+    }
+  else
+    {
+      *mean = (float) self->mean[self->n_mean == 1 ? 0 : c];
+      *std = (float) self->std[self->n_std == 1 ? 0 : c];
+    }
+  return TRUE;
+}
+
 /* Per-channel lookup of convert_image_dtype + normalize for 8-bit values,
  * in float32 like torch: (v / 255 - mean) / std. */
 static void
@@ -1377,19 +1409,8 @@ build_lut (TvwTransform *self,
 {
   for (guint c = 0; c < n_channels; c++)
     {
-      float mean = 0.0f, std = 1.0f;
-      gboolean normalize = preset_has_normalize (self->preset);
-
-      if (self->preset == TVW_PRESET_OPTICAL_FLOW)
-        {
-          mean = 0.5f;
-          std = 0.5f;
-        }
-      else if (normalize)
-        {
-          mean = (float) self->mean[self->n_mean == 1 ? 0 : c];
-          std = (float) self->std[self->n_std == 1 ? 0 : c];
-        }
+      float mean, std;
+      gboolean normalize = channel_normalization (self, c, &mean, &std);
 
       for (guint v = 0; v < 256; v++)
         {
@@ -1556,24 +1577,12 @@ normalize_planes (TvwTransform *self,
                   gsize         plane_size,
                   gboolean      from_uint8)
 {
-  gboolean normalize = preset_has_normalize (self->preset);
-
   for (gsize i = 0; i < n_images; i++)
     for (int c = 0; c < channels; c++)
       {
         float *p = data + (i * channels + c) * plane_size;
-        float mean = 0.0f, std = 1.0f;
-
-        if (self->preset == TVW_PRESET_OPTICAL_FLOW)
-          {
-            mean = 0.5f;
-            std = 0.5f;
-          }
-        else if (normalize)
-          {
-            mean = (float) self->mean[self->n_mean == 1 ? 0 : c];
-            std = (float) self->std[self->n_std == 1 ? 0 : c];
-          }
+        float mean, std;
+        gboolean normalize = channel_normalization (self, c, &mean, &std);
 
         for (gsize k = 0; k < plane_size; k++)
           {

@@ -445,23 +445,31 @@ make_bytes (guint32 seed,
   return g_bytes_new_take (data, size);
 }
 
-/* Adds a file to the server, named "<stem>-<first @prefix_len hex digits>.pth". */
-static char *
-serve_new_file (const char *stem,
-                guint32     seed,
-                gsize       size,
-                guint       prefix_len,
-                GBytes    **out_bytes)
+/* A generated checkpoint: deterministic bytes, named after their hash as
+ * torchvision's are ("<stem>-<first hex digits of the SHA-256>.pth"), and the
+ * URL a test asks for. */
+typedef struct
 {
-  g_autoptr(GBytes) bytes = make_bytes (seed, size);
-  g_autofree char *sha = sha256_hex (bytes);
-  char *name = g_strdup_printf ("%s-%.*s.pth", stem, (int) prefix_len, sha);
+  GBytes *bytes;
+  char   *name;
+  char   *url;
+} Checkpoint;
 
-  server_add_file (name, bytes);
+static void
+checkpoint_free (Checkpoint *c)
+{
+  g_bytes_unref (c->bytes);
+  g_free (c->name);
+  g_free (c->url);
+  g_free (c);
+}
 
-  if (out_bytes != NULL)
-    *out_bytes = g_steal_pointer (&bytes);
-  return name;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Checkpoint, checkpoint_free)
+
+static char *
+unreachable_url (const char *name)
+{
+  return g_strdup_printf ("http://127.0.0.2:1/models/%s", name);
 }
 
 static char *
@@ -469,6 +477,38 @@ file_url (const char *route,
           const char *name)
 {
   return g_strdup_printf ("%s/%s/%s", srv.base, route, name);
+}
+
+/* A checkpoint the server does not have, at a URL where nothing listens. */
+static Checkpoint *
+checkpoint_new (const char *stem,
+                guint32     seed,
+                gsize       size,
+                guint       prefix_len)
+{
+  Checkpoint *c = g_new0 (Checkpoint, 1);
+  g_autofree char *sha = NULL;
+
+  c->bytes = make_bytes (seed, size);
+  sha = sha256_hex (c->bytes);
+  c->name = g_strdup_printf ("%s-%.*s.pth", stem, (int) prefix_len, sha);
+  c->url = unreachable_url (c->name);
+  return c;
+}
+
+/* A checkpoint on the server, at its URL under /files/. */
+static Checkpoint *
+serve_new_checkpoint (const char *stem,
+                      guint32     seed,
+                      gsize       size,
+                      guint       prefix_len)
+{
+  Checkpoint *c = checkpoint_new (stem, seed, size, prefix_len);
+
+  server_add_file (c->name, c->bytes);
+  g_free (c->url);
+  c->url = file_url ("files", c->name);
+  return c;
 }
 
 static void
@@ -494,6 +534,17 @@ assert_file_equals (const char *path,
   g_file_get_contents (path, &contents, &len, &error);
   g_assert_no_error (error);
   g_assert_cmpmem (contents, len, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
+}
+
+static void
+assert_lookup_finds (const char *url,
+                     const char *expected)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = tvw_cache_lookup (url, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (path, ==, expected);
 }
 
 /* The fixture: fresh directories, and an earlier valid download that no
@@ -531,9 +582,7 @@ fixture_setup (Fixture       *f,
                gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *keep_name = NULL;
-  g_autofree char *keep_url = NULL;
-  g_autofree char *found = NULL;
+  g_autoptr(Checkpoint) keep = NULL;
   g_autofree char *xdg = NULL;
   g_autofree char *torch_home = NULL;
 
@@ -553,17 +602,11 @@ fixture_setup (Fixture       *f,
   g_setenv ("XDG_CACHE_HOME", xdg, TRUE);
 
   /* An earlier download, verified once. */
-  f->keep_bytes = make_bytes (7, 3000);
-  {
-    g_autofree char *sha = sha256_hex (f->keep_bytes);
-    keep_name = g_strdup_printf ("keep-%.8s.pth", sha);
-  }
-  f->keep_path = g_build_filename (f->tvw_dir, keep_name, NULL);
+  keep = checkpoint_new ("keep", 7, 3000, 8);
+  f->keep_bytes = g_bytes_ref (keep->bytes);
+  f->keep_path = g_build_filename (f->tvw_dir, keep->name, NULL);
   write_file (f->keep_path, f->keep_bytes);
-  keep_url = g_strdup_printf ("http://127.0.0.2:1/models/%s", keep_name);
-  found = tvw_cache_lookup (keep_url, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpstr (found, ==, f->keep_path);
+  assert_lookup_finds (keep->url, f->keep_path);
   g_assert_cmpint (stat (f->keep_path, &f->keep_st), ==, 0);
 }
 
@@ -729,6 +772,66 @@ fetch_async_and_wait (const char    *url,
   return path;
 }
 
+/* Fetching with the outcome checked. */
+
+/* Fetches @url (reporting to @progress unless it is NULL) and returns the
+ * path; with @expected, checks that the file holds those bytes. */
+static char *
+fetch_ok (const char *url,
+          Progress   *progress,
+          GBytes     *expected)
+{
+  g_autoptr(GError) error = NULL;
+  char *path;
+
+  path = tvw_cache_fetch (url, progress != NULL ? progress_cb : NULL, progress, NULL, &error);
+  g_assert_no_error (error);
+  if (expected != NULL)
+    assert_file_equals (path, expected);
+  return path;
+}
+
+/* Fetches @url, which must fail with @domain and @code; returns the error
+ * for the caller to check the message. */
+static GError *
+fetch_fails (const char *url,
+             GQuark      domain,
+             int         code)
+{
+  g_autofree char *path = NULL;
+  GError *error = NULL;
+
+  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
+  g_assert_error (error, domain, code);
+  g_assert_null (path);
+  return error;
+}
+
+/* With a copy of @file at @copy, fetching finds it there. */
+static void
+assert_fetch_uses_copy (Checkpoint *file,
+                        const char *copy)
+{
+  g_autofree char *path = NULL;
+
+  write_file (copy, file->bytes);
+  path = fetch_ok (file->url, NULL, NULL);
+  g_assert_cmpstr (path, ==, copy);
+}
+
+/* The server got @n requests, the last one with this Range header (NULL:
+ * none). */
+static void
+assert_last_request (guint       n,
+                     const char *range)
+{
+  g_autofree char *last = NULL;
+
+  g_assert_cmpuint (server_n_requests (), ==, n);
+  last = server_request_range (n - 1);
+  g_assert_cmpstr (last, ==, range);
+}
+
 /* The tests. */
 
 static void
@@ -805,31 +908,22 @@ static void
 test_success (Fixture       *f,
               gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("x", 1, 200 * 1024 + 17, 8, &bytes);
-  g_autofree char *url = file_url ("files", name);
-  g_autofree char *expected = g_build_filename (f->tvw_dir, name, NULL);
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("x", 1, 200 * 1024 + 17, 8);
+  g_autofree char *expected = g_build_filename (f->tvw_dir, file->name, NULL);
   g_autofree char *path = NULL;
   g_autofree char *again = NULL;
-  g_autofree char *range = NULL;
-  g_autoptr(GError) error = NULL;
   Progress progress;
 
   progress_init (&progress);
-  path = tvw_cache_fetch (url, progress_cb, &progress, NULL, &error);
-  g_assert_no_error (error);
+  path = fetch_ok (file->url, &progress, file->bytes);
   g_assert_cmpstr (path, ==, expected);
-  assert_file_equals (path, bytes);
-  assert_progress (&progress, 0, g_bytes_get_size (bytes));
-  assert_no_leftovers (f, name);
-  g_assert_cmpuint (server_n_requests (), ==, 1);
-  range = server_request_range (0);
-  g_assert_null (range);
+  assert_progress (&progress, 0, g_bytes_get_size (file->bytes));
+  assert_no_leftovers (f, file->name);
+  assert_last_request (1, NULL);
 
   /* Cached now: no second request, no progress. */
   g_array_set_size (progress.calls, 0);
-  again = tvw_cache_fetch (url, progress_cb, &progress, NULL, &error);
-  g_assert_no_error (error);
+  again = fetch_ok (file->url, &progress, NULL);
   g_assert_cmpstr (again, ==, expected);
   g_assert_cmpuint (server_n_requests (), ==, 1);
   g_assert_cmpuint (progress.calls->len, ==, 0);
@@ -841,33 +935,50 @@ static void
 test_success_async (Fixture       *f,
                     gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("x", 2, 700 * 1024, 10, &bytes);
-  g_autofree char *url = file_url ("files", name);
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("x", 2, 700 * 1024, 10);
   g_autofree char *path = NULL;
   g_autofree char *again = NULL;
   g_autoptr(GError) error = NULL;
   Progress progress;
 
   progress_init (&progress);
-  path = fetch_async_and_wait (url, &progress, NULL, &error);
+  path = fetch_async_and_wait (file->url, &progress, NULL, &error);
   g_assert_no_error (error);
-  assert_file_equals (path, bytes);
+  assert_file_equals (path, file->bytes);
   g_assert_true (progress.notified);
-  assert_progress (&progress, -1, g_bytes_get_size (bytes));
-  assert_no_leftovers (f, name);
+  assert_progress (&progress, -1, g_bytes_get_size (file->bytes));
+  assert_no_leftovers (f, file->name);
   g_assert_cmpuint (server_n_requests (), ==, 1);
   progress_clear (&progress);
 
   /* Cached now: no request, no progress at all. */
   progress_init (&progress);
-  again = fetch_async_and_wait (url, &progress, NULL, &error);
+  again = fetch_async_and_wait (file->url, &progress, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (again, ==, path);
   g_assert_true (progress.notified);
   g_assert_cmpuint (progress.calls->len, ==, 0);
   g_assert_cmpuint (server_n_requests (), ==, 1);
   progress_clear (&progress);
+}
+
+/* Fetching @url fails with @domain and @code, with @detail and @detail2 in
+ * the message, and leaves the cache as it was. */
+static void
+check_failed_fetch (Fixture    *f,
+                    const char *url,
+                    const char *name,
+                    GQuark      domain,
+                    int         code,
+                    const char *detail,
+                    const char *detail2)
+{
+  g_autoptr(GError) error = fetch_fails (url, domain, code);
+
+  g_assert_nonnull (strstr (error->message, detail));
+  g_assert_nonnull (strstr (error->message, detail2));
+  assert_cache_clean (f, name);
+  assert_no_leftovers (f, name);
 }
 
 static void
@@ -877,16 +988,8 @@ check_http_error (Fixture    *f,
 {
   g_autofree char *url = g_strdup_printf ("%s/%s", srv.base, route);
   g_autofree char *name = g_path_get_basename (route);
-  g_autofree char *path = NULL;
-  g_autoptr(GError) error = NULL;
 
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_error (error, TVW_ERROR, TVW_ERROR_NETWORK);
-  g_assert_null (path);
-  g_assert_nonnull (strstr (error->message, code));
-  g_assert_nonnull (strstr (error->message, url));
-  assert_cache_clean (f, name);
-  assert_no_leftovers (f, name);
+  check_failed_fetch (f, url, name, TVW_ERROR, TVW_ERROR_NETWORK, code, url);
 }
 
 static void
@@ -908,16 +1011,12 @@ static void
 test_redirect (Fixture       *f,
                gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("redir", 3, 5000, 8, &bytes);
-  g_autofree char *url = file_url ("redirect", name);
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("redir", 3, 5000, 8);
+  g_autofree char *url = file_url ("redirect", file->name);
   g_autofree char *path = NULL;
-  g_autoptr(GError) error = NULL;
 
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  assert_file_equals (path, bytes);
-  g_assert_true (g_str_has_suffix (path, name));
+  path = fetch_ok (url, NULL, file->bytes);
+  g_assert_true (g_str_has_suffix (path, file->name));
   g_assert_cmpuint (server_n_requests (), ==, 2);
 }
 
@@ -930,39 +1029,26 @@ test_wrong_hash (Fixture       *f,
   const char *prefix = g_str_has_prefix (sha, "deadbeef") ? "feedf00d" : "deadbeef";
   g_autofree char *name = g_strdup_printf ("bad-%s.pth", prefix);
   g_autofree char *url = file_url ("files", name);
-  g_autofree char *path = NULL;
-  g_autoptr(GError) error = NULL;
 
   server_add_file (name, bytes);
-
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_error (error, TVW_ERROR, TVW_ERROR_CHECKSUM_MISMATCH);
-  g_assert_null (path);
-  g_assert_nonnull (strstr (error->message, prefix));
-  g_assert_nonnull (strstr (error->message, sha));
-  assert_cache_clean (f, name);
-  assert_no_leftovers (f, name);
+  check_failed_fetch (f, url, name, TVW_ERROR, TVW_ERROR_CHECKSUM_MISMATCH, prefix, sha);
 }
 
 /* Interrupts a download half-way, checks what is left, and returns the
  * number of bytes the partial file holds. */
 static goffset
 interrupt_download (Fixture    *f,
-                    const char *name,
-                    const char *url,
+                    Checkpoint *file,
                     goffset     cut_at)
 {
-  g_autofree char *partial = g_strdup_printf ("%s/%s.partial", f->tvw_dir, name);
-  g_autofree char *path = NULL;
+  g_autofree char *partial = g_strdup_printf ("%s/%s.partial", f->tvw_dir, file->name);
   g_autoptr(GError) error = NULL;
   struct stat st;
 
   server_set_cut (cut_at);
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_error (error, TVW_ERROR, TVW_ERROR_NETWORK);
-  g_assert_nonnull (strstr (error->message, url));
-  g_assert_null (path);
-  assert_cache_clean (f, name);
+  error = fetch_fails (file->url, TVW_ERROR, TVW_ERROR_NETWORK);
+  g_assert_nonnull (strstr (error->message, file->url));
+  assert_cache_clean (f, file->name);
 
   /* What arrived is kept to resume from. */
   g_assert_cmpint (stat (partial, &st), ==, 0);
@@ -974,113 +1060,88 @@ static void
 test_truncated_body (Fixture       *f,
                      gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("cut", 5, 300 * 1024, 8, &bytes);
-  g_autofree char *url = file_url ("files", name);
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("cut", 5, 300 * 1024, 8);
 
-  interrupt_download (f, name, url, 100 * 1024 + 3);
+  interrupt_download (f, file, 100 * 1024 + 3);
   g_assert_cmpuint (server_n_requests (), ==, 1);
+}
+
+/* Interrupts the download of @file after @cut_at bytes and fetches it
+ * again: the second request asks for the rest.  A server that ignores the
+ * range sends the whole file, and the download starts over. */
+static void
+check_resume (Fixture    *f,
+              Checkpoint *file,
+              goffset     cut_at,
+              gboolean    ignore_range)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *expected_range = NULL;
+  Progress progress;
+  goffset kept;
+
+  kept = interrupt_download (f, file, cut_at);
+  if (ignore_range)
+    server_set_ignore_range (TRUE);
+
+  progress_init (&progress);
+  path = fetch_ok (file->url, &progress, file->bytes);
+  assert_no_leftovers (f, file->name);
+
+  expected_range = g_strdup_printf ("bytes=%" G_GOFFSET_FORMAT "-", kept);
+  assert_last_request (2, expected_range);
+  assert_progress (&progress, ignore_range ? 0 : kept, g_bytes_get_size (file->bytes));
+  progress_clear (&progress);
 }
 
 static void
 test_resume (Fixture       *f,
              gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("resume", 6, 300 * 1024, 8, &bytes);
-  g_autofree char *url = file_url ("files", name);
-  g_autofree char *path = NULL;
-  g_autofree char *range = NULL;
-  g_autofree char *expected_range = NULL;
-  g_autoptr(GError) error = NULL;
-  Progress progress;
-  goffset kept;
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("resume", 6, 300 * 1024, 8);
 
-  kept = interrupt_download (f, name, url, 123457);
-
-  progress_init (&progress);
-  path = tvw_cache_fetch (url, progress_cb, &progress, NULL, &error);
-  g_assert_no_error (error);
-  assert_file_equals (path, bytes);
-  assert_no_leftovers (f, name);
-
-  g_assert_cmpuint (server_n_requests (), ==, 2);
-  range = server_request_range (1);
-  expected_range = g_strdup_printf ("bytes=%" G_GOFFSET_FORMAT "-", kept);
-  g_assert_cmpstr (range, ==, expected_range);
-  assert_progress (&progress, kept, g_bytes_get_size (bytes));
-  progress_clear (&progress);
+  check_resume (f, file, 123457, FALSE);
 }
 
 static void
 test_resume_ignored (Fixture       *f,
                      gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("norange", 8, 250 * 1024, 8, &bytes);
-  g_autofree char *url = file_url ("files", name);
-  g_autofree char *path = NULL;
-  g_autofree char *range = NULL;
-  g_autoptr(GError) error = NULL;
-  Progress progress;
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("norange", 8, 250 * 1024, 8);
 
-  interrupt_download (f, name, url, 50000);
-  server_set_ignore_range (TRUE);
-
-  progress_init (&progress);
-  path = tvw_cache_fetch (url, progress_cb, &progress, NULL, &error);
-  g_assert_no_error (error);
-  assert_file_equals (path, bytes);
-  assert_no_leftovers (f, name);
-
-  /* It asked for the rest, got the whole file, and started over. */
-  g_assert_cmpuint (server_n_requests (), ==, 2);
-  range = server_request_range (1);
-  g_assert_cmpstr (range, ==, "bytes=50000-");
-  assert_progress (&progress, 0, g_bytes_get_size (bytes));
-  progress_clear (&progress);
+  check_resume (f, file, 50000, TRUE);
 }
 
 static void
 test_resume_corrupt_partial (Fixture       *f,
                              gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("badpartial", 9, 200 * 1024, 8, &bytes);
-  g_autofree char *url = file_url ("files", name);
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("badpartial", 9, 200 * 1024, 8);
   g_autofree char *partial = NULL;
   g_autofree char *path = NULL;
-  g_autofree char *range = NULL;
-  g_autoptr(GError) error = NULL;
   goffset kept;
   int fd;
 
-  kept = interrupt_download (f, name, url, 70000);
+  kept = interrupt_download (f, file, 70000);
 
   /* Damage the bytes already on disk: the resumed file cannot match, so
    * the download must start over once. */
-  partial = g_strdup_printf ("%s/%s.partial", f->tvw_dir, name);
+  partial = g_strdup_printf ("%s/%s.partial", f->tvw_dir, file->name);
   fd = g_open (partial, O_WRONLY, 0);
   g_assert_cmpint (fd, >=, 0);
   g_assert_cmpint (pwrite (fd, "garbage", 7, kept / 2), ==, 7);
   close (fd);
 
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  assert_file_equals (path, bytes);
-  assert_no_leftovers (f, name);
-  g_assert_cmpuint (server_n_requests (), ==, 3);
-  range = server_request_range (2);
-  g_assert_null (range);
+  path = fetch_ok (file->url, NULL, file->bytes);
+  assert_no_leftovers (f, file->name);
+  assert_last_request (3, NULL);
 }
 
 static void
 check_cancel (Fixture  *f,
               gboolean  async)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("slow", 10, 256 * 1024, 8, &bytes);
-  g_autofree char *url = file_url ("files", name);
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("slow", 10, 256 * 1024, 8);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autofree char *path = NULL;
   g_autoptr(GError) error = NULL;
@@ -1092,14 +1153,14 @@ check_cancel (Fixture  *f,
   progress.cancel_at = 16 * 1024;
 
   if (async)
-    path = fetch_async_and_wait (url, &progress, cancellable, &error);
+    path = fetch_async_and_wait (file->url, &progress, cancellable, &error);
   else
-    path = tvw_cache_fetch (url, progress_cb, &progress, cancellable, &error);
+    path = tvw_cache_fetch (file->url, progress_cb, &progress, cancellable, &error);
 
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_null (path);
   g_assert_true (g_cancellable_is_cancelled (cancellable));
-  assert_cache_clean (f, name);
+  assert_cache_clean (f, file->name);
   if (async)
     g_assert_true (progress.notified);
   progress_clear (&progress);
@@ -1135,34 +1196,59 @@ fetch_thread (gpointer data)
   return NULL;
 }
 
+/* Closes the server's gate and starts @t in a thread; returns once the
+ * server has its request, whose body then waits for the gate. */
+static GThread *
+start_gated_fetch (const char  *thread_name,
+                   ThreadFetch *t)
+{
+  GThread *thread;
+
+  server_close_gate ();
+  thread = g_thread_new (thread_name, fetch_thread, t);
+  server_wait_requests (1);
+  return thread;
+}
+
+static void
+join_fetch (GThread     *thread,
+            ThreadFetch *t)
+{
+  g_thread_join (thread);
+  g_assert_no_error (t->error);
+}
+
+/* @file arrived at @path in one request, with nothing left over. */
+static void
+assert_fetched_once (Fixture    *f,
+                     Checkpoint *file,
+                     const char *path)
+{
+  assert_file_equals (path, file->bytes);
+  g_assert_cmpuint (server_n_requests (), ==, 1);
+  assert_no_leftovers (f, file->name);
+}
+
 static void
 test_concurrent_threads (Fixture       *f,
                          gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("twice", 11, 400 * 1024, 8, &bytes);
-  g_autofree char *url = file_url ("files", name);
-  ThreadFetch a = { url, NULL, NULL }, b = { url, NULL, NULL };
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("twice", 11, 400 * 1024, 8);
+  ThreadFetch a = { file->url, NULL, NULL }, b = { file->url, NULL, NULL };
   GThread *ta, *tb;
 
   /* A gets the headers and then waits for the body; B starts meanwhile and
    * must wait for A instead of sending its own request. */
-  server_close_gate ();
-  ta = g_thread_new ("fetch-a", fetch_thread, &a);
-  server_wait_requests (1);
+  ta = start_gated_fetch ("fetch-a", &a);
   tb = g_thread_new ("fetch-b", fetch_thread, &b);
   g_usleep (300 * 1000);
   g_assert_cmpuint (server_n_requests (), ==, 1);
   server_open_gate ();
 
-  g_thread_join (ta);
-  g_thread_join (tb);
-  g_assert_no_error (a.error);
-  g_assert_no_error (b.error);
+  join_fetch (ta, &a);
+  join_fetch (tb, &b);
   g_assert_cmpstr (a.path, ==, b.path);
-  assert_file_equals (a.path, bytes);
-  g_assert_cmpuint (server_n_requests (), ==, 1);
-  assert_no_leftovers (f, name);
+  assert_fetched_once (f, file, a.path);
   g_free (a.path);
   g_free (b.path);
 }
@@ -1179,17 +1265,13 @@ static void
 test_concurrent_processes (Fixture       *f,
                            gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("twoproc", 12, 400 * 1024, 8, &bytes);
-  g_autofree char *url = file_url ("files", name);
-  ThreadFetch a = { url, NULL, NULL };
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("twoproc", 12, 400 * 1024, 8);
+  ThreadFetch a = { file->url, NULL, NULL };
   GThread *ta, *opener;
 
   /* The environment only changes while no download runs. */
-  g_setenv ("TVW_TEST_URL", url, TRUE);
-  server_close_gate ();
-  ta = g_thread_new ("fetch-a", fetch_thread, &a);
-  server_wait_requests (1);
+  g_setenv ("TVW_TEST_URL", file->url, TRUE);
+  ta = start_gated_fetch ("fetch-a", &a);
 
   /* The child blocks on the lock until this process is done. */
   opener = g_thread_new ("open-gate", open_gate_later, GUINT_TO_POINTER (500));
@@ -1198,12 +1280,9 @@ test_concurrent_processes (Fixture       *f,
   g_test_trap_assert_passed ();
 
   g_thread_join (opener);
-  g_thread_join (ta);
+  join_fetch (ta, &a);
   g_unsetenv ("TVW_TEST_URL");
-  g_assert_no_error (a.error);
-  assert_file_equals (a.path, bytes);
-  g_assert_cmpuint (server_n_requests (), ==, 1);
-  assert_no_leftovers (f, name);
+  assert_fetched_once (f, file, a.path);
   g_free (a.path);
 }
 
@@ -1235,19 +1314,15 @@ static void
 test_offline (Fixture       *f,
               gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("off", 13, 4000, 8, &bytes);
-  g_autofree char *url = file_url ("files", name);
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("off", 13, 4000, 8);
   g_autofree char *path = NULL;
   g_autoptr(GError) error = NULL;
 
   /* The environment variable. */
   g_setenv ("TVW_OFFLINE", "1", TRUE);
   g_assert_true (tvw_get_offline ());
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_error (error, TVW_ERROR, TVW_ERROR_OFFLINE);
-  g_assert_null (path);
-  g_assert_nonnull (strstr (error->message, name));
+  error = fetch_fails (file->url, TVW_ERROR, TVW_ERROR_OFFLINE);
+  g_assert_nonnull (strstr (error->message, file->name));
   g_assert_nonnull (strstr (error->message, f->tvw_dir));
   g_assert_nonnull (strstr (error->message, f->torch_dir));
   g_clear_error (&error);
@@ -1257,34 +1332,29 @@ test_offline (Fixture       *f,
   g_assert_false (tvw_get_offline ());
   tvw_set_offline (TRUE);
   g_assert_true (tvw_get_offline ());
-  path = fetch_async_and_wait (url, NULL, NULL, &error);
+  path = fetch_async_and_wait (file->url, NULL, NULL, &error);
   g_assert_error (error, TVW_ERROR, TVW_ERROR_OFFLINE);
   g_clear_error (&error);
   tvw_set_offline (FALSE);
 
   g_assert_cmpuint (server_n_requests (), ==, 0);
-  assert_cache_clean (f, name);
+  assert_cache_clean (f, file->name);
 }
 
 static void
 test_offline_cached (Fixture       *f,
                      gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("offc", 14, 4000, 8, &bytes);
-  g_autofree char *url = file_url ("files", name);
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("offc", 14, 4000, 8);
   g_autofree char *path = NULL;
   g_autofree char *again = NULL;
-  g_autoptr(GError) error = NULL;
 
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
+  path = fetch_ok (file->url, NULL, NULL);
   g_assert_cmpuint (server_n_requests (), ==, 1);
 
   g_setenv ("TVW_OFFLINE", "1", TRUE);
-  again = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
+  again = fetch_ok (file->url, NULL, NULL);
   g_unsetenv ("TVW_OFFLINE");
-  g_assert_no_error (error);
   g_assert_cmpstr (again, ==, path);
   g_assert_cmpuint (server_n_requests (), ==, 1);
 }
@@ -1293,41 +1363,27 @@ static void
 test_torch_cache (Fixture       *f,
                   gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = make_bytes (15, 9000);
-  g_autofree char *sha = sha256_hex (bytes);
-  g_autofree char *name = g_strdup_printf ("torchfile-%.8s.pth", sha);
-  g_autofree char *url = g_strdup_printf ("http://127.0.0.2:1/models/%s", name);
-  g_autofree char *torch_path = g_build_filename (f->torch_dir, name, NULL);
-  g_autofree char *path = NULL;
+  g_autoptr(Checkpoint) file = checkpoint_new ("torchfile", 15, 9000, 8);
+  g_autofree char *torch_path = g_build_filename (f->torch_dir, file->name, NULL);
   g_autofree char *xdg_torch = NULL;
-  g_autoptr(GError) error = NULL;
 
-  write_file (torch_path, bytes);
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpstr (path, ==, torch_path);
-  g_clear_pointer (&path, g_free);
+  assert_fetch_uses_copy (file, torch_path);
 
   /* Without TORCH_HOME, PyTorch's default under XDG_CACHE_HOME. */
   g_unsetenv ("TORCH_HOME");
-  xdg_torch = g_build_filename (g_getenv ("XDG_CACHE_HOME"), "torch", "hub", "checkpoints", name, NULL);
-  write_file (xdg_torch, bytes);
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpstr (path, ==, xdg_torch);
+  xdg_torch = g_build_filename (g_getenv ("XDG_CACHE_HOME"), "torch", "hub", "checkpoints", file->name, NULL);
+  assert_fetch_uses_copy (file, xdg_torch);
 
   g_assert_cmpuint (server_n_requests (), ==, 0);
-  assert_cache_clean (f, name);
+  assert_cache_clean (f, file->name);
 }
 
 static void
 test_torch_cache_corrupt (Fixture       *f,
                           gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("tc", 16, 9000, 8, &bytes);
-  g_autofree char *url = file_url ("files", name);
-  g_autofree char *torch_path = g_build_filename (f->torch_dir, name, NULL);
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("tc", 16, 9000, 8);
+  g_autofree char *torch_path = g_build_filename (f->torch_dir, file->name, NULL);
   g_autoptr(GBytes) junk = make_bytes (99, 9000);
   g_autofree char *junk_sha = sha256_hex (junk);
   g_autofree char *path = NULL;
@@ -1336,17 +1392,15 @@ test_torch_cache_corrupt (Fixture       *f,
   write_file (torch_path, junk);
 
   /* Not used, and the error tells why. */
-  path = tvw_cache_lookup (url, NULL, &error);
+  path = tvw_cache_lookup (file->url, NULL, &error);
   g_assert_error (error, TVW_ERROR, TVW_ERROR_CHECKSUM_MISMATCH);
   g_assert_nonnull (strstr (error->message, torch_path));
   g_assert_nonnull (strstr (error->message, junk_sha));
   g_clear_error (&error);
 
   /* Fetching downloads a good copy into our cache; PyTorch's is left alone. */
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
+  path = fetch_ok (file->url, NULL, file->bytes);
   g_assert_true (g_str_has_prefix (path, f->tvw_dir));
-  assert_file_equals (path, bytes);
   assert_file_equals (torch_path, junk);
   g_assert_cmpuint (server_n_requests (), ==, 1);
 }
@@ -1364,17 +1418,14 @@ static void
 test_verified_once (Fixture       *f,
                     gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("once", 17, 8000, 8, &bytes);
-  g_autofree char *url = file_url ("files", name);
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("once", 17, 8000, 8);
   g_autofree char *path = NULL;
   g_autofree char *again = NULL;
   g_autoptr(GError) error = NULL;
   struct stat st;
   int fd;
 
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
+  path = fetch_ok (file->url, NULL, NULL);
   g_assert_cmpint (stat (path, &st), ==, 0);
 
   /* Change the bytes behind the cache's back, keeping size and mtime: the
@@ -1384,13 +1435,10 @@ test_verified_once (Fixture       *f,
   close (fd);
   set_mtime (path, &st.st_mtim);
 
-  again = tvw_cache_lookup (url, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpstr (again, ==, path);
-  g_clear_pointer (&again, g_free);
+  assert_lookup_finds (file->url, path);
 
   /* ... also by another process, which reads the record from disk. */
-  g_setenv ("TVW_TEST_URL", url, TRUE);
+  g_setenv ("TVW_TEST_URL", file->url, TRUE);
   g_test_trap_subprocess ("/tvw/download/verified-once/subprocess", 30 * G_USEC_PER_SEC,
                           G_TEST_SUBPROCESS_INHERIT_STDERR);
   g_unsetenv ("TVW_TEST_URL");
@@ -1399,15 +1447,13 @@ test_verified_once (Fixture       *f,
   /* Once the file visibly changes, it is checked again. */
   st.st_mtim.tv_sec += 10;
   set_mtime (path, &st.st_mtim);
-  again = tvw_cache_lookup (url, NULL, &error);
+  again = tvw_cache_lookup (file->url, NULL, &error);
   g_assert_error (error, TVW_ERROR, TVW_ERROR_CHECKSUM_MISMATCH);
   g_assert_null (again);
   g_clear_error (&error);
 
   /* And fetching replaces our corrupt copy. */
-  again = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  assert_file_equals (again, bytes);
+  again = fetch_ok (file->url, NULL, file->bytes);
   g_assert_cmpuint (server_n_requests (), ==, 2);
 }
 
@@ -1425,33 +1471,25 @@ static void
 test_read_only_dir (Fixture       *f,
                     gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("ro", 18, 5000, 8, &bytes);
-  g_autofree char *url = file_url ("files", name);
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("ro", 18, 5000, 8);
   g_autofree char *blocker = g_build_filename (f->tmp, "not-a-dir", NULL);
   g_autofree char *dir = g_build_filename (blocker, "cache", NULL);
-  g_autofree char *torch_path = g_build_filename (f->torch_dir, name, NULL);
+  g_autofree char *torch_path = g_build_filename (f->torch_dir, file->name, NULL);
   g_autofree char *path = NULL;
   g_autoptr(GError) error = NULL;
 
   /* Tests run as root, where permissions do not stop writes: a directory
    * under a regular file cannot be created by anyone. */
-  write_file (blocker, bytes);
+  write_file (blocker, file->bytes);
   g_setenv ("TVW_CACHE_DIR", dir, TRUE);
 
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY);
+  error = fetch_fails (file->url, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY);
   g_assert_nonnull (strstr (error->message, dir));
-  g_assert_null (path);
   g_clear_error (&error);
   g_assert_cmpuint (server_n_requests (), ==, 0);
 
   /* A file in PyTorch's cache is still usable. */
-  write_file (torch_path, bytes);
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpstr (path, ==, torch_path);
-  g_clear_pointer (&path, g_free);
+  assert_fetch_uses_copy (file, torch_path);
 
   /* Without root, a plain read-only directory too. */
   g_unlink (torch_path);
@@ -1461,7 +1499,7 @@ test_read_only_dir (Fixture       *f,
 
       g_assert_cmpint (g_mkdir (ro, 0555), ==, 0);
       g_setenv ("TVW_CACHE_DIR", ro, TRUE);
-      path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
+      path = tvw_cache_fetch (file->url, NULL, NULL, NULL, &error);
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
       g_assert_nonnull (strstr (error->message, ro));
       g_clear_error (&error);
@@ -1469,16 +1507,14 @@ test_read_only_dir (Fixture       *f,
     }
 
   g_setenv ("TVW_CACHE_DIR", f->tvw_dir, TRUE);
-  assert_cache_clean (f, name);
+  assert_cache_clean (f, file->name);
 }
 
 static void
 test_disk_full (Fixture       *f,
                 gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("full", 19, 512 * 1024, 8, &bytes);
-  g_autofree char *url = file_url ("files", name);
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("full", 19, 512 * 1024, 8);
   g_autofree char *path = NULL;
   g_autoptr(GError) error = NULL;
   struct rlimit old_limit, limit;
@@ -1492,59 +1528,45 @@ test_disk_full (Fixture       *f,
   old_handler = signal (SIGXFSZ, SIG_IGN);
   g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limit), ==, 0);
 
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
+  path = tvw_cache_fetch (file->url, NULL, NULL, NULL, &error);
 
   g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &old_limit), ==, 0);
   signal (SIGXFSZ, old_handler);
 
   g_assert_nonnull (error);
   g_assert_true (error->domain == G_IO_ERROR);
-  g_assert_nonnull (strstr (error->message, name));
+  g_assert_nonnull (strstr (error->message, file->name));
   g_assert_nonnull (strstr (error->message, g_strerror (EFBIG)));
   g_assert_null (path);
-  assert_cache_clean (f, name);
-  assert_no_leftovers (f, name);
+  assert_cache_clean (f, file->name);
+  assert_no_leftovers (f, file->name);
 }
 
 static void
 test_mirror (Fixture       *f,
              gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("mirrored", 20, 6000, 8, &bytes);
-  g_autofree char *url = g_strdup_printf ("http://127.0.0.2:1/models/%s", name);
-  g_autofree char *path = NULL;
+  g_autoptr(Checkpoint) mirrored = checkpoint_new ("mirrored", 20, 6000, 8);
+  g_autoptr(Checkpoint) local = checkpoint_new ("local", 21, 7000, 8);
   g_autofree char *mirror_dir = g_build_filename (f->tmp, "mirror", NULL);
+  g_autofree char *local_copy = g_build_filename (mirror_dir, "models", local->name, NULL);
   g_autofree char *mirror_uri = NULL;
-  g_autofree char *local_copy = NULL;
-  g_autoptr(GBytes) other = NULL;
-  g_autofree char *other_name = NULL;
-  g_autofree char *other_url = NULL;
+  g_autofree char *path = NULL;
   g_autoptr(GError) error = NULL;
 
   /* The catalog host is replaced by the mirror's scheme, host and port. */
+  server_add_file (mirrored->name, mirrored->bytes);
   g_setenv ("TVW_MIRROR", srv.base, TRUE);
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  assert_file_equals (path, bytes);
+  path = fetch_ok (mirrored->url, NULL, mirrored->bytes);
   g_assert_cmpuint (server_n_requests (), ==, 1);
 
   /* An air-gapped mirror on the file system. */
-  other = make_bytes (21, 7000);
-  {
-    g_autofree char *sha = sha256_hex (other);
-    other_name = g_strdup_printf ("local-%.8s.pth", sha);
-  }
-  local_copy = g_build_filename (mirror_dir, "models", other_name, NULL);
-  write_file (local_copy, other);
+  write_file (local_copy, local->bytes);
   mirror_uri = g_filename_to_uri (mirror_dir, NULL, &error);
   g_assert_no_error (error);
   g_setenv ("TVW_MIRROR", mirror_uri, TRUE);
-  other_url = g_strdup_printf ("http://127.0.0.2:1/models/%s", other_name);
   g_clear_pointer (&path, g_free);
-  path = tvw_cache_fetch (other_url, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  assert_file_equals (path, other);
+  path = fetch_ok (local->url, NULL, local->bytes);
   g_assert_true (g_str_has_prefix (path, f->tvw_dir));
 
   g_unsetenv ("TVW_MIRROR");
@@ -1555,11 +1577,8 @@ static void
 test_list_remove (Fixture       *f,
                   gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("listed", 22, 3000, 8, &bytes);
-  g_autofree char *url = file_url ("files", name);
-  g_autofree char *cut_name = serve_new_file ("half", 23, 200000, 8, NULL);
-  g_autofree char *cut_url = file_url ("files", cut_name);
+  g_autoptr(Checkpoint) listed = serve_new_checkpoint ("listed", 22, 3000, 8);
+  g_autoptr(Checkpoint) cut = serve_new_checkpoint ("half", 23, 200000, 8);
   g_autoptr(GBytes) torch_bytes = make_bytes (24, 100);
   g_autofree char *torch_name = g_strdup ("nohash.pth");
   g_autofree char *torch_path = g_build_filename (f->torch_dir, torch_name, NULL);
@@ -1568,9 +1587,8 @@ test_list_remove (Fixture       *f,
   g_autoptr(GError) error = NULL;
   guint seen = 0;
 
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  interrupt_download (f, cut_name, cut_url, 1000);
+  path = fetch_ok (listed->url, NULL, NULL);
+  interrupt_download (f, cut, 1000);
   write_file (torch_path, torch_bytes);
 
   entries = tvw_cache_list (FALSE, NULL, &error);
@@ -1579,14 +1597,14 @@ test_list_remove (Fixture       *f,
     {
       TvwCacheEntry *e = entries->pdata[i];
 
-      if (strcmp (e->name, name) == 0)
+      if (strcmp (e->name, listed->name) == 0)
         {
           g_assert_cmpint (e->location, ==, TVW_CACHE_LOCATION_TVW);
           g_assert_cmpint (e->state, ==, TVW_CACHE_STATE_VERIFIED);
           g_assert_cmpint (e->size, ==, 3000);
           seen |= 1;
         }
-      else if (strcmp (e->name, cut_name) == 0)
+      else if (strcmp (e->name, cut->name) == 0)
         {
           g_assert_cmpint (e->state, ==, TVW_CACHE_STATE_PARTIAL);
           g_assert_cmpint (e->size, ==, 1000);
@@ -1607,14 +1625,14 @@ test_list_remove (Fixture       *f,
   g_assert_cmpuint (seen, ==, 15);
   g_assert_cmpuint (entries->len, ==, 4);
 
-  g_assert_true (tvw_cache_remove (name, &error));
+  g_assert_true (tvw_cache_remove (listed->name, &error));
   g_assert_no_error (error);
   g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
-  g_assert_true (tvw_cache_remove (cut_name, &error));
+  g_assert_true (tvw_cache_remove (cut->name, &error));
   g_assert_no_error (error);
-  assert_no_leftovers (f, cut_name);
+  assert_no_leftovers (f, cut->name);
 
-  g_assert_false (tvw_cache_remove (name, &error));
+  g_assert_false (tvw_cache_remove (listed->name, &error));
   g_assert_error (error, TVW_ERROR, TVW_ERROR_NOT_FOUND);
   g_clear_error (&error);
 
@@ -1641,28 +1659,24 @@ static void
 test_query (Fixture       *f,
             gconstpointer  data)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *name = serve_new_file ("query", 25, 100000, 8, &bytes);
-  g_autofree char *url = file_url ("files", name);
-  g_autofree char *final = g_build_filename (f->tvw_dir, name, NULL);
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("query", 25, 100000, 8);
+  g_autofree char *final = g_build_filename (f->tvw_dir, file->name, NULL);
   g_autofree char *partial = g_strconcat (final, ".partial", NULL);
   g_autofree char *torch_path = g_build_filename (f->torch_dir, "plain.pth", NULL);
   g_autofree char *path = NULL;
-  g_autoptr(GError) error = NULL;
   struct stat st;
 
-  g_assert_cmpint (tvw_cache_query (url, &path), ==, TVW_CACHE_STATE_MISSING);
+  g_assert_cmpint (tvw_cache_query (file->url, &path), ==, TVW_CACHE_STATE_MISSING);
   g_assert_null (path);
 
-  interrupt_download (f, name, url, 40000);
-  g_assert_cmpint (tvw_cache_query (url, &path), ==, TVW_CACHE_STATE_PARTIAL);
+  interrupt_download (f, file, 40000);
+  g_assert_cmpint (tvw_cache_query (file->url, &path), ==, TVW_CACHE_STATE_PARTIAL);
   g_assert_cmpstr (path, ==, partial);
   g_clear_pointer (&path, g_free);
 
-  path = tvw_cache_fetch (url, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
+  path = fetch_ok (file->url, NULL, NULL);
   g_clear_pointer (&path, g_free);
-  g_assert_cmpint (tvw_cache_query (url, &path), ==, TVW_CACHE_STATE_VERIFIED);
+  g_assert_cmpint (tvw_cache_query (file->url, &path), ==, TVW_CACHE_STATE_VERIFIED);
   g_assert_cmpstr (path, ==, final);
   g_clear_pointer (&path, g_free);
 
@@ -1670,9 +1684,9 @@ test_query (Fixture       *f,
   g_assert_cmpint (stat (final, &st), ==, 0);
   st.st_mtim.tv_sec -= 100;
   set_mtime (final, &st.st_mtim);
-  g_assert_cmpint (tvw_cache_query (url, NULL), ==, TVW_CACHE_STATE_UNCHECKED);
+  g_assert_cmpint (tvw_cache_query (file->url, NULL), ==, TVW_CACHE_STATE_UNCHECKED);
 
-  write_file (torch_path, bytes);
+  write_file (torch_path, file->bytes);
   g_assert_cmpint (tvw_cache_query ("http://127.0.0.2:1/models/plain.pth", &path), ==, TVW_CACHE_STATE_NO_HASH);
   g_assert_cmpstr (path, ==, torch_path);
 
