@@ -21,6 +21,8 @@ typedef struct
   void      (*build) (TvwNet     *net,
                       const char *name,
                       guint       num_classes);
+  /* The family's own description of this member, for build (nullable). */
+  gconstpointer config;
 } TvwArchitecture;
 
 const TvwArchitecture *tvw_architecture_lookup          (const char *name);

@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "tvw-architectures-private.h"
+#include "tvw-blocks-private.h"
 
 typedef struct
 {
@@ -37,52 +38,6 @@ typedef struct
   StageConfig stages[8];
 } EfficientNetConfig;
 
-/* torchvision/models/_utils.py: rounds @v to a multiple of @divisor, never
- * more than 10% down.  Python's int() truncates, like the cast. */
-static int
-make_divisible (double v,
-                int    divisor)
-{
-  int new_v = MAX (divisor, (int) (v + divisor / 2.0) / divisor * divisor);
-
-  if (new_v < 0.9 * v)
-    new_v += divisor;
-
-  return new_v;
-}
-
-static TvwVal
-conv_norm_act (TvwNet        *net,
-               TvwVal         x,
-               const char    *prefix,
-               double         eps,
-               int            out_channels,
-               int            kernel,
-               int            stride,
-               int            groups,
-               TvwActivation  act)
-{
-  g_autofree char *conv = g_strconcat (prefix, ".0", NULL);
-  g_autofree char *bn = g_strconcat (prefix, ".1", NULL);
-
-  x = tvw_net_conv2d (net, x, conv, out_channels, kernel, stride, (kernel - 1) / 2, 1, groups, FALSE);
-  x = tvw_net_batch_norm (net, x, bn, eps);
-  return tvw_net_activation (net, x, act);
-}
-
-/* torchvision.ops.SqueezeExcitation with SiLU and a sigmoid gate:
- * N×C×H×W → N×C×H×W */
-static TvwVal
-squeeze_excitation (TvwNet     *net,
-                    TvwVal      x,
-                    const char *prefix,
-                    int         squeeze_channels)
-{
-  /* One engine node: avgpool → fc1 → silu → fc2 → sigmoid → × x */
-  return tvw_net_squeeze_excitation (net, x, prefix, squeeze_channels,
-                                     TVW_ACT_SILU, TVW_ACT_SIGMOID);
-}
-
 /* MBConv: N×in×H×W → N×out×H/stride×W/stride */
 static TvwVal
 mbconv (TvwNet            *net,
@@ -93,7 +48,7 @@ mbconv (TvwNet            *net,
         int                in_channels,
         int                stride)
 {
-  int expanded = make_divisible (in_channels * s->expand_ratio, 8);
+  int expanded = tvw_blocks_make_divisible (in_channels * s->expand_ratio, 8);
   int layer = 0;
   TvwVal out = x;
   g_autofree char *expand = g_strconcat (prefix, ".block.0", NULL);
@@ -103,7 +58,7 @@ mbconv (TvwNet            *net,
 
   if (expanded != in_channels)
     {
-      out = conv_norm_act (net, out, expand, eps, expanded, 1, 1, 1, TVW_ACT_SILU);
+      out = tvw_blocks_conv_norm_act (net, out, expand, eps, expanded, 1, 1, 1, 1, TVW_ACT_SILU);
       layer++;
     }
 
@@ -111,9 +66,13 @@ mbconv (TvwNet            *net,
   se = g_strdup_printf ("%s.block.%d", prefix, layer + 1);
   project = g_strdup_printf ("%s.block.%d", prefix, layer + 2);
 
-  out = conv_norm_act (net, out, dw, eps, expanded, s->kernel, stride, expanded, TVW_ACT_SILU);
-  out = squeeze_excitation (net, out, se, MAX (1, in_channels / 4));
-  out = conv_norm_act (net, out, project, eps, s->out_channels, 1, 1, 1, TVW_ACT_NONE);
+  out = tvw_blocks_conv_norm_act (net, out, dw, eps, expanded, s->kernel, stride, 1, expanded,
+                                  TVW_ACT_SILU);
+  /* SqueezeExcitation with SiLU and a sigmoid gate, in one engine node. */
+  out = tvw_net_squeeze_excitation (net, out, se, MAX (1, in_channels / 4),
+                                    TVW_ACT_SILU, TVW_ACT_SIGMOID);
+  out = tvw_blocks_conv_norm_act (net, out, project, eps, s->out_channels, 1, 1, 1, 1,
+                                  TVW_ACT_NONE);
 
   if (stride == 1 && in_channels == s->out_channels)
     out = tvw_net_add (net, out, x);
@@ -131,7 +90,7 @@ fused_mbconv (TvwNet            *net,
               int                in_channels,
               int                stride)
 {
-  int expanded = make_divisible (in_channels * s->expand_ratio, 8);
+  int expanded = tvw_blocks_make_divisible (in_channels * s->expand_ratio, 8);
   TvwVal out;
   g_autofree char *first = g_strconcat (prefix, ".block.0", NULL);
 
@@ -139,11 +98,14 @@ fused_mbconv (TvwNet            *net,
     {
       g_autofree char *project = g_strconcat (prefix, ".block.1", NULL);
 
-      out = conv_norm_act (net, x, first, eps, expanded, s->kernel, stride, 1, TVW_ACT_SILU);
-      out = conv_norm_act (net, out, project, eps, s->out_channels, 1, 1, 1, TVW_ACT_NONE);
+      out = tvw_blocks_conv_norm_act (net, x, first, eps, expanded, s->kernel, stride, 1, 1,
+                                      TVW_ACT_SILU);
+      out = tvw_blocks_conv_norm_act (net, out, project, eps, s->out_channels, 1, 1, 1, 1,
+                                      TVW_ACT_NONE);
     }
   else
-    out = conv_norm_act (net, x, first, eps, s->out_channels, s->kernel, stride, 1, TVW_ACT_SILU);
+    out = tvw_blocks_conv_norm_act (net, x, first, eps, s->out_channels, s->kernel, stride, 1, 1,
+                                    TVW_ACT_SILU);
 
   if (stride == 1 && in_channels == s->out_channels)
     out = tvw_net_add (net, out, x);
@@ -152,10 +114,11 @@ fused_mbconv (TvwNet            *net,
 }
 
 static void
-build_efficientnet (TvwNet                   *net,
-                    const EfficientNetConfig *cfg,
-                    guint                     num_classes)
+build_efficientnet (TvwNet     *net,
+                    const char *name,
+                    guint       num_classes)
 {
+  const EfficientNetConfig *cfg = tvw_architecture_lookup (name)->config;
   StageConfig stages[G_N_ELEMENTS (cfg->stages)];
   TvwVal x = tvw_net_input (net, 3);
   int last_in, last_out;
@@ -167,15 +130,17 @@ build_efficientnet (TvwNet                   *net,
       stages[i] = cfg->stages[i];
       if (!stages[i].fused)
         {
-          stages[i].input_channels = make_divisible (stages[i].input_channels * cfg->width_mult, 8);
-          stages[i].out_channels = make_divisible (stages[i].out_channels * cfg->width_mult, 8);
+          stages[i].input_channels =
+            tvw_blocks_make_divisible (stages[i].input_channels * cfg->width_mult, 8);
+          stages[i].out_channels =
+            tvw_blocks_make_divisible (stages[i].out_channels * cfg->width_mult, 8);
           stages[i].num_layers = (int) ceil (stages[i].num_layers * cfg->depth_mult);
         }
     }
 
   /* features.0: N×3×H×W → N×C×H/2×W/2 */
-  x = conv_norm_act (net, x, "features.0", cfg->bn_eps, stages[0].input_channels,
-                     3, 2, 1, TVW_ACT_SILU);
+  x = tvw_blocks_conv_norm_act (net, x, "features.0", cfg->bn_eps, stages[0].input_channels,
+                                3, 2, 1, 1, TVW_ACT_SILU);
 
   /* features.1 … features.n_stages */
   for (int i = 0; i < cfg->n_stages; i++)
@@ -197,7 +162,7 @@ build_efficientnet (TvwNet                   *net,
 
     last_in = stages[cfg->n_stages - 1].out_channels;
     last_out = cfg->last_channel > 0 ? cfg->last_channel : 4 * last_in;
-    x = conv_norm_act (net, x, head, cfg->bn_eps, last_out, 1, 1, 1, TVW_ACT_SILU);
+    x = tvw_blocks_conv_norm_act (net, x, head, cfg->bn_eps, last_out, 1, 1, 1, 1, TVW_ACT_SILU);
   }
 
   /* N×last_out×h×w → N×num_classes (classifier.0 is the dropout) */
@@ -217,75 +182,55 @@ build_efficientnet (TvwNet                   *net,
        { FALSE, 6, 5, 2, 112, 192, 4 }, \
        { FALSE, 6, 3, 1, 192, 320, 1 } }
 
-static const struct
-{
-  const char         *name;
-  EfficientNetConfig  cfg;
-} configs[] = {
-  /* width, depth, BatchNorm eps (1e-3 from B5 on), last channel */
-  { "efficientnet_b0", { 1.0, 1.0, 1e-5, 0, V1_STAGES } },
-  { "efficientnet_b1", { 1.0, 1.1, 1e-5, 0, V1_STAGES } },
-  { "efficientnet_b2", { 1.1, 1.2, 1e-5, 0, V1_STAGES } },
-  { "efficientnet_b3", { 1.2, 1.4, 1e-5, 0, V1_STAGES } },
-  { "efficientnet_b4", { 1.4, 1.8, 1e-5, 0, V1_STAGES } },
-  { "efficientnet_b5", { 1.6, 2.2, 1e-3, 0, V1_STAGES } },
-  { "efficientnet_b6", { 1.8, 2.6, 1e-3, 0, V1_STAGES } },
-  { "efficientnet_b7", { 2.0, 3.1, 1e-3, 0, V1_STAGES } },
-  /* Table 4 of the EfficientNetV2 paper. */
-  { "efficientnet_v2_s", { 1.0, 1.0, 1e-3, 1280, 6, {
+/* width, depth, BatchNorm eps (1e-3 from B5 on), last channel */
+static const EfficientNetConfig efficientnet_b0 = { 1.0, 1.0, 1e-5, 0, V1_STAGES };
+static const EfficientNetConfig efficientnet_b1 = { 1.0, 1.1, 1e-5, 0, V1_STAGES };
+static const EfficientNetConfig efficientnet_b2 = { 1.1, 1.2, 1e-5, 0, V1_STAGES };
+static const EfficientNetConfig efficientnet_b3 = { 1.2, 1.4, 1e-5, 0, V1_STAGES };
+static const EfficientNetConfig efficientnet_b4 = { 1.4, 1.8, 1e-5, 0, V1_STAGES };
+static const EfficientNetConfig efficientnet_b5 = { 1.6, 2.2, 1e-3, 0, V1_STAGES };
+static const EfficientNetConfig efficientnet_b6 = { 1.8, 2.6, 1e-3, 0, V1_STAGES };
+static const EfficientNetConfig efficientnet_b7 = { 2.0, 3.1, 1e-3, 0, V1_STAGES };
+
+/* Table 4 of the EfficientNetV2 paper. */
+static const EfficientNetConfig efficientnet_v2_s = { 1.0, 1.0, 1e-3, 1280, 6, {
       { TRUE,  1, 3, 1, 24,  24,  2 },
       { TRUE,  4, 3, 2, 24,  48,  4 },
       { TRUE,  4, 3, 2, 48,  64,  4 },
       { FALSE, 4, 3, 2, 64,  128, 6 },
       { FALSE, 6, 3, 1, 128, 160, 9 },
-      { FALSE, 6, 3, 2, 160, 256, 15 } } } },
-  { "efficientnet_v2_m", { 1.0, 1.0, 1e-3, 1280, 7, {
+      { FALSE, 6, 3, 2, 160, 256, 15 } } };
+static const EfficientNetConfig efficientnet_v2_m = { 1.0, 1.0, 1e-3, 1280, 7, {
       { TRUE,  1, 3, 1, 24,  24,  3 },
       { TRUE,  4, 3, 2, 24,  48,  5 },
       { TRUE,  4, 3, 2, 48,  80,  5 },
       { FALSE, 4, 3, 2, 80,  160, 7 },
       { FALSE, 6, 3, 1, 160, 176, 14 },
       { FALSE, 6, 3, 2, 176, 304, 18 },
-      { FALSE, 6, 3, 1, 304, 512, 5 } } } },
-  { "efficientnet_v2_l", { 1.0, 1.0, 1e-3, 1280, 7, {
+      { FALSE, 6, 3, 1, 304, 512, 5 } } };
+static const EfficientNetConfig efficientnet_v2_l = { 1.0, 1.0, 1e-3, 1280, 7, {
       { TRUE,  1, 3, 1, 32,  32,  4 },
       { TRUE,  4, 3, 2, 32,  64,  7 },
       { TRUE,  4, 3, 2, 64,  96,  7 },
       { FALSE, 4, 3, 2, 96,  192, 10 },
       { FALSE, 6, 3, 1, 192, 224, 19 },
       { FALSE, 6, 3, 2, 224, 384, 25 },
-      { FALSE, 6, 3, 1, 384, 640, 7 } } } },
-};
-
-static void
-build (TvwNet     *net,
-       const char *name,
-       guint       num_classes)
-{
-  for (gsize i = 0; i < G_N_ELEMENTS (configs); i++)
-    if (g_str_equal (configs[i].name, name))
-      {
-        build_efficientnet (net, &configs[i].cfg, num_classes);
-        return;
-      }
-
-  g_return_if_reached ();
-}
+      { FALSE, 6, 3, 1, 384, 640, 7 } } };
 
 /* Every convolution is padded (k - 1) / 2: a 1×1 input stays 1×1.
  * torchvision's meta says 33×33 for V2, but the network itself accepts any
  * size. */
 const TvwArchitecture tvw_efficientnet_architectures[] = {
-  { "efficientnet_b0",   1000, 1, build },
-  { "efficientnet_b1",   1000, 1, build },
-  { "efficientnet_b2",   1000, 1, build },
-  { "efficientnet_b3",   1000, 1, build },
-  { "efficientnet_b4",   1000, 1, build },
-  { "efficientnet_b5",   1000, 1, build },
-  { "efficientnet_b6",   1000, 1, build },
-  { "efficientnet_b7",   1000, 1, build },
-  { "efficientnet_v2_s", 1000, 1, build },
-  { "efficientnet_v2_m", 1000, 1, build },
-  { "efficientnet_v2_l", 1000, 1, build },
+  { "efficientnet_b0",   1000, 1, build_efficientnet, &efficientnet_b0 },
+  { "efficientnet_b1",   1000, 1, build_efficientnet, &efficientnet_b1 },
+  { "efficientnet_b2",   1000, 1, build_efficientnet, &efficientnet_b2 },
+  { "efficientnet_b3",   1000, 1, build_efficientnet, &efficientnet_b3 },
+  { "efficientnet_b4",   1000, 1, build_efficientnet, &efficientnet_b4 },
+  { "efficientnet_b5",   1000, 1, build_efficientnet, &efficientnet_b5 },
+  { "efficientnet_b6",   1000, 1, build_efficientnet, &efficientnet_b6 },
+  { "efficientnet_b7",   1000, 1, build_efficientnet, &efficientnet_b7 },
+  { "efficientnet_v2_s", 1000, 1, build_efficientnet, &efficientnet_v2_s },
+  { "efficientnet_v2_m", 1000, 1, build_efficientnet, &efficientnet_v2_m },
+  { "efficientnet_v2_l", 1000, 1, build_efficientnet, &efficientnet_v2_l },
   { NULL }
 };

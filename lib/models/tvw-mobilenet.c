@@ -14,59 +14,7 @@
 #include <math.h>
 
 #include "tvw-architectures-private.h"
-
-/* torchvision/models/_utils.py: rounds @v to a multiple of @divisor, never
- * more than 10% down.  Python's int() truncates, like the cast. */
-static int
-make_divisible (double v,
-                int    divisor)
-{
-  int new_v = MAX (divisor, (int) (v + divisor / 2.0) / divisor * divisor);
-
-  if (new_v < 0.9 * v)
-    new_v += divisor;
-
-  return new_v;
-}
-
-static TvwVal
-conv_bn (TvwNet        *net,
-         TvwVal         x,
-         const char    *conv,
-         const char    *bn,
-         double         eps,
-         int            out_channels,
-         int            kernel,
-         int            stride,
-         int            dilation,
-         int            groups,
-         TvwActivation  act)
-{
-  x = tvw_net_conv2d (net, x, conv, out_channels, kernel, stride,
-                      (kernel - 1) / 2 * dilation, dilation, groups, FALSE);
-  x = tvw_net_batch_norm (net, x, bn, eps);
-  return tvw_net_activation (net, x, act);
-}
-
-/* Conv2dNormActivation: "prefix.0" is the convolution, "prefix.1" the
- * BatchNorm. */
-static TvwVal
-conv_norm_act (TvwNet        *net,
-               TvwVal         x,
-               const char    *prefix,
-               double         eps,
-               int            out_channels,
-               int            kernel,
-               int            stride,
-               int            dilation,
-               int            groups,
-               TvwActivation  act)
-{
-  g_autofree char *conv = g_strconcat (prefix, ".0", NULL);
-  g_autofree char *bn = g_strconcat (prefix, ".1", NULL);
-
-  return conv_bn (net, x, conv, bn, eps, out_channels, kernel, stride, dilation, groups, act);
-}
+#include "tvw-blocks-private.h"
 
 /* MobileNet V2 */
 
@@ -92,18 +40,21 @@ inverted_residual_v2 (TvwNet     *net,
 
   if (expand_ratio != 1)
     {
-      out = conv_norm_act (net, out, expand, V2_BN_EPS, hidden, 1, 1, 1, 1, TVW_ACT_RELU6);
+      out = tvw_blocks_conv_norm_act (net, out, expand, V2_BN_EPS, hidden, 1, 1, 1, 1,
+                                      TVW_ACT_RELU6);
       layer++;
     }
 
   dw = g_strdup_printf ("%s.conv.%d", prefix, layer);
-  project = g_strdup_printf ("%s.conv.%d", prefix, layer + 1);
-  project_bn = g_strdup_printf ("%s.conv.%d", prefix, layer + 2);
+  project = g_strdup_printf (".conv.%d", layer + 1);
+  project_bn = g_strdup_printf (".conv.%d", layer + 2);
 
-  out = conv_norm_act (net, out, dw, V2_BN_EPS, hidden, 3, stride, 1, hidden, TVW_ACT_RELU6);
+  out = tvw_blocks_conv_norm_act (net, out, dw, V2_BN_EPS, hidden, 3, stride, 1, hidden,
+                                  TVW_ACT_RELU6);
   /* The projection is a bare Conv2d and BatchNorm2d, not a
    * Conv2dNormActivation. */
-  out = conv_bn (net, out, project, project_bn, V2_BN_EPS, out_channels, 1, 1, 1, 1, TVW_ACT_NONE);
+  out = tvw_blocks_conv_bn (net, out, prefix, project, project_bn, V2_BN_EPS, out_channels,
+                            1, 1, 1, 1, TVW_ACT_NONE);
 
   if (stride == 1 && in_channels == out_channels)
     out = tvw_net_add (net, out, x);
@@ -126,13 +77,14 @@ build_mobilenet_v2 (TvwNet *net,
     { 6, 320, 1, 1 },
   };
   const double width_mult = 1.0;
-  int last_channel = make_divisible (1280 * MAX (1.0, width_mult), 8);
+  int last_channel = tvw_blocks_make_divisible (1280 * MAX (1.0, width_mult), 8);
   int index = 1;
   TvwVal x = tvw_net_input (net, 3);
 
   /* features.0: N×3×H×W → N×32×H/2×W/2 */
-  x = conv_norm_act (net, x, "features.0", V2_BN_EPS, make_divisible (32 * width_mult, 8),
-                     3, 2, 1, 1, TVW_ACT_RELU6);
+  x = tvw_blocks_conv_norm_act (net, x, "features.0", V2_BN_EPS,
+                                tvw_blocks_make_divisible (32 * width_mult, 8),
+                                3, 2, 1, 1, TVW_ACT_RELU6);
 
   /* features.1 … features.17 */
   for (gsize i = 0; i < G_N_ELEMENTS (setting); i++)
@@ -140,7 +92,8 @@ build_mobilenet_v2 (TvwNet *net,
       {
         g_autofree char *prefix = g_strdup_printf ("features.%d", index++);
 
-        x = inverted_residual_v2 (net, x, prefix, make_divisible (setting[i][1] * width_mult, 8),
+        x = inverted_residual_v2 (net, x, prefix,
+                                  tvw_blocks_make_divisible (setting[i][1] * width_mult, 8),
                                   b == 0 ? setting[i][3] : 1, setting[i][0]);
       }
 
@@ -148,7 +101,8 @@ build_mobilenet_v2 (TvwNet *net,
   {
     g_autofree char *head = g_strdup_printf ("features.%d", index);
 
-    x = conv_norm_act (net, x, head, V2_BN_EPS, last_channel, 1, 1, 1, 1, TVW_ACT_RELU6);
+    x = tvw_blocks_conv_norm_act (net, x, head, V2_BN_EPS, last_channel, 1, 1, 1, 1,
+                                  TVW_ACT_RELU6);
   }
 
   /* N×1280×h×w → N×num_classes (classifier.0 is the dropout) */
@@ -174,19 +128,6 @@ typedef struct
   int      dilation;
 } InvertedResidualConfig;
 
-/* torchvision.ops.SqueezeExcitation with ReLU and a hard-sigmoid gate:
- * N×C×H×W → N×C×H×W */
-static TvwVal
-squeeze_excitation (TvwNet     *net,
-                    TvwVal      x,
-                    const char *prefix,
-                    int         squeeze_channels)
-{
-  /* One engine node: avgpool → fc1 → relu → fc2 → hardsigmoid → × x */
-  return tvw_net_squeeze_excitation (net, x, prefix, squeeze_channels,
-                                     TVW_ACT_RELU, TVW_ACT_HARDSIGMOID);
-}
-
 /* InvertedResidual (V3): N×in×H×W → N×out×H/stride×W/stride */
 static TvwVal
 inverted_residual_v3 (TvwNet                       *net,
@@ -204,23 +145,29 @@ inverted_residual_v3 (TvwNet                       *net,
 
   if (cnf->expanded_channels != cnf->input_channels)
     {
-      out = conv_norm_act (net, out, expand, V3_BN_EPS, cnf->expanded_channels, 1, 1, 1, 1, act);
+      out = tvw_blocks_conv_norm_act (net, out, expand, V3_BN_EPS, cnf->expanded_channels,
+                                      1, 1, 1, 1, act);
       layer++;
     }
 
   dw = g_strdup_printf ("%s.block.%d", prefix, layer++);
-  out = conv_norm_act (net, out, dw, V3_BN_EPS, cnf->expanded_channels, cnf->kernel, stride,
-                       cnf->dilation, cnf->expanded_channels, act);
+  out = tvw_blocks_conv_norm_act (net, out, dw, V3_BN_EPS, cnf->expanded_channels,
+                                  cnf->kernel, stride, cnf->dilation, cnf->expanded_channels, act);
 
   if (cnf->use_se)
     {
       g_autofree char *se = g_strdup_printf ("%s.block.%d", prefix, layer++);
 
-      out = squeeze_excitation (net, out, se, make_divisible (cnf->expanded_channels / 4, 8));
+      /* SqueezeExcitation with ReLU and a hard-sigmoid gate, in one engine
+       * node. */
+      out = tvw_net_squeeze_excitation (net, out, se,
+                                        tvw_blocks_make_divisible (cnf->expanded_channels / 4, 8),
+                                        TVW_ACT_RELU, TVW_ACT_HARDSIGMOID);
     }
 
   project = g_strdup_printf ("%s.block.%d", prefix, layer);
-  out = conv_norm_act (net, out, project, V3_BN_EPS, cnf->out_channels, 1, 1, 1, 1, TVW_ACT_NONE);
+  out = tvw_blocks_conv_norm_act (net, out, project, V3_BN_EPS, cnf->out_channels, 1, 1, 1, 1,
+                                  TVW_ACT_NONE);
 
   if (cnf->stride == 1 && cnf->input_channels == cnf->out_channels)
     out = tvw_net_add (net, out, x);
@@ -239,8 +186,8 @@ build_mobilenet_v3 (TvwNet                       *net,
   int last_in = setting[n_blocks - 1].out_channels;
 
   /* features.0: N×3×H×W → N×16×H/2×W/2 */
-  x = conv_norm_act (net, x, "features.0", V3_BN_EPS, setting[0].input_channels,
-                     3, 2, 1, 1, TVW_ACT_HARDSWISH);
+  x = tvw_blocks_conv_norm_act (net, x, "features.0", V3_BN_EPS, setting[0].input_channels,
+                                3, 2, 1, 1, TVW_ACT_HARDSWISH);
 
   /* features.1 … features.n_blocks */
   for (gsize i = 0; i < n_blocks; i++)
@@ -254,7 +201,8 @@ build_mobilenet_v3 (TvwNet                       *net,
   {
     g_autofree char *head = g_strdup_printf ("features.%" G_GSIZE_FORMAT, n_blocks + 1);
 
-    x = conv_norm_act (net, x, head, V3_BN_EPS, 6 * last_in, 1, 1, 1, 1, TVW_ACT_HARDSWISH);
+    x = tvw_blocks_conv_norm_act (net, x, head, V3_BN_EPS, 6 * last_in, 1, 1, 1, 1,
+                                  TVW_ACT_HARDSWISH);
   }
 
   /* N×6·last_in×h×w → N×num_classes (classifier.2 is the dropout) */

@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "tvw-architectures-private.h"
+#include "tvw-blocks-private.h"
 
 #define BN_EPS 1e-5
 #define MAX_STAGES 8
@@ -35,20 +36,6 @@ typedef struct
   int widths[MAX_STAGES];
   int group_widths[MAX_STAGES];
 } RegNetStages;
-
-/* torchvision/models/_utils.py: rounds @v to a multiple of @divisor, never
- * more than 10% down.  Python's int() truncates, like the cast. */
-static int
-make_divisible (double v,
-                int    divisor)
-{
-  int new_v = MAX (divisor, (int) (v + divisor / 2.0) / divisor * divisor);
-
-  if (new_v < 0.9 * v)
-    new_v += divisor;
-
-  return new_v;
-}
 
 /* BlockParams.from_init_params, with bottleneck multiplier 1.  The widths
  * are computed in float32 like torchvision's tensors, and torch.round()
@@ -95,39 +82,8 @@ regnet_stages (const RegNetConfig *cfg,
   for (int s = 0; s < st->n_stages; s++)
     {
       st->group_widths[s] = MIN (cfg->group_width, st->widths[s]);
-      st->widths[s] = make_divisible (st->widths[s], st->group_widths[s]);
+      st->widths[s] = tvw_blocks_make_divisible (st->widths[s], st->group_widths[s]);
     }
-}
-
-static TvwVal
-conv_norm_act (TvwNet        *net,
-               TvwVal         x,
-               const char    *prefix,
-               int            out_channels,
-               int            kernel,
-               int            stride,
-               int            groups,
-               TvwActivation  act)
-{
-  g_autofree char *conv = g_strconcat (prefix, ".0", NULL);
-  g_autofree char *bn = g_strconcat (prefix, ".1", NULL);
-
-  x = tvw_net_conv2d (net, x, conv, out_channels, kernel, stride, (kernel - 1) / 2, 1, groups, FALSE);
-  x = tvw_net_batch_norm (net, x, bn, BN_EPS);
-  return tvw_net_activation (net, x, act);
-}
-
-/* torchvision.ops.SqueezeExcitation with ReLU and a sigmoid gate:
- * N×C×H×W → N×C×H×W */
-static TvwVal
-squeeze_excitation (TvwNet     *net,
-                    TvwVal      x,
-                    const char *prefix,
-                    int         squeeze_channels)
-{
-  /* One engine node: avgpool → fc1 → relu → fc2 → sigmoid → × x */
-  return tvw_net_squeeze_excitation (net, x, prefix, squeeze_channels,
-                                     TVW_ACT_RELU, TVW_ACT_SIGMOID);
 }
 
 /* ResBottleneckBlock: N×width_in×H×W → N×width_out×H/stride×W/stride */
@@ -153,36 +109,41 @@ res_bottleneck_block (TvwNet             *net,
     {
       g_autofree char *proj = g_strconcat (prefix, ".proj", NULL);
 
-      shortcut = conv_norm_act (net, x, proj, width_out, 1, stride, 1, TVW_ACT_NONE);
+      shortcut = tvw_blocks_conv_norm_act (net, x, proj, BN_EPS, width_out, 1, stride, 1, 1,
+                                           TVW_ACT_NONE);
     }
 
   /* BottleneckTransform, bottleneck multiplier 1: w_b = width_out. */
-  f = conv_norm_act (net, x, a, width_out, 1, 1, 1, TVW_ACT_RELU);
-  f = conv_norm_act (net, f, b, width_out, 3, stride, width_out / group_width, TVW_ACT_RELU);
+  f = tvw_blocks_conv_norm_act (net, x, a, BN_EPS, width_out, 1, 1, 1, 1, TVW_ACT_RELU);
+  f = tvw_blocks_conv_norm_act (net, f, b, BN_EPS, width_out, 3, stride, 1,
+                                width_out / group_width, TVW_ACT_RELU);
   if (cfg->se_ratio > 0)
     {
       g_autofree char *se = g_strconcat (prefix, ".f.se", NULL);
 
-      f = squeeze_excitation (net, f, se, (int) rint (cfg->se_ratio * width_in));
+      /* SqueezeExcitation with ReLU and a sigmoid gate, in one engine node. */
+      f = tvw_net_squeeze_excitation (net, f, se, (int) rint (cfg->se_ratio * width_in),
+                                      TVW_ACT_RELU, TVW_ACT_SIGMOID);
     }
-  f = conv_norm_act (net, f, c, width_out, 1, 1, 1, TVW_ACT_NONE);
+  f = tvw_blocks_conv_norm_act (net, f, c, BN_EPS, width_out, 1, 1, 1, 1, TVW_ACT_NONE);
 
   f = tvw_net_add (net, f, shortcut);
   return tvw_net_activation (net, f, TVW_ACT_RELU);
 }
 
 static void
-build_regnet (TvwNet             *net,
-              const RegNetConfig *cfg,
-              guint               num_classes)
+build_regnet (TvwNet     *net,
+              const char *name,
+              guint       num_classes)
 {
+  const RegNetConfig *cfg = tvw_architecture_lookup (name)->config;
   RegNetStages st;
   TvwVal x = tvw_net_input (net, 3);
 
   regnet_stages (cfg, &st);
 
   /* SimpleStemIN: N×3×H×W → N×32×H/2×W/2 */
-  x = conv_norm_act (net, x, "stem", 32, 3, 2, 1, TVW_ACT_RELU);
+  x = tvw_blocks_conv_norm_act (net, x, "stem", BN_EPS, 32, 3, 2, 1, 1, TVW_ACT_RELU);
 
   /* trunk_output: each stage halves the map. */
   for (int s = 0; s < st.n_stages; s++)
@@ -201,60 +162,39 @@ build_regnet (TvwNet             *net,
   tvw_net_set_output (net, x);
 }
 
-static const struct
-{
-  const char   *name;
-  RegNetConfig  cfg;
-} configs[] = {
-  /*                    depth  w_0   w_a     w_m   group  se */
-  { "regnet_y_400mf",  { 16,   48,   27.89,  2.09, 8,     0.25 } },
-  { "regnet_y_800mf",  { 14,   56,   38.84,  2.4,  16,    0.25 } },
-  { "regnet_y_1_6gf",  { 27,   48,   20.71,  2.65, 24,    0.25 } },
-  { "regnet_y_3_2gf",  { 21,   80,   42.63,  2.66, 24,    0.25 } },
-  { "regnet_y_8gf",    { 17,   192,  76.82,  2.19, 56,    0.25 } },
-  { "regnet_y_16gf",   { 18,   200,  106.23, 2.48, 112,   0.25 } },
-  { "regnet_y_32gf",   { 20,   232,  115.89, 2.53, 232,   0.25 } },
-  { "regnet_y_128gf",  { 27,   456,  160.83, 2.52, 264,   0.25 } },
-  { "regnet_x_400mf",  { 22,   24,   24.48,  2.54, 16,    0 } },
-  { "regnet_x_800mf",  { 16,   56,   35.73,  2.28, 16,    0 } },
-  { "regnet_x_1_6gf",  { 18,   80,   34.01,  2.25, 24,    0 } },
-  { "regnet_x_3_2gf",  { 25,   88,   26.31,  2.25, 48,    0 } },
-  { "regnet_x_8gf",    { 23,   80,   49.56,  2.88, 120,   0 } },
-  { "regnet_x_16gf",   { 22,   216,  55.59,  2.1,  128,   0 } },
-  { "regnet_x_32gf",   { 23,   320,  69.86,  2.0,  168,   0 } },
-};
-
-static void
-build (TvwNet     *net,
-       const char *name,
-       guint       num_classes)
-{
-  for (gsize i = 0; i < G_N_ELEMENTS (configs); i++)
-    if (g_str_equal (configs[i].name, name))
-      {
-        build_regnet (net, &configs[i].cfg, num_classes);
-        return;
-      }
-
-  g_return_if_reached ();
-}
+/* depth, w_0, w_a, w_m, group width, SE ratio */
+static const RegNetConfig regnet_y_400mf = { 16, 48,  27.89,  2.09, 8,   0.25 };
+static const RegNetConfig regnet_y_800mf = { 14, 56,  38.84,  2.4,  16,  0.25 };
+static const RegNetConfig regnet_y_1_6gf = { 27, 48,  20.71,  2.65, 24,  0.25 };
+static const RegNetConfig regnet_y_3_2gf = { 21, 80,  42.63,  2.66, 24,  0.25 };
+static const RegNetConfig regnet_y_8gf =   { 17, 192, 76.82,  2.19, 56,  0.25 };
+static const RegNetConfig regnet_y_16gf =  { 18, 200, 106.23, 2.48, 112, 0.25 };
+static const RegNetConfig regnet_y_32gf =  { 20, 232, 115.89, 2.53, 232, 0.25 };
+static const RegNetConfig regnet_y_128gf = { 27, 456, 160.83, 2.52, 264, 0.25 };
+static const RegNetConfig regnet_x_400mf = { 22, 24,  24.48,  2.54, 16,  0 };
+static const RegNetConfig regnet_x_800mf = { 16, 56,  35.73,  2.28, 16,  0 };
+static const RegNetConfig regnet_x_1_6gf = { 18, 80,  34.01,  2.25, 24,  0 };
+static const RegNetConfig regnet_x_3_2gf = { 25, 88,  26.31,  2.25, 48,  0 };
+static const RegNetConfig regnet_x_8gf =   { 23, 80,  49.56,  2.88, 120, 0 };
+static const RegNetConfig regnet_x_16gf =  { 22, 216, 55.59,  2.1,  128, 0 };
+static const RegNetConfig regnet_x_32gf =  { 23, 320, 69.86,  2.0,  168, 0 };
 
 /* Every convolution is padded (k - 1) / 2: a 1×1 input stays 1×1. */
 const TvwArchitecture tvw_regnet_architectures[] = {
-  { "regnet_y_400mf", 1000, 1, build },
-  { "regnet_y_800mf", 1000, 1, build },
-  { "regnet_y_1_6gf", 1000, 1, build },
-  { "regnet_y_3_2gf", 1000, 1, build },
-  { "regnet_y_8gf",   1000, 1, build },
-  { "regnet_y_16gf",  1000, 1, build },
-  { "regnet_y_32gf",  1000, 1, build },
-  { "regnet_y_128gf", 1000, 1, build },
-  { "regnet_x_400mf", 1000, 1, build },
-  { "regnet_x_800mf", 1000, 1, build },
-  { "regnet_x_1_6gf", 1000, 1, build },
-  { "regnet_x_3_2gf", 1000, 1, build },
-  { "regnet_x_8gf",   1000, 1, build },
-  { "regnet_x_16gf",  1000, 1, build },
-  { "regnet_x_32gf",  1000, 1, build },
+  { "regnet_y_400mf", 1000, 1, build_regnet, &regnet_y_400mf },
+  { "regnet_y_800mf", 1000, 1, build_regnet, &regnet_y_800mf },
+  { "regnet_y_1_6gf", 1000, 1, build_regnet, &regnet_y_1_6gf },
+  { "regnet_y_3_2gf", 1000, 1, build_regnet, &regnet_y_3_2gf },
+  { "regnet_y_8gf",   1000, 1, build_regnet, &regnet_y_8gf },
+  { "regnet_y_16gf",  1000, 1, build_regnet, &regnet_y_16gf },
+  { "regnet_y_32gf",  1000, 1, build_regnet, &regnet_y_32gf },
+  { "regnet_y_128gf", 1000, 1, build_regnet, &regnet_y_128gf },
+  { "regnet_x_400mf", 1000, 1, build_regnet, &regnet_x_400mf },
+  { "regnet_x_800mf", 1000, 1, build_regnet, &regnet_x_800mf },
+  { "regnet_x_1_6gf", 1000, 1, build_regnet, &regnet_x_1_6gf },
+  { "regnet_x_3_2gf", 1000, 1, build_regnet, &regnet_x_3_2gf },
+  { "regnet_x_8gf",   1000, 1, build_regnet, &regnet_x_8gf },
+  { "regnet_x_16gf",  1000, 1, build_regnet, &regnet_x_16gf },
+  { "regnet_x_32gf",  1000, 1, build_regnet, &regnet_x_32gf },
   { NULL }
 };

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "tvw-architectures-private.h"
+#include "tvw-blocks-private.h"
 
 #define BN_EPS 1e-5
 
@@ -19,26 +20,6 @@ typedef struct
   int      groups;
   int      width_per_group;
 } ResNetConfig;
-
-static TvwVal
-conv_bn (TvwNet        *net,
-         TvwVal         x,
-         const char    *prefix,
-         const char    *conv,
-         const char    *bn,
-         int            out_channels,
-         int            kernel,
-         int            stride,
-         int            groups,
-         TvwActivation  act)
-{
-  g_autofree char *conv_name = g_strdup_printf ("%s%s", prefix, conv);
-  g_autofree char *bn_name = g_strdup_printf ("%s%s", prefix, bn);
-
-  x = tvw_net_conv2d (net, x, conv_name, out_channels, kernel, stride, kernel / 2, 1, groups, FALSE);
-  x = tvw_net_batch_norm (net, x, bn_name, BN_EPS);
-  return tvw_net_activation (net, x, act);
-}
 
 /* N×C×H×W → N×planes·expansion×H/stride×W/stride */
 static TvwVal
@@ -57,21 +38,26 @@ block (TvwNet             *net,
   /* The shortcut runs first so that the last convolution can add it in its
    * epilogue. */
   if (stride != 1 || in_channels != planes * expansion)
-    identity = conv_bn (net, x, prefix, "downsample.0", "downsample.1",
-                        planes * expansion, 1, stride, 1, TVW_ACT_NONE);
+    identity = tvw_blocks_conv_bn (net, x, prefix, "downsample.0", "downsample.1", BN_EPS,
+                                   planes * expansion, 1, stride, 1, 1, TVW_ACT_NONE);
 
   if (cfg->bottleneck)
     {
       int width = planes * cfg->width_per_group / 64 * cfg->groups;
 
-      out = conv_bn (net, x, prefix, "conv1", "bn1", width, 1, 1, 1, TVW_ACT_RELU);
-      out = conv_bn (net, out, prefix, "conv2", "bn2", width, 3, stride, cfg->groups, TVW_ACT_RELU);
-      out = conv_bn (net, out, prefix, "conv3", "bn3", planes * 4, 1, 1, 1, TVW_ACT_NONE);
+      out = tvw_blocks_conv_bn (net, x, prefix, "conv1", "bn1", BN_EPS,
+                                width, 1, 1, 1, 1, TVW_ACT_RELU);
+      out = tvw_blocks_conv_bn (net, out, prefix, "conv2", "bn2", BN_EPS,
+                                width, 3, stride, 1, cfg->groups, TVW_ACT_RELU);
+      out = tvw_blocks_conv_bn (net, out, prefix, "conv3", "bn3", BN_EPS,
+                                planes * 4, 1, 1, 1, 1, TVW_ACT_NONE);
     }
   else
     {
-      out = conv_bn (net, x, prefix, "conv1", "bn1", planes, 3, stride, 1, TVW_ACT_RELU);
-      out = conv_bn (net, out, prefix, "conv2", "bn2", planes, 3, 1, 1, TVW_ACT_NONE);
+      out = tvw_blocks_conv_bn (net, x, prefix, "conv1", "bn1", BN_EPS,
+                                planes, 3, stride, 1, 1, TVW_ACT_RELU);
+      out = tvw_blocks_conv_bn (net, out, prefix, "conv2", "bn2", BN_EPS,
+                                planes, 3, 1, 1, 1, TVW_ACT_NONE);
     }
 
   out = tvw_net_add (net, out, identity);
@@ -79,16 +65,15 @@ block (TvwNet             *net,
 }
 
 static void
-build_resnet (TvwNet             *net,
-              const ResNetConfig *cfg,
-              guint               num_classes)
+build_resnet (TvwNet     *net,
+              const char *name,
+              guint       num_classes)
 {
+  const ResNetConfig *cfg = tvw_architecture_lookup (name)->config;
   TvwVal x = tvw_net_input (net, 3);
 
   /* N×3×H×W → N×64×H/4×W/4 */
-  x = tvw_net_conv2d (net, x, "conv1", 64, 7, 2, 3, 1, 1, FALSE);
-  x = tvw_net_batch_norm (net, x, "bn1", BN_EPS);
-  x = tvw_net_activation (net, x, TVW_ACT_RELU);
+  x = tvw_blocks_conv_bn (net, x, "", "conv1", "bn1", BN_EPS, 64, 7, 2, 1, 1, TVW_ACT_RELU);
   x = tvw_net_max_pool2d (net, x, 3, 2, 1, FALSE);
 
   for (int layer = 0; layer < 4; layer++)
@@ -110,48 +95,27 @@ build_resnet (TvwNet             *net,
   tvw_net_set_output (net, x);
 }
 
-static const struct
-{
-  const char   *name;
-  ResNetConfig  cfg;
-} configs[] = {
-  { "resnet18",          { FALSE, { 2, 2, 2, 2 },  1,  64 } },
-  { "resnet34",          { FALSE, { 3, 4, 6, 3 },  1,  64 } },
-  { "resnet50",          { TRUE,  { 3, 4, 6, 3 },  1,  64 } },
-  { "resnet101",         { TRUE,  { 3, 4, 23, 3 }, 1,  64 } },
-  { "resnet152",         { TRUE,  { 3, 8, 36, 3 }, 1,  64 } },
-  { "resnext50_32x4d",   { TRUE,  { 3, 4, 6, 3 },  32, 4 } },
-  { "resnext101_32x8d",  { TRUE,  { 3, 4, 23, 3 }, 32, 8 } },
-  { "resnext101_64x4d",  { TRUE,  { 3, 4, 23, 3 }, 64, 4 } },
-  { "wide_resnet50_2",   { TRUE,  { 3, 4, 6, 3 },  1,  128 } },
-  { "wide_resnet101_2",  { TRUE,  { 3, 4, 23, 3 }, 1,  128 } },
-};
-
-static void
-build (TvwNet     *net,
-       const char *name,
-       guint       num_classes)
-{
-  for (gsize i = 0; i < G_N_ELEMENTS (configs); i++)
-    if (g_str_equal (configs[i].name, name))
-      {
-        build_resnet (net, &configs[i].cfg, num_classes);
-        return;
-      }
-
-  g_return_if_reached ();
-}
+static const ResNetConfig resnet18 =         { FALSE, { 2, 2, 2, 2 },  1,  64 };
+static const ResNetConfig resnet34 =         { FALSE, { 3, 4, 6, 3 },  1,  64 };
+static const ResNetConfig resnet50 =         { TRUE,  { 3, 4, 6, 3 },  1,  64 };
+static const ResNetConfig resnet101 =        { TRUE,  { 3, 4, 23, 3 }, 1,  64 };
+static const ResNetConfig resnet152 =        { TRUE,  { 3, 8, 36, 3 }, 1,  64 };
+static const ResNetConfig resnext50_32x4d =  { TRUE,  { 3, 4, 6, 3 },  32, 4 };
+static const ResNetConfig resnext101_32x8d = { TRUE,  { 3, 4, 23, 3 }, 32, 8 };
+static const ResNetConfig resnext101_64x4d = { TRUE,  { 3, 4, 23, 3 }, 64, 4 };
+static const ResNetConfig wide_resnet50_2 =  { TRUE,  { 3, 4, 6, 3 },  1,  128 };
+static const ResNetConfig wide_resnet101_2 = { TRUE,  { 3, 4, 23, 3 }, 1,  128 };
 
 const TvwArchitecture tvw_resnet_architectures[] = {
-  { "resnet18",         1000, 1, build },
-  { "resnet34",         1000, 1, build },
-  { "resnet50",         1000, 1, build },
-  { "resnet101",        1000, 1, build },
-  { "resnet152",        1000, 1, build },
-  { "resnext50_32x4d",  1000, 1, build },
-  { "resnext101_32x8d", 1000, 1, build },
-  { "resnext101_64x4d", 1000, 1, build },
-  { "wide_resnet50_2",  1000, 1, build },
-  { "wide_resnet101_2", 1000, 1, build },
+  { "resnet18",         1000, 1, build_resnet, &resnet18 },
+  { "resnet34",         1000, 1, build_resnet, &resnet34 },
+  { "resnet50",         1000, 1, build_resnet, &resnet50 },
+  { "resnet101",        1000, 1, build_resnet, &resnet101 },
+  { "resnet152",        1000, 1, build_resnet, &resnet152 },
+  { "resnext50_32x4d",  1000, 1, build_resnet, &resnext50_32x4d },
+  { "resnext101_32x8d", 1000, 1, build_resnet, &resnext101_32x8d },
+  { "resnext101_64x4d", 1000, 1, build_resnet, &resnext101_64x4d },
+  { "wide_resnet50_2",  1000, 1, build_resnet, &wide_resnet50_2 },
+  { "wide_resnet101_2", 1000, 1, build_resnet, &wide_resnet101_2 },
   { NULL }
 };

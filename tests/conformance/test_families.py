@@ -10,13 +10,10 @@
 
 import contextlib
 import os
-import shutil
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import numpy as np
 import torch
 import torchvision.models as M
 
@@ -84,43 +81,9 @@ def no_init():
             setattr(torch.nn.init, n, f)
 
 
-only = os.environ.get("TVW_CONFORMANCE_ONLY")
-if only:
-    MODELS = [m for m in MODELS if m[0] in only.split(",")]
+def construct(name):
+    with no_init():
+        return getattr(M, name)(weights=None)
 
-tap = tvwconf.Tap(sum(len(forms) * len(inputs) for _, forms, inputs in MODELS))
-work = tvwconf.workdir()
-rng = np.random.default_rng(6)
 
-try:
-    for seed, (name, forms, inputs) in enumerate(MODELS):
-        start = time.monotonic()
-        with no_init():
-            model = getattr(M, name)(weights=None)
-        model = tvwconf.randomise(model, 600 + seed)
-        sd = model.state_dict()
-        batches = [rng.standard_normal((n, 3, h, w)).astype(np.float32) for n, (h, w) in inputs]
-        for form in forms:
-            ckpt = os.path.join(work, f"{name}.{form}")
-            used = tvwconf.write_form(sd, form, ckpt)
-            if used is not sd:
-                model.load_state_dict(used)
-            for batch in batches:
-                with torch.no_grad():
-                    ref = model(torch.from_numpy(batch)).numpy()
-                label = f"{name} {form} batch {batch.shape[0]} {batch.shape[2]}x{batch.shape[3]}"
-                try:
-                    got = tvwconf.run_forward(name, ckpt, batch, work)
-                    ok, diag = tvwconf.compare(got, ref)
-                except Exception as e:  # a crash of the CLI is a failure
-                    ok, diag = False, str(e)
-                tap.ok(ok, label, diag)
-            if used is not sd:
-                model.load_state_dict(sd)
-            os.unlink(ckpt)
-        del model, sd
-        print(f"# {name}: {time.monotonic() - start:.1f} s", flush=True)
-finally:
-    shutil.rmtree(work, ignore_errors=True)
-
-tap.exit()
+tvwconf.run_models(MODELS, seed=600, rng_seed=6, construct=construct, timings=True)

@@ -1,17 +1,21 @@
 # Shared helpers of the conformance tests: random torchvision models, the
-# checkpoint forms libtvw reads, running `tvw forward`, TAP output.
+# checkpoint forms libtvw reads, running `tvw forward`, TAP output, and the
+# loop that runs a list of models through all of it.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 import torch
+import torchvision.models
 
 
 class Tap:
@@ -149,3 +153,55 @@ def compare(got, ref, rtol=1e-4):
 def workdir():
     base = os.environ.get("G_TEST_BUILDDIR") or tempfile.gettempdir()
     return tempfile.mkdtemp(prefix="tvw-conformance-", dir=base)
+
+
+def _construct(name):
+    return getattr(torchvision.models, name)(weights=None)
+
+
+def run_models(models, seed, rng_seed, construct=_construct, timings=False):
+    """Compares `tvw forward` with PyTorch on every (name, forms, inputs) of
+    @models (TVW_CONFORMANCE_ONLY=a,b keeps a subset): the model from
+    @construct(name), randomised with @seed plus its index, each input
+    drawn from a generator seeded with @rng_seed, one TAP line per form and
+    input.  With @timings a comment gives each model's time.  Exits with
+    the TAP status."""
+    only = os.environ.get("TVW_CONFORMANCE_ONLY")
+    if only:
+        models = [m for m in models if m[0] in only.split(",")]
+
+    tap = Tap(sum(len(forms) * len(inputs) for _, forms, inputs in models))
+    work = workdir()
+    rng = np.random.default_rng(rng_seed)
+
+    try:
+        for index, (name, forms, inputs) in enumerate(models):
+            start = time.monotonic()
+            model = randomise(construct(name), seed + index)
+            sd = model.state_dict()
+            batches = [rng.standard_normal((n, 3, h, w)).astype(np.float32) for n, (h, w) in inputs]
+            for form in forms:
+                ckpt = os.path.join(work, f"{name}.{form}")
+                used = write_form(sd, form, ckpt)
+                if used is not sd:
+                    model.load_state_dict(used)
+                for batch in batches:
+                    with torch.no_grad():
+                        ref = model(torch.from_numpy(batch)).numpy()
+                    label = f"{name} {form} batch {batch.shape[0]} {batch.shape[2]}x{batch.shape[3]}"
+                    try:
+                        got = run_forward(name, ckpt, batch, work)
+                        ok, diag = compare(got, ref)
+                    except Exception as e:  # a crash of the CLI is a failure
+                        ok, diag = False, str(e)
+                    tap.ok(ok, label, diag)
+                if used is not sd:
+                    model.load_state_dict(sd)
+                os.unlink(ckpt)
+            del model, sd
+            if timings:
+                print(f"# {name}: {time.monotonic() - start:.1f} s", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    tap.exit()
