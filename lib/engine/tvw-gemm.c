@@ -21,7 +21,10 @@
 #include "tvw-kernels-private.h"
 #include "tvw-activation-private.h"
 
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX512F__)
+# include <immintrin.h>
+# define HAVE_AVX512_KERNEL 1
+#elif defined(__AVX2__) && defined(__FMA__)
 # include <immintrin.h>
 # define HAVE_AVX2_KERNEL 1
 #endif
@@ -187,6 +190,207 @@ tile_epilogue (float               *c,
     }
 }
 
+#ifdef HAVE_AVX512_KERNEL
+
+/* AVX-512: MR_512 rows × two panels (32 columns) per register tile, 24 of
+ * the 32 vector registers accumulating.  C's edges are masked loads and
+ * stores, so no tile goes through a buffer; on the last K block bias,
+ * residual and ReLU are applied in registers before the store. */
+
+#define MR_512 12
+#define MC_512 96
+
+typedef struct
+{
+  const float   *bias;      /* NULL: a plain product */
+  const float   *residual;
+  gsize          ldr;
+  TvwActivation  act;
+} Epilogue;
+
+static inline __attribute__ ((always_inline)) void
+kernel_512 (const int           mr,
+            const int           np,
+            int                 kc,
+            const float *const  a[MR_512],
+            const float        *b0,
+            const float        *b1,
+            float              *c,
+            gsize               ldc,
+            int                 rows,
+            int                 cols,
+            gboolean            accumulate,
+            const Epilogue     *ep)
+{
+  const __mmask16 m0 = cols >= NR ? 0xffff : (__mmask16) ((1u << cols) - 1);
+  const __mmask16 m1 = cols >= 2 * NR ? 0xffff :
+                       cols > NR ? (__mmask16) ((1u << (cols - NR)) - 1) : 0;
+  __m512 acc[MR_512][2];
+
+#pragma GCC unroll 12
+  for (int r = 0; r < mr; r++)
+    {
+      const gboolean load = accumulate && r < rows;
+
+      acc[r][0] = load ? _mm512_maskz_loadu_ps (m0, c + r * ldc) : _mm512_setzero_ps ();
+      if (np == 2)
+        acc[r][1] = load ? _mm512_maskz_loadu_ps (m1, c + r * ldc + NR) : _mm512_setzero_ps ();
+    }
+
+  for (int kk = 0; kk < kc; kk++)
+    {
+      const __m512 v0 = _mm512_loadu_ps (b0 + (gsize) kk * NR);
+      const __m512 v1 = np == 2 ? _mm512_loadu_ps (b1 + (gsize) kk * NR) : v0;
+
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++)
+        {
+          const __m512 x = _mm512_set1_ps (a[r][kk]);
+
+          acc[r][0] = _mm512_fmadd_ps (x, v0, acc[r][0]);
+          if (np == 2)
+            acc[r][1] = _mm512_fmadd_ps (x, v1, acc[r][1]);
+        }
+    }
+
+  if (ep != NULL && ep->bias != NULL)
+    {
+      const __m512 bias0 = _mm512_maskz_loadu_ps (m0, ep->bias);
+      const __m512 bias1 = np == 2 ? _mm512_maskz_loadu_ps (m1, ep->bias + NR) : bias0;
+      const __m512 zero = _mm512_setzero_ps ();
+
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++)
+        {
+          acc[r][0] = _mm512_add_ps (acc[r][0], bias0);
+          if (np == 2)
+            acc[r][1] = _mm512_add_ps (acc[r][1], bias1);
+          if (ep->residual != NULL && r < rows)
+            {
+              const float *res = ep->residual + r * ep->ldr;
+
+              acc[r][0] = _mm512_add_ps (acc[r][0], _mm512_maskz_loadu_ps (m0, res));
+              if (np == 2)
+                acc[r][1] = _mm512_add_ps (acc[r][1], _mm512_maskz_loadu_ps (m1, res + NR));
+            }
+          if (ep->act == TVW_ACT_RELU)
+            {
+              acc[r][0] = _mm512_max_ps (acc[r][0], zero);
+              if (np == 2)
+                acc[r][1] = _mm512_max_ps (acc[r][1], zero);
+            }
+        }
+    }
+
+#pragma GCC unroll 12
+  for (int r = 0; r < mr; r++)
+    if (r < rows)
+      {
+        _mm512_mask_storeu_ps (c + r * ldc, m0, acc[r][0]);
+        if (np == 2)
+          _mm512_mask_storeu_ps (c + r * ldc + NR, m1, acc[r][1]);
+      }
+
+  /* Other activations, on the stored tile. */
+  if (ep != NULL && ep->bias != NULL && ep->act != TVW_ACT_NONE && ep->act != TVW_ACT_RELU)
+    for (int r = 0; r < rows; r++)
+      tvw_activation_apply_span (c + r * ldc, cols, ep->act);
+}
+
+/* The smallest register tile that holds @rows rows. */
+static inline void
+kernel_512_rows (int                 np,
+                 int                 kc,
+                 const float *const  a[MR_512],
+                 const float        *b0,
+                 const float        *b1,
+                 float              *c,
+                 gsize               ldc,
+                 int                 rows,
+                 int                 cols,
+                 gboolean            accumulate,
+                 const Epilogue     *ep)
+{
+  if (np == 2)
+    {
+      if (rows > 8)
+        kernel_512 (12, 2, kc, a, b0, b1, c, ldc, rows, cols, accumulate, ep);
+      else if (rows > 4)
+        kernel_512 (8, 2, kc, a, b0, b1, c, ldc, rows, cols, accumulate, ep);
+      else
+        kernel_512 (4, 2, kc, a, b0, b1, c, ldc, rows, cols, accumulate, ep);
+    }
+  else
+    {
+      if (rows > 8)
+        kernel_512 (12, 1, kc, a, b0, b1, c, ldc, rows, cols, accumulate, ep);
+      else if (rows > 4)
+        kernel_512 (8, 1, kc, a, b0, b1, c, ldc, rows, cols, accumulate, ep);
+      else
+        kernel_512 (4, 1, kc, a, b0, b1, c, ldc, rows, cols, accumulate, ep);
+    }
+}
+
+void
+tvw_gemm_packed (int                 m,
+                 int                 k,
+                 const float        *a,
+                 gsize               lda,
+                 const float        *packed,
+                 int                 n,
+                 int                 panel_begin,
+                 int                 panel_end,
+                 float              *c,
+                 gsize               ldc,
+                 const float        *bias,
+                 const float        *residual,
+                 gsize               ldr,
+                 TvwActivation       act)
+{
+  const float *rows_a[MR_512];
+
+  for (int k0 = 0; k0 < k; k0 += KC)
+    {
+      const int kc = MIN (KC, k - k0);
+      const gboolean first = k0 == 0;
+      const gboolean last = k0 + kc >= k;
+
+      for (int i0 = 0; i0 < m; i0 += MC_512)
+        {
+          const int mc = MIN (MC_512, m - i0);
+
+          for (int p = panel_begin; p < panel_end; p += 2)
+            {
+              const int np = p + 1 < panel_end ? 2 : 1;
+              const float *b0 = packed + (gsize) p * NR * k + (gsize) k0 * NR;
+              const float *b1 = b0 + (gsize) NR * k;
+              const int col = p * NR;
+              const int cols = MIN (np * NR, n - col);
+
+              for (int i = i0; i < i0 + mc; i += MR_512)
+                {
+                  const int rows = MIN (MR_512, i0 + mc - i);
+                  const float *ap = a + (gsize) i * lda + k0;
+                  Epilogue ep = {
+                    bias != NULL ? bias + col : NULL,
+                    residual != NULL ? residual + (gsize) i * ldr + col : NULL,
+                    ldr, act,
+                  };
+
+                  /* Rows past the edge read the first one again. */
+                  for (int r = 0; r < MR_512; r++)
+                    rows_a[r] = ap + (gsize) (r < rows ? r : 0) * lda;
+
+                  kernel_512_rows (np, kc, rows_a, b0, b1, c + (gsize) i * ldc + col, ldc,
+                                   rows, cols, !first, last ? &ep : NULL);
+                }
+            }
+        }
+    }
+}
+
+#else  /* !HAVE_AVX512_KERNEL */
+
 void
 tvw_gemm_packed (int                 m,
                  int                 k,
@@ -254,3 +458,5 @@ tvw_gemm_packed (int                 m,
         }
     }
 }
+
+#endif  /* HAVE_AVX512_KERNEL */

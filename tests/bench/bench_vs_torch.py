@@ -58,6 +58,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--iterations", type=int, default=5, help="timed runs per round")
     ap.add_argument("--rss", action="store_true", help="also compare peak RSS of one forward")
+    ap.add_argument("--load", action="store_true",
+                    help="also compare loading a checkpoint of the model (torch.load + "
+                         "load_state_dict against open + bind + pack), alternating")
     ap.add_argument("--cli", default=os.environ.get("TVW_CLI", "tvw"))
     args = ap.parse_args()
 
@@ -78,6 +81,24 @@ def main():
         "tvw_median_ms": round(tvw_med, 3), "torch_median_ms": round(torch_med, 3),
         "ratio": round(tvw_med / torch_med, 3),
     }
+
+    if args.load:
+        with tempfile.TemporaryDirectory() as d:
+            ckpt = os.path.join(d, "m.pth")
+            torch.save(model.state_dict(), ckpt)
+            fresh = getattr(M, args.model)(weights=None).eval()
+            tvw_load, torch_load = [], []
+            for _ in range(args.rounds * args.iterations):
+                out = subprocess.run([args.cli, "bench", "--model", args.model, "--checkpoint", ckpt,
+                                      "--iterations", "1", "--warmup", "0", "--size", "64",
+                                      "--json"], check=True, capture_output=True, text=True).stdout
+                tvw_load.append(json.loads(out)["load_ms"])
+                t = time.perf_counter()
+                fresh.load_state_dict(torch.load(ckpt))
+                torch_load.append((time.perf_counter() - t) * 1000)
+            result["tvw_load_median_ms"] = round(statistics.median(tvw_load), 2)
+            result["torch_load_median_ms"] = round(statistics.median(torch_load), 2)
+            result["load_ratio"] = round(statistics.median(tvw_load) / statistics.median(torch_load), 3)
 
     if args.rss:
         with tempfile.TemporaryDirectory() as d:
