@@ -13,6 +13,12 @@ G_BEGIN_DECLS
 
 /* Columns per packed panel. */
 #define TVW_GEMM_NR 16
+/* Rows per register tile: work split in multiples of it wastes none. */
+#if defined(__AVX512F__)
+# define TVW_GEMM_MR 12
+#else
+# define TVW_GEMM_MR 6
+#endif
 
 gsize tvw_gemm_packed_floats (int          k,
                               int          n);

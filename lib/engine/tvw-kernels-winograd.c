@@ -52,6 +52,10 @@ tvw_winograd_supports (int kh,
   /* Below 16 channels the transforms cost as much as they save; above
    * 256×256 the transformed weights (16/9 of the original) no longer fit
    * the cache at batch 1 and streaming them costs more than it saves. */
+  /* For whoever tunes the kernels: compare with the im2col path. */
+  if (g_getenv ("TVW_NO_WINOGRAD") != NULL)
+    return FALSE;
+
   return kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph == 1 && pw == 1 &&
          dh == 1 && dw == 1 && groups == 1 &&
          cin >= 16 && cout >= 16 && (gsize) cin * cout <= 256 * 256;
@@ -130,8 +134,9 @@ typedef struct
 {
   int   tiles_h, tiles_w;
   gsize tiles;          /* over the whole batch */
-  int   chunk;          /* tiles per task */
-  int   n_chunks;
+  gsize row_tiles;      /* GEMM register tiles of TVW_GEMM_MR tiles */
+  int   n_chunks;       /* chunk i: row tiles [i·R/n, (i + 1)·R/n) */
+  int   max_chunk;      /* tiles in the largest chunk */
   int   col_tasks;      /* output columns split in this many parts */
   int   cols;           /* columns per part, a multiple of NR */
 } WinogradSplit;
@@ -142,31 +147,51 @@ winograd_split (const TvwConvParams *p,
                 WinogradSplit       *s)
 {
   const int per_tile = N_XI * (p->cin + p->cout);
-  gsize per_thread;
+  const gsize budget_rows = MAX (1, TILE_BUDGET / per_tile / TVW_GEMM_MR);
 
   s->tiles_h = (p->oh + 1) / 2;
   s->tiles_w = (p->ow + 1) / 2;
   s->tiles = (gsize) p->n * s->tiles_h * s->tiles_w;
-
-  /* Chunks of whole 6-row GEMM tiles, small enough for L2, and at least
-   * one per thread when there are enough tiles. */
-  per_thread = (s->tiles + n_threads - 1) / n_threads;
-  s->chunk = MAX (6, TILE_BUDGET / per_tile / 6 * 6);
-  s->chunk = (int) MIN ((gsize) s->chunk, (per_thread + 5) / 6 * 6);
-  s->chunk = (int) MIN ((gsize) s->chunk, s->tiles);
-  s->n_chunks = (int) ((s->tiles + s->chunk - 1) / s->chunk);
-
-  /* Few tiles (late layers at batch 1): every thread takes all of them
-   * and a part of the output channels. */
+  s->row_tiles = (s->tiles + TVW_GEMM_MR - 1) / TVW_GEMM_MR;
   s->col_tasks = 1;
   s->cols = p->cout;
-  if (s->n_chunks < n_threads && p->cout >= 32 * n_threads)
+
+  if (s->row_tiles >= 4 * (gsize) n_threads || p->cout < 32 * n_threads)
     {
+      /* Chunks of whole register tiles, small enough for L2, as even as
+       * can be and a multiple of the thread count (tasks are handed out
+       * in order, so each thread ends up with the same share). */
+      gsize n = (s->row_tiles + budget_rows - 1) / budget_rows;
+
+      n = MAX (n, (gsize) n_threads);
+      n = (n + n_threads - 1) / n_threads * n_threads;
+      s->n_chunks = (int) MIN (n, s->row_tiles);
+    }
+  else
+    {
+      /* Few tiles (late layers at batch 1): every thread takes all of
+       * them and a part of the output channels. */
       int per = (p->cout + n_threads - 1) / n_threads;
 
+      s->n_chunks = 1;
       s->cols = (per + TVW_GEMM_NR - 1) / TVW_GEMM_NR * TVW_GEMM_NR;
       s->col_tasks = (p->cout + s->cols - 1) / s->cols;
     }
+  s->max_chunk = (int) MIN (s->tiles,
+                            (s->row_tiles + s->n_chunks - 1) / s->n_chunks * TVW_GEMM_MR);
+}
+
+static inline void
+chunk_range (const WinogradSplit *s,
+             int                  chunk,
+             gsize               *t0,
+             int                 *count)
+{
+  gsize r0 = s->row_tiles * chunk / s->n_chunks;
+  gsize r1 = s->row_tiles * (chunk + 1) / s->n_chunks;
+
+  *t0 = r0 * TVW_GEMM_MR;
+  *count = (int) (MIN (s->tiles, r1 * TVW_GEMM_MR) - *t0);
 }
 
 gsize
@@ -176,7 +201,21 @@ tvw_winograd_scratch_floats (const TvwConvParams *p,
   WinogradSplit s;
 
   winograd_split (p, n_threads, &s);
-  return (gsize) N_XI * s.chunk * (p->cin + p->cout);
+  return (gsize) N_XI * s.max_chunk * (p->cin + p->cout);
+}
+
+/* A step's worth of channels: a fixed-size copy when whole, which
+ * compiles to vector moves (a variable one, to a slow “rep movs”). */
+static inline void
+copy_step (float       *dst,
+           const float *src,
+           int          cb)
+{
+  if (cb == CB)
+    memcpy (dst, src, CB * sizeof (float));
+  else
+    for (int c = 0; c < cb; c++)
+      dst[c] = src[c];
 }
 
 /* V[xi][t][c] = (Bᵀ d B)[xi] for the tiles [t0, t0 + count). */
@@ -214,7 +253,7 @@ transform_input (const TvwConvParams *p,
                 if (y < 0 || y >= p->h || x < 0 || x >= p->w)
                   memset (d[i][j], 0, sizeof d[i][j]);
                 else
-                  memcpy (d[i][j], img + ((gsize) y * p->w + x) * C + c0, cb * sizeof (float));
+                  copy_step (d[i][j], img + ((gsize) y * p->w + x) * C + c0, cb);
               }
 
           /* Bᵀ d: Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1] */
@@ -303,7 +342,7 @@ transform_output (const TvwConvParams *p,
                   for (int c = 0; c < cb; c++)
                     o[c] = y[i][j][c] + residual[at_px + c];
                 else
-                  memcpy (o, y[i][j], cb * sizeof (float));
+                  copy_step (o, y[i][j], cb);
 
                 if (p->act == TVW_ACT_RELU)
                   for (int c = 0; c < cb; c++)
@@ -331,19 +370,20 @@ tvw_kernel_winograd_conv2d (const TvwConvParams *p,
   winograd_split (p, n_threads, &s);
   n_tasks = s.n_chunks * s.col_tasks;
 
-#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(n_threads) schedule(static, 1)
   for (int task = 0; task < n_tasks; task++)
     {
       const int chunk = task / s.col_tasks;
       const int part = task % s.col_tasks;
-      const gsize t0 = (gsize) chunk * s.chunk;
-      const int count = (int) MIN ((gsize) s.chunk, s.tiles - t0);
+      gsize t0;
+      int count;
       const int c0 = part * s.cols;
       const int c1 = MIN (p->cout, c0 + s.cols);
       float *v = scratch + (gsize) tvw_engine_thread_num () * scratch_per_thread;
-      float *m = v + (gsize) N_XI * s.chunk * p->cin;
+      float *m = v + (gsize) N_XI * s.max_chunk * p->cin;
 
       tvw_engine_thread_setup ();
+      chunk_range (&s, chunk, &t0, &count);
 
       transform_input (p, &s, input, t0, count, v);
       for (int xi = 0; xi < N_XI; xi++)
