@@ -49,13 +49,13 @@ tvw_winograd_supports (int kh,
                        int cin,
                        int cout)
 {
-  /* Below 16 channels the transforms cost as much as they save; above
-   * 256×256 the transformed weights (16/9 of the original) no longer fit
-   * the cache at batch 1 and streaming them costs more than it saves. */
   /* For whoever tunes the kernels: compare with the im2col path. */
   if (g_getenv ("TVW_NO_WINOGRAD") != NULL)
     return FALSE;
 
+  /* Below 16 channels the transforms cost as much as they save; above
+   * 256×256 the transformed weights (16/9 of the original) no longer fit
+   * the cache at batch 1 and streaming them costs more than it saves. */
   return kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph == 1 && pw == 1 &&
          dh == 1 && dw == 1 && groups == 1 &&
          cin >= 16 && cout >= 16 && (gsize) cin * cout <= 256 * 256;
@@ -218,6 +218,22 @@ copy_step (float       *dst,
       dst[c] = src[c];
 }
 
+/* Tile @t's image and its top left output pixel. */
+static inline void
+tile_origin (const WinogradSplit *s,
+             gsize                t,
+             int                 *b,
+             int                 *y0,
+             int                 *x0)
+{
+  const gsize plane = (gsize) s->tiles_h * s->tiles_w;
+  const int r = (int) (t % plane);
+
+  *b = (int) (t / plane);
+  *y0 = (r / s->tiles_w) * 2;
+  *x0 = (r % s->tiles_w) * 2;
+}
+
 /* V[xi][t][c] = (Bᵀ d B)[xi] for the tiles [t0, t0 + count). */
 static void
 transform_input (const TvwConvParams *p,
@@ -232,13 +248,15 @@ transform_input (const TvwConvParams *p,
 
   for (int tl = 0; tl < count; tl++)
     {
-      const gsize t = t0 + tl;
-      const int b = (int) (t / ((gsize) s->tiles_h * s->tiles_w));
-      const int r = (int) (t % ((gsize) s->tiles_h * s->tiles_w));
-      const int y0 = (r / s->tiles_w) * 2 - 1;
-      const int x0 = (r % s->tiles_w) * 2 - 1;
-      const float *img = input + (gsize) b * p->h * p->w * C;
       float *dst = v + (gsize) tl * C;
+      const float *img;
+      int b, y0, x0;
+
+      tile_origin (s, t0 + tl, &b, &y0, &x0);
+      /* The input tile starts one row and column before (padding 1). */
+      y0--;
+      x0--;
+      img = input + (gsize) b * p->h * p->w * C;
 
       for (int c0 = 0; c0 < C; c0 += CB)
         {
@@ -300,12 +318,10 @@ transform_output (const TvwConvParams *p,
 
   for (int tl = 0; tl < count; tl++)
     {
-      const gsize t = t0 + tl;
-      const int b = (int) (t / ((gsize) s->tiles_h * s->tiles_w));
-      const int r = (int) (t % ((gsize) s->tiles_h * s->tiles_w));
-      const int y0 = (r / s->tiles_w) * 2;
-      const int x0 = (r % s->tiles_w) * 2;
       const float *src = m + (gsize) tl * C;
+      int b, y0, x0;
+
+      tile_origin (s, t0 + tl, &b, &y0, &x0);
 
       for (int cc = c0; cc < c1; cc += CB)
         {
