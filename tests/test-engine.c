@@ -10,6 +10,7 @@
 
 #include "tvw-error.h"
 #include "tvw-engine-private.h"
+#include "tvw-engine-threads-private.h"
 
 static guint32 rng_state = 12345;
 
@@ -493,6 +494,67 @@ test_cancel (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
+/* The thread pool: every task runs exactly once, on a thread index below
+ * the count asked for, whatever the job sizes, including while another
+ * thread dispatches jobs of its own (those run on the calling thread). */
+typedef struct
+{
+  gint *runs;
+  int   n_threads;
+  gint  bad_thread;
+} PoolJob;
+
+static void
+count_task (gpointer data,
+            int      task,
+            int      thread)
+{
+  PoolJob *job = data;
+
+  if (thread < 0 || thread >= job->n_threads)
+    g_atomic_int_set (&job->bad_thread, 1);
+  g_atomic_int_inc (&job->runs[task]);
+}
+
+static void
+check_pool_jobs (int rounds)
+{
+  for (int r = 0; r < rounds; r++)
+    {
+      int n_tasks = 1 + (r * 7919) % 97;
+      int n_threads = 1 + r % 4;
+      g_autofree gint *runs = g_new0 (gint, n_tasks);
+      PoolJob job = { runs, n_threads, 0 };
+
+      tvw_parallel_tasks (n_tasks, n_threads, count_task, &job);
+      g_assert_cmpint (job.bad_thread, ==, 0);
+      for (int t = 0; t < n_tasks; t++)
+        g_assert_cmpint (runs[t], ==, 1);
+    }
+}
+
+static gpointer
+pool_thread (gpointer data)
+{
+  check_pool_jobs (GPOINTER_TO_INT (data));
+  return NULL;
+}
+
+static void
+test_thread_pool (void)
+{
+  GThread *other;
+
+  check_pool_jobs (2000);
+  /* Long enough idle for the workers to go to sleep, then wake them. */
+  g_usleep (5000);
+  check_pool_jobs (10);
+
+  other = g_thread_new ("dispatcher", pool_thread, GINT_TO_POINTER (2000));
+  check_pool_jobs (2000);
+  g_thread_join (other);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -507,6 +569,7 @@ main (int   argc,
   g_test_add_func ("/tvw/engine/activations", test_activations);
   g_test_add_func ("/tvw/engine/input-too-small", test_too_small_input);
   g_test_add_func ("/tvw/engine/cancel-between-nodes", test_cancel);
+  g_test_add_func ("/tvw/engine/thread-pool", test_thread_pool);
 
   return g_test_run ();
 }

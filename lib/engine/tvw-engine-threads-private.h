@@ -1,4 +1,4 @@
-/* tvw-engine-threads-private.h — the engine's one thread pool (OpenMP)
+/* tvw-engine-threads-private.h — the engine's one thread pool
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -6,7 +6,6 @@
 #pragma once
 
 #include <glib.h>
-#include <omp.h>
 #include <xmmintrin.h>
 #include <pmmintrin.h>
 
@@ -27,11 +26,30 @@ tvw_engine_thread_setup (void)
     }
 }
 
-static inline int
-tvw_engine_thread_num (void)
-{
-  return omp_get_thread_num ();
-}
+/* @thread: 0 for the calling thread, then 1 … n_threads - 1; the index of
+ * a per-thread scratch buffer. */
+typedef void (*TvwTaskFunc)  (gpointer data,
+                              int      task,
+                              int      thread);
+typedef void (*TvwRangeFunc) (gpointer data,
+                              gsize    begin,
+                              gsize    end,
+                              int      thread);
+
+/* Runs @func for each task in [0, @n_tasks) on up to @n_threads threads,
+ * the caller's included, tasks handed out in order as threads free up;
+ * returns when all are done.  While another thread runs a job, runs them
+ * all on the calling thread. */
+void tvw_parallel_tasks (int           n_tasks,
+                         int           n_threads,
+                         TvwTaskFunc   func,
+                         gpointer      data);
+/* Cuts [0, @n) into @n_threads contiguous ranges of (nearly) equal size,
+ * one per thread. */
+void tvw_parallel_range (gsize         n,
+                         int           n_threads,
+                         TvwRangeFunc  func,
+                         gpointer      data);
 
 void tvw_engine_blas_init (void);
 

@@ -204,24 +204,35 @@ epilogue (float               *out,
     }
 }
 
-static void
-depthwise (const TvwConvParams *p,
-           const float         *input,
-           const float         *residual,
-           float               *output,
-           int                  n_threads)
+typedef struct
 {
-  const int c = p->cout;
-  const int rows = p->n * p->oh;
+  const TvwConvParams *p;
+  const float         *input;
+  const float         *residual;
+  float               *output;
+  float               *scratch;
+  gsize                scratch_per_thread;
+  ConvSplit            s;
+} ConvJob;
 
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-  for (int row = 0; row < rows; row++)
+static void
+depthwise_range (gpointer data,
+                 gsize    begin,
+                 gsize    end,
+                 int      thread)
+{
+  const ConvJob *job = data;
+  const TvwConvParams *p = job->p;
+  const float *input = job->input;
+  const float *residual = job->residual;
+  float *output = job->output;
+  const int c = p->cout;
+
+  for (int row = (int) begin; row < (int) end; row++)
     {
       const int b = row / p->oh;
       const int oy = row % p->oh;
       const float *img = input + (gsize) b * p->h * p->w * c;
-
-      tvw_engine_thread_setup ();
 
       for (int ox = 0; ox < p->ow; ox++)
         {
@@ -256,6 +267,81 @@ depthwise (const TvwConvParams *p,
     }
 }
 
+static void
+depthwise (const TvwConvParams *p,
+           const float         *input,
+           const float         *residual,
+           float               *output,
+           int                  n_threads)
+{
+  ConvJob job = { .p = p, .input = input, .residual = residual, .output = output };
+
+  tvw_parallel_range ((gsize) p->n * p->oh, n_threads, depthwise_range, &job);
+}
+
+static void
+conv_task (gpointer data,
+           int      task,
+           int      thread)
+{
+  const ConvJob *job = data;
+  const TvwConvParams *p = job->p;
+  const ConvSplit *s = &job->s;
+  const float *input = job->input;
+  const float *residual = job->residual;
+  float *output = job->output;
+  const int g = task / (s->m_tasks * s->n_tasks);
+  const int mt = (task / s->n_tasks) % s->m_tasks;
+  const int nt = task % s->n_tasks;
+  const gsize m0 = (gsize) mt * s->rows;
+  const gsize m1 = MIN (s->m, m0 + s->rows);
+  const int c0 = nt * s->cols;
+  const int c1 = MIN (s->cout_g, c0 + s->cols);
+  const float *a;
+  gsize lda;
+  float *c;
+
+  if (conv_is_direct (p))
+    {
+      a = input + m0 * p->cin;
+      lda = p->cin;
+    }
+  else
+    {
+      float *buf = job->scratch + (gsize) thread * job->scratch_per_thread;
+
+      im2col (p, input, g, m0, m1, buf);
+      a = buf;
+      lda = s->k;
+    }
+
+  if (p->panels)
+    {
+      /* Column ranges are whole panels (cols is a multiple of NR). */
+      gsize group_floats = tvw_gemm_packed_floats ((int) s->k, s->cout_g);
+
+      c = output + m0 * p->cout + (gsize) g * s->cout_g;
+      tvw_gemm_packed ((int) (m1 - m0), (int) s->k, a, lda,
+                       p->weight + (gsize) g * group_floats, s->cout_g,
+                       c0 / TVW_GEMM_NR, (c1 + TVW_GEMM_NR - 1) / TVW_GEMM_NR,
+                       c, p->cout, p->bias + (gsize) g * s->cout_g,
+                       residual != NULL ? residual + m0 * p->cout + (gsize) g * s->cout_g : NULL,
+                       p->cout, p->act);
+      return;
+    }
+
+  c = output + m0 * p->cout + (gsize) g * s->cout_g + c0;
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
+               (int) (m1 - m0), c1 - c0, (int) s->k,
+               1.0f, a, (int) lda,
+               p->weight + (gsize) g * s->k * s->cout_g + c0, s->cout_g,
+               0.0f, c, p->cout);
+  epilogue (c, m1 - m0, c1 - c0, p->cout,
+            p->bias + (gsize) g * s->cout_g + c0,
+            residual != NULL ? residual + m0 * p->cout + (gsize) g * s->cout_g + c0 : NULL,
+            p->act);
+}
+
 void
 tvw_kernel_conv2d (const TvwConvParams *p,
                    const float         *input,
@@ -265,9 +351,7 @@ tvw_kernel_conv2d (const TvwConvParams *p,
                    gsize                scratch_per_thread,
                    int                  n_threads)
 {
-  ConvSplit s;
-  const gboolean direct = conv_is_direct (p);
-  int n_tasks;
+  ConvJob job = { p, input, residual, output, scratch, scratch_per_thread, { 0 } };
 
   if (p->depthwise)
     {
@@ -280,65 +364,8 @@ tvw_kernel_conv2d (const TvwConvParams *p,
       return;
     }
 
-  conv_split (p, n_threads, &s);
-  n_tasks = p->groups * s.m_tasks * s.n_tasks;
-
-#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
-  for (int task = 0; task < n_tasks; task++)
-    {
-      const int g = task / (s.m_tasks * s.n_tasks);
-      const int mt = (task / s.n_tasks) % s.m_tasks;
-      const int nt = task % s.n_tasks;
-      const gsize m0 = (gsize) mt * s.rows;
-      const gsize m1 = MIN (s.m, m0 + s.rows);
-      const int c0 = nt * s.cols;
-      const int c1 = MIN (s.cout_g, c0 + s.cols);
-      const float *a;
-      gsize lda;
-      float *c;
-
-      tvw_engine_thread_setup ();
-
-      if (direct)
-        {
-          a = input + m0 * p->cin;
-          lda = p->cin;
-        }
-      else
-        {
-          float *buf = scratch + (gsize) tvw_engine_thread_num () * scratch_per_thread;
-
-          im2col (p, input, g, m0, m1, buf);
-          a = buf;
-          lda = s.k;
-        }
-
-      if (p->panels)
-        {
-          /* Column ranges are whole panels (cols is a multiple of NR). */
-          gsize group_floats = tvw_gemm_packed_floats ((int) s.k, s.cout_g);
-
-          c = output + m0 * p->cout + (gsize) g * s.cout_g;
-          tvw_gemm_packed ((int) (m1 - m0), (int) s.k, a, lda,
-                           p->weight + (gsize) g * group_floats, s.cout_g,
-                           c0 / TVW_GEMM_NR, (c1 + TVW_GEMM_NR - 1) / TVW_GEMM_NR,
-                           c, p->cout, p->bias + (gsize) g * s.cout_g,
-                           residual != NULL ? residual + m0 * p->cout + (gsize) g * s.cout_g : NULL,
-                           p->cout, p->act);
-          continue;
-        }
-
-      c = output + m0 * p->cout + (gsize) g * s.cout_g + c0;
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                   (int) (m1 - m0), c1 - c0, (int) s.k,
-                   1.0f, a, (int) lda,
-                   p->weight + (gsize) g * s.k * s.cout_g + c0, s.cout_g,
-                   0.0f, c, p->cout);
-      epilogue (c, m1 - m0, c1 - c0, p->cout,
-                p->bias + (gsize) g * s.cout_g + c0,
-                residual != NULL ? residual + m0 * p->cout + (gsize) g * s.cout_g + c0 : NULL,
-                p->act);
-    }
+  conv_split (p, n_threads, &job.s);
+  tvw_parallel_tasks (p->groups * job.s.m_tasks * job.s.n_tasks, n_threads, conv_task, &job);
 }
 
 void

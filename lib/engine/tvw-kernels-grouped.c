@@ -278,6 +278,48 @@ depthwise_row (const TvwConvParams *p,
 
 #endif
 
+/* What a row task of the direct kernels needs. */
+typedef struct
+{
+  const TvwConvParams *p;
+  const float         *input;
+  const float         *residual;
+  float               *output;
+  int                  chunks;   /* channel (or group) chunks per row */
+  int                  per;      /* channels (or groups) per chunk */
+} RowJob;
+
+static void
+depthwise_tasks (gpointer data,
+                 gsize    begin,
+                 gsize    end,
+                 int      thread)
+{
+  const RowJob *job = data;
+  const TvwConvParams *p = job->p;
+  const int C = p->cout;
+
+  for (int task = (int) begin; task < (int) end; task++)
+    {
+      const int row = task / job->chunks;
+      const int b = row / p->oh;
+      const int oy = row % p->oh;
+      const int c0 = (task % job->chunks) * job->per;
+      const int c1 = MIN (C, c0 + job->per);
+      const gsize at = (gsize) row * p->ow * C;
+
+      if (c0 < c1)
+        {
+          depthwise_row (p, job->input + (gsize) b * p->h * p->w * C, oy, c0, c1,
+                         job->residual != NULL ? job->residual + at : NULL, job->output + at);
+          /* The activation once per row, while it is in cache: one
+           * dispatch rather than one per vector. */
+          for (int ox = 0; ox < p->ow; ox++)
+            tvw_activation_apply_span (job->output + at + (gsize) ox * C + c0, c1 - c0, p->act);
+        }
+    }
+}
+
 static void
 depthwise (const TvwConvParams *p,
            const float         *input,
@@ -286,33 +328,10 @@ depthwise (const TvwConvParams *p,
            int                  n_threads)
 {
   const int C = p->cout;
-  const int rows = p->n * p->oh;
   const int chunks = channel_chunks (p, C, 8, n_threads);
-  const int per = ((C + chunks - 1) / chunks + 7) & ~7;
-  const int n_tasks = rows * chunks;
+  RowJob job = { p, input, residual, output, chunks, ((C + chunks - 1) / chunks + 7) & ~7 };
 
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-  for (int task = 0; task < n_tasks; task++)
-    {
-      const int row = task / chunks;
-      const int b = row / p->oh;
-      const int oy = row % p->oh;
-      const int c0 = (task % chunks) * per;
-      const int c1 = MIN (C, c0 + per);
-      const gsize at = (gsize) row * p->ow * C;
-
-      tvw_engine_thread_setup ();
-
-      if (c0 < c1)
-        {
-          depthwise_row (p, input + (gsize) b * p->h * p->w * C, oy, c0, c1,
-                         residual != NULL ? residual + at : NULL, output + at);
-          /* The activation once per row, while it is in cache: one
-           * dispatch rather than one per vector. */
-          for (int ox = 0; ox < p->ow; ox++)
-            tvw_activation_apply_span (output + at + (gsize) ox * C + c0, c1 - c0, p->act);
-        }
-    }
+  tvw_parallel_range ((gsize) p->n * p->oh * chunks, n_threads, depthwise_tasks, &job);
 }
 
 /* Narrow groups */
@@ -456,38 +475,45 @@ grouped_row (const TvwConvParams *p,
 }
 
 static void
+grouped_tasks (gpointer data,
+               gsize    begin,
+               gsize    end,
+               int      thread)
+{
+  const RowJob *job = data;
+  const TvwConvParams *p = job->p;
+
+  for (int task = (int) begin; task < (int) end; task++)
+    {
+      const int row = task / job->chunks;
+      const int b = row / p->oh;
+      const int oy = row % p->oh;
+      const int g0 = (task % job->chunks) * job->per;
+      const int g1 = MIN (p->groups, g0 + job->per);
+      const gsize at = (gsize) row * p->ow * p->cout;
+
+      if (g0 < g1)
+        {
+          grouped_row (p, job->input + (gsize) b * p->h * p->w * p->cin, oy, g0, g1,
+                       job->residual != NULL ? job->residual + at : NULL, job->output + at);
+          for (int ox = 0; ox < p->ow; ox++)
+            tvw_activation_apply_span (job->output + at + (gsize) ox * p->cout + (gsize) g0 * 8,
+                                       (gsize) (g1 - g0) * 8, p->act);
+        }
+    }
+}
+
+static void
 grouped (const TvwConvParams *p,
          const float         *input,
          const float         *residual,
          float               *output,
          int                  n_threads)
 {
-  const int rows = p->n * p->oh;
   const int chunks = channel_chunks (p, p->groups, 1, n_threads);
-  const int per = (p->groups + chunks - 1) / chunks;
-  const int n_tasks = rows * chunks;
+  RowJob job = { p, input, residual, output, chunks, (p->groups + chunks - 1) / chunks };
 
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-  for (int task = 0; task < n_tasks; task++)
-    {
-      const int row = task / chunks;
-      const int b = row / p->oh;
-      const int oy = row % p->oh;
-      const int g0 = (task % chunks) * per;
-      const int g1 = MIN (p->groups, g0 + per);
-      const gsize at = (gsize) row * p->ow * p->cout;
-
-      tvw_engine_thread_setup ();
-
-      if (g0 < g1)
-        {
-          grouped_row (p, input + (gsize) b * p->h * p->w * p->cin, oy, g0, g1,
-                       residual != NULL ? residual + at : NULL, output + at);
-          for (int ox = 0; ox < p->ow; ox++)
-            tvw_activation_apply_span (output + at + (gsize) ox * p->cout + (gsize) g0 * 8,
-                                       (gsize) (g1 - g0) * 8, p->act);
-        }
-    }
+  tvw_parallel_range ((gsize) p->n * p->oh * chunks, n_threads, grouped_tasks, &job);
 }
 
 #endif

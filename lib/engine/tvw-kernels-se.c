@@ -84,6 +84,61 @@ gate (const TvwSeParams *p,
   tvw_activation_apply_span (g, p->c, p->gate_act);
 }
 
+typedef struct
+{
+  const TvwSeParams *p;
+  const float       *input;
+  float             *output;
+  float             *mean;
+  const float       *gates;
+  int                chunks;
+} SeJob;
+
+static void
+se_means (gpointer data,
+          gsize    begin,
+          gsize    end,
+          int      thread)
+{
+  const SeJob *job = data;
+  const int c = job->p->c;
+
+  for (int task = (int) begin; task < (int) end; task++)
+    {
+      const int b = task / job->chunks;
+      const int c0 = (task % job->chunks) * SE_CHUNK;
+      const int width = MIN (SE_CHUNK, c - c0);
+      const float *x = job->input + (gsize) b * job->p->hw * c + c0;
+      float acc[SE_CHUNK] = { 0 };
+
+      for (gsize r = 0; r < job->p->hw; r++, x += c)
+        for (int j = 0; j < width; j++)
+          acc[j] += x[j];
+      for (int j = 0; j < width; j++)
+        job->mean[(gsize) b * c + c0 + j] = acc[j] / (float) job->p->hw;
+    }
+}
+
+static void
+se_scale (gpointer data,
+          gsize    begin,
+          gsize    end,
+          int      thread)
+{
+  const SeJob *job = data;
+  const int c = job->p->c;
+
+  for (gsize r = begin; r < end; r++)
+    {
+      const float *g = job->gates + (r / job->p->hw) * c;
+      const float *x = job->input + r * c;
+      float *o = job->output + r * c;
+
+      for (int j = 0; j < c; j++)
+        o[j] = x[j] * g[j];
+    }
+}
+
 void
 tvw_kernel_squeeze_excitation (const TvwSeParams *p,
                                const float       *input,
@@ -97,44 +152,15 @@ tvw_kernel_squeeze_excitation (const TvwSeParams *p,
   float *mean = scratch;
   float *hidden = mean + (gsize) p->n * c;
   float *gates = hidden + (gsize) p->n * p->squeeze;
+  SeJob job = { p, input, output, mean, gates, chunks };
 
   if (rows * c < SE_PARALLEL_MIN)
     n_threads = 1;
 
-#pragma omp parallel num_threads(n_threads)
-  {
-    tvw_engine_thread_setup ();
-
-    /* The means, a block of channels of one image per task. */
-#pragma omp for schedule(static)
-    for (int task = 0; task < p->n * chunks; task++)
-      {
-        const int b = task / chunks;
-        const int c0 = (task % chunks) * SE_CHUNK;
-        const int width = MIN (SE_CHUNK, c - c0);
-        const float *x = input + (gsize) b * p->hw * c + c0;
-        float acc[SE_CHUNK] = { 0 };
-
-        for (gsize r = 0; r < p->hw; r++, x += c)
-          for (int j = 0; j < width; j++)
-            acc[j] += x[j];
-        for (int j = 0; j < width; j++)
-          mean[(gsize) b * c + c0 + j] = acc[j] / (float) p->hw;
-      }
-
-#pragma omp single
-    for (int b = 0; b < p->n; b++)
-      gate (p, mean + (gsize) b * c, hidden + (gsize) b * p->squeeze, gates + (gsize) b * c);
-
-#pragma omp for schedule(static)
-    for (gsize r = 0; r < rows; r++)
-      {
-        const float *g = gates + (r / p->hw) * c;
-        const float *x = input + r * c;
-        float *o = output + r * c;
-
-        for (int j = 0; j < c; j++)
-          o[j] = x[j] * g[j];
-      }
-  }
+  /* The means, a block of channels of one image per task; the gates, on
+   * this thread; the product. */
+  tvw_parallel_range ((gsize) p->n * chunks, n_threads, se_means, &job);
+  for (int b = 0; b < p->n; b++)
+    gate (p, mean + (gsize) b * c, hidden + (gsize) b * p->squeeze, gates + (gsize) b * c);
+  tvw_parallel_range (rows, n_threads, se_scale, &job);
 }

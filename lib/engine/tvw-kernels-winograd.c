@@ -370,6 +370,47 @@ transform_output (const TvwConvParams *p,
     }
 }
 
+typedef struct
+{
+  const TvwConvParams *p;
+  const float         *input;
+  const float         *residual;
+  float               *output;
+  float               *scratch;
+  gsize                scratch_per_thread;
+  WinogradSplit        s;
+} WinogradJob;
+
+static void
+winograd_task (gpointer data,
+               int      task,
+               int      thread)
+{
+  const WinogradJob *job = data;
+  const TvwConvParams *p = job->p;
+  const WinogradSplit *s = &job->s;
+  const gsize per_xi = tvw_gemm_packed_floats (p->cin, p->cout);
+  const int chunk = task / s->col_tasks;
+  const int part = task % s->col_tasks;
+  const int c0 = part * s->cols;
+  const int c1 = MIN (p->cout, c0 + s->cols);
+  float *v = job->scratch + (gsize) thread * job->scratch_per_thread;
+  float *m = v + (gsize) N_XI * s->max_chunk * p->cin;
+  gsize t0;
+  int count;
+
+  chunk_range (s, chunk, &t0, &count);
+
+  transform_input (p, s, job->input, t0, count, v);
+  for (int xi = 0; xi < N_XI; xi++)
+    tvw_gemm_packed (count, p->cin, v + (gsize) xi * count * p->cin, p->cin,
+                     p->weight + xi * per_xi, p->cout,
+                     c0 / TVW_GEMM_NR, (c1 + TVW_GEMM_NR - 1) / TVW_GEMM_NR,
+                     m + (gsize) xi * count * p->cout, p->cout,
+                     NULL, NULL, 0, TVW_ACT_NONE);
+  transform_output (p, s, m, t0, count, c0, c1, job->residual, job->output);
+}
+
 void
 tvw_kernel_winograd_conv2d (const TvwConvParams *p,
                             const float         *input,
@@ -379,35 +420,10 @@ tvw_kernel_winograd_conv2d (const TvwConvParams *p,
                             gsize                scratch_per_thread,
                             int                  n_threads)
 {
-  WinogradSplit s;
-  const gsize per_xi = tvw_gemm_packed_floats (p->cin, p->cout);
-  int n_tasks;
+  WinogradJob job = { p, input, residual, output, scratch, scratch_per_thread, { 0 } };
 
-  winograd_split (p, n_threads, &s);
-  n_tasks = s.n_chunks * s.col_tasks;
-
-#pragma omp parallel for num_threads(n_threads) schedule(static, 1)
-  for (int task = 0; task < n_tasks; task++)
-    {
-      const int chunk = task / s.col_tasks;
-      const int part = task % s.col_tasks;
-      gsize t0;
-      int count;
-      const int c0 = part * s.cols;
-      const int c1 = MIN (p->cout, c0 + s.cols);
-      float *v = scratch + (gsize) tvw_engine_thread_num () * scratch_per_thread;
-      float *m = v + (gsize) N_XI * s.max_chunk * p->cin;
-
-      tvw_engine_thread_setup ();
-      chunk_range (&s, chunk, &t0, &count);
-
-      transform_input (p, &s, input, t0, count, v);
-      for (int xi = 0; xi < N_XI; xi++)
-        tvw_gemm_packed (count, p->cin, v + (gsize) xi * count * p->cin, p->cin,
-                         p->weight + xi * per_xi, p->cout,
-                         c0 / TVW_GEMM_NR, (c1 + TVW_GEMM_NR - 1) / TVW_GEMM_NR,
-                         m + (gsize) xi * count * p->cout, p->cout,
-                         NULL, NULL, 0, TVW_ACT_NONE);
-      transform_output (p, &s, m, t0, count, c0, c1, residual, output);
-    }
+  winograd_split (p, n_threads, &job.s);
+  /* Chunks are equal and a multiple of the thread count: handed out in
+   * order, they share out evenly. */
+  tvw_parallel_tasks (job.s.n_chunks * job.s.col_tasks, n_threads, winograd_task, &job);
 }

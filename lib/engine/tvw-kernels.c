@@ -48,15 +48,56 @@ tvw_activation_apply (float         x,
     }
 }
 
+typedef struct
+{
+  const float   *a, *b;        /* inputs (b: second operand, or NULL) */
+  float         *out;
+  int            c;
+  const float   *scale, *shift;
+  const float   *gate;
+  gsize          hw;
+  TvwActivation  act;
+} Elementwise;
+
+static void
+activation_range (gpointer data,
+                  gsize    begin,
+                  gsize    end,
+                  int      thread)
+{
+  const Elementwise *e = data;
+
+  for (gsize i = begin; i < end; i++)
+    e->out[i] = tvw_activation_apply (e->out[i], e->act);
+}
+
 void
 tvw_kernel_activation (float         *data,
                        gsize          count,
                        TvwActivation  act,
                        int            n_threads)
 {
-#pragma omp parallel for num_threads(threads_for (count, n_threads)) schedule(static)
-  for (gsize i = 0; i < count; i++)
-    data[i] = tvw_activation_apply (data[i], act);
+  Elementwise e = { .out = data, .act = act };
+
+  tvw_parallel_range (count, threads_for (count, n_threads), activation_range, &e);
+}
+
+static void
+affine_range (gpointer data,
+              gsize    begin,
+              gsize    end,
+              int      thread)
+{
+  const Elementwise *e = data;
+
+  for (gsize r = begin; r < end; r++)
+    {
+      const float *in = e->a + r * e->c;
+      float *out = e->out + r * e->c;
+
+      for (int ch = 0; ch < e->c; ch++)
+        out[ch] = tvw_activation_apply (in[ch] * e->scale[ch] + e->shift[ch], e->act);
+    }
 }
 
 void
@@ -69,15 +110,21 @@ tvw_kernel_channel_affine (const float   *input,
                            TvwActivation  act,
                            int            n_threads)
 {
-#pragma omp parallel for num_threads(threads_for (rows * c, n_threads)) schedule(static)
-  for (gsize r = 0; r < rows; r++)
-    {
-      const float *in = input + r * c;
-      float *out = output + r * c;
+  Elementwise e = { .a = input, .out = output, .c = c, .scale = scale, .shift = shift, .act = act };
 
-      for (int ch = 0; ch < c; ch++)
-        out[ch] = tvw_activation_apply (in[ch] * scale[ch] + shift[ch], act);
-    }
+  tvw_parallel_range (rows, threads_for (rows * c, n_threads), affine_range, &e);
+}
+
+static void
+add_range (gpointer data,
+           gsize    begin,
+           gsize    end,
+           int      thread)
+{
+  const Elementwise *e = data;
+
+  for (gsize i = begin; i < end; i++)
+    e->out[i] = tvw_activation_apply (e->a[i] + e->b[i], e->act);
 }
 
 void
@@ -88,9 +135,28 @@ tvw_kernel_add (const float   *a,
                 TvwActivation  act,
                 int            n_threads)
 {
-#pragma omp parallel for num_threads(threads_for (count, n_threads)) schedule(static)
-  for (gsize i = 0; i < count; i++)
-    output[i] = tvw_activation_apply (a[i] + b[i], act);
+  Elementwise e = { .a = a, .b = b, .out = output, .act = act };
+
+  tvw_parallel_range (count, threads_for (count, n_threads), add_range, &e);
+}
+
+static void
+scale_channels_range (gpointer data,
+                      gsize    begin,
+                      gsize    end,
+                      int      thread)
+{
+  const Elementwise *e = data;
+
+  for (gsize r = begin; r < end; r++)
+    {
+      const float *g = e->gate + (r / e->hw) * e->c;
+      const float *in = e->a + r * e->c;
+      float *out = e->out + r * e->c;
+
+      for (int ch = 0; ch < e->c; ch++)
+        out[ch] = in[ch] * g[ch];
+    }
 }
 
 void
@@ -103,32 +169,33 @@ tvw_kernel_scale_channels (const float *input,
                            int          n_threads)
 {
   const gsize rows = (gsize) n * hw;
+  Elementwise e = { .a = input, .gate = gate, .out = output, .c = c, .hw = hw };
 
-#pragma omp parallel for num_threads(threads_for (rows * c, n_threads)) schedule(static)
-  for (gsize r = 0; r < rows; r++)
-    {
-      const float *g = gate + (r / hw) * c;
-      const float *in = input + r * c;
-      float *out = output + r * c;
-
-      for (int ch = 0; ch < c; ch++)
-        out[ch] = in[ch] * g[ch];
-    }
+  tvw_parallel_range (rows, threads_for (rows * c, n_threads), scale_channels_range, &e);
 }
 
-void
-tvw_kernel_max_pool2d (const TvwPoolParams *p,
-                       const float         *input,
-                       float               *output,
-                       int                  n_threads)
+typedef struct
 {
-  const int rows = p->n * p->oh;
+  const TvwPoolParams *p;
+  const float         *input;
+  float               *output;
+} Pooling;
+
+static void
+max_pool_range (gpointer data,
+                gsize    begin,
+                gsize    end,
+                int      thread)
+{
+  const Pooling *job = data;
+  const TvwPoolParams *p = job->p;
+  const float *input = job->input;
+  float *output = job->output;
   /* Locals: stores through the output pointer could alias *p otherwise,
    * which keeps the channel loop from vectorising. */
   const int c = p->c;
 
-#pragma omp parallel for num_threads(threads_for ((gsize) rows * p->ow * p->c, n_threads)) schedule(static)
-  for (int row = 0; row < rows; row++)
+  for (int row = (int) begin; row < (int) end; row++)
     {
       const int b = row / p->oh;
       const int oy = row % p->oh;
@@ -163,15 +230,28 @@ tvw_kernel_max_pool2d (const TvwPoolParams *p,
 }
 
 void
-tvw_kernel_avg_pool2d (const TvwPoolParams *p,
+tvw_kernel_max_pool2d (const TvwPoolParams *p,
                        const float         *input,
                        float               *output,
                        int                  n_threads)
 {
   const int rows = p->n * p->oh;
+  Pooling job = { p, input, output };
 
-#pragma omp parallel for num_threads(threads_for ((gsize) rows * p->ow * p->c, n_threads)) schedule(static)
-  for (int row = 0; row < rows; row++)
+  tvw_parallel_range (rows, threads_for ((gsize) rows * p->ow * p->c, n_threads),
+                      max_pool_range, &job);
+}
+
+static void
+avg_pool_range (gpointer data,
+                gsize    begin,
+                gsize    end,
+                int      thread)
+{
+  const Pooling *job = data;
+  const TvwPoolParams *p = job->p;
+
+  for (int row = (int) begin; row < (int) end; row++)
     {
       const int b = row / p->oh;
       const int oy = row % p->oh;
@@ -185,7 +265,7 @@ tvw_kernel_avg_pool2d (const TvwPoolParams *p,
           int pool = (ye - ys) * (xe - xs);
           int y0 = MAX (ys, 0), y1 = MIN (ye, p->h);
           int x0 = MAX (xs, 0), x1 = MIN (xe, p->w);
-          float *o = output + (((gsize) b * p->oh + oy) * p->ow + ox) * p->c;
+          float *o = job->output + (((gsize) b * p->oh + oy) * p->ow + ox) * p->c;
           float div;
 
           if (!p->count_include_pad)
@@ -196,7 +276,58 @@ tvw_kernel_avg_pool2d (const TvwPoolParams *p,
           for (int y = y0; y < y1; y++)
             for (int x = x0; x < x1; x++)
               {
-                const float *in = input + (((gsize) b * p->h + y) * p->w + x) * p->c;
+                const float *in = job->input + (((gsize) b * p->h + y) * p->w + x) * p->c;
+
+                for (int ch = 0; ch < p->c; ch++)
+                  o[ch] += in[ch];
+              }
+          for (int ch = 0; ch < p->c; ch++)
+            o[ch] *= div;
+        }
+    }
+}
+
+void
+tvw_kernel_avg_pool2d (const TvwPoolParams *p,
+                       const float         *input,
+                       float               *output,
+                       int                  n_threads)
+{
+  const int rows = p->n * p->oh;
+  Pooling job = { p, input, output };
+
+  tvw_parallel_range (rows, threads_for ((gsize) rows * p->ow * p->c, n_threads),
+                      avg_pool_range, &job);
+}
+
+static void
+adaptive_avg_pool_range (gpointer data,
+                         gsize    begin,
+                         gsize    end,
+                         int      thread)
+{
+  const Pooling *job = data;
+  const TvwPoolParams *p = job->p;
+
+  for (int row = (int) begin; row < (int) end; row++)
+    {
+      const int b = row / p->oh;
+      const int oy = row % p->oh;
+      const int y0 = (int) floor ((double) oy * p->h / p->oh);
+      const int y1 = (int) ceil ((double) (oy + 1) * p->h / p->oh);
+
+      for (int ox = 0; ox < p->ow; ox++)
+        {
+          const int x0 = (int) floor ((double) ox * p->w / p->ow);
+          const int x1 = (int) ceil ((double) (ox + 1) * p->w / p->ow);
+          const float div = 1.f / ((y1 - y0) * (x1 - x0));
+          float *o = job->output + (((gsize) b * p->oh + oy) * p->ow + ox) * p->c;
+
+          memset (o, 0, p->c * sizeof (float));
+          for (int y = y0; y < y1; y++)
+            for (int x = x0; x < x1; x++)
+              {
+                const float *in = job->input + (((gsize) b * p->h + y) * p->w + x) * p->c;
 
                 for (int ch = 0; ch < p->c; ch++)
                   o[ch] += in[ch];
@@ -214,35 +345,32 @@ tvw_kernel_adaptive_avg_pool2d (const TvwPoolParams *p,
                                 int                  n_threads)
 {
   const int rows = p->n * p->oh;
+  Pooling job = { p, input, output };
 
-#pragma omp parallel for num_threads(threads_for ((gsize) p->n * p->h * p->w * p->c, n_threads)) schedule(static)
-  for (int row = 0; row < rows; row++)
-    {
-      const int b = row / p->oh;
-      const int oy = row % p->oh;
-      const int y0 = (int) floor ((double) oy * p->h / p->oh);
-      const int y1 = (int) ceil ((double) (oy + 1) * p->h / p->oh);
+  tvw_parallel_range (rows, threads_for ((gsize) p->n * p->h * p->w * p->c, n_threads),
+                      adaptive_avg_pool_range, &job);
+}
 
-      for (int ox = 0; ox < p->ow; ox++)
-        {
-          const int x0 = (int) floor ((double) ox * p->w / p->ow);
-          const int x1 = (int) ceil ((double) (ox + 1) * p->w / p->ow);
-          const float div = 1.f / ((y1 - y0) * (x1 - x0));
-          float *o = output + (((gsize) b * p->oh + oy) * p->ow + ox) * p->c;
+typedef struct
+{
+  const float *input;
+  float       *output;
+  int          c;
+  gsize        hw;
+} Layout;
 
-          memset (o, 0, p->c * sizeof (float));
-          for (int y = y0; y < y1; y++)
-            for (int x = x0; x < x1; x++)
-              {
-                const float *in = input + (((gsize) b * p->h + y) * p->w + x) * p->c;
+static void
+nchw_to_nhwc_range (gpointer data,
+                    gsize    begin,
+                    gsize    end,
+                    int      thread)
+{
+  const Layout *l = data;
 
-                for (int ch = 0; ch < p->c; ch++)
-                  o[ch] += in[ch];
-              }
-          for (int ch = 0; ch < p->c; ch++)
-            o[ch] *= div;
-        }
-    }
+  for (gsize b = begin; b < end; b++)
+    for (gsize i = 0; i < l->hw; i++)
+      for (int ch = 0; ch < l->c; ch++)
+        l->output[(b * l->hw + i) * l->c + ch] = l->input[(b * l->c + ch) * l->hw + i];
 }
 
 void
@@ -254,13 +382,23 @@ tvw_kernel_nchw_to_nhwc (const float *input,
                          int          w,
                          int          n_threads)
 {
-  const gsize hw = (gsize) h * w;
+  Layout l = { input, output, c, (gsize) h * w };
 
-#pragma omp parallel for num_threads(threads_for ((gsize) n * c * hw, n_threads)) schedule(static)
-  for (int b = 0; b < n; b++)
-    for (gsize i = 0; i < hw; i++)
-      for (int ch = 0; ch < c; ch++)
-        output[((gsize) b * hw + i) * c + ch] = input[((gsize) b * c + ch) * hw + i];
+  tvw_parallel_range (n, threads_for ((gsize) n * c * l.hw, n_threads), nchw_to_nhwc_range, &l);
+}
+
+static void
+nhwc_to_nchw_range (gpointer data,
+                    gsize    begin,
+                    gsize    end,
+                    int      thread)
+{
+  const Layout *l = data;
+
+  for (gsize b = begin; b < end; b++)
+    for (int ch = 0; ch < l->c; ch++)
+      for (gsize i = 0; i < l->hw; i++)
+        l->output[(b * l->c + ch) * l->hw + i] = l->input[(b * l->hw + i) * l->c + ch];
 }
 
 void
@@ -272,11 +410,7 @@ tvw_kernel_nhwc_to_nchw (const float *input,
                          int          c,
                          int          n_threads)
 {
-  const gsize hw = (gsize) h * w;
+  Layout l = { input, output, c, (gsize) h * w };
 
-#pragma omp parallel for num_threads(threads_for ((gsize) n * c * hw, n_threads)) schedule(static)
-  for (int b = 0; b < n; b++)
-    for (int ch = 0; ch < c; ch++)
-      for (gsize i = 0; i < hw; i++)
-        output[((gsize) b * c + ch) * hw + i] = input[((gsize) b * hw + i) * c + ch];
+  tvw_parallel_range (n, threads_for ((gsize) n * c * l.hw, n_threads), nhwc_to_nchw_range, &l);
 }

@@ -1008,6 +1008,14 @@ prepare_affine (Node *n)
     }
 }
 
+static void
+pack_task (gpointer data,
+           int      task,
+           int      thread)
+{
+  pack_item ((const PackItem *) data + task);
+}
+
 static gboolean
 check_node_bound (Node    *n,
                   GError **error)
@@ -1100,9 +1108,7 @@ tvw_net_prepare (TvwNet  *net,
 
   /* One parallel region for the whole model: most layers alone are too
    * small to share out. */
-#pragma omp parallel for schedule(dynamic, 1)
-  for (guint i = 0; i < items->len; i++)
-    pack_item (&g_array_index (items, PackItem, i));
+  tvw_parallel_tasks ((int) items->len, tvw_engine_default_threads (), pack_task, items->data);
 
   weights_arena_free (net->weights, net->weights_bytes);
   net->weights = arena;
