@@ -56,7 +56,6 @@ $python "$top/tests/fuzz/gen_corpus.py" "$seeds" || exit 1
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 export G_SLICE=always-malloc
-export OMP_NUM_THREADS=1
 export OPENBLAS_NUM_THREADS=1
 
 status=0

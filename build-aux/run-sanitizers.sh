@@ -36,8 +36,7 @@ cat >"$supp" <<'EOF'
 # json-glib 1.6 leaks the first value of a document that has more content
 # after it; see tests/fuzz/fuzz-lsan-json.c.
 leak:json_parser_load_from_data
-# OpenMP and OpenBLAS keep their thread pools until exit.
-leak:libgomp.so
+# OpenBLAS keeps its thread pool until exit.
 leak:libopenblas
 EOF
 

@@ -12,7 +12,7 @@ PACKAGES="
   python3-gi gjs
   python3-torch python3-torchvision python3-numpy python3-pil
   xvfb xauth time dataset-fashion-mnist
-  clang libclang-rt-14-dev libomp-14-dev valgrind
+  clang libclang-rt-14-dev valgrind
 "
 
 missing=""
