@@ -15,7 +15,6 @@
 #include <json-glib/json-glib.h>
 
 #include "tvw-cli.h"
-#include "tvw-cache-private.h"
 
 /* An argument is a URL or a weights name ("ResNet50_Weights.IMAGENET1K_V2",
  * "ResNet50_Weights.DEFAULT"). */
@@ -278,32 +277,16 @@ tvw_cmd_download (int    argc,
 
 /* {{{ tvw cache */
 
+/* The names `tvw cache` shows are the enums' nicks ("no-hash", "torch"). */
 static const char *
-state_name (TvwCacheState state)
+enum_nick (GType type,
+           int   value)
 {
-  switch (state)
-    {
-    case TVW_CACHE_STATE_VERIFIED:
-      return "verified";
-    case TVW_CACHE_STATE_UNCHECKED:
-      return "unchecked";
-    case TVW_CACHE_STATE_NO_HASH:
-      return "no-hash";
-    case TVW_CACHE_STATE_CORRUPT:
-      return "corrupt";
-    case TVW_CACHE_STATE_PARTIAL:
-      return "partial";
-    case TVW_CACHE_STATE_MISSING:
-      return "missing";
-    default:
-      return "unknown";
-    }
-}
+  g_autoptr(GEnumClass) klass = g_type_class_ref (type);
+  GEnumValue *v = g_enum_get_value (klass, value);
 
-static const char *
-location_name (TvwCacheLocation location)
-{
-  return location == TVW_CACHE_LOCATION_TORCH ? "torch" : "tvw";
+  /* The nicks are static strings: they outlive the class reference. */
+  return v != NULL ? v->value_nick : "unknown";
 }
 
 static void
@@ -325,21 +308,23 @@ print_json (GPtrArray  *entries,
   json_builder_begin_array (builder);
   for (guint i = 0; i < entries->len; i++)
     {
-      TvwCacheEntry *e = entries->pdata[i];
+      TvwCacheEntry *e = g_ptr_array_index (entries, i);
+      TvwCacheState state = tvw_cache_entry_get_state (e);
 
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, e->name);
+      json_builder_add_string_value (builder, tvw_cache_entry_get_name (e));
       json_builder_set_member_name (builder, "path");
-      json_builder_add_string_value (builder, e->path);
+      json_builder_add_string_value (builder, tvw_cache_entry_get_path (e));
       json_builder_set_member_name (builder, "size");
-      json_builder_add_int_value (builder, e->size);
+      json_builder_add_int_value (builder, tvw_cache_entry_get_size (e));
       json_builder_set_member_name (builder, "state");
-      json_builder_add_string_value (builder, state_name (e->state));
+      json_builder_add_string_value (builder, enum_nick (TVW_TYPE_CACHE_STATE, state));
       json_builder_set_member_name (builder, "verified");
-      json_builder_add_boolean_value (builder, e->state == TVW_CACHE_STATE_VERIFIED);
+      json_builder_add_boolean_value (builder, state == TVW_CACHE_STATE_VERIFIED);
       json_builder_set_member_name (builder, "cache");
-      json_builder_add_string_value (builder, location_name (e->location));
+      json_builder_add_string_value (builder, enum_nick (TVW_TYPE_CACHE_LOCATION,
+                                                         tvw_cache_entry_get_location (e)));
       json_builder_end_object (builder);
     }
   json_builder_end_array (builder);
@@ -370,17 +355,18 @@ print_table (GPtrArray  *entries,
     }
 
   for (guint i = 0; i < entries->len; i++)
-    width = MAX (width, (int) strlen (((TvwCacheEntry *) entries->pdata[i])->name));
+    width = MAX (width, (int) strlen (tvw_cache_entry_get_name (g_ptr_array_index (entries, i))));
 
   g_print ("\n%-*s  %10s  %-9s  %s\n", width, "NAME", "SIZE", "STATE", "CACHE");
   for (guint i = 0; i < entries->len; i++)
     {
-      TvwCacheEntry *e = entries->pdata[i];
-      g_autofree char *size = g_format_size (e->size);
+      TvwCacheEntry *e = g_ptr_array_index (entries, i);
+      g_autofree char *size = g_format_size (tvw_cache_entry_get_size (e));
 
-      g_print ("%-*s  %10s  %-9s  %s\n", width, e->name, size,
-               state_name (e->state), location_name (e->location));
-      total += e->size;
+      g_print ("%-*s  %10s  %-9s  %s\n", width, tvw_cache_entry_get_name (e), size,
+               enum_nick (TVW_TYPE_CACHE_STATE, tvw_cache_entry_get_state (e)),
+               enum_nick (TVW_TYPE_CACHE_LOCATION, tvw_cache_entry_get_location (e)));
+      total += tvw_cache_entry_get_size (e);
     }
 
   {

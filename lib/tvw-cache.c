@@ -124,6 +124,16 @@ tvw_get_cache_dir (void)
   return g_build_filename (cache_home, "tvw", "checkpoints", NULL);
 }
 
+/**
+ * tvw_cache_get_torch_dir:
+ *
+ * Gets the directory where PyTorch keeps the weights it downloads, which
+ * libtvw reads but never modifies: `$TORCH_HOME/hub/checkpoints` if
+ * `TORCH_HOME` is set, else `$XDG_CACHE_HOME/torch/hub/checkpoints`
+ * (`~/.cache/torch/hub/checkpoints`).  The directory may not exist.
+ *
+ * Returns: (transfer full) (type filename): PyTorch's cache directory
+ */
 char *
 tvw_cache_get_torch_dir (void)
 {
@@ -148,8 +158,21 @@ is_valid_file_name (const char *name)
   return name[0] != '\0' && name[0] != '.' && strchr (name, '/') == NULL;
 }
 
-/* The file name torch.hub gives a download: the last component of the URL's
- * path, not percent-decoded. */
+/**
+ * tvw_cache_name_from_url:
+ * @url: the URL of a file
+ * @error: return location for an error
+ *
+ * Gets the name a download of @url has in the cache: like torch.hub, the
+ * last component of the URL's path, not percent-decoded
+ * (`resnet50-11ad3fa6.pth` for
+ * `https://download.pytorch.org/models/resnet50-11ad3fa6.pth`).
+ *
+ * Fails with %TVW_ERROR_INVALID_ARGUMENT if @url is not a URL or its path
+ * does not end in a file name.
+ *
+ * Returns: (transfer full) (type filename): the file name, or %NULL on error
+ */
 char *
 tvw_cache_name_from_url (const char  *url,
                          GError     **error)
@@ -232,15 +255,148 @@ tvw_cache_apply_mirror (const char *url)
                       NULL);
 }
 
-void
-tvw_cache_entry_free (TvwCacheEntry *entry)
+/**
+ * TvwCacheEntry:
+ *
+ * A file in one of the caches, as [func@cache_list] found it: its name, where
+ * it is, its size and how far it can be trusted ([enum@CacheState]).
+ *
+ * An entry is a snapshot: it does not change when the file does.
+ */
+
+struct _TvwCacheEntry
 {
-  if (entry == NULL)
+  char             *name;
+  char             *path;
+  goffset           size;
+  TvwCacheLocation  location;
+  TvwCacheState     state;
+};
+
+G_DEFINE_BOXED_TYPE (TvwCacheEntry, tvw_cache_entry, tvw_cache_entry_copy, tvw_cache_entry_free)
+
+/**
+ * tvw_cache_entry_copy:
+ * @self: a cache entry
+ *
+ * Makes a copy of @self.
+ *
+ * Returns: (transfer full): a new entry, to be freed with
+ *   [method@CacheEntry.free]
+ */
+TvwCacheEntry *
+tvw_cache_entry_copy (TvwCacheEntry *self)
+{
+  TvwCacheEntry *copy;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  copy = g_new (TvwCacheEntry, 1);
+  *copy = *self;
+  copy->name = g_strdup (self->name);
+  copy->path = g_strdup (self->path);
+  return copy;
+}
+
+/**
+ * tvw_cache_entry_free:
+ * @self: (nullable): a cache entry
+ *
+ * Frees @self.
+ */
+void
+tvw_cache_entry_free (TvwCacheEntry *self)
+{
+  if (self == NULL)
     return;
 
-  g_free (entry->name);
-  g_free (entry->path);
-  g_free (entry);
+  g_free (self->name);
+  g_free (self->path);
+  g_free (self);
+}
+
+/**
+ * tvw_cache_entry_get_name:
+ * @self: a cache entry
+ *
+ * Gets the file's name in the cache, the one [func@cache_remove] takes.  For
+ * an interrupted download (%TVW_CACHE_STATE_PARTIAL) it is the name the
+ * file will have once complete.
+ *
+ * Returns: (type filename): the file name
+ */
+const char *
+tvw_cache_entry_get_name (TvwCacheEntry *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->name;
+}
+
+/**
+ * tvw_cache_entry_get_path:
+ * @self: a cache entry
+ *
+ * Gets the path of the file: the partial file for an interrupted download.
+ *
+ * Returns: (type filename): the path of the file
+ */
+const char *
+tvw_cache_entry_get_path (TvwCacheEntry *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->path;
+}
+
+/**
+ * tvw_cache_entry_get_size:
+ * @self: a cache entry
+ *
+ * Gets the size of the file when it was listed: what has been downloaded
+ * so far for an interrupted download.
+ *
+ * Returns: the size in bytes
+ */
+goffset
+tvw_cache_entry_get_size (TvwCacheEntry *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->size;
+}
+
+/**
+ * tvw_cache_entry_get_location:
+ * @self: a cache entry
+ *
+ * Gets the cache the file is in.
+ *
+ * Returns: libtvw's cache or PyTorch's
+ */
+TvwCacheLocation
+tvw_cache_entry_get_location (TvwCacheEntry *self)
+{
+  g_return_val_if_fail (self != NULL, TVW_CACHE_LOCATION_TVW);
+
+  return self->location;
+}
+
+/**
+ * tvw_cache_entry_get_state:
+ * @self: a cache entry
+ *
+ * Gets how far the file can be trusted.  An entry from [func@cache_list] is
+ * never %TVW_CACHE_STATE_MISSING.
+ *
+ * Returns: the state of the file when it was listed
+ */
+TvwCacheState
+tvw_cache_entry_get_state (TvwCacheEntry *self)
+{
+  g_return_val_if_fail (self != NULL, TVW_CACHE_STATE_MISSING);
+
+  return self->state;
 }
 
 /* Verification records.
@@ -595,6 +751,25 @@ tvw_cache_lookup (const char    *url,
   return lookup_name (url, name, hash_prefix, cancellable, error);
 }
 
+/**
+ * tvw_cache_query:
+ * @url: the URL of a file
+ * @out_path: (out) (optional) (nullable) (transfer full) (type filename): return
+ *   location for the path of the file (of the partial file for
+ *   %TVW_CACHE_STATE_PARTIAL, %NULL for %TVW_CACHE_STATE_MISSING)
+ *
+ * Tells where the file of @url is and how far it can be trusted, without
+ * hashing anything nor using the network, so it is cheap enough to call
+ * for every entry of the catalog.
+ *
+ * libtvw's cache is searched first, then PyTorch's.  The state is
+ * %TVW_CACHE_STATE_VERIFIED, %TVW_CACHE_STATE_UNCHECKED (the file will be
+ * hashed on first use), %TVW_CACHE_STATE_NO_HASH,
+ * %TVW_CACHE_STATE_PARTIAL (only an interrupted download) or
+ * %TVW_CACHE_STATE_MISSING (also when @url is not a valid URL).
+ *
+ * Returns: the state of the file of @url
+ */
 TvwCacheState
 tvw_cache_query (const char  *url,
                  char       **out_path)
@@ -819,6 +994,35 @@ fetch_name (const char       *url,
   return g_build_filename (dir, name, NULL);
 }
 
+/**
+ * tvw_cache_fetch:
+ * @url: the URL of a file
+ * @progress: (scope call) (nullable) (closure progress_data): called from
+ *   the calling thread as the download progresses
+ * @progress_data: data for @progress
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Gets a valid local copy of the file at @url: from libtvw's cache or
+ * PyTorch's if one is there, else by downloading it into libtvw's cache.
+ *
+ * A file whose name has a hash prefix (torchvision's
+ * `name-<sha256 prefix>.pth`) is checked against it, once; a corrupt cached
+ * copy is downloaded again.  An interrupted download resumes where it
+ * stopped, and only one process downloads a given file at a time.
+ * @progress is only called when something is downloaded.
+ *
+ * Fails with %TVW_ERROR_INVALID_ARGUMENT if @url does not name a file,
+ * %TVW_ERROR_OFFLINE if the file would have to be downloaded while offline
+ * (see [func@set_offline]), %TVW_ERROR_NETWORK or
+ * %TVW_ERROR_CHECKSUM_MISMATCH if the download fails, an error in the
+ * %G_IO_ERROR domain if the cache cannot be written, and
+ * %G_IO_ERROR_CANCELLED if @cancellable is cancelled.  A failed download never leaves a file under the final name;
+ * an interrupted one keeps its partial file for the next call to resume.
+ *
+ * Returns: (transfer full) (type filename): the local path of the file, or
+ *   %NULL on error
+ */
 char *
 tvw_cache_fetch (const char       *url,
                  TvwProgressFunc   progress,
@@ -1022,6 +1226,24 @@ fetch_thread_done_cb (GObject      *object,
     g_task_return_error (task, error);
 }
 
+/**
+ * tvw_cache_fetch_async:
+ * @url: the URL of a file
+ * @progress: (scope notified) (nullable) (closure progress_data) (destroy progress_notify): called
+ *   on the thread-default main context of the caller as the download
+ *   progresses
+ * @progress_data: data for @progress
+ * @progress_notify: (nullable): frees @progress_data, on the same main
+ *   context, once @progress will not be called again (before @callback)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async) (closure user_data): called when the file is
+ *   ready
+ * @user_data: data for @callback
+ *
+ * Asynchronous version of [func@cache_fetch]: the work is done in a worker
+ * thread, @progress and @callback run on the thread-default main context
+ * of the thread that calls this function.
+ */
 void
 tvw_cache_fetch_async (const char          *url,
                        TvwProgressFunc      progress,
@@ -1063,6 +1285,16 @@ tvw_cache_fetch_async (const char          *url,
   g_task_run_in_thread (worker, fetch_thread);
 }
 
+/**
+ * tvw_cache_fetch_finish:
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Finishes [func@cache_fetch_async].
+ *
+ * Returns: (transfer full) (type filename): the local path of the file, or
+ *   %NULL on error
+ */
 char *
 tvw_cache_fetch_finish (GAsyncResult  *result,
                         GError       **error)
@@ -1178,15 +1410,37 @@ list_dir (GPtrArray         *entries,
   return TRUE;
 }
 
+/**
+ * tvw_cache_list:
+ * @verify: whether to hash now the files that have not been checked yet
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Lists the files in libtvw's cache, then those in PyTorch's, each sorted by
+ * name, with interrupted downloads of libtvw's cache
+ * (%TVW_CACHE_STATE_PARTIAL).  Lock files and other bookkeeping are
+ * left out.
+ *
+ * Without @verify nothing is hashed: files that were not checked yet are
+ * %TVW_CACHE_STATE_UNCHECKED.  With it they are hashed now (which
+ * takes a while for large files), and the result is remembered.
+ *
+ * Returns: (transfer container) (element-type TvwCacheEntry): the cached
+ *   files; the array frees its entries
+ */
 GPtrArray *
 tvw_cache_list (gboolean       verify,
                 GCancellable  *cancellable,
                 GError       **error)
 {
-  g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) tvw_cache_entry_free);
+  g_autoptr(GPtrArray) entries = NULL;
   g_autofree char *tvw_dir = NULL;
   g_autofree char *torch_dir = NULL;
 
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  entries = g_ptr_array_new_with_free_func ((GDestroyNotify) tvw_cache_entry_free);
   get_search_dirs (&tvw_dir, &torch_dir);
 
   if (!list_dir (entries, tvw_dir, TVW_CACHE_LOCATION_TVW, verify, cancellable, error))
@@ -1222,6 +1476,22 @@ remove_file (const char  *path,
   return FALSE;
 }
 
+/**
+ * tvw_cache_remove:
+ * @name: (type filename): the name of a file in libtvw's cache, as
+ *   [method@CacheEntry.get_name] or [func@cache_name_from_url] give it
+ * @error: return location for an error
+ *
+ * Removes a file, and its interrupted download if any, from libtvw's cache.
+ * PyTorch's cache is never modified.
+ *
+ * Fails with %TVW_ERROR_NOT_FOUND if there is no such file in libtvw's cache
+ * (the message says so if PyTorch's has it), %TVW_ERROR_INVALID_ARGUMENT if
+ * @name is not a file name, and %G_IO_ERROR_BUSY while the file is being
+ * downloaded.
+ *
+ * Returns: %TRUE if the file was removed, %FALSE on error
+ */
 gboolean
 tvw_cache_remove (const char  *name,
                   GError     **error)
@@ -1237,6 +1507,7 @@ tvw_cache_remove (const char  *name,
   int lock_fd;
 
   g_return_val_if_fail (name != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (!is_valid_file_name (name))
     {

@@ -24,6 +24,7 @@
 #include <libsoup/soup.h>
 
 #include "tvw-cache-private.h"
+#include "tvw-enums.h"
 #include "tvw-error.h"
 
 /* The loopback server. */
@@ -1595,35 +1596,43 @@ test_list_remove (Fixture       *f,
   g_assert_no_error (error);
   for (guint i = 0; i < entries->len; i++)
     {
-      TvwCacheEntry *e = entries->pdata[i];
+      TvwCacheEntry *e = g_ptr_array_index (entries, i);
+      const char *name = tvw_cache_entry_get_name (e);
 
-      if (strcmp (e->name, listed->name) == 0)
+      if (strcmp (name, listed->name) == 0)
         {
-          g_assert_cmpint (e->location, ==, TVW_CACHE_LOCATION_TVW);
-          g_assert_cmpint (e->state, ==, TVW_CACHE_STATE_VERIFIED);
-          g_assert_cmpint (e->size, ==, 3000);
+          g_assert_cmpstr (tvw_cache_entry_get_path (e), ==, path);
+          g_assert_cmpint (tvw_cache_entry_get_location (e), ==, TVW_CACHE_LOCATION_TVW);
+          g_assert_cmpint (tvw_cache_entry_get_state (e), ==, TVW_CACHE_STATE_VERIFIED);
+          g_assert_cmpint (tvw_cache_entry_get_size (e), ==, 3000);
           seen |= 1;
         }
-      else if (strcmp (e->name, cut->name) == 0)
+      else if (strcmp (name, cut->name) == 0)
         {
-          g_assert_cmpint (e->state, ==, TVW_CACHE_STATE_PARTIAL);
-          g_assert_cmpint (e->size, ==, 1000);
+          g_assert_true (g_str_has_suffix (tvw_cache_entry_get_path (e), ".partial"));
+          g_assert_cmpint (tvw_cache_entry_get_location (e), ==, TVW_CACHE_LOCATION_TVW);
+          g_assert_cmpint (tvw_cache_entry_get_state (e), ==, TVW_CACHE_STATE_PARTIAL);
+          g_assert_cmpint (tvw_cache_entry_get_size (e), ==, 1000);
           seen |= 2;
         }
-      else if (strcmp (e->name, torch_name) == 0)
+      else if (strcmp (name, torch_name) == 0)
         {
-          g_assert_cmpint (e->location, ==, TVW_CACHE_LOCATION_TORCH);
-          g_assert_cmpint (e->state, ==, TVW_CACHE_STATE_NO_HASH);
+          g_assert_cmpstr (tvw_cache_entry_get_path (e), ==, torch_path);
+          g_assert_cmpint (tvw_cache_entry_get_location (e), ==, TVW_CACHE_LOCATION_TORCH);
+          g_assert_cmpint (tvw_cache_entry_get_state (e), ==, TVW_CACHE_STATE_NO_HASH);
+          g_assert_cmpint (tvw_cache_entry_get_size (e), ==, 100);
           seen |= 4;
         }
       else
         {
-          g_assert_cmpstr (e->path, ==, f->keep_path);
+          g_assert_cmpstr (tvw_cache_entry_get_path (e), ==, f->keep_path);
           seen |= 8;
         }
     }
   g_assert_cmpuint (seen, ==, 15);
   g_assert_cmpuint (entries->len, ==, 4);
+  /* libtvw's cache first, then PyTorch's. */
+  g_assert_cmpint (tvw_cache_entry_get_location (g_ptr_array_index (entries, 3)), ==, TVW_CACHE_LOCATION_TORCH);
 
   g_assert_true (tvw_cache_remove (listed->name, &error));
   g_assert_no_error (error);
@@ -1645,6 +1654,116 @@ test_list_remove (Fixture       *f,
 
   g_assert_false (tvw_cache_remove ("../etc", &error));
   g_assert_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT);
+}
+
+/* Finds @name in libtvw's cache in a fresh listing. */
+static TvwCacheEntry *
+list_find (const char *name,
+           gboolean    verify)
+{
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GError) error = NULL;
+
+  entries = tvw_cache_list (verify, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      TvwCacheEntry *e = g_ptr_array_index (entries, i);
+
+      if (strcmp (tvw_cache_entry_get_name (e), name) == 0 &&
+          tvw_cache_entry_get_location (e) == TVW_CACHE_LOCATION_TVW)
+        return tvw_cache_entry_copy (e);
+    }
+
+  return NULL;
+}
+
+static TvwCacheState
+list_state (const char *name,
+            gboolean    verify)
+{
+  g_autoptr(TvwCacheEntry) e = list_find (name, verify);
+
+  g_assert_nonnull (e);
+  return tvw_cache_entry_get_state (e);
+}
+
+static void
+test_list_verify (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("verify", 26, 5000, 8);
+  g_autoptr(Checkpoint) bad = checkpoint_new ("bad", 27, 2000, 8);
+  g_autoptr(GBytes) junk = make_bytes (28, 2000);
+  g_autofree char *bad_path = g_build_filename (f->tvw_dir, bad->name, NULL);
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  struct stat st;
+
+  path = fetch_ok (file->url, NULL, file->bytes);
+  g_assert_cmpint (list_state (file->name, FALSE), ==, TVW_CACHE_STATE_VERIFIED);
+
+  /* Touched: not trusted until hashed again, which only @verify does. */
+  g_assert_cmpint (stat (path, &st), ==, 0);
+  st.st_mtim.tv_sec -= 100;
+  set_mtime (path, &st.st_mtim);
+  g_assert_cmpint (list_state (file->name, FALSE), ==, TVW_CACHE_STATE_UNCHECKED);
+  g_assert_cmpint (list_state (file->name, TRUE), ==, TVW_CACHE_STATE_VERIFIED);
+  /* ... and what it found is remembered. */
+  g_assert_cmpint (list_state (file->name, FALSE), ==, TVW_CACHE_STATE_VERIFIED);
+
+  /* A file whose bytes do not match its name. */
+  write_file (bad_path, junk);
+  g_assert_cmpint (list_state (bad->name, FALSE), ==, TVW_CACHE_STATE_UNCHECKED);
+  g_assert_cmpint (list_state (bad->name, TRUE), ==, TVW_CACHE_STATE_CORRUPT);
+  g_assert_true (g_file_test (bad_path, G_FILE_TEST_EXISTS));
+
+  /* Removing it is how the user gets rid of it. */
+  g_assert_true (tvw_cache_remove (bad->name, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (bad_path, G_FILE_TEST_EXISTS));
+  g_assert_null (list_find (bad->name, FALSE));
+  g_assert_cmpuint (server_n_requests (), ==, 1);
+}
+
+static void
+test_entry_boxed (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("boxed", 29, 4000, 8);
+  g_autoptr(TvwCacheEntry) listed = NULL;
+  g_autoptr(TvwCacheEntry) copy = NULL;
+  g_autoptr(GEnumClass) states = NULL;
+  g_autoptr(GEnumClass) locations = NULL;
+  g_autofree char *path = NULL;
+
+  g_assert_true (G_TYPE_IS_BOXED (TVW_TYPE_CACHE_ENTRY));
+  g_assert_true (G_TYPE_IS_ENUM (TVW_TYPE_CACHE_STATE));
+  g_assert_true (G_TYPE_IS_ENUM (TVW_TYPE_CACHE_LOCATION));
+
+  /* The nicks are what bindings and `tvw cache --json` show. */
+  states = g_type_class_ref (TVW_TYPE_CACHE_STATE);
+  locations = g_type_class_ref (TVW_TYPE_CACHE_LOCATION);
+  g_assert_cmpstr (g_enum_get_value (states, TVW_CACHE_STATE_NO_HASH)->value_nick, ==, "no-hash");
+  g_assert_cmpstr (g_enum_get_value (locations, TVW_CACHE_LOCATION_TORCH)->value_nick, ==, "torch");
+
+  /* list_find() copies the entry out of a listing it has freed since. */
+  path = fetch_ok (file->url, NULL, file->bytes);
+  listed = list_find (file->name, FALSE);
+  g_assert_nonnull (listed);
+
+  /* The boxed copy owns its strings: it outlives the original. */
+  copy = g_boxed_copy (TVW_TYPE_CACHE_ENTRY, listed);
+  g_assert_true (tvw_cache_entry_get_path (copy) != tvw_cache_entry_get_path (listed));
+  g_boxed_free (TVW_TYPE_CACHE_ENTRY, g_steal_pointer (&listed));
+
+  g_assert_cmpstr (tvw_cache_entry_get_name (copy), ==, file->name);
+  g_assert_cmpstr (tvw_cache_entry_get_path (copy), ==, path);
+  g_assert_cmpint (tvw_cache_entry_get_size (copy), ==, 4000);
+  g_assert_cmpint (tvw_cache_entry_get_location (copy), ==, TVW_CACHE_LOCATION_TVW);
+  g_assert_cmpint (tvw_cache_entry_get_state (copy), ==, TVW_CACHE_STATE_VERIFIED);
+
+  tvw_cache_entry_free (NULL);
 }
 
 static void
@@ -1750,6 +1869,8 @@ main (int   argc,
   ADD ("/tvw/download/disk-full", test_disk_full);
   ADD ("/tvw/download/mirror", test_mirror);
   ADD ("/tvw/download/list-remove", test_list_remove);
+  ADD ("/tvw/download/list-verify", test_list_verify);
+  ADD ("/tvw/download/entry-boxed", test_entry_boxed);
   ADD ("/tvw/download/query", test_query);
 
   ret = g_test_run ();

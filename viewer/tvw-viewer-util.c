@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include <tvw.h>
-#include "tvw-cache-private.h"
 
 #include "tvw-viewer-util.h"
 

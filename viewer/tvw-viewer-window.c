@@ -17,7 +17,6 @@
 #include <json-glib/json-glib.h>
 
 #include <tvw.h>
-#include "tvw-cache-private.h"
 
 #include "tvw-viewer-config.h"
 #include "tvw-viewer-enums.h"
