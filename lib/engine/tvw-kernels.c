@@ -242,6 +242,32 @@ tvw_kernel_max_pool2d (const TvwPoolParams *p,
                       max_pool_range, &job);
 }
 
+/* @o = the sum of image @b's pixels in rows [@y0, @y1), columns [@x0, @x1),
+ * times @div. */
+static inline void
+window_mean (const TvwPoolParams *p,
+             const float         *input,
+             int                  b,
+             int                  y0,
+             int                  y1,
+             int                  x0,
+             int                  x1,
+             float                div,
+             float               *o)
+{
+  memset (o, 0, p->c * sizeof (float));
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++)
+      {
+        const float *in = input + (((gsize) b * p->h + y) * p->w + x) * p->c;
+
+        for (int ch = 0; ch < p->c; ch++)
+          o[ch] += in[ch];
+      }
+  for (int ch = 0; ch < p->c; ch++)
+    o[ch] *= div;
+}
+
 static void
 avg_pool_range (gpointer data,
                 gsize    begin,
@@ -272,17 +298,7 @@ avg_pool_range (gpointer data,
             pool = (y1 - y0) * (x1 - x0);
           div = pool > 0 ? 1.f / pool : 0.f;
 
-          memset (o, 0, p->c * sizeof (float));
-          for (int y = y0; y < y1; y++)
-            for (int x = x0; x < x1; x++)
-              {
-                const float *in = job->input + (((gsize) b * p->h + y) * p->w + x) * p->c;
-
-                for (int ch = 0; ch < p->c; ch++)
-                  o[ch] += in[ch];
-              }
-          for (int ch = 0; ch < p->c; ch++)
-            o[ch] *= div;
+          window_mean (p, job->input, b, y0, y1, x0, x1, div, o);
         }
     }
 }
@@ -323,17 +339,7 @@ adaptive_avg_pool_range (gpointer data,
           const float div = 1.f / ((y1 - y0) * (x1 - x0));
           float *o = job->output + (((gsize) b * p->oh + oy) * p->ow + ox) * p->c;
 
-          memset (o, 0, p->c * sizeof (float));
-          for (int y = y0; y < y1; y++)
-            for (int x = x0; x < x1; x++)
-              {
-                const float *in = job->input + (((gsize) b * p->h + y) * p->w + x) * p->c;
-
-                for (int ch = 0; ch < p->c; ch++)
-                  o[ch] += in[ch];
-              }
-          for (int ch = 0; ch < p->c; ch++)
-            o[ch] *= div;
+          window_mean (p, job->input, b, y0, y1, x0, x1, div, o);
         }
     }
 }
