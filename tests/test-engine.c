@@ -543,6 +543,7 @@ pool_thread (gpointer data)
 static void
 test_thread_pool (void)
 {
+  const unsigned int fp_mode = _mm_getcsr ();
   GThread *other;
 
   check_pool_jobs (2000);
@@ -553,6 +554,33 @@ test_thread_pool (void)
   other = g_thread_new ("dispatcher", pool_thread, GINT_TO_POINTER (2000));
   check_pool_jobs (2000);
   g_thread_join (other);
+
+  /* Denormals are flushed while the engine runs on the caller's thread,
+   * not after. */
+  g_assert_cmphex (_mm_getcsr (), ==, fp_mode);
+}
+
+/* A forward pass leaves the caller's floating-point mode as it was. */
+static void
+test_fp_mode_restored (void)
+{
+  g_autoptr(TvwNet) net = tvw_net_new ();
+  const unsigned int fp_mode = _mm_getcsr ();
+  g_autofree float *input = random_buffer (2 * 4 * 9 * 9);
+  g_autofree float *out = NULL;
+  gint64 shape[4];
+  guint n_dims;
+  TvwVal x;
+
+  g_assert_cmphex (fp_mode & (_MM_FLUSH_ZERO_ON | _MM_DENORMALS_ZERO_ON), ==, 0);
+  x = tvw_net_input (net, 4);
+  x = tvw_net_conv2d (net, x, "c1", 32, 3, 1, 1, 1, 1, FALSE);
+  tvw_net_set_output (net, x);
+  tvw_net_init_random (net, 3);
+
+  out = run (net, input, 2, 9, 9, 2, shape, &n_dims);
+  g_assert_nonnull (out);
+  g_assert_cmphex (_mm_getcsr (), ==, fp_mode);
 }
 
 int
@@ -570,6 +598,7 @@ main (int   argc,
   g_test_add_func ("/tvw/engine/input-too-small", test_too_small_input);
   g_test_add_func ("/tvw/engine/cancel-between-nodes", test_cancel);
   g_test_add_func ("/tvw/engine/thread-pool", test_thread_pool);
+  g_test_add_func ("/tvw/engine/fp-mode-restored", test_fp_mode_restored);
 
   return g_test_run ();
 }

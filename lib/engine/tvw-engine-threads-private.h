@@ -26,6 +26,23 @@ tvw_engine_thread_setup (void)
     }
 }
 
+/* The same on a thread that is not the engine's (the application's), for
+ * as long as the engine runs on it: returns the mode to put back. */
+static inline unsigned int
+tvw_engine_fp_enter (void)
+{
+  unsigned int mode = _mm_getcsr ();
+
+  _mm_setcsr (mode | _MM_FLUSH_ZERO_ON | _MM_DENORMALS_ZERO_ON);
+  return mode;
+}
+
+static inline void
+tvw_engine_fp_leave (unsigned int mode)
+{
+  _mm_setcsr (mode);
+}
+
 /* @thread: 0 for the calling thread, then 1 … n_threads - 1; the index of
  * a per-thread scratch buffer. */
 typedef void (*TvwTaskFunc)  (gpointer data,

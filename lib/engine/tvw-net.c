@@ -1544,6 +1544,7 @@ tvw_net_run (TvwNet        *net,
 {
   Value *out;
   float *result;
+  unsigned int fp_mode;
 
   g_return_val_if_fail (net->output >= 0, FALSE);
   g_return_val_if_fail (net->prepared, FALSE);
@@ -1561,14 +1562,19 @@ tvw_net_run (TvwNet        *net,
   if (!plan (net, n, h, w, n_threads, error))
     return FALSE;
 
-  tvw_engine_thread_setup ();
+  /* Denormals flushed while the engine runs here; the caller's mode back
+   * after. */
+  fp_mode = tvw_engine_fp_enter ();
 
   for (guint i = 0; i < net->nodes->len; i++)
     {
       gint64 start = net->profile ? g_get_monotonic_time () : 0;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return FALSE;
+        {
+          tvw_engine_fp_leave (fp_mode);
+          return FALSE;
+        }
       run_node (net, node (net, i), input, n_threads);
 
       if (net->profile)
@@ -1602,6 +1608,7 @@ tvw_net_run (TvwNet        *net,
       *output_n_dims = 4;
     }
 
+  tvw_engine_fp_leave (fp_mode);
   *output = result;
   return TRUE;
 }

@@ -173,18 +173,19 @@ tvw_parallel_tasks (int          n_tasks,
                     TvwTaskFunc  func,
                     gpointer     data)
 {
+  unsigned int fp_mode;
   int ran;
 
   n_threads = CLAMP (MIN (n_threads, n_tasks), 1, MAX_WORKERS + 1);
-
-  tvw_engine_thread_setup ();
 
   /* Alone, or while another thread runs a job (another model's forward
    * pass): on this thread. */
   if (n_threads == 1 || !g_mutex_trylock (&dispatch_lock))
     {
+      fp_mode = tvw_engine_fp_enter ();
       for (int task = 0; task < n_tasks; task++)
         func (data, task, 0);
+      tvw_engine_fp_leave (fp_mode);
       return;
     }
 
@@ -222,7 +223,9 @@ tvw_parallel_tasks (int          n_tasks,
       g_mutex_unlock (&pool.lock);
     }
 
+  fp_mode = tvw_engine_fp_enter ();
   ran = run_tasks (0);
+  tvw_engine_fp_leave (fp_mode);
   if (g_atomic_int_add (&pool.completed, ran) + ran != n_tasks)
     wait_for (&pool.completed, n_tasks);
 
