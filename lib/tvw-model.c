@@ -223,7 +223,10 @@ tvw_model_class_init (TvwModelClass *klass)
   /**
    * TvwModel:n-threads:
    *
-   * How many threads a forward pass uses; 0 means one per processor.
+   * How many threads a forward pass uses (at most 256); 0 means one per
+   * processor.  The threads are the library's own and sleep when idle.
+   * Forward passes running at the same time on several threads share
+   * them: a step that finds them busy runs on the thread that called it.
    */
   props[PROP_N_THREADS] =
     g_param_spec_uint ("n-threads", NULL, NULL,
