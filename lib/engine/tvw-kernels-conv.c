@@ -49,18 +49,25 @@ conv_split (const TvwConvParams *p,
   s->k = (gsize) p->kh * p->kw * (p->cin / p->groups);
   s->cout_g = p->cout / p->groups;
 
-  /* Rows: at least one chunk per thread, more when the im2col slice would
-   * not fit the cache target. */
+  /* Rows: one chunk per thread, or more when the im2col slice would not
+   * fit the cache target, as many per thread and of equal size. */
   s->rows = (s->m + n_threads - 1) / n_threads;
   if (!conv_is_direct (p) && s->rows * s->k > IM2COL_TARGET_FLOATS)
-    s->rows = MAX (16, IM2COL_TARGET_FLOATS / s->k);
+    {
+      gsize tasks = (s->m * s->k + IM2COL_TARGET_FLOATS - 1) / IM2COL_TARGET_FLOATS;
+
+      tasks = (tasks + n_threads - 1) / n_threads * n_threads;
+      s->rows = (s->m + tasks - 1) / tasks;
+    }
   if (p->groups > 1 && p->groups >= n_threads)
-    s->rows = MIN (s->m, MAX (s->rows, IM2COL_TARGET_FLOATS / MAX (s->k, 1)));
-  s->rows = MAX (s->rows, 1);
+    s->rows = MAX (s->rows, IM2COL_TARGET_FLOATS / MAX (s->k, 1));
+  /* Whole register tiles. */
+  s->rows = (s->rows + TVW_GEMM_MR - 1) / TVW_GEMM_MR * TVW_GEMM_MR;
+  s->rows = MAX (MIN (s->rows, s->m), 1);
   s->m_tasks = (int) ((s->m + s->rows - 1) / s->rows);
 
   /* Few rows (late layers at batch 1, linear layers): split the columns,
-   * so that each task keeps whole 6-row tiles. */
+   * so that each task keeps whole register tiles. */
   if (n_threads > 1 && p->groups == 1 && s->m <= 256 && s->cout_g >= 32 * n_threads)
     {
       s->rows = s->m;
