@@ -733,8 +733,8 @@ tvw_net_init_random (TvwNet  *net,
   for (guint i = 0; i < net->params->len; i++)
     {
       Param *p = g_ptr_array_index (net->params, i);
-      gboolean is_bn = g_str_has_suffix (p->name, "running_mean") ||
-                       g_str_has_suffix (p->name, "running_var");
+      const gboolean is_var = g_str_has_suffix (p->name, "running_var");
+      const gboolean is_bn = is_var || g_str_has_suffix (p->name, "running_mean");
       double bound;
 
       if (p->is_int)
@@ -755,15 +755,14 @@ tvw_net_init_random (TvwNet  *net,
       else
         bound = 0.0;
 
-      for (gint64 j = 0; j < p->numel; j++)
-        {
-          if (g_str_has_suffix (p->name, "running_var"))
-            p->owned[j] = 1.f;
-          else if (is_bn || bound == 0.0)
-            p->owned[j] = 0.f;
-          else
-            p->owned[j] = (float) ((((next_random (&state) >> 11) * 0x1.0p-53) * 2.0 - 1.0) * bound);
-        }
+      if (is_var)
+        for (gint64 j = 0; j < p->numel; j++)
+          p->owned[j] = 1.f;
+      else if (is_bn || bound == 0.0)
+        memset (p->owned, 0, MAX (p->numel, 1) * sizeof (float));
+      else
+        for (gint64 j = 0; j < p->numel; j++)
+          p->owned[j] = (float) ((((next_random (&state) >> 11) * 0x1.0p-53) * 2.0 - 1.0) * bound);
     }
 
   /* BatchNorm weights are ones. */
