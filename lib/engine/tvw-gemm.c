@@ -64,6 +64,15 @@ tvw_gemm_pack_b (const float *b,
     }
 }
 
+/* What the last K block does to a tile before it is stored. */
+typedef struct
+{
+  const float   *bias;      /* NULL: a plain product */
+  const float   *residual;  /* the tile's first row of it */
+  gsize          ldr;
+  TvwActivation  act;
+} Epilogue;
+
 #ifdef HAVE_AVX2_KERNEL
 
 /* c[MR×NR] (+)= a[MR×kc] · b[kc×NR]; @a holds the MR rows (an edge tile
@@ -154,42 +163,6 @@ micro_kernel (int                kc,
 
 #endif
 
-/* Bias, residual and activation on a tile while it is in L1; nothing for a
- * plain product (@bias NULL). */
-static inline void
-tile_epilogue (float               *c,
-               int                  rows,
-               int                  cols,
-               gsize                ldc,
-               const float         *bias,
-               const float         *residual,
-               gsize                ldr,
-               TvwActivation        act)
-{
-  if (bias == NULL)
-    return;
-
-  for (int i = 0; i < rows; i++)
-    {
-      float *o = c + i * ldc;
-
-      for (int j = 0; j < cols; j++)
-        o[j] += bias[j];
-      if (residual != NULL)
-        {
-          const float *r = residual + i * ldr;
-
-          for (int j = 0; j < cols; j++)
-            o[j] += r[j];
-        }
-      if (act == TVW_ACT_RELU)
-        for (int j = 0; j < cols; j++)
-          o[j] = o[j] > 0.f ? o[j] : 0.f;
-      else
-        tvw_activation_apply_span (o, cols, act);
-    }
-}
-
 #ifdef HAVE_AVX512_KERNEL
 
 /* AVX-512: MR_512 rows × two panels (32 columns) per register tile, 24 of
@@ -198,15 +171,9 @@ tile_epilogue (float               *c,
  * residual and ReLU are applied in registers before the store. */
 
 #define MR_512 12
-#define MC_512 96
-
-typedef struct
-{
-  const float   *bias;      /* NULL: a plain product */
-  const float   *residual;
-  gsize          ldr;
-  TvwActivation  act;
-} Epilogue;
+#define TILE_ROWS MR_512
+#define TILE_PANELS 2
+#define BLOCK_ROWS 96
 
 static inline __attribute__ ((always_inline)) void
 kernel_512 (const int           mr,
@@ -297,19 +264,21 @@ kernel_512 (const int           mr,
       tvw_activation_apply_span (c + r * ldc, cols, ep->act);
 }
 
-/* The smallest register tile that holds @rows rows. */
+/* One tile of C: @rows rows (@a holds TILE_ROWS, an edge repeating
+ * one) by @cols columns of @np panels, over a K block; @ep on the last.
+ * Here the smallest register tile that holds @rows rows. */
 static inline void
-kernel_512_rows (int                 np,
-                 int                 kc,
-                 const float *const  a[MR_512],
-                 const float        *b0,
-                 const float        *b1,
-                 float              *c,
-                 gsize               ldc,
-                 int                 rows,
-                 int                 cols,
-                 gboolean            accumulate,
-                 const Epilogue     *ep)
+tile (int                 np,
+      int                 kc,
+      const float *const  a[TILE_ROWS],
+      const float        *b0,
+      const float        *b1,
+      float              *c,
+      gsize               ldc,
+      int                 rows,
+      int                 cols,
+      gboolean            accumulate,
+      const Epilogue     *ep)
 {
   if (np == 2)
     {
@@ -331,6 +300,67 @@ kernel_512_rows (int                 np,
     }
 }
 
+#else  /* !HAVE_AVX512_KERNEL */
+
+#define TILE_ROWS MR
+#define TILE_PANELS 1
+#define BLOCK_ROWS MC
+
+/* One tile of C (see above): here MR×NR, an edge tile through a
+ * full-size buffer, the epilogue after the store. */
+static inline void
+tile (int                 np,
+      int                 kc,
+      const float *const  a[TILE_ROWS],
+      const float        *b0,
+      const float        *b1,
+      float              *c,
+      gsize               ldc,
+      int                 rows,
+      int                 cols,
+      gboolean            accumulate,
+      const Epilogue     *ep)
+{
+  float tmp[MR * NR];
+
+  if (rows == MR && cols == NR)
+    micro_kernel (kc, a, b0, c, ldc, accumulate);
+  else
+    {
+      if (accumulate)
+        for (int r = 0; r < rows; r++)
+          memcpy (tmp + r * NR, c + (gsize) r * ldc, cols * sizeof (float));
+      micro_kernel (kc, a, b0, tmp, NR, accumulate);
+      for (int r = 0; r < rows; r++)
+        memcpy (c + (gsize) r * ldc, tmp + r * NR, cols * sizeof (float));
+    }
+
+  if (ep == NULL || ep->bias == NULL)
+    return;
+
+  for (int i = 0; i < rows; i++)
+    {
+      float *o = c + i * ldc;
+
+      for (int j = 0; j < cols; j++)
+        o[j] += ep->bias[j];
+      if (ep->residual != NULL)
+        {
+          const float *r = ep->residual + i * ep->ldr;
+
+          for (int j = 0; j < cols; j++)
+            o[j] += r[j];
+        }
+      if (ep->act == TVW_ACT_RELU)
+        for (int j = 0; j < cols; j++)
+          o[j] = o[j] > 0.f ? o[j] : 0.f;
+      else
+        tvw_activation_apply_span (o, cols, ep->act);
+    }
+}
+
+#endif  /* HAVE_AVX512_KERNEL */
+
 void
 tvw_gemm_packed (int                 m,
                  int                 k,
@@ -347,7 +377,7 @@ tvw_gemm_packed (int                 m,
                  gsize               ldr,
                  TvwActivation       act)
 {
-  const float *rows_a[MR_512];
+  const float *rows_a[TILE_ROWS];
 
   for (int k0 = 0; k0 < k; k0 += KC)
     {
@@ -355,21 +385,21 @@ tvw_gemm_packed (int                 m,
       const gboolean first = k0 == 0;
       const gboolean last = k0 + kc >= k;
 
-      for (int i0 = 0; i0 < m; i0 += MC_512)
+      for (int i0 = 0; i0 < m; i0 += BLOCK_ROWS)
         {
-          const int mc = MIN (MC_512, m - i0);
+          const int mc = MIN (BLOCK_ROWS, m - i0);
 
-          for (int p = panel_begin; p < panel_end; p += 2)
+          for (int p = panel_begin; p < panel_end; p += TILE_PANELS)
             {
-              const int np = p + 1 < panel_end ? 2 : 1;
+              const int np = MIN (TILE_PANELS, panel_end - p);
               const float *b0 = packed + (gsize) p * NR * k + (gsize) k0 * NR;
-              const float *b1 = b0 + (gsize) NR * k;
+              const float *b1 = np > 1 ? b0 + (gsize) NR * k : b0;
               const int col = p * NR;
               const int cols = MIN (np * NR, n - col);
 
-              for (int i = i0; i < i0 + mc; i += MR_512)
+              for (int i = i0; i < i0 + mc; i += TILE_ROWS)
                 {
-                  const int rows = MIN (MR_512, i0 + mc - i);
+                  const int rows = MIN (TILE_ROWS, i0 + mc - i);
                   const float *ap = a + (gsize) i * lda + k0;
                   Epilogue ep = {
                     bias != NULL ? bias + col : NULL,
@@ -378,85 +408,13 @@ tvw_gemm_packed (int                 m,
                   };
 
                   /* Rows past the edge read the first one again. */
-                  for (int r = 0; r < MR_512; r++)
+                  for (int r = 0; r < TILE_ROWS; r++)
                     rows_a[r] = ap + (gsize) (r < rows ? r : 0) * lda;
 
-                  kernel_512_rows (np, kc, rows_a, b0, b1, c + (gsize) i * ldc + col, ldc,
-                                   rows, cols, !first, last ? &ep : NULL);
+                  tile (np, kc, rows_a, b0, b1, c + (gsize) i * ldc + col, ldc,
+                        rows, cols, !first, last ? &ep : NULL);
                 }
             }
         }
     }
 }
-
-#else  /* !HAVE_AVX512_KERNEL */
-
-void
-tvw_gemm_packed (int                 m,
-                 int                 k,
-                 const float        *a,
-                 gsize               lda,
-                 const float        *packed,
-                 int                 n,
-                 int                 panel_begin,
-                 int                 panel_end,
-                 float              *c,
-                 gsize               ldc,
-                 const float        *bias,
-                 const float        *residual,
-                 gsize               ldr,
-                 TvwActivation       act)
-{
-  float tmp[MR * NR];
-  const float *rows_a[MR];
-
-  for (int k0 = 0; k0 < k; k0 += KC)
-    {
-      const int kc = MIN (KC, k - k0);
-      const gboolean first = k0 == 0;
-      const gboolean last = k0 + kc >= k;
-
-      for (int i0 = 0; i0 < m; i0 += MC)
-        {
-          const int mc = MIN (MC, m - i0);
-
-          for (int p = panel_begin; p < panel_end; p++)
-            {
-              const float *bp = packed + (gsize) p * NR * k + (gsize) k0 * NR;
-              const int col = p * NR;
-              const int cols = MIN (NR, n - col);
-
-              for (int i = i0; i < i0 + mc; i += MR)
-                {
-                  const int rows = MIN (MR, i0 + mc - i);
-                  const float *ap = a + (gsize) i * lda + k0;
-                  float *cp = c + (gsize) i * ldc + col;
-
-                  /* An edge tile repeats its first row in the missing
-                   * ones, and goes through a full-size buffer. */
-                  for (int r = 0; r < MR; r++)
-                    rows_a[r] = ap + (gsize) (r < rows ? r : 0) * lda;
-
-                  if (rows == MR && cols == NR)
-                    micro_kernel (kc, rows_a, bp, cp, ldc, !first);
-                  else
-                    {
-                      if (!first)
-                        for (int r = 0; r < rows; r++)
-                          memcpy (tmp + r * NR, cp + (gsize) r * ldc, cols * sizeof (float));
-                      micro_kernel (kc, rows_a, bp, tmp, NR, !first);
-                      for (int r = 0; r < rows; r++)
-                        memcpy (cp + (gsize) r * ldc, tmp + r * NR, cols * sizeof (float));
-                    }
-
-                  if (last)
-                    tile_epilogue (cp, rows, cols, ldc, bias != NULL ? bias + col : NULL,
-                                   residual != NULL ? residual + (gsize) i * ldr + col : NULL,
-                                   ldr, act);
-                }
-            }
-        }
-    }
-}
-
-#endif  /* HAVE_AVX512_KERNEL */
