@@ -179,6 +179,7 @@ typedef struct
   const TvwPoolParams *p;
   const float         *input;
   float               *output;
+  gboolean             adaptive;   /* mean pools */
 } Pooling;
 
 static void
@@ -236,7 +237,7 @@ tvw_kernel_max_pool2d (const TvwPoolParams *p,
                        int                  n_threads)
 {
   const int rows = p->n * p->oh;
-  Pooling job = { p, input, output };
+  Pooling job = { p, input, output, FALSE };
 
   tvw_parallel_range (rows, threads_for ((gsize) rows * p->ow * p->c, n_threads),
                       max_pool_range, &job);
@@ -268,11 +269,47 @@ window_mean (const TvwPoolParams *p,
     o[ch] *= div;
 }
 
+/* Output pixel (@oy, @ox)'s input window and the factor of its sum: a
+ * pooling kernel's (with or without the padding counted), or an adaptive
+ * pooling's share of the input. */
+static inline float
+mean_window (const TvwPoolParams *p,
+             gboolean             adaptive,
+             int                  oy,
+             int                  ox,
+             int                 *y0,
+             int                 *y1,
+             int                 *x0,
+             int                 *x1)
+{
+  int ys, ye, xs, xe, pool;
+
+  if (adaptive)
+    {
+      *y0 = (int) floor ((double) oy * p->h / p->oh);
+      *y1 = (int) ceil ((double) (oy + 1) * p->h / p->oh);
+      *x0 = (int) floor ((double) ox * p->w / p->ow);
+      *x1 = (int) ceil ((double) (ox + 1) * p->w / p->ow);
+      return 1.f / ((*y1 - *y0) * (*x1 - *x0));
+    }
+
+  ys = oy * p->sh - p->ph;
+  ye = MIN (ys + p->kh, p->h + p->ph);
+  xs = ox * p->sw - p->pw;
+  xe = MIN (xs + p->kw, p->w + p->pw);
+  *y0 = MAX (ys, 0);
+  *y1 = MIN (ye, p->h);
+  *x0 = MAX (xs, 0);
+  *x1 = MIN (xe, p->w);
+  pool = p->count_include_pad ? (ye - ys) * (xe - xs) : (*y1 - *y0) * (*x1 - *x0);
+  return pool > 0 ? 1.f / pool : 0.f;
+}
+
 static void
-avg_pool_range (gpointer data,
-                gsize    begin,
-                gsize    end,
-                int      thread)
+mean_pool_range (gpointer data,
+                 gsize    begin,
+                 gsize    end,
+                 int      thread)
 {
   const Pooling *job = data;
   const TvwPoolParams *p = job->p;
@@ -281,22 +318,12 @@ avg_pool_range (gpointer data,
     {
       const int b = row / p->oh;
       const int oy = row % p->oh;
-      int ys = oy * p->sh - p->ph;
-      int ye = MIN (ys + p->kh, p->h + p->ph);
 
       for (int ox = 0; ox < p->ow; ox++)
         {
-          int xs = ox * p->sw - p->pw;
-          int xe = MIN (xs + p->kw, p->w + p->pw);
-          int pool = (ye - ys) * (xe - xs);
-          int y0 = MAX (ys, 0), y1 = MIN (ye, p->h);
-          int x0 = MAX (xs, 0), x1 = MIN (xe, p->w);
           float *o = job->output + (((gsize) b * p->oh + oy) * p->ow + ox) * p->c;
-          float div;
-
-          if (!p->count_include_pad)
-            pool = (y1 - y0) * (x1 - x0);
-          div = pool > 0 ? 1.f / pool : 0.f;
+          int y0, y1, x0, x1;
+          float div = mean_window (p, job->adaptive, oy, ox, &y0, &y1, &x0, &x1);
 
           window_mean (p, job->input, b, y0, y1, x0, x1, div, o);
         }
@@ -310,38 +337,10 @@ tvw_kernel_avg_pool2d (const TvwPoolParams *p,
                        int                  n_threads)
 {
   const int rows = p->n * p->oh;
-  Pooling job = { p, input, output };
+  Pooling job = { p, input, output, FALSE };
 
   tvw_parallel_range (rows, threads_for ((gsize) rows * p->ow * p->c, n_threads),
-                      avg_pool_range, &job);
-}
-
-static void
-adaptive_avg_pool_range (gpointer data,
-                         gsize    begin,
-                         gsize    end,
-                         int      thread)
-{
-  const Pooling *job = data;
-  const TvwPoolParams *p = job->p;
-
-  for (int row = (int) begin; row < (int) end; row++)
-    {
-      const int b = row / p->oh;
-      const int oy = row % p->oh;
-      const int y0 = (int) floor ((double) oy * p->h / p->oh);
-      const int y1 = (int) ceil ((double) (oy + 1) * p->h / p->oh);
-
-      for (int ox = 0; ox < p->ow; ox++)
-        {
-          const int x0 = (int) floor ((double) ox * p->w / p->ow);
-          const int x1 = (int) ceil ((double) (ox + 1) * p->w / p->ow);
-          const float div = 1.f / ((y1 - y0) * (x1 - x0));
-          float *o = job->output + (((gsize) b * p->oh + oy) * p->ow + ox) * p->c;
-
-          window_mean (p, job->input, b, y0, y1, x0, x1, div, o);
-        }
-    }
+                      mean_pool_range, &job);
 }
 
 void
@@ -351,10 +350,10 @@ tvw_kernel_adaptive_avg_pool2d (const TvwPoolParams *p,
                                 int                  n_threads)
 {
   const int rows = p->n * p->oh;
-  Pooling job = { p, input, output };
+  Pooling job = { p, input, output, TRUE };
 
   tvw_parallel_range (rows, threads_for ((gsize) p->n * p->h * p->w * p->c, n_threads),
-                      adaptive_avg_pool_range, &job);
+                      mean_pool_range, &job);
 }
 
 typedef struct
