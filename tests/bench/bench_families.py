@@ -15,32 +15,15 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import time
 
 import torch
 import torchvision.models as M
 
+# The same timing on both sides as the ResNet benchmark.
+from bench_vs_torch import torch_times, tvw_times
+
 TARGETS = ["mobilenet_v3_large", "efficientnet_b0", "regnet_y_400mf"]
-
-
-def torch_times(model, x, iterations):
-    times = []
-    with torch.no_grad():
-        for _ in range(iterations):
-            t = time.perf_counter()
-            model(x)
-            times.append((time.perf_counter() - t) * 1000)
-    return times
-
-
-def tvw_median(cli, model, args):
-    out = subprocess.run([cli, "bench", "--model", model, "--batch", str(args.batch),
-                          "--threads", str(args.threads), "--size", str(args.size),
-                          "--iterations", str(args.iterations), "--warmup", "2", "--json"],
-                         check=True, capture_output=True, text=True).stdout
-    return json.loads(out)["median_ms"]
 
 
 def bench(name, args):
@@ -51,7 +34,8 @@ def bench(name, args):
 
     tvw_all, torch_all = [], []
     for _ in range(args.rounds):
-        tvw_all.append(tvw_median(args.cli, name, args))
+        tvw_all.append(tvw_times(args.cli, argparse.Namespace(**{**vars(args), "model": name}),
+                                 args.iterations)["median_ms"])
         torch_all.append(statistics.median(torch_times(model, x, args.iterations)))
 
     tvw_med = statistics.median(tvw_all)
