@@ -1,0 +1,271 @@
+/* tvw-ops-private.h — the op table and the graph constructors of every op
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Constructors take torchvision's / PyTorch's arguments and dimensions in
+ * torchvision's logical order (N×C×H×W), whatever the layout the engine
+ * picks.  Negative dims count from the end, as in PyTorch.  Each returns
+ * the (first) output, or -1 once the net has an error (tvw_net_check ()).
+ * Weights are declared under “@name.weight” etc., torchvision's keys.
+ */
+
+#pragma once
+
+#include "tvw-op-private.h"
+
+G_BEGIN_DECLS
+
+/* Every op class, NULL-terminated (ops/tvw-ops.c). */
+extern const TvwOpClass *const tvw_op_table[];
+
+/* ---- tvw-op-conv.c: convolution and linear layers on the GEMM kernels -- */
+extern const TvwOpClass tvw_op_conv2d;
+extern const TvwOpClass tvw_op_linear;
+
+/* ---- tvw-op-batchnorm.c: BatchNorm 1/2/3-D in eval mode ---------------- */
+extern const TvwOpClass tvw_op_batch_norm;
+
+/* ---- tvw-op-eltwise.c: activations, broadcasting binary ops ------------ */
+extern const TvwOpClass tvw_op_activation;
+extern const TvwOpClass tvw_op_binary;
+extern const TvwOpClass tvw_op_scale_channels;
+
+typedef enum
+{
+  TVW_BINARY_ADD,
+  TVW_BINARY_SUB,
+  TVW_BINARY_MUL,
+  TVW_BINARY_DIV,
+} TvwBinaryOp;
+
+/* a ∘ b with PyTorch's broadcasting, then @act. */
+TvwVal tvw_net_binary        (TvwNet        *net,
+                              TvwBinaryOp    op,
+                              TvwVal         a,
+                              TvwVal         b);
+
+/* ---- tvw-op-pool.c: 2-D pooling on channels-last maps ------------------- */
+extern const TvwOpClass tvw_op_max_pool2d;
+extern const TvwOpClass tvw_op_avg_pool2d;
+extern const TvwOpClass tvw_op_adaptive_avg_pool2d;
+
+/* ---- tvw-op-se.c: torchvision.ops.SqueezeExcitation as one node -------- */
+extern const TvwOpClass tvw_op_squeeze_excitation;
+
+/* ---- tvw-op-shape.c: views and copies that move data around ------------ */
+/* (reshape, flatten, permute, transpose, squeeze/unsqueeze, slice, split,
+ * concat, pad, roll, channel shuffle, contiguous) */
+TvwVal tvw_net_reshape       (TvwNet        *net,
+                              TvwVal         x,
+                              int            rank,
+                              const gint64  *shape);   /* one -1 allowed */
+/* torch.flatten (x, start_dim, end_dim) */
+TvwVal tvw_net_flatten_dims  (TvwNet        *net,
+                              TvwVal         x,
+                              int            start_dim,
+                              int            end_dim);
+TvwVal tvw_net_permute       (TvwNet        *net,
+                              TvwVal         x,
+                              const int     *dims);    /* rank entries */
+TvwVal tvw_net_transpose     (TvwNet        *net,
+                              TvwVal         x,
+                              int            dim0,
+                              int            dim1);
+TvwVal tvw_net_unsqueeze     (TvwNet        *net,
+                              TvwVal         x,
+                              int            dim);
+TvwVal tvw_net_squeeze       (TvwNet        *net,
+                              TvwVal         x,
+                              int            dim);
+/* x[..., start:end:step, ...] along @dim (end clamped like Python). */
+TvwVal tvw_net_slice         (TvwNet        *net,
+                              TvwVal         x,
+                              int            dim,
+                              gint64         start,
+                              gint64         end,
+                              gint64         step);
+/* torch.split (x, sizes, dim): @n_out outputs of sizes[i] along @dim. */
+void   tvw_net_split         (TvwNet        *net,
+                              TvwVal         x,
+                              int            dim,
+                              int            n_out,
+                              const gint64  *sizes,
+                              TvwVal        *outputs);
+TvwVal tvw_net_concat        (TvwNet        *net,
+                              int            n_in,
+                              const TvwVal  *inputs,
+                              int            dim);
+/* F.pad (x, pads, mode="constant", value): pads as F.pad gives them, last
+ * dimension first (left, right, top, bottom, …), 2·n_pads entries. */
+TvwVal tvw_net_pad           (TvwNet        *net,
+                              TvwVal         x,
+                              int            n_pads,
+                              const gint64  *pads,
+                              double         value);
+/* torch.roll (x, shifts, dims) */
+TvwVal tvw_net_roll          (TvwNet        *net,
+                              TvwVal         x,
+                              int            n_dims,
+                              const gint64  *shifts,
+                              const int     *dims);
+/* torchvision's channel_shuffle (ShuffleNet V2) on N×C×H×W. */
+TvwVal tvw_net_channel_shuffle (TvwNet      *net,
+                              TvwVal         x,
+                              int            groups);
+TvwVal tvw_net_contiguous    (TvwNet        *net,
+                              TvwVal         x);
+
+/* ---- tvw-op-reduce.c: reductions, softmax ------------------------------ */
+typedef enum
+{
+  TVW_REDUCE_MEAN,
+  TVW_REDUCE_SUM,
+  TVW_REDUCE_MAX,
+} TvwReduceOp;
+
+/* Over the dims whose bit is set in @dims_mask (bit i: dim i). */
+TvwVal tvw_net_reduce        (TvwNet        *net,
+                              TvwReduceOp    op,
+                              TvwVal         x,
+                              guint          dims_mask,
+                              gboolean       keepdim);
+TvwVal tvw_net_softmax       (TvwNet        *net,
+                              TvwVal         x,
+                              int            dim,
+                              gboolean       log);
+
+/* ---- tvw-op-index.c: gather, index_select, top-k ----------------------- */
+/* torch.index_select (x, dim, index), index an i64 vector */
+TvwVal tvw_net_index_select  (TvwNet        *net,
+                              TvwVal         x,
+                              int            dim,
+                              TvwVal         index);
+/* torch.gather (x, dim, index) */
+TvwVal tvw_net_gather        (TvwNet        *net,
+                              TvwVal         x,
+                              int            dim,
+                              TvwVal         index);
+/* torch.topk (x, k, dim, largest=True, sorted=True): values, indices (i64). */
+void   tvw_net_topk          (TvwNet        *net,
+                              TvwVal         x,
+                              gint64         k,
+                              int            dim,
+                              TvwVal        *values,
+                              TvwVal        *indices);
+
+/* ---- tvw-op-norm.c: LayerNorm, GroupNorm, InstanceNorm ----------------- */
+/* nn.LayerNorm over the last dim (@channels_dim < 0), or over dim
+ * @channels_dim (torchvision's LayerNorm2d: channels of N×C×H×W). */
+TvwVal tvw_net_layer_norm    (TvwNet        *net,
+                              TvwVal         x,
+                              const char    *name,
+                              int            channels_dim,
+                              gint64         features,
+                              double         eps,
+                              gboolean       affine);
+TvwVal tvw_net_group_norm    (TvwNet        *net,
+                              TvwVal         x,
+                              const char    *name,
+                              int            groups,
+                              double         eps,
+                              gboolean       affine);
+TvwVal tvw_net_instance_norm (TvwNet        *net,
+                              TvwVal         x,
+                              const char    *name,
+                              double         eps,
+                              gboolean       affine);
+
+/* ---- tvw-op-matmul.c: matmul, batched matmul --------------------------- */
+/* torch.matmul (a, b) for ranks ≥ 2 with batch broadcasting. */
+TvwVal tvw_net_matmul        (TvwNet        *net,
+                              TvwVal         a,
+                              TvwVal         b);
+
+/* ---- tvw-op-resize.c: interpolate, grid sample ------------------------- */
+typedef enum
+{
+  TVW_RESIZE_NEAREST,
+  TVW_RESIZE_BILINEAR,
+} TvwResizeMode;
+
+/* F.interpolate (x, size=(out_h, out_w), mode, align_corners) on N×C×H×W;
+ * with out_h/out_w ≤ 0, scale factors @scale_h/@scale_w instead. */
+TvwVal tvw_net_interpolate   (TvwNet        *net,
+                              TvwVal         x,
+                              gint64         out_h,
+                              gint64         out_w,
+                              double         scale_h,
+                              double         scale_w,
+                              TvwResizeMode  mode,
+                              gboolean       align_corners);
+/* F.grid_sample (x, grid, mode, padding_mode="zeros", align_corners) */
+TvwVal tvw_net_grid_sample   (TvwNet        *net,
+                              TvwVal         x,
+                              TvwVal         grid,
+                              TvwResizeMode  mode,
+                              gboolean       align_corners);
+
+/* ---- tvw-op-convnd.c: other convolutions (1-D, 3-D, transposed) --------- */
+typedef struct
+{
+  int      rank;                   /* spatial dimensions: 1, 2 or 3 */
+  int      kernel[3], stride[3], padding[3], dilation[3], output_padding[3];
+  int      groups;
+  gboolean bias;
+  gboolean transposed;
+} TvwConvNdSpec;
+
+TvwVal tvw_net_conv_nd       (TvwNet              *net,
+                              TvwVal               x,
+                              const char          *name,
+                              int                  out_channels,
+                              const TvwConvNdSpec *spec);
+
+/* ---- tvw-op-pool3d.c: 3-D pooling and ceil-mode pools over N×C×T×H×W ---- */
+TvwVal tvw_net_max_pool3d    (TvwNet        *net,
+                              TvwVal         x,
+                              const int     *kernel,   /* [3] */
+                              const int     *stride,
+                              const int     *padding,
+                              gboolean       ceil_mode);
+TvwVal tvw_net_avg_pool3d    (TvwNet        *net,
+                              TvwVal         x,
+                              const int     *kernel,
+                              const int     *stride,
+                              const int     *padding,
+                              gboolean       ceil_mode,
+                              gboolean       count_include_pad);
+TvwVal tvw_net_adaptive_avg_pool3d (TvwNet  *net,
+                              TvwVal         x,
+                              const gint64  *out_size); /* [3] */
+
+/* ---- tvw-op-detection.c: RoIAlign, NMS ---------------------------------- */
+/* torchvision.ops.roi_align (x, rois K×5 [batch, x1, y1, x2, y2],
+ * output_size, spatial_scale, sampling_ratio, aligned) → K×C×oh×ow */
+TvwVal tvw_net_roi_align     (TvwNet        *net,
+                              TvwVal         x,
+                              TvwVal         rois,
+                              int            out_h,
+                              int            out_w,
+                              double         spatial_scale,
+                              int            sampling_ratio,
+                              gboolean       aligned);
+/* torchvision.ops.batched_nms (boxes K×4, scores K, idxs K (i64),
+ * iou_threshold) → kept indices (i64, by decreasing score); a host op. */
+TvwVal tvw_net_batched_nms   (TvwNet        *net,
+                              TvwVal         boxes,
+                              TvwVal         scores,
+                              TvwVal         idxs,
+                              double         iou_threshold);
+
+/* ---- tvw-op-quant.c: quantize, dequantize ------------------------------- */
+/* torch.quantize_per_tensor (x, scale, zero_point, dtype u8/i8) */
+TvwVal tvw_net_quantize      (TvwNet        *net,
+                              TvwVal         x,
+                              double         scale,
+                              gint32         zero_point,
+                              TvwElem        elem);
+TvwVal tvw_net_dequantize    (TvwNet        *net,
+                              TvwVal         x);
+
+G_END_DECLS

@@ -1,0 +1,181 @@
+/* tvw-op-private.h — what an engine op is
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * An op is a TvwOpClass: shape inference, optional weight preparation and
+ * packing, scratch size and a kernel.  One file per op family under
+ * lib/engine/ops/ defines the classes, their parameter structs and their
+ * graph constructors (tvw_net_softmax () and friends, declared in
+ * tvw-ops-private.h); ops/tvw-ops.c lists every class (the op table).
+ *
+ * A node of the graph calls its class through a TvwOpCall: the node's
+ * parameter blob, its input and output arrays (shapes, strides, and data
+ * pointers into the activation arena once planned), its bound weights and
+ * what prepare made of them.  The executor owns layouts: before a node
+ * runs, any input whose strides its class does not accept is copied
+ * (“staged”) into an arena buffer of the layout it needs, the way
+ * `.contiguous()` would be.
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "tvw-array-private.h"
+#include "tvw-engine-private.h"
+
+G_BEGIN_DECLS
+
+typedef struct _TvwOpClass TvwOpClass;
+typedef struct _TvwOpCall  TvwOpCall;
+
+typedef enum
+{
+  /* Every input contiguous row-major; the executor makes the outputs
+   * row-major after infer.  The default. */
+  TVW_OP_ROW_MAJOR     = 0,
+  /* Input 0 channels-last (rank 4 or 5), the other inputs row-major; the
+   * outputs are made channels-last (rank 4/5) after infer. */
+  TVW_OP_CHANNELS_LAST = 1 << 0,
+  /* The kernel reads any strides: inputs are never staged, and infer sets
+   * the outputs' strides (tvw_array_set_contiguous () or a layout like an
+   * input's). */
+  TVW_OP_STRIDED       = 1 << 1,
+  /* Every output is a view of input 0's storage: infer sets the outputs'
+   * strides and view_offset[]; there is no run.  With TVW_OP_ROW_MAJOR
+   * (reshape) input 0 is made contiguous first; with TVW_OP_STRIDED
+   * (permute, slice, split) it is taken as it is. */
+  TVW_OP_VIEW          = 1 << 2,
+  /* Data-dependent output sizes (NMS, top-k over a threshold, detections):
+   * infer gives an upper bound, which the arena is planned for; run may
+   * lower each output's shape[0] and the nodes after it are inferred again
+   * with the shapes it produced.  Runs once, on the calling thread (it may
+   * still use n_threads for parallel loops). */
+  TVW_OP_HOST          = 1 << 3,
+} TvwOpFlags;
+
+/* A parameter an op declares, found in checkpoints as “@node_name.@suffix”
+ * (or exactly @suffix when the node has no name). */
+typedef enum
+{
+  TVW_WEIGHT_BUFFER   = 1 << 0,  /* running stats: not counted as a parameter */
+  TVW_WEIGHT_OPTIONAL = 1 << 1,  /* may be missing from a checkpoint */
+  TVW_WEIGHT_INT      = 1 << 2,  /* an integer (num_batches_tracked): checked, not read */
+} TvwWeightFlags;
+
+typedef struct
+{
+  const char *suffix;
+  int         rank;
+  gint64      shape[TVW_MAX_RANK];
+  guint       flags;
+} TvwWeightSpec;
+
+struct _TvwOpCall
+{
+  const TvwOpClass *cls;
+  const char       *name;          /* torchvision module name, for messages (nullable) */
+  gpointer          params;        /* the node's parameter struct (a copy the node owns) */
+
+  int               n_in, n_out;
+  TvwArray         *in;            /* [n_in] */
+  TvwArray         *out;           /* [n_out] */
+  gint64           *view_offset;   /* [n_out], TVW_OP_VIEW only: elements into input 0 */
+
+  /* Declared weights in declaration order: shape as declared; once bound,
+   * f32 contiguous data (NULL for an optional weight the checkpoint did
+   * not have, and for TVW_WEIGHT_INT ones). */
+  int               n_weights;
+  TvwArray         *weights;
+
+  gpointer          packed;        /* what prepare or pack made */
+
+  /* While running: scratch (cls->scratch () bytes, 64-byte aligned) for
+   * each of n_threads threads, back to back. */
+  guint8           *scratch;
+  gsize             scratch_bytes;
+  int               n_threads;
+};
+
+struct _TvwOpClass
+{
+  const char *name;                /* “conv2d”, “softmax”, … */
+  guint       flags;               /* TvwOpFlags */
+
+  /* Sets the outputs' rank, shape and element type (and quantization)
+   * from the inputs, params and declared weights; strides and view
+   * offsets too for TVW_OP_STRIDED and TVW_OP_VIEW.  A mismatch is a
+   * TVW_ERROR_SHAPE_MISMATCH (or INVALID_ARGUMENT) naming call->name and
+   * the shapes.  Called when the node is built (with build-time shapes)
+   * and whenever its inputs' shapes change; must not allocate. */
+  gboolean  (*infer)      (TvwOpCall       *call,
+                           GError         **error);
+
+  /* Optional.  After weights are bound: checks them and makes
+   * call->packed (g_malloc'ed; release frees it).  On failure nothing is
+   * changed. */
+  gboolean  (*prepare)    (TvwOpCall       *call,
+                           GError         **error);
+  void      (*release)    (TvwOpCall       *call);
+
+  /* Optional, for big weights: the graph puts every op's packed weights in
+   * one mapping (huge pages) and packs them in parallel pieces.
+   * packed_bytes () says how much this node needs (called after prepare),
+   * pack_pieces () in how many independent pieces, and pack () fills
+   * pieces [begin, end) of @dst, which is call->packed. */
+  gsize     (*packed_bytes) (const TvwOpCall *call);
+  int       (*pack_pieces)  (const TvwOpCall *call);
+  void      (*pack)         (const TvwOpCall *call,
+                             int              begin,
+                             int              end);
+
+  /* Optional: scratch bytes per thread for the current shapes. */
+  gsize     (*scratch)    (const TvwOpCall *call);
+
+  /* The kernel: reads call->in[].data, writes call->out[].data.  Never
+   * allocates.  NULL for views. */
+  void      (*run)        (TvwOpCall       *call);
+};
+
+/* What a graph constructor hands to tvw_net_add_node (). */
+typedef struct
+{
+  const TvwOpClass    *cls;
+  const char          *name;       /* module name: weights are “@name.suffix” */
+  gconstpointer        params;
+  gsize                params_size;
+  int                  n_in;
+  const TvwVal        *in;
+  int                  n_weights;
+  const TvwWeightSpec *weights;
+  int                  n_out;      /* at least 1 */
+} TvwNodeSpec;
+
+/* Adds a node and infers its outputs' shapes at once (build-time shapes).
+ * The first error is kept in the net and later constructors do nothing
+ * (they return -1); builders check tvw_net_check () at the end.  @outputs
+ * (nullable) receives the n_out values; the first is returned. */
+TvwVal          tvw_net_add_node   (TvwNet            *net,
+                                    const TvwNodeSpec *spec,
+                                    TvwVal            *outputs);
+/* The build-time array of @v (no data): shape, element type. */
+const TvwArray *tvw_net_array      (TvwNet            *net,
+                                    TvwVal             v);
+
+/* Helpers for infer functions. */
+gboolean        tvw_op_check_rank  (const TvwOpCall   *call,
+                                    int                input,
+                                    int                min_rank,
+                                    int                max_rank,
+                                    GError           **error);
+gboolean        tvw_op_check_elem  (const TvwOpCall   *call,
+                                    int                input,
+                                    TvwElem            elem,
+                                    GError           **error);
+/* Sets a TVW_ERROR_SHAPE_MISMATCH “@name: printf…”. */
+void            tvw_op_set_error   (const TvwOpCall   *call,
+                                    GError           **error,
+                                    const char        *format,
+                                    ...) G_GNUC_PRINTF (3, 4);
+
+G_END_DECLS
