@@ -88,7 +88,9 @@ struct _TvwOpCall
   int               n_weights;
   TvwArray         *weights;
 
-  gpointer          packed;        /* what prepare or pack made */
+  gpointer          prepared;      /* what prepare made (release frees it) */
+  gpointer          packed;        /* packed_bytes () of packed weights, owned
+                                    * by the graph, filled by pack () */
 
   /* While running: scratch (cls->scratch () bytes, 64-byte aligned) for
    * each of n_threads threads, back to back. */
@@ -112,8 +114,7 @@ struct _TvwOpClass
                            GError         **error);
 
   /* Optional.  After weights are bound: checks them and makes
-   * call->packed (g_malloc'ed; release frees it).  On failure nothing is
-   * changed. */
+   * call->prepared (release frees it).  On failure nothing is changed. */
   gboolean  (*prepare)    (TvwOpCall       *call,
                            GError         **error);
   void      (*release)    (TvwOpCall       *call);
@@ -122,7 +123,7 @@ struct _TvwOpClass
    * one mapping (huge pages) and packs them in parallel pieces.
    * packed_bytes () says how much this node needs (called after prepare),
    * pack_pieces () in how many independent pieces, and pack () fills
-   * pieces [begin, end) of @dst, which is call->packed. */
+   * pieces [begin, end) of call->packed (it may read call->prepared). */
   gsize     (*packed_bytes) (const TvwOpCall *call);
   int       (*pack_pieces)  (const TvwOpCall *call);
   void      (*pack)         (const TvwOpCall *call,
@@ -177,5 +178,34 @@ void            tvw_op_set_error   (const TvwOpCall   *call,
                                     GError           **error,
                                     const char        *format,
                                     ...) G_GNUC_PRINTF (3, 4);
+
+/* The strides the executor gives a non-strided, non-view class's outputs
+ * after infer. */
+void            tvw_op_layout_outputs (TvwOpCall      *call);
+/* Whether input @i can be read as it is; else tvw_op_input_layout () says
+ * the layout it is staged into (shape kept, strides changed). */
+gboolean        tvw_op_input_ok    (const TvwOpCall   *call,
+                                    int                i);
+void            tvw_op_input_layout (const TvwOpCall  *call,
+                                    int                i,
+                                    TvwArray          *staged);
+
+/* Runs one op alone, outside any graph (tests, host-side code): stages the
+ * inputs it cannot read as they are, infers, allocates the outputs
+ * (g_malloc0; the caller frees out[i].data — except for views, whose
+ * outputs point into in[0]), prepares and packs the weights (f32
+ * contiguous, data set) and runs with @n_threads (≤ 0: all).  On error
+ * nothing is left allocated. */
+gboolean        tvw_op_eager       (const TvwOpClass  *cls,
+                                    const char        *name,
+                                    gconstpointer      params,
+                                    int                n_in,
+                                    const TvwArray    *in,
+                                    int                n_weights,
+                                    const TvwArray    *weights,
+                                    int                n_out,
+                                    TvwArray          *out,
+                                    int                n_threads,
+                                    GError           **error);
 
 G_END_DECLS

@@ -6,8 +6,10 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <string.h>
 
 #include "tvw-error.h"
+#include "tvw-engine-threads-private.h"
 #include "tvw-op-private.h"
 
 void
@@ -64,4 +66,155 @@ tvw_op_check_elem (const TvwOpCall  *call,
   tvw_op_set_error (call, error, "input %d is %s, expected %s", input,
                     tvw_elem_name (call->in[input].elem), tvw_elem_name (elem));
   return FALSE;
+}
+
+/* Strides for an output the class does not place itself. */
+void
+tvw_op_layout_outputs (TvwOpCall *call)
+{
+  if (call->cls->flags & (TVW_OP_STRIDED | TVW_OP_VIEW))
+    return;
+
+  for (int i = 0; i < call->n_out; i++)
+    {
+      if (call->cls->flags & TVW_OP_CHANNELS_LAST)
+        tvw_array_set_channels_last (&call->out[i]);
+      else
+        tvw_array_set_contiguous (&call->out[i]);
+    }
+}
+
+/* Whether input @i has a layout the class accepts as it is. */
+gboolean
+tvw_op_input_ok (const TvwOpCall *call,
+                 int              i)
+{
+  const TvwArray *a = &call->in[i];
+
+  if (call->cls->flags & TVW_OP_STRIDED)
+    return TRUE;
+  if ((call->cls->flags & TVW_OP_CHANNELS_LAST) && i == 0)
+    return tvw_array_is_channels_last (a);
+  return tvw_array_is_contiguous (a);
+}
+
+/* The layout input @i is staged into when it is not acceptable. */
+void
+tvw_op_input_layout (const TvwOpCall *call,
+                     int              i,
+                     TvwArray        *staged)
+{
+  *staged = call->in[i];
+  if ((call->cls->flags & TVW_OP_CHANNELS_LAST) && i == 0)
+    tvw_array_set_channels_last (staged);
+  else
+    tvw_array_set_contiguous (staged);
+}
+
+gboolean
+tvw_op_eager (const TvwOpClass *cls,
+              const char       *name,
+              gconstpointer     params,
+              int               n_in,
+              const TvwArray   *in,
+              int               n_weights,
+              const TvwArray   *weights,
+              int               n_out,
+              TvwArray         *out,
+              int               n_threads,
+              GError          **error)
+{
+  TvwOpCall call = { 0 };
+  g_autofree TvwArray *ins = g_new0 (TvwArray, MAX (n_in, 1));
+  g_autofree TvwArray *outs = g_new0 (TvwArray, n_out);
+  g_autofree TvwArray *ws = g_new0 (TvwArray, MAX (n_weights, 1));
+  g_autofree gint64 *view_offset = g_new0 (gint64, n_out);
+  g_autoptr(GPtrArray) staged = g_ptr_array_new_with_free_func (g_free);
+  g_autofree guint8 *scratch = NULL;
+  gboolean ok = FALSE;
+
+  if (n_threads <= 0)
+    n_threads = tvw_engine_default_threads ();
+
+  call.cls = cls;
+  call.name = name;
+  call.params = (gpointer) params;
+  call.n_in = n_in;
+  call.in = ins;
+  call.n_out = n_out;
+  call.out = outs;
+  call.view_offset = view_offset;
+  call.n_weights = n_weights;
+  call.weights = ws;
+  call.n_threads = n_threads;
+  memcpy (ins, in, n_in * sizeof (TvwArray));
+  memcpy (ws, weights, n_weights * sizeof (TvwArray));
+
+  /* Staging happens after infer in a graph; its shapes are the same. */
+  for (int i = 0; i < n_in; i++)
+    if (!tvw_op_input_ok (&call, i))
+      {
+        TvwArray s;
+
+        if (cls->flags & TVW_OP_VIEW)
+          {
+            g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                         "%s: an eager view needs an input it can view", cls->name);
+            return FALSE;
+          }
+        tvw_op_input_layout (&call, i, &s);
+        s.data = g_malloc (MAX (tvw_array_extent_bytes (&s), 1));
+        g_ptr_array_add (staged, s.data);
+        tvw_array_copy (&ins[i], &s, n_threads);
+        ins[i] = s;
+      }
+
+  if (!cls->infer (&call, error))
+    return FALSE;
+  tvw_op_layout_outputs (&call);
+
+  for (int i = 0; i < n_out; i++)
+    {
+      if (cls->flags & TVW_OP_VIEW)
+        outs[i].data = (guint8 *) ins[0].data + view_offset[i] * (gint64) tvw_elem_size (ins[0].elem);
+      else
+        outs[i].data = g_malloc0 (MAX (tvw_array_extent_bytes (&outs[i]), 1));
+    }
+
+  if (cls->prepare != NULL && !cls->prepare (&call, error))
+    goto out;
+  if (cls->packed_bytes != NULL)
+    {
+      call.packed = g_malloc (MAX (cls->packed_bytes (&call), 1));
+      cls->pack (&call, 0, cls->pack_pieces (&call));
+    }
+
+  if (cls->scratch != NULL)
+    {
+      call.scratch_bytes = (cls->scratch (&call) + 63) & ~(gsize) 63;
+      scratch = g_malloc (MAX (call.scratch_bytes * n_threads, 1) + 64);
+      call.scratch = (guint8 *) (((guintptr) scratch + 63) & ~(guintptr) 63);
+    }
+
+  if (cls->run != NULL)
+    {
+      unsigned int fp_mode = tvw_engine_fp_enter ();
+
+      cls->run (&call);
+      tvw_engine_fp_leave (fp_mode);
+    }
+  ok = TRUE;
+
+out:
+  if (cls->release != NULL)
+    cls->release (&call);
+  g_free (call.packed);
+
+  for (int i = 0; i < n_out; i++)
+    {
+      if (!ok && !(cls->flags & TVW_OP_VIEW))
+        g_clear_pointer (&outs[i].data, g_free);
+      out[i] = outs[i];
+    }
+  return ok;
 }
