@@ -91,6 +91,18 @@ extern const TvwOpClass tvw_op_squeeze_excitation;
 /* ---- tvw-op-shape.c: views and copies that move data around ------------ */
 /* (reshape, flatten, permute, transpose, squeeze/unsqueeze, slice, split,
  * concat, pad, roll, channel shuffle, contiguous) */
+extern const TvwOpClass tvw_op_reshape;          /* reshape, flatten_dims */
+extern const TvwOpClass tvw_op_permute;          /* permute, transpose */
+extern const TvwOpClass tvw_op_unsqueeze;
+extern const TvwOpClass tvw_op_squeeze;
+extern const TvwOpClass tvw_op_slice;
+extern const TvwOpClass tvw_op_split;
+extern const TvwOpClass tvw_op_contiguous;
+extern const TvwOpClass tvw_op_concat;
+extern const TvwOpClass tvw_op_pad;
+extern const TvwOpClass tvw_op_roll;
+extern const TvwOpClass tvw_op_channel_shuffle;
+
 TvwVal tvw_net_reshape       (TvwNet        *net,
                               TvwVal         x,
                               int            rank,
@@ -152,6 +164,9 @@ TvwVal tvw_net_contiguous    (TvwNet        *net,
                               TvwVal         x);
 
 /* ---- tvw-op-reduce.c: reductions, softmax ------------------------------ */
+extern const TvwOpClass tvw_op_reduce;
+extern const TvwOpClass tvw_op_softmax;          /* softmax, log_softmax */
+
 typedef enum
 {
   TVW_REDUCE_MEAN,
@@ -171,6 +186,10 @@ TvwVal tvw_net_softmax       (TvwNet        *net,
                               gboolean       log);
 
 /* ---- tvw-op-index.c: gather, index_select, top-k ----------------------- */
+extern const TvwOpClass tvw_op_index_select;
+extern const TvwOpClass tvw_op_gather;
+extern const TvwOpClass tvw_op_topk;
+
 /* torch.index_select (x, dim, index), index an i64 vector */
 TvwVal tvw_net_index_select  (TvwNet        *net,
                               TvwVal         x,

@@ -23,5 +23,23 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_avg_pool2d,
   &tvw_op_adaptive_avg_pool2d,
   &tvw_op_squeeze_excitation,
+  /* tvw-op-shape.c, tvw-op-reduce.c, tvw-op-index.c */
+  &tvw_op_reshape,
+  &tvw_op_permute,
+  &tvw_op_unsqueeze,
+  &tvw_op_squeeze,
+  &tvw_op_slice,
+  &tvw_op_split,
+  &tvw_op_contiguous,
+  &tvw_op_concat,
+  &tvw_op_pad,
+  &tvw_op_roll,
+  &tvw_op_channel_shuffle,
+  &tvw_op_reduce,
+  &tvw_op_softmax,
+  &tvw_op_index_select,
+  &tvw_op_gather,
+  &tvw_op_topk,
+
   NULL
 };
