@@ -28,17 +28,17 @@ conv_out (int size,
 /* Naive reference: the definition of a convolution, for tests. */
 static void
 reference_conv2d (const float       *input,
-                      int                n,
-                      int                c,
-                      int                h,
-                      int                w,
-                      const float       *weight,
-                      const float       *bias,
-                      int                out_channels,
-                      const TvwConvSpec *s,
-                      float             *output,
-                      int               *out_h,
-                      int               *out_w)
+                  int                n,
+                  int                c,
+                  int                h,
+                  int                w,
+                  const float       *weight,
+                  const float       *bias,
+                  int                out_channels,
+                  const TvwConvSpec *s,
+                  float             *output,
+                  int               *out_h,
+                  int               *out_w)
 {
   int oh = conv_out (h, s->kernel_h, s->stride_h, s->pad_h, s->dilation_h);
   int ow = conv_out (w, s->kernel_w, s->stride_w, s->pad_w, s->dilation_w);
@@ -158,17 +158,14 @@ check (const Case *cc,
 
   ref = g_new (float, (gsize) cc->n * cc->cout * cc->h * cc->w + 16);
   reference_conv2d (input, cc->n, cc->c, cc->h, cc->w,
-                        tvw_net_lookup_param (net, "conv.weight", NULL), bias,
-                        cc->cout, &cc->spec, ref, &oh, &ow);
+                    tvw_net_lookup_param (net, "conv.weight", NULL), bias,
+                    cc->cout, &cc->spec, ref, &oh, &ow);
 
-  /* 1×1 maps come out as N×C. */
-  g_assert_cmpuint (n_dims, ==, oh == 1 && ow == 1 ? 2 : 4);
+  /* A convolution's output is N×C×H×W, 1×1 maps too. */
+  g_assert_cmpuint (n_dims, ==, 4);
   g_assert_cmpint (shape[1], ==, cc->cout);
-  if (n_dims == 4)
-    {
-      g_assert_cmpint (shape[2], ==, oh);
-      g_assert_cmpint (shape[3], ==, ow);
-    }
+  g_assert_cmpint (shape[2], ==, oh);
+  g_assert_cmpint (shape[3], ==, ow);
 
   for (gsize i = 0; i < (gsize) cc->n * cc->cout * oh * ow; i++)
     {
@@ -345,7 +342,7 @@ check_squeeze_excitation (const SeCase *sc,
   g_assert_true (tvw_net_run (net, input, sc->n, sc->h, sc->w, threads, NULL, &out, shape,
                               &n_dims, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (n_dims, ==, hw == 1 ? 2 : 4);
+  g_assert_cmpuint (n_dims, ==, 4);
 
   for (int b = 0; b < sc->n; b++)
     {

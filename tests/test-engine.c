@@ -28,17 +28,17 @@ conv_out (int size,
 /* Naive reference: the definition of a convolution, for tests. */
 static void
 reference_conv2d (const float       *input,
-                      int                n,
-                      int                c,
-                      int                h,
-                      int                w,
-                      const float       *weight,
-                      const float       *bias,
-                      int                out_channels,
-                      const TvwConvSpec *s,
-                      float             *output,
-                      int               *out_h,
-                      int               *out_w)
+                  int                n,
+                  int                c,
+                  int                h,
+                  int                w,
+                  const float       *weight,
+                  const float       *bias,
+                  int                out_channels,
+                  const TvwConvSpec *s,
+                  float             *output,
+                  int               *out_h,
+                  int               *out_w)
 {
   int oh = conv_out (h, s->kernel_h, s->stride_h, s->pad_h, s->dilation_h);
   int ow = conv_out (w, s->kernel_w, s->stride_w, s->pad_w, s->dilation_w);
@@ -202,8 +202,8 @@ check_conv (const ConvCase *cc,
 
   ref = g_new (float, (gsize) cc->n * cc->cout * cc->h * cc->w * 4 + 16);
   reference_conv2d (input, cc->n, cc->c, cc->h, cc->w, param (net, "conv.weight"),
-                        cc->spec.bias ? param (net, "conv.bias") : NULL,
-                        cc->cout, &cc->spec, ref, &oh, &ow);
+                    cc->spec.bias ? param (net, "conv.bias") : NULL,
+                    cc->cout, &cc->spec, ref, &oh, &ow);
 
   g_assert_cmpuint (n_dims, ==, 4);
   g_assert_cmpint (shape[0], ==, cc->n);
