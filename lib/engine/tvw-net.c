@@ -164,9 +164,10 @@ const TvwArray *
 tvw_net_array (TvwNet *net,
                TvwVal  v)
 {
-  g_return_val_if_fail (valid_value (net, v), NULL);
+  /* -1 is what constructors return after an error: not a bug. */
+  g_return_val_if_fail (valid_value (net, v) || (v == -1 && net->error != NULL), NULL);
 
-  return &tvw_net_value (net, v)->a;
+  return valid_value (net, v) ? &tvw_net_value (net, v)->a : NULL;
 }
 
 int

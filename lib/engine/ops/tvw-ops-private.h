@@ -85,8 +85,21 @@ extern const TvwOpClass tvw_op_max_pool2d;
 extern const TvwOpClass tvw_op_avg_pool2d;
 extern const TvwOpClass tvw_op_adaptive_avg_pool2d;
 
+typedef struct
+{
+  int      kernel, stride, padding;
+  gboolean ceil_mode, count_include_pad;
+  gint64   out_h, out_w;           /* adaptive */
+} TvwPool2dParams;
+
 /* ---- tvw-op-se.c: torchvision.ops.SqueezeExcitation as one node -------- */
 extern const TvwOpClass tvw_op_squeeze_excitation;
+
+typedef struct
+{
+  int            squeeze;
+  TvwActivation  act, gate_act;
+} TvwSqueezeExcitationParams;
 
 /* ---- tvw-op-shape.c: views and copies that move data around ------------ */
 /* (reshape, flatten, permute, transpose, squeeze/unsqueeze, slice, split,
