@@ -124,6 +124,7 @@ static const KernelSet *
 choose (void)
 {
   chosen_set = tvw_cpu_choose (g_getenv ("TVW_CPU"), tvw_cpu_best ());
+  g_debug ("kernels: %s", set_names[chosen_set]);
 
   switch (chosen_set)
     {

@@ -188,7 +188,7 @@ micro_kernel (int                kc,
   _mm256_storeu_ps (c + 5 * ldc, c50); _mm256_storeu_ps (c + 5 * ldc + 8, c51);
 }
 
-#else
+#elif !defined(HAVE_AVX512_KERNEL)
 
 static inline void
 micro_kernel (int                kc,
