@@ -17,8 +17,10 @@
 #     model in this process (bench_vs_torch.py's torch_times).
 # Each side's median is the median of its per-round medians (`tvw bench
 # --json` reports the median of a round, not every pass); the ratios are
-# tvw / ORT and tvw / PyTorch: below 1.0 means libtvw is faster.  All sides
-# use the same input (the pseudo-random values of `tvw bench`), --threads
+# tvw / ORT and tvw / PyTorch: below 1.0 means libtvw is faster.  For a
+# loaded machine the JSON lines add the median of the per-round ratios
+# (ratio_*_paired) and the ratio of the fastest passes (ratio_ort_min).
+# All sides use the same input (the pseudo-random values of `tvw bench`), --threads
 # threads (ORT: intraOpNumThreads, interOpNumThreads 1, sequential
 # execution) and flush denormals: libtvw itself, ORT through the session
 # config entry session.set_denormal_as_zero = "1", PyTorch through
@@ -165,6 +167,7 @@ def bench(name, batch, args, node_modules, workdir):
 
     ns = argparse.Namespace(model=name, batch=batch, threads=args.threads, size=args.size)
     tvw_rounds, ort_rounds, ort_all, torch_rounds, torch_all = [], [], [], [], []
+    tvw_min = float("inf")
     ort = OrtRunner(node_modules, onnx_path, batch, args.size, args.threads)
     try:
         head = np.array(ort.ready["output_head"], dtype=np.float32)
@@ -173,7 +176,9 @@ def bench(name, batch, args, node_modules, workdir):
             print(f"bench_vs_ort.py: {name}: ORT's output differs from PyTorch's by {ort_diff}",
                   file=sys.stderr)
         for _ in range(args.rounds):
-            tvw_rounds.append(tvw_times(args.cli, ns, args.iterations, checkpoint=ckpt)["median_ms"])
+            t = tvw_times(args.cli, ns, args.iterations, checkpoint=ckpt)
+            tvw_rounds.append(t["median_ms"])
+            tvw_min = min(tvw_min, t["min_ms"])
             r = ort.times(args.iterations, 1)
             ort_rounds.append(r["median_ms"])
             ort_all += r["times_ms"]
@@ -192,6 +197,13 @@ def bench(name, batch, args, node_modules, workdir):
         "rounds": args.rounds, "iterations": args.iterations, "opset": args.opset,
         "tvw_median_ms": round(tvw_med, 3), "ort_median_ms": round(ort_med, 3),
         "ratio_ort": round(tvw_med / ort_med, 3),
+        # On a loaded machine, two more views: the median of the ratios of
+        # the two halves of each round (neighbours in time), and the fastest
+        # passes (load only ever adds time).
+        "ratio_ort_paired": round(statistics.median(
+            t / o for t, o in zip(tvw_rounds, ort_rounds)), 3),
+        "tvw_min_ms": round(tvw_min, 3), "ort_min_ms": round(min(ort_all), 3),
+        "ratio_ort_min": round(tvw_min / min(ort_all), 3),
         "ort_median_all_ms": round(statistics.median(ort_all), 3),
         "ort_max_abs_diff": ort_diff,
         "tvw_rounds_ms": [round(t, 2) for t in tvw_rounds],
@@ -201,6 +213,9 @@ def bench(name, batch, args, node_modules, workdir):
         torch_med = statistics.median(torch_rounds)
         result.update({
             "torch_median_ms": round(torch_med, 3), "ratio_torch": round(tvw_med / torch_med, 3),
+            "ratio_torch_paired": round(statistics.median(
+                t / p for t, p in zip(tvw_rounds, torch_rounds)), 3),
+            "torch_min_ms": round(min(torch_all), 3),
             "torch_median_all_ms": round(statistics.median(torch_all), 3),
             "torch_rounds_ms": [round(t, 2) for t in torch_rounds],
         })
