@@ -31,6 +31,10 @@
 #   tests/bench/bench_vs_ort.py --model resnet50 --rounds 5 --iterations 10 --torch --rss
 #   tests/bench/bench_vs_ort.py --standard --torch --markdown   # the README table
 #
+# On a shared machine, --wait-idle 20 starts each round only after a second
+# in which the processors were at most 20% busy (waiting at most --wait-max
+# seconds); the JSON then lists the CPU use measured before each round.
+#
 # --rss also records the peak RSS (GNU time's %M) of one process per side
 # doing one forward pass: `tvw forward`, `node ort_runner.js --iterations 1
 # --warmup 0` (and node with onnxruntime-node loaded but no session, for
@@ -56,6 +60,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 import torch
@@ -168,6 +173,7 @@ def bench(name, batch, args, node_modules, workdir):
     ns = argparse.Namespace(model=name, batch=batch, threads=args.threads, size=args.size)
     tvw_rounds, ort_rounds, ort_all, torch_rounds, torch_all = [], [], [], [], []
     tvw_min = float("inf")
+    busy = []  # with --wait-idle, the CPU use (percent) before each round
     ort = OrtRunner(node_modules, onnx_path, batch, args.size, args.threads)
     try:
         head = np.array(ort.ready["output_head"], dtype=np.float32)
@@ -176,6 +182,8 @@ def bench(name, batch, args, node_modules, workdir):
             print(f"bench_vs_ort.py: {name}: ORT's output differs from PyTorch's by {ort_diff}",
                   file=sys.stderr)
         for _ in range(args.rounds):
+            if args.wait_idle is not None:
+                busy.append(wait_idle(args))
             t = tvw_times(args.cli, ns, args.iterations, checkpoint=ckpt)
             tvw_rounds.append(t["median_ms"])
             tvw_min = min(tvw_min, t["min_ms"])
@@ -209,6 +217,8 @@ def bench(name, batch, args, node_modules, workdir):
         "tvw_rounds_ms": [round(t, 2) for t in tvw_rounds],
         "ort_rounds_ms": [round(t, 2) for t in ort_rounds],
     }
+    if busy:
+        result["busy_before_rounds"] = busy
     if args.torch:
         torch_med = statistics.median(torch_rounds)
         result.update({
@@ -243,6 +253,29 @@ def bench(name, batch, args, node_modules, workdir):
     return result
 
 
+def cpu_busy(interval=1.0):
+    """The share of all processors' time, in percent, that was not idle
+    during the next interval seconds (from /proc/stat)."""
+    def sample():
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]
+        return sum(fields), fields[3] + fields[4]  # idle + iowait
+    total0, idle0 = sample()
+    time.sleep(interval)
+    total1, idle1 = sample()
+    return round(100.0 * (1 - (idle1 - idle0) / max(1, total1 - total0)), 1)
+
+
+def wait_idle(args):
+    """With --wait-idle, wait (at most --wait-max seconds) until the machine
+    was at most --wait-idle percent busy for a second; the last measurement."""
+    start = time.monotonic()
+    while True:
+        busy = cpu_busy()
+        if busy <= args.wait_idle or time.monotonic() - start >= args.wait_max:
+            return busy
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -264,6 +297,11 @@ def markdown(results, args, load_before, load_after):
                  f"alternating rounds of {args.iterations} passes; ONNX Runtime {ORT_VERSION} "
                  f"(onnxruntime-node, CPU EP, ORT_ENABLE_ALL, opset {args.opset}), PyTorch "
                  f"{torch.__version__}; load average {load_before} before, {load_after} after.")
+    busy = [b for r in results for b in r.get("busy_before_rounds", [])]
+    if busy:
+        lines.append(f"Processors busy in the second before each round: median "
+                     f"{statistics.median(busy):.0f}%, {min(busy):.0f}% to {max(busy):.0f}% "
+                     f"(--wait-idle {args.wait_idle:g}, --wait-max {args.wait_max:g}).")
     rss = [r for r in results if "tvw_peak_rss_mb" in r]
     for r in rss:
         s = (f"Peak RSS of one forward, {r['model']} batch {r['batch']}: tvw "
@@ -291,6 +329,11 @@ def main():
     ap.add_argument("--torch", action="store_true", help="also time PyTorch eager in the rounds")
     ap.add_argument("--rss", action="store_true",
                     help="also measure the peak RSS of one forward of each side")
+    ap.add_argument("--wait-idle", type=float, metavar="PERCENT",
+                    help="on a shared machine, start each round only once the processors "
+                         "were at most PERCENT busy for a second")
+    ap.add_argument("--wait-max", type=float, default=120, metavar="SECONDS",
+                    help="with --wait-idle, the longest wait before a round (default 120)")
     ap.add_argument("--markdown", action="store_true", help="end with a markdown table")
     ap.add_argument("--cli", default=os.environ.get("TVW_CLI", "tvw"))
     args = ap.parse_args()
