@@ -458,13 +458,15 @@ softmax_rows (gpointer data,
 
       if (job->log)
         {
-          float shift;
+          float lse;
 
+          /* (x − max) − log Σ: x − max is exact near the max, where a
+           * single x − (max + log Σ) would round at max's magnitude. */
           for (gint64 j = 0; j < n; j++)
             sum += expf (x[j] - max);
-          shift = max + (float) log (sum);
+          lse = (float) log (sum);
           for (gint64 j = 0; j < n; j++)
-            y[j] = x[j] - shift;
+            y[j] = (x[j] - max) - lse;
         }
       else
         {
@@ -524,10 +526,10 @@ softmax_columns (gpointer data,
       if (job->log)
         {
           for (gint64 j = 0; j < w; j++)
-            shift[j] = max[j] + (float) log (sum[j]);
+            shift[j] = (float) log (sum[j]);
           for (gint64 i = 0; i < n; i++)
             for (gint64 j = 0; j < w; j++)
-              y[i * inner + j] = x[i * inner + j] - shift[j];
+              y[i * inner + j] = (x[i * inner + j] - max[j]) - shift[j];
         }
       else
         {
