@@ -22,8 +22,33 @@ extern const TvwOpClass *const tvw_op_table[];
 extern const TvwOpClass tvw_op_conv2d;
 extern const TvwOpClass tvw_op_linear;
 
+/* The passes fold and fuse into these (tvw-net-passes.c). */
+typedef struct
+{
+  TvwConvSpec    spec;         /* linear: 1×1, no padding */
+  int            cin, cout;
+  TvwActivation  act;
+  /* A folded BatchNorm: its five weights follow the convolution's own
+   * (weight, bias if any). */
+  gboolean       batch_norm;
+  double         bn_eps;
+  /* Input 1, of the output's shape, is added before @act. */
+  gboolean       residual;
+} TvwConvOpParams;
+
 /* ---- tvw-op-batchnorm.c: BatchNorm 1/2/3-D in eval mode ---------------- */
 extern const TvwOpClass tvw_op_batch_norm;
+
+typedef struct
+{
+  double         eps;
+  TvwActivation  act;
+} TvwBatchNormParams;
+
+/* The five weights of a BatchNorm, torchvision's keys. */
+#define TVW_BATCH_NORM_N_WEIGHTS 5
+void   tvw_batch_norm_weights (gint64         channels,
+                               TvwWeightSpec *specs);
 
 /* ---- tvw-op-eltwise.c: activations, broadcasting binary ops ------------ */
 extern const TvwOpClass tvw_op_activation;
@@ -38,7 +63,18 @@ typedef enum
   TVW_BINARY_DIV,
 } TvwBinaryOp;
 
-/* a ∘ b with PyTorch's broadcasting, then @act. */
+typedef struct
+{
+  TvwBinaryOp    op;
+  TvwActivation  act;
+} TvwBinaryParams;
+
+typedef struct
+{
+  TvwActivation  act;
+} TvwActivationParams;
+
+/* a ∘ b with PyTorch's broadcasting. */
 TvwVal tvw_net_binary        (TvwNet        *net,
                               TvwBinaryOp    op,
                               TvwVal         a,

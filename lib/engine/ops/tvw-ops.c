@@ -11,6 +11,18 @@
 #include "tvw-ops-private.h"
 
 const TvwOpClass *const tvw_op_table[] = {
+  /* tvw-op-conv.c, tvw-op-batchnorm.c, tvw-op-eltwise.c, tvw-op-pool.c,
+   * tvw-op-se.c */
+  &tvw_op_conv2d,
+  &tvw_op_linear,
+  &tvw_op_batch_norm,
+  &tvw_op_activation,
+  &tvw_op_binary,
+  &tvw_op_scale_channels,
+  &tvw_op_max_pool2d,
+  &tvw_op_avg_pool2d,
+  &tvw_op_adaptive_avg_pool2d,
+  &tvw_op_squeeze_excitation,
   /* tvw-op-shape.c, tvw-op-reduce.c, tvw-op-index.c */
   &tvw_op_reshape,
   &tvw_op_permute,
