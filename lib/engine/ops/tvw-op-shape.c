@@ -445,7 +445,8 @@ tvw_net_permute (TvwNet    *net,
                  TvwVal     x,
                  const int *dims)
 {
-  const TvwArray *a = tvw_net_array (net, x);
+  /* An invalid @x (after an earlier error) is add_node ()'s to report. */
+  const TvwArray *a = x >= 0 ? tvw_net_array (net, x) : NULL;
   PermuteParams p = { .n_dims = a != NULL ? a->rank : 0 };
 
   for (int i = 0; i < p.n_dims; i++)
