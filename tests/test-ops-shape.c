@@ -1518,6 +1518,77 @@ test_topk_errors (void)
   assert_refused (&tvw_op_topk, &ok, 1, &x, 2, TVW_ERROR_SHAPE_MISMATCH);
 }
 
+/* ---- graph constructors -------------------------------------------------- */
+
+static void
+assert_shape (TvwNet       *net,
+              TvwVal        v,
+              TvwElem       elem,
+              int           rank,
+              const gint64 *shape)
+{
+  const TvwArray *a;
+
+  g_assert_cmpint (v, >=, 0);
+  a = tvw_net_array (net, v);
+  g_assert_cmpint (a->elem, ==, elem);
+  g_assert_cmpint (a->rank, ==, rank);
+  for (int i = 0; i < rank; i++)
+    g_assert_cmpint (a->shape[i], ==, shape[i]);
+}
+
+/* Each constructor hands its class the parameters it was given: the
+ * build-time shapes are the ones PyTorch would give. */
+static void
+test_constructors (void)
+{
+  g_autoptr(TvwNet) net = tvw_net_new ();
+  const gint64 in_shape[] = { 2, 12, 5, 7 };
+  const gint64 new_shape[] = { 4, -1, 35 }, sizes[] = { 5, 0, 7 }, pads[] = { 1, 2, -1, 3 };
+  const gint64 shifts[] = { 3, -1 };
+  const int perm[] = { 0, 2, 3, 1 }, roll_dims[] = { -1, 1 };
+  TvwVal x = tvw_net_input_full (net, "input", 4, in_shape), parts[3], values, indices, index;
+  g_autoptr(GError) error = NULL;
+
+  assert_shape (net, tvw_net_reshape (net, x, 3, new_shape), TVW_ELEM_F32, 3, (gint64[]) { 4, 6, 35 });
+  assert_shape (net, tvw_net_flatten_dims (net, x, 1, -1), TVW_ELEM_F32, 2, (gint64[]) { 2, 420 });
+  assert_shape (net, tvw_net_permute (net, x, perm), TVW_ELEM_F32, 4, (gint64[]) { 2, 5, 7, 12 });
+  assert_shape (net, tvw_net_transpose (net, x, 1, -1), TVW_ELEM_F32, 4, (gint64[]) { 2, 7, 5, 12 });
+  assert_shape (net, tvw_net_unsqueeze (net, x, -1), TVW_ELEM_F32, 5, (gint64[]) { 2, 12, 5, 7, 1 });
+  assert_shape (net, tvw_net_squeeze (net, tvw_net_unsqueeze (net, x, 2), 2), TVW_ELEM_F32, 4, in_shape);
+  assert_shape (net, tvw_net_slice (net, x, 1, -10, G_MAXINT64, 3), TVW_ELEM_F32, 4, (gint64[]) { 2, 4, 5, 7 });
+  tvw_net_split (net, x, 1, 3, sizes, parts);
+  assert_shape (net, parts[0], TVW_ELEM_F32, 4, (gint64[]) { 2, 5, 5, 7 });
+  assert_shape (net, parts[1], TVW_ELEM_F32, 4, (gint64[]) { 2, 0, 5, 7 });
+  assert_shape (net, parts[2], TVW_ELEM_F32, 4, (gint64[]) { 2, 7, 5, 7 });
+  assert_shape (net, tvw_net_concat (net, 3, parts, -3), TVW_ELEM_F32, 4, in_shape);
+  assert_shape (net, tvw_net_pad (net, x, 2, pads, 0), TVW_ELEM_F32, 4, (gint64[]) { 2, 12, 7, 10 });
+  assert_shape (net, tvw_net_roll (net, x, 2, shifts, roll_dims), TVW_ELEM_F32, 4, in_shape);
+  assert_shape (net, tvw_net_channel_shuffle (net, x, 3), TVW_ELEM_F32, 4, in_shape);
+  assert_shape (net, tvw_net_contiguous (net, x), TVW_ELEM_F32, 4, in_shape);
+  assert_shape (net, tvw_net_reduce (net, TVW_REDUCE_MEAN, x, 0xc, TRUE), TVW_ELEM_F32, 4, (gint64[]) { 2, 12, 1, 1 });
+  assert_shape (net, tvw_net_reduce (net, TVW_REDUCE_MAX, x, 0x2, FALSE), TVW_ELEM_F32, 3, (gint64[]) { 2, 5, 7 });
+  assert_shape (net, tvw_net_softmax (net, x, 1, TRUE), TVW_ELEM_F32, 4, in_shape);
+  tvw_net_topk (net, x, 3, -1, &values, &indices);
+  assert_shape (net, values, TVW_ELEM_F32, 4, (gint64[]) { 2, 12, 5, 3 });
+  assert_shape (net, indices, TVW_ELEM_I64, 4, (gint64[]) { 2, 12, 5, 3 });
+  index = tvw_net_reshape (net, tvw_net_slice (net, indices, 0, 0, 1, 1), 1, (gint64[]) { -1 });
+  assert_shape (net, index, TVW_ELEM_I64, 1, (gint64[]) { 180 });
+  assert_shape (net, tvw_net_index_select (net, x, 2, index), TVW_ELEM_F32, 4, (gint64[]) { 2, 12, 180, 7 });
+  assert_shape (net, tvw_net_gather (net, x, -1, indices), TVW_ELEM_F32, 4, (gint64[]) { 2, 12, 5, 3 });
+
+  /* The first error stays in the net, worded by the op's infer. */
+  tvw_net_topk (net, x, 8, -1, &values, &indices);
+  g_assert_cmpint (values, ==, -1);
+  g_assert_cmpint (indices, ==, -1);
+  tvw_net_split (net, x, 1, 3, sizes, parts);
+  g_assert_cmpint (parts[2], ==, -1);
+  g_assert_cmpint (tvw_net_permute (net, values, perm), ==, -1);
+  g_assert_false (tvw_net_check (net, &error));
+  g_assert_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "(topk): k = 8"));
+}
+
 /* ---- the table ----------------------------------------------------------- */
 
 /* Each test and the class it checks; every class of this file's families
@@ -1601,6 +1672,7 @@ main (int   argc,
 
   for (gsize i = 0; i < G_N_ELEMENTS (tests); i++)
     g_test_add_func (tests[i].path, tests[i].func);
+  g_test_add_func ("/tvw/ops/shape/constructors", test_constructors);
   g_test_add_func ("/tvw/ops/shape/table-covered", test_table_covered);
 
   return g_test_run ();
