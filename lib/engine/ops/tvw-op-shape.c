@@ -158,14 +158,35 @@ fill_run (guint8       *dst,
       memcpy (dst + j * es, value, es);
 }
 
-/* Drops size-1 dimensions and merges neighbours that are contiguous in
- * both arrays, so that a copy between row-major blocks is a few long
- * memcpy ()s instead of many short rows. */
+static inline void
+swap64 (gint64 *a,
+        gint64 *b)
+{
+  gint64 t = *a;
+
+  *a = *b;
+  *b = t;
+}
+
+/* Orders the dimensions by decreasing destination stride (the copy's
+ * inner loop is then the destination's unit-stride one: a channels-last
+ * block is written pixel by pixel, not column by column), drops size-1
+ * dimensions and merges neighbours that are contiguous in both arrays, so
+ * that a copy between blocks of the same layout is a few long memcpy ()s. */
 static void
 coalesce (TvwArray *src,
           TvwArray *dst)
 {
   int r = 0;
+
+  for (int i = 1; i < dst->rank; i++)
+    for (int j = i; j > 0 && dst->stride[j - 1] < dst->stride[j]; j--)
+      {
+        swap64 (&dst->stride[j - 1], &dst->stride[j]);
+        swap64 (&src->stride[j - 1], &src->stride[j]);
+        swap64 (&src->shape[j - 1], &src->shape[j]);
+        swap64 (&dst->shape[j - 1], &dst->shape[j]);
+      }
 
   for (int i = 0; i < src->rank; i++)
     {
@@ -761,6 +782,7 @@ concat_infer (TvwOpCall  *call,
 {
   const DimParams *p = call->params;
   const TvwArray *in0 = &call->in[0];
+  gboolean all_channels_last = TRUE;
   TvwArray *out;
   int dim;
 
@@ -801,9 +823,16 @@ concat_infer (TvwOpCall  *call,
           return FALSE;
         }
       out->shape[dim] += in->shape[dim];
+      all_channels_last &= tvw_array_is_channels_last (in);
     }
 
-  tvw_array_set_contiguous (out);
+  /* Channels-last maps concatenated (ShuffleNet's, Inception's) stay
+   * channels-last, as torch.cat keeps the inputs' memory format: the
+   * convolution after it then reads the output as it is. */
+  if (all_channels_last && !tvw_array_is_contiguous (in0))
+    tvw_array_set_channels_last (out);
+  else
+    tvw_array_set_contiguous (out);
   return TRUE;
 }
 
