@@ -1214,21 +1214,63 @@ test_softmax_random (void)
 }
 
 /* Logits around 1e4 overflow expf unless the max is subtracted first;
- * one row of equal values checks the uniform case exactly. */
+ * one row of equal values checks the uniform case exactly.  Rows of 70
+ * and 50 run the vector paths and their tails. */
 static void
 test_softmax_large_logits (void)
 {
-  const gint64 shape[] = { 3, 50, 7 };
+  const gint64 shape[] = { 3, 50, 70 };
   g_autoptr(GRand) rng = g_rand_new_with_seed (7);
   double worst = 0;
   TestArray x;
 
   test_array_random (&x, rng, TVW_ELEM_F32, 3, shape, TEST_LAYOUT_CONTIGUOUS, 9990, 10010);
   for (int i = 0; i < 50; i++)
-    ((float *) x.a.data)[i * 7] = 10000;
+    ((float *) x.a.data)[i * 70] = 10000;
   for (int dim = 0; dim < 3; dim++)
     for (int log_ = 0; log_ <= 1; log_++)
       run_softmax (&x, dim, dim, log_, &worst);
+  test_array_clear (&x);
+}
+
+/* A NaN makes its whole row NaN and leaves the others alone, as in
+ * PyTorch, along the last dim and an outer one.  (Run directly: the
+ * harness's comparison across thread counts is false for NaN.) */
+static void
+test_softmax_nan (void)
+{
+  const gint64 shape[] = { 20, 20 };
+  g_autoptr(GRand) rng = g_rand_new_with_seed (11);
+  TestArray x;
+
+  test_array_random (&x, rng, TVW_ELEM_F32, 2, shape, TEST_LAYOUT_CONTIGUOUS, -3, 3);
+  ((float *) x.a.data)[1 * 20 + 13] = NAN;
+  for (int dim = 0; dim < 2; dim++)
+    for (int log_ = 0; log_ <= 1; log_++)
+      {
+        SoftmaxParams p = { dim, log_ };
+        g_autoptr(GError) error = NULL;
+        TvwArray out;
+        /* Row 1 (dim 1) or column 13 (dim 0) holds the NaN. */
+        const int nan_line = dim == 1 ? 1 : 13;
+
+        g_assert_true (tvw_op_eager (&tvw_op_softmax, "test", &p, 1, &x.a, 0, NULL, 1, &out, 1, &error));
+        for (int i = 0; i < 20; i++)
+          {
+            double total = 0;
+
+            for (int j = 0; j < 20; j++)
+              {
+                float v = dim == 1 ? ((float *) out.data)[i * 20 + j] : ((float *) out.data)[j * 20 + i];
+
+                g_assert_true (isnan (v) == (i == nan_line));
+                total += log_ ? exp (v) : v;
+              }
+            if (i != nan_line)
+              g_assert_cmpfloat_with_epsilon (total, 1, 1e-5);
+          }
+        g_free (out.data);
+      }
   test_array_clear (&x);
 }
 
@@ -1631,6 +1673,7 @@ static const struct
   { "/tvw/ops/reduce/errors", test_reduce_errors, &tvw_op_reduce },
   { "/tvw/ops/softmax/random-strides", test_softmax_random, &tvw_op_softmax },
   { "/tvw/ops/softmax/large-logits", test_softmax_large_logits, &tvw_op_softmax },
+  { "/tvw/ops/softmax/nan", test_softmax_nan, &tvw_op_softmax },
   { "/tvw/ops/softmax/errors", test_softmax_errors, &tvw_op_softmax },
   { "/tvw/ops/index_select/random-strides", test_index_select_random, &tvw_op_index_select },
   { "/tvw/ops/index_select/errors", test_index_select_errors, &tvw_op_index_select },

@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "tvw-activation-private.h"
 #include "tvw-error.h"
 #include "tvw-engine-threads-private.h"
 #include "tvw-ops-private.h"
@@ -425,8 +426,96 @@ softmax_infer (TvwOpCall  *call,
   return TRUE;
 }
 
-/* Columns of a strided softmax handled together (on the stack). */
+/* Columns of a softmax along an outer dim handled together (on the
+ * stack). */
 #define SOFTMAX_CHUNK 64
+
+/* e^(x[j] − shift[j]) for j < n (@shift_step 0: one shift for all),
+ * stored in @y unless NULL and added to @sum[j·sum_step] in double.  AVX2
+ * uses the Cephes polynomial of the activations (about 1 ulp from expf);
+ * a NaN input stays NaN (the polynomial's clamp would lose it), so its
+ * row comes out NaN as in PyTorch. */
+static inline void
+exp_span (const float *x,
+          const float *shift,
+          int          shift_step,
+          float       *y,
+          double      *sum,
+          int          sum_step,
+          gint64       n)
+{
+  gint64 j = 0;
+
+#ifdef TVW_HAVE_AVX2
+  __m256d acc_lo = _mm256_setzero_pd (), acc_hi = _mm256_setzero_pd ();
+
+  for (; j + 8 <= n; j += 8)
+    {
+      __m256 m = shift_step ? _mm256_loadu_ps (shift + j) : _mm256_set1_ps (shift[0]);
+      __m256 d = _mm256_sub_ps (_mm256_loadu_ps (x + j), m);
+      __m256 e = _mm256_or_ps (tvw_v8_exp (d), _mm256_cmp_ps (d, d, _CMP_UNORD_Q));
+      __m256d lo = _mm256_cvtps_pd (_mm256_castps256_ps128 (e));
+      __m256d hi = _mm256_cvtps_pd (_mm256_extractf128_ps (e, 1));
+
+      if (y != NULL)
+        _mm256_storeu_ps (y + j, e);
+      if (sum_step)
+        {
+          _mm256_storeu_pd (sum + j, _mm256_add_pd (_mm256_loadu_pd (sum + j), lo));
+          _mm256_storeu_pd (sum + j + 4, _mm256_add_pd (_mm256_loadu_pd (sum + j + 4), hi));
+        }
+      else
+        {
+          acc_lo = _mm256_add_pd (acc_lo, lo);
+          acc_hi = _mm256_add_pd (acc_hi, hi);
+        }
+    }
+  if (!sum_step && j > 0)
+    {
+      double lanes[4];
+
+      _mm256_storeu_pd (lanes, _mm256_add_pd (acc_lo, acc_hi));
+      sum[0] += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    }
+#endif
+
+  for (; j < n; j++)
+    {
+      float e = expf (x[j] - shift[j * shift_step]);
+
+      if (y != NULL)
+        y[j] = e;
+      sum[j * sum_step] += e;
+    }
+}
+
+/* Largest of @n floats.  A NaN may be skipped: exp_span () makes its
+ * row NaN anyway. */
+static inline float
+max_span (const float *x,
+          gint64       n)
+{
+  float max = -INFINITY;
+  gint64 j = 0;
+
+#ifdef TVW_HAVE_AVX2
+  if (n >= 8)
+    {
+      __m256 m = _mm256_loadu_ps (x);
+      float lanes[8];
+
+      for (j = 8; j + 8 <= n; j += 8)
+        m = _mm256_max_ps (_mm256_loadu_ps (x + j), m);
+      _mm256_storeu_ps (lanes, m);
+      for (int l = 0; l < 8; l++)
+        max = lanes[l] > max ? lanes[l] : max;
+    }
+#endif
+
+  for (; j < n; j++)
+    max = x[j] > max ? x[j] : max;
+  return max;
+}
 
 typedef struct
 {
@@ -450,11 +539,8 @@ softmax_rows (gpointer data,
     {
       const float *x = job->in + row * n;
       float *y = job->out + row * n;
-      float max = -INFINITY;
+      float max = max_span (x, n);
       double sum = 0;
-
-      for (gint64 j = 0; j < n; j++)
-        max = MAX (max, x[j]);
 
       if (job->log)
         {
@@ -462,8 +548,7 @@ softmax_rows (gpointer data,
 
           /* (x − max) − log Σ: x − max is exact near the max, where a
            * single x − (max + log Σ) would round at max's magnitude. */
-          for (gint64 j = 0; j < n; j++)
-            sum += expf (x[j] - max);
+          exp_span (x, &max, 0, NULL, &sum, 0, n);
           lse = (float) log (sum);
           for (gint64 j = 0; j < n; j++)
             y[j] = (x[j] - max) - lse;
@@ -472,11 +557,7 @@ softmax_rows (gpointer data,
         {
           float scale;
 
-          for (gint64 j = 0; j < n; j++)
-            {
-              y[j] = expf (x[j] - max);
-              sum += y[j];
-            }
+          exp_span (x, &max, 0, y, &sum, 0, n);
           scale = (float) (1.0 / sum);
           for (gint64 j = 0; j < n; j++)
             y[j] *= scale;
@@ -511,17 +592,14 @@ softmax_columns (gpointer data,
         }
       for (gint64 i = 0; i < n; i++)
         for (gint64 j = 0; j < w; j++)
-          max[j] = MAX (max[j], x[i * inner + j]);
+          {
+            float v = x[i * inner + j];
+
+            max[j] = v > max[j] ? v : max[j];
+          }
 
       for (gint64 i = 0; i < n; i++)
-        for (gint64 j = 0; j < w; j++)
-          {
-            float e = expf (x[i * inner + j] - max[j]);
-
-            if (!job->log)
-              y[i * inner + j] = e;
-            sum[j] += e;
-          }
+        exp_span (x + i * inner, max, 1, job->log ? NULL : y + i * inner, sum, 1, w);
 
       if (job->log)
         {
