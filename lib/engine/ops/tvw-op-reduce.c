@@ -134,6 +134,36 @@ move_last (gint64 *a,
     c[n - 1] = tc;
 }
 
+/* Merges neighbours of a list of dims whose strides (in @a and, unless
+ * NULL, @c) make them one longer dim; returns the new length. */
+static int
+merge_dims (gint64 *shape,
+            gint64 *a,
+            gint64 *c,
+            int     n)
+{
+  int r = 0;
+
+  for (int i = 0; i < n; i++)
+    {
+      if (r > 0 && a[r - 1] == a[i] * shape[i] && (c == NULL || c[r - 1] == c[i] * shape[i]))
+        {
+          shape[r - 1] *= shape[i];
+          a[r - 1] = a[i];
+          if (c != NULL)
+            c[r - 1] = c[i];
+          continue;
+        }
+      shape[r] = shape[i];
+      a[r] = a[i];
+      if (c != NULL)
+        c[r] = c[i];
+      r++;
+    }
+
+  return r;
+}
+
 static void
 reduce_plan (const TvwOpCall *call,
              ReducePlan      *plan)
@@ -141,7 +171,7 @@ reduce_plan (const TvwOpCall *call,
   const ReduceParams *p = call->params;
   const TvwArray *in = &call->in[0], *out = &call->out[0];
   gint64 best = G_MAXINT64;
-  int best_dim = -1, o = 0;
+  int best_red = -1, best_kept = -1, o = 0;
 
   memset (plan, 0, sizeof *plan);
   plan->in = in;
@@ -156,11 +186,6 @@ reduce_plan (const TvwOpCall *call,
 
       if (reduced)
         plan->count *= in->shape[d];
-      if (in->shape[d] != 1 && ABS (in->stride[d]) < best)
-        {
-          best = ABS (in->stride[d]);
-          best_dim = d;
-        }
       if (in->shape[d] == 1)
         {
           if (!reduced || p->keepdim)
@@ -170,10 +195,7 @@ reduce_plan (const TvwOpCall *call,
       if (reduced)
         {
           plan->rshape[plan->n_red] = in->shape[d];
-          plan->rin[plan->n_red] = in->stride[d];
-          if (d == best_dim)
-            best_dim = 100 + plan->n_red;
-          plan->n_red++;
+          plan->rin[plan->n_red++] = in->stride[d];
           if (p->keepdim)
             o++;
         }
@@ -181,20 +203,34 @@ reduce_plan (const TvwOpCall *call,
         {
           plan->kshape[plan->n_kept] = in->shape[d];
           plan->kin[plan->n_kept] = in->stride[d];
-          plan->kout[plan->n_kept] = out->stride[o++];
-          if (d == best_dim)
-            best_dim = 200 + plan->n_kept;
-          plan->n_kept++;
+          plan->kout[plan->n_kept++] = out->stride[o++];
         }
     }
 
-  if (best_dim >= 200 && plan->n_red > 0)
+  /* H×W of a row-major map is one run of H·W. */
+  plan->n_red = merge_dims (plan->rshape, plan->rin, NULL, plan->n_red);
+  plan->n_kept = merge_dims (plan->kshape, plan->kin, plan->kout, plan->n_kept);
+
+  for (int i = 0; i < plan->n_red; i++)
+    if (ABS (plan->rin[i]) < best)
+      {
+        best = ABS (plan->rin[i]);
+        best_red = i;
+      }
+  for (int i = 0; i < plan->n_kept; i++)
+    if (ABS (plan->kin[i]) < best)
+      {
+        best = ABS (plan->kin[i]);
+        best_kept = i;
+      }
+
+  if (best_kept >= 0 && plan->n_red > 0)
     {
       plan->inner_kept = TRUE;
-      move_last (plan->kshape, plan->kin, plan->kout, plan->n_kept, best_dim - 200);
+      move_last (plan->kshape, plan->kin, plan->kout, plan->n_kept, best_kept);
     }
-  else if (best_dim >= 100 && best_dim < 200)
-    move_last (plan->rshape, plan->rin, NULL, plan->n_red, best_dim - 100);
+  else if (best_red >= 0)
+    move_last (plan->rshape, plan->rin, NULL, plan->n_red, best_red);
 
   /* Nothing left to reduce (all size 1): a one-element inner loop. */
   if (plan->n_red == 0)
@@ -240,6 +276,38 @@ finish (const ReducePlan *plan,
   return plan->op == TVW_REDUCE_MEAN ? acc / (double) plan->count : acc;
 }
 
+/* Σ p[0..n) in double: eight running sums side by side, not one chain of
+ * dependent additions. */
+static inline double
+sum_span (const float *p,
+          gint64       n)
+{
+  double total = 0;
+  gint64 j = 0;
+
+#ifdef TVW_HAVE_AVX2
+  if (n >= 8)
+    {
+      __m256d lo = _mm256_setzero_pd (), hi = _mm256_setzero_pd ();
+      double lanes[4];
+
+      for (; j + 8 <= n; j += 8)
+        {
+          __m256 v = _mm256_loadu_ps (p + j);
+
+          lo = _mm256_add_pd (lo, _mm256_cvtps_pd (_mm256_castps256_ps128 (v)));
+          hi = _mm256_add_pd (hi, _mm256_cvtps_pd (_mm256_extractf128_ps (v, 1)));
+        }
+      _mm256_storeu_pd (lanes, _mm256_add_pd (lo, hi));
+      total = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    }
+#endif
+
+  for (; j < n; j++)
+    total += p[j];
+  return total;
+}
+
 /* One output element at a time; the inner loop runs along a reduced dim. */
 static void
 reduce_outputs (gpointer data,
@@ -274,8 +342,7 @@ reduce_outputs (gpointer data,
                   acc = p[j * step];
             }
           else if (step == 1)
-            for (gint64 j = 0; j < len; j++)
-              acc += p[j];
+            acc += sum_span (p, len);
           else
             for (gint64 j = 0; j < len; j++)
               acc += p[j * step];
