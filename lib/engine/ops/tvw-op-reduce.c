@@ -22,6 +22,24 @@
 
 #define PARALLEL_MIN_ELEMENTS 32768
 
+/* “[1, 64, 56, 56]” into a stack buffer: infer must not allocate, and
+ * builds its messages before it knows whether it fails. */
+#define SHAPE_CHARS (2 + TVW_MAX_RANK * 22)
+
+static const char *
+format_shape (const TvwArray *a,
+              char           *buf)
+{
+  gsize at = 0;
+
+  buf[at++] = '[';
+  for (int i = 0; i < a->rank; i++)
+    at += g_snprintf (buf + at, SHAPE_CHARS - at, "%s%" G_GINT64_FORMAT, i ? ", " : "", a->shape[i]);
+  buf[at++] = ']';
+  buf[at] = '\0';
+  return buf;
+}
+
 static void G_GNUC_PRINTF (3, 4)
 set_invalid (const TvwOpCall  *call,
              GError          **error,
@@ -55,8 +73,10 @@ reduce_infer (TvwOpCall  *call,
 {
   const ReduceParams *p = call->params;
   const TvwArray *in = &call->in[0];
-  g_autofree char *shape = tvw_array_shape_string (in);
+  char shape[SHAPE_CHARS];
   TvwArray *out = &call->out[0];
+
+  format_shape (in, shape);
 
   if (!tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
       !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error))
@@ -483,7 +503,9 @@ softmax_infer (TvwOpCall  *call,
     return FALSE;
   if (p->dim < -in->rank || p->dim >= in->rank)
     {
-      g_autofree char *shape = tvw_array_shape_string (in);
+      char shape[SHAPE_CHARS];
+
+      format_shape (in, shape);
 
       set_invalid (call, error, "dim %d is out of range for input of shape %s", p->dim, shape);
       return FALSE;

@@ -24,6 +24,24 @@
 /* Copies below this many elements run on the calling thread alone. */
 #define PARALLEL_MIN_ELEMENTS 32768
 
+/* “[1, 64, 56, 56]” into a stack buffer: infer must not allocate, and
+ * builds its messages before it knows whether it fails. */
+#define SHAPE_CHARS (2 + TVW_MAX_RANK * 22)
+
+static const char *
+format_shape (const TvwArray *a,
+              char           *buf)
+{
+  gsize at = 0;
+
+  buf[at++] = '[';
+  for (int i = 0; i < a->rank; i++)
+    at += g_snprintf (buf + at, SHAPE_CHARS - at, "%s%" G_GINT64_FORMAT, i ? ", " : "", a->shape[i]);
+  buf[at++] = ']';
+  buf[at] = '\0';
+  return buf;
+}
+
 /* A TVW_ERROR_INVALID_ARGUMENT worded like tvw_op_set_error ()'s. */
 static void G_GNUC_PRINTF (3, 4)
 set_invalid (const TvwOpCall  *call,
@@ -65,7 +83,9 @@ check_dim (const TvwOpCall  *call,
     return TRUE;
 
   {
-    g_autofree char *shape = tvw_array_shape_string (&call->in[0]);
+    char shape[SHAPE_CHARS];
+
+    format_shape (&call->in[0], shape);
 
     set_invalid (call, error, "dim %d is out of range for input of shape %s", dim, shape);
   }
@@ -105,7 +125,9 @@ check_rank_max (const TvwOpCall  *call,
     return TRUE;
 
   {
-    g_autofree char *shape = tvw_array_shape_string (&call->in[0]);
+    char shape[SHAPE_CHARS];
+
+    format_shape (&call->in[0], shape);
 
     set_invalid (call, error, "input of shape %s would give %d dimensions, more than %d",
                  shape, rank, TVW_MAX_RANK);
@@ -245,8 +267,10 @@ reshape_infer (TvwOpCall  *call,
   const ReshapeParams *p = call->params;
   const TvwArray *in = &call->in[0];
   TvwArray *out;
-  g_autofree char *in_shape = tvw_array_shape_string (in);
+  char in_shape[SHAPE_CHARS];
   gint64 numel = tvw_array_numel (in);
+
+  format_shape (in, in_shape);
 
   if (!check_quantization (call, 0, error))
     return FALSE;
@@ -321,10 +345,9 @@ reshape_infer (TvwOpCall  *call,
         }
       else if (known != numel)
         {
-          g_autofree char *want = NULL;
+          char want[SHAPE_CHARS];
 
-          out->rank = p->rank;
-          want = tvw_array_shape_string (out);
+          format_shape (out, want);
           tvw_op_set_error (call, error, "cannot reshape input %s (%" G_GINT64_FORMAT
                             " elements) to %s", in_shape, numel, want);
           return FALSE;
@@ -423,7 +446,9 @@ permute_infer (TvwOpCall  *call,
     }
   else
     {
-      g_autofree char *shape = tvw_array_shape_string (in);
+      char shape[SHAPE_CHARS];
+
+      format_shape (in, shape);
 
       if (p->n_dims != in->rank)
         {
@@ -666,9 +691,11 @@ split_infer (TvwOpCall  *call,
 {
   const SplitParams *p = call->params;
   const TvwArray *in = &call->in[0];
-  g_autofree char *shape = tvw_array_shape_string (in);
+  char shape[SHAPE_CHARS];
   gint64 sum = 0;
   int dim;
+
+  format_shape (in, shape);
 
   if (!check_quantization (call, 0, error) ||
       !tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
@@ -806,8 +833,10 @@ concat_infer (TvwOpCall  *call,
         same = d == dim || in->shape[d] == in0->shape[d];
       if (!same)
         {
-          g_autofree char *a = tvw_array_shape_string (in0);
-          g_autofree char *b = tvw_array_shape_string (in);
+          char a[SHAPE_CHARS], b[SHAPE_CHARS];
+
+          format_shape (in0, a);
+          format_shape (in, b);
 
           tvw_op_set_error (call, error, "input %d has shape %s, which does not match input 0's %s "
                             "outside dim %d", i, b, a, p->dim);
@@ -914,9 +943,11 @@ pad_infer (TvwOpCall  *call,
 {
   const PadParams *p = call->params;
   const TvwArray *in = &call->in[0];
-  g_autofree char *shape = tvw_array_shape_string (in);
+  char shape[SHAPE_CHARS];
   gint64 before[TVW_MAX_RANK], after[TVW_MAX_RANK];
   TvwArray *out;
+
+  format_shape (in, shape);
 
   if (!check_quantization (call, 0, error) ||
       !tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error))
@@ -1199,7 +1230,9 @@ shuffle_infer (TvwOpCall  *call,
     return FALSE;
   if (p->groups < 1 || in->shape[1] % p->groups != 0)
     {
-      g_autofree char *shape = tvw_array_shape_string (in);
+      char shape[SHAPE_CHARS];
+
+      format_shape (in, shape);
 
       set_invalid (call, error, "%d groups do not divide the channels of input %s",
                    p->groups, shape);
