@@ -1567,6 +1567,54 @@ test_topk_errors (void)
   assert_refused (&tvw_op_topk, &ok, 1, &x, 2, TVW_ERROR_SHAPE_MISMATCH);
 }
 
+/* ---- quantized inputs ---------------------------------------------------- */
+
+/* Per-tensor quantization rides along with the bytes; a pad value is
+ * quantized; per-channel inputs (whose axis would have to follow the
+ * view) and concatenations of differently quantized inputs are refused. */
+static void
+test_quantized (void)
+{
+  const gint64 shape[] = { 2, 3, 4 };
+  g_autoptr(GRand) rng = g_rand_new_with_seed (5);
+  SliceParams slice = { 2, 1, 3, 1 };
+  PadParams pad = { .n_pads = 1, .pads = { 1, 0 }, .value = 1.0 };
+  PermuteParams transpose = { .transpose = TRUE, .dims = { 0, 2 } };
+  DimParams along_1 = { 1 };
+  TvwArray out, in[2];
+  TestArray x;
+
+  test_array_random (&x, rng, TVW_ELEM_U8, 3, shape, TEST_LAYOUT_GAPPED, 0, 256);
+  x.a.quantized = TRUE;
+  x.a.scale = 0.5;
+  x.a.zero_point = 10;
+
+  test_run_op (&tvw_op_slice, &slice, 1, &x.a, 0, NULL, 1, &out, 0);
+  g_assert_true (out.quantized);
+  g_assert_cmpfloat (out.scale, ==, 0.5);
+  g_assert_cmpint (out.zero_point, ==, 10);
+
+  /* 1.0 / 0.5 + 10 = 12 in the padded column. */
+  test_run_op (&tvw_op_pad, &pad, 1, &x.a, 0, NULL, 1, &out, 0);
+  g_assert_true (out.quantized);
+  g_assert_cmpint (out.shape[2], ==, 5);
+  g_assert_cmpint (((guint8 *) out.data)[0], ==, 12);
+  g_assert_cmpint (((guint8 *) out.data)[6 * 5 - 5], ==, 12);
+  g_assert_cmpint (((guint8 *) out.data)[1], ==, test_array_get (&x.a, (gint64[]) { 0, 0, 0 }));
+  g_free (out.data);
+
+  in[0] = in[1] = x.a;
+  in[1].zero_point = 11;
+  assert_refused (&tvw_op_concat, &along_1, 2, in, 1, TVW_ERROR_INVALID_ARGUMENT);
+
+  x.a.qaxis = 1;
+  x.a.scales = (const float[]) { 0.5f, 0.25f, 1.0f };
+  x.a.zero_points = (const gint32[]) { 10, 11, 12 };
+  assert_refused (&tvw_op_permute, &transpose, 1, &x.a, 1, TVW_ERROR_INVALID_ARGUMENT);
+  assert_refused (&tvw_op_slice, &slice, 1, &x.a, 1, TVW_ERROR_INVALID_ARGUMENT);
+  test_array_clear (&x);
+}
+
 /* ---- graph constructors -------------------------------------------------- */
 
 static void
@@ -1722,6 +1770,7 @@ main (int   argc,
 
   for (gsize i = 0; i < G_N_ELEMENTS (tests); i++)
     g_test_add_func (tests[i].path, tests[i].func);
+  g_test_add_func ("/tvw/ops/shape/quantized", test_quantized);
   g_test_add_func ("/tvw/ops/shape/constructors", test_constructors);
   g_test_add_func ("/tvw/ops/shape/table-covered", test_table_covered);
 
