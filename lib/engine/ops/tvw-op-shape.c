@@ -5,8 +5,9 @@
  * Views (reshape, permute, squeeze, unsqueeze, slice, split) only compute
  * an output descriptor over input 0's storage, as PyTorch's views do.
  * Copies (contiguous, concat, pad, roll, channel shuffle) read any strides
- * and write row-major outputs (channel shuffle keeps a channels-last
- * input's layout).  All of them move elements by size, so every element
+ * and write row-major outputs, except that concat and channel shuffle keep
+ * channels-last maps channels-last (ShuffleNet's blocks run on them).
+ * All of them move elements by size, so every element
  * type works; per-tensor quantization is carried over, per-channel
  * quantization is refused (its axis would have to follow the view).
  */
