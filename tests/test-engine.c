@@ -11,6 +11,7 @@
 #include "tvw-error.h"
 #include "tvw-engine-private.h"
 #include "tvw-engine-threads-private.h"
+#include "tvw-graph-private.h"
 
 /* PyTorch's output size of a convolution. */
 static int
@@ -642,6 +643,218 @@ test_fp_mode_restored (void)
   g_assert_cmphex (_mm_getcsr (), ==, fp_mode);
 }
 
+/* Two named outputs, one of them a view: a conv's map and its
+ * per-channel mean (reduce over H, W), run through the general API; the
+ * map comes back row-major N×C×H×W whatever the engine's layout. */
+static void
+test_named_outputs (void)
+{
+  g_autoptr(TvwNet) net = tvw_net_new ();
+  g_autoptr(GError) error = NULL;
+  const gint64 shape[4] = { 2, 3, 5, 7 };
+  g_autofree float *input = random_buffer (2 * 3 * 5 * 7);
+  TvwArray in, out[2];
+  TvwVal x, y, m;
+
+  x = tvw_net_input_full (net, "image", TVW_ELEM_F32, 4, shape);
+  y = tvw_net_conv2d (net, x, "conv", 4, 3, 1, 1, 1, 1, TRUE);
+  m = tvw_net_reduce (net, TVW_REDUCE_MEAN, y, (1 << 2) | (1 << 3), FALSE);
+  tvw_net_output (net, "map", y);
+  tvw_net_output (net, "mean", m);
+  g_assert_true (tvw_net_check (net, &error));
+  g_assert_cmpuint (tvw_net_get_n_outputs (net), ==, 2);
+  g_assert_cmpstr (tvw_net_get_output_name (net, 1), ==, "mean");
+  tvw_net_init_random (net, 9);
+  randomise (net, "conv.bias", -1, 1);
+  g_assert_true (tvw_net_prepare (net, &error));
+
+  tvw_array_init (&in, TVW_ELEM_F32, 4, shape);
+  in.data = input;
+  g_assert_true (tvw_net_run_arrays (net, &in, 2, NULL, out, &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpint (out[0].rank, ==, 4);
+  g_assert_cmpint (out[0].shape[1], ==, 4);
+  g_assert_true (tvw_array_is_contiguous (&out[0]));
+  g_assert_cmpint (out[1].rank, ==, 2);
+  g_assert_cmpint (out[1].shape[0], ==, 2);
+  g_assert_cmpint (out[1].shape[1], ==, 4);
+
+  {
+    const TvwConvSpec spec = { 3, 3, 1, 1, 1, 1, 1, 1, 1, TRUE };
+    g_autofree float *ref = g_new (float, 2 * 4 * 5 * 7);
+    int oh, ow;
+
+    reference_conv2d (input, 2, 3, 5, 7, param (net, "conv.weight"), param (net, "conv.bias"),
+                      4, &spec, ref, &oh, &ow);
+    assert_close (out[0].data, ref, 2 * 4 * 5 * 7, 1e-5);
+    for (int b = 0; b < 2; b++)
+      for (int c = 0; c < 4; c++)
+        {
+          double sum = 0;
+
+          for (int i = 0; i < 35; i++)
+            sum += ref[(b * 4 + c) * 35 + i];
+          g_assert_cmpfloat_with_epsilon (((float *) out[1].data)[b * 4 + c], sum / 35, 1e-5);
+        }
+  }
+
+  g_free (out[0].data);
+  g_free (out[1].data);
+}
+
+/* An N×H×W×C input permuted to N×C×H×W is a channels-last view: the
+ * convolution reads it in place; the result equals the convolution of
+ * the NCHW copy of the same data. */
+static void
+test_permuted_input (void)
+{
+  g_autoptr(TvwNet) net = tvw_net_new ();
+  g_autoptr(GError) error = NULL;
+  const gint64 shape[4] = { 1, 6, 5, 3 };
+  const int perm[4] = { 0, 3, 1, 2 };
+  g_autofree float *nhwc = random_buffer (6 * 5 * 3);
+  g_autofree float *nchw = g_new (float, 6 * 5 * 3);
+  g_autofree float *ref = g_new (float, 8 * 6 * 5);
+  const TvwConvSpec spec = { 3, 3, 1, 1, 1, 1, 1, 1, 1, FALSE };
+  TvwArray in, out;
+  TvwVal x;
+  int oh, ow;
+
+  x = tvw_net_input_full (net, "nhwc", TVW_ELEM_F32, 4, shape);
+  x = tvw_net_permute (net, x, perm);
+  x = tvw_net_conv2d_full (net, x, "conv", 8, &spec);
+  tvw_net_set_output (net, x);
+  tvw_net_init_random (net, 4);
+  g_assert_true (tvw_net_prepare (net, &error));
+
+  tvw_array_init (&in, TVW_ELEM_F32, 4, shape);
+  in.data = nhwc;
+  g_assert_true (tvw_net_run_arrays (net, &in, 1, NULL, &out, &error));
+  g_assert_no_error (error);
+
+  for (int c = 0; c < 3; c++)
+    for (int i = 0; i < 30; i++)
+      nchw[c * 30 + i] = nhwc[i * 3 + c];
+  reference_conv2d (nchw, 1, 3, 6, 5, param (net, "conv.weight"), NULL, 8, &spec, ref, &oh, &ow);
+  g_assert_cmpint (out.shape[2], ==, 6);
+  g_assert_cmpint (out.shape[3], ==, 5);
+  assert_close (out.data, ref, 8 * 6 * 5, 1e-5);
+
+  /* Read in place: the convolution (the last node) stages nothing. */
+  {
+    TvwNode *conv = tvw_net_node (net, net->nodes->len - 1);
+
+    g_assert_true (conv->call.cls == &tvw_op_conv2d);
+    g_assert_false (conv->staged[0]);
+  }
+  g_free (out.data);
+}
+
+/* Shape mismatches are GErrors that name the module and the shapes, at
+ * build time and when a real input does not fit; never a crash. */
+static void
+test_malformed_graph (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  {
+    g_autoptr(TvwNet) net = tvw_net_new ();
+    TvwVal x = tvw_net_input (net, 3), a, b;
+
+    a = tvw_net_conv2d (net, x, "layer1.0.conv1", 8, 3, 1, 1, 1, 1, FALSE);
+    b = tvw_net_conv2d (net, x, "layer1.0.conv2", 8, 3, 2, 1, 1, 1, FALSE);
+    x = tvw_net_add (net, a, b);
+    g_assert_cmpint (x, ==, -1);
+    /* Later constructors do nothing. */
+    g_assert_cmpint (tvw_net_linear (net, x, "fc", 10, TRUE), ==, -1);
+    tvw_net_set_output (net, x);
+    g_assert_false (tvw_net_check (net, &error));
+    g_assert_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH);
+    g_assert_nonnull (strstr (error->message, "[1, 8, 224, 224]"));
+    g_assert_nonnull (strstr (error->message, "[1, 8, 112, 112]"));
+    g_clear_error (&error);
+  }
+
+  {
+    g_autoptr(TvwNet) net = tvw_net_new ();
+    const gint64 shape[2] = { 1, 16 };
+    TvwVal x = tvw_net_input_full (net, "features", TVW_ELEM_F32, 2, shape);
+    TvwArray in;
+    float input[32] = { 0 };
+    g_autofree float *out = NULL;
+
+    x = tvw_net_linear (net, x, "classifier.1", 4, TRUE);
+    tvw_net_set_output (net, x);
+    tvw_net_init_random (net, 1);
+    g_assert_true (tvw_net_prepare (net, &error));
+
+    /* 32 features where the layer takes 16. */
+    tvw_array_init (&in, TVW_ELEM_F32, 2, (gint64[]) { 1, 32 });
+    in.data = input;
+    {
+      TvwArray result;
+
+      g_assert_false (tvw_net_run_arrays (net, &in, 1, NULL, &result, &error));
+    }
+    g_assert_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH);
+    g_assert_nonnull (strstr (error->message, "classifier.1"));
+    g_assert_nonnull (strstr (error->message, "[1, 32]"));
+  }
+}
+
+/* A data-dependent op in a graph: batched NMS, then the kept boxes and
+ * scores gathered by its indices.  Two runs of the same plan keep 3 and 4
+ * boxes; the outputs have those sizes and the boxes in decreasing score. */
+static void
+test_dynamic_shapes (void)
+{
+  g_autoptr(TvwNet) net = tvw_net_new ();
+  g_autoptr(GError) error = NULL;
+  const gint64 bshape[2] = { 5, 4 }, kshape[1] = { 5 };
+  /* A, A' (IoU 0.68 with A), B, B' (IoU 0.68 with B), C. */
+  float boxes[5][4] = { { 0, 0, 10, 10 }, { 1, 1, 11, 11 }, { 20, 20, 30, 30 },
+                        { 21, 21, 31, 31 }, { 50, 50, 60, 60 } };
+  float scores[5] = { 0.9f, 0.8f, 0.7f, 0.6f, 0.5f };
+  gint64 classes[2][5] = { { 0, 0, 0, 0, 0 }, { 0, 1, 0, 0, 0 } };
+  TvwVal b, s, c, keep;
+
+  b = tvw_net_input_full (net, "boxes", TVW_ELEM_F32, 2, bshape);
+  s = tvw_net_input_full (net, "scores", TVW_ELEM_F32, 1, kshape);
+  c = tvw_net_input_full (net, "classes", TVW_ELEM_I64, 1, kshape);
+  keep = tvw_net_batched_nms (net, b, s, c, 0.5);
+  tvw_net_output (net, "boxes", tvw_net_index_select (net, b, 0, keep));
+  tvw_net_output (net, "scores", tvw_net_index_select (net, s, 0, keep));
+  g_assert_true (tvw_net_prepare (net, &error));
+
+  for (int run = 0; run < 2; run++)
+    {
+      const int kept = run == 0 ? 3 : 4;
+      const int order[2][4] = { { 0, 2, 4 }, { 0, 1, 2, 4 } };
+      TvwArray in[3], out[2];
+
+      tvw_array_init (&in[0], TVW_ELEM_F32, 2, bshape);
+      in[0].data = boxes;
+      tvw_array_init (&in[1], TVW_ELEM_F32, 1, kshape);
+      in[1].data = scores;
+      tvw_array_init (&in[2], TVW_ELEM_I64, 1, kshape);
+      in[2].data = classes[run];
+      g_assert_true (tvw_net_run_arrays (net, in, 1, NULL, out, &error));
+      g_assert_no_error (error);
+
+      g_assert_cmpint (out[0].rank, ==, 2);
+      g_assert_cmpint (out[0].shape[0], ==, kept);
+      g_assert_cmpint (out[1].shape[0], ==, kept);
+      for (int i = 0; i < kept; i++)
+        {
+          g_assert_cmpfloat (((float *) out[1].data)[i], ==, scores[order[run][i]]);
+          g_assert_cmpfloat (((float *) out[0].data)[i * 4], ==, boxes[order[run][i]][0]);
+        }
+      g_free (out[0].data);
+      g_free (out[1].data);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -658,6 +871,10 @@ main (int   argc,
   g_test_add_func ("/tvw/engine/cancel-between-nodes", test_cancel);
   g_test_add_func ("/tvw/engine/thread-pool", test_thread_pool);
   g_test_add_func ("/tvw/engine/fp-mode-restored", test_fp_mode_restored);
+  g_test_add_func ("/tvw/engine/graph/named-outputs", test_named_outputs);
+  g_test_add_func ("/tvw/engine/graph/permuted-input-is-a-view", test_permuted_input);
+  g_test_add_func ("/tvw/engine/graph/malformed", test_malformed_graph);
+  g_test_add_func ("/tvw/engine/graph/data-dependent-shapes", test_dynamic_shapes);
 
   return g_test_run ();
 }

@@ -134,6 +134,7 @@ valid_value (TvwNet *net,
 TvwVal
 tvw_net_input_full (TvwNet       *net,
                     const char   *name,
+                    TvwElem       elem,
                     int           rank,
                     const gint64 *example_shape)
 {
@@ -142,7 +143,7 @@ tvw_net_input_full (TvwNet       *net,
 
   g_return_val_if_fail (rank >= 1 && rank <= TVW_MAX_RANK, -1);
 
-  tvw_array_init (&a, TVW_ELEM_F32, rank, example_shape);
+  tvw_array_init (&a, elem, rank, example_shape);
   port.name = g_strdup (name);
   port.value = tvw_net_new_value (net, &a, -1);
   g_array_append_val (net->inputs, port);
@@ -157,16 +158,17 @@ tvw_net_input (TvwNet *net,
 {
   const gint64 shape[4] = { 1, channels, 224, 224 };
 
-  return tvw_net_input_full (net, "input", 4, shape);
+  return tvw_net_input_full (net, "input", TVW_ELEM_F32, 4, shape);
 }
 
 const TvwArray *
 tvw_net_array (TvwNet *net,
                TvwVal  v)
 {
-  g_return_val_if_fail (valid_value (net, v), NULL);
+  /* -1 is what constructors return after an error: not a bug. */
+  g_return_val_if_fail (valid_value (net, v) || (v == -1 && net->error != NULL), NULL);
 
-  return &tvw_net_value (net, v)->a;
+  return valid_value (net, v) ? &tvw_net_value (net, v)->a : NULL;
 }
 
 int

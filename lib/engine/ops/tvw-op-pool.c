@@ -10,13 +10,6 @@
 #include "tvw-kernels-private.h"
 #include "tvw-ops-private.h"
 
-typedef struct
-{
-  int      kernel, stride, padding;
-  gboolean ceil_mode, count_include_pad;
-  gint64   out_h, out_w;   /* adaptive */
-} PoolParams;
-
 /* PyTorch's pooling output size; with ceil_mode the last window must start
  * inside the input or the left padding. */
 static gint64
@@ -43,7 +36,7 @@ static gboolean
 pool_infer (TvwOpCall  *call,
             GError    **error)
 {
-  const PoolParams *p = call->params;
+  const TvwPool2dParams *p = call->params;
   const TvwArray *x = &call->in[0];
   gint64 shape[4];
 
@@ -83,7 +76,7 @@ pool_infer (TvwOpCall  *call,
 static void
 pool_run (TvwOpCall *call)
 {
-  const PoolParams *p = call->params;
+  const TvwPool2dParams *p = call->params;
   const TvwArray *x = &call->in[0], *y = &call->out[0];
   TvwPoolParams pp = {
     .n = (int) x->shape[0], .c = (int) x->shape[1], .h = (int) x->shape[2], .w = (int) x->shape[3],
@@ -126,7 +119,7 @@ static TvwVal
 pool (TvwNet           *net,
       const TvwOpClass *cls,
       TvwVal            x,
-      const PoolParams *params)
+      const TvwPool2dParams *params)
 {
   TvwNodeSpec node = {
     .cls = cls,
@@ -146,7 +139,7 @@ tvw_net_max_pool2d (TvwNet   *net,
                     int       padding,
                     gboolean  ceil_mode)
 {
-  PoolParams p = { kernel, stride, padding, ceil_mode, FALSE };
+  TvwPool2dParams p = { kernel, stride, padding, ceil_mode, FALSE };
 
   return pool (net, &tvw_op_max_pool2d, x, &p);
 }
@@ -160,7 +153,7 @@ tvw_net_avg_pool2d (TvwNet   *net,
                     gboolean  ceil_mode,
                     gboolean  count_include_pad)
 {
-  PoolParams p = { kernel, stride, padding, ceil_mode, count_include_pad };
+  TvwPool2dParams p = { kernel, stride, padding, ceil_mode, count_include_pad };
 
   return pool (net, &tvw_op_avg_pool2d, x, &p);
 }
@@ -171,7 +164,7 @@ tvw_net_adaptive_avg_pool2d (TvwNet *net,
                              int     out_h,
                              int     out_w)
 {
-  PoolParams p = { .out_h = out_h, .out_w = out_w };
+  TvwPool2dParams p = { .out_h = out_h, .out_w = out_w };
 
   return pool (net, &tvw_op_adaptive_avg_pool2d, x, &p);
 }

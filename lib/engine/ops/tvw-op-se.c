@@ -12,12 +12,6 @@
 #include "tvw-kernels-se-private.h"
 #include "tvw-ops-private.h"
 
-typedef struct
-{
-  int            squeeze;
-  TvwActivation  act, gate_act;
-} SeParams;
-
 static gboolean
 se_infer (TvwOpCall  *call,
           GError    **error)
@@ -43,7 +37,7 @@ static gboolean
 se_prepare (TvwOpCall  *call,
             GError    **error)
 {
-  const SeParams *p = call->params;
+  const TvwSqueezeExcitationParams *p = call->params;
   float *w2t = g_new (float, tvw_array_numel (&call->weights[2]));
 
   tvw_squeeze_excitation_pack (call->weights[2].data, (int) call->weights[2].shape[0],
@@ -62,7 +56,7 @@ static void
 se_params (const TvwOpCall *call,
            TvwSeParams     *sp)
 {
-  const SeParams *p = call->params;
+  const TvwSqueezeExcitationParams *p = call->params;
   const TvwArray *x = &call->in[0];
 
   *sp = (TvwSeParams) {
@@ -115,7 +109,7 @@ tvw_net_squeeze_excitation (TvwNet        *net,
                             TvwActivation  gate_act)
 {
   const int c = tvw_net_channels (net, x);
-  SeParams params = { squeeze_channels, act, gate_act };
+  TvwSqueezeExcitationParams params = { squeeze_channels, act, gate_act };
   TvwWeightSpec weights[4] = {
     { "fc1.weight", 4, { squeeze_channels, c, 1, 1 } },
     { "fc1.bias", 1, { squeeze_channels } },

@@ -85,8 +85,21 @@ extern const TvwOpClass tvw_op_max_pool2d;
 extern const TvwOpClass tvw_op_avg_pool2d;
 extern const TvwOpClass tvw_op_adaptive_avg_pool2d;
 
+typedef struct
+{
+  int      kernel, stride, padding;
+  gboolean ceil_mode, count_include_pad;
+  gint64   out_h, out_w;           /* adaptive */
+} TvwPool2dParams;
+
 /* ---- tvw-op-se.c: torchvision.ops.SqueezeExcitation as one node -------- */
 extern const TvwOpClass tvw_op_squeeze_excitation;
+
+typedef struct
+{
+  int            squeeze;
+  TvwActivation  act, gate_act;
+} TvwSqueezeExcitationParams;
 
 /* ---- tvw-op-shape.c: views and copies that move data around ------------ */
 /* (reshape, flatten, permute, transpose, squeeze/unsqueeze, slice, split,
@@ -209,6 +222,9 @@ void   tvw_net_topk          (TvwNet        *net,
                               TvwVal        *indices);
 
 /* ---- tvw-op-norm.c: LayerNorm, GroupNorm, InstanceNorm ----------------- */
+extern const TvwOpClass tvw_op_layer_norm;
+extern const TvwOpClass tvw_op_layer_norm_channels;
+extern const TvwOpClass tvw_op_group_norm;
 /* nn.LayerNorm over the last dim (@channels_dim < 0), or over dim
  * @channels_dim (torchvision's LayerNorm2d: channels of N×C×H×W). */
 TvwVal tvw_net_layer_norm    (TvwNet        *net,
@@ -231,12 +247,15 @@ TvwVal tvw_net_instance_norm (TvwNet        *net,
                               gboolean       affine);
 
 /* ---- tvw-op-matmul.c: matmul, batched matmul --------------------------- */
+extern const TvwOpClass tvw_op_matmul;
 /* torch.matmul (a, b) for ranks ≥ 2 with batch broadcasting. */
 TvwVal tvw_net_matmul        (TvwNet        *net,
                               TvwVal         a,
                               TvwVal         b);
 
 /* ---- tvw-op-resize.c: interpolate, grid sample ------------------------- */
+extern const TvwOpClass tvw_op_interpolate;
+extern const TvwOpClass tvw_op_grid_sample;
 typedef enum
 {
   TVW_RESIZE_NEAREST,
@@ -261,6 +280,7 @@ TvwVal tvw_net_grid_sample   (TvwNet        *net,
                               gboolean       align_corners);
 
 /* ---- tvw-op-convnd.c: other convolutions (1-D, 3-D, transposed) --------- */
+extern const TvwOpClass tvw_op_conv_nd;
 typedef struct
 {
   int      rank;                   /* spatial dimensions: 1, 2 or 3 */
@@ -277,6 +297,9 @@ TvwVal tvw_net_conv_nd       (TvwNet              *net,
                               const TvwConvNdSpec *spec);
 
 /* ---- tvw-op-pool3d.c: 3-D pooling and ceil-mode pools over N×C×T×H×W ---- */
+extern const TvwOpClass tvw_op_max_pool3d;
+extern const TvwOpClass tvw_op_avg_pool3d;
+extern const TvwOpClass tvw_op_adaptive_avg_pool3d;
 TvwVal tvw_net_max_pool3d    (TvwNet        *net,
                               TvwVal         x,
                               const int     *kernel,   /* [3] */
@@ -295,6 +318,8 @@ TvwVal tvw_net_adaptive_avg_pool3d (TvwNet  *net,
                               const gint64  *out_size); /* [3] */
 
 /* ---- tvw-op-detection.c: RoIAlign, NMS ---------------------------------- */
+extern const TvwOpClass tvw_op_roi_align;
+extern const TvwOpClass tvw_op_batched_nms;
 /* torchvision.ops.roi_align (x, rois K×5 [batch, x1, y1, x2, y2],
  * output_size, spatial_scale, sampling_ratio, aligned) → K×C×oh×ow */
 TvwVal tvw_net_roi_align     (TvwNet        *net,
@@ -314,6 +339,8 @@ TvwVal tvw_net_batched_nms   (TvwNet        *net,
                               double         iou_threshold);
 
 /* ---- tvw-op-quant.c: quantize, dequantize ------------------------------- */
+extern const TvwOpClass tvw_op_quantize;
+extern const TvwOpClass tvw_op_dequantize;
 /* torch.quantize_per_tensor (x, scale, zero_point, dtype u8/i8) */
 TvwVal tvw_net_quantize      (TvwNet        *net,
                               TvwVal         x,

@@ -40,6 +40,22 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_index_select,
   &tvw_op_gather,
   &tvw_op_topk,
-
+  /* tvw-op-norm.c, tvw-op-matmul.c, tvw-op-resize.c, tvw-op-convnd.c,
+   * tvw-op-pool3d.c, tvw-op-detection.c, tvw-op-quant.c
+   * (tests/test-ops-nn.c) */
+  &tvw_op_layer_norm,
+  &tvw_op_layer_norm_channels,
+  &tvw_op_group_norm,
+  &tvw_op_matmul,
+  &tvw_op_interpolate,
+  &tvw_op_grid_sample,
+  &tvw_op_conv_nd,
+  &tvw_op_max_pool3d,
+  &tvw_op_avg_pool3d,
+  &tvw_op_adaptive_avg_pool3d,
+  &tvw_op_roi_align,
+  &tvw_op_batched_nms,
+  &tvw_op_quantize,
+  &tvw_op_dequantize,
   NULL
 };

@@ -1,0 +1,482 @@
+/* tvw-op-convnd.c — convolutions over 1, 2 or 3 spatial dimensions, plain
+ * or transposed
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * nn.Conv1d/2d/3d and nn.ConvTranspose2d/3d with groups, stride, padding,
+ * dilation and output padding, as one GEMM per group: a block of output
+ * positions (rows) times the group's weights, packed once into GEMM panels
+ * with the rows of B in (kernel tap, input channel) order.  A block's
+ * im2col (vol2col) rows are gathered into the thread's scratch first.
+ *
+ * Rank 4/5 inputs are taken channels-last, where a tap's input channels
+ * are contiguous and the output rows are what the GEMM writes; 1-D
+ * convolutions stay row-major (N×C×L) and their rows are scattered.
+ *
+ * A transposed convolution is gathered the same way: output position o
+ * takes tap k from input position (o + padding − k·dilation) / stride when
+ * that divides, and zeros elsewhere, so threads never add into the same
+ * output (no col2im).  With stride s, about 1 − 1/s^d of that im2col is
+ * zeros: correct, not the fastest.
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "tvw-error.h"
+#include "tvw-engine-threads-private.h"
+#include "tvw-gemm-private.h"
+#include "tvw-ops-private.h"
+
+/* Keep one block's im2col within about 1 MB, so it stays in cache while the
+ * GEMM reads it. */
+#define IM2COL_TARGET_FLOATS (256 * 1024)
+
+typedef struct
+{
+  TvwConvNdSpec spec;
+  int           in_channels;
+  int           out_channels;
+} ConvNdParams;
+
+/* The convolution as three spatial dimensions (missing ones of size 1). */
+typedef struct
+{
+  gint64 n, cin, cout, groups, cin_g, cout_g;
+  gint64 in[3], out[3], k[3], s[3], p[3], d[3];
+  gint64 kvol, k_rows;   /* taps; rows of B (taps · cin_g) */
+  gint64 m;              /* rows of the output: n · out volume */
+  gboolean transposed;
+} Geom;
+
+static void
+geom_init (const TvwOpCall *call,
+           Geom            *g)
+{
+  const ConvNdParams *p = call->params;
+  const TvwConvNdSpec *sp = &p->spec;
+  const TvwArray *x = &call->in[0];
+  const int lead = 3 - sp->rank;
+
+  memset (g, 0, sizeof *g);
+  g->n = x->shape[0];
+  g->cin = p->in_channels;
+  g->cout = p->out_channels;
+  g->groups = MAX (sp->groups, 1);
+  g->cin_g = g->cin / g->groups;
+  g->cout_g = g->cout / g->groups;
+  g->transposed = sp->transposed;
+  g->kvol = 1;
+  g->m = g->n;
+  for (int i = 0; i < 3; i++)
+    {
+      const int j = i - lead;
+
+      g->in[i] = j >= 0 ? x->shape[2 + j] : 1;
+      g->k[i] = j >= 0 ? sp->kernel[j] : 1;
+      g->s[i] = j >= 0 ? sp->stride[j] : 1;
+      g->p[i] = j >= 0 ? sp->padding[j] : 0;
+      g->d[i] = j >= 0 ? sp->dilation[j] : 1;
+      if (sp->transposed)
+        g->out[i] = (g->in[i] - 1) * g->s[i] - 2 * g->p[i] + g->d[i] * (g->k[i] - 1) +
+                    (j >= 0 ? sp->output_padding[j] : 0) + 1;
+      else
+        g->out[i] = g->in[i] + 2 * g->p[i] - g->d[i] * (g->k[i] - 1) - 1 >= 0
+                    ? (g->in[i] + 2 * g->p[i] - g->d[i] * (g->k[i] - 1) - 1) / g->s[i] + 1
+                    : 0;
+      g->kvol *= g->k[i];
+      g->m *= g->out[i];
+    }
+  g->k_rows = g->kvol * g->cin_g;
+}
+
+static gboolean
+conv_nd_infer (TvwOpCall  *call,
+               GError    **error)
+{
+  const ConvNdParams *p = call->params;
+  const TvwConvNdSpec *sp = &p->spec;
+  const TvwArray *x = &call->in[0];
+  g_autofree char *xs = NULL;
+  gint64 shape[TVW_MAX_RANK], wshape[TVW_MAX_RANK];
+  Geom g;
+
+  if (sp->rank < 1 || sp->rank > 3)
+    {
+      tvw_op_set_error (call, error, "%d spatial dimensions, expected 1 to 3", sp->rank);
+      return FALSE;
+    }
+  if (!tvw_op_check_rank (call, 0, sp->rank + 2, sp->rank + 2, error) ||
+      !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error))
+    return FALSE;
+
+  xs = tvw_array_shape_string (x);
+  if (sp->groups < 1 || p->in_channels < 1 || p->out_channels < 1 ||
+      p->in_channels % sp->groups != 0 || p->out_channels % sp->groups != 0)
+    {
+      tvw_op_set_error (call, error, "%d → %d channels do not split into %d groups",
+                        p->in_channels, p->out_channels, sp->groups);
+      return FALSE;
+    }
+  if (x->shape[1] != p->in_channels)
+    {
+      tvw_op_set_error (call, error, "input %s has %" G_GINT64_FORMAT " channels, expected %d",
+                        xs, x->shape[1], p->in_channels);
+      return FALSE;
+    }
+  for (int i = 0; i < sp->rank; i++)
+    {
+      if (sp->kernel[i] < 1 || sp->stride[i] < 1 || sp->dilation[i] < 1 || sp->padding[i] < 0 ||
+          sp->output_padding[i] < 0)
+        {
+          tvw_op_set_error (call, error, "dimension %d: kernel %d, stride %d, padding %d, dilation %d",
+                            i, sp->kernel[i], sp->stride[i], sp->padding[i], sp->dilation[i]);
+          return FALSE;
+        }
+      /* PyTorch's rule: the extra size must not reach the next input. */
+      if (sp->output_padding[i] > 0 &&
+          (!sp->transposed || (sp->output_padding[i] >= sp->stride[i] && sp->output_padding[i] >= sp->dilation[i])))
+        {
+          tvw_op_set_error (call, error, "output padding %d must be smaller than the stride (%d) or the dilation (%d) of a transposed convolution",
+                            sp->output_padding[i], sp->stride[i], sp->dilation[i]);
+          return FALSE;
+        }
+    }
+
+  geom_init (call, &g);
+  shape[0] = x->shape[0];
+  shape[1] = p->out_channels;
+  for (int i = 0; i < sp->rank; i++)
+    {
+      shape[2 + i] = g.out[3 - sp->rank + i];
+      if (shape[2 + i] <= 0)
+        {
+          tvw_op_set_error (call, error, "input %s is too small for the kernel (output dimension %d is %" G_GINT64_FORMAT ")",
+                            xs, 2 + i, shape[2 + i]);
+          return FALSE;
+        }
+    }
+  if (g.k_rows > G_MAXINT || g.cout_g > G_MAXINT)
+    {
+      tvw_op_set_error (call, error, "kernel too large");
+      return FALSE;
+    }
+
+  /* Declared weights: [out, in / groups, k…], transposed [in, out / groups, k…]. */
+  wshape[0] = sp->transposed ? p->in_channels : p->out_channels;
+  wshape[1] = sp->transposed ? p->out_channels / sp->groups : p->in_channels / sp->groups;
+  for (int i = 0; i < sp->rank; i++)
+    wshape[2 + i] = sp->kernel[i];
+  if (call->n_weights != (sp->bias ? 2 : 1))
+    {
+      tvw_op_set_error (call, error, "%d weights, expected %d", call->n_weights, sp->bias ? 2 : 1);
+      return FALSE;
+    }
+  for (int w = 0; w < call->n_weights; w++)
+    {
+      const TvwArray *wa = &call->weights[w];
+      gboolean ok = w == 0 ? wa->rank == sp->rank + 2 : wa->rank == 1 && wa->shape[0] == p->out_channels;
+
+      for (int i = 0; ok && w == 0 && i < wa->rank; i++)
+        ok = wa->shape[i] == wshape[i];
+      if (!ok)
+        {
+          g_autofree char *ws = tvw_array_shape_string (wa);
+
+          tvw_op_set_error (call, error, "%s has shape %s, wrong for %d → %d channels, groups %d and kernel %d",
+                            w == 0 ? "weight" : "bias", ws, p->in_channels, p->out_channels,
+                            sp->groups, sp->kernel[0]);
+          return FALSE;
+        }
+    }
+
+  tvw_array_init (&call->out[0], TVW_ELEM_F32, sp->rank + 2, shape);
+  return TRUE;
+}
+
+/* ---- packing: each group's B[(tap, ci)][co] in GEMM panels ------------- */
+
+static gsize
+group_floats (const Geom *g)
+{
+  return tvw_gemm_packed_floats ((int) g->k_rows, (int) g->cout_g);
+}
+
+static gsize
+conv_nd_packed_bytes (const TvwOpCall *call)
+{
+  Geom g;
+
+  geom_init (call, &g);
+  return group_floats (&g) * g.groups * sizeof (float);
+}
+
+static int
+conv_nd_pack_pieces (const TvwOpCall *call)
+{
+  const ConvNdParams *p = call->params;
+
+  return MAX (p->spec.groups, 1);
+}
+
+static void
+conv_nd_pack (const TvwOpCall *call,
+              int              begin,
+              int              end)
+{
+  const float *w = call->weights[0].data;
+  Geom g;
+
+  geom_init (call, &g);
+  for (int grp = begin; grp < end; grp++)
+    {
+      float *dst = (float *) call->packed + (gsize) grp * group_floats (&g);
+      const gint64 panels = (g.cout_g + TVW_GEMM_NR - 1) / TVW_GEMM_NR;
+
+      /* The layout tvw_gemm_pack_b () makes: panel-major, then k, then NR
+       * columns, zero-padded. */
+      for (gint64 pn = 0; pn < panels; pn++)
+        for (gint64 tap = 0; tap < g.kvol; tap++)
+          for (gint64 ci = 0; ci < g.cin_g; ci++)
+            {
+              float *row = dst + (pn * g.k_rows + tap * g.cin_g + ci) * TVW_GEMM_NR;
+
+              for (int j = 0; j < TVW_GEMM_NR; j++)
+                {
+                  const gint64 co = pn * TVW_GEMM_NR + j;
+                  gint64 at;
+
+                  if (co >= g.cout_g)
+                    {
+                      row[j] = 0.f;
+                      continue;
+                    }
+                  if (g.transposed)
+                    at = ((grp * g.cin_g + ci) * g.cout_g + co) * g.kvol + tap;
+                  else
+                    at = ((grp * g.cout_g + co) * g.cin_g + ci) * g.kvol + tap;
+                  row[j] = w[at];
+                }
+            }
+    }
+}
+
+/* ---- the kernel -------------------------------------------------------- */
+
+/* Rows per block: whole register tiles, the im2col within the target. */
+static gint64
+block_rows (const Geom *g)
+{
+  gint64 rows = IM2COL_TARGET_FLOATS / MAX (g->k_rows, 1);
+
+  rows = MAX (rows / TVW_GEMM_MR, 1) * TVW_GEMM_MR;
+  return MIN (rows, MAX (g->m, 1));
+}
+
+static gboolean
+output_is_rows (const TvwArray *y)
+{
+  /* Channels-last N×(T×)H×W×C: output row m is at m · C. */
+  return y->rank >= 4 && tvw_array_is_channels_last (y);
+}
+
+static gsize
+conv_nd_scratch (const TvwOpCall *call)
+{
+  Geom g;
+  gint64 rows;
+
+  geom_init (call, &g);
+  rows = block_rows (&g);
+  return (gsize) rows * (g.k_rows + (output_is_rows (&call->out[0]) ? 0 : g.cout_g)) * sizeof (float);
+}
+
+typedef struct
+{
+  const TvwOpCall *call;
+  Geom             g;
+  gint64           rows;      /* per block */
+  gint64           blocks;
+} ConvJob;
+
+/* The input position tap @k of output position @o reads along one axis,
+ * or -1 for padding (or a transposed gap). */
+static inline gint64
+source_index (const Geom *g,
+              int         axis,
+              gint64      o,
+              gint64      k)
+{
+  gint64 i;
+
+  if (!g->transposed)
+    i = o * g->s[axis] - g->p[axis] + k * g->d[axis];
+  else
+    {
+      gint64 t = o + g->p[axis] - k * g->d[axis];
+
+      if (t < 0 || t % g->s[axis] != 0)
+        return -1;
+      i = t / g->s[axis];
+    }
+  return i >= 0 && i < g->in[axis] ? i : -1;
+}
+
+static void
+conv_nd_block (gpointer data,
+               int      task,
+               int      thread)
+{
+  const ConvJob *job = data;
+  const TvwOpCall *call = job->call;
+  const Geom *g = &job->g;
+  const TvwArray *x = &call->in[0], *y = &call->out[0];
+  const int lead = 3 - (x->rank - 2);
+  const gint64 grp = task / job->blocks;
+  const gint64 m0 = (task % job->blocks) * job->rows, m1 = MIN (m0 + job->rows, g->m);
+  const gint64 sc = x->stride[1];
+  const gint64 vol = g->out[0] * g->out[1] * g->out[2];
+  float *col = (float *) (call->scratch + (gsize) thread * call->scratch_bytes);
+  float *tile = col + job->rows * g->k_rows;
+  const float *bias = call->n_weights > 1 && call->weights[1].data != NULL
+                      ? (const float *) call->weights[1].data + grp * g->cout_g : NULL;
+  gint64 xs[3];
+  float *c;
+  gsize ldc;
+
+  for (int i = 0; i < 3; i++)
+    xs[i] = i >= lead ? x->stride[2 + i - lead] : 0;
+
+  /* vol2col: row r is output position m0 + r, columns (tap, ci). */
+  for (gint64 m = m0; m < m1; m++)
+    {
+      const gint64 n = m / vol, pos = m % vol;
+      const gint64 o[3] = { pos / (g->out[1] * g->out[2]), pos / g->out[2] % g->out[1], pos % g->out[2] };
+      const float *xn = (const float *) x->data + n * x->stride[0] + grp * g->cin_g * sc;
+      float *dst = col + (m - m0) * g->k_rows;
+
+      for (gint64 kt = 0; kt < g->k[0]; kt++)
+        {
+          const gint64 it = source_index (g, 0, o[0], kt);
+
+          for (gint64 kh = 0; kh < g->k[1]; kh++)
+            {
+              const gint64 ih = it < 0 ? -1 : source_index (g, 1, o[1], kh);
+
+              for (gint64 kw = 0; kw < g->k[2]; kw++, dst += g->cin_g)
+                {
+                  const gint64 iw = ih < 0 ? -1 : source_index (g, 2, o[2], kw);
+                  const float *src;
+
+                  if (iw < 0)
+                    {
+                      memset (dst, 0, g->cin_g * sizeof (float));
+                      continue;
+                    }
+                  src = xn + it * xs[0] + ih * xs[1] + iw * xs[2];
+                  if (sc == 1)
+                    memcpy (dst, src, g->cin_g * sizeof (float));
+                  else
+                    for (gint64 ci = 0; ci < g->cin_g; ci++)
+                      dst[ci] = src[ci * sc];
+                }
+            }
+        }
+    }
+
+  if (output_is_rows (y))
+    {
+      c = (float *) y->data + m0 * g->cout + grp * g->cout_g;
+      ldc = g->cout;
+    }
+  else
+    {
+      c = tile;
+      ldc = g->cout_g;
+    }
+  tvw_gemm_packed ((int) (m1 - m0), (int) g->k_rows, col, g->k_rows,
+                   (const float *) call->packed + grp * group_floats (g), (int) g->cout_g,
+                   0, (int) ((g->cout_g + TVW_GEMM_NR - 1) / TVW_GEMM_NR),
+                   c, ldc, bias, NULL, 0, TVW_ACT_NONE);
+
+  if (c == tile)
+    for (gint64 m = m0; m < m1; m++)
+      {
+        const gint64 n = m / vol, pos = m % vol;
+        const gint64 o[3] = { pos / (g->out[1] * g->out[2]), pos / g->out[2] % g->out[1], pos % g->out[2] };
+        float *dst = (float *) y->data + n * y->stride[0] + grp * g->cout_g * y->stride[1];
+        const float *src = tile + (m - m0) * g->cout_g;
+
+        for (int i = lead; i < 3; i++)
+          dst += o[i] * y->stride[2 + i - lead];
+        for (gint64 co = 0; co < g->cout_g; co++)
+          dst[co * y->stride[1]] = src[co];
+      }
+}
+
+static void
+conv_nd_run (TvwOpCall *call)
+{
+  ConvJob job = { call };
+
+  geom_init (call, &job.g);
+  if (job.g.m == 0)
+    return;
+  job.rows = block_rows (&job.g);
+  /* Enough blocks for every thread when the output allows. */
+  if (job.g.groups * ((job.g.m + job.rows - 1) / job.rows) < call->n_threads)
+    {
+      gint64 per = (job.g.m * job.g.groups + call->n_threads - 1) / call->n_threads;
+
+      per = (per + TVW_GEMM_MR - 1) / TVW_GEMM_MR * TVW_GEMM_MR;
+      job.rows = MAX (MIN (job.rows, per), 1);
+    }
+  job.blocks = (job.g.m + job.rows - 1) / job.rows;
+  tvw_parallel_tasks ((int) (job.blocks * job.g.groups), call->n_threads, conv_nd_block, &job);
+}
+
+const TvwOpClass tvw_op_conv_nd = {
+  .name = "conv_nd",
+  .flags = TVW_OP_CHANNELS_LAST,
+  .infer = conv_nd_infer,
+  .packed_bytes = conv_nd_packed_bytes,
+  .pack_pieces = conv_nd_pack_pieces,
+  .pack = conv_nd_pack,
+  .scratch = conv_nd_scratch,
+  .run = conv_nd_run,
+};
+
+TvwVal
+tvw_net_conv_nd (TvwNet              *net,
+                 TvwVal               x,
+                 const char          *name,
+                 int                  out_channels,
+                 const TvwConvNdSpec *spec)
+{
+  const TvwArray *a = tvw_net_array (net, x);
+  ConvNdParams p = { *spec, a != NULL && a->rank >= 2 ? (int) a->shape[1] : 0, out_channels };
+  const int groups = MAX (spec->groups, 1);
+  TvwWeightSpec weights[2] = {
+    { "weight", spec->rank + 2, { 0 }, 0 },
+    { "bias", 1, { out_channels }, 0 },
+  };
+  const TvwNodeSpec node = {
+    .cls = &tvw_op_conv_nd,
+    .name = name,
+    .params = &p,
+    .params_size = sizeof p,
+    .n_in = 1,
+    .in = &x,
+    .n_weights = spec->bias ? 2 : 1,
+    .weights = weights,
+    .n_out = 1,
+  };
+
+  weights[0].shape[0] = spec->transposed ? p.in_channels : out_channels;
+  weights[0].shape[1] = spec->transposed ? out_channels / groups : p.in_channels / groups;
+  for (int i = 0; i < spec->rank && i < 3; i++)
+    weights[0].shape[2 + i] = spec->kernel[i];
+
+  return tvw_net_add_node (net, &node, NULL);
+}

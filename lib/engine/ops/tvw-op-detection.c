@@ -1,0 +1,411 @@
+/* tvw-op-detection.c — RoIAlign and batched NMS (torchvision.ops)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * roi_align is torchvision's CPU kernel, in float like it: the aligned
+ * half-pixel offset, an adaptive sampling grid of ceil (roi size / output
+ * size) points per bin when sampling_ratio ≤ 0, bilinear samples that are
+ * zero outside [-1, size] and clamped inside, averaged per bin.  The
+ * sampling weights of a bin are computed once and applied to every channel
+ * (the inner loop), so a channels-last input is read contiguously.
+ *
+ * batched_nms is torchvision.ops.batched_nms: up to 1000 boxes, the
+ * coordinate trick (each class's boxes moved by idx · (max coordinate + 1),
+ * then one NMS); above that, NMS per class with the boxes as they are.  The
+ * two differ only in float rounding, so both are kept.  Boxes are visited
+ * by decreasing score; equal scores in index order (torch.sort on CPU does
+ * not promise an order for ties).  A box is suppressed by a kept one of the
+ * same class whose IoU with it is over the threshold.
+ */
+
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "tvw-error.h"
+#include "tvw-engine-threads-private.h"
+#include "tvw-ops-private.h"
+
+/* ---- roi_align --------------------------------------------------------- */
+
+typedef struct
+{
+  int      out_h, out_w;
+  double   spatial_scale;
+  int      sampling_ratio;
+  gboolean aligned;
+} RoiAlignParams;
+
+static gboolean
+roi_align_infer (TvwOpCall  *call,
+                 GError    **error)
+{
+  const RoiAlignParams *p = call->params;
+  const TvwArray *x = &call->in[0], *rois = &call->in[1];
+  gint64 shape[4];
+
+  if (!tvw_op_check_rank (call, 0, 4, 4, error) ||
+      !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error) ||
+      !tvw_op_check_rank (call, 1, 2, 2, error) ||
+      !tvw_op_check_elem (call, 1, TVW_ELEM_F32, error))
+    return FALSE;
+  if (rois->shape[1] != 5)
+    {
+      g_autofree char *rs = tvw_array_shape_string (rois);
+
+      tvw_op_set_error (call, error, "rois have shape %s, expected [K, 5] (batch index, x1, y1, x2, y2)", rs);
+      return FALSE;
+    }
+  if (p->out_h < 1 || p->out_w < 1)
+    {
+      tvw_op_set_error (call, error, "output size %d×%d", p->out_h, p->out_w);
+      return FALSE;
+    }
+
+  shape[0] = rois->shape[0];
+  shape[1] = x->shape[1];
+  shape[2] = p->out_h;
+  shape[3] = p->out_w;
+  tvw_array_init (&call->out[0], TVW_ELEM_F32, 4, shape);
+  /* The output keeps the input's layout. */
+  if (x->stride[1] == 1 && tvw_array_is_channels_last (x))
+    tvw_array_set_channels_last (&call->out[0]);
+  return TRUE;
+}
+
+static void
+roi_align_rows (gpointer data,
+                gsize    begin,
+                gsize    end,
+                int      thread)
+{
+  const TvwOpCall *call = data;
+  const RoiAlignParams *p = call->params;
+  const TvwArray *x = &call->in[0], *rois = &call->in[1], *y = &call->out[0];
+  const gint64 channels = x->shape[1];
+  const int height = (int) x->shape[2], width = (int) x->shape[3];
+  const gint64 xs1 = x->stride[1], ys1 = y->stride[1];
+  const float scale = (float) p->spatial_scale, offset = p->aligned ? 0.5f : 0.f;
+
+  /* One task is one (roi, output row). */
+  for (gsize row = begin; row < end; row++)
+    {
+      const gint64 k = (gint64) row / p->out_h;
+      const int ph = (int) ((gint64) row % p->out_h);
+      const float *r = (const float *) rois->data + k * rois->stride[0];
+      const gint64 rs = rois->stride[1];
+      const gint64 batch = (gint64) r[0];
+      const float start_w = r[rs] * scale - offset, start_h = r[2 * rs] * scale - offset;
+      const float end_w = r[3 * rs] * scale - offset, end_h = r[4 * rs] * scale - offset;
+      float roi_w = end_w - start_w, roi_h = end_h - start_h, bin_w, bin_h, count;
+      int grid_h, grid_w;
+      const float *xn;
+
+      if (!p->aligned)
+        {
+          roi_w = MAX (roi_w, 1.f);
+          roi_h = MAX (roi_h, 1.f);
+        }
+      bin_h = roi_h / (float) p->out_h;
+      bin_w = roi_w / (float) p->out_w;
+      grid_h = p->sampling_ratio > 0 ? p->sampling_ratio : (int) ceilf (roi_h / (float) p->out_h);
+      grid_w = p->sampling_ratio > 0 ? p->sampling_ratio : (int) ceilf (roi_w / (float) p->out_w);
+      count = (float) MAX (grid_h * grid_w, 1);
+
+      for (int pw = 0; pw < p->out_w; pw++)
+        {
+          float *dst = (float *) y->data + k * y->stride[0] + ph * y->stride[2] + pw * y->stride[3];
+
+          for (gint64 c = 0; c < channels; c++)
+            dst[c * ys1] = 0.f;
+          /* A batch index outside the input reads nothing. */
+          if (batch < 0 || batch >= x->shape[0] || height <= 0 || width <= 0)
+            continue;
+          xn = (const float *) x->data + batch * x->stride[0];
+
+          for (int iy = 0; iy < grid_h; iy++)
+            {
+              const float yy = start_h + ph * bin_h + ((float) iy + .5f) * bin_h / (float) grid_h;
+
+              for (int ix = 0; ix < grid_w; ix++)
+                {
+                  float sx = start_w + pw * bin_w + ((float) ix + .5f) * bin_w / (float) grid_w;
+                  float sy = yy, ly, lx, hy, hx, w1, w2, w3, w4;
+                  int y_low, x_low, y_high, x_high;
+                  const float *p1, *p2, *p3, *p4;
+
+                  if (sy < -1.f || sy > (float) height || sx < -1.f || sx > (float) width)
+                    continue;
+                  sy = MAX (sy, 0.f);
+                  sx = MAX (sx, 0.f);
+                  y_low = (int) sy;
+                  x_low = (int) sx;
+                  if (y_low >= height - 1)
+                    {
+                      y_high = y_low = height - 1;
+                      sy = (float) y_low;
+                    }
+                  else
+                    y_high = y_low + 1;
+                  if (x_low >= width - 1)
+                    {
+                      x_high = x_low = width - 1;
+                      sx = (float) x_low;
+                    }
+                  else
+                    x_high = x_low + 1;
+
+                  ly = sy - y_low;
+                  lx = sx - x_low;
+                  hy = 1.f - ly;
+                  hx = 1.f - lx;
+                  w1 = hy * hx;
+                  w2 = hy * lx;
+                  w3 = ly * hx;
+                  w4 = ly * lx;
+                  p1 = xn + y_low * x->stride[2] + x_low * x->stride[3];
+                  p2 = xn + y_low * x->stride[2] + x_high * x->stride[3];
+                  p3 = xn + y_high * x->stride[2] + x_low * x->stride[3];
+                  p4 = xn + y_high * x->stride[2] + x_high * x->stride[3];
+
+                  for (gint64 c = 0; c < channels; c++)
+                    {
+                      const gint64 o = c * xs1;
+
+                      dst[c * ys1] += w1 * p1[o] + w2 * p2[o] + w3 * p3[o] + w4 * p4[o];
+                    }
+                }
+            }
+
+          for (gint64 c = 0; c < channels; c++)
+            dst[c * ys1] /= count;
+        }
+    }
+}
+
+static void
+roi_align_run (TvwOpCall *call)
+{
+  const TvwArray *y = &call->out[0];
+
+  if (tvw_array_numel (y) == 0)
+    return;
+  tvw_parallel_range ((gsize) (y->shape[0] * y->shape[2]),
+                      tvw_array_numel (y) < 4096 ? 1 : call->n_threads, roi_align_rows, call);
+}
+
+const TvwOpClass tvw_op_roi_align = {
+  .name = "roi_align",
+  .flags = TVW_OP_STRIDED,
+  .infer = roi_align_infer,
+  .run = roi_align_run,
+};
+
+/* ---- batched_nms ------------------------------------------------------- */
+
+/* torchvision switches from the coordinate trick to per-class NMS above
+ * this many box coordinates on the CPU. */
+#define NMS_TRICK_MAX_NUMEL 4000
+
+typedef struct
+{
+  double iou_threshold;
+} NmsParams;
+
+static gboolean
+batched_nms_infer (TvwOpCall  *call,
+                   GError    **error)
+{
+  const TvwArray *boxes = &call->in[0], *scores = &call->in[1], *idxs = &call->in[2];
+  gint64 k;
+
+  if (!tvw_op_check_rank (call, 0, 2, 2, error) ||
+      !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error) ||
+      !tvw_op_check_rank (call, 1, 1, 1, error) ||
+      !tvw_op_check_elem (call, 1, TVW_ELEM_F32, error) ||
+      !tvw_op_check_rank (call, 2, 1, 1, error) ||
+      !tvw_op_check_elem (call, 2, TVW_ELEM_I64, error))
+    return FALSE;
+
+  k = boxes->shape[0];
+  if (boxes->shape[1] != 4 || scores->shape[0] != k || idxs->shape[0] != k || k > G_MAXINT / 2)
+    {
+      g_autofree char *bs = tvw_array_shape_string (boxes);
+      g_autofree char *ss = tvw_array_shape_string (scores);
+      g_autofree char *is = tvw_array_shape_string (idxs);
+
+      tvw_op_set_error (call, error, "boxes %s, scores %s and idxs %s: expected [K, 4], [K] and [K]",
+                        bs, ss, is);
+      return FALSE;
+    }
+
+  /* An upper bound: run gives the number kept. */
+  tvw_array_init (&call->out[0], TVW_ELEM_I64, 1, &k);
+  return TRUE;
+}
+
+/* Scratch: the visiting order, a merge buffer, the boxes NMS compares
+ * (moved per class, or not) with their areas, and the suppressed flags. */
+static gsize
+batched_nms_scratch (const TvwOpCall *call)
+{
+  const gsize k = (gsize) call->in[0].shape[0];
+
+  return k * (2 * sizeof (int) + 5 * sizeof (float) + 1);
+}
+
+/* Decreasing score, then increasing index: a stable order. */
+static inline gboolean
+before (const float *scores,
+        int          a,
+        int          b)
+{
+  return scores[a] > scores[b] || (scores[a] == scores[b] && a < b) ||
+         (isnan (scores[a]) && !isnan (scores[b]));
+}
+
+static void
+sort_by_score (int         *order,
+               int         *tmp,
+               int          n,
+               const float *scores)
+{
+  /* Bottom-up merge sort: no allocation, stable. */
+  for (int width = 1; width < n; width *= 2)
+    {
+      for (int lo = 0; lo < n; lo += 2 * width)
+        {
+          int mid = MIN (lo + width, n), hi = MIN (lo + 2 * width, n);
+          int i = lo, j = mid, o = lo;
+
+          while (i < mid && j < hi)
+            tmp[o++] = before (scores, order[j], order[i]) ? order[j++] : order[i++];
+          while (i < mid)
+            tmp[o++] = order[i++];
+          while (j < hi)
+            tmp[o++] = order[j++];
+        }
+      memcpy (order, tmp, n * sizeof (int));
+    }
+}
+
+static void
+batched_nms_run (TvwOpCall *call)
+{
+  const NmsParams *p = call->params;
+  const TvwArray *boxes = &call->in[0];
+  const int n = (int) boxes->shape[0];
+  const float *b = boxes->data, *scores = call->in[1].data;
+  const gint64 *idxs = call->in[2].data;
+  gint64 *keep = call->out[0].data;
+  int *order = (int *) call->scratch, *tmp = order + n;
+  float *nb = (float *) (tmp + n), *area = nb + 4 * (gsize) n;
+  guint8 *suppressed = (guint8 *) (area + n);
+  const gboolean trick = (gint64) n * 4 <= NMS_TRICK_MAX_NUMEL;
+  float max_coord = -INFINITY;
+  int kept = 0;
+
+  if (n == 0)
+    {
+      call->out[0].shape[0] = 0;
+      return;
+    }
+
+  for (int i = 0; i < 4 * n; i++)
+    max_coord = MAX (max_coord, b[i]);
+  for (int i = 0; i < n; i++)
+    {
+      /* idxs.to (boxes) · (max_coordinate + 1), in float as torchvision. */
+      const float shift = trick ? (float) idxs[i] * (max_coord + 1.f) : 0.f;
+
+      for (int j = 0; j < 4; j++)
+        nb[4 * i + j] = b[4 * i + j] + shift;
+      area[i] = (nb[4 * i + 2] - nb[4 * i]) * (nb[4 * i + 3] - nb[4 * i + 1]);
+      order[i] = i;
+      suppressed[i] = 0;
+    }
+  sort_by_score (order, tmp, n, scores);
+
+  for (int a = 0; a < n; a++)
+    {
+      const int i = order[a];
+      const float *bi = nb + 4 * i;
+
+      if (suppressed[i])
+        continue;
+      keep[kept++] = i;
+      for (int c = a + 1; c < n; c++)
+        {
+          const int j = order[c];
+          const float *bj = nb + 4 * j;
+          float w, h, inter;
+
+          /* Per-class NMS never compares boxes of different classes. */
+          if (suppressed[j] || (!trick && idxs[j] != idxs[i]))
+            continue;
+          w = MAX (0.f, MIN (bi[2], bj[2]) - MAX (bi[0], bj[0]));
+          h = MAX (0.f, MIN (bi[3], bj[3]) - MAX (bi[1], bj[1]));
+          inter = w * h;
+          if (inter / (area[i] + area[j] - inter) > p->iou_threshold)
+            suppressed[j] = 1;
+        }
+    }
+
+  call->out[0].shape[0] = kept;
+}
+
+const TvwOpClass tvw_op_batched_nms = {
+  .name = "batched_nms",
+  .flags = TVW_OP_ROW_MAJOR | TVW_OP_HOST,
+  .infer = batched_nms_infer,
+  .scratch = batched_nms_scratch,
+  .run = batched_nms_run,
+};
+
+/* ---- graph constructors ------------------------------------------------ */
+
+TvwVal
+tvw_net_roi_align (TvwNet   *net,
+                   TvwVal    x,
+                   TvwVal    rois,
+                   int       out_h,
+                   int       out_w,
+                   double    spatial_scale,
+                   int       sampling_ratio,
+                   gboolean  aligned)
+{
+  const RoiAlignParams p = { out_h, out_w, spatial_scale, sampling_ratio, aligned };
+  const TvwVal in[2] = { x, rois };
+  const TvwNodeSpec spec = {
+    .cls = &tvw_op_roi_align,
+    .params = &p,
+    .params_size = sizeof p,
+    .n_in = 2,
+    .in = in,
+    .n_out = 1,
+  };
+
+  return tvw_net_add_node (net, &spec, NULL);
+}
+
+TvwVal
+tvw_net_batched_nms (TvwNet *net,
+                     TvwVal  boxes,
+                     TvwVal  scores,
+                     TvwVal  idxs,
+                     double  iou_threshold)
+{
+  const NmsParams p = { iou_threshold };
+  const TvwVal in[3] = { boxes, scores, idxs };
+  const TvwNodeSpec spec = {
+    .cls = &tvw_op_batched_nms,
+    .params = &p,
+    .params_size = sizeof p,
+    .n_in = 3,
+    .in = in,
+    .n_out = 1,
+  };
+
+  return tvw_net_add_node (net, &spec, NULL);
+}

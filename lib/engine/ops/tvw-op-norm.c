@@ -1,0 +1,382 @@
+/* tvw-op-norm.c — LayerNorm, GroupNorm, InstanceNorm
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * PyTorch's definitions: y = (x − mean) / sqrt (var + eps) · weight + bias,
+ * with the biased variance.  The statistics are two passes accumulated in
+ * double, so a mean far from zero does not cost precision.
+ *
+ * layer_norm normalizes rows of the last dimension.  layer_norm_channels is
+ * torchvision's LayerNorm2d (ConvNeXt): over dim 1 of N×C×H×W; its input is
+ * made channels-last, where the channels of a pixel are one contiguous row,
+ * so it is the same kernel.  group_norm normalizes, per sample, groups of
+ * C / G channels with everything after them; instance_norm is the case
+ * G = C.
+ */
+
+#include "config.h"
+
+#include <math.h>
+
+#include "tvw-error.h"
+#include "tvw-engine-threads-private.h"
+#include "tvw-ops-private.h"
+
+typedef struct
+{
+  double eps;
+  int    groups;     /* group_norm: ≤ 0 for one group per channel (instance) */
+  int    n_weights;  /* 2 with an affine transform, else 0 */
+} NormParams;
+
+/* Normalizes @n floats of @x into @y; @w and @b (nullable) are per element
+ * of the row (layer norm) or one value for the whole row (@w_step 0). */
+static void
+normalize_span (const float *x,
+                float       *y,
+                gint64       n,
+                double       mean,
+                double       rstd,
+                const float *w,
+                const float *b,
+                int          w_step)
+{
+  const float m = (float) mean, r = (float) rstd;
+
+  for (gint64 i = 0; i < n; i++)
+    {
+      float v = (x[i] - m) * r;
+
+      if (w != NULL)
+        v *= w[i * w_step];
+      if (b != NULL)
+        v += b[i * w_step];
+      y[i] = v;
+    }
+}
+
+static void
+moments (const float *x,
+         gint64       n,
+         double       eps,
+         double      *mean,
+         double      *rstd)
+{
+  double sum = 0, sq = 0;
+
+  for (gint64 i = 0; i < n; i++)
+    sum += x[i];
+  sum /= MAX (n, 1);
+  for (gint64 i = 0; i < n; i++)
+    {
+      double d = x[i] - sum;
+
+      sq += d * d;
+    }
+  *mean = sum;
+  *rstd = 1.0 / sqrt (sq / MAX (n, 1) + eps);
+}
+
+static gboolean
+check_affine (TvwOpCall  *call,
+              gint64      features,
+              GError    **error)
+{
+  const NormParams *p = call->params;
+
+  if (call->n_weights != p->n_weights)
+    {
+      tvw_op_set_error (call, error, "%d weights, expected %d", call->n_weights, p->n_weights);
+      return FALSE;
+    }
+  for (int i = 0; i < call->n_weights; i++)
+    {
+      const TvwArray *w = &call->weights[i];
+
+      if (w->rank != 1 || w->shape[0] != features)
+        {
+          g_autofree char *ws = tvw_array_shape_string (w);
+          g_autofree char *xs = tvw_array_shape_string (&call->in[0]);
+
+          tvw_op_set_error (call, error, "%s has shape %s, expected [%" G_GINT64_FORMAT "] for input %s",
+                            i == 0 ? "weight" : "bias", ws, features, xs);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static const float *
+weight_data (const TvwOpCall *call,
+             int              i)
+{
+  return i < call->n_weights ? call->weights[i].data : NULL;
+}
+
+/* ---- layer_norm and layer_norm_channels: rows of contiguous features --- */
+
+typedef struct
+{
+  const TvwOpCall *call;
+  gint64           features;
+} RowsJob;
+
+static void
+layer_norm_rows (gpointer data,
+                 gsize    begin,
+                 gsize    end,
+                 int      thread)
+{
+  const RowsJob *job = data;
+  const TvwOpCall *call = job->call;
+  const NormParams *p = call->params;
+  const gint64 f = job->features;
+
+  for (gsize r = begin; r < end; r++)
+    {
+      const float *x = (const float *) call->in[0].data + r * f;
+      float *y = (float *) call->out[0].data + r * f;
+      double mean, rstd;
+
+      moments (x, f, p->eps, &mean, &rstd);
+      normalize_span (x, y, f, mean, rstd, weight_data (call, 0), weight_data (call, 1), 1);
+    }
+}
+
+static gboolean
+layer_norm_infer (TvwOpCall  *call,
+                  GError    **error)
+{
+  const TvwArray *x = &call->in[0];
+
+  if (!tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
+      !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error) ||
+      !check_affine (call, x->shape[x->rank - 1], error))
+    return FALSE;
+
+  tvw_array_init (&call->out[0], TVW_ELEM_F32, x->rank, x->shape);
+  return TRUE;
+}
+
+static gboolean
+layer_norm_channels_infer (TvwOpCall  *call,
+                           GError    **error)
+{
+  const TvwArray *x = &call->in[0];
+
+  if (!tvw_op_check_rank (call, 0, 4, 5, error) ||
+      !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error) ||
+      !check_affine (call, x->shape[1], error))
+    return FALSE;
+
+  tvw_array_init (&call->out[0], TVW_ELEM_F32, x->rank, x->shape);
+  return TRUE;
+}
+
+static void
+layer_norm_run (TvwOpCall *call)
+{
+  const TvwArray *x = &call->in[0];
+  RowsJob job = { call, x->shape[x->rank - 1] };
+  gint64 n = tvw_array_numel (x);
+
+  if (n == 0)
+    return;
+  tvw_parallel_range (n / job.features, n < 16384 ? 1 : call->n_threads, layer_norm_rows, &job);
+}
+
+static void
+layer_norm_channels_run (TvwOpCall *call)
+{
+  const TvwArray *x = &call->in[0];
+  RowsJob job = { call, x->shape[1] };
+  gint64 n = tvw_array_numel (x);
+
+  /* Channels-last: each pixel's channels are a contiguous row. */
+  if (n == 0)
+    return;
+  tvw_parallel_range (n / job.features, n < 16384 ? 1 : call->n_threads, layer_norm_rows, &job);
+}
+
+const TvwOpClass tvw_op_layer_norm = {
+  .name = "layer_norm",
+  .flags = TVW_OP_ROW_MAJOR,
+  .infer = layer_norm_infer,
+  .run = layer_norm_run,
+};
+
+const TvwOpClass tvw_op_layer_norm_channels = {
+  .name = "layer_norm_channels",
+  .flags = TVW_OP_CHANNELS_LAST,
+  .infer = layer_norm_channels_infer,
+  .run = layer_norm_channels_run,
+};
+
+/* ---- group_norm: (sample, group) blocks of row-major N×C×… ------------- */
+
+static gboolean
+group_norm_infer (TvwOpCall  *call,
+                  GError    **error)
+{
+  const NormParams *p = call->params;
+  const TvwArray *x = &call->in[0];
+
+  if (!tvw_op_check_rank (call, 0, 2, TVW_MAX_RANK, error) ||
+      !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error))
+    return FALSE;
+  if (p->groups > 0 && x->shape[1] % p->groups != 0)
+    {
+      g_autofree char *xs = tvw_array_shape_string (x);
+
+      tvw_op_set_error (call, error, "input %s: %" G_GINT64_FORMAT " channels do not split into %d groups",
+                        xs, x->shape[1], p->groups);
+      return FALSE;
+    }
+  if (!check_affine (call, x->shape[1], error))
+    return FALSE;
+
+  tvw_array_init (&call->out[0], TVW_ELEM_F32, x->rank, x->shape);
+  return TRUE;
+}
+
+typedef struct
+{
+  const TvwOpCall *call;
+  gint64           channels, groups, spatial;
+} GroupJob;
+
+static void
+group_norm_blocks (gpointer data,
+                   gsize    begin,
+                   gsize    end,
+                   int      thread)
+{
+  const GroupJob *job = data;
+  const TvwOpCall *call = job->call;
+  const NormParams *p = call->params;
+  const gint64 cg = job->channels / job->groups, len = cg * job->spatial;
+  const float *w = weight_data (call, 0), *b = weight_data (call, 1);
+
+  for (gsize blk = begin; blk < end; blk++)
+    {
+      const float *x = (const float *) call->in[0].data + blk * len;
+      float *y = (float *) call->out[0].data + blk * len;
+      const gint64 c0 = (blk % job->groups) * cg;
+      double mean, rstd;
+
+      moments (x, len, p->eps, &mean, &rstd);
+      for (gint64 c = 0; c < cg; c++)
+        normalize_span (x + c * job->spatial, y + c * job->spatial, job->spatial, mean, rstd,
+                        w != NULL ? w + c0 + c : NULL, b != NULL ? b + c0 + c : NULL, 0);
+    }
+}
+
+static void
+group_norm_run (TvwOpCall *call)
+{
+  const NormParams *p = call->params;
+  const TvwArray *x = &call->in[0];
+  GroupJob job = { call, x->shape[1], p->groups > 0 ? p->groups : x->shape[1], 1 };
+  gint64 n = tvw_array_numel (x);
+
+  if (n == 0)
+    return;
+  for (int i = 2; i < x->rank; i++)
+    job.spatial *= x->shape[i];
+  tvw_parallel_range (x->shape[0] * job.groups, n < 16384 ? 1 : call->n_threads,
+                      group_norm_blocks, &job);
+}
+
+const TvwOpClass tvw_op_group_norm = {
+  .name = "group_norm",
+  .flags = TVW_OP_ROW_MAJOR,
+  .infer = group_norm_infer,
+  .run = group_norm_run,
+};
+
+/* ---- graph constructors ------------------------------------------------ */
+
+static TvwVal
+add_norm (TvwNet           *net,
+          const TvwOpClass *cls,
+          TvwVal            x,
+          const char       *name,
+          const NormParams *p,
+          gint64            features)
+{
+  const TvwWeightSpec weights[2] = {
+    { "weight", 1, { features }, 0 },
+    { "bias", 1, { features }, 0 },
+  };
+  const TvwNodeSpec spec = {
+    .cls = cls,
+    .name = name,
+    .params = p,
+    .params_size = sizeof *p,
+    .n_in = 1,
+    .in = &x,
+    .n_weights = p->n_weights,
+    .weights = weights,
+    .n_out = 1,
+  };
+
+  return tvw_net_add_node (net, &spec, NULL);
+}
+
+static gint64
+input_channels (TvwNet *net,
+                TvwVal  x)
+{
+  const TvwArray *a = tvw_net_array (net, x);
+
+  /* A bad input is reported by infer, naming the node. */
+  return a != NULL && a->rank >= 2 ? a->shape[1] : 0;
+}
+
+TvwVal
+tvw_net_layer_norm (TvwNet     *net,
+                    TvwVal      x,
+                    const char *name,
+                    int         channels_dim,
+                    gint64      features,
+                    double      eps,
+                    gboolean    affine)
+{
+  NormParams p = { eps, 0, affine ? 2 : 0 };
+
+  /* Only dim 1 (LayerNorm2d) and the last dim are normalized over. */
+  if (channels_dim == 1)
+    return add_norm (net, &tvw_op_layer_norm_channels, x, name, &p, features);
+  if (channels_dim >= 0)
+    {
+      const TvwArray *a = tvw_net_array (net, x);
+
+      g_return_val_if_fail (a == NULL || channels_dim == a->rank - 1, -1);
+    }
+  return add_norm (net, &tvw_op_layer_norm, x, name, &p, features);
+}
+
+TvwVal
+tvw_net_group_norm (TvwNet     *net,
+                    TvwVal      x,
+                    const char *name,
+                    int         groups,
+                    double      eps,
+                    gboolean    affine)
+{
+  NormParams p = { eps, MAX (groups, 1), affine ? 2 : 0 };
+
+  return add_norm (net, &tvw_op_group_norm, x, name, &p, input_channels (net, x));
+}
+
+TvwVal
+tvw_net_instance_norm (TvwNet     *net,
+                       TvwVal      x,
+                       const char *name,
+                       double      eps,
+                       gboolean    affine)
+{
+  NormParams p = { eps, 0, affine ? 2 : 0 };
+
+  return add_norm (net, &tvw_op_group_norm, x, name, &p, input_channels (net, x));
+}
