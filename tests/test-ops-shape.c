@@ -1645,7 +1645,7 @@ test_constructors (void)
   const gint64 new_shape[] = { 4, -1, 35 }, sizes[] = { 5, 0, 7 }, pads[] = { 1, 2, -1, 3 };
   const gint64 shifts[] = { 3, -1 };
   const int perm[] = { 0, 2, 3, 1 }, roll_dims[] = { -1, 1 };
-  TvwVal x = tvw_net_input_full (net, "input", 4, in_shape), parts[3], values, indices, index;
+  TvwVal x = tvw_net_input_full (net, "input", TVW_ELEM_F32, 4, in_shape), parts[3], values, indices, index;
   g_autoptr(GError) error = NULL;
 
   assert_shape (net, tvw_net_reshape (net, x, 3, new_shape), TVW_ELEM_F32, 3, (gint64[]) { 4, 6, 35 });
