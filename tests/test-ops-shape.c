@@ -229,7 +229,8 @@ assert_refused (const TvwOpClass *cls,
   g_autoptr(GError) error = NULL;
   TvwArray out[4] = { 0 };
 
-  g_assert_false (tvw_op_eager (cls, "features.3", params, n_in, in, 0, NULL, n_out, out, 1, &error));
+  g_assert_false (tvw_op_eager (cls, "features.3", params, n_in, in, 0, NULL, n_out, out, 1,
+                                &error));
   g_assert_error (error, TVW_ERROR, code);
   g_assert_nonnull (strstr (error->message, "features.3"));
   g_assert_nonnull (strstr (error->message, cls->name));
@@ -1255,14 +1256,16 @@ test_softmax_nan (void)
         /* Row 1 (dim 1) or column 13 (dim 0) holds the NaN. */
         const int nan_line = dim == 1 ? 1 : 13;
 
-        g_assert_true (tvw_op_eager (&tvw_op_softmax, "test", &p, 1, &x.a, 0, NULL, 1, &out, 1, &error));
+        g_assert_true (tvw_op_eager (&tvw_op_softmax, "test", &p, 1, &x.a, 0, NULL, 1, &out, 1,
+                                     &error));
         for (int i = 0; i < 20; i++)
           {
             double total = 0;
 
             for (int j = 0; j < 20; j++)
               {
-                float v = dim == 1 ? ((float *) out.data)[i * 20 + j] : ((float *) out.data)[j * 20 + i];
+                const float *y = out.data;
+                float v = dim == 1 ? y[i * 20 + j] : y[j * 20 + i];
 
                 g_assert_true (isnan (v) == (i == nan_line));
                 total += log_ ? exp (v) : v;
@@ -1350,7 +1353,9 @@ static void
 test_index_select_errors (void)
 {
   const gint64 shape[] = { 2, 3 }, index_shape[] = { 2, 2 };
-  TvwArray in[2] = { shape_only (TVW_ELEM_F32, 2, shape), shape_only (TVW_ELEM_I64, 2, index_shape) };
+  TvwArray in[2] = {
+    shape_only (TVW_ELEM_F32, 2, shape), shape_only (TVW_ELEM_I64, 2, index_shape),
+  };
   DimParams dim1 = { 1 }, dim2 = { 2 };
 
   assert_refused (&tvw_op_index_select, &dim1, 2, in, 1, TVW_ERROR_SHAPE_MISMATCH);
@@ -1393,7 +1398,8 @@ test_gather_random (void)
         p.dim = random_dim (rng, rank, &dim);
         /* No larger than the input outside @dim, any size along it. */
         for (int d = 0; d < rank; d++)
-          index_shape[d] = d == dim ? g_rand_int_range (rng, 0, 7) : g_rand_int_range (rng, 1, shape[d] + 1);
+          index_shape[d] = d == dim ? g_rand_int_range (rng, 0, 7)
+                                    : g_rand_int_range (rng, 1, shape[d] + 1);
         test_array_random (&index, rng, TVW_ELEM_I64, rank, index_shape,
                            (TestLayout) g_rand_int_range (rng, 0, TEST_N_LAYOUTS),
                            -0.1 * shape[dim], 1.1 * shape[dim]);
@@ -1413,7 +1419,9 @@ static void
 test_gather_errors (void)
 {
   const gint64 shape[] = { 2, 3 }, index_shape[] = { 3, 1 };
-  TvwArray in[2] = { shape_only (TVW_ELEM_F32, 2, shape), shape_only (TVW_ELEM_I64, 2, index_shape) };
+  TvwArray in[2] = {
+    shape_only (TVW_ELEM_F32, 2, shape), shape_only (TVW_ELEM_I64, 2, index_shape),
+  };
   DimParams dim1 = { 1 }, dim0 = { 0 };
 
   /* Larger than the input outside dim 1; along dim 0 it may be. */
@@ -1645,35 +1653,46 @@ test_constructors (void)
   const gint64 new_shape[] = { 4, -1, 35 }, sizes[] = { 5, 0, 7 }, pads[] = { 1, 2, -1, 3 };
   const gint64 shifts[] = { 3, -1 };
   const int perm[] = { 0, 2, 3, 1 }, roll_dims[] = { -1, 1 };
-  TvwVal x = tvw_net_input_full (net, "input", TVW_ELEM_F32, 4, in_shape), parts[3], values, indices, index;
+  TvwVal x = tvw_net_input_full (net, "input", TVW_ELEM_F32, 4, in_shape);
+  TvwVal parts[3], values, indices, index;
   g_autoptr(GError) error = NULL;
 
-  assert_shape (net, tvw_net_reshape (net, x, 3, new_shape), TVW_ELEM_F32, 3, (gint64[]) { 4, 6, 35 });
+  assert_shape (net, tvw_net_reshape (net, x, 3, new_shape),
+                TVW_ELEM_F32, 3, (gint64[]) { 4, 6, 35 });
   assert_shape (net, tvw_net_flatten_dims (net, x, 1, -1), TVW_ELEM_F32, 2, (gint64[]) { 2, 420 });
   assert_shape (net, tvw_net_permute (net, x, perm), TVW_ELEM_F32, 4, (gint64[]) { 2, 5, 7, 12 });
-  assert_shape (net, tvw_net_transpose (net, x, 1, -1), TVW_ELEM_F32, 4, (gint64[]) { 2, 7, 5, 12 });
-  assert_shape (net, tvw_net_unsqueeze (net, x, -1), TVW_ELEM_F32, 5, (gint64[]) { 2, 12, 5, 7, 1 });
-  assert_shape (net, tvw_net_squeeze (net, tvw_net_unsqueeze (net, x, 2), 2), TVW_ELEM_F32, 4, in_shape);
-  assert_shape (net, tvw_net_slice (net, x, 1, -10, G_MAXINT64, 3), TVW_ELEM_F32, 4, (gint64[]) { 2, 4, 5, 7 });
+  assert_shape (net, tvw_net_transpose (net, x, 1, -1),
+                TVW_ELEM_F32, 4, (gint64[]) { 2, 7, 5, 12 });
+  assert_shape (net, tvw_net_unsqueeze (net, x, -1),
+                TVW_ELEM_F32, 5, (gint64[]) { 2, 12, 5, 7, 1 });
+  assert_shape (net, tvw_net_squeeze (net, tvw_net_unsqueeze (net, x, 2), 2),
+                TVW_ELEM_F32, 4, in_shape);
+  assert_shape (net, tvw_net_slice (net, x, 1, -10, G_MAXINT64, 3),
+                TVW_ELEM_F32, 4, (gint64[]) { 2, 4, 5, 7 });
   tvw_net_split (net, x, 1, 3, sizes, parts);
   assert_shape (net, parts[0], TVW_ELEM_F32, 4, (gint64[]) { 2, 5, 5, 7 });
   assert_shape (net, parts[1], TVW_ELEM_F32, 4, (gint64[]) { 2, 0, 5, 7 });
   assert_shape (net, parts[2], TVW_ELEM_F32, 4, (gint64[]) { 2, 7, 5, 7 });
   assert_shape (net, tvw_net_concat (net, 3, parts, -3), TVW_ELEM_F32, 4, in_shape);
-  assert_shape (net, tvw_net_pad (net, x, 2, pads, 0), TVW_ELEM_F32, 4, (gint64[]) { 2, 12, 7, 10 });
+  assert_shape (net, tvw_net_pad (net, x, 2, pads, 0),
+                TVW_ELEM_F32, 4, (gint64[]) { 2, 12, 7, 10 });
   assert_shape (net, tvw_net_roll (net, x, 2, shifts, roll_dims), TVW_ELEM_F32, 4, in_shape);
   assert_shape (net, tvw_net_channel_shuffle (net, x, 3), TVW_ELEM_F32, 4, in_shape);
   assert_shape (net, tvw_net_contiguous (net, x), TVW_ELEM_F32, 4, in_shape);
-  assert_shape (net, tvw_net_reduce (net, TVW_REDUCE_MEAN, x, 0xc, TRUE), TVW_ELEM_F32, 4, (gint64[]) { 2, 12, 1, 1 });
-  assert_shape (net, tvw_net_reduce (net, TVW_REDUCE_MAX, x, 0x2, FALSE), TVW_ELEM_F32, 3, (gint64[]) { 2, 5, 7 });
+  assert_shape (net, tvw_net_reduce (net, TVW_REDUCE_MEAN, x, 0xc, TRUE),
+                TVW_ELEM_F32, 4, (gint64[]) { 2, 12, 1, 1 });
+  assert_shape (net, tvw_net_reduce (net, TVW_REDUCE_MAX, x, 0x2, FALSE),
+                TVW_ELEM_F32, 3, (gint64[]) { 2, 5, 7 });
   assert_shape (net, tvw_net_softmax (net, x, 1, TRUE), TVW_ELEM_F32, 4, in_shape);
   tvw_net_topk (net, x, 3, -1, &values, &indices);
   assert_shape (net, values, TVW_ELEM_F32, 4, (gint64[]) { 2, 12, 5, 3 });
   assert_shape (net, indices, TVW_ELEM_I64, 4, (gint64[]) { 2, 12, 5, 3 });
   index = tvw_net_reshape (net, tvw_net_slice (net, indices, 0, 0, 1, 1), 1, (gint64[]) { -1 });
   assert_shape (net, index, TVW_ELEM_I64, 1, (gint64[]) { 180 });
-  assert_shape (net, tvw_net_index_select (net, x, 2, index), TVW_ELEM_F32, 4, (gint64[]) { 2, 12, 180, 7 });
-  assert_shape (net, tvw_net_gather (net, x, -1, indices), TVW_ELEM_F32, 4, (gint64[]) { 2, 12, 5, 3 });
+  assert_shape (net, tvw_net_index_select (net, x, 2, index),
+                TVW_ELEM_F32, 4, (gint64[]) { 2, 12, 180, 7 });
+  assert_shape (net, tvw_net_gather (net, x, -1, indices),
+                TVW_ELEM_F32, 4, (gint64[]) { 2, 12, 5, 3 });
 
   /* The first error stays in the net, worded by the op's infer. */
   tvw_net_topk (net, x, 8, -1, &values, &indices);
@@ -1715,7 +1734,8 @@ static const struct
   { "/tvw/ops/pad/errors", test_pad_errors, &tvw_op_pad },
   { "/tvw/ops/roll/random-strides", test_roll_random, &tvw_op_roll },
   { "/tvw/ops/roll/errors", test_roll_errors, &tvw_op_roll },
-  { "/tvw/ops/channel_shuffle/random-strides", test_channel_shuffle_random, &tvw_op_channel_shuffle },
+  { "/tvw/ops/channel_shuffle/random-strides", test_channel_shuffle_random,
+    &tvw_op_channel_shuffle },
   { "/tvw/ops/channel_shuffle/errors", test_channel_shuffle_errors, &tvw_op_channel_shuffle },
   { "/tvw/ops/reduce/random-strides", test_reduce_random, &tvw_op_reduce },
   { "/tvw/ops/reduce/large-sum", test_reduce_large_sum, &tvw_op_reduce },

@@ -34,7 +34,8 @@ format_shape (const TvwArray *a,
 
   buf[at++] = '[';
   for (int i = 0; i < a->rank; i++)
-    at += g_snprintf (buf + at, SHAPE_CHARS - at, "%s%" G_GINT64_FORMAT, i ? ", " : "", a->shape[i]);
+    at += g_snprintf (buf + at, SHAPE_CHARS - at, "%s%" G_GINT64_FORMAT,
+                      i ? ", " : "", a->shape[i]);
   buf[at++] = ']';
   buf[at] = '\0';
   return buf;

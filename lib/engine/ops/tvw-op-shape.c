@@ -37,7 +37,8 @@ format_shape (const TvwArray *a,
 
   buf[at++] = '[';
   for (int i = 0; i < a->rank; i++)
-    at += g_snprintf (buf + at, SHAPE_CHARS - at, "%s%" G_GINT64_FORMAT, i ? ", " : "", a->shape[i]);
+    at += g_snprintf (buf + at, SHAPE_CHARS - at, "%s%" G_GINT64_FORMAT,
+                      i ? ", " : "", a->shape[i]);
   buf[at++] = ']';
   buf[at] = '\0';
   return buf;
@@ -101,7 +102,8 @@ check_quantization (const TvwOpCall  *call,
   if (!call->in[input].quantized || call->in[input].qaxis < 0)
     return TRUE;
 
-  set_invalid (call, error, "input %d is quantized per channel, which this op does not support", input);
+  set_invalid (call, error, "input %d is quantized per channel, which this op does not support",
+               input);
   return FALSE;
 }
 
@@ -1041,8 +1043,8 @@ pad_rows (gpointer data,
           continue;
         }
       fill_run (dst, c0, job->value, es);
-      copy_run (dst + c0 * es,
-                (const guint8 *) in->data + (src_off + (c0 - left) * in->stride[r - 1]) * (gint64) es,
+      src_off += (c0 - left) * in->stride[r - 1];
+      copy_run (dst + c0 * es, (const guint8 *) in->data + src_off * (gint64) es,
                 c1 - c0, in->stride[r - 1], es);
       fill_run (dst + c1 * es, w_out - c1, job->value, es);
     }
