@@ -578,8 +578,8 @@ test_matmul_errors (void)
 
 /* ---- interpolate and grid_sample --------------------------------------- */
 
-/* PyTorch's legacy nearest: floor (dst · scale) in float, scale = in / out
- * or 1 / scale_factor. */
+/* PyTorch's legacy nearest (its N×C×H×W kernel): floor (dst · scale) in
+ * float, scale = in / out or 1 / scale_factor. */
 static gint64
 ref_nearest (gint64 o,
              gint64 in,
@@ -588,10 +588,6 @@ ref_nearest (gint64 o,
 {
   float scale = scale_factor > 0 ? (float) (1.0 / scale_factor) : (float) in / (float) out;
 
-  if (in == out)
-    return o;
-  if (out == 2 * in)
-    return o / 2;
   return MIN ((gint64) floorf ((float) o * scale), in - 1);
 }
 
@@ -608,6 +604,13 @@ ref_linear (gint64    o,
 {
   double src;
 
+  /* An axis that keeps its size is copied, whatever the scale factor. */
+  if (in == out)
+    {
+      *i0 = *i1 = o;
+      *lambda = 0;
+      return;
+    }
   if (align_corners)
     src = out > 1 ? (double) (in - 1) / (out - 1) * o : 0;
   else
@@ -649,10 +652,10 @@ test_interpolate (void)
            * exactly double. */
           if (seed == 1)
             {
-              static const double factors[] = { 2.0, 0.5, 1.7, 3.0, 0.75 };
+              static const double factors[] = { 2.0, 0.5, 1.7, 3.0, 0.75, 1.2, 2.3 };
 
-              p.scale_h = factors[g_rand_int_range (rng, 0, 5)];
-              p.scale_w = factors[g_rand_int_range (rng, 0, 5)];
+              p.scale_h = factors[g_rand_int_range (rng, 0, 7)];
+              p.scale_w = factors[g_rand_int_range (rng, 0, 7)];
               xs[2] = MAX (xs[2], 2);
               xs[3] = MAX (xs[3], 2);
             }

@@ -5,9 +5,12 @@
  * Both read their N×C×H×W input through its strides (channels-last or
  * not) and write an output in the same layout, so a channels-last network
  * stays channels-last.  The source coordinates follow PyTorch's CPU
- * kernels: legacy `nearest` is floor (dst · scale) computed in float;
- * bilinear uses area_pixel_compute_source_index () (half-pixel centres
- * clamped at 0, or corners aligned).  grid_sample pads with zeros.
+ * kernels (checked against torch 1.13): legacy `nearest` is
+ * floor (dst · scale) computed in float; bilinear uses
+ * area_pixel_compute_source_index () (half-pixel centres clamped at 0, or
+ * corners aligned) and copies an axis whose size does not change.  The
+ * scale is 1 / scale_factor when the size came from one.  grid_sample pads
+ * with zeros.
  */
 
 #include "config.h"
@@ -125,14 +128,13 @@ axis_init (Axis     *ax,
   ax->nearest_scale = scale_factor > 0 ? (float) (1.0 / scale_factor) : (float) in / (float) out;
 }
 
+/* PyTorch's N×C×H×W kernel: no shortcut for equal or doubled sizes (its
+ * channels-last kernel has them; the two differ only for scale factors
+ * that are not exactly the size ratio). */
 static gint64
 axis_nearest (const Axis *ax,
               gint64      i)
 {
-  if (ax->out == ax->in)
-    return i;
-  if (ax->out == 2 * ax->in)
-    return i >> 1;
   return MIN ((gint64) floorf ((float) i * ax->nearest_scale), ax->in - 1);
 }
 
@@ -146,6 +148,15 @@ axis_linear (const Axis *ax,
 {
   double src, lambda;
 
+  /* PyTorch leaves an axis whose size does not change as it is, whatever
+   * the scale factor. */
+  if (ax->in == ax->out)
+    {
+      *i0 = *i1 = i;
+      *l0 = 1.f;
+      *l1 = 0.f;
+      return;
+    }
   if (ax->align_corners)
     src = ax->scale * (double) i;
   else
