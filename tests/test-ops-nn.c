@@ -747,6 +747,25 @@ test_grid_sample (void)
           test_array_random (&x, rng, TVW_ELEM_F32, 4, xs, layout, -1, 1);
           /* Past [-1, 1]: some samples fall in the zero padding. */
           test_array_random (&g, rng, TVW_ELEM_F32, 4, gs, (layout + seed) % TEST_N_LAYOUTS, -1.3, 1.3);
+          /* Seed 0: an 8×8 input and the grid on multiples of 1/8, where
+           * nearest meets exact halves (ties to even, as nearbyint). */
+          if (seed == 0)
+            {
+              const gint64 xs8[4] = { xs[0], xs[1], 8, 8 };
+
+              test_array_clear (&x);
+              memcpy (xs, xs8, sizeof xs);
+              test_array_random (&x, rng, TVW_ELEM_F32, 4, xs, layout, -1, 1);
+              for (gint64 f = 0; f < numel (4, gs); f++)
+                {
+                  gint64 idx[4], off = 0;
+
+                  test_unflatten (&g.a, f, idx);
+                  for (int i = 0; i < 4; i++)
+                    off += idx[i] * g.a.stride[i];
+                  ((float *) g.a.data)[off] = g_rand_int_range (rng, -10, 11) / 8.f;
+                }
+            }
           in[0] = x.a;
           in[1] = g.a;
 

@@ -13,9 +13,11 @@
  * coordinate trick (each class's boxes moved by idx · (max coordinate + 1),
  * then one NMS); above that, NMS per class with the boxes as they are.  The
  * two differ only in float rounding, so both are kept.  Boxes are visited
- * by decreasing score; equal scores in index order (torch.sort on CPU does
- * not promise an order for ties).  A box is suppressed by a kept one of the
- * same class whose IoU with it is over the threshold.
+ * by decreasing score, equal scores in index order as torchvision's stable
+ * sort in nms () (above 1000 boxes torchvision re-sorts the kept ones with
+ * an unstable sort: equal scores may come out in another order there).  A
+ * box is suppressed by a kept one of the same class whose IoU with it is
+ * over the threshold.
  */
 
 #include "config.h"
