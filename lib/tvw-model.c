@@ -422,8 +422,17 @@ tvw_model_initable_init (GInitable     *initable,
     num_classes = self->num_classes;
   self->num_classes = num_classes;
 
-  self->net = tvw_net_new ();
-  self->arch->build (self->net, self->architecture, num_classes);
+  {
+    TvwBuildConfig config = { num_classes, self->weights != NULL, NULL };
+
+    self->net = tvw_net_new ();
+    if (!self->arch->build (self->net, self->arch, &config, error))
+      {
+        g_prefix_error (error, "%s: ", self->architecture);
+        g_clear_pointer (&self->net, tvw_net_free);
+        return FALSE;
+      }
+  }
 
   if (self->weights != NULL)
     {
@@ -740,7 +749,7 @@ tvw_model_forward (TvwModel      *self,
   gint64 n, c, h, w;
   g_autoptr(TvwTensor) floats = NULL;
   float *out = NULL;
-  gint64 out_shape[4];
+  gint64 out_shape[TVW_MAX_RANK];
   guint out_n_dims;
   gboolean ok;
 

@@ -11,6 +11,66 @@
 #include "tvw-error.h"
 #include "tvw-engine-private.h"
 #include "tvw-engine-threads-private.h"
+#include "tvw-graph-private.h"
+
+/* PyTorch's output size of a convolution. */
+static int
+conv_out (int size,
+          int kernel,
+          int stride,
+          int pad,
+          int dilation)
+{
+  int num = size + 2 * pad - dilation * (kernel - 1) - 1;
+
+  return num < 0 ? 0 : num / stride + 1;
+}
+
+/* Naive reference: the definition of a convolution, for tests. */
+static void
+reference_conv2d (const float       *input,
+                  int                n,
+                  int                c,
+                  int                h,
+                  int                w,
+                  const float       *weight,
+                  const float       *bias,
+                  int                out_channels,
+                  const TvwConvSpec *s,
+                  float             *output,
+                  int               *out_h,
+                  int               *out_w)
+{
+  int oh = conv_out (h, s->kernel_h, s->stride_h, s->pad_h, s->dilation_h);
+  int ow = conv_out (w, s->kernel_w, s->stride_w, s->pad_w, s->dilation_w);
+  int cin_g = c / s->groups, cout_g = out_channels / s->groups;
+
+  *out_h = oh;
+  *out_w = ow;
+
+  for (int b = 0; b < n; b++)
+    for (int o = 0; o < out_channels; o++)
+      for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++)
+          {
+            int g = o / cout_g;
+            double acc = bias != NULL ? bias[o] : 0.0;
+
+            for (int ci = 0; ci < cin_g; ci++)
+              for (int ky = 0; ky < s->kernel_h; ky++)
+                for (int kx = 0; kx < s->kernel_w; kx++)
+                  {
+                    int iy = y * s->stride_h - s->pad_h + ky * s->dilation_h;
+                    int ix = x * s->stride_w - s->pad_w + kx * s->dilation_w;
+
+                    if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                      continue;
+                    acc += (double) input[(((gsize) b * c + g * cin_g + ci) * h + iy) * w + ix] *
+                           weight[(((gsize) o * cin_g + ci) * s->kernel_h + ky) * s->kernel_w + kx];
+                  }
+            output[(((gsize) b * out_channels + o) * oh + y) * ow + x] = (float) acc;
+          }
+}
 
 static guint32 rng_state = 12345;
 
@@ -142,9 +202,9 @@ check_conv (const ConvCase *cc,
   out = run (net, input, cc->n, cc->h, cc->w, threads, shape, &n_dims);
 
   ref = g_new (float, (gsize) cc->n * cc->cout * cc->h * cc->w * 4 + 16);
-  tvw_reference_conv2d (input, cc->n, cc->c, cc->h, cc->w, param (net, "conv.weight"),
-                        cc->spec.bias ? param (net, "conv.bias") : NULL,
-                        cc->cout, &cc->spec, ref, &oh, &ow);
+  reference_conv2d (input, cc->n, cc->c, cc->h, cc->w, param (net, "conv.weight"),
+                    cc->spec.bias ? param (net, "conv.bias") : NULL,
+                    cc->cout, &cc->spec, ref, &oh, &ow);
 
   g_assert_cmpuint (n_dims, ==, 4);
   g_assert_cmpint (shape[0], ==, cc->n);
@@ -583,6 +643,166 @@ test_fp_mode_restored (void)
   g_assert_cmphex (_mm_getcsr (), ==, fp_mode);
 }
 
+/* Two named outputs, one of them a view: a conv's map and its
+ * per-channel mean (reduce over H, W), run through the general API; the
+ * map comes back row-major N×C×H×W whatever the engine's layout. */
+static void
+test_named_outputs (void)
+{
+  g_autoptr(TvwNet) net = tvw_net_new ();
+  g_autoptr(GError) error = NULL;
+  const gint64 shape[4] = { 2, 3, 5, 7 };
+  g_autofree float *input = random_buffer (2 * 3 * 5 * 7);
+  TvwArray in, out[2];
+  TvwVal x, y, m;
+
+  x = tvw_net_input_full (net, "image", 4, shape);
+  y = tvw_net_conv2d (net, x, "conv", 4, 3, 1, 1, 1, 1, TRUE);
+  m = tvw_net_reduce (net, TVW_REDUCE_MEAN, y, (1 << 2) | (1 << 3), FALSE);
+  tvw_net_output (net, "map", y);
+  tvw_net_output (net, "mean", m);
+  g_assert_true (tvw_net_check (net, &error));
+  g_assert_cmpuint (tvw_net_get_n_outputs (net), ==, 2);
+  g_assert_cmpstr (tvw_net_get_output_name (net, 1), ==, "mean");
+  tvw_net_init_random (net, 9);
+  randomise (net, "conv.bias", -1, 1);
+  g_assert_true (tvw_net_prepare (net, &error));
+
+  tvw_array_init (&in, TVW_ELEM_F32, 4, shape);
+  in.data = input;
+  g_assert_true (tvw_net_run_arrays (net, &in, 2, NULL, out, &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpint (out[0].rank, ==, 4);
+  g_assert_cmpint (out[0].shape[1], ==, 4);
+  g_assert_true (tvw_array_is_contiguous (&out[0]));
+  g_assert_cmpint (out[1].rank, ==, 2);
+  g_assert_cmpint (out[1].shape[0], ==, 2);
+  g_assert_cmpint (out[1].shape[1], ==, 4);
+
+  {
+    const TvwConvSpec spec = { 3, 3, 1, 1, 1, 1, 1, 1, 1, TRUE };
+    g_autofree float *ref = g_new (float, 2 * 4 * 5 * 7);
+    int oh, ow;
+
+    reference_conv2d (input, 2, 3, 5, 7, param (net, "conv.weight"), param (net, "conv.bias"),
+                      4, &spec, ref, &oh, &ow);
+    assert_close (out[0].data, ref, 2 * 4 * 5 * 7, 1e-5);
+    for (int b = 0; b < 2; b++)
+      for (int c = 0; c < 4; c++)
+        {
+          double sum = 0;
+
+          for (int i = 0; i < 35; i++)
+            sum += ref[(b * 4 + c) * 35 + i];
+          g_assert_cmpfloat_with_epsilon (((float *) out[1].data)[b * 4 + c], sum / 35, 1e-5);
+        }
+  }
+
+  g_free (out[0].data);
+  g_free (out[1].data);
+}
+
+/* An N×H×W×C input permuted to N×C×H×W is a channels-last view: the
+ * convolution reads it in place; the result equals the convolution of
+ * the NCHW copy of the same data. */
+static void
+test_permuted_input (void)
+{
+  g_autoptr(TvwNet) net = tvw_net_new ();
+  g_autoptr(GError) error = NULL;
+  const gint64 shape[4] = { 1, 6, 5, 3 };
+  const int perm[4] = { 0, 3, 1, 2 };
+  g_autofree float *nhwc = random_buffer (6 * 5 * 3);
+  g_autofree float *nchw = g_new (float, 6 * 5 * 3);
+  g_autofree float *ref = g_new (float, 8 * 6 * 5);
+  const TvwConvSpec spec = { 3, 3, 1, 1, 1, 1, 1, 1, 1, FALSE };
+  TvwArray in, out;
+  TvwVal x;
+  int oh, ow;
+
+  x = tvw_net_input_full (net, "nhwc", 4, shape);
+  x = tvw_net_permute (net, x, perm);
+  x = tvw_net_conv2d_full (net, x, "conv", 8, &spec);
+  tvw_net_set_output (net, x);
+  tvw_net_init_random (net, 4);
+  g_assert_true (tvw_net_prepare (net, &error));
+
+  tvw_array_init (&in, TVW_ELEM_F32, 4, shape);
+  in.data = nhwc;
+  g_assert_true (tvw_net_run_arrays (net, &in, 1, NULL, &out, &error));
+  g_assert_no_error (error);
+
+  for (int c = 0; c < 3; c++)
+    for (int i = 0; i < 30; i++)
+      nchw[c * 30 + i] = nhwc[i * 3 + c];
+  reference_conv2d (nchw, 1, 3, 6, 5, param (net, "conv.weight"), NULL, 8, &spec, ref, &oh, &ow);
+  g_assert_cmpint (out.shape[2], ==, 6);
+  g_assert_cmpint (out.shape[3], ==, 5);
+  assert_close (out.data, ref, 8 * 6 * 5, 1e-5);
+
+  /* Read in place: the convolution (the last node) stages nothing. */
+  {
+    TvwNode *conv = tvw_net_node (net, net->nodes->len - 1);
+
+    g_assert_true (conv->call.cls == &tvw_op_conv2d);
+    g_assert_false (conv->staged[0]);
+  }
+  g_free (out.data);
+}
+
+/* Shape mismatches are GErrors that name the module and the shapes, at
+ * build time and when a real input does not fit; never a crash. */
+static void
+test_malformed_graph (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  {
+    g_autoptr(TvwNet) net = tvw_net_new ();
+    TvwVal x = tvw_net_input (net, 3), a, b;
+
+    a = tvw_net_conv2d (net, x, "layer1.0.conv1", 8, 3, 1, 1, 1, 1, FALSE);
+    b = tvw_net_conv2d (net, x, "layer1.0.conv2", 8, 3, 2, 1, 1, 1, FALSE);
+    x = tvw_net_add (net, a, b);
+    g_assert_cmpint (x, ==, -1);
+    /* Later constructors do nothing. */
+    g_assert_cmpint (tvw_net_linear (net, x, "fc", 10, TRUE), ==, -1);
+    tvw_net_set_output (net, x);
+    g_assert_false (tvw_net_check (net, &error));
+    g_assert_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH);
+    g_assert_nonnull (strstr (error->message, "[1, 8, 224, 224]"));
+    g_assert_nonnull (strstr (error->message, "[1, 8, 112, 112]"));
+    g_clear_error (&error);
+  }
+
+  {
+    g_autoptr(TvwNet) net = tvw_net_new ();
+    const gint64 shape[2] = { 1, 16 };
+    TvwVal x = tvw_net_input_full (net, "features", 2, shape);
+    TvwArray in;
+    float input[32] = { 0 };
+    g_autofree float *out = NULL;
+
+    x = tvw_net_linear (net, x, "classifier.1", 4, TRUE);
+    tvw_net_set_output (net, x);
+    tvw_net_init_random (net, 1);
+    g_assert_true (tvw_net_prepare (net, &error));
+
+    /* 32 features where the layer takes 16. */
+    tvw_array_init (&in, TVW_ELEM_F32, 2, (gint64[]) { 1, 32 });
+    in.data = input;
+    {
+      TvwArray result;
+
+      g_assert_false (tvw_net_run_arrays (net, &in, 1, NULL, &result, &error));
+    }
+    g_assert_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH);
+    g_assert_nonnull (strstr (error->message, "classifier.1"));
+    g_assert_nonnull (strstr (error->message, "[1, 32]"));
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -599,6 +819,9 @@ main (int   argc,
   g_test_add_func ("/tvw/engine/cancel-between-nodes", test_cancel);
   g_test_add_func ("/tvw/engine/thread-pool", test_thread_pool);
   g_test_add_func ("/tvw/engine/fp-mode-restored", test_fp_mode_restored);
+  g_test_add_func ("/tvw/engine/graph/named-outputs", test_named_outputs);
+  g_test_add_func ("/tvw/engine/graph/permuted-input-is-a-view", test_permuted_input);
+  g_test_add_func ("/tvw/engine/graph/malformed", test_malformed_graph);
 
   return g_test_run ();
 }

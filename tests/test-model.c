@@ -34,7 +34,11 @@ make_safetensors (const char *arch,
   guint64 len;
 
   g_assert_nonnull (a);
-  a->build (net, arch, num_classes);
+  {
+    TvwBuildConfig config = { num_classes, FALSE, NULL };
+
+    g_assert_true (a->build (net, a, &config, NULL));
+  }
 
   for (guint i = 0; i < tvw_net_get_n_params (net); i++)
     {

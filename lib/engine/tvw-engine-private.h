@@ -2,19 +2,27 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * A TvwNet is a graph built once per model by lib/models/ (in the order
- * torchvision's modules run), with parameters declared under torchvision's
- * state_dict key names.  Parameters are bound from a checkpoint (or filled
- * randomly), then prepared: BatchNorm is folded into the producing
- * convolution and weights are re-packed for the kernels.  Running plans the
- * shapes and one activation arena per input shape; kernels never allocate.
+ * A TvwNet is a graph of op nodes built once per model by lib/models/ (in
+ * the order torchvision's modules run), with parameters declared under
+ * torchvision's state_dict key names.  Values are n-d arrays (any element
+ * type, rank 1–5, strided: views share storage); a graph has named inputs
+ * and outputs.  Parameters are bound from a checkpoint (or filled
+ * randomly), then prepared: passes fold BatchNorm into the producing
+ * convolution and fuse activations and residual additions into epilogues,
+ * and weights are re-packed for the kernels.  Running plans the shapes,
+ * layouts and one activation arena per input shape; kernels never
+ * allocate.
  *
- * Internally activations are channels-last (NHWC); callers see NCHW.
+ * Users see torchvision's layouts (N×C×H×W, row-major); inside, the engine
+ * picks its own (channels-last for convolutions).  The op set and its
+ * constructors are in ops/tvw-ops-private.h.
  */
 
 #pragma once
 
 #include <gio/gio.h>
+
+#include "tvw-array-private.h"
 
 
 G_BEGIN_DECLS
@@ -36,6 +44,7 @@ typedef enum
   TVW_ACT_GELU,
 } TvwActivation;
 
+
 typedef struct
 {
   int      kernel_h, kernel_w;
@@ -49,12 +58,25 @@ typedef struct
 TvwNet   *tvw_net_new                  (void);
 void      tvw_net_free                 (TvwNet              *net);
 
-/* Graph construction.  Programming errors (a wrong channel count in model
- * code) are g_return_if_fail()s; user errors come later, from planning. */
+/* Graph construction.  Each constructor infers its output's shape at once
+ * from build-time shapes (the inputs' example shapes); the first error
+ * (a shape mismatch, named after the torchvision module) is kept and the
+ * constructors after it do nothing.  tvw_net_check () reports it. */
+
+/* A named f32 input of rank @rank; @example_shape gives the build-time
+ * shapes (the batch and sizes real inputs have may differ). */
+TvwVal    tvw_net_input_full           (TvwNet              *net,
+                                        const char          *name,
+                                        int                  rank,
+                                        const gint64        *example_shape);
+/* An N×@channels×H×W image batch named “input” (224×224 at build time). */
 TvwVal    tvw_net_input                (TvwNet              *net,
                                         int                  channels);
+/* Size of dimension 1 of @x at build time. */
 int       tvw_net_channels             (TvwNet              *net,
                                         TvwVal               x);
+gboolean  tvw_net_check                (TvwNet              *net,
+                                        GError             **error);
 TvwVal    tvw_net_conv2d               (TvwNet              *net,
                                         TvwVal               x,
                                         const char          *name,
@@ -113,8 +135,18 @@ TvwVal    tvw_net_linear               (TvwNet              *net,
                                         const char          *name,
                                         int                  out_features,
                                         gboolean             bias);
+/* Marks @x as the graph output @name (torchvision's key: “out”, “aux”,
+ * “boxes”, …); outputs come back in the order they were added. */
+void      tvw_net_output               (TvwNet              *net,
+                                        const char          *name,
+                                        TvwVal               x);
+/* tvw_net_output (net, "out", x) */
 void      tvw_net_set_output           (TvwNet              *net,
                                         TvwVal               x);
+guint       tvw_net_get_n_inputs       (TvwNet              *net);
+guint       tvw_net_get_n_outputs      (TvwNet              *net);
+const char *tvw_net_get_output_name    (TvwNet              *net,
+                                        guint                index);
 /* torchvision.ops.SqueezeExcitation as one node (issue 6):
  * x · gate_act (fc2 (act (fc1 (mean of x over the map)))), fc1 and fc2
  * being 1×1 convolutions with bias named “@prefix.fc1”, “@prefix.fc2”. */
@@ -167,10 +199,21 @@ void      tvw_net_init_random          (TvwNet              *net,
 gboolean  tvw_net_prepare              (TvwNet              *net,
                                         GError             **error);
 
-/* Runs the network on an NCHW float32 batch.  The output is returned as a
- * new buffer the caller owns (NCHW for 4-D outputs, N×F for 2-D ones).
- * Cancellation is checked between nodes.  Not reentrant: callers serialise
- * runs of one net. */
+/* Runs the network.  @inputs: one contiguous row-major array per graph
+ * input, in order (f32).  @outputs: one per graph output, filled with
+ * new contiguous row-major arrays whose data (g_malloc) the caller frees.
+ * Cancellation is checked between nodes.  Not reentrant: callers
+ * serialise runs of one net. */
+gboolean  tvw_net_run_arrays           (TvwNet              *net,
+                                        const TvwArray      *inputs,
+                                        int                  n_threads,
+                                        GCancellable        *cancellable,
+                                        TvwArray            *outputs,
+                                        GError             **error);
+
+/* tvw_net_run_arrays () for a one-input network on an NCHW float32 batch:
+ * the first output, row-major, as a new buffer the caller owns
+ * (@output_shape has room for TVW_MAX_RANK dimensions). */
 gboolean  tvw_net_run                  (TvwNet              *net,
                                         const float         *input,
                                         int                  n,
@@ -183,21 +226,7 @@ gboolean  tvw_net_run                  (TvwNet              *net,
                                         guint               *output_n_dims,
                                         GError             **error);
 
-/* Naive reference kernels (NCHW, no packing) for tests. */
-void      tvw_reference_conv2d         (const float         *input,
-                                        int                  n,
-                                        int                  c,
-                                        int                  h,
-                                        int                  w,
-                                        const float         *weight,
-                                        const float         *bias,
-                                        int                  out_channels,
-                                        const TvwConvSpec   *spec,
-                                        float               *output,
-                                        int                 *out_h,
-                                        int                 *out_w);
 
-/* Kernels (one dispatch point in tvw-net.c calls these). */
 void      tvw_engine_init              (void);
 int       tvw_engine_default_threads   (void);
 

@@ -23,6 +23,7 @@
 
 #include "tvw-array-private.h"
 #include "tvw-engine-private.h"
+#include "tvw-error.h"
 
 G_BEGIN_DECLS
 
@@ -52,6 +53,9 @@ typedef enum
    * with the shapes it produced.  Runs once, on the calling thread (it may
    * still use n_threads for parallel loops). */
   TVW_OP_HOST          = 1 << 3,
+  /* Like TVW_OP_CHANNELS_LAST, for every rank 4/5 input (a convolution's
+   * residual). */
+  TVW_OP_CHANNELS_LAST_ALL = 1 << 4,
 } TvwOpFlags;
 
 /* A parameter an op declares, found in checkpoints as “@node_name.@suffix”
@@ -61,6 +65,7 @@ typedef enum
   TVW_WEIGHT_BUFFER   = 1 << 0,  /* running stats: not counted as a parameter */
   TVW_WEIGHT_OPTIONAL = 1 << 1,  /* may be missing from a checkpoint */
   TVW_WEIGHT_INT      = 1 << 2,  /* an integer (num_batches_tracked): checked, not read */
+  TVW_WEIGHT_INIT_ONES = 1 << 3, /* random initialisation: ones (norm scales, running_var) */
 } TvwWeightFlags;
 
 typedef struct

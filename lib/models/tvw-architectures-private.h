@@ -11,19 +11,46 @@
 
 G_BEGIN_DECLS
 
+/* What a builder is asked for: torchvision's keyword arguments. */
 typedef struct
+{
+  guint         num_classes;
+  /* A weights entry was given (built-in or a card): the options it implies
+   * are set, like torchvision's builders do with `weights=…`. */
+  gboolean      with_weights;
+  /* Other keyword arguments by torchvision's names (“aux_loss”,
+   * “transform_input”, “image_size”, “min_size”, …); nullable. */
+  GVariantDict *options;
+} TvwBuildConfig;
+
+typedef struct _TvwArchitecture TvwArchitecture;
+
+struct _TvwArchitecture
 {
   const char *name;                 /* torchvision's builder name */
   guint       default_num_classes;
   guint       min_size;             /* smallest square input it accepts */
   /* Appends the whole network to @net, parameters named like
-   * torchvision's state_dict keys. */
-  void      (*build) (TvwNet     *net,
-                      const char *name,
-                      guint       num_classes);
+   * torchvision's state_dict keys; fails with a GError naming the module
+   * when the configuration cannot be built. */
+  gboolean  (*build) (TvwNet                *net,
+                      const TvwArchitecture *arch,
+                      const TvwBuildConfig  *config,
+                      GError               **error);
   /* The family's own description of this member, for build (nullable). */
   gconstpointer config;
-} TvwArchitecture;
+};
+
+/* An option of @config, or @fallback when it is not set. */
+gint64    tvw_build_config_get_int      (const TvwBuildConfig *config,
+                                         const char           *key,
+                                         gint64                fallback);
+gboolean  tvw_build_config_get_boolean  (const TvwBuildConfig *config,
+                                         const char           *key,
+                                         gboolean              fallback);
+double    tvw_build_config_get_double   (const TvwBuildConfig *config,
+                                         const char           *key,
+                                         double                fallback);
 
 const TvwArchitecture *tvw_architecture_lookup          (const char *name);
 gboolean               tvw_architecture_is_implemented  (const char *name);

@@ -62,3 +62,66 @@ tvw_architecture_list (void)
 
   return (const char * const *) names;
 }
+
+/* Numbers come as any GVariant number type: Python and JSON give int64 or
+ * double where C code may give int32. */
+static GVariant *
+lookup_option (const TvwBuildConfig *config,
+               const char           *key)
+{
+  return config->options != NULL ? g_variant_dict_lookup_value (config->options, key, NULL) : NULL;
+}
+
+static gboolean
+option_number (const TvwBuildConfig *config,
+               const char           *key,
+               double               *out)
+{
+  g_autoptr(GVariant) v = lookup_option (config, key);
+
+  if (v == NULL)
+    return FALSE;
+  if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT64))
+    *out = (double) g_variant_get_int64 (v);
+  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT32))
+    *out = g_variant_get_int32 (v);
+  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT32))
+    *out = g_variant_get_uint32 (v);
+  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_DOUBLE))
+    *out = g_variant_get_double (v);
+  else
+    return FALSE;
+  return TRUE;
+}
+
+gint64
+tvw_build_config_get_int (const TvwBuildConfig *config,
+                          const char           *key,
+                          gint64                fallback)
+{
+  double v;
+
+  return option_number (config, key, &v) ? (gint64) v : fallback;
+}
+
+double
+tvw_build_config_get_double (const TvwBuildConfig *config,
+                             const char           *key,
+                             double                fallback)
+{
+  double v;
+
+  return option_number (config, key, &v) ? v : fallback;
+}
+
+gboolean
+tvw_build_config_get_boolean (const TvwBuildConfig *config,
+                              const char           *key,
+                              gboolean              fallback)
+{
+  g_autoptr(GVariant) v = lookup_option (config, key);
+
+  if (v != NULL && g_variant_is_of_type (v, G_VARIANT_TYPE_BOOLEAN))
+    return g_variant_get_boolean (v);
+  return fallback;
+}

@@ -113,12 +113,14 @@ fused_mbconv (TvwNet            *net,
   return out;
 }
 
-static void
-build_efficientnet (TvwNet     *net,
-                    const char *name,
-                    guint       num_classes)
+static gboolean
+build_efficientnet (TvwNet                *net,
+                    const TvwArchitecture *arch,
+                    const TvwBuildConfig  *config,
+                    GError               **error)
 {
-  const EfficientNetConfig *cfg = tvw_architecture_lookup (name)->config;
+  const EfficientNetConfig *cfg = arch->config;
+  const guint num_classes = config->num_classes;
   StageConfig stages[G_N_ELEMENTS (cfg->stages)];
   TvwVal x = tvw_net_input (net, 3);
   int last_in, last_out;
@@ -170,6 +172,8 @@ build_efficientnet (TvwNet     *net,
   x = tvw_net_flatten (net, x);
   x = tvw_net_linear (net, x, "classifier.1", num_classes, TRUE);
   tvw_net_set_output (net, x);
+
+  return tvw_net_check (net, error);
 }
 
 /* Table 1 of the EfficientNet paper. */

@@ -250,19 +250,22 @@ static const InvertedResidualConfig v3_small[] = {
   { 96,  5, 576, 96,  TRUE,  TRUE,  1, 1 },
 };
 
-static void
-build (TvwNet     *net,
-       const char *name,
-       guint       num_classes)
+static gboolean
+build (TvwNet                *net,
+       const TvwArchitecture *arch,
+       const TvwBuildConfig  *config,
+       GError               **error)
 {
-  if (g_str_equal (name, "mobilenet_v2"))
+  const guint num_classes = config->num_classes;
+
+  if (g_str_equal (arch->name, "mobilenet_v2"))
     build_mobilenet_v2 (net, num_classes);
-  else if (g_str_equal (name, "mobilenet_v3_large"))
+  else if (g_str_equal (arch->name, "mobilenet_v3_large"))
     build_mobilenet_v3 (net, v3_large, G_N_ELEMENTS (v3_large), 1280, num_classes);
-  else if (g_str_equal (name, "mobilenet_v3_small"))
-    build_mobilenet_v3 (net, v3_small, G_N_ELEMENTS (v3_small), 1024, num_classes);
   else
-    g_return_if_reached ();
+    build_mobilenet_v3 (net, v3_small, G_N_ELEMENTS (v3_small), 1024, num_classes);
+
+  return tvw_net_check (net, error);
 }
 
 /* Every convolution is padded (k - 1) / 2: a 1×1 input stays 1×1. */

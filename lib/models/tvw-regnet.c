@@ -131,12 +131,14 @@ res_bottleneck_block (TvwNet             *net,
   return tvw_net_activation (net, f, TVW_ACT_RELU);
 }
 
-static void
-build_regnet (TvwNet     *net,
-              const char *name,
-              guint       num_classes)
+static gboolean
+build_regnet (TvwNet                *net,
+              const TvwArchitecture *arch,
+              const TvwBuildConfig  *config,
+              GError               **error)
 {
-  const RegNetConfig *cfg = tvw_architecture_lookup (name)->config;
+  const RegNetConfig *cfg = arch->config;
+  const guint num_classes = config->num_classes;
   RegNetStages st;
   TvwVal x = tvw_net_input (net, 3);
 
@@ -160,6 +162,8 @@ build_regnet (TvwNet     *net,
   x = tvw_net_flatten (net, x);
   x = tvw_net_linear (net, x, "fc", num_classes, TRUE);
   tvw_net_set_output (net, x);
+
+  return tvw_net_check (net, error);
 }
 
 /* depth, w_0, w_a, w_m, group width, SE ratio */

@@ -64,12 +64,14 @@ block (TvwNet             *net,
   return tvw_net_activation (net, out, TVW_ACT_RELU);
 }
 
-static void
-build_resnet (TvwNet     *net,
-              const char *name,
-              guint       num_classes)
+static gboolean
+build_resnet (TvwNet                *net,
+              const TvwArchitecture *arch,
+              const TvwBuildConfig  *config,
+              GError               **error)
 {
-  const ResNetConfig *cfg = tvw_architecture_lookup (name)->config;
+  const ResNetConfig *cfg = arch->config;
+  const guint num_classes = config->num_classes;
   TvwVal x = tvw_net_input (net, 3);
 
   /* N×3×H×W → N×64×H/4×W/4 */
@@ -93,6 +95,8 @@ build_resnet (TvwNet     *net,
   x = tvw_net_flatten (net, x);
   x = tvw_net_linear (net, x, "fc", num_classes, TRUE);
   tvw_net_set_output (net, x);
+
+  return tvw_net_check (net, error);
 }
 
 static const ResNetConfig resnet18 =         { FALSE, { 2, 2, 2, 2 },  1,  64 };

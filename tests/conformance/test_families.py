@@ -86,4 +86,5 @@ def construct(name):
         return getattr(M, name)(weights=None)
 
 
-tvwconf.run_models(MODELS, seed=600, rng_seed=6, construct=construct, timings=True)
+if __name__ == "__main__":
+    tvwconf.run_models(MODELS, seed=600, rng_seed=6, construct=construct, timings=True)

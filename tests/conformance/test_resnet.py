@@ -32,4 +32,5 @@ MODELS = [
     ("wide_resnet101_2", ["wrapped"], [(1, SQUARE), (3, ODD)]),
 ]
 
-tvwconf.run_models(MODELS, seed=0, rng_seed=0)
+if __name__ == "__main__":
+    tvwconf.run_models(MODELS, seed=0, rng_seed=0)

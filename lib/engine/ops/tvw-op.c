@@ -77,7 +77,7 @@ tvw_op_layout_outputs (TvwOpCall *call)
 
   for (int i = 0; i < call->n_out; i++)
     {
-      if (call->cls->flags & TVW_OP_CHANNELS_LAST)
+      if (call->cls->flags & (TVW_OP_CHANNELS_LAST | TVW_OP_CHANNELS_LAST_ALL))
         tvw_array_set_channels_last (&call->out[i]);
       else
         tvw_array_set_contiguous (&call->out[i]);
@@ -93,7 +93,8 @@ tvw_op_input_ok (const TvwOpCall *call,
 
   if (call->cls->flags & TVW_OP_STRIDED)
     return TRUE;
-  if ((call->cls->flags & TVW_OP_CHANNELS_LAST) && i == 0)
+  if (((call->cls->flags & TVW_OP_CHANNELS_LAST) && i == 0) ||
+      (call->cls->flags & TVW_OP_CHANNELS_LAST_ALL))
     return tvw_array_is_channels_last (a);
   return tvw_array_is_contiguous (a);
 }
@@ -105,7 +106,8 @@ tvw_op_input_layout (const TvwOpCall *call,
                      TvwArray        *staged)
 {
   *staged = call->in[i];
-  if ((call->cls->flags & TVW_OP_CHANNELS_LAST) && i == 0)
+  if (((call->cls->flags & TVW_OP_CHANNELS_LAST) && i == 0) ||
+      (call->cls->flags & TVW_OP_CHANNELS_LAST_ALL))
     tvw_array_set_channels_last (staged);
   else
     tvw_array_set_contiguous (staged);

@@ -22,8 +22,33 @@ extern const TvwOpClass *const tvw_op_table[];
 extern const TvwOpClass tvw_op_conv2d;
 extern const TvwOpClass tvw_op_linear;
 
+/* The passes fold and fuse into these (tvw-net-passes.c). */
+typedef struct
+{
+  TvwConvSpec    spec;         /* linear: 1×1, no padding */
+  int            cin, cout;
+  TvwActivation  act;
+  /* A folded BatchNorm: its five weights follow the convolution's own
+   * (weight, bias if any). */
+  gboolean       batch_norm;
+  double         bn_eps;
+  /* Input 1, of the output's shape, is added before @act. */
+  gboolean       residual;
+} TvwConvOpParams;
+
 /* ---- tvw-op-batchnorm.c: BatchNorm 1/2/3-D in eval mode ---------------- */
 extern const TvwOpClass tvw_op_batch_norm;
+
+typedef struct
+{
+  double         eps;
+  TvwActivation  act;
+} TvwBatchNormParams;
+
+/* The five weights of a BatchNorm, torchvision's keys. */
+#define TVW_BATCH_NORM_N_WEIGHTS 5
+void   tvw_batch_norm_weights (gint64         channels,
+                               TvwWeightSpec *specs);
 
 /* ---- tvw-op-eltwise.c: activations, broadcasting binary ops ------------ */
 extern const TvwOpClass tvw_op_activation;
@@ -38,7 +63,18 @@ typedef enum
   TVW_BINARY_DIV,
 } TvwBinaryOp;
 
-/* a ∘ b with PyTorch's broadcasting, then @act. */
+typedef struct
+{
+  TvwBinaryOp    op;
+  TvwActivation  act;
+} TvwBinaryParams;
+
+typedef struct
+{
+  TvwActivation  act;
+} TvwActivationParams;
+
+/* a ∘ b with PyTorch's broadcasting. */
 TvwVal tvw_net_binary        (TvwNet        *net,
                               TvwBinaryOp    op,
                               TvwVal         a,
@@ -49,12 +85,37 @@ extern const TvwOpClass tvw_op_max_pool2d;
 extern const TvwOpClass tvw_op_avg_pool2d;
 extern const TvwOpClass tvw_op_adaptive_avg_pool2d;
 
+typedef struct
+{
+  int      kernel, stride, padding;
+  gboolean ceil_mode, count_include_pad;
+  gint64   out_h, out_w;           /* adaptive */
+} TvwPool2dParams;
+
 /* ---- tvw-op-se.c: torchvision.ops.SqueezeExcitation as one node -------- */
 extern const TvwOpClass tvw_op_squeeze_excitation;
+
+typedef struct
+{
+  int            squeeze;
+  TvwActivation  act, gate_act;
+} TvwSqueezeExcitationParams;
 
 /* ---- tvw-op-shape.c: views and copies that move data around ------------ */
 /* (reshape, flatten, permute, transpose, squeeze/unsqueeze, slice, split,
  * concat, pad, roll, channel shuffle, contiguous) */
+extern const TvwOpClass tvw_op_reshape;          /* reshape, flatten_dims */
+extern const TvwOpClass tvw_op_permute;          /* permute, transpose */
+extern const TvwOpClass tvw_op_unsqueeze;
+extern const TvwOpClass tvw_op_squeeze;
+extern const TvwOpClass tvw_op_slice;
+extern const TvwOpClass tvw_op_split;
+extern const TvwOpClass tvw_op_contiguous;
+extern const TvwOpClass tvw_op_concat;
+extern const TvwOpClass tvw_op_pad;
+extern const TvwOpClass tvw_op_roll;
+extern const TvwOpClass tvw_op_channel_shuffle;
+
 TvwVal tvw_net_reshape       (TvwNet        *net,
                               TvwVal         x,
                               int            rank,
@@ -116,6 +177,9 @@ TvwVal tvw_net_contiguous    (TvwNet        *net,
                               TvwVal         x);
 
 /* ---- tvw-op-reduce.c: reductions, softmax ------------------------------ */
+extern const TvwOpClass tvw_op_reduce;
+extern const TvwOpClass tvw_op_softmax;          /* softmax, log_softmax */
+
 typedef enum
 {
   TVW_REDUCE_MEAN,
@@ -135,6 +199,10 @@ TvwVal tvw_net_softmax       (TvwNet        *net,
                               gboolean       log);
 
 /* ---- tvw-op-index.c: gather, index_select, top-k ----------------------- */
+extern const TvwOpClass tvw_op_index_select;
+extern const TvwOpClass tvw_op_gather;
+extern const TvwOpClass tvw_op_topk;
+
 /* torch.index_select (x, dim, index), index an i64 vector */
 TvwVal tvw_net_index_select  (TvwNet        *net,
                               TvwVal         x,

@@ -11,6 +11,35 @@
 #include "tvw-ops-private.h"
 
 const TvwOpClass *const tvw_op_table[] = {
+  /* tvw-op-conv.c, tvw-op-batchnorm.c, tvw-op-eltwise.c, tvw-op-pool.c,
+   * tvw-op-se.c */
+  &tvw_op_conv2d,
+  &tvw_op_linear,
+  &tvw_op_batch_norm,
+  &tvw_op_activation,
+  &tvw_op_binary,
+  &tvw_op_scale_channels,
+  &tvw_op_max_pool2d,
+  &tvw_op_avg_pool2d,
+  &tvw_op_adaptive_avg_pool2d,
+  &tvw_op_squeeze_excitation,
+  /* tvw-op-shape.c, tvw-op-reduce.c, tvw-op-index.c */
+  &tvw_op_reshape,
+  &tvw_op_permute,
+  &tvw_op_unsqueeze,
+  &tvw_op_squeeze,
+  &tvw_op_slice,
+  &tvw_op_split,
+  &tvw_op_contiguous,
+  &tvw_op_concat,
+  &tvw_op_pad,
+  &tvw_op_roll,
+  &tvw_op_channel_shuffle,
+  &tvw_op_reduce,
+  &tvw_op_softmax,
+  &tvw_op_index_select,
+  &tvw_op_gather,
+  &tvw_op_topk,
   /* tvw-op-norm.c, tvw-op-matmul.c, tvw-op-resize.c, tvw-op-convnd.c,
    * tvw-op-pool3d.c, tvw-op-detection.c, tvw-op-quant.c
    * (tests/test-ops-nn.c) */
@@ -28,6 +57,5 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_batched_nms,
   &tvw_op_quantize,
   &tvw_op_dequantize,
-
   NULL
 };

@@ -1,0 +1,1292 @@
+/* tvw-op-shape.c — views and copies that move data around
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Views (reshape, permute, squeeze, unsqueeze, slice, split) only compute
+ * an output descriptor over input 0's storage, as PyTorch's views do.
+ * Copies (contiguous, concat, pad, roll, channel shuffle) read any strides
+ * and write row-major outputs (channel shuffle keeps a channels-last
+ * input's layout).  All of them move elements by size, so every element
+ * type works; per-tensor quantization is carried over, per-channel
+ * quantization is refused (its axis would have to follow the view).
+ */
+
+#include "config.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "tvw-error.h"
+#include "tvw-engine-threads-private.h"
+#include "tvw-ops-private.h"
+
+/* Copies below this many elements run on the calling thread alone. */
+#define PARALLEL_MIN_ELEMENTS 32768
+
+/* A TVW_ERROR_INVALID_ARGUMENT worded like tvw_op_set_error ()'s. */
+static void G_GNUC_PRINTF (3, 4)
+set_invalid (const TvwOpCall  *call,
+             GError          **error,
+             const char       *format,
+             ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  tvw_op_set_error (call, error, "%s", message);
+  if (error != NULL && *error != NULL)
+    (*error)->code = TVW_ERROR_INVALID_ARGUMENT;
+}
+
+/* @dim in [-rank, rank) made non-negative, or -1. */
+static int
+resolve_dim (int dim,
+             int rank)
+{
+  if (dim < -rank || dim >= rank)
+    return -1;
+  return dim < 0 ? dim + rank : dim;
+}
+
+static gboolean
+check_dim (const TvwOpCall  *call,
+           int               dim,
+           int               rank,
+           int              *resolved,
+           GError          **error)
+{
+  *resolved = resolve_dim (dim, rank);
+  if (*resolved >= 0)
+    return TRUE;
+
+  {
+    g_autofree char *shape = tvw_array_shape_string (&call->in[0]);
+
+    set_invalid (call, error, "dim %d is out of range for input of shape %s", dim, shape);
+  }
+  return FALSE;
+}
+
+static gboolean
+check_quantization (const TvwOpCall  *call,
+                    int               input,
+                    GError          **error)
+{
+  if (!call->in[input].quantized || call->in[input].qaxis < 0)
+    return TRUE;
+
+  set_invalid (call, error, "input %d is quantized per channel, which this op does not support", input);
+  return FALSE;
+}
+
+/* The output as a fresh descriptor of input 0's type and quantization. */
+static TvwArray *
+output_like_input (TvwOpCall *call,
+                   int        out)
+{
+  TvwArray *o = &call->out[out];
+
+  *o = call->in[0];
+  o->data = NULL;
+  return o;
+}
+
+static gboolean
+check_rank_max (const TvwOpCall  *call,
+                int               rank,
+                GError          **error)
+{
+  if (rank <= TVW_MAX_RANK)
+    return TRUE;
+
+  {
+    g_autofree char *shape = tvw_array_shape_string (&call->in[0]);
+
+    set_invalid (call, error, "input of shape %s would give %d dimensions, more than %d",
+                 shape, rank, TVW_MAX_RANK);
+  }
+  return FALSE;
+}
+
+/* ---- copying helpers ----------------------------------------------------- */
+
+/* @n elements from @src (@stride apart) to contiguous @dst. */
+static inline void
+copy_run (guint8       *dst,
+          const guint8 *src,
+          gint64        n,
+          gint64        stride,
+          gsize         es)
+{
+  if (stride == 1)
+    memcpy (dst, src, n * es);
+  else if (es == 4)
+    for (gint64 j = 0; j < n; j++)
+      ((guint32 *) dst)[j] = ((const guint32 *) src)[j * stride];
+  else if (es == 8)
+    for (gint64 j = 0; j < n; j++)
+      ((guint64 *) dst)[j] = ((const guint64 *) src)[j * stride];
+  else
+    for (gint64 j = 0; j < n; j++)
+      dst[j] = src[j * stride];
+}
+
+/* @n copies of the @es bytes at @value. */
+static inline void
+fill_run (guint8       *dst,
+          gint64        n,
+          const guint8 *value,
+          gsize         es)
+{
+  if (es == 1)
+    memset (dst, value[0], n);
+  else if (es == 4)
+    {
+      guint32 v;
+
+      memcpy (&v, value, 4);
+      for (gint64 j = 0; j < n; j++)
+        ((guint32 *) dst)[j] = v;
+    }
+  else
+    for (gint64 j = 0; j < n; j++)
+      memcpy (dst + j * es, value, es);
+}
+
+/* Drops size-1 dimensions and merges neighbours that are contiguous in
+ * both arrays, so that a copy between row-major blocks is a few long
+ * memcpy ()s instead of many short rows. */
+static void
+coalesce (TvwArray *src,
+          TvwArray *dst)
+{
+  int r = 0;
+
+  for (int i = 0; i < src->rank; i++)
+    {
+      if (src->shape[i] == 1)
+        continue;
+      if (r > 0 &&
+          src->stride[r - 1] == src->stride[i] * src->shape[i] &&
+          dst->stride[r - 1] == dst->stride[i] * dst->shape[i])
+        {
+          src->shape[r - 1] *= src->shape[i];
+          dst->shape[r - 1] = src->shape[r - 1];
+          src->stride[r - 1] = src->stride[i];
+          dst->stride[r - 1] = dst->stride[i];
+          continue;
+        }
+      src->shape[r] = dst->shape[r] = src->shape[i];
+      src->stride[r] = src->stride[i];
+      dst->stride[r] = dst->stride[i];
+      r++;
+    }
+  src->rank = dst->rank = r;
+}
+
+static void
+copy_coalesced (const TvwArray *src,
+                const TvwArray *dst,
+                int             n_threads)
+{
+  TvwArray s = *src, d = *dst;
+
+  coalesce (&s, &d);
+  tvw_array_copy (&s, &d, n_threads);
+}
+
+static int
+threads_for (gint64 elements,
+             int    n_threads)
+{
+  return elements < PARALLEL_MIN_ELEMENTS ? 1 : n_threads;
+}
+
+/* ---- reshape, flatten ---------------------------------------------------- */
+
+typedef struct
+{
+  gboolean flatten;              /* torch.flatten (start_dim, end_dim) */
+  int      start_dim, end_dim;
+  int      rank;                 /* else view (shape[rank]), one -1 allowed */
+  gint64   shape[TVW_MAX_RANK];
+} ReshapeParams;
+
+static gboolean
+reshape_infer (TvwOpCall  *call,
+               GError    **error)
+{
+  const ReshapeParams *p = call->params;
+  const TvwArray *in = &call->in[0];
+  TvwArray *out;
+  g_autofree char *in_shape = tvw_array_shape_string (in);
+  gint64 numel = tvw_array_numel (in);
+
+  if (!check_quantization (call, 0, error))
+    return FALSE;
+  out = output_like_input (call, 0);
+
+  if (p->flatten)
+    {
+      int start, end;
+
+      /* A scalar flattens to one element, as in PyTorch. */
+      if (in->rank == 0)
+        {
+          out->rank = 1;
+          out->shape[0] = 1;
+          goto done;
+        }
+      if (!check_dim (call, p->start_dim, in->rank, &start, error) ||
+          !check_dim (call, p->end_dim, in->rank, &end, error))
+        return FALSE;
+      if (start > end)
+        {
+          set_invalid (call, error, "flatten of input %s: start_dim %d comes after end_dim %d",
+                       in_shape, p->start_dim, p->end_dim);
+          return FALSE;
+        }
+      out->rank = in->rank - (end - start);
+      for (int i = 0; i < start; i++)
+        out->shape[i] = in->shape[i];
+      out->shape[start] = 1;
+      for (int i = start; i <= end; i++)
+        out->shape[start] *= in->shape[i];
+      for (int i = end + 1; i < in->rank; i++)
+        out->shape[i - (end - start)] = in->shape[i];
+    }
+  else
+    {
+      gint64 known = 1;
+      int infer_at = -1;
+
+      if (p->rank < 0 || p->rank > TVW_MAX_RANK)
+        {
+          set_invalid (call, error, "cannot reshape input %s to %d dimensions", in_shape, p->rank);
+          return FALSE;
+        }
+      for (int i = 0; i < p->rank; i++)
+        {
+          if (p->shape[i] == -1 && infer_at < 0)
+            infer_at = i;
+          else if (p->shape[i] < 0)
+            {
+              set_invalid (call, error, "cannot reshape input %s: size %" G_GINT64_FORMAT
+                           " at dim %d (only one -1 is allowed)", in_shape, p->shape[i], i);
+              return FALSE;
+            }
+          else
+            known *= p->shape[i];
+        }
+
+      out->rank = p->rank;
+      for (int i = 0; i < p->rank; i++)
+        out->shape[i] = p->shape[i];
+      if (infer_at >= 0)
+        {
+          if (known == 0 || numel % known != 0)
+            {
+              tvw_op_set_error (call, error, "cannot reshape input %s (%" G_GINT64_FORMAT
+                                " elements) with a -1 next to sizes whose product is %"
+                                G_GINT64_FORMAT, in_shape, numel, known);
+              return FALSE;
+            }
+          out->shape[infer_at] = numel / known;
+        }
+      else if (known != numel)
+        {
+          g_autofree char *want = NULL;
+
+          out->rank = p->rank;
+          want = tvw_array_shape_string (out);
+          tvw_op_set_error (call, error, "cannot reshape input %s (%" G_GINT64_FORMAT
+                            " elements) to %s", in_shape, numel, want);
+          return FALSE;
+        }
+    }
+
+done:
+  tvw_array_set_contiguous (out);
+  call->view_offset[0] = 0;
+  return TRUE;
+}
+
+const TvwOpClass tvw_op_reshape = {
+  .name = "reshape",
+  .flags = TVW_OP_ROW_MAJOR | TVW_OP_VIEW,
+  .infer = reshape_infer,
+};
+
+static TvwVal
+add_one (TvwNet           *net,
+         const TvwOpClass *cls,
+         TvwVal            x,
+         gconstpointer     params,
+         gsize             params_size)
+{
+  TvwNodeSpec spec = {
+    .cls = cls,
+    .params = params,
+    .params_size = params_size,
+    .n_in = 1,
+    .in = &x,
+    .n_out = 1,
+  };
+
+  return tvw_net_add_node (net, &spec, NULL);
+}
+
+TvwVal
+tvw_net_reshape (TvwNet       *net,
+                 TvwVal        x,
+                 int           rank,
+                 const gint64 *shape)
+{
+  ReshapeParams p = { .rank = rank };
+
+  for (int i = 0; i < CLAMP (rank, 0, TVW_MAX_RANK); i++)
+    p.shape[i] = shape[i];
+  return add_one (net, &tvw_op_reshape, x, &p, sizeof p);
+}
+
+TvwVal
+tvw_net_flatten_dims (TvwNet *net,
+                      TvwVal  x,
+                      int     start_dim,
+                      int     end_dim)
+{
+  ReshapeParams p = { .flatten = TRUE, .start_dim = start_dim, .end_dim = end_dim };
+
+  return add_one (net, &tvw_op_reshape, x, &p, sizeof p);
+}
+
+/* ---- permute, transpose -------------------------------------------------- */
+
+typedef struct
+{
+  gboolean transpose;            /* dims[0] ↔ dims[1] */
+  int      n_dims;               /* else a permutation of n_dims entries */
+  int      dims[TVW_MAX_RANK];
+} PermuteParams;
+
+static gboolean
+permute_infer (TvwOpCall  *call,
+               GError    **error)
+{
+  const PermuteParams *p = call->params;
+  const TvwArray *in = &call->in[0];
+  TvwArray *out;
+  int perm[TVW_MAX_RANK];
+  gboolean seen[TVW_MAX_RANK] = { FALSE };
+
+  if (!check_quantization (call, 0, error))
+    return FALSE;
+
+  for (int i = 0; i < in->rank; i++)
+    perm[i] = i;
+
+  if (p->transpose)
+    {
+      int a, b;
+
+      if (!check_dim (call, p->dims[0], in->rank, &a, error) ||
+          !check_dim (call, p->dims[1], in->rank, &b, error))
+        return FALSE;
+      perm[a] = b;
+      perm[b] = a;
+    }
+  else
+    {
+      g_autofree char *shape = tvw_array_shape_string (in);
+
+      if (p->n_dims != in->rank)
+        {
+          set_invalid (call, error, "%d dims given to permute an input of shape %s",
+                       p->n_dims, shape);
+          return FALSE;
+        }
+      for (int i = 0; i < in->rank; i++)
+        {
+          if (!check_dim (call, p->dims[i], in->rank, &perm[i], error))
+            return FALSE;
+          if (seen[perm[i]])
+            {
+              set_invalid (call, error, "dim %d repeats in the permutation of input %s",
+                           p->dims[i], shape);
+              return FALSE;
+            }
+          seen[perm[i]] = TRUE;
+        }
+    }
+
+  out = output_like_input (call, 0);
+  for (int i = 0; i < in->rank; i++)
+    {
+      out->shape[i] = in->shape[perm[i]];
+      out->stride[i] = in->stride[perm[i]];
+    }
+  call->view_offset[0] = 0;
+  return TRUE;
+}
+
+const TvwOpClass tvw_op_permute = {
+  .name = "permute",
+  .flags = TVW_OP_STRIDED | TVW_OP_VIEW,
+  .infer = permute_infer,
+};
+
+TvwVal
+tvw_net_permute (TvwNet    *net,
+                 TvwVal     x,
+                 const int *dims)
+{
+  const TvwArray *a = tvw_net_array (net, x);
+  PermuteParams p = { .n_dims = a != NULL ? a->rank : 0 };
+
+  for (int i = 0; i < p.n_dims; i++)
+    p.dims[i] = dims[i];
+  return add_one (net, &tvw_op_permute, x, &p, sizeof p);
+}
+
+TvwVal
+tvw_net_transpose (TvwNet *net,
+                   TvwVal  x,
+                   int     dim0,
+                   int     dim1)
+{
+  PermuteParams p = { .transpose = TRUE, .dims = { dim0, dim1 } };
+
+  return add_one (net, &tvw_op_permute, x, &p, sizeof p);
+}
+
+/* ---- unsqueeze, squeeze -------------------------------------------------- */
+
+typedef struct
+{
+  int dim;
+} DimParams;
+
+static gboolean
+unsqueeze_infer (TvwOpCall  *call,
+                 GError    **error)
+{
+  const DimParams *p = call->params;
+  const TvwArray *in = &call->in[0];
+  TvwArray *out;
+  int dim;
+
+  if (!check_quantization (call, 0, error) ||
+      !check_rank_max (call, in->rank + 1, error) ||
+      !check_dim (call, p->dim, in->rank + 1, &dim, error))
+    return FALSE;
+
+  out = output_like_input (call, 0);
+  out->rank = in->rank + 1;
+  for (int i = in->rank; i > dim; i--)
+    {
+      out->shape[i] = in->shape[i - 1];
+      out->stride[i] = in->stride[i - 1];
+    }
+  /* PyTorch's stride for the new dimension; any would do for size 1. */
+  out->shape[dim] = 1;
+  out->stride[dim] = dim < in->rank ? in->shape[dim] * in->stride[dim] : 1;
+  call->view_offset[0] = 0;
+  return TRUE;
+}
+
+const TvwOpClass tvw_op_unsqueeze = {
+  .name = "unsqueeze",
+  .flags = TVW_OP_STRIDED | TVW_OP_VIEW,
+  .infer = unsqueeze_infer,
+};
+
+TvwVal
+tvw_net_unsqueeze (TvwNet *net,
+                   TvwVal  x,
+                   int     dim)
+{
+  DimParams p = { dim };
+
+  return add_one (net, &tvw_op_unsqueeze, x, &p, sizeof p);
+}
+
+static gboolean
+squeeze_infer (TvwOpCall  *call,
+               GError    **error)
+{
+  const DimParams *p = call->params;
+  const TvwArray *in = &call->in[0];
+  TvwArray *out;
+  int dim;
+
+  if (!check_quantization (call, 0, error) ||
+      !tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
+      !check_dim (call, p->dim, in->rank, &dim, error))
+    return FALSE;
+
+  out = output_like_input (call, 0);
+  call->view_offset[0] = 0;
+  /* A dimension that is not 1 stays, as torch.squeeze (x, dim) does. */
+  if (in->shape[dim] != 1)
+    return TRUE;
+
+  out->rank = in->rank - 1;
+  for (int i = dim; i < out->rank; i++)
+    {
+      out->shape[i] = in->shape[i + 1];
+      out->stride[i] = in->stride[i + 1];
+    }
+  return TRUE;
+}
+
+const TvwOpClass tvw_op_squeeze = {
+  .name = "squeeze",
+  .flags = TVW_OP_STRIDED | TVW_OP_VIEW,
+  .infer = squeeze_infer,
+};
+
+TvwVal
+tvw_net_squeeze (TvwNet *net,
+                 TvwVal  x,
+                 int     dim)
+{
+  DimParams p = { dim };
+
+  return add_one (net, &tvw_op_squeeze, x, &p, sizeof p);
+}
+
+/* ---- slice --------------------------------------------------------------- */
+
+typedef struct
+{
+  int    dim;
+  gint64 start, end, step;
+} SliceParams;
+
+/* Python's rule for a slice bound: negative counts from the end, then
+ * clamped to [0, size]. */
+static gint64
+slice_bound (gint64 i,
+             gint64 size)
+{
+  if (i < 0)
+    i += size;
+  return CLAMP (i, 0, size);
+}
+
+static gboolean
+slice_infer (TvwOpCall  *call,
+             GError    **error)
+{
+  const SliceParams *p = call->params;
+  const TvwArray *in = &call->in[0];
+  TvwArray *out;
+  gint64 start, end, n;
+  int dim;
+
+  if (!check_quantization (call, 0, error) ||
+      !tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
+      !check_dim (call, p->dim, in->rank, &dim, error))
+    return FALSE;
+  if (p->step < 1)
+    {
+      set_invalid (call, error, "slice step %" G_GINT64_FORMAT " must be at least 1", p->step);
+      return FALSE;
+    }
+
+  start = slice_bound (p->start, in->shape[dim]);
+  end = slice_bound (p->end, in->shape[dim]);
+  n = end > start ? (end - start + p->step - 1) / p->step : 0;
+
+  out = output_like_input (call, 0);
+  out->shape[dim] = n;
+  out->stride[dim] = in->stride[dim] * p->step;
+  call->view_offset[0] = n > 0 ? start * in->stride[dim] : 0;
+  return TRUE;
+}
+
+const TvwOpClass tvw_op_slice = {
+  .name = "slice",
+  .flags = TVW_OP_STRIDED | TVW_OP_VIEW,
+  .infer = slice_infer,
+};
+
+TvwVal
+tvw_net_slice (TvwNet *net,
+               TvwVal  x,
+               int     dim,
+               gint64  start,
+               gint64  end,
+               gint64  step)
+{
+  SliceParams p = { dim, start, end, step };
+
+  return add_one (net, &tvw_op_slice, x, &p, sizeof p);
+}
+
+/* ---- split --------------------------------------------------------------- */
+
+typedef struct
+{
+  int    dim;
+  int    n;
+  gint64 sizes[];                /* [n] */
+} SplitParams;
+
+static gboolean
+split_infer (TvwOpCall  *call,
+             GError    **error)
+{
+  const SplitParams *p = call->params;
+  const TvwArray *in = &call->in[0];
+  g_autofree char *shape = tvw_array_shape_string (in);
+  gint64 sum = 0;
+  int dim;
+
+  if (!check_quantization (call, 0, error) ||
+      !tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
+      !check_dim (call, p->dim, in->rank, &dim, error))
+    return FALSE;
+  if (p->n != call->n_out || p->n < 1)
+    {
+      set_invalid (call, error, "%d sizes for %d outputs", p->n, call->n_out);
+      return FALSE;
+    }
+
+  for (int i = 0; i < p->n; i++)
+    {
+      TvwArray *out;
+
+      if (p->sizes[i] < 0)
+        {
+          set_invalid (call, error, "split of input %s: size %d is %" G_GINT64_FORMAT,
+                       shape, i, p->sizes[i]);
+          return FALSE;
+        }
+      out = output_like_input (call, i);
+      out->shape[dim] = p->sizes[i];
+      call->view_offset[i] = sum * in->stride[dim];
+      sum += p->sizes[i];
+    }
+
+  if (sum != in->shape[dim])
+    {
+      tvw_op_set_error (call, error, "split sizes add up to %" G_GINT64_FORMAT
+                        " but dim %d of input %s is %" G_GINT64_FORMAT,
+                        sum, p->dim, shape, in->shape[dim]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+const TvwOpClass tvw_op_split = {
+  .name = "split",
+  .flags = TVW_OP_STRIDED | TVW_OP_VIEW,
+  .infer = split_infer,
+};
+
+void
+tvw_net_split (TvwNet       *net,
+               TvwVal        x,
+               int           dim,
+               int           n_out,
+               const gint64 *sizes,
+               TvwVal       *outputs)
+{
+  gsize size = sizeof (SplitParams) + MAX (n_out, 0) * sizeof (gint64);
+  g_autofree SplitParams *p = g_malloc0 (size);
+  TvwNodeSpec spec = {
+    .cls = &tvw_op_split,
+    .params_size = size,
+    .n_in = 1,
+    .in = &x,
+    .n_out = MAX (n_out, 1),
+  };
+
+  p->dim = dim;
+  p->n = n_out;
+  for (int i = 0; i < n_out; i++)
+    p->sizes[i] = sizes[i];
+  spec.params = p;
+
+  for (int i = 0; i < n_out; i++)
+    outputs[i] = -1;
+  tvw_net_add_node (net, &spec, n_out > 0 ? outputs : NULL);
+}
+
+/* ---- contiguous ---------------------------------------------------------- */
+
+static gboolean
+contiguous_infer (TvwOpCall  *call,
+                  GError    **error)
+{
+  if (!check_quantization (call, 0, error))
+    return FALSE;
+
+  tvw_array_set_contiguous (output_like_input (call, 0));
+  return TRUE;
+}
+
+static void
+contiguous_run (TvwOpCall *call)
+{
+  copy_coalesced (&call->in[0], &call->out[0], call->n_threads);
+}
+
+const TvwOpClass tvw_op_contiguous = {
+  .name = "contiguous",
+  .flags = TVW_OP_STRIDED,
+  .infer = contiguous_infer,
+  .run = contiguous_run,
+};
+
+TvwVal
+tvw_net_contiguous (TvwNet *net,
+                    TvwVal  x)
+{
+  return add_one (net, &tvw_op_contiguous, x, NULL, 0);
+}
+
+/* ---- concat -------------------------------------------------------------- */
+
+static gboolean
+concat_infer (TvwOpCall  *call,
+              GError    **error)
+{
+  const DimParams *p = call->params;
+  const TvwArray *in0 = &call->in[0];
+  TvwArray *out;
+  int dim;
+
+  if (call->n_in < 1)
+    {
+      set_invalid (call, error, "nothing to concatenate");
+      return FALSE;
+    }
+  if (!tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
+      !check_dim (call, p->dim, in0->rank, &dim, error))
+    return FALSE;
+
+  out = output_like_input (call, 0);
+  out->shape[dim] = 0;
+  for (int i = 0; i < call->n_in; i++)
+    {
+      const TvwArray *in = &call->in[i];
+      gboolean same = in->rank == in0->rank;
+
+      for (int d = 0; same && d < in->rank; d++)
+        same = d == dim || in->shape[d] == in0->shape[d];
+      if (!same)
+        {
+          g_autofree char *a = tvw_array_shape_string (in0);
+          g_autofree char *b = tvw_array_shape_string (in);
+
+          tvw_op_set_error (call, error, "input %d has shape %s, which does not match input 0's %s "
+                            "outside dim %d", i, b, a, p->dim);
+          return FALSE;
+        }
+      if (!tvw_op_check_elem (call, i, in0->elem, error))
+        return FALSE;
+      if (in->quantized != in0->quantized ||
+          (in->quantized && (in->qaxis >= 0 || in->scale != in0->scale ||
+                             in->zero_point != in0->zero_point)))
+        {
+          set_invalid (call, error, "input %d is not quantized like input 0", i);
+          return FALSE;
+        }
+      out->shape[dim] += in->shape[dim];
+    }
+
+  tvw_array_set_contiguous (out);
+  return TRUE;
+}
+
+static void
+concat_run (TvwOpCall *call)
+{
+  const DimParams *p = call->params;
+  const TvwArray *out = &call->out[0];
+  const gsize es = tvw_elem_size (out->elem);
+  const int dim = resolve_dim (p->dim, out->rank);
+  gint64 at = 0;
+
+  /* Each input is a copy into the slab of the output it lands in. */
+  for (int i = 0; i < call->n_in; i++)
+    {
+      TvwArray slab = *out;
+
+      slab.shape[dim] = call->in[i].shape[dim];
+      slab.data = (guint8 *) out->data + at * out->stride[dim] * (gint64) es;
+      copy_coalesced (&call->in[i], &slab, call->n_threads);
+      at += slab.shape[dim];
+    }
+}
+
+const TvwOpClass tvw_op_concat = {
+  .name = "concat",
+  .flags = TVW_OP_STRIDED,
+  .infer = concat_infer,
+  .run = concat_run,
+};
+
+TvwVal
+tvw_net_concat (TvwNet       *net,
+                int           n_in,
+                const TvwVal *inputs,
+                int           dim)
+{
+  DimParams p = { dim };
+  TvwNodeSpec spec = {
+    .cls = &tvw_op_concat,
+    .params = &p,
+    .params_size = sizeof p,
+    .n_in = n_in,
+    .in = inputs,
+    .n_out = 1,
+  };
+
+  return tvw_net_add_node (net, &spec, NULL);
+}
+
+/* ---- pad ----------------------------------------------------------------- */
+
+typedef struct
+{
+  int    n_pads;                         /* dimensions padded, from the last */
+  gint64 pads[2 * TVW_MAX_RANK];         /* F.pad's order */
+  double value;
+} PadParams;
+
+/* Before/after amounts for every dimension of a rank @rank input. */
+static void
+pad_amounts (const PadParams *p,
+             int              rank,
+             gint64          *before,
+             gint64          *after)
+{
+  for (int d = 0; d < rank; d++)
+    before[d] = after[d] = 0;
+  for (int i = 0; i < p->n_pads && i < rank; i++)
+    {
+      before[rank - 1 - i] = p->pads[2 * i];
+      after[rank - 1 - i] = p->pads[2 * i + 1];
+    }
+}
+
+static gboolean
+pad_infer (TvwOpCall  *call,
+           GError    **error)
+{
+  const PadParams *p = call->params;
+  const TvwArray *in = &call->in[0];
+  g_autofree char *shape = tvw_array_shape_string (in);
+  gint64 before[TVW_MAX_RANK], after[TVW_MAX_RANK];
+  TvwArray *out;
+
+  if (!check_quantization (call, 0, error) ||
+      !tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error))
+    return FALSE;
+  if (p->n_pads < 0 || p->n_pads > in->rank)
+    {
+      set_invalid (call, error, "%d pairs of pads for input %s", p->n_pads, shape);
+      return FALSE;
+    }
+
+  pad_amounts (p, in->rank, before, after);
+  out = output_like_input (call, 0);
+  for (int d = 0; d < in->rank; d++)
+    {
+      out->shape[d] = in->shape[d] + before[d] + after[d];
+      if (out->shape[d] < 0)
+        {
+          tvw_op_set_error (call, error, "pads %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+                            " leave dim %d of input %s with a negative size",
+                            before[d], after[d], d, shape);
+          return FALSE;
+        }
+    }
+  tvw_array_set_contiguous (out);
+  return TRUE;
+}
+
+/* The pad value as an element of @a's type. */
+static void
+pad_value (const TvwArray *a,
+           double          value,
+           guint8         *bytes)
+{
+  if (a->quantized)
+    value = nearbyint (value / a->scale) + a->zero_point;
+
+  switch (a->elem)
+    {
+    case TVW_ELEM_F32: *(float *) bytes = (float) value; break;
+    case TVW_ELEM_I32: *(gint32 *) bytes = (gint32) value; break;
+    case TVW_ELEM_I64: *(gint64 *) bytes = (gint64) value; break;
+    case TVW_ELEM_U8: *bytes = (guint8) CLAMP (value, 0, 255); break;
+    case TVW_ELEM_I8: *(gint8 *) bytes = (gint8) CLAMP (value, -128, 127); break;
+    case TVW_ELEM_BOOL: *bytes = value != 0; break;
+    default: break;
+    }
+}
+
+typedef struct
+{
+  const TvwArray *in, *out;
+  gint64          before[TVW_MAX_RANK];
+  guint8          value[8];
+} PadJob;
+
+static void
+pad_rows (gpointer data,
+          gsize    begin,
+          gsize    end,
+          int      thread)
+{
+  const PadJob *job = data;
+  const TvwArray *in = job->in, *out = job->out;
+  const int r = out->rank;
+  const gsize es = tvw_elem_size (out->elem);
+  const gint64 w_out = out->shape[r - 1], w_in = in->shape[r - 1];
+  const gint64 left = job->before[r - 1];
+  /* The columns of the output row that come from the input. */
+  const gint64 c0 = CLAMP (left, 0, w_out), c1 = CLAMP (left + w_in, 0, w_out);
+
+  for (gsize row = begin; row < end; row++)
+    {
+      guint8 *dst = (guint8 *) out->data + row * w_out * es;
+      gint64 rest = (gint64) row, src_off = 0;
+      gboolean inside = TRUE;
+
+      for (int d = r - 2; d >= 0; d--)
+        {
+          gint64 i = rest % out->shape[d] - job->before[d];
+
+          rest /= out->shape[d];
+          if (i < 0 || i >= in->shape[d])
+            inside = FALSE;
+          src_off += i * in->stride[d];
+        }
+
+      if (!inside || c1 <= c0)
+        {
+          fill_run (dst, w_out, job->value, es);
+          continue;
+        }
+      fill_run (dst, c0, job->value, es);
+      copy_run (dst + c0 * es,
+                (const guint8 *) in->data + (src_off + (c0 - left) * in->stride[r - 1]) * (gint64) es,
+                c1 - c0, in->stride[r - 1], es);
+      fill_run (dst + c1 * es, w_out - c1, job->value, es);
+    }
+}
+
+static void
+pad_run (TvwOpCall *call)
+{
+  const PadParams *p = call->params;
+  gint64 after[TVW_MAX_RANK], numel = tvw_array_numel (&call->out[0]);
+  PadJob job = { &call->in[0], &call->out[0] };
+
+  if (numel == 0)
+    return;
+  pad_amounts (p, job.out->rank, job.before, after);
+  pad_value (job.in, p->value, job.value);
+  tvw_parallel_range (numel / job.out->shape[job.out->rank - 1],
+                      threads_for (numel, call->n_threads), pad_rows, &job);
+}
+
+const TvwOpClass tvw_op_pad = {
+  .name = "pad",
+  .flags = TVW_OP_STRIDED,
+  .infer = pad_infer,
+  .run = pad_run,
+};
+
+TvwVal
+tvw_net_pad (TvwNet       *net,
+             TvwVal        x,
+             int           n_pads,
+             const gint64 *pads,
+             double        value)
+{
+  PadParams p = { .n_pads = n_pads, .value = value };
+
+  for (int i = 0; i < 2 * CLAMP (n_pads, 0, TVW_MAX_RANK); i++)
+    p.pads[i] = pads[i];
+  if (n_pads > TVW_MAX_RANK)
+    p.n_pads = TVW_MAX_RANK + 1;  /* refused by infer */
+  return add_one (net, &tvw_op_pad, x, &p, sizeof p);
+}
+
+/* ---- roll ---------------------------------------------------------------- */
+
+#define ROLL_MAX_DIMS 8
+
+typedef struct
+{
+  int    n_dims;
+  gint64 shifts[ROLL_MAX_DIMS];
+  int    dims[ROLL_MAX_DIMS];
+} RollParams;
+
+static gboolean
+roll_infer (TvwOpCall  *call,
+            GError    **error)
+{
+  const RollParams *p = call->params;
+  const TvwArray *in = &call->in[0];
+  int dim;
+
+  if (!check_quantization (call, 0, error) ||
+      !tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error))
+    return FALSE;
+  if (p->n_dims < 1 || p->n_dims > ROLL_MAX_DIMS)
+    {
+      set_invalid (call, error, "%d dims to roll, expected 1 to %d", p->n_dims, ROLL_MAX_DIMS);
+      return FALSE;
+    }
+  for (int i = 0; i < p->n_dims; i++)
+    if (!check_dim (call, p->dims[i], in->rank, &dim, error))
+      return FALSE;
+
+  tvw_array_set_contiguous (output_like_input (call, 0));
+  return TRUE;
+}
+
+typedef struct
+{
+  const TvwArray *in, *out;
+  gint64          shift[TVW_MAX_RANK];   /* in [0, size) */
+} RollJob;
+
+static void
+roll_rows (gpointer data,
+           gsize    begin,
+           gsize    end,
+           int      thread)
+{
+  const RollJob *job = data;
+  const TvwArray *in = job->in, *out = job->out;
+  const int r = out->rank;
+  const gsize es = tvw_elem_size (out->elem);
+  const gint64 w = out->shape[r - 1], s = job->shift[r - 1], ws = in->stride[r - 1];
+
+  for (gsize row = begin; row < end; row++)
+    {
+      guint8 *dst = (guint8 *) out->data + row * w * es;
+      gint64 rest = (gint64) row, src_off = 0;
+      const guint8 *src;
+
+      for (int d = r - 2; d >= 0; d--)
+        {
+          gint64 i = rest % out->shape[d] - job->shift[d];
+
+          rest /= out->shape[d];
+          src_off += (i < 0 ? i + out->shape[d] : i) * in->stride[d];
+        }
+      src = (const guint8 *) in->data + src_off * (gint64) es;
+
+      /* out[j] = in[j − s]: the last s elements come first. */
+      copy_run (dst, src + (w - s) * ws * (gint64) es, s, ws, es);
+      copy_run (dst + s * es, src, w - s, ws, es);
+    }
+}
+
+static void
+roll_run (TvwOpCall *call)
+{
+  const RollParams *p = call->params;
+  gint64 numel = tvw_array_numel (&call->out[0]);
+  RollJob job = { &call->in[0], &call->out[0] };
+  const int r = job.out->rank;
+
+  if (numel == 0)
+    return;
+  /* Shifts of one dimension add up, as in torch.roll. */
+  for (int i = 0; i < p->n_dims; i++)
+    {
+      int d = resolve_dim (p->dims[i], r);
+      gint64 size = job.out->shape[d];
+
+      job.shift[d] = ((job.shift[d] + p->shifts[i] % size) % size + size) % size;
+    }
+  tvw_parallel_range (numel / job.out->shape[r - 1], threads_for (numel, call->n_threads),
+                      roll_rows, &job);
+}
+
+const TvwOpClass tvw_op_roll = {
+  .name = "roll",
+  .flags = TVW_OP_STRIDED,
+  .infer = roll_infer,
+  .run = roll_run,
+};
+
+TvwVal
+tvw_net_roll (TvwNet       *net,
+              TvwVal        x,
+              int           n_dims,
+              const gint64 *shifts,
+              const int    *dims)
+{
+  RollParams p = { .n_dims = n_dims };
+
+  for (int i = 0; i < CLAMP (n_dims, 0, ROLL_MAX_DIMS); i++)
+    {
+      p.shifts[i] = shifts[i];
+      p.dims[i] = dims[i];
+    }
+  return add_one (net, &tvw_op_roll, x, &p, sizeof p);
+}
+
+/* ---- channel shuffle ----------------------------------------------------- */
+
+/* torchvision's channel_shuffle: x.view (N, g, C/g, H, W).transpose (1, 2)
+ * .reshape (N, C, H, W), so output channel a·g + b is input channel
+ * b·(C/g) + a.  A channels-last input (what ShuffleNet V2 runs on) stays
+ * channels-last and each pixel is a permutation of one contiguous row;
+ * otherwise the output is row-major and each channel plane one copy. */
+typedef struct
+{
+  int groups;
+} ShuffleParams;
+
+static gboolean
+shuffle_infer (TvwOpCall  *call,
+               GError    **error)
+{
+  const ShuffleParams *p = call->params;
+  const TvwArray *in = &call->in[0];
+  TvwArray *out;
+
+  if (!check_quantization (call, 0, error) ||
+      !tvw_op_check_rank (call, 0, 4, 4, error))
+    return FALSE;
+  if (p->groups < 1 || in->shape[1] % p->groups != 0)
+    {
+      g_autofree char *shape = tvw_array_shape_string (in);
+
+      set_invalid (call, error, "%d groups do not divide the channels of input %s",
+                   p->groups, shape);
+      return FALSE;
+    }
+
+  out = output_like_input (call, 0);
+  if (tvw_array_is_channels_last (in) && !tvw_array_is_contiguous (in))
+    tvw_array_set_channels_last (out);
+  else
+    tvw_array_set_contiguous (out);
+  return TRUE;
+}
+
+typedef struct
+{
+  const TvwArray *in, *out;
+  gint64          groups, per_group;
+} ShuffleJob;
+
+/* One pixel (n, h, w) per row: channels contiguous on both sides. */
+static void
+shuffle_pixels (gpointer data,
+                gsize    begin,
+                gsize    end,
+                int      thread)
+{
+  const ShuffleJob *job = data;
+  const TvwArray *in = job->in, *out = job->out;
+  const gsize es = tvw_elem_size (out->elem);
+  const gint64 g = job->groups, cpg = job->per_group, H = out->shape[2], W = out->shape[3];
+
+  for (gsize row = begin; row < end; row++)
+    {
+      gint64 w = row % W, h = row / W % H, n = row / W / H;
+      const guint8 *src = (const guint8 *) in->data +
+        (n * in->stride[0] + h * in->stride[2] + w * in->stride[3]) * (gint64) es;
+      guint8 *dst = (guint8 *) out->data +
+        (n * out->stride[0] + h * out->stride[2] + w * out->stride[3]) * (gint64) es;
+
+      for (gint64 b = 0; b < g; b++)
+        {
+          const guint8 *s = src + b * cpg * (gint64) es;
+
+          if (es == 4)
+            for (gint64 a = 0; a < cpg; a++)
+              ((guint32 *) dst)[a * g + b] = ((const guint32 *) s)[a];
+          else if (es == 8)
+            for (gint64 a = 0; a < cpg; a++)
+              ((guint64 *) dst)[a * g + b] = ((const guint64 *) s)[a];
+          else
+            for (gint64 a = 0; a < cpg; a++)
+              dst[a * g + b] = s[a];
+        }
+    }
+}
+
+/* One output channel plane (n, c) per row, from any input strides. */
+static void
+shuffle_planes (gpointer data,
+                gsize    begin,
+                gsize    end,
+                int      thread)
+{
+  const ShuffleJob *job = data;
+  const TvwArray *in = job->in, *out = job->out;
+  const gsize es = tvw_elem_size (out->elem);
+  const gint64 C = out->shape[1], H = out->shape[2], W = out->shape[3];
+  const gboolean flat = in->stride[3] == 1 && (H == 1 || in->stride[2] == W);
+
+  for (gsize row = begin; row < end; row++)
+    {
+      gint64 c = row % C, n = row / C;
+      gint64 ic = c % job->groups * job->per_group + c / job->groups;
+      const guint8 *src = (const guint8 *) in->data +
+        (n * in->stride[0] + ic * in->stride[1]) * (gint64) es;
+      guint8 *dst = (guint8 *) out->data + row * H * W * es;
+
+      if (flat)
+        memcpy (dst, src, H * W * es);
+      else
+        for (gint64 h = 0; h < H; h++)
+          copy_run (dst + h * W * es, src + h * in->stride[2] * (gint64) es, W, in->stride[3], es);
+    }
+}
+
+static void
+shuffle_run (TvwOpCall *call)
+{
+  const ShuffleParams *p = call->params;
+  const TvwArray *out = &call->out[0];
+  gint64 numel = tvw_array_numel (out);
+  ShuffleJob job = { &call->in[0], out, p->groups, out->shape[1] / p->groups };
+  int n_threads = threads_for (numel, call->n_threads);
+
+  if (numel == 0)
+    return;
+  if (out->stride[1] == 1 && call->in[0].stride[1] == 1)
+    tvw_parallel_range (out->shape[0] * out->shape[2] * out->shape[3], n_threads,
+                        shuffle_pixels, &job);
+  else
+    tvw_parallel_range (out->shape[0] * out->shape[1], n_threads, shuffle_planes, &job);
+}
+
+const TvwOpClass tvw_op_channel_shuffle = {
+  .name = "channel_shuffle",
+  .flags = TVW_OP_STRIDED,
+  .infer = shuffle_infer,
+  .run = shuffle_run,
+};
+
+TvwVal
+tvw_net_channel_shuffle (TvwNet *net,
+                         TvwVal  x,
+                         int     groups)
+{
+  ShuffleParams p = { groups };
+
+  return add_one (net, &tvw_op_channel_shuffle, x, &p, sizeof p);
+}

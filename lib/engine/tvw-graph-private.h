@@ -1,0 +1,133 @@
+/* tvw-graph-private.h — the graph's own structures, shared by its files
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * tvw-net.c builds the graph and owns its parameters; tvw-net-passes.c
+ * rewrites it (folding, fusion); tvw-net-plan.c plans shapes, layouts and
+ * the activation arena for an input shape; tvw-net-run.c packs weights and
+ * runs it.  Nothing outside lib/engine/ sees these.
+ */
+
+#pragma once
+
+#include "tvw-op-private.h"
+#include "tvw-ops-private.h"
+
+G_BEGIN_DECLS
+
+#define TVW_ARENA_ALIGN 64   /* bytes */
+
+typedef struct
+{
+  char         *name;
+  TvwArray      desc;        /* declared shape (f32, contiguous); data bound */
+  guint         flags;       /* TvwWeightFlags */
+  gint64        numel;
+  const float  *data;        /* into a checkpoint, or @owned */
+  float        *owned;
+} TvwParam;
+
+typedef struct
+{
+  TvwArray   a;              /* shape, strides; data once planned */
+  int        producer;       /* node, or -1 for a graph input */
+  int        n_consumers;    /* nodes reading it, outputs included */
+
+  /* Planning. */
+  int        root;           /* the value whose storage this one uses */
+  int        last_use;       /* of the storage, for roots */
+  gsize      offset;         /* bytes into the arena, for roots */
+  gboolean   allocated;
+} TvwValue;
+
+typedef struct
+{
+  TvwOpCall  call;
+  int       *in;             /* [call.n_in] values */
+  int       *out;            /* [call.n_out] values */
+  int       *weight;         /* [call.n_weights] params */
+  int       *stage;          /* [call.n_in] staging value, or -1 (kept) */
+  gboolean  *staged;         /* [call.n_in] whether this plan stages it */
+  gboolean   dead;           /* fused into another node */
+  gboolean   stale;          /* inputs changed shape since inferred */
+} TvwNode;
+
+typedef struct
+{
+  char *name;
+  int   value;
+} TvwPort;
+
+struct _TvwNet
+{
+  GArray     *values;        /* TvwValue */
+  GPtrArray  *nodes;         /* TvwNode */
+  GPtrArray  *params;        /* TvwParam, declaration order */
+  GHashTable *param_index;
+  GArray     *inputs;        /* TvwPort */
+  GArray     *outputs;       /* TvwPort */
+  GError     *error;         /* the first construction error */
+  gboolean    finalized;     /* passes have run */
+  gboolean    prepared;
+  gboolean    profile;
+
+  /* The plan for the last input shapes. */
+  gint64     *plan_shapes;   /* [n_inputs · TVW_MAX_RANK] */
+  int         plan_threads;
+  gboolean    planned;
+  guint8     *arena;
+  gsize       arena_bytes;
+  guint8     *scratch;
+  gsize       scratch_alloc;
+  gsize       scratch_per_thread;
+
+  /* Every packed weight (cls->packed_bytes ()) in one mapping. */
+  guint8     *weights;
+  gsize       weights_bytes;
+};
+
+static inline TvwValue *
+tvw_net_value (TvwNet *net,
+               int     v)
+{
+  return &g_array_index (net->values, TvwValue, v);
+}
+
+static inline TvwNode *
+tvw_net_node (TvwNet *net,
+              int     i)
+{
+  return g_ptr_array_index (net->nodes, i);
+}
+
+static inline TvwParam *
+tvw_net_param (TvwNet *net,
+               int     i)
+{
+  return g_ptr_array_index (net->params, i);
+}
+
+/* tvw-net.c */
+int        tvw_net_new_value        (TvwNet          *net,
+                                     const TvwArray  *a,
+                                     int              producer);
+/* Points every reader of @from (nodes and graph outputs) at @to. */
+void       tvw_net_replace_uses     (TvwNet          *net,
+                                     int              from,
+                                     int              to);
+
+/* tvw-net-passes.c: folding and fusion, once, before the first plan. */
+void       tvw_net_run_passes       (TvwNet          *net);
+
+/* tvw-net-plan.c */
+gboolean   tvw_net_plan             (TvwNet          *net,
+                                     const TvwArray  *inputs,
+                                     int              n_threads,
+                                     GError         **error);
+/* Infers @node again from its inputs' current arrays and places its
+ * outputs (strides, data) where the plan put them. */
+gboolean   tvw_net_reinfer_node     (TvwNet          *net,
+                                     TvwNode         *node,
+                                     GError         **error);
+
+G_END_DECLS
