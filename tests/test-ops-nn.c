@@ -1656,34 +1656,34 @@ main (int    argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/tvw/ops/layer-norm/last-dim", test_layer_norm);
-  g_test_add_func ("/tvw/ops/layer-norm/channels", test_layer_norm_channels);
-  g_test_add_func ("/tvw/ops/group-norm/groups", test_group_norm);
-  g_test_add_func ("/tvw/ops/group-norm/instance", test_instance_norm);
-  g_test_add_func ("/tvw/ops/norm/errors", test_norm_errors);
+  g_test_add_func ("/tvw/ops/layer_norm/last-dim", test_layer_norm);
+  g_test_add_func ("/tvw/ops/layer_norm_channels/layernorm2d", test_layer_norm_channels);
+  g_test_add_func ("/tvw/ops/group_norm/groups", test_group_norm);
+  g_test_add_func ("/tvw/ops/group_norm/instance", test_instance_norm);
+  g_test_add_func ("/tvw/ops/group_norm/bad-shapes", test_norm_errors);
   g_test_add_func ("/tvw/ops/matmul/broadcast", test_matmul);
-  g_test_add_func ("/tvw/ops/matmul/errors", test_matmul_errors);
+  g_test_add_func ("/tvw/ops/matmul/bad-shapes", test_matmul_errors);
   g_test_add_func ("/tvw/ops/interpolate/nearest-bilinear", test_interpolate);
-  g_test_add_func ("/tvw/ops/grid-sample/zeros-padding", test_grid_sample);
-  g_test_add_func ("/tvw/ops/resize/errors", test_resize_errors);
-  g_test_add_func ("/tvw/ops/conv-nd/conv1d", test_conv1d);
-  g_test_add_func ("/tvw/ops/conv-nd/conv2d", test_conv2d);
-  g_test_add_func ("/tvw/ops/conv-nd/conv3d", test_conv3d);
-  g_test_add_func ("/tvw/ops/conv-nd/transposed1d", test_conv_transpose1d);
-  g_test_add_func ("/tvw/ops/conv-nd/transposed2d", test_conv_transpose2d);
-  g_test_add_func ("/tvw/ops/conv-nd/transposed3d", test_conv_transpose3d);
-  g_test_add_func ("/tvw/ops/conv-nd/errors", test_conv_errors);
-  g_test_add_func ("/tvw/ops/pool3d/max", test_max_pool3d);
-  g_test_add_func ("/tvw/ops/pool3d/avg", test_avg_pool3d);
-  g_test_add_func ("/tvw/ops/pool3d/adaptive-avg", test_adaptive_avg_pool3d);
-  g_test_add_func ("/tvw/ops/pool3d/errors", test_pool3d_errors);
-  g_test_add_func ("/tvw/ops/roi-align/sampling", test_roi_align);
-  g_test_add_func ("/tvw/ops/roi-align/errors", test_roi_align_errors);
-  g_test_add_func ("/tvw/ops/batched-nms/per-class", test_batched_nms);
-  g_test_add_func ("/tvw/ops/batched-nms/errors", test_batched_nms_errors);
+  g_test_add_func ("/tvw/ops/grid_sample/zeros-padding", test_grid_sample);
+  g_test_add_func ("/tvw/ops/interpolate/bad-shapes", test_resize_errors);
+  g_test_add_func ("/tvw/ops/conv_nd/conv1d", test_conv1d);
+  g_test_add_func ("/tvw/ops/conv_nd/conv2d", test_conv2d);
+  g_test_add_func ("/tvw/ops/conv_nd/conv3d", test_conv3d);
+  g_test_add_func ("/tvw/ops/conv_nd/transposed1d", test_conv_transpose1d);
+  g_test_add_func ("/tvw/ops/conv_nd/transposed2d", test_conv_transpose2d);
+  g_test_add_func ("/tvw/ops/conv_nd/transposed3d", test_conv_transpose3d);
+  g_test_add_func ("/tvw/ops/conv_nd/bad-shapes", test_conv_errors);
+  g_test_add_func ("/tvw/ops/max_pool3d/ceil-mode", test_max_pool3d);
+  g_test_add_func ("/tvw/ops/avg_pool3d/ceil-count-pad", test_avg_pool3d);
+  g_test_add_func ("/tvw/ops/adaptive_avg_pool3d/windows", test_adaptive_avg_pool3d);
+  g_test_add_func ("/tvw/ops/max_pool3d/bad-shapes", test_pool3d_errors);
+  g_test_add_func ("/tvw/ops/roi_align/sampling", test_roi_align);
+  g_test_add_func ("/tvw/ops/roi_align/bad-rois", test_roi_align_errors);
+  g_test_add_func ("/tvw/ops/batched_nms/per-class", test_batched_nms);
+  g_test_add_func ("/tvw/ops/batched_nms/bad-shapes", test_batched_nms_errors);
   g_test_add_func ("/tvw/ops/quantize/round-half-even", test_quantize);
   g_test_add_func ("/tvw/ops/dequantize/per-tensor-channel", test_dequantize);
-  g_test_add_func ("/tvw/ops/quant/errors", test_quant_errors);
+  g_test_add_func ("/tvw/ops/quantize/bad-params", test_quant_errors);
 
   return g_test_run ();
 }
