@@ -1650,6 +1650,313 @@ test_quant_errors (void)
   test_array_clear (&q);
 }
 
+/* ---- the graph constructors -------------------------------------------- */
+
+/* A weight the graph declared: its shape must be @shape; it is filled with
+ * random values (init_random leaves biases at zero and norm scales at one,
+ * which would hide a swapped weight) and described for an eager run. */
+static void
+graph_weight (TvwNet       *net,
+              GRand        *rng,
+              const char   *name,
+              int           rank,
+              const gint64 *shape,
+              TvwArray     *desc)
+{
+  gint64 count = 0;
+  float *p = tvw_net_lookup_param (net, name, &count);
+
+  if (p == NULL)
+    g_error ("the graph declares no %s", name);
+  g_assert_cmpint (count, ==, numel (rank, shape));
+  for (gint64 i = 0; i < count; i++)
+    p[i] = test_rand_float (rng, -1, 1);
+  tvw_array_init (desc, TVW_ELEM_F32, rank, shape);
+  desc->data = p;
+}
+
+/* Runs @net (prepared here) on @in and compares its one output with
+ * @cls run eagerly on the same inputs (or @eager_in) and weights. */
+static void
+graph_matches_eager (TvwNet           *net,
+                     int               n_in,
+                     const TvwArray   *in,
+                     const TvwOpClass *cls,
+                     const TvwArray   *eager_in,
+                     gconstpointer     params,
+                     int               n_weights,
+                     TvwArray         *weights,
+                     double            atol)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree float **copies = g_new0 (float *, MAX (n_weights, 1));
+  TvwArray got, want;
+  gint64 idx[TVW_MAX_RANK];
+
+  /* The weights stay readable for the eager run after prepare. */
+  for (int i = 0; i < n_weights; i++)
+    {
+      copies[i] = g_memdup2 (weights[i].data, tvw_array_extent_bytes (&weights[i]));
+      weights[i].data = copies[i];
+    }
+  if (!tvw_net_prepare (net, &error) ||
+      !tvw_net_run_arrays (net, in, 2, NULL, &got, &error) ||
+      !tvw_op_eager (cls, "test", params, n_in, eager_in != NULL ? eager_in : in, n_weights, weights,
+                     1, &want, 1, &error))
+    g_error ("%s: %s", cls->name, error->message);
+
+  g_assert_true (tvw_array_same_shape (&got, &want));
+  for (gint64 f = 0; f < tvw_array_numel (&want); f++)
+    {
+      test_unflatten (&want, f, idx);
+      if (!(fabs (test_array_get (&got, idx) - test_array_get (&want, idx)) <= atol))
+        g_error ("%s: graph element %" G_GINT64_FORMAT " is %g, eager %g", cls->name, f,
+                 test_array_get (&got, idx), test_array_get (&want, idx));
+    }
+  g_free (got.data);
+  g_free (want.data);
+  for (int i = 0; i < n_weights; i++)
+    g_free (copies[i]);
+}
+
+static void
+graph_input (TvwNet       *net,
+             GRand        *rng,
+             const char   *name,
+             int           rank,
+             const gint64 *shape,
+             TestArray    *t,
+             TvwVal       *v)
+{
+  /* Graph inputs are contiguous. */
+  test_array_random (t, rng, TVW_ELEM_F32, rank, shape, TEST_LAYOUT_CONTIGUOUS, -1, 1);
+  *v = tvw_net_input_full (net, name, rank, shape);
+}
+
+static void
+test_graph_norms (void)
+{
+  for (int which = 0; which < 4; which++)
+    {
+      g_autoptr(TvwNet) net = tvw_net_new ();
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GRand) rng = g_rand_new_with_seed (1400 + which);
+      const gint64 xs[4] = { 2, 6, 3, 5 }, c = 6, f = 5;
+      const TvwOpClass *cls = which == 0 ? &tvw_op_layer_norm
+                            : which == 1 ? &tvw_op_layer_norm_channels : &tvw_op_group_norm;
+      NormParams p = { 1e-5, which == 2 ? 3 : 0, 2 };
+      TestArray x;
+      TvwArray w[2];
+      TvwVal v, y;
+
+      graph_input (net, rng, "x", 4, xs, &x, &v);
+      if (which == 0)
+        y = tvw_net_layer_norm (net, v, "norm", -1, f, 1e-5, TRUE);
+      else if (which == 1)
+        y = tvw_net_layer_norm (net, v, "norm", 1, c, 1e-5, TRUE);
+      else if (which == 2)
+        y = tvw_net_group_norm (net, v, "norm", 3, 1e-5, TRUE);
+      else
+        y = tvw_net_instance_norm (net, v, "norm", 1e-5, TRUE);
+      tvw_net_set_output (net, y);
+      g_assert_true (tvw_net_check (net, &error));
+      tvw_net_init_random (net, 1);
+      graph_weight (net, rng, "norm.weight", 1, which == 0 ? &f : &c, &w[0]);
+      graph_weight (net, rng, "norm.bias", 1, which == 0 ? &f : &c, &w[1]);
+      graph_matches_eager (net, 1, &x.a, cls, NULL, &p, 2, w, 1e-6);
+      test_array_clear (&x);
+    }
+}
+
+static void
+test_graph_matmul_resize (void)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed (1500);
+
+  {
+    g_autoptr(TvwNet) net = tvw_net_new ();
+    g_autoptr(GError) error = NULL;
+    const gint64 as[3] = { 2, 7, 9 }, bs[2] = { 9, 20 };
+    MatmulParams p = { 0 };
+    TestArray a, b;
+    TvwArray in[2];
+    TvwVal va, vb;
+
+    graph_input (net, rng, "a", 3, as, &a, &va);
+    graph_input (net, rng, "b", 2, bs, &b, &vb);
+    tvw_net_set_output (net, tvw_net_matmul (net, va, vb));
+    g_assert_true (tvw_net_check (net, &error));
+    in[0] = a.a;
+    in[1] = b.a;
+    graph_matches_eager (net, 2, in, &tvw_op_matmul, NULL, &p, 0, NULL, 1e-6);
+    test_array_clear (&a);
+    test_array_clear (&b);
+  }
+
+  for (int mode = 0; mode < 2; mode++)
+    {
+      g_autoptr(TvwNet) net = tvw_net_new ();
+      g_autoptr(GError) error = NULL;
+      const gint64 xs[4] = { 1, 3, 5, 6 };
+      /* By size (bilinear, aligned corners) and by scale factor. */
+      ResizeParams p = { mode ? 0 : 9, mode ? 0 : 4, mode ? 1.5 : 0, mode ? 2.0 : 0,
+                         mode ? TVW_RESIZE_NEAREST : TVW_RESIZE_BILINEAR, !mode };
+      TestArray x;
+      TvwVal v;
+
+      graph_input (net, rng, "x", 4, xs, &x, &v);
+      tvw_net_set_output (net, tvw_net_interpolate (net, v, p.out_h, p.out_w, p.scale_h, p.scale_w,
+                                                    p.mode, p.align_corners));
+      g_assert_true (tvw_net_check (net, &error));
+      graph_matches_eager (net, 1, &x.a, &tvw_op_interpolate, NULL, &p, 0, NULL, 1e-6);
+      test_array_clear (&x);
+    }
+
+  {
+    g_autoptr(TvwNet) net = tvw_net_new ();
+    g_autoptr(GError) error = NULL;
+    const gint64 xs[4] = { 2, 3, 5, 5 }, gs[4] = { 2, 3, 4, 2 };
+    ResizeParams p = { 0, 0, 0, 0, TVW_RESIZE_BILINEAR, TRUE };
+    TestArray x, g;
+    TvwArray in[2];
+    TvwVal vx, vg;
+
+    graph_input (net, rng, "x", 4, xs, &x, &vx);
+    graph_input (net, rng, "grid", 4, gs, &g, &vg);
+    tvw_net_set_output (net, tvw_net_grid_sample (net, vx, vg, TVW_RESIZE_BILINEAR, TRUE));
+    g_assert_true (tvw_net_check (net, &error));
+    in[0] = x.a;
+    in[1] = g.a;
+    graph_matches_eager (net, 2, in, &tvw_op_grid_sample, NULL, &p, 0, NULL, 1e-6);
+    test_array_clear (&x);
+    test_array_clear (&g);
+  }
+}
+
+static void
+test_graph_conv_nd (void)
+{
+  for (int which = 0; which < 3; which++)
+    {
+      g_autoptr(TvwNet) net = tvw_net_new ();
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GRand) rng = g_rand_new_with_seed (1600 + which);
+      /* Conv3d (video stems), ConvTranspose2d (Mask R-CNN's mask head),
+       * Conv1d. */
+      static const TvwConvNdSpec specs[3] = {
+        { 3, { 3, 7, 7 }, { 1, 2, 2 }, { 1, 3, 3 }, { 1, 1, 1 }, { 0, 0, 0 }, 1, FALSE, FALSE },
+        { 2, { 2, 2 }, { 2, 2 }, { 0, 0 }, { 1, 1 }, { 0, 0 }, 1, TRUE, TRUE },
+        { 1, { 3 }, { 2 }, { 1 }, { 2 }, { 0 }, 2, TRUE, FALSE },
+      };
+      const TvwConvNdSpec *s = &specs[which];
+      const gint64 x3[5] = { 1, 3, 4, 9, 9 }, x2[4] = { 2, 4, 5, 5 }, x1[3] = { 2, 4, 11 };
+      const gint64 *xs = which == 0 ? x3 : which == 1 ? x2 : x1;
+      const int cout = 6;
+      ConvNdParams p = { *s, (int) xs[1], cout };
+      gint64 ws[5], bias = cout;
+      TestArray x;
+      TvwArray w[2];
+      TvwVal v;
+
+      ws[0] = s->transposed ? xs[1] : cout;
+      ws[1] = s->transposed ? cout / s->groups : xs[1] / s->groups;
+      for (int i = 0; i < s->rank; i++)
+        ws[2 + i] = s->kernel[i];
+      graph_input (net, rng, "x", s->rank + 2, xs, &x, &v);
+      tvw_net_set_output (net, tvw_net_conv_nd (net, v, "conv", cout, s));
+      g_assert_true (tvw_net_check (net, &error));
+      tvw_net_init_random (net, 1);
+      graph_weight (net, rng, "conv.weight", s->rank + 2, ws, &w[0]);
+      if (s->bias)
+        graph_weight (net, rng, "conv.bias", 1, &bias, &w[1]);
+      else
+        g_assert_false (tvw_net_has_param (net, "conv.bias"));
+      graph_matches_eager (net, 1, &x.a, &tvw_op_conv_nd, NULL, &p, s->bias ? 2 : 1, w, 1e-5);
+      test_array_clear (&x);
+    }
+}
+
+static void
+test_graph_pool3d_roi_quant (void)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed (1700);
+
+  for (int kind = 0; kind < 3; kind++)
+    {
+      g_autoptr(TvwNet) net = tvw_net_new ();
+      g_autoptr(GError) error = NULL;
+      const gint64 xs[5] = { 1, 4, 5, 7, 7 }, out[3] = { 1, 3, 2 };
+      const int k[3] = { 1, 3, 3 }, st[3] = { 1, 2, 2 }, pad[3] = { 0, 1, 1 };
+      const TvwOpClass *const classes[3] = { &tvw_op_max_pool3d, &tvw_op_avg_pool3d, &tvw_op_adaptive_avg_pool3d };
+      Pool3dParams p = { { 1, 3, 3 }, { 1, 2, 2 }, { 0, 1, 1 }, TRUE, FALSE, { 1, 3, 2 } };
+      TestArray x;
+      TvwVal v, y;
+
+      graph_input (net, rng, "x", 5, xs, &x, &v);
+      if (kind == 0)
+        y = tvw_net_max_pool3d (net, v, k, st, pad, TRUE);
+      else if (kind == 1)
+        y = tvw_net_avg_pool3d (net, v, k, st, pad, TRUE, FALSE);
+      else
+        y = tvw_net_adaptive_avg_pool3d (net, v, out);
+      tvw_net_set_output (net, y);
+      g_assert_true (tvw_net_check (net, &error));
+      graph_matches_eager (net, 1, &x.a, classes[kind], NULL, &p, 0, NULL, 1e-6);
+      test_array_clear (&x);
+    }
+
+  {
+    g_autoptr(TvwNet) net = tvw_net_new ();
+    g_autoptr(GError) error = NULL;
+    const gint64 xs[4] = { 2, 3, 10, 12 }, rs[2] = { 4, 5 };
+    RoiAlignParams p = { 3, 4, 0.5, 0, TRUE };
+    TestArray x, r;
+    TvwArray in[2];
+    TvwVal vx, vr;
+
+    graph_input (net, rng, "x", 4, xs, &x, &vx);
+    graph_input (net, rng, "rois", 2, rs, &r, &vr);
+    for (int i = 0; i < 4; i++)
+      {
+        float *row = (float *) r.a.data + 5 * i;
+
+        row[0] = (float) (i % 2);
+        row[1] = 2.f + i;
+        row[2] = 1.f + 2 * i;
+        row[3] = 12.f + 2 * i;
+        row[4] = 9.f + i;
+      }
+    tvw_net_set_output (net, tvw_net_roi_align (net, vx, vr, 3, 4, 0.5, 0, TRUE));
+    g_assert_true (tvw_net_check (net, &error));
+    in[0] = x.a;
+    in[1] = r.a;
+    graph_matches_eager (net, 2, in, &tvw_op_roi_align, NULL, &p, 0, NULL, 1e-6);
+    test_array_clear (&x);
+    test_array_clear (&r);
+  }
+
+  {
+    g_autoptr(TvwNet) net = tvw_net_new ();
+    g_autoptr(GError) error = NULL;
+    const gint64 xs[2] = { 3, 17 };
+    int unused = 0;
+    TestArray x;
+    TvwArray q;
+    QuantizeParams p = { 0.02, 3, TVW_ELEM_I8 };
+    TvwVal v;
+
+    /* quantize then dequantize: the round trip through int8. */
+    graph_input (net, rng, "x", 2, xs, &x, &v);
+    tvw_net_set_output (net, tvw_net_dequantize (net, tvw_net_quantize (net, v, 0.02, 3, TVW_ELEM_I8)));
+    g_assert_true (tvw_net_check (net, &error));
+    g_assert_true (tvw_op_eager (&tvw_op_quantize, "test", &p, 1, &x.a, 0, NULL, 1, &q, 1, &error));
+    g_assert_no_error (error);
+    graph_matches_eager (net, 1, &x.a, &tvw_op_dequantize, &q, &unused, 0, NULL, 0);
+    g_free (q.data);
+    test_array_clear (&x);
+  }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1684,6 +1991,11 @@ main (int    argc,
   g_test_add_func ("/tvw/ops/quantize/round-half-even", test_quantize);
   g_test_add_func ("/tvw/ops/dequantize/per-tensor-channel", test_dequantize);
   g_test_add_func ("/tvw/ops/quantize/bad-params", test_quant_errors);
+
+  g_test_add_func ("/tvw/ops/layer_norm/graph", test_graph_norms);
+  g_test_add_func ("/tvw/ops/matmul/graph-with-resize", test_graph_matmul_resize);
+  g_test_add_func ("/tvw/ops/conv_nd/graph", test_graph_conv_nd);
+  g_test_add_func ("/tvw/ops/max_pool3d/graph-with-roi-quant", test_graph_pool3d_roi_quant);
 
   return g_test_run ();
 }

@@ -305,7 +305,7 @@ add_norm (TvwNet           *net,
           gint64            features)
 {
   const TvwWeightSpec weights[2] = {
-    { "weight", 1, { features }, 0 },
+    { "weight", 1, { features }, TVW_WEIGHT_INIT_ONES },
     { "bias", 1, { features }, 0 },
   };
   const TvwNodeSpec spec = {
