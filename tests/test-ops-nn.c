@@ -27,6 +27,7 @@ typedef struct
   double eps;
   int    groups;
   int    n_weights;
+  int    dim;
 } NormParams;
 
 typedef struct
@@ -232,7 +233,7 @@ test_layer_norm (void)
         g_autoptr(GRand) rng = g_rand_new_with_seed (100 + seed * 10 + layout);
         const int rank = g_rand_int_range (rng, 1, 5);
         const gboolean affine = g_rand_boolean (rng);
-        NormParams p = { 1e-5, 0, affine ? 2 : 0 };
+        NormParams p = { 1e-5, 0, affine ? 2 : 0, -1 };
         gint64 shape[TVW_MAX_RANK], n, f;
         g_autofree double *want = NULL;
         g_autofree gint64 *flat = NULL;
@@ -287,7 +288,7 @@ test_layer_norm_channels (void)
       {
         g_autoptr(GRand) rng = g_rand_new_with_seed (200 + seed * 10 + layout);
         const int rank = g_rand_int_range (rng, 4, 6);
-        NormParams p = { 1e-6, 0, 2 };
+        NormParams p = { 1e-6, 0, 2, -1 };
         gint64 shape[TVW_MAX_RANK], n, c, spatial = 1;
         g_autofree double *want = NULL, *wd = NULL, *bd = NULL;
         g_autofree gint64 *flat = NULL;
@@ -345,7 +346,7 @@ check_group_norm (gboolean instance)
         const int rank = g_rand_int_range (rng, 2, 6);
         const int groups = instance ? 0 : g_rand_int_range (rng, 1, 5);
         const gboolean affine = g_rand_boolean (rng);
-        NormParams p = { 1e-5, groups, affine ? 2 : 0 };
+        NormParams p = { 1e-5, groups, affine ? 2 : 0, -1 };
         gint64 shape[TVW_MAX_RANK], n, c, spatial = 1, g, cg;
         g_autofree double *want = NULL, *wd = NULL, *bd = NULL;
         g_autofree gint64 *flat = NULL;
@@ -413,7 +414,7 @@ test_norm_errors (void)
 {
   g_autoptr(GRand) rng = g_rand_new_with_seed (7);
   const gint64 xs[4] = { 2, 6, 3, 3 }, wrong = 5;
-  NormParams ln = { 1e-5, 0, 2 }, gn = { 1e-5, 4, 0 };
+  NormParams ln = { 1e-5, 0, 2, -1 }, gn = { 1e-5, 4, 0, -1 }, mid = { 1e-5, 0, 0, 2 };
   TestArray x, w[2];
   TvwArray ws[2];
 
@@ -426,6 +427,8 @@ test_norm_errors (void)
   /* Weight of 5 features for a last dim of 3, and for 6 channels. */
   assert_refused (&tvw_op_layer_norm, &ln, 1, &x.a, 2, ws, "[2, 6, 3, 3]");
   assert_refused (&tvw_op_layer_norm_channels, &ln, 1, &x.a, 2, ws, "weight has shape [5]");
+  /* LayerNorm over dim 2 of 4. */
+  assert_refused (&tvw_op_layer_norm, &mid, 1, &x.a, 0, NULL, "not dimension 2 of [2, 6, 3, 3]");
   /* 6 channels in 4 groups. */
   assert_refused (&tvw_op_group_norm, &gn, 1, &x.a, 0, NULL, "4 groups");
 
@@ -1744,7 +1747,7 @@ test_graph_norms (void)
       const gint64 xs[4] = { 2, 6, 3, 5 }, c = 6, f = 5;
       const TvwOpClass *cls = which == 0 ? &tvw_op_layer_norm
                             : which == 1 ? &tvw_op_layer_norm_channels : &tvw_op_group_norm;
-      NormParams p = { 1e-5, which == 2 ? 3 : 0, 2 };
+      NormParams p = { 1e-5, which == 2 ? 3 : 0, 2, -1 };
       TestArray x;
       TvwArray w[2];
       TvwVal v, y;
@@ -1766,6 +1769,23 @@ test_graph_norms (void)
       graph_matches_eager (net, 1, &x.a, cls, NULL, &p, 2, w, 1e-6);
       test_array_clear (&x);
     }
+}
+
+/* A constructor's bad arguments come back from tvw_net_check (), naming
+ * the module. */
+static void
+test_graph_norm_bad_dim (void)
+{
+  g_autoptr(TvwNet) net = tvw_net_new ();
+  g_autoptr(GError) error = NULL;
+  const gint64 xs[4] = { 2, 6, 3, 5 };
+
+  tvw_net_set_output (net, tvw_net_layer_norm (net, tvw_net_input_full (net, "x", 4, xs),
+                                               "blocks.0.norm", 2, 3, 1e-6, TRUE));
+  g_assert_false (tvw_net_check (net, &error));
+  g_assert_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "blocks.0.norm"));
+  g_assert_nonnull (strstr (error->message, "not dimension 2"));
 }
 
 static void
@@ -1993,6 +2013,7 @@ main (int    argc,
   g_test_add_func ("/tvw/ops/quantize/bad-params", test_quant_errors);
 
   g_test_add_func ("/tvw/ops/layer_norm/graph", test_graph_norms);
+  g_test_add_func ("/tvw/ops/layer_norm/graph-bad-dim", test_graph_norm_bad_dim);
   g_test_add_func ("/tvw/ops/matmul/graph-with-resize", test_graph_matmul_resize);
   g_test_add_func ("/tvw/ops/conv_nd/graph", test_graph_conv_nd);
   g_test_add_func ("/tvw/ops/max_pool3d/graph-with-roi-quant", test_graph_pool3d_roi_quant);

@@ -27,6 +27,7 @@ typedef struct
   double eps;
   int    groups;     /* group_norm: ≤ 0 for one group per channel (instance) */
   int    n_weights;  /* 2 with an affine transform, else 0 */
+  int    dim;        /* layer_norm: the dimension asked for (< 0: the last) */
 } NormParams;
 
 /* Normalizes @n floats of @x into @y; @w and @b (nullable) are per element
@@ -147,11 +148,21 @@ static gboolean
 layer_norm_infer (TvwOpCall  *call,
                   GError    **error)
 {
+  const NormParams *p = call->params;
   const TvwArray *x = &call->in[0];
 
   if (!tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
-      !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error) ||
-      !check_affine (call, x->shape[x->rank - 1], error))
+      !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error))
+    return FALSE;
+  if (p->dim >= 0 && p->dim != x->rank - 1)
+    {
+      g_autofree char *xs = tvw_array_shape_string (x);
+
+      tvw_op_set_error (call, error, "normalizes the last dimension (or dimension 1 of 4-D and 5-D inputs), not dimension %d of %s",
+                        p->dim, xs);
+      return FALSE;
+    }
+  if (!check_affine (call, x->shape[x->rank - 1], error))
     return FALSE;
 
   tvw_array_init (&call->out[0], TVW_ELEM_F32, x->rank, x->shape);
@@ -342,17 +353,15 @@ tvw_net_layer_norm (TvwNet     *net,
                     double      eps,
                     gboolean    affine)
 {
-  NormParams p = { eps, 0, affine ? 2 : 0 };
+  const TvwArray *a = tvw_net_array (net, x);
+  NormParams p = { eps, 0, affine ? 2 : 0, channels_dim < 0 ? -1 : channels_dim };
 
-  /* Only dim 1 (LayerNorm2d) and the last dim are normalized over. */
-  if (channels_dim == 1)
+  /* Dim 1 of a 4-D or 5-D input is LayerNorm2d; any other dimension but
+   * the last is refused by infer, naming the node. */
+  if (a != NULL && channels_dim >= 0 && channels_dim == a->rank - 1)
+    p.dim = -1;
+  if (a != NULL && channels_dim == 1 && a->rank >= 4)
     return add_norm (net, &tvw_op_layer_norm_channels, x, name, &p, features);
-  if (channels_dim >= 0)
-    {
-      const TvwArray *a = tvw_net_array (net, x);
-
-      g_return_val_if_fail (a == NULL || channels_dim == a->rank - 1, -1);
-    }
   return add_norm (net, &tvw_op_layer_norm, x, name, &p, features);
 }
 
@@ -364,7 +373,7 @@ tvw_net_group_norm (TvwNet     *net,
                     double      eps,
                     gboolean    affine)
 {
-  NormParams p = { eps, MAX (groups, 1), affine ? 2 : 0 };
+  NormParams p = { eps, MAX (groups, 1), affine ? 2 : 0, -1 };
 
   return add_norm (net, &tvw_op_group_norm, x, name, &p, input_channels (net, x));
 }
@@ -376,7 +385,7 @@ tvw_net_instance_norm (TvwNet     *net,
                        double      eps,
                        gboolean    affine)
 {
-  NormParams p = { eps, 0, affine ? 2 : 0 };
+  NormParams p = { eps, 0, affine ? 2 : 0, -1 };
 
   return add_norm (net, &tvw_op_group_norm, x, name, &p, input_channels (net, x));
 }
