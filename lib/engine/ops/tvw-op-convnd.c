@@ -13,11 +13,13 @@
  * are contiguous and the output rows are what the GEMM writes; 1-D
  * convolutions stay row-major (N×C×L) and their rows are scattered.
  *
- * A transposed convolution is gathered the same way: output position o
- * takes tap k from input position (o + padding − k·dilation) / stride when
- * that divides, and zeros elsewhere, so threads never add into the same
- * output (no col2im).  With stride s, about 1 − 1/s^d of that im2col is
- * zeros: correct, not the fastest.
+ * A transposed convolution is gathered the same way, so threads never add
+ * into the same output (no col2im): output position o takes tap k from
+ * input position (o + padding − k·dilation) / stride when that divides.
+ * Which taps divide depends only on (o + padding) mod stride, so the
+ * output is computed in stride^d phases, each a GEMM over its own taps
+ * (weights packed per phase): no multiplications by im2col zeros for the
+ * taps that never reach it.
  */
 
 #include "config.h"
@@ -195,12 +197,124 @@ conv_nd_infer (TvwOpCall  *call,
   return TRUE;
 }
 
-/* ---- packing: each group's B[(tap, ci)][co] in GEMM panels ------------- */
+/* ---- phases -------------------------------------------------------------
+ *
+ * A transposed convolution's output position o reads tap k only when
+ * o + padding − k·dilation is a multiple of the stride: the output splits
+ * into stride^d phases ((o + padding) mod stride along each axis), each
+ * with its own fixed subset of the taps.  Each phase is a GEMM of its own
+ * (its weights packed apart), so no zero im2col columns are multiplied.  A
+ * plain convolution is one phase with every tap. */
+
+typedef struct
+{
+  gint64 r[3];           /* the phase along each axis */
+  gint64 o0[3], n[3];    /* its first output position and count per axis */
+  gint64 taps;           /* valid taps */
+  gint64 k_rows;         /* rows of its B: taps · cin_g */
+  gint64 m;              /* its output rows: batch · n[0] · n[1] · n[2] */
+} Phase;
+
+static gint64
+n_phases (const Geom *g)
+{
+  return g->transposed ? g->s[0] * g->s[1] * g->s[2] : 1;
+}
+
+static inline gboolean
+tap_valid (const Geom  *g,
+           const Phase *f,
+           int          axis,
+           gint64       k)
+{
+  return !g->transposed || (k * g->d[axis]) % g->s[axis] == f->r[axis];
+}
+
+static void
+phase_init (const Geom *g,
+            gint64      ph,
+            Phase      *f)
+{
+  gint64 rest = ph;
+
+  f->taps = 1;
+  f->m = g->n;
+  for (int a = 2; a >= 0; a--)
+    {
+      gint64 valid = 0;
+
+      if (g->transposed)
+        {
+          f->r[a] = rest % g->s[a];
+          rest /= g->s[a];
+          f->o0[a] = ((f->r[a] - g->p[a]) % g->s[a] + g->s[a]) % g->s[a];
+          f->n[a] = f->o0[a] < g->out[a] ? (g->out[a] - 1 - f->o0[a]) / g->s[a] + 1 : 0;
+        }
+      else
+        {
+          f->r[a] = 0;
+          f->o0[a] = 0;
+          f->n[a] = g->out[a];
+        }
+      for (gint64 k = 0; k < g->k[a]; k++)
+        valid += tap_valid (g, f, a, k);
+      f->taps *= valid;
+      f->m *= f->n[a];
+    }
+  f->k_rows = f->taps * g->cin_g;
+}
+
+/* Output position and input position of tap @k along @axis, -1 outside. */
+static inline gint64
+output_index (const Geom  *g,
+              const Phase *f,
+              int          axis,
+              gint64       j)
+{
+  return f->o0[axis] + j * (g->transposed ? g->s[axis] : 1);
+}
+
+static inline gint64
+source_index (const Geom *g,
+              int         axis,
+              gint64      o,
+              gint64      k)
+{
+  gint64 i;
+
+  /* For a valid tap of a transposed convolution the division is exact. */
+  if (!g->transposed)
+    i = o * g->s[axis] - g->p[axis] + k * g->d[axis];
+  else
+    i = (o + g->p[axis] - k * g->d[axis]) / g->s[axis];
+  return i >= 0 && i < g->in[axis] ? i : -1;
+}
+
+/* ---- packing: each group's and phase's B[(tap, ci)][co] in GEMM panels -- */
 
 static gsize
-group_floats (const Geom *g)
+phase_floats (const Geom  *g,
+              const Phase *f)
 {
-  return tvw_gemm_packed_floats ((int) g->k_rows, (int) g->cout_g);
+  return f->k_rows > 0 ? tvw_gemm_packed_floats ((int) f->k_rows, (int) g->cout_g) : 0;
+}
+
+/* Floats before phase @ph in a group's packed weights (@ph = n_phases:
+ * the group's total). */
+static gsize
+phase_offset (const Geom *g,
+              gint64      ph)
+{
+  gsize off = 0;
+
+  for (gint64 q = 0; q < ph; q++)
+    {
+      Phase f;
+
+      phase_init (g, q, &f);
+      off += phase_floats (g, &f);
+    }
+  return off;
 }
 
 static gsize
@@ -209,7 +323,7 @@ conv_nd_packed_bytes (const TvwOpCall *call)
   Geom g;
 
   geom_init (call, &g);
-  return group_floats (&g) * g.groups * sizeof (float);
+  return MAX (phase_offset (&g, n_phases (&g)) * g.groups * sizeof (float), 1);
 }
 
 static int
@@ -227,39 +341,50 @@ conv_nd_pack (const TvwOpCall *call,
 {
   const float *w = call->weights[0].data;
   Geom g;
+  gsize group_total;
 
   geom_init (call, &g);
+  group_total = phase_offset (&g, n_phases (&g));
   for (int grp = begin; grp < end; grp++)
-    {
-      float *dst = (float *) call->packed + (gsize) grp * group_floats (&g);
-      const gint64 panels = (g.cout_g + TVW_GEMM_NR - 1) / TVW_GEMM_NR;
+    for (gint64 ph = 0; ph < n_phases (&g); ph++)
+      {
+        float *dst = (float *) call->packed + (gsize) grp * group_total + phase_offset (&g, ph);
+        const gint64 panels = (g.cout_g + TVW_GEMM_NR - 1) / TVW_GEMM_NR;
+        gint64 kk = 0;
+        Phase f;
 
-      /* The layout tvw_gemm_pack_b () makes: panel-major, then k, then NR
-       * columns, zero-padded. */
-      for (gint64 pn = 0; pn < panels; pn++)
-        for (gint64 tap = 0; tap < g.kvol; tap++)
-          for (gint64 ci = 0; ci < g.cin_g; ci++)
-            {
-              float *row = dst + (pn * g.k_rows + tap * g.cin_g + ci) * TVW_GEMM_NR;
+        phase_init (&g, ph, &f);
+        /* B's rows in the order the im2col writes them: valid taps
+         * (kt, kh, kw), then input channels.  The layout is
+         * tvw_gemm_pack_b ()'s: panel-major, then k, then NR columns,
+         * zero-padded. */
+        for (gint64 kt = 0; kt < g.k[0]; kt++)
+          for (gint64 kh = 0; kh < g.k[1]; kh++)
+            for (gint64 kw = 0; kw < g.k[2]; kw++)
+              {
+                const gint64 tap = (kt * g.k[1] + kh) * g.k[2] + kw;
 
-              for (int j = 0; j < TVW_GEMM_NR; j++)
-                {
-                  const gint64 co = pn * TVW_GEMM_NR + j;
-                  gint64 at;
-
-                  if (co >= g.cout_g)
+                if (!tap_valid (&g, &f, 0, kt) || !tap_valid (&g, &f, 1, kh) || !tap_valid (&g, &f, 2, kw))
+                  continue;
+                for (gint64 ci = 0; ci < g.cin_g; ci++, kk++)
+                  for (gint64 pn = 0; pn < panels; pn++)
                     {
-                      row[j] = 0.f;
-                      continue;
+                      float *row = dst + (pn * f.k_rows + kk) * TVW_GEMM_NR;
+
+                      for (int j = 0; j < TVW_GEMM_NR; j++)
+                        {
+                          const gint64 co = pn * TVW_GEMM_NR + j;
+
+                          if (co >= g.cout_g)
+                            row[j] = 0.f;
+                          else if (g.transposed)
+                            row[j] = w[((grp * g.cin_g + ci) * g.cout_g + co) * g.kvol + tap];
+                          else
+                            row[j] = w[((grp * g.cout_g + co) * g.cin_g + ci) * g.kvol + tap];
+                        }
                     }
-                  if (g.transposed)
-                    at = ((grp * g.cin_g + ci) * g.cout_g + co) * g.kvol + tap;
-                  else
-                    at = ((grp * g.cout_g + co) * g.cin_g + ci) * g.kvol + tap;
-                  row[j] = w[at];
-                }
-            }
-    }
+              }
+      }
 }
 
 /* ---- the kernel -------------------------------------------------------- */
@@ -274,11 +399,14 @@ block_rows (const Geom *g)
   return MIN (rows, MAX (g->m, 1));
 }
 
+/* Whether the GEMM writes the output in place: a plain convolution's rows
+ * are consecutive output positions of a channels-last N×(T×)H×W×C array;
+ * others go through a tile in scratch. */
 static gboolean
-output_is_rows (const TvwArray *y)
+output_is_rows (const Geom     *g,
+                const TvwArray *y)
 {
-  /* Channels-last N×(T×)H×W×C: output row m is at m · C. */
-  return y->rank >= 4 && tvw_array_is_channels_last (y);
+  return !g->transposed && y->rank >= 4 && tvw_array_is_channels_last (y);
 }
 
 static gsize
@@ -289,39 +417,17 @@ conv_nd_scratch (const TvwOpCall *call)
 
   geom_init (call, &g);
   rows = block_rows (&g);
-  return (gsize) rows * (g.k_rows + (output_is_rows (&call->out[0]) ? 0 : g.cout_g)) * sizeof (float);
+  return (gsize) rows * (g.k_rows + (output_is_rows (&g, &call->out[0]) ? 0 : g.cout_g)) * sizeof (float);
 }
 
 typedef struct
 {
   const TvwOpCall *call;
   Geom             g;
-  gint64           rows;      /* per block */
-  gint64           blocks;
+  gint64           rows;            /* per block */
+  gint64           group_tasks;     /* blocks over all phases, per group */
+  gsize            group_total;     /* packed floats per group */
 } ConvJob;
-
-/* The input position tap @k of output position @o reads along one axis,
- * or -1 for padding (or a transposed gap). */
-static inline gint64
-source_index (const Geom *g,
-              int         axis,
-              gint64      o,
-              gint64      k)
-{
-  gint64 i;
-
-  if (!g->transposed)
-    i = o * g->s[axis] - g->p[axis] + k * g->d[axis];
-  else
-    {
-      gint64 t = o + g->p[axis] - k * g->d[axis];
-
-      if (t < 0 || t % g->s[axis] != 0)
-        return -1;
-      i = t / g->s[axis];
-    }
-  return i >= 0 && i < g->in[axis] ? i : -1;
-}
 
 static void
 conv_nd_block (gpointer data,
@@ -333,59 +439,93 @@ conv_nd_block (gpointer data,
   const Geom *g = &job->g;
   const TvwArray *x = &call->in[0], *y = &call->out[0];
   const int lead = 3 - (x->rank - 2);
-  const gint64 grp = task / job->blocks;
-  const gint64 m0 = (task % job->blocks) * job->rows, m1 = MIN (m0 + job->rows, g->m);
+  const gint64 grp = task / job->group_tasks;
   const gint64 sc = x->stride[1];
-  const gint64 vol = g->out[0] * g->out[1] * g->out[2];
   float *col = (float *) (call->scratch + (gsize) thread * call->scratch_bytes);
   float *tile = col + job->rows * g->k_rows;
   const float *bias = call->n_weights > 1 && call->weights[1].data != NULL
                       ? (const float *) call->weights[1].data + grp * g->cout_g : NULL;
-  gint64 xs[3];
+  gint64 block = task % job->group_tasks, ph, m0, m1, vol;
+  gint64 xs[3], ys[3];
   float *c;
-  gsize ldc;
+  gsize ldc, packed_off = 0;
+  Phase f;
 
   for (int i = 0; i < 3; i++)
-    xs[i] = i >= lead ? x->stride[2 + i - lead] : 0;
+    {
+      xs[i] = i >= lead ? x->stride[2 + i - lead] : 0;
+      ys[i] = i >= lead ? y->stride[2 + i - lead] : 0;
+    }
 
-  /* vol2col: row r is output position m0 + r, columns (tap, ci). */
+  /* The phase this block is in, and where its weights are. */
+  for (ph = 0;; ph++)
+    {
+      gint64 blocks;
+
+      phase_init (g, ph, &f);
+      blocks = (f.m + job->rows - 1) / job->rows;
+      if (block < blocks)
+        break;
+      block -= blocks;
+      packed_off += phase_floats (g, &f);
+    }
+  m0 = block * job->rows;
+  m1 = MIN (m0 + job->rows, f.m);
+  vol = f.n[0] * f.n[1] * f.n[2];
+
+  /* vol2col: row r is the phase's output position m0 + r, columns its
+   * valid taps × input channels. */
   for (gint64 m = m0; m < m1; m++)
     {
       const gint64 n = m / vol, pos = m % vol;
-      const gint64 o[3] = { pos / (g->out[1] * g->out[2]), pos / g->out[2] % g->out[1], pos % g->out[2] };
+      const gint64 o[3] = {
+        output_index (g, &f, 0, pos / (f.n[1] * f.n[2])),
+        output_index (g, &f, 1, pos / f.n[2] % f.n[1]),
+        output_index (g, &f, 2, pos % f.n[2]),
+      };
       const float *xn = (const float *) x->data + n * x->stride[0] + grp * g->cin_g * sc;
-      float *dst = col + (m - m0) * g->k_rows;
+      float *dst = col + (m - m0) * f.k_rows;
 
       for (gint64 kt = 0; kt < g->k[0]; kt++)
         {
-          const gint64 it = source_index (g, 0, o[0], kt);
+          gint64 it;
 
+          if (!tap_valid (g, &f, 0, kt))
+            continue;
+          it = source_index (g, 0, o[0], kt);
           for (gint64 kh = 0; kh < g->k[1]; kh++)
             {
-              const gint64 ih = it < 0 ? -1 : source_index (g, 1, o[1], kh);
+              gint64 ih;
 
-              for (gint64 kw = 0; kw < g->k[2]; kw++, dst += g->cin_g)
+              if (!tap_valid (g, &f, 1, kh))
+                continue;
+              ih = it < 0 ? -1 : source_index (g, 1, o[1], kh);
+              for (gint64 kw = 0; kw < g->k[2]; kw++)
                 {
-                  const gint64 iw = ih < 0 ? -1 : source_index (g, 2, o[2], kw);
+                  gint64 iw;
                   const float *src;
 
+                  if (!tap_valid (g, &f, 2, kw))
+                    continue;
+                  iw = ih < 0 ? -1 : source_index (g, 2, o[2], kw);
                   if (iw < 0)
-                    {
-                      memset (dst, 0, g->cin_g * sizeof (float));
-                      continue;
-                    }
-                  src = xn + it * xs[0] + ih * xs[1] + iw * xs[2];
-                  if (sc == 1)
-                    memcpy (dst, src, g->cin_g * sizeof (float));
+                    memset (dst, 0, g->cin_g * sizeof (float));
                   else
-                    for (gint64 ci = 0; ci < g->cin_g; ci++)
-                      dst[ci] = src[ci * sc];
+                    {
+                      src = xn + it * xs[0] + ih * xs[1] + iw * xs[2];
+                      if (sc == 1)
+                        memcpy (dst, src, g->cin_g * sizeof (float));
+                      else
+                        for (gint64 ci = 0; ci < g->cin_g; ci++)
+                          dst[ci] = src[ci * sc];
+                    }
+                  dst += g->cin_g;
                 }
             }
         }
     }
 
-  if (output_is_rows (y))
+  if (output_is_rows (g, y))
     {
       c = (float *) y->data + m0 * g->cout + grp * g->cout_g;
       ldc = g->cout;
@@ -395,24 +535,50 @@ conv_nd_block (gpointer data,
       c = tile;
       ldc = g->cout_g;
     }
-  tvw_gemm_packed ((int) (m1 - m0), (int) g->k_rows, col, g->k_rows,
-                   (const float *) call->packed + grp * group_floats (g), (int) g->cout_g,
-                   0, (int) ((g->cout_g + TVW_GEMM_NR - 1) / TVW_GEMM_NR),
-                   c, ldc, bias, NULL, 0, TVW_ACT_NONE);
+  if (f.k_rows > 0)
+    tvw_gemm_packed ((int) (m1 - m0), (int) f.k_rows, col, f.k_rows,
+                     (const float *) call->packed + grp * job->group_total + packed_off, (int) g->cout_g,
+                     0, (int) ((g->cout_g + TVW_GEMM_NR - 1) / TVW_GEMM_NR),
+                     c, ldc, bias, NULL, 0, TVW_ACT_NONE);
+  else
+    /* No tap reaches this phase (a stride over the kernel): bias only. */
+    for (gint64 r = 0; r < m1 - m0; r++)
+      for (gint64 co = 0; co < g->cout_g; co++)
+        c[r * ldc + co] = bias != NULL ? bias[co] : 0.f;
 
   if (c == tile)
     for (gint64 m = m0; m < m1; m++)
       {
         const gint64 n = m / vol, pos = m % vol;
-        const gint64 o[3] = { pos / (g->out[1] * g->out[2]), pos / g->out[2] % g->out[1], pos % g->out[2] };
-        float *dst = (float *) y->data + n * y->stride[0] + grp * g->cout_g * y->stride[1];
+        const gint64 ot = output_index (g, &f, 0, pos / (f.n[1] * f.n[2]));
+        const gint64 oh = output_index (g, &f, 1, pos / f.n[2] % f.n[1]);
+        const gint64 ow = output_index (g, &f, 2, pos % f.n[2]);
+        float *dst = (float *) y->data + n * y->stride[0] + grp * g->cout_g * y->stride[1] +
+                     ot * ys[0] + oh * ys[1] + ow * ys[2];
         const float *src = tile + (m - m0) * g->cout_g;
 
-        for (int i = lead; i < 3; i++)
-          dst += o[i] * y->stride[2 + i - lead];
-        for (gint64 co = 0; co < g->cout_g; co++)
-          dst[co * y->stride[1]] = src[co];
+        if (y->stride[1] == 1)
+          memcpy (dst, src, g->cout_g * sizeof (float));
+        else
+          for (gint64 co = 0; co < g->cout_g; co++)
+            dst[co * y->stride[1]] = src[co];
       }
+}
+
+static gint64
+count_blocks (const Geom *g,
+              gint64      rows)
+{
+  gint64 blocks = 0;
+
+  for (gint64 ph = 0; ph < n_phases (g); ph++)
+    {
+      Phase f;
+
+      phase_init (g, ph, &f);
+      blocks += (f.m + rows - 1) / rows;
+    }
+  return blocks;
 }
 
 static void
@@ -425,15 +591,16 @@ conv_nd_run (TvwOpCall *call)
     return;
   job.rows = block_rows (&job.g);
   /* Enough blocks for every thread when the output allows. */
-  if (job.g.groups * ((job.g.m + job.rows - 1) / job.rows) < call->n_threads)
+  if (job.g.groups * count_blocks (&job.g, job.rows) < call->n_threads)
     {
       gint64 per = (job.g.m * job.g.groups + call->n_threads - 1) / call->n_threads;
 
       per = (per + TVW_GEMM_MR - 1) / TVW_GEMM_MR * TVW_GEMM_MR;
       job.rows = MAX (MIN (job.rows, per), 1);
     }
-  job.blocks = (job.g.m + job.rows - 1) / job.rows;
-  tvw_parallel_tasks ((int) (job.blocks * job.g.groups), call->n_threads, conv_nd_block, &job);
+  job.group_tasks = count_blocks (&job.g, job.rows);
+  job.group_total = phase_offset (&job.g, n_phases (&job.g));
+  tvw_parallel_tasks ((int) (job.group_tasks * job.g.groups), call->n_threads, conv_nd_block, &job);
 }
 
 const TvwOpClass tvw_op_conv_nd = {
