@@ -231,7 +231,9 @@ test_layer_norm (void)
     for (int layout = 0; layout < TEST_N_LAYOUTS; layout++)
       {
         g_autoptr(GRand) rng = g_rand_new_with_seed (100 + seed * 10 + layout);
-        const int rank = g_rand_int_range (rng, 1, 5);
+        /* The last seed: big enough for the kernel to use every thread. */
+        const gboolean big = seed == N_SEEDS - 1;
+        const int rank = big ? 3 : g_rand_int_range (rng, 1, 5);
         const gboolean affine = g_rand_boolean (rng);
         NormParams p = { 1e-5, 0, affine ? 2 : 0, -1 };
         gint64 shape[TVW_MAX_RANK], n, f;
@@ -244,6 +246,12 @@ test_layer_norm (void)
         for (int i = 0; i < rank; i++)
           shape[i] = rand_dim (rng, 1, 5);
         shape[rank - 1] = f = rand_dim (rng, 1, 70);
+        if (big)
+          {
+            shape[0] = 4;
+            shape[1] = 60;
+            shape[2] = f = 70;
+          }
         n = numel (rank, shape);
         /* An offset mean: the two-pass statistics must not lose it. */
         test_array_random (&x, rng, TVW_ELEM_F32, rank, shape, layout, 40, 46);
@@ -287,7 +295,8 @@ test_layer_norm_channels (void)
     for (int layout = 0; layout < TEST_N_LAYOUTS; layout++)
       {
         g_autoptr(GRand) rng = g_rand_new_with_seed (200 + seed * 10 + layout);
-        const int rank = g_rand_int_range (rng, 4, 6);
+        const gboolean big = seed == N_SEEDS - 1;  /* every thread busy */
+        const int rank = big ? 4 : g_rand_int_range (rng, 4, 6);
         NormParams p = { 1e-6, 0, 2, -1 };
         gint64 shape[TVW_MAX_RANK], n, c, spatial = 1;
         g_autofree double *want = NULL, *wd = NULL, *bd = NULL;
@@ -298,6 +307,12 @@ test_layer_norm_channels (void)
         for (int i = 0; i < rank; i++)
           shape[i] = rand_dim (rng, 1, 5);
         shape[1] = c = rand_dim (rng, 1, 40);
+        if (big)
+          {
+            shape[0] = 2;
+            shape[1] = c = 48;
+            shape[2] = shape[3] = 14;
+          }
         for (int i = 2; i < rank; i++)
           spatial *= shape[i];
         n = numel (rank, shape);
@@ -343,7 +358,8 @@ check_group_norm (gboolean instance)
     for (int layout = 0; layout < TEST_N_LAYOUTS; layout++)
       {
         g_autoptr(GRand) rng = g_rand_new_with_seed ((instance ? 400 : 300) + seed * 10 + layout);
-        const int rank = g_rand_int_range (rng, 2, 6);
+        const gboolean big = seed == N_SEEDS - 1;  /* every thread busy */
+        const int rank = big ? 4 : g_rand_int_range (rng, 2, 6);
         const int groups = instance ? 0 : g_rand_int_range (rng, 1, 5);
         const gboolean affine = g_rand_boolean (rng);
         NormParams p = { 1e-5, groups, affine ? 2 : 0, -1 };
@@ -357,6 +373,12 @@ check_group_norm (gboolean instance)
           shape[i] = rand_dim (rng, 1, 5);
         g = instance ? rand_dim (rng, 1, 12) : groups;
         shape[1] = c = g * rand_dim (rng, 1, 4);
+        if (big)
+          {
+            shape[0] = 4;
+            shape[1] = c = instance ? 16 : g * 16;
+            shape[2] = shape[3] = 16;
+          }
         if (instance)
           g = c;
         cg = c / g;
@@ -454,7 +476,7 @@ test_matmul (void)
         const int ra = seed == 0 ? 1 : g_rand_int_range (rng, 2, 5);
         const int rb = seed == 1 ? 1 : g_rand_int_range (rng, 2, 5);
         const gint64 m = seed == N_SEEDS + 1 ? 150 : rand_dim (rng, 1, 20);
-        const gint64 k = rand_dim (rng, 1, 70), n = rand_dim (rng, 1, 40);
+        const gint64 k = rand_dim (rng, m == 150 ? 30 : 1, 70), n = rand_dim (rng, m == 150 ? 20 : 1, 40);
         const int ab = MAX (ra - 2, 0), bb = MAX (rb - 2, 0), obr = MAX (ab, bb);
         gint64 as[TVW_MAX_RANK], bs[TVW_MAX_RANK], os[TVW_MAX_RANK], batch[TVW_MAX_RANK];
         gint64 n_batches = 1, orank = 0, aidx[TVW_MAX_RANK], bidx[TVW_MAX_RANK];
@@ -651,6 +673,13 @@ test_interpolate (void)
           xs[1] = rand_dim (rng, 1, 9);
           xs[2] = rand_dim (rng, 1, 12);
           xs[3] = rand_dim (rng, 1, 12);
+          /* The last seed: big enough for every thread. */
+          if (seed == N_SEEDS)
+            {
+              xs[0] = 2;
+              xs[1] = 16;
+              xs[2] = xs[3] = 20;
+            }
           /* Seed 1: scale factors (e.g. 2, 0.5, 1.7); else sizes, some
            * exactly double. */
           if (seed == 1)
@@ -664,8 +693,8 @@ test_interpolate (void)
             }
           else
             {
-              p.out_h = seed == 2 ? xs[2] * 2 : rand_dim (rng, 1, 25);
-              p.out_w = rand_dim (rng, 1, 25);
+              p.out_h = seed == 2 ? xs[2] * 2 : rand_dim (rng, seed == N_SEEDS ? 24 : 1, 25);
+              p.out_w = rand_dim (rng, seed == N_SEEDS ? 24 : 1, 25);
             }
           os[0] = xs[0];
           os[1] = xs[1];
@@ -743,6 +772,13 @@ test_grid_sample (void)
           gs[1] = rand_dim (rng, 1, 12);
           gs[2] = rand_dim (rng, 1, 12);
           gs[3] = 2;
+          /* The last seed: big enough for every thread. */
+          if (seed == N_SEEDS - 1)
+            {
+              xs[0] = gs[0] = 2;
+              xs[1] = 16;
+              gs[1] = gs[2] = 24;
+            }
           os[0] = xs[0];
           os[1] = xs[1];
           os[2] = gs[1];
@@ -1113,6 +1149,12 @@ check_pool3d (int kind)
 
         xs[0] = os[0] = rand_dim (rng, 1, 2);
         xs[1] = os[1] = rand_dim (rng, 1, 7);
+        /* The last seed: big enough for every thread. */
+        if (seed == N_SEEDS)
+          {
+            xs[0] = os[0] = 2;
+            xs[1] = os[1] = 16;
+          }
         do
           {
             ok = TRUE;
@@ -1120,7 +1162,7 @@ check_pool3d (int kind)
             p.count_include_pad = g_rand_boolean (rng);
             for (int i = 0; i < 3; i++)
               {
-                xs[2 + i] = rand_dim (rng, 1, 9);
+                xs[2 + i] = rand_dim (rng, seed == N_SEEDS ? 8 : 1, 9);
                 if (kind == 2)
                   {
                     p.out_size[i] = os[2 + i] = rand_dim (rng, 1, 10);
@@ -1284,6 +1326,13 @@ test_roi_align (void)
           xs[3] = rand_dim (rng, 1, 14);
           rs[0] = rand_dim (rng, 0, 7);
           rs[1] = 5;
+          /* The last seed: big enough for every thread. */
+          if (seed == N_SEEDS)
+            {
+              xs[1] = 16;
+              rs[0] = 7;
+              p.out_h = p.out_w = 7;
+            }
           os[0] = rs[0];
           os[1] = xs[1];
           os[2] = p.out_h;
@@ -1515,7 +1564,9 @@ test_quantize (void)
       for (int signed_ = 0; signed_ < 2; signed_++)
         {
           g_autoptr(GRand) rng = g_rand_new_with_seed (1200 + seed * 100 + layout * 10 + signed_);
-          const int rank = g_rand_int_range (rng, 1, 6);
+          /* The last seed: big enough for every thread. */
+          const gboolean big = seed == N_SEEDS;
+          const int rank = big ? 2 : g_rand_int_range (rng, 1, 6);
           /* Seed 0: a power-of-two scale, where x · (1 / scale) is exact
            * and halves are common: ties go to even. */
           QuantizeParams p = {
@@ -1531,6 +1582,11 @@ test_quantize (void)
 
           for (int i = 0; i < rank; i++)
             shape[i] = rand_dim (rng, 1, 6);
+          if (big)
+            {
+              shape[0] = 256;
+              shape[1] = 300;
+            }
           n = numel (rank, shape);
           test_array_random (&x, rng, TVW_ELEM_F32, rank, shape, layout, -8, 8);
           if (seed == 0)
@@ -1580,7 +1636,9 @@ test_dequantize (void)
       for (int signed_ = 0; signed_ < 2; signed_++)
         {
           g_autoptr(GRand) rng = g_rand_new_with_seed (1300 + seed * 100 + layout * 10 + signed_);
-          const int rank = g_rand_int_range (rng, 1, 6);
+          /* The last seed: big enough for every thread. */
+          const gboolean big = seed == N_SEEDS;
+          const int rank = big ? 2 : g_rand_int_range (rng, 1, 6);
           /* Seeds 0 and 1 per tensor, then per channel. */
           const int qaxis = seed < 2 ? -1 : g_rand_int_range (rng, 0, rank);
           gint64 shape[TVW_MAX_RANK], n, idx[TVW_MAX_RANK];
@@ -1592,6 +1650,11 @@ test_dequantize (void)
 
           for (int i = 0; i < rank; i++)
             shape[i] = rand_dim (rng, 1, 6);
+          if (big)
+            {
+              shape[0] = 300;
+              shape[1] = 256;
+            }
           n = numel (rank, shape);
           test_array_random (&x, rng, signed_ ? TVW_ELEM_I8 : TVW_ELEM_U8, rank, shape, layout,
                              signed_ ? -128 : 0, signed_ ? 128 : 256);
