@@ -624,8 +624,9 @@ tvw_net_conv_nd (TvwNet              *net,
   const TvwArray *a = tvw_net_array (net, x);
   ConvNdParams p = { *spec, a != NULL && a->rank >= 2 ? (int) a->shape[1] : 0, out_channels };
   const int groups = MAX (spec->groups, 1);
+  /* A bad rank is reported by infer; the declaration must still fit. */
   TvwWeightSpec weights[2] = {
-    { "weight", spec->rank + 2, { 0 }, 0 },
+    { "weight", CLAMP (spec->rank, 1, 3) + 2, { 0 }, 0 },
     { "bias", 1, { out_channels }, 0 },
   };
   const TvwNodeSpec node = {
