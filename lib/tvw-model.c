@@ -49,6 +49,7 @@ struct _TvwModel
   TvwWeights    *weights;
   gboolean       pretrained;
   gboolean       pretrained_backbone;
+  GVariant      *options;
 
   const TvwArchitecture *arch;
   TvwNet        *net;
@@ -74,6 +75,7 @@ enum {
   PROP_WEIGHTS,
   PROP_PRETRAINED,
   PROP_PRETRAINED_BACKBONE,
+  PROP_OPTIONS,
   N_PROPS
 };
 
@@ -92,6 +94,7 @@ tvw_model_finalize (GObject *object)
   TvwModel *self = (TvwModel *)object;
 
   g_clear_pointer (&self->architecture, g_free);
+  g_clear_pointer (&self->options, g_variant_unref);
   g_clear_pointer (&self->net, tvw_net_free);
   g_clear_pointer (&self->checkpoint, tvw_checkpoint_free);
   g_mutex_clear (&self->lock);
@@ -143,6 +146,10 @@ tvw_model_get_property (GObject    *object,
       g_value_set_boolean (value, self->pretrained_backbone);
       break;
 
+    case PROP_OPTIONS:
+      g_value_set_variant (value, self->options);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -180,6 +187,10 @@ tvw_model_set_property (GObject      *object,
 
     case PROP_PRETRAINED_BACKBONE:
       self->pretrained_backbone = g_value_get_boolean (value);
+      break;
+
+    case PROP_OPTIONS:
+      self->options = g_value_dup_variant (value);
       break;
 
     default:
@@ -268,6 +279,19 @@ tvw_model_class_init (TvwModelClass *klass)
                           FALSE,
                           (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS |
                            G_PARAM_DEPRECATED));
+
+  /**
+   * TvwModel:options:
+   *
+   * The builder's other keyword arguments, by torchvision's names (such as
+   * `aux_loss`, `transform_input` or `min_size`), as a `a{sv}` dictionary.
+   * An option the architecture does not take is an error of
+   * initialisation, like torchvision's `TypeError`.
+   */
+  props[PROP_OPTIONS] =
+    g_param_spec_variant ("options", NULL, NULL,
+                          G_VARIANT_TYPE_VARDICT, NULL,
+                          (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, props);
 
@@ -423,7 +447,11 @@ tvw_model_initable_init (GInitable     *initable,
   self->num_classes = num_classes;
 
   {
-    TvwBuildConfig config = { num_classes, self->weights != NULL, NULL };
+    g_autoptr(GVariantDict) options = g_variant_dict_new (self->options);
+    TvwBuildConfig config = { num_classes, self->weights != NULL, options };
+
+    if (!tvw_architecture_check_options (self->arch, self->options, error))
+      return FALSE;
 
     self->net = tvw_net_new ();
     if (!self->arch->build (self->net, self->arch, &config, error))

@@ -656,7 +656,7 @@ test_named_outputs (void)
   TvwArray in, out[2];
   TvwVal x, y, m;
 
-  x = tvw_net_input_full (net, "image", 4, shape);
+  x = tvw_net_input_full (net, "image", TVW_ELEM_F32, 4, shape);
   y = tvw_net_conv2d (net, x, "conv", 4, 3, 1, 1, 1, 1, TRUE);
   m = tvw_net_reduce (net, TVW_REDUCE_MEAN, y, (1 << 2) | (1 << 3), FALSE);
   tvw_net_output (net, "map", y);
@@ -721,7 +721,7 @@ test_permuted_input (void)
   TvwVal x;
   int oh, ow;
 
-  x = tvw_net_input_full (net, "nhwc", 4, shape);
+  x = tvw_net_input_full (net, "nhwc", TVW_ELEM_F32, 4, shape);
   x = tvw_net_permute (net, x, perm);
   x = tvw_net_conv2d_full (net, x, "conv", 8, &spec);
   tvw_net_set_output (net, x);
@@ -779,7 +779,7 @@ test_malformed_graph (void)
   {
     g_autoptr(TvwNet) net = tvw_net_new ();
     const gint64 shape[2] = { 1, 16 };
-    TvwVal x = tvw_net_input_full (net, "features", 2, shape);
+    TvwVal x = tvw_net_input_full (net, "features", TVW_ELEM_F32, 2, shape);
     TvwArray in;
     float input[32] = { 0 };
     g_autofree float *out = NULL;
@@ -803,6 +803,58 @@ test_malformed_graph (void)
   }
 }
 
+/* A data-dependent op in a graph: batched NMS, then the kept boxes and
+ * scores gathered by its indices.  Two runs of the same plan keep 3 and 4
+ * boxes; the outputs have those sizes and the boxes in decreasing score. */
+static void
+test_dynamic_shapes (void)
+{
+  g_autoptr(TvwNet) net = tvw_net_new ();
+  g_autoptr(GError) error = NULL;
+  const gint64 bshape[2] = { 5, 4 }, kshape[1] = { 5 };
+  /* A, A' (IoU 0.68 with A), B, B' (IoU 0.68 with B), C. */
+  float boxes[5][4] = { { 0, 0, 10, 10 }, { 1, 1, 11, 11 }, { 20, 20, 30, 30 },
+                        { 21, 21, 31, 31 }, { 50, 50, 60, 60 } };
+  float scores[5] = { 0.9f, 0.8f, 0.7f, 0.6f, 0.5f };
+  gint64 classes[2][5] = { { 0, 0, 0, 0, 0 }, { 0, 1, 0, 0, 0 } };
+  TvwVal b, s, c, keep;
+
+  b = tvw_net_input_full (net, "boxes", TVW_ELEM_F32, 2, bshape);
+  s = tvw_net_input_full (net, "scores", TVW_ELEM_F32, 1, kshape);
+  c = tvw_net_input_full (net, "classes", TVW_ELEM_I64, 1, kshape);
+  keep = tvw_net_batched_nms (net, b, s, c, 0.5);
+  tvw_net_output (net, "boxes", tvw_net_index_select (net, b, 0, keep));
+  tvw_net_output (net, "scores", tvw_net_index_select (net, s, 0, keep));
+  g_assert_true (tvw_net_prepare (net, &error));
+
+  for (int run = 0; run < 2; run++)
+    {
+      const int kept = run == 0 ? 3 : 4;
+      const int order[2][4] = { { 0, 2, 4 }, { 0, 1, 2, 4 } };
+      TvwArray in[3], out[2];
+
+      tvw_array_init (&in[0], TVW_ELEM_F32, 2, bshape);
+      in[0].data = boxes;
+      tvw_array_init (&in[1], TVW_ELEM_F32, 1, kshape);
+      in[1].data = scores;
+      tvw_array_init (&in[2], TVW_ELEM_I64, 1, kshape);
+      in[2].data = classes[run];
+      g_assert_true (tvw_net_run_arrays (net, in, 1, NULL, out, &error));
+      g_assert_no_error (error);
+
+      g_assert_cmpint (out[0].rank, ==, 2);
+      g_assert_cmpint (out[0].shape[0], ==, kept);
+      g_assert_cmpint (out[1].shape[0], ==, kept);
+      for (int i = 0; i < kept; i++)
+        {
+          g_assert_cmpfloat (((float *) out[1].data)[i], ==, scores[order[run][i]]);
+          g_assert_cmpfloat (((float *) out[0].data)[i * 4], ==, boxes[order[run][i]][0]);
+        }
+      g_free (out[0].data);
+      g_free (out[1].data);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -822,6 +874,7 @@ main (int   argc,
   g_test_add_func ("/tvw/engine/graph/named-outputs", test_named_outputs);
   g_test_add_func ("/tvw/engine/graph/permuted-input-is-a-view", test_permuted_input);
   g_test_add_func ("/tvw/engine/graph/malformed", test_malformed_graph);
+  g_test_add_func ("/tvw/engine/graph/data-dependent-shapes", test_dynamic_shapes);
 
   return g_test_run ();
 }

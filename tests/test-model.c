@@ -132,6 +132,26 @@ test_unknown_and_unsupported (void)
   g_assert_nonnull (strstr (error->message, "vit_b_16"));
 }
 
+/* Builder options are torchvision's keyword arguments: one the builder
+ * does not take is refused, like torchvision's TypeError. */
+static void
+test_unknown_option (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariantDict) dict = g_variant_dict_new (NULL);
+  TvwModel *model;
+
+  g_variant_dict_insert (dict, "aux_loss", "b", TRUE);
+  model = g_initable_new (TVW_TYPE_MODEL, NULL, &error,
+                          "architecture", "resnet18",
+                          "options", g_variant_dict_end (dict),
+                          NULL);
+  g_assert_null (model);
+  g_assert_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "resnet18"));
+  g_assert_nonnull (strstr (error->message, "aux_loss"));
+}
+
 static void
 test_random_init_forward (void)
 {
@@ -423,6 +443,7 @@ main (int   argc,
   g_setenv ("TORCH_HOME", tmpdir, TRUE);
 
   g_test_add_func ("/tvw/model/unknown-and-unsupported", test_unknown_and_unsupported);
+  g_test_add_func ("/tvw/model/unknown-option", test_unknown_option);
   g_test_add_func ("/tvw/model/random-init-forward", test_random_init_forward);
   g_test_add_func ("/tvw/model/bad-inputs", test_bad_inputs);
   g_test_add_func ("/tvw/model/load-state-dict", test_load_state_dict);

@@ -631,7 +631,7 @@ test_table_covered (void)
       g_autofree char *prefix = g_strdup_printf ("/tvw/ops/%s/", tvw_op_table[t]->name);
 
       if (strstr (paths->str, prefix) == NULL)
-        g_error ("op %s has no test (no %s… path in the op test programs)",
+        g_error ("op %s has no test (no %s... path in the op test programs)",
                  tvw_op_table[t]->name, prefix);
     }
 }

@@ -63,10 +63,11 @@ void      tvw_net_free                 (TvwNet              *net);
  * (a shape mismatch, named after the torchvision module) is kept and the
  * constructors after it do nothing.  tvw_net_check () reports it. */
 
-/* A named f32 input of rank @rank; @example_shape gives the build-time
- * shapes (the batch and sizes real inputs have may differ). */
+/* A named input of @elem and rank @rank; @example_shape gives the
+ * build-time shapes (the batch and sizes real inputs have may differ). */
 TvwVal    tvw_net_input_full           (TvwNet              *net,
                                         const char          *name,
+                                        TvwElem              elem,
                                         int                  rank,
                                         const gint64        *example_shape);
 /* An N×@channels×H×W image batch named “input” (224×224 at build time). */

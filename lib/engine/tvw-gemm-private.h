@@ -7,18 +7,28 @@
 
 #include <glib.h>
 
+#include "tvw-isa-private.h"
 #include "tvw-engine-private.h"
 
 G_BEGIN_DECLS
 
-/* Columns per packed panel. */
+/* Columns per packed panel: the same for every instruction set, since
+ * weights are packed once, before a set runs on them. */
 #define TVW_GEMM_NR 16
-/* Rows per register tile: work split in multiples of it wastes none. */
-#if defined(__AVX512F__)
-# define TVW_GEMM_MR 12
-#else
-# define TVW_GEMM_MR 6
+
+#ifdef TVW_ISA
+/* Rows per register tile: work split in multiples of it wastes none.  It
+ * differs between the instruction sets, so only their kernels see it as a
+ * constant; elsewhere tvw_gemm_mr() tells the running set's. */
+# if defined(__AVX512F__)
+#  define TVW_GEMM_MR 12
+# else
+#  define TVW_GEMM_MR 6
+# endif
 #endif
+
+/* TVW_GEMM_MR of the instruction set that runs. */
+int   tvw_gemm_mr            (void);
 
 gsize tvw_gemm_packed_floats (int          k,
                               int          n);
@@ -45,5 +55,13 @@ void  tvw_gemm_packed        (int                 m,
                               const float        *residual,
                               gsize               ldr,
                               TvwActivation       act);
+
+/* @dst[c·NR + j] = @src[j][@ci + c] · @s[j] for c < 8, j < NR: eight rows
+ * of a panel from its NR weight rows (a 1×1 convolution's), each output
+ * channel scaled by its folded BatchNorm. */
+void  tvw_gemm_transpose_panel_rows (const float *const  src[TVW_GEMM_NR],
+                                     const double       *s,
+                                     int                 ci,
+                                     float              *dst);
 
 G_END_DECLS

@@ -21,11 +21,12 @@
 #include "tvw-kernels-private.h"
 #include "tvw-activation-private.h"
 
-#if defined(__AVX512F__)
+#if defined(__AVX2__)
 # include <immintrin.h>
+#endif
+#if defined(__AVX512F__)
 # define HAVE_AVX512_KERNEL 1
 #elif defined(__AVX2__) && defined(__FMA__)
-# include <immintrin.h>
 # define HAVE_AVX2_KERNEL 1
 #endif
 
@@ -33,6 +34,12 @@
 #define NR TVW_GEMM_NR
 #define KC 256
 #define MC 72
+
+int
+tvw_gemm_mr (void)
+{
+  return TVW_GEMM_MR;
+}
 
 gsize
 tvw_gemm_packed_floats (int k,
@@ -62,6 +69,55 @@ tvw_gemm_pack_b (const float *b,
             dst[(gsize) kk * NR + j] = col < n ? b[(gsize) kk * ldb + col] : 0.f;
           }
     }
+}
+
+void
+tvw_gemm_transpose_panel_rows (const float *const  src[NR],
+                               const double       *s,
+                               int                 ci,
+                               float              *dst)
+{
+#if defined(__AVX2__)
+  /* In registers, eight rows at a time: a compiler turns the plain loop
+   * into gathers, slow on most x86. */
+  for (int half = 0; half < NR / 8; half++)
+    {
+      __m256 r[8], t[8], u[8];
+
+      for (int j = 0; j < 8; j++)
+        {
+          const float *row = src[half * 8 + j] + ci;
+          __m256d f = _mm256_set1_pd (s[half * 8 + j]);
+          __m128 lo = _mm256_cvtpd_ps (_mm256_mul_pd (_mm256_cvtps_pd (_mm_loadu_ps (row)), f));
+          __m128 hi = _mm256_cvtpd_ps (_mm256_mul_pd (_mm256_cvtps_pd (_mm_loadu_ps (row + 4)), f));
+
+          r[j] = _mm256_insertf128_ps (_mm256_castps128_ps256 (lo), hi, 1);
+        }
+      for (int j = 0; j < 8; j += 2)
+        {
+          t[j] = _mm256_unpacklo_ps (r[j], r[j + 1]);
+          t[j + 1] = _mm256_unpackhi_ps (r[j], r[j + 1]);
+        }
+      for (int j = 0; j < 8; j += 4)
+        {
+          u[j] = _mm256_shuffle_ps (t[j], t[j + 2], _MM_SHUFFLE (1, 0, 1, 0));
+          u[j + 1] = _mm256_shuffle_ps (t[j], t[j + 2], _MM_SHUFFLE (3, 2, 3, 2));
+          u[j + 2] = _mm256_shuffle_ps (t[j + 1], t[j + 3], _MM_SHUFFLE (1, 0, 1, 0));
+          u[j + 3] = _mm256_shuffle_ps (t[j + 1], t[j + 3], _MM_SHUFFLE (3, 2, 3, 2));
+        }
+      for (int c = 0; c < 4; c++)
+        {
+          _mm256_storeu_ps (dst + c * NR + half * 8,
+                            _mm256_permute2f128_ps (u[c], u[c + 4], 0x20));
+          _mm256_storeu_ps (dst + (c + 4) * NR + half * 8,
+                            _mm256_permute2f128_ps (u[c], u[c + 4], 0x31));
+        }
+    }
+#else
+  for (int c = 0; c < 8; c++)
+    for (int j = 0; j < NR; j++)
+      dst[c * NR + j] = (float) ((double) src[j][ci + c] * s[j]);
+#endif
 }
 
 /* What the last K block does to a tile before it is stored. */
@@ -132,7 +188,7 @@ micro_kernel (int                kc,
   _mm256_storeu_ps (c + 5 * ldc, c50); _mm256_storeu_ps (c + 5 * ldc + 8, c51);
 }
 
-#else
+#elif !defined(HAVE_AVX512_KERNEL)
 
 static inline void
 micro_kernel (int                kc,

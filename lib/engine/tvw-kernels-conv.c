@@ -375,8 +375,12 @@ tvw_kernel_conv2d (const TvwConvParams *p,
   tvw_parallel_tasks (p->groups * job.s.m_tasks * job.s.n_tasks, n_threads, conv_task, &job);
 }
 
+/* Not a kernel: this file is compiled once per instruction set, and this
+ * is defined in the baseline build only. */
+#ifdef TVW_ISA_BASELINE
 void
 tvw_engine_blas_init (void)
 {
   openblas_set_num_threads (1);
 }
+#endif

@@ -13,6 +13,7 @@
 
 #include <glib.h>
 
+#include "tvw-isa-private.h"
 #include "tvw-kernels-private.h"
 
 G_BEGIN_DECLS

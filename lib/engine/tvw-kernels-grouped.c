@@ -40,7 +40,9 @@ valid_taps (int  start,
   *hi = h;
 }
 
-/* Output columns [*a, *b) whose taps all fall inside the row. */
+#ifdef TVW_HAVE_AVX2
+/* Output columns [*a, *b) whose taps all fall inside the row (only the
+ * vector kernels treat them apart). */
 static inline void
 interior_columns (const TvwConvParams *p,
                   int                 *a,
@@ -52,6 +54,7 @@ interior_columns (const TvwConvParams *p,
   *b = last < 0 ? 0 : MIN (last / p->sw + 1, p->ow);
   *b = MAX (*a, *b);
 }
+#endif
 
 /* Below this many multiply-adds a parallel region costs more than it
  * saves. */

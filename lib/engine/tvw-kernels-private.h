@@ -11,6 +11,7 @@
 
 #include <glib.h>
 
+#include "tvw-isa-private.h"
 #include "tvw-engine-private.h"
 
 G_BEGIN_DECLS

@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+#include "tvw-isa-private.h"
 #include "tvw-kernels-private.h"
 
 G_BEGIN_DECLS

@@ -134,6 +134,7 @@ valid_value (TvwNet *net,
 TvwVal
 tvw_net_input_full (TvwNet       *net,
                     const char   *name,
+                    TvwElem       elem,
                     int           rank,
                     const gint64 *example_shape)
 {
@@ -142,7 +143,7 @@ tvw_net_input_full (TvwNet       *net,
 
   g_return_val_if_fail (rank >= 1 && rank <= TVW_MAX_RANK, -1);
 
-  tvw_array_init (&a, TVW_ELEM_F32, rank, example_shape);
+  tvw_array_init (&a, elem, rank, example_shape);
   port.name = g_strdup (name);
   port.value = tvw_net_new_value (net, &a, -1);
   g_array_append_val (net->inputs, port);
@@ -157,7 +158,7 @@ tvw_net_input (TvwNet *net,
 {
   const gint64 shape[4] = { 1, channels, 224, 224 };
 
-  return tvw_net_input_full (net, "input", 4, shape);
+  return tvw_net_input_full (net, "input", TVW_ELEM_F32, 4, shape);
 }
 
 const TvwArray *

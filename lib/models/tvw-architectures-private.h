@@ -39,7 +39,15 @@ struct _TvwArchitecture
                       GError               **error);
   /* The family's own description of this member, for build (nullable). */
   gconstpointer config;
+  /* The keyword arguments build reads from TvwBuildConfig.options, by
+   * torchvision's names; NULL-terminated, nullable (none). */
+  const char * const *options;
 };
+
+/* Refuses an option @arch does not take, as torchvision's TypeError. */
+gboolean  tvw_architecture_check_options (const TvwArchitecture *arch,
+                                          GVariant              *options,
+                                          GError               **error);
 
 /* An option of @config, or @fallback when it is not set. */
 gint64    tvw_build_config_get_int      (const TvwBuildConfig *config,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tvw-architectures-private.h"
+#include "tvw-error.h"
 
 static const TvwArchitecture *families[] = {
   tvw_resnet_architectures,
@@ -61,6 +62,29 @@ tvw_architecture_list (void)
     }
 
   return (const char * const *) names;
+}
+
+gboolean
+tvw_architecture_check_options (const TvwArchitecture *arch,
+                                GVariant              *options,
+                                GError               **error)
+{
+  GVariantIter iter;
+  const char *key;
+
+  if (options == NULL)
+    return TRUE;
+
+  g_variant_iter_init (&iter, options);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, NULL))
+    if (arch->options == NULL || !g_strv_contains ((const char * const *) arch->options, key))
+      {
+        g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                     "%s got an unexpected keyword argument “%s”", arch->name, key);
+        return FALSE;
+      }
+
+  return TRUE;
 }
 
 /* Numbers come as any GVariant number type: Python and JSON give int64 or

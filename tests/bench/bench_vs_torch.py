@@ -32,11 +32,15 @@ def torch_times(model, x, iterations):
     return times
 
 
-def tvw_times(cli, args, iterations):
-    out = subprocess.run([cli, "bench", "--model", args.model, "--batch", str(args.batch),
-                          "--threads", str(args.threads), "--size", str(args.size),
-                          "--iterations", str(iterations), "--warmup", "1", "--json"],
-                         check=True, capture_output=True, text=True).stdout
+def tvw_times(cli, args, iterations, checkpoint=None):
+    """One `tvw bench --json` process: its result (median, min and max of the
+    timed runs); with checkpoint, on those weights instead of random ones."""
+    argv = [cli, "bench", "--model", args.model, "--batch", str(args.batch),
+            "--threads", str(args.threads), "--size", str(args.size),
+            "--iterations", str(iterations), "--warmup", "1", "--json"]
+    if checkpoint is not None:
+        argv += ["--checkpoint", checkpoint]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
     return json.loads(out)
 
 
@@ -47,6 +51,18 @@ def peak_rss_kb(argv):
     out = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], check=True,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True).stderr
     return int(out.strip().splitlines()[-1])
+
+
+def torch_forward_argv(model, threads, checkpoint, inp):
+    """A command that runs one PyTorch forward pass of model (a torchvision
+    name) with the state_dict checkpoint on the .npy array inp, for peak_rss_kb."""
+    script = ("import torch, torchvision.models as M, numpy as np;"
+              f"torch.set_num_threads({threads});"
+              f"m = M.{model}(weights=None).eval();"
+              f"m.load_state_dict(torch.load({checkpoint!r}));"
+              f"x = torch.from_numpy(np.load({inp!r}));"
+              "torch.no_grad().__enter__(); np.save('/dev/null', m(x).numpy())")
+    return [sys.executable, "-c", script]
 
 
 def main():
@@ -107,13 +123,7 @@ def main():
             out = os.path.join(d, "out.npy")
             torch.save(model.state_dict(), ckpt)
             np.save(inp, x.numpy())
-            script = ("import torch, torchvision.models as M, numpy as np;"
-                      f"torch.set_num_threads({args.threads});"
-                      f"m = M.{args.model}(weights=None).eval();"
-                      f"m.load_state_dict(torch.load({ckpt!r}));"
-                      f"x = torch.from_numpy(np.load({inp!r}));"
-                      "torch.no_grad().__enter__(); np.save('/dev/null', m(x).numpy())")
-            torch_rss = peak_rss_kb([sys.executable, "-c", script])
+            torch_rss = peak_rss_kb(torch_forward_argv(args.model, args.threads, ckpt, inp))
             tvw_rss = peak_rss_kb([args.cli, "forward", "--model", args.model, "--checkpoint", ckpt,
                                    "--threads", str(args.threads), "--input", inp, "--output", out])
             result["torch_peak_rss_mb"] = round(torch_rss / 1024, 1)

@@ -13,9 +13,6 @@
 
 #include <math.h>
 #include <string.h>
-#if defined(__AVX2__)
-# include <immintrin.h>
-#endif
 
 #include "tvw-gemm-private.h"
 #include "tvw-kernels-private.h"
@@ -268,56 +265,6 @@ conv_pack_pieces (const TvwOpCall *call)
   return (conv_n_panels (call) + prep->piece_panels - 1) / prep->piece_panels;
 }
 
-/* dst[c][j] = src[j][ci + c] · s[j] for c < 8, j < NR: eight columns of a
- * panel from its NR weight rows, in registers (a compiler turns the plain
- * loop into gathers, slow on most x86). */
-static inline void
-transpose_panel_rows (const float *const src[TVW_GEMM_NR],
-                      const double      *s,
-                      int                ci,
-                      float             *dst)
-{
-#if defined(__AVX2__)
-  for (int half = 0; half < TVW_GEMM_NR / 8; half++)
-    {
-      __m256 r[8], t[8], u[8];
-
-      for (int j = 0; j < 8; j++)
-        {
-          const float *row = src[half * 8 + j] + ci;
-          __m256d f = _mm256_set1_pd (s[half * 8 + j]);
-          __m128 lo = _mm256_cvtpd_ps (_mm256_mul_pd (_mm256_cvtps_pd (_mm_loadu_ps (row)), f));
-          __m128 hi = _mm256_cvtpd_ps (_mm256_mul_pd (_mm256_cvtps_pd (_mm_loadu_ps (row + 4)), f));
-
-          r[j] = _mm256_insertf128_ps (_mm256_castps128_ps256 (lo), hi, 1);
-        }
-      for (int j = 0; j < 8; j += 2)
-        {
-          t[j] = _mm256_unpacklo_ps (r[j], r[j + 1]);
-          t[j + 1] = _mm256_unpackhi_ps (r[j], r[j + 1]);
-        }
-      for (int j = 0; j < 8; j += 4)
-        {
-          u[j] = _mm256_shuffle_ps (t[j], t[j + 2], _MM_SHUFFLE (1, 0, 1, 0));
-          u[j + 1] = _mm256_shuffle_ps (t[j], t[j + 2], _MM_SHUFFLE (3, 2, 3, 2));
-          u[j + 2] = _mm256_shuffle_ps (t[j + 1], t[j + 3], _MM_SHUFFLE (1, 0, 1, 0));
-          u[j + 3] = _mm256_shuffle_ps (t[j + 1], t[j + 3], _MM_SHUFFLE (3, 2, 3, 2));
-        }
-      for (int c = 0; c < 4; c++)
-        {
-          _mm256_storeu_ps (dst + c * TVW_GEMM_NR + half * 8,
-                            _mm256_permute2f128_ps (u[c], u[c + 4], 0x20));
-          _mm256_storeu_ps (dst + (c + 4) * TVW_GEMM_NR + half * 8,
-                            _mm256_permute2f128_ps (u[c], u[c + 4], 0x31));
-        }
-    }
-#else
-  for (int c = 0; c < 8; c++)
-    for (int j = 0; j < TVW_GEMM_NR; j++)
-      dst[c * TVW_GEMM_NR + j] = (float) ((double) src[j][ci + c] * s[j]);
-#endif
-}
-
 /* Straight from PyTorch's [oc][ci][ky][kx] into the panels' rows
  * [(ky·kw + kx)·cin_g + ci][NR], written in order; the NR source rows are
  * read side by side.  Padding columns read a real row times 0. */
@@ -361,7 +308,7 @@ pack_panels (const TvwOpCall *call,
           if (taps == 1)
             for (; ci + 8 <= cin_g; ci += 8)
               {
-                transpose_panel_rows (src, s, ci, dst);
+                tvw_gemm_transpose_panel_rows (src, s, ci, dst);
                 dst += 8 * TVW_GEMM_NR;
               }
 

@@ -395,7 +395,7 @@ block_rows (const Geom *g)
 {
   gint64 rows = IM2COL_TARGET_FLOATS / MAX (g->k_rows, 1);
 
-  rows = MAX (rows / TVW_GEMM_MR, 1) * TVW_GEMM_MR;
+  rows = MAX (rows / tvw_gemm_mr (), 1) * tvw_gemm_mr ();
   return MIN (rows, MAX (g->m, 1));
 }
 
@@ -595,7 +595,7 @@ conv_nd_run (TvwOpCall *call)
     {
       gint64 per = (job.g.m * job.g.groups + call->n_threads - 1) / call->n_threads;
 
-      per = (per + TVW_GEMM_MR - 1) / TVW_GEMM_MR * TVW_GEMM_MR;
+      per = (per + tvw_gemm_mr () - 1) / tvw_gemm_mr () * tvw_gemm_mr ();
       job.rows = MAX (MIN (job.rows, per), 1);
     }
   job.group_tasks = count_blocks (&job.g, job.rows);

@@ -27,6 +27,25 @@
 
 #define PARALLEL_MIN_ELEMENTS 32768
 
+/* “[1, 64, 56, 56]” into a stack buffer: infer must not allocate, and
+ * builds its messages before it knows whether it fails. */
+#define SHAPE_CHARS (2 + TVW_MAX_RANK * 22)
+
+static const char *
+format_shape (const TvwArray *a,
+              char           *buf)
+{
+  gsize at = 0;
+
+  buf[at++] = '[';
+  for (int i = 0; i < a->rank; i++)
+    at += g_snprintf (buf + at, SHAPE_CHARS - at, "%s%" G_GINT64_FORMAT,
+                      i ? ", " : "", a->shape[i]);
+  buf[at++] = ']';
+  buf[at] = '\0';
+  return buf;
+}
+
 static void G_GNUC_PRINTF (3, 4)
 set_invalid (const TvwOpCall  *call,
              GError          **error,
@@ -65,7 +84,9 @@ check_dim (const TvwOpCall  *call,
     }
 
   {
-    g_autofree char *shape = tvw_array_shape_string (in);
+    char shape[SHAPE_CHARS];
+
+    format_shape (in, shape);
 
     set_invalid (call, error, "dim %d is out of range for input of shape %s", dim, shape);
   }
@@ -263,8 +284,10 @@ gather_infer (TvwOpCall  *call,
   for (int d = 0; d < in->rank; d++)
     if (index->rank != in->rank || (d != dim && index->shape[d] > in->shape[d]))
       {
-        g_autofree char *a = tvw_array_shape_string (in);
-        g_autofree char *b = tvw_array_shape_string (index);
+        char a[SHAPE_CHARS], b[SHAPE_CHARS];
+
+        format_shape (in, a);
+        format_shape (index, b);
 
         tvw_op_set_error (call, error, "index of shape %s does not fit input of shape %s "
                           "outside dim %d", b, a, p->dim);
@@ -383,7 +406,9 @@ topk_infer (TvwOpCall  *call,
     }
   if (p->k < 0 || p->k > in->shape[dim])
     {
-      g_autofree char *shape = tvw_array_shape_string (in);
+      char shape[SHAPE_CHARS];
+
+      format_shape (in, shape);
 
       tvw_op_set_error (call, error, "k = %" G_GINT64_FORMAT " is out of range for dim %d "
                         "of input %s", p->k, p->dim, shape);

@@ -21,7 +21,7 @@
 
 /* Rows of A per task at least: below that, packing B costs more than the
  * product. */
-#define MIN_TASK_ROWS (8 * TVW_GEMM_MR)
+#define MIN_TASK_ROWS (8 * tvw_gemm_mr ())
 
 typedef struct
 {

@@ -15,11 +15,31 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "tvw-activation-private.h"
 #include "tvw-error.h"
 #include "tvw-engine-threads-private.h"
 #include "tvw-ops-private.h"
 
 #define PARALLEL_MIN_ELEMENTS 32768
+
+/* “[1, 64, 56, 56]” into a stack buffer: infer must not allocate, and
+ * builds its messages before it knows whether it fails. */
+#define SHAPE_CHARS (2 + TVW_MAX_RANK * 22)
+
+static const char *
+format_shape (const TvwArray *a,
+              char           *buf)
+{
+  gsize at = 0;
+
+  buf[at++] = '[';
+  for (int i = 0; i < a->rank; i++)
+    at += g_snprintf (buf + at, SHAPE_CHARS - at, "%s%" G_GINT64_FORMAT,
+                      i ? ", " : "", a->shape[i]);
+  buf[at++] = ']';
+  buf[at] = '\0';
+  return buf;
+}
 
 static void G_GNUC_PRINTF (3, 4)
 set_invalid (const TvwOpCall  *call,
@@ -54,8 +74,10 @@ reduce_infer (TvwOpCall  *call,
 {
   const ReduceParams *p = call->params;
   const TvwArray *in = &call->in[0];
-  g_autofree char *shape = tvw_array_shape_string (in);
+  char shape[SHAPE_CHARS];
   TvwArray *out = &call->out[0];
+
+  format_shape (in, shape);
 
   if (!tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
       !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error))
@@ -133,6 +155,36 @@ move_last (gint64 *a,
     c[n - 1] = tc;
 }
 
+/* Merges neighbours of a list of dims whose strides (in @a and, unless
+ * NULL, @c) make them one longer dim; returns the new length. */
+static int
+merge_dims (gint64 *shape,
+            gint64 *a,
+            gint64 *c,
+            int     n)
+{
+  int r = 0;
+
+  for (int i = 0; i < n; i++)
+    {
+      if (r > 0 && a[r - 1] == a[i] * shape[i] && (c == NULL || c[r - 1] == c[i] * shape[i]))
+        {
+          shape[r - 1] *= shape[i];
+          a[r - 1] = a[i];
+          if (c != NULL)
+            c[r - 1] = c[i];
+          continue;
+        }
+      shape[r] = shape[i];
+      a[r] = a[i];
+      if (c != NULL)
+        c[r] = c[i];
+      r++;
+    }
+
+  return r;
+}
+
 static void
 reduce_plan (const TvwOpCall *call,
              ReducePlan      *plan)
@@ -140,7 +192,7 @@ reduce_plan (const TvwOpCall *call,
   const ReduceParams *p = call->params;
   const TvwArray *in = &call->in[0], *out = &call->out[0];
   gint64 best = G_MAXINT64;
-  int best_dim = -1, o = 0;
+  int best_red = -1, best_kept = -1, o = 0;
 
   memset (plan, 0, sizeof *plan);
   plan->in = in;
@@ -155,11 +207,6 @@ reduce_plan (const TvwOpCall *call,
 
       if (reduced)
         plan->count *= in->shape[d];
-      if (in->shape[d] != 1 && ABS (in->stride[d]) < best)
-        {
-          best = ABS (in->stride[d]);
-          best_dim = d;
-        }
       if (in->shape[d] == 1)
         {
           if (!reduced || p->keepdim)
@@ -169,10 +216,7 @@ reduce_plan (const TvwOpCall *call,
       if (reduced)
         {
           plan->rshape[plan->n_red] = in->shape[d];
-          plan->rin[plan->n_red] = in->stride[d];
-          if (d == best_dim)
-            best_dim = 100 + plan->n_red;
-          plan->n_red++;
+          plan->rin[plan->n_red++] = in->stride[d];
           if (p->keepdim)
             o++;
         }
@@ -180,20 +224,34 @@ reduce_plan (const TvwOpCall *call,
         {
           plan->kshape[plan->n_kept] = in->shape[d];
           plan->kin[plan->n_kept] = in->stride[d];
-          plan->kout[plan->n_kept] = out->stride[o++];
-          if (d == best_dim)
-            best_dim = 200 + plan->n_kept;
-          plan->n_kept++;
+          plan->kout[plan->n_kept++] = out->stride[o++];
         }
     }
 
-  if (best_dim >= 200 && plan->n_red > 0)
+  /* H×W of a row-major map is one run of H·W. */
+  plan->n_red = merge_dims (plan->rshape, plan->rin, NULL, plan->n_red);
+  plan->n_kept = merge_dims (plan->kshape, plan->kin, plan->kout, plan->n_kept);
+
+  for (int i = 0; i < plan->n_red; i++)
+    if (ABS (plan->rin[i]) < best)
+      {
+        best = ABS (plan->rin[i]);
+        best_red = i;
+      }
+  for (int i = 0; i < plan->n_kept; i++)
+    if (ABS (plan->kin[i]) < best)
+      {
+        best = ABS (plan->kin[i]);
+        best_kept = i;
+      }
+
+  if (best_kept >= 0 && plan->n_red > 0)
     {
       plan->inner_kept = TRUE;
-      move_last (plan->kshape, plan->kin, plan->kout, plan->n_kept, best_dim - 200);
+      move_last (plan->kshape, plan->kin, plan->kout, plan->n_kept, best_kept);
     }
-  else if (best_dim >= 100 && best_dim < 200)
-    move_last (plan->rshape, plan->rin, NULL, plan->n_red, best_dim - 100);
+  else if (best_red >= 0)
+    move_last (plan->rshape, plan->rin, NULL, plan->n_red, best_red);
 
   /* Nothing left to reduce (all size 1): a one-element inner loop. */
   if (plan->n_red == 0)
@@ -239,6 +297,38 @@ finish (const ReducePlan *plan,
   return plan->op == TVW_REDUCE_MEAN ? acc / (double) plan->count : acc;
 }
 
+/* Σ p[0..n) in double: eight running sums side by side, not one chain of
+ * dependent additions. */
+static inline double
+sum_span (const float *p,
+          gint64       n)
+{
+  double total = 0;
+  gint64 j = 0;
+
+#ifdef TVW_HAVE_AVX2
+  if (n >= 8)
+    {
+      __m256d lo = _mm256_setzero_pd (), hi = _mm256_setzero_pd ();
+      double lanes[4];
+
+      for (; j + 8 <= n; j += 8)
+        {
+          __m256 v = _mm256_loadu_ps (p + j);
+
+          lo = _mm256_add_pd (lo, _mm256_cvtps_pd (_mm256_castps256_ps128 (v)));
+          hi = _mm256_add_pd (hi, _mm256_cvtps_pd (_mm256_extractf128_ps (v, 1)));
+        }
+      _mm256_storeu_pd (lanes, _mm256_add_pd (lo, hi));
+      total = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    }
+#endif
+
+  for (; j < n; j++)
+    total += p[j];
+  return total;
+}
+
 /* One output element at a time; the inner loop runs along a reduced dim. */
 static void
 reduce_outputs (gpointer data,
@@ -273,8 +363,7 @@ reduce_outputs (gpointer data,
                   acc = p[j * step];
             }
           else if (step == 1)
-            for (gint64 j = 0; j < len; j++)
-              acc += p[j];
+            acc += sum_span (p, len);
           else
             for (gint64 j = 0; j < len; j++)
               acc += p[j * step];
@@ -415,7 +504,9 @@ softmax_infer (TvwOpCall  *call,
     return FALSE;
   if (p->dim < -in->rank || p->dim >= in->rank)
     {
-      g_autofree char *shape = tvw_array_shape_string (in);
+      char shape[SHAPE_CHARS];
+
+      format_shape (in, shape);
 
       set_invalid (call, error, "dim %d is out of range for input of shape %s", p->dim, shape);
       return FALSE;
@@ -425,8 +516,96 @@ softmax_infer (TvwOpCall  *call,
   return TRUE;
 }
 
-/* Columns of a strided softmax handled together (on the stack). */
+/* Columns of a softmax along an outer dim handled together (on the
+ * stack). */
 #define SOFTMAX_CHUNK 64
+
+/* e^(x[j] − shift[j]) for j < n (@shift_step 0: one shift for all),
+ * stored in @y unless NULL and added to @sum[j·sum_step] in double.  AVX2
+ * uses the Cephes polynomial of the activations (about 1 ulp from expf);
+ * a NaN input stays NaN (the polynomial's clamp would lose it), so its
+ * row comes out NaN as in PyTorch. */
+static inline void
+exp_span (const float *x,
+          const float *shift,
+          int          shift_step,
+          float       *y,
+          double      *sum,
+          int          sum_step,
+          gint64       n)
+{
+  gint64 j = 0;
+
+#ifdef TVW_HAVE_AVX2
+  __m256d acc_lo = _mm256_setzero_pd (), acc_hi = _mm256_setzero_pd ();
+
+  for (; j + 8 <= n; j += 8)
+    {
+      __m256 m = shift_step ? _mm256_loadu_ps (shift + j) : _mm256_set1_ps (shift[0]);
+      __m256 d = _mm256_sub_ps (_mm256_loadu_ps (x + j), m);
+      __m256 e = _mm256_or_ps (tvw_v8_exp (d), _mm256_cmp_ps (d, d, _CMP_UNORD_Q));
+      __m256d lo = _mm256_cvtps_pd (_mm256_castps256_ps128 (e));
+      __m256d hi = _mm256_cvtps_pd (_mm256_extractf128_ps (e, 1));
+
+      if (y != NULL)
+        _mm256_storeu_ps (y + j, e);
+      if (sum_step)
+        {
+          _mm256_storeu_pd (sum + j, _mm256_add_pd (_mm256_loadu_pd (sum + j), lo));
+          _mm256_storeu_pd (sum + j + 4, _mm256_add_pd (_mm256_loadu_pd (sum + j + 4), hi));
+        }
+      else
+        {
+          acc_lo = _mm256_add_pd (acc_lo, lo);
+          acc_hi = _mm256_add_pd (acc_hi, hi);
+        }
+    }
+  if (!sum_step && j > 0)
+    {
+      double lanes[4];
+
+      _mm256_storeu_pd (lanes, _mm256_add_pd (acc_lo, acc_hi));
+      sum[0] += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    }
+#endif
+
+  for (; j < n; j++)
+    {
+      float e = expf (x[j] - shift[j * shift_step]);
+
+      if (y != NULL)
+        y[j] = e;
+      sum[j * sum_step] += e;
+    }
+}
+
+/* Largest of @n floats.  A NaN may be skipped: exp_span () makes its
+ * row NaN anyway. */
+static inline float
+max_span (const float *x,
+          gint64       n)
+{
+  float max = -INFINITY;
+  gint64 j = 0;
+
+#ifdef TVW_HAVE_AVX2
+  if (n >= 8)
+    {
+      __m256 m = _mm256_loadu_ps (x);
+      float lanes[8];
+
+      for (j = 8; j + 8 <= n; j += 8)
+        m = _mm256_max_ps (_mm256_loadu_ps (x + j), m);
+      _mm256_storeu_ps (lanes, m);
+      for (int l = 0; l < 8; l++)
+        max = lanes[l] > max ? lanes[l] : max;
+    }
+#endif
+
+  for (; j < n; j++)
+    max = x[j] > max ? x[j] : max;
+  return max;
+}
 
 typedef struct
 {
@@ -450,31 +629,25 @@ softmax_rows (gpointer data,
     {
       const float *x = job->in + row * n;
       float *y = job->out + row * n;
-      float max = -INFINITY;
+      float max = max_span (x, n);
       double sum = 0;
-
-      for (gint64 j = 0; j < n; j++)
-        max = MAX (max, x[j]);
 
       if (job->log)
         {
-          float shift;
+          float lse;
 
+          /* (x − max) − log Σ: x − max is exact near the max, where a
+           * single x − (max + log Σ) would round at max's magnitude. */
+          exp_span (x, &max, 0, NULL, &sum, 0, n);
+          lse = (float) log (sum);
           for (gint64 j = 0; j < n; j++)
-            sum += expf (x[j] - max);
-          shift = max + (float) log (sum);
-          for (gint64 j = 0; j < n; j++)
-            y[j] = x[j] - shift;
+            y[j] = (x[j] - max) - lse;
         }
       else
         {
           float scale;
 
-          for (gint64 j = 0; j < n; j++)
-            {
-              y[j] = expf (x[j] - max);
-              sum += y[j];
-            }
+          exp_span (x, &max, 0, y, &sum, 0, n);
           scale = (float) (1.0 / sum);
           for (gint64 j = 0; j < n; j++)
             y[j] *= scale;
@@ -509,25 +682,22 @@ softmax_columns (gpointer data,
         }
       for (gint64 i = 0; i < n; i++)
         for (gint64 j = 0; j < w; j++)
-          max[j] = MAX (max[j], x[i * inner + j]);
+          {
+            float v = x[i * inner + j];
+
+            max[j] = v > max[j] ? v : max[j];
+          }
 
       for (gint64 i = 0; i < n; i++)
-        for (gint64 j = 0; j < w; j++)
-          {
-            float e = expf (x[i * inner + j] - max[j]);
-
-            if (!job->log)
-              y[i * inner + j] = e;
-            sum[j] += e;
-          }
+        exp_span (x + i * inner, max, 1, job->log ? NULL : y + i * inner, sum, 1, w);
 
       if (job->log)
         {
           for (gint64 j = 0; j < w; j++)
-            shift[j] = max[j] + (float) log (sum[j]);
+            shift[j] = (float) log (sum[j]);
           for (gint64 i = 0; i < n; i++)
             for (gint64 j = 0; j < w; j++)
-              y[i * inner + j] = x[i * inner + j] - shift[j];
+              y[i * inner + j] = (x[i * inner + j] - max[j]) - shift[j];
         }
       else
         {

@@ -5,8 +5,9 @@
  * Views (reshape, permute, squeeze, unsqueeze, slice, split) only compute
  * an output descriptor over input 0's storage, as PyTorch's views do.
  * Copies (contiguous, concat, pad, roll, channel shuffle) read any strides
- * and write row-major outputs (channel shuffle keeps a channels-last
- * input's layout).  All of them move elements by size, so every element
+ * and write row-major outputs, except that concat and channel shuffle keep
+ * channels-last maps channels-last (ShuffleNet's blocks run on them).
+ * All of them move elements by size, so every element
  * type works; per-tensor quantization is carried over, per-channel
  * quantization is refused (its axis would have to follow the view).
  */
@@ -23,6 +24,25 @@
 
 /* Copies below this many elements run on the calling thread alone. */
 #define PARALLEL_MIN_ELEMENTS 32768
+
+/* “[1, 64, 56, 56]” into a stack buffer: infer must not allocate, and
+ * builds its messages before it knows whether it fails. */
+#define SHAPE_CHARS (2 + TVW_MAX_RANK * 22)
+
+static const char *
+format_shape (const TvwArray *a,
+              char           *buf)
+{
+  gsize at = 0;
+
+  buf[at++] = '[';
+  for (int i = 0; i < a->rank; i++)
+    at += g_snprintf (buf + at, SHAPE_CHARS - at, "%s%" G_GINT64_FORMAT,
+                      i ? ", " : "", a->shape[i]);
+  buf[at++] = ']';
+  buf[at] = '\0';
+  return buf;
+}
 
 /* A TVW_ERROR_INVALID_ARGUMENT worded like tvw_op_set_error ()'s. */
 static void G_GNUC_PRINTF (3, 4)
@@ -65,7 +85,9 @@ check_dim (const TvwOpCall  *call,
     return TRUE;
 
   {
-    g_autofree char *shape = tvw_array_shape_string (&call->in[0]);
+    char shape[SHAPE_CHARS];
+
+    format_shape (&call->in[0], shape);
 
     set_invalid (call, error, "dim %d is out of range for input of shape %s", dim, shape);
   }
@@ -80,7 +102,8 @@ check_quantization (const TvwOpCall  *call,
   if (!call->in[input].quantized || call->in[input].qaxis < 0)
     return TRUE;
 
-  set_invalid (call, error, "input %d is quantized per channel, which this op does not support", input);
+  set_invalid (call, error, "input %d is quantized per channel, which this op does not support",
+               input);
   return FALSE;
 }
 
@@ -105,7 +128,9 @@ check_rank_max (const TvwOpCall  *call,
     return TRUE;
 
   {
-    g_autofree char *shape = tvw_array_shape_string (&call->in[0]);
+    char shape[SHAPE_CHARS];
+
+    format_shape (&call->in[0], shape);
 
     set_invalid (call, error, "input of shape %s would give %d dimensions, more than %d",
                  shape, rank, TVW_MAX_RANK);
@@ -158,14 +183,35 @@ fill_run (guint8       *dst,
       memcpy (dst + j * es, value, es);
 }
 
-/* Drops size-1 dimensions and merges neighbours that are contiguous in
- * both arrays, so that a copy between row-major blocks is a few long
- * memcpy ()s instead of many short rows. */
+static inline void
+swap64 (gint64 *a,
+        gint64 *b)
+{
+  gint64 t = *a;
+
+  *a = *b;
+  *b = t;
+}
+
+/* Orders the dimensions by decreasing destination stride (the copy's
+ * inner loop is then the destination's unit-stride one: a channels-last
+ * block is written pixel by pixel, not column by column), drops size-1
+ * dimensions and merges neighbours that are contiguous in both arrays, so
+ * that a copy between blocks of the same layout is a few long memcpy ()s. */
 static void
 coalesce (TvwArray *src,
           TvwArray *dst)
 {
   int r = 0;
+
+  for (int i = 1; i < dst->rank; i++)
+    for (int j = i; j > 0 && dst->stride[j - 1] < dst->stride[j]; j--)
+      {
+        swap64 (&dst->stride[j - 1], &dst->stride[j]);
+        swap64 (&src->stride[j - 1], &src->stride[j]);
+        swap64 (&src->shape[j - 1], &src->shape[j]);
+        swap64 (&dst->shape[j - 1], &dst->shape[j]);
+      }
 
   for (int i = 0; i < src->rank; i++)
     {
@@ -224,8 +270,10 @@ reshape_infer (TvwOpCall  *call,
   const ReshapeParams *p = call->params;
   const TvwArray *in = &call->in[0];
   TvwArray *out;
-  g_autofree char *in_shape = tvw_array_shape_string (in);
+  char in_shape[SHAPE_CHARS];
   gint64 numel = tvw_array_numel (in);
+
+  format_shape (in, in_shape);
 
   if (!check_quantization (call, 0, error))
     return FALSE;
@@ -300,10 +348,9 @@ reshape_infer (TvwOpCall  *call,
         }
       else if (known != numel)
         {
-          g_autofree char *want = NULL;
+          char want[SHAPE_CHARS];
 
-          out->rank = p->rank;
-          want = tvw_array_shape_string (out);
+          format_shape (out, want);
           tvw_op_set_error (call, error, "cannot reshape input %s (%" G_GINT64_FORMAT
                             " elements) to %s", in_shape, numel, want);
           return FALSE;
@@ -402,7 +449,9 @@ permute_infer (TvwOpCall  *call,
     }
   else
     {
-      g_autofree char *shape = tvw_array_shape_string (in);
+      char shape[SHAPE_CHARS];
+
+      format_shape (in, shape);
 
       if (p->n_dims != in->rank)
         {
@@ -445,7 +494,8 @@ tvw_net_permute (TvwNet    *net,
                  TvwVal     x,
                  const int *dims)
 {
-  const TvwArray *a = tvw_net_array (net, x);
+  /* An invalid @x (after an earlier error) is add_node ()'s to report. */
+  const TvwArray *a = x >= 0 ? tvw_net_array (net, x) : NULL;
   PermuteParams p = { .n_dims = a != NULL ? a->rank : 0 };
 
   for (int i = 0; i < p.n_dims; i++)
@@ -644,9 +694,11 @@ split_infer (TvwOpCall  *call,
 {
   const SplitParams *p = call->params;
   const TvwArray *in = &call->in[0];
-  g_autofree char *shape = tvw_array_shape_string (in);
+  char shape[SHAPE_CHARS];
   gint64 sum = 0;
   int dim;
+
+  format_shape (in, shape);
 
   if (!check_quantization (call, 0, error) ||
       !tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
@@ -760,6 +812,7 @@ concat_infer (TvwOpCall  *call,
 {
   const DimParams *p = call->params;
   const TvwArray *in0 = &call->in[0];
+  gboolean all_channels_last = TRUE;
   TvwArray *out;
   int dim;
 
@@ -783,8 +836,10 @@ concat_infer (TvwOpCall  *call,
         same = d == dim || in->shape[d] == in0->shape[d];
       if (!same)
         {
-          g_autofree char *a = tvw_array_shape_string (in0);
-          g_autofree char *b = tvw_array_shape_string (in);
+          char a[SHAPE_CHARS], b[SHAPE_CHARS];
+
+          format_shape (in0, a);
+          format_shape (in, b);
 
           tvw_op_set_error (call, error, "input %d has shape %s, which does not match input 0's %s "
                             "outside dim %d", i, b, a, p->dim);
@@ -800,9 +855,16 @@ concat_infer (TvwOpCall  *call,
           return FALSE;
         }
       out->shape[dim] += in->shape[dim];
+      all_channels_last &= tvw_array_is_channels_last (in);
     }
 
-  tvw_array_set_contiguous (out);
+  /* Channels-last maps concatenated (ShuffleNet's, Inception's) stay
+   * channels-last, as torch.cat keeps the inputs' memory format: the
+   * convolution after it then reads the output as it is. */
+  if (all_channels_last && !tvw_array_is_contiguous (in0))
+    tvw_array_set_channels_last (out);
+  else
+    tvw_array_set_contiguous (out);
   return TRUE;
 }
 
@@ -884,9 +946,11 @@ pad_infer (TvwOpCall  *call,
 {
   const PadParams *p = call->params;
   const TvwArray *in = &call->in[0];
-  g_autofree char *shape = tvw_array_shape_string (in);
+  char shape[SHAPE_CHARS];
   gint64 before[TVW_MAX_RANK], after[TVW_MAX_RANK];
   TvwArray *out;
+
+  format_shape (in, shape);
 
   if (!check_quantization (call, 0, error) ||
       !tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error))
@@ -979,8 +1043,8 @@ pad_rows (gpointer data,
           continue;
         }
       fill_run (dst, c0, job->value, es);
-      copy_run (dst + c0 * es,
-                (const guint8 *) in->data + (src_off + (c0 - left) * in->stride[r - 1]) * (gint64) es,
+      src_off += (c0 - left) * in->stride[r - 1];
+      copy_run (dst + c0 * es, (const guint8 *) in->data + src_off * (gint64) es,
                 c1 - c0, in->stride[r - 1], es);
       fill_run (dst + c1 * es, w_out - c1, job->value, es);
     }
@@ -1169,7 +1233,9 @@ shuffle_infer (TvwOpCall  *call,
     return FALSE;
   if (p->groups < 1 || in->shape[1] % p->groups != 0)
     {
-      g_autofree char *shape = tvw_array_shape_string (in);
+      char shape[SHAPE_CHARS];
+
+      format_shape (in, shape);
 
       set_invalid (call, error, "%d groups do not divide the channels of input %s",
                    p->groups, shape);

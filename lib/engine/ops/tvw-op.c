@@ -149,8 +149,11 @@ tvw_op_eager (const TvwOpClass *cls,
   call.n_weights = n_weights;
   call.weights = ws;
   call.n_threads = n_threads;
-  memcpy (ins, in, n_in * sizeof (TvwArray));
-  memcpy (ws, weights, n_weights * sizeof (TvwArray));
+  /* memcpy () from NULL is undefined even for 0 bytes. */
+  if (n_in > 0)
+    memcpy (ins, in, n_in * sizeof (TvwArray));
+  if (n_weights > 0)
+    memcpy (ws, weights, n_weights * sizeof (TvwArray));
 
   /* Staging happens after infer in a graph; its shapes are the same. */
   for (int i = 0; i < n_in; i++)
