@@ -164,7 +164,8 @@ assert_refused (const TvwOpClass *cls,
   g_autoptr(GError) error = NULL;
   TvwArray out[1];
 
-  g_assert_false (tvw_op_eager (cls, "head.block3", params, n_in, in, n_weights, weights, 1, out, 1, &error));
+  g_assert_false (tvw_op_eager (cls, "head.block3", params, n_in, in, n_weights, weights,
+                                1, out, 1, &error));
   g_assert_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH);
   g_assert_nonnull (strstr (error->message, "head.block3"));
   g_assert_nonnull (strstr (error->message, cls->name));
@@ -340,8 +341,8 @@ test_layer_norm_channels (void)
             }
 
         /* As layer_norm. */
-        worst = MAX (worst, run_and_check (layout_names[layout], &tvw_op_layer_norm_channels, &p, 1, &x.a,
-                                           2, ws, rank, shape, want, 2e-5, 2e-5));
+        worst = MAX (worst, run_and_check (layout_names[layout], &tvw_op_layer_norm_channels, &p,
+                                           1, &x.a, 2, ws, rank, shape, want, 2e-5, 2e-5));
         test_array_clear (&x);
         test_array_clear (&w[0]);
         test_array_clear (&w[1]);
@@ -406,7 +407,8 @@ check_group_norm (gboolean instance)
                     wd[i] = ((float *) w[0].a.data)[ch];
                     bd[i] = ((float *) w[1].a.data)[ch];
                   }
-              ref_normalize (&x.a, flat, cg * spatial, affine ? wd : NULL, affine ? bd : NULL, p.eps, want);
+              ref_normalize (&x.a, flat, cg * spatial, affine ? wd : NULL, affine ? bd : NULL,
+                             p.eps, want);
             }
 
         /* As layer_norm. */
@@ -476,7 +478,8 @@ test_matmul (void)
         const int ra = seed == 0 ? 1 : g_rand_int_range (rng, 2, 5);
         const int rb = seed == 1 ? 1 : g_rand_int_range (rng, 2, 5);
         const gint64 m = seed == N_SEEDS + 1 ? 150 : rand_dim (rng, 1, 20);
-        const gint64 k = rand_dim (rng, m == 150 ? 30 : 1, 70), n = rand_dim (rng, m == 150 ? 20 : 1, 40);
+        const gint64 k = rand_dim (rng, m == 150 ? 30 : 1, 70);
+        const gint64 n = rand_dim (rng, m == 150 ? 20 : 1, 40);
         const int ab = MAX (ra - 2, 0), bb = MAX (rb - 2, 0), obr = MAX (ab, bb);
         gint64 as[TVW_MAX_RANK], bs[TVW_MAX_RANK], os[TVW_MAX_RANK], batch[TVW_MAX_RANK];
         gint64 n_batches = 1, orank = 0, aidx[TVW_MAX_RANK], bidx[TVW_MAX_RANK];
@@ -664,7 +667,9 @@ test_interpolate (void)
         {
           g_autoptr(GRand) rng = g_rand_new_with_seed (600 + seed * 100 + layout * 10 + variant);
           /* Variants: nearest, bilinear, bilinear with aligned corners. */
-          ResizeParams p = { 0, 0, 0, 0, variant == 0 ? TVW_RESIZE_NEAREST : TVW_RESIZE_BILINEAR, variant == 2 };
+          ResizeParams p = {
+            0, 0, 0, 0, variant == 0 ? TVW_RESIZE_NEAREST : TVW_RESIZE_BILINEAR, variant == 2,
+          };
           gint64 xs[4], os[4];
           g_autofree double *want = NULL;
           TestArray x;
@@ -720,15 +725,18 @@ test_interpolate (void)
 
                         ref_linear (oy, xs[2], os[2], p.scale_h, p.align_corners, &y0, &y1, &ly);
                         ref_linear (ox, xs[3], os[3], p.scale_w, p.align_corners, &x0, &x1, &lx);
-                        v = (1 - ly) * ((1 - lx) * get4 (&x.a, n, c, y0, x0) + lx * get4 (&x.a, n, c, y0, x1)) +
-                            ly * ((1 - lx) * get4 (&x.a, n, c, y1, x0) + lx * get4 (&x.a, n, c, y1, x1));
+                        v = (1 - ly) * ((1 - lx) * get4 (&x.a, n, c, y0, x0) +
+                                        lx * get4 (&x.a, n, c, y0, x1)) +
+                            ly * ((1 - lx) * get4 (&x.a, n, c, y1, x0) +
+                                  lx * get4 (&x.a, n, c, y1, x1));
                       }
                     want[((n * os[1] + c) * os[2] + oy) * os[3] + ox] = v;
                   }
 
           /* Nearest copies; bilinear is 3 float multiply-adds of
            * values ≤ 1: a few ulp. */
-          worst = MAX (worst, run_and_check (layout_names[layout], &tvw_op_interpolate, &p, 1, &x.a, 0, NULL,
+          worst = MAX (worst, run_and_check (layout_names[layout], &tvw_op_interpolate, &p,
+                                             1, &x.a, 0, NULL,
                                              4, os, want, variant == 0 ? 0 : 1e-6, 1e-6));
           test_array_clear (&x);
         }
@@ -758,7 +766,9 @@ test_grid_sample (void)
         {
           g_autoptr(GRand) rng = g_rand_new_with_seed (700 + seed * 100 + layout * 10 + variant);
           const gboolean nearest = variant & 1, align = variant >> 1;
-          ResizeParams p = { 0, 0, 0, 0, nearest ? TVW_RESIZE_NEAREST : TVW_RESIZE_BILINEAR, align };
+          ResizeParams p = {
+            0, 0, 0, 0, nearest ? TVW_RESIZE_NEAREST : TVW_RESIZE_BILINEAR, align,
+          };
           gint64 xs[4], gs[4], os[4];
           g_autofree double *want = NULL;
           TestArray x, g;
@@ -785,7 +795,8 @@ test_grid_sample (void)
           os[3] = gs[2];
           test_array_random (&x, rng, TVW_ELEM_F32, 4, xs, layout, -1, 1);
           /* Past [-1, 1]: some samples fall in the zero padding. */
-          test_array_random (&g, rng, TVW_ELEM_F32, 4, gs, (layout + seed) % TEST_N_LAYOUTS, -1.3, 1.3);
+          test_array_random (&g, rng, TVW_ELEM_F32, 4, gs, (layout + seed) % TEST_N_LAYOUTS,
+                             -1.3, 1.3);
           /* Seed 0: an 8×8 input and the grid on multiples of 1/8, where
            * nearest meets exact halves (ties to even, as nearbyint). */
           if (seed == 0)
@@ -831,7 +842,8 @@ test_grid_sample (void)
                       double v;
 
                       if (nearest)
-                        v = ref_grid_tap (&x.a, n, c, (gint64) nearbyint (fy), (gint64) nearbyint (fx));
+                        v = ref_grid_tap (&x.a, n, c, (gint64) nearbyint (fy),
+                                          (gint64) nearbyint (fx));
                       else
                         {
                           const double x0 = floor (fx), y0 = floor (fy), lx = fx - x0, ly = fy - y0;
@@ -847,7 +859,8 @@ test_grid_sample (void)
 
           /* The kernel unnormalizes in float as PyTorch: coordinates to
            * ~1e-6 pixel, and values change by at most 2 per pixel. */
-          worst = MAX (worst, run_and_check (layout_names[layout], &tvw_op_grid_sample, &p, 2, in, 0, NULL,
+          worst = MAX (worst, run_and_check (layout_names[layout], &tvw_op_grid_sample, &p,
+                                             2, in, 0, NULL,
                                              4, os, want, 1e-5, 1e-5));
           test_array_clear (&x);
           test_array_clear (&g);
@@ -937,7 +950,8 @@ check_conv (int      rank,
   for (int seed = 0; seed < N_SEEDS; seed++)
     for (int layout = 0; layout < TEST_N_LAYOUTS; layout++)
       {
-        g_autoptr(GRand) rng = g_rand_new_with_seed (800 + rank * 1000 + transposed * 100 + seed * 10 + layout);
+        g_autoptr(GRand) rng = g_rand_new_with_seed (800 + rank * 1000 + transposed * 100 +
+                                                     seed * 10 + layout);
         ConvNdParams p;
         TvwConvNdSpec *s = &p.spec;
         gint64 xs[5], ws[5], os[5], in[3] = { 1, 1, 1 }, out[3] = { 1, 1, 1 }, k[3] = { 1, 1, 1 };
@@ -964,7 +978,8 @@ check_conv (int      rank,
                 pd[j] = s->padding[i];
                 dl[j] = s->dilation[i];
                 if (transposed)
-                  out[j] = (in[j] - 1) * st[j] - 2 * pd[j] + dl[j] * (k[j] - 1) + s->output_padding[i] + 1;
+                  out[j] = (in[j] - 1) * st[j] - 2 * pd[j] + dl[j] * (k[j] - 1) +
+                           s->output_padding[i] + 1;
                 else
                   out[j] = (in[j] + 2 * pd[j] - dl[j] * (k[j] - 1) - 1) >= 0
                            ? (in[j] + 2 * pd[j] - dl[j] * (k[j] - 1) - 1) / st[j] + 1 : 0;
@@ -1019,7 +1034,8 @@ check_conv (int      rank,
                         double wv;
 
                         if (transposed)
-                          wv = ((float *) w.a.data)[((g * cin_g + ci) * cout_g + co % cout_g) * k[0] * k[1] * k[2] + tap];
+                          wv = ((float *) w.a.data)[((g * cin_g + ci) * cout_g + co % cout_g) *
+                                                    k[0] * k[1] * k[2] + tap];
                         else
                           wv = ((float *) w.a.data)[(co * cin_g + ci) * k[0] * k[1] * k[2] + tap];
 
@@ -1034,7 +1050,8 @@ check_conv (int      rank,
                                     gint64 ih = oh * st[1] - pd[1] + kh * dl[1];
                                     gint64 iw = ow * st[2] - pd[2] + kw * dl[2];
 
-                                    if (it < 0 || ih < 0 || iw < 0 || it >= in[0] || ih >= in[1] || iw >= in[2])
+                                    if (it < 0 || ih < 0 || iw < 0 ||
+                                        it >= in[0] || ih >= in[1] || iw >= in[2])
                                       continue;
                                     dst[(ot * out[1] + oh) * out[2] + ow] +=
                                       wv * conv_get (&x.a, n, g * cin_g + ci, it, ih, iw);
@@ -1051,7 +1068,8 @@ check_conv (int      rank,
                                     gint64 oh = ih * st[1] - pd[1] + kh * dl[1];
                                     gint64 ow = iw * st[2] - pd[2] + kw * dl[2];
 
-                                    if (ot < 0 || oh < 0 || ow < 0 || ot >= out[0] || oh >= out[1] || ow >= out[2])
+                                    if (ot < 0 || oh < 0 || ow < 0 ||
+                                        ot >= out[0] || oh >= out[1] || ow >= out[2])
                                       continue;
                                     dst[(ot * out[1] + oh) * out[2] + ow] +=
                                       wv * conv_get (&x.a, n, g * cin_g + ci, it, ih, iw);
@@ -1064,7 +1082,8 @@ check_conv (int      rank,
         /* GEMM dot products of K = cin_g · taps terms in [-1, 1]. */
         worst = MAX (worst, run_and_check (layout_names[layout], &tvw_op_conv_nd, &p, 1, &x.a,
                                            s->bias ? 2 : 1, wts, rank + 2, os, want,
-                                           4e-6 * sqrt ((double) krows), 4e-6 * sqrt ((double) krows)));
+                                           4e-6 * sqrt ((double) krows),
+                                           4e-6 * sqrt ((double) krows)));
         test_array_clear (&x);
         test_array_clear (&w);
         test_array_clear (&b);
@@ -1084,7 +1103,9 @@ test_conv_errors (void)
 {
   g_autoptr(GRand) rng = g_rand_new_with_seed (10);
   const gint64 xs[5] = { 1, 4, 3, 3, 3 }, ws[5] = { 6, 2, 3, 3, 3 }, wbad[5] = { 6, 4, 3, 3, 3 };
-  ConvNdParams p = { { 3, { 3, 3, 3 }, { 1, 1, 1 }, { 0, 0, 0 }, { 1, 1, 1 }, { 0, 0, 0 }, 2, FALSE, FALSE }, 4, 6 };
+  ConvNdParams p = {
+    { 3, { 3, 3, 3 }, { 1, 1, 1 }, { 0, 0, 0 }, { 1, 1, 1 }, { 0, 0, 0 }, 2, FALSE, FALSE }, 4, 6,
+  };
   TestArray x, w, wb;
 
   test_array_random (&x, rng, TVW_ELEM_F32, 5, xs, TEST_LAYOUT_CONTIGUOUS, -1, 1);
@@ -1134,7 +1155,9 @@ static void
 check_pool3d (int kind)
 {
   static const char *const names[] = { "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d" };
-  const TvwOpClass *const classes[] = { &tvw_op_max_pool3d, &tvw_op_avg_pool3d, &tvw_op_adaptive_avg_pool3d };
+  const TvwOpClass *const classes[] = {
+    &tvw_op_max_pool3d, &tvw_op_avg_pool3d, &tvw_op_adaptive_avg_pool3d,
+  };
   double worst = 0;
 
   for (int seed = 0; seed < N_SEEDS + 1; seed++)
@@ -1171,7 +1194,8 @@ check_pool3d (int kind)
                 p.kernel[i] = g_rand_int_range (rng, 1, 4);
                 p.stride[i] = g_rand_int_range (rng, 1, 4);
                 p.padding[i] = g_rand_int_range (rng, 0, p.kernel[i] / 2 + 1);
-                os[2 + i] = ref_pool_out (xs[2 + i], p.kernel[i], p.stride[i], p.padding[i], p.ceil_mode);
+                os[2 + i] = ref_pool_out (xs[2 + i], p.kernel[i], p.stride[i], p.padding[i],
+                                          p.ceil_mode);
                 ok = ok && os[2 + i] > 0;
               }
           }
@@ -1224,7 +1248,8 @@ check_pool3d (int kind)
               }
 
         /* Max is exact; averages add up to 27 floats ≤ 1 in float. */
-        worst = MAX (worst, run_and_check (layout_names[layout], classes[kind], &p, 1, &x.a, 0, NULL,
+        worst = MAX (worst, run_and_check (layout_names[layout], classes[kind], &p,
+                                           1, &x.a, 0, NULL,
                                            5, os, want, kind == 0 ? 0 : 2e-6, 1e-6));
         test_array_clear (&x);
       }
@@ -1345,7 +1370,8 @@ test_roi_align (void)
               const double sx = xs[3] / p.spatial_scale, sy = xs[2] / p.spatial_scale;
               float *row = (float *) r.a.data + k * r.a.stride[0];
               const gint64 s1 = r.a.stride[1];
-              double x1 = g_rand_double_range (rng, -0.2 * sx, sx), y1 = g_rand_double_range (rng, -0.2 * sy, sy);
+              double x1 = g_rand_double_range (rng, -0.2 * sx, sx);
+              double y1 = g_rand_double_range (rng, -0.2 * sy, sy);
 
               row[0] = (float) g_rand_int_range (rng, 0, (int) xs[0]);
               row[s1] = (float) x1;
@@ -1399,13 +1425,15 @@ test_roi_align (void)
 
                             acc += ref_bilinear (&x.a, (gint64) box[0], c, yy, xx);
                           }
-                      want[((k * xs[1] + c) * p.out_h + ph) * p.out_w + pw] = acc / MAX (grid_h * grid_w, 1);
+                      want[((k * xs[1] + c) * p.out_h + ph) * p.out_w + pw] =
+                        acc / MAX (grid_h * grid_w, 1);
                     }
             }
 
           /* Sample positions in float (as torchvision) against double: a
            * few 1e-6 pixel, times a slope of at most 2 per pixel. */
-          worst = MAX (worst, run_and_check (layout_names[layout], &tvw_op_roi_align, &p, 2, in, 0, NULL,
+          worst = MAX (worst, run_and_check (layout_names[layout], &tvw_op_roi_align, &p,
+                                             2, in, 0, NULL,
                                              4, os, want, 2e-5, 1e-5));
           test_array_clear (&x);
           test_array_clear (&r);
@@ -1512,11 +1540,15 @@ test_batched_nms (void)
 
                 if (gone[j] || idxs[j] != idxs[i])
                   continue;
-                iw = MAX (0.0, MIN ((double) boxes[4 * i + 2], boxes[4 * j + 2]) - MAX ((double) boxes[4 * i], boxes[4 * j]));
-                ih = MAX (0.0, MIN ((double) boxes[4 * i + 3], boxes[4 * j + 3]) - MAX ((double) boxes[4 * i + 1], boxes[4 * j + 1]));
+                iw = MAX (0.0, MIN ((double) boxes[4 * i + 2], boxes[4 * j + 2]) -
+                               MAX ((double) boxes[4 * i], boxes[4 * j]));
+                ih = MAX (0.0, MIN ((double) boxes[4 * i + 3], boxes[4 * j + 3]) -
+                               MAX ((double) boxes[4 * i + 1], boxes[4 * j + 1]));
                 inter = iw * ih;
-                ai = ((double) boxes[4 * i + 2] - boxes[4 * i]) * ((double) boxes[4 * i + 3] - boxes[4 * i + 1]);
-                aj = ((double) boxes[4 * j + 2] - boxes[4 * j]) * ((double) boxes[4 * j + 3] - boxes[4 * j + 1]);
+                ai = ((double) boxes[4 * i + 2] - boxes[4 * i]) *
+                     ((double) boxes[4 * i + 3] - boxes[4 * i + 1]);
+                aj = ((double) boxes[4 * j + 2] - boxes[4 * j]) *
+                     ((double) boxes[4 * j + 3] - boxes[4 * j + 1]);
                 if (inter / (ai + aj - inter) > p.iou_threshold)
                   gone[j] = 1;
               }
@@ -1660,7 +1692,8 @@ test_dequantize (void)
                              signed_ ? -128 : 0, signed_ ? 128 : 256);
           x.a.quantized = TRUE;
           x.a.scale = g_rand_double_range (rng, 0.001, 0.2);
-          x.a.zero_point = signed_ ? g_rand_int_range (rng, -10, 11) : g_rand_int_range (rng, 0, 256);
+          x.a.zero_point = signed_ ? g_rand_int_range (rng, -10, 11)
+                                   : g_rand_int_range (rng, 0, 256);
           x.a.qaxis = qaxis;
           if (qaxis >= 0)
             {
@@ -1686,7 +1719,8 @@ test_dequantize (void)
             }
 
           /* One float rounding of a product ≤ 255 · 0.2. */
-          worst = MAX (worst, run_and_check (layout_names[layout], &tvw_op_dequantize, &unused, 1, &x.a, 0, NULL,
+          worst = MAX (worst, run_and_check (layout_names[layout], &tvw_op_dequantize, &unused,
+                                             1, &x.a, 0, NULL,
                                              rank, shape, want, 1e-6, 1e-6));
           test_array_clear (&x);
         }
@@ -1767,8 +1801,8 @@ graph_matches_eager (TvwNet           *net,
     }
   if (!tvw_net_prepare (net, &error) ||
       !tvw_net_run_arrays (net, in, 2, NULL, &got, &error) ||
-      !tvw_op_eager (cls, "test", params, n_in, eager_in != NULL ? eager_in : in, n_weights, weights,
-                     1, &want, 1, &error))
+      !tvw_op_eager (cls, "test", params, n_in, eager_in != NULL ? eager_in : in,
+                     n_weights, weights, 1, &want, 1, &error))
     g_error ("%s: %s", cls->name, error->message);
 
   g_assert_true (tvw_array_same_shape (&got, &want));
@@ -1970,7 +2004,9 @@ test_graph_pool3d_roi_quant (void)
       g_autoptr(GError) error = NULL;
       const gint64 xs[5] = { 1, 4, 5, 7, 7 }, out[3] = { 1, 3, 2 };
       const int k[3] = { 1, 3, 3 }, st[3] = { 1, 2, 2 }, pad[3] = { 0, 1, 1 };
-      const TvwOpClass *const classes[3] = { &tvw_op_max_pool3d, &tvw_op_avg_pool3d, &tvw_op_adaptive_avg_pool3d };
+      const TvwOpClass *const classes[3] = {
+        &tvw_op_max_pool3d, &tvw_op_avg_pool3d, &tvw_op_adaptive_avg_pool3d,
+      };
       Pool3dParams p = { { 1, 3, 3 }, { 1, 2, 2 }, { 0, 1, 1 }, TRUE, FALSE, { 1, 3, 2 } };
       TestArray x;
       TvwVal v, y;
@@ -2030,7 +2066,8 @@ test_graph_pool3d_roi_quant (void)
 
     /* quantize then dequantize: the round trip through int8. */
     graph_input (net, rng, "x", 2, xs, &x, &v);
-    tvw_net_set_output (net, tvw_net_dequantize (net, tvw_net_quantize (net, v, 0.02, 3, TVW_ELEM_I8)));
+    tvw_net_set_output (net, tvw_net_dequantize (net, tvw_net_quantize (net, v, 0.02, 3,
+                                                                       TVW_ELEM_I8)));
     g_assert_true (tvw_net_check (net, &error));
     g_assert_true (tvw_op_eager (&tvw_op_quantize, "test", &p, 1, &x.a, 0, NULL, 1, &q, 1, &error));
     g_assert_no_error (error);

@@ -132,15 +132,19 @@ conv_nd_infer (TvwOpCall  *call,
       if (sp->kernel[i] < 1 || sp->stride[i] < 1 || sp->dilation[i] < 1 || sp->padding[i] < 0 ||
           sp->output_padding[i] < 0)
         {
-          tvw_op_set_error (call, error, "dimension %d: kernel %d, stride %d, padding %d, dilation %d",
+          tvw_op_set_error (call, error,
+                            "dimension %d: kernel %d, stride %d, padding %d, dilation %d",
                             i, sp->kernel[i], sp->stride[i], sp->padding[i], sp->dilation[i]);
           return FALSE;
         }
       /* PyTorch's rule: the extra size must not reach the next input. */
       if (sp->output_padding[i] > 0 &&
-          (!sp->transposed || (sp->output_padding[i] >= sp->stride[i] && sp->output_padding[i] >= sp->dilation[i])))
+          (!sp->transposed ||
+           (sp->output_padding[i] >= sp->stride[i] && sp->output_padding[i] >= sp->dilation[i])))
         {
-          tvw_op_set_error (call, error, "output padding %d must be smaller than the stride (%d) or the dilation (%d) of a transposed convolution",
+          tvw_op_set_error (call, error,
+                            "output padding %d must be smaller than the stride (%d) or the "
+                            "dilation (%d) of a transposed convolution",
                             sp->output_padding[i], sp->stride[i], sp->dilation[i]);
           return FALSE;
         }
@@ -154,7 +158,9 @@ conv_nd_infer (TvwOpCall  *call,
       shape[2 + i] = g.out[3 - sp->rank + i];
       if (shape[2 + i] <= 0)
         {
-          tvw_op_set_error (call, error, "input %s is too small for the kernel (output dimension %d is %" G_GINT64_FORMAT ")",
+          tvw_op_set_error (call, error,
+                            "input %s is too small for the kernel (output dimension %d is %"
+                            G_GINT64_FORMAT ")",
                             xs, 2 + i, shape[2 + i]);
           return FALSE;
         }
@@ -178,7 +184,8 @@ conv_nd_infer (TvwOpCall  *call,
   for (int w = 0; w < call->n_weights; w++)
     {
       const TvwArray *wa = &call->weights[w];
-      gboolean ok = w == 0 ? wa->rank == sp->rank + 2 : wa->rank == 1 && wa->shape[0] == p->out_channels;
+      gboolean ok = w == 0 ? wa->rank == sp->rank + 2
+                           : wa->rank == 1 && wa->shape[0] == p->out_channels;
 
       for (int i = 0; ok && w == 0 && i < wa->rank; i++)
         ok = wa->shape[i] == wshape[i];
@@ -186,7 +193,9 @@ conv_nd_infer (TvwOpCall  *call,
         {
           g_autofree char *ws = tvw_array_shape_string (wa);
 
-          tvw_op_set_error (call, error, "%s has shape %s, wrong for %d → %d channels, groups %d and kernel %d",
+          tvw_op_set_error (call, error,
+                            "%s has shape %s, wrong for %d → %d channels, groups %d and "
+                            "kernel %d",
                             w == 0 ? "weight" : "bias", ws, p->in_channels, p->out_channels,
                             sp->groups, sp->kernel[0]);
           return FALSE;
@@ -364,7 +373,8 @@ conv_nd_pack (const TvwOpCall *call,
               {
                 const gint64 tap = (kt * g.k[1] + kh) * g.k[2] + kw;
 
-                if (!tap_valid (&g, &f, 0, kt) || !tap_valid (&g, &f, 1, kh) || !tap_valid (&g, &f, 2, kw))
+                if (!tap_valid (&g, &f, 0, kt) || !tap_valid (&g, &f, 1, kh) ||
+                    !tap_valid (&g, &f, 2, kw))
                   continue;
                 for (gint64 ci = 0; ci < g.cin_g; ci++, kk++)
                   for (gint64 pn = 0; pn < panels; pn++)
@@ -417,7 +427,9 @@ conv_nd_scratch (const TvwOpCall *call)
 
   geom_init (call, &g);
   rows = block_rows (&g);
-  return (gsize) rows * (g.k_rows + (output_is_rows (&g, &call->out[0]) ? 0 : g.cout_g)) * sizeof (float);
+  /* The im2col block, and the tile the GEMM writes unless in place. */
+  return (gsize) rows * (g.k_rows + (output_is_rows (&g, &call->out[0]) ? 0 : g.cout_g)) *
+         sizeof (float);
 }
 
 typedef struct
@@ -537,7 +549,8 @@ conv_nd_block (gpointer data,
     }
   if (f.k_rows > 0)
     tvw_gemm_packed ((int) (m1 - m0), (int) f.k_rows, col, f.k_rows,
-                     (const float *) call->packed + grp * job->group_total + packed_off, (int) g->cout_g,
+                     (const float *) call->packed + grp * job->group_total + packed_off,
+                     (int) g->cout_g,
                      0, (int) ((g->cout_g + TVW_GEMM_NR - 1) / TVW_GEMM_NR),
                      c, ldc, bias, NULL, 0, TVW_ACT_NONE);
   else

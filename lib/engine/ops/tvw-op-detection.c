@@ -56,7 +56,8 @@ roi_align_infer (TvwOpCall  *call,
     {
       g_autofree char *rs = tvw_array_shape_string (rois);
 
-      tvw_op_set_error (call, error, "rois have shape %s, expected [K, 5] (batch index, x1, y1, x2, y2)", rs);
+      tvw_op_set_error (call, error,
+                        "rois have shape %s, expected [K, 5] (batch index, x1, y1, x2, y2)", rs);
       return FALSE;
     }
   if (p->out_h < 1 || p->out_w < 1)
@@ -237,7 +238,8 @@ batched_nms_infer (TvwOpCall  *call,
       g_autofree char *ss = tvw_array_shape_string (scores);
       g_autofree char *is = tvw_array_shape_string (idxs);
 
-      tvw_op_set_error (call, error, "boxes %s, scores %s and idxs %s: expected [K, 4], [K] and [K]",
+      tvw_op_set_error (call, error,
+                        "boxes %s, scores %s and idxs %s: expected [K, 4], [K] and [K]",
                         bs, ss, is);
       return FALSE;
     }

@@ -99,7 +99,8 @@ check_affine (TvwOpCall  *call,
           g_autofree char *ws = tvw_array_shape_string (w);
           g_autofree char *xs = tvw_array_shape_string (&call->in[0]);
 
-          tvw_op_set_error (call, error, "%s has shape %s, expected [%" G_GINT64_FORMAT "] for input %s",
+          tvw_op_set_error (call, error,
+                            "%s has shape %s, expected [%" G_GINT64_FORMAT "] for input %s",
                             i == 0 ? "weight" : "bias", ws, features, xs);
           return FALSE;
         }
@@ -158,7 +159,9 @@ layer_norm_infer (TvwOpCall  *call,
     {
       g_autofree char *xs = tvw_array_shape_string (x);
 
-      tvw_op_set_error (call, error, "normalizes the last dimension (or dimension 1 of 4-D and 5-D inputs), not dimension %d of %s",
+      tvw_op_set_error (call, error,
+                        "normalizes the last dimension (or dimension 1 of 4-D and 5-D inputs), "
+                        "not dimension %d of %s",
                         p->dim, xs);
       return FALSE;
     }
@@ -239,7 +242,8 @@ group_norm_infer (TvwOpCall  *call,
     {
       g_autofree char *xs = tvw_array_shape_string (x);
 
-      tvw_op_set_error (call, error, "input %s: %" G_GINT64_FORMAT " channels do not split into %d groups",
+      tvw_op_set_error (call, error,
+                        "input %s: %" G_GINT64_FORMAT " channels do not split into %d groups",
                         xs, x->shape[1], p->groups);
       return FALSE;
     }

@@ -141,7 +141,8 @@ dequantize_range (gpointer data,
   for (gsize i = begin; i < end; i++)
     {
       const gint64 c = x->qaxis >= 0 ? (gint64) i / job->inner % channels : 0;
-      const float q = x->elem == TVW_ELEM_U8 ? ((const guint8 *) x->data)[i] : ((const gint8 *) x->data)[i];
+      const float q = x->elem == TVW_ELEM_U8 ? ((const guint8 *) x->data)[i]
+                                             : ((const gint8 *) x->data)[i];
 
       if (x->qaxis >= 0)
         y[i] = (q - (float) x->zero_points[c]) * x->scales[c];

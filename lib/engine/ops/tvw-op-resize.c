@@ -283,7 +283,8 @@ grid_sample_infer (TvwOpCall  *call,
       g_autofree char *xs = tvw_array_shape_string (x);
       g_autofree char *gs = tvw_array_shape_string (g);
 
-      tvw_op_set_error (call, error, "grid %s does not fit input %s (expected [%" G_GINT64_FORMAT ", H, W, 2])",
+      tvw_op_set_error (call, error,
+                        "grid %s does not fit input %s (expected [%" G_GINT64_FORMAT ", H, W, 2])",
                         gs, xs, x->shape[0]);
       return FALSE;
     }
@@ -327,7 +328,8 @@ grid_sample_rows (gpointer data,
 
       for (gint64 ox = 0; ox < y->shape[3]; ox++)
         {
-          const float *gp = (const float *) g->data + n * g->stride[0] + oy * g->stride[1] + ox * g->stride[2];
+          const float *gp = (const float *) g->data + n * g->stride[0] + oy * g->stride[1] +
+                            ox * g->stride[2];
           const float fx = unnormalize (gp[0], iw, p->align_corners);
           const float fy = unnormalize (gp[g->stride[3]], ih, p->align_corners);
           float *dst = (float *) y->data + n * y->stride[0] + oy * y->stride[2] + ox * y->stride[3];
@@ -337,7 +339,9 @@ grid_sample_rows (gpointer data,
               /* std::nearbyint: ties to even. */
               const float rx = nearbyintf (fx), ry = nearbyintf (fy);
               const gboolean inside = rx >= 0 && rx < (float) iw && ry >= 0 && ry < (float) ih;
-              const float *src = inside ? xn + (gint64) ry * x->stride[2] + (gint64) rx * x->stride[3] : NULL;
+              const float *src = inside
+                                 ? xn + (gint64) ry * x->stride[2] + (gint64) rx * x->stride[3]
+                                 : NULL;
 
               for (gint64 c = 0; c < channels; c++)
                 dst[c * ys1] = src != NULL ? src[c * xs1] : 0.f;
