@@ -1830,7 +1830,7 @@ graph_input (TvwNet       *net,
 {
   /* Graph inputs are contiguous. */
   test_array_random (t, rng, TVW_ELEM_F32, rank, shape, TEST_LAYOUT_CONTIGUOUS, -1, 1);
-  *v = tvw_net_input_full (net, name, rank, shape);
+  *v = tvw_net_input_full (net, name, TVW_ELEM_F32, rank, shape);
 }
 
 static void
@@ -1877,8 +1877,9 @@ test_graph_norm_bad_dim (void)
   g_autoptr(GError) error = NULL;
   const gint64 xs[4] = { 2, 6, 3, 5 };
 
-  tvw_net_set_output (net, tvw_net_layer_norm (net, tvw_net_input_full (net, "x", 4, xs),
-                                               "blocks.0.norm", 2, 3, 1e-6, TRUE));
+  TvwVal x = tvw_net_input_full (net, "x", TVW_ELEM_F32, 4, xs);
+
+  tvw_net_set_output (net, tvw_net_layer_norm (net, x, "blocks.0.norm", 2, 3, 1e-6, TRUE));
   g_assert_false (tvw_net_check (net, &error));
   g_assert_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH);
   g_assert_nonnull (strstr (error->message, "blocks.0.norm"));
@@ -1994,7 +1995,7 @@ test_graph_conv_nd (void)
 }
 
 static void
-test_graph_pool3d_roi_quant (void)
+test_graph_pool3d_roi_nms_quant (void)
 {
   g_autoptr(GRand) rng = g_rand_new_with_seed (1700);
 
@@ -2052,6 +2053,44 @@ test_graph_pool3d_roi_quant (void)
     graph_matches_eager (net, 2, in, &tvw_op_roi_align, NULL, &p, 0, NULL, 1e-6);
     test_array_clear (&x);
     test_array_clear (&r);
+  }
+
+  {
+    /* A host op with a data-dependent size: the graph hands on the
+     * length its run gives. */
+    g_autoptr(TvwNet) net = tvw_net_new ();
+    g_autoptr(GError) error = NULL;
+    const gint64 bs[2] = { 40, 4 }, k = 40;
+    NmsParams p = { 0.4 };
+    g_autofree float *boxes = g_new (float, 4 * k);
+    g_autofree float *scores = g_new (float, k);
+    g_autofree gint64 *idxs = g_new (gint64, k);
+    TvwArray in[3];
+    TvwVal vb, vs, vi;
+
+    for (gint64 i = 0; i < k; i++)
+      {
+        const float cx = (float) g_rand_int_range (rng, 0, 3) * 10, cy = (float) (i % 2) * 10;
+
+        boxes[4 * i] = cx + test_rand_float (rng, 0, 3);
+        boxes[4 * i + 1] = cy + test_rand_float (rng, 0, 3);
+        boxes[4 * i + 2] = boxes[4 * i] + test_rand_float (rng, 4, 9);
+        boxes[4 * i + 3] = boxes[4 * i + 1] + test_rand_float (rng, 4, 9);
+        scores[i] = test_rand_float (rng, 0, 1);
+        idxs[i] = g_rand_int_range (rng, 0, 2);
+      }
+    tvw_array_init (&in[0], TVW_ELEM_F32, 2, bs);
+    tvw_array_init (&in[1], TVW_ELEM_F32, 1, &k);
+    tvw_array_init (&in[2], TVW_ELEM_I64, 1, &k);
+    in[0].data = boxes;
+    in[1].data = scores;
+    in[2].data = idxs;
+    vb = tvw_net_input_full (net, "boxes", TVW_ELEM_F32, 2, bs);
+    vs = tvw_net_input_full (net, "scores", TVW_ELEM_F32, 1, &k);
+    vi = tvw_net_input_full (net, "idxs", TVW_ELEM_I64, 1, &k);
+    tvw_net_set_output (net, tvw_net_batched_nms (net, vb, vs, vi, 0.4));
+    g_assert_true (tvw_net_check (net, &error));
+    graph_matches_eager (net, 3, in, &tvw_op_batched_nms, NULL, &p, 0, NULL, 0);
   }
 
   {
@@ -2116,7 +2155,7 @@ main (int    argc,
   g_test_add_func ("/tvw/ops/layer_norm/graph-bad-dim", test_graph_norm_bad_dim);
   g_test_add_func ("/tvw/ops/matmul/graph-with-resize", test_graph_matmul_resize);
   g_test_add_func ("/tvw/ops/conv_nd/graph", test_graph_conv_nd);
-  g_test_add_func ("/tvw/ops/max_pool3d/graph-with-roi-quant", test_graph_pool3d_roi_quant);
+  g_test_add_func ("/tvw/ops/max_pool3d/graph-with-roi-nms-quant", test_graph_pool3d_roi_nms_quant);
 
   return g_test_run ();
 }
