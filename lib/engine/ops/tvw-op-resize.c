@@ -174,6 +174,20 @@ typedef struct
   Axis             h, w;
 } ResizeJob;
 
+/* Where output column ox reads: element offsets along W (strides
+ * applied) and weights; nearest uses x0 alone. */
+typedef struct
+{
+  gint64 x0, x1;
+  float  l0, l1;
+} Tap;
+
+static gsize
+interpolate_scratch (const TvwOpCall *call)
+{
+  return (gsize) call->out[0].shape[3] * sizeof (Tap);
+}
+
 static void
 interpolate_rows (gpointer data,
                   gsize    begin,
@@ -181,10 +195,32 @@ interpolate_rows (gpointer data,
                   int      thread)
 {
   const ResizeJob *job = data;
-  const TvwArray *x = &job->call->in[0], *y = &job->call->out[0];
-  const ResizeParams *p = job->call->params;
+  const TvwOpCall *call = job->call;
+  const TvwArray *x = &call->in[0], *y = &call->out[0];
+  const ResizeParams *p = call->params;
   const gint64 channels = x->shape[1], ow = y->shape[3];
-  const gint64 xs1 = x->stride[1], ys1 = y->stride[1];
+  const gint64 xs1 = x->stride[1], ys1 = y->stride[1], ys3 = y->stride[3];
+  const gboolean nearest = p->mode == TVW_RESIZE_NEAREST;
+  /* Channels innermost in memory (channels-last): a pixel's channels in
+   * the inner loop; else a row of one channel. */
+  const gboolean channels_inner = ABS (xs1) <= ABS (x->stride[3]);
+  Tap *taps = (Tap *) (call->scratch + (gsize) thread * call->scratch_bytes);
+
+  for (gint64 ox = 0; ox < ow; ox++)
+    {
+      Tap *t = &taps[ox];
+
+      if (nearest)
+        {
+          t->x0 = t->x1 = axis_nearest (&job->w, ox);
+          t->l0 = 1.f;
+          t->l1 = 0.f;
+        }
+      else
+        axis_linear (&job->w, ox, &t->x0, &t->x1, &t->l0, &t->l1);
+      t->x0 *= x->stride[3];
+      t->x1 *= x->stride[3];
+    }
 
   /* One task is one (n, output row). */
   for (gsize row = begin; row < end; row++)
@@ -192,45 +228,56 @@ interpolate_rows (gpointer data,
       const gint64 n = (gint64) row / y->shape[2], oy = (gint64) row % y->shape[2];
       const float *xn = (const float *) x->data + n * x->stride[0];
       float *yrow = (float *) y->data + n * y->stride[0] + oy * y->stride[2];
+      gint64 y0, y1;
+      float ly0, ly1;
+      const float *r0, *r1;
 
-      if (p->mode == TVW_RESIZE_NEAREST)
+      if (nearest)
         {
-          const float *xrow = xn + axis_nearest (&job->h, oy) * x->stride[2];
-
-          for (gint64 ox = 0; ox < ow; ox++)
-            {
-              const float *src = xrow + axis_nearest (&job->w, ox) * x->stride[3];
-              float *dst = yrow + ox * y->stride[3];
-
-              for (gint64 c = 0; c < channels; c++)
-                dst[c * ys1] = src[c * xs1];
-            }
+          y0 = y1 = axis_nearest (&job->h, oy);
+          ly0 = 1.f;
+          ly1 = 0.f;
         }
       else
-        {
-          gint64 y0, y1;
-          float ly0, ly1;
+        axis_linear (&job->h, oy, &y0, &y1, &ly0, &ly1);
+      r0 = xn + y0 * x->stride[2];
+      r1 = xn + y1 * x->stride[2];
 
-          axis_linear (&job->h, oy, &y0, &y1, &ly0, &ly1);
+      if (nearest && channels_inner)
+        for (gint64 ox = 0; ox < ow; ox++)
+          for (gint64 c = 0; c < channels; c++)
+            yrow[ox * ys3 + c * ys1] = r0[taps[ox].x0 + c * xs1];
+      else if (nearest)
+        for (gint64 c = 0; c < channels; c++)
           for (gint64 ox = 0; ox < ow; ox++)
-            {
-              const float *r0 = xn + y0 * x->stride[2], *r1 = xn + y1 * x->stride[2];
-              float *dst = yrow + ox * y->stride[3];
-              gint64 x0, x1;
-              float lx0, lx1;
+            yrow[ox * ys3 + c * ys1] = r0[taps[ox].x0 + c * xs1];
+      else if (channels_inner)
+        for (gint64 ox = 0; ox < ow; ox++)
+          {
+            const Tap *t = &taps[ox];
 
-              axis_linear (&job->w, ox, &x0, &x1, &lx0, &lx1);
-              x0 *= x->stride[3];
-              x1 *= x->stride[3];
-              for (gint64 c = 0; c < channels; c++)
-                {
-                  const gint64 o = c * xs1;
+            for (gint64 c = 0; c < channels; c++)
+              {
+                const gint64 o = c * xs1;
 
-                  dst[c * ys1] = ly0 * (lx0 * r0[x0 + o] + lx1 * r0[x1 + o]) +
-                                 ly1 * (lx0 * r1[x0 + o] + lx1 * r1[x1 + o]);
-                }
-            }
-        }
+                yrow[ox * ys3 + c * ys1] = ly0 * (t->l0 * r0[t->x0 + o] + t->l1 * r0[t->x1 + o]) +
+                                           ly1 * (t->l0 * r1[t->x0 + o] + t->l1 * r1[t->x1 + o]);
+              }
+          }
+      else
+        for (gint64 c = 0; c < channels; c++)
+          {
+            const float *c0 = r0 + c * xs1, *c1 = r1 + c * xs1;
+            float *dst = yrow + c * ys1;
+
+            for (gint64 ox = 0; ox < ow; ox++)
+              {
+                const Tap *t = &taps[ox];
+
+                dst[ox * ys3] = ly0 * (t->l0 * c0[t->x0] + t->l1 * c0[t->x1]) +
+                                ly1 * (t->l0 * c1[t->x0] + t->l1 * c1[t->x1]);
+              }
+          }
     }
 }
 
@@ -256,6 +303,7 @@ const TvwOpClass tvw_op_interpolate = {
   .name = "interpolate",
   .flags = TVW_OP_STRIDED,
   .infer = interpolate_infer,
+  .scratch = interpolate_scratch,
   .run = interpolate_run,
 };
 
