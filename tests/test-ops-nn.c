@@ -901,6 +901,7 @@ static void
 random_conv (GRand         *rng,
              int            rank,
              gboolean       transposed,
+             gboolean       depthwise,
              TvwConvNdSpec *s,
              int           *cin,
              int           *cout)
@@ -908,10 +909,10 @@ random_conv (GRand         *rng,
   memset (s, 0, sizeof *s);
   s->rank = rank;
   s->transposed = transposed;
-  s->groups = g_rand_int_range (rng, 1, 4);
+  s->groups = depthwise ? g_rand_int_range (rng, 2, 12) : g_rand_int_range (rng, 1, 4);
   s->bias = g_rand_boolean (rng);
-  *cin = s->groups * g_rand_int_range (rng, 1, 5);
-  *cout = s->groups * g_rand_int_range (rng, 1, 7);
+  *cin = s->groups * (depthwise ? 1 : g_rand_int_range (rng, 1, 5));
+  *cout = s->groups * (depthwise ? 1 : g_rand_int_range (rng, 1, 7));
   for (int i = 0; i < rank; i++)
     {
       s->kernel[i] = g_rand_int_range (rng, 1, 4);
@@ -966,7 +967,8 @@ check_conv (int      rank,
         /* Draw until the output is not empty. */
         do
           {
-            random_conv (rng, rank, transposed, s, &cin, &cout);
+            /* Seed 1: depthwise (one channel per group). */
+            random_conv (rng, rank, transposed, seed == 1, s, &cin, &cout);
             ok = TRUE;
             for (int i = 0; i < rank; i++)
               {

@@ -326,12 +326,24 @@ phase_offset (const Geom *g,
   return off;
 }
 
+/* Depthwise (one input and one output channel per group: MViT's pooling
+ * convolutions, separable stems) is a direct kernel: a GEMM of one column
+ * per group would waste 15 of every 16. */
+static gboolean
+is_depthwise (const Geom *g)
+{
+  return !g->transposed && g->cin_g == 1 && g->cout_g == 1 && g->groups > 1;
+}
+
 static gsize
 conv_nd_packed_bytes (const TvwOpCall *call)
 {
   Geom g;
 
   geom_init (call, &g);
+  /* Depthwise: the weights tap-major, [tap][channel]. */
+  if (is_depthwise (&g))
+    return MAX (g.kvol * g.cout * sizeof (float), 1);
   return MAX (phase_offset (&g, n_phases (&g)) * g.groups * sizeof (float), 1);
 }
 
@@ -353,6 +365,13 @@ conv_nd_pack (const TvwOpCall *call,
   gsize group_total;
 
   geom_init (call, &g);
+  if (is_depthwise (&g))
+    {
+      for (int c = begin; c < end; c++)
+        for (gint64 tap = 0; tap < g.kvol; tap++)
+          ((float *) call->packed)[tap * g.cout + c] = w[c * g.kvol + tap];
+      return;
+    }
   group_total = phase_offset (&g, n_phases (&g));
   for (int grp = begin; grp < end; grp++)
     for (gint64 ph = 0; ph < n_phases (&g); ph++)
@@ -426,6 +445,8 @@ conv_nd_scratch (const TvwOpCall *call)
   gint64 rows;
 
   geom_init (call, &g);
+  if (is_depthwise (&g))
+    return 0;
   rows = block_rows (&g);
   /* The im2col block, and the tile the GEMM writes unless in place. */
   return (gsize) rows * (g.k_rows + (output_is_rows (&g, &call->out[0]) ? 0 : g.cout_g)) *
@@ -578,6 +599,72 @@ conv_nd_block (gpointer data,
       }
 }
 
+/* One task is a run of output positions; each accumulates its taps over
+ * all channels (contiguous when channels-last). */
+static void
+depthwise_rows (gpointer data,
+                gsize    begin,
+                gsize    end,
+                int      thread)
+{
+  const ConvJob *job = data;
+  const TvwOpCall *call = job->call;
+  const Geom *g = &job->g;
+  const TvwArray *x = &call->in[0], *y = &call->out[0];
+  const int lead = 3 - (x->rank - 2);
+  const gint64 channels = g->cout, sc = x->stride[1], ys1 = y->stride[1];
+  const gint64 vol = g->out[0] * g->out[1] * g->out[2];
+  const float *wt = call->packed;
+  const float *bias = call->n_weights > 1 ? call->weights[1].data : NULL;
+  gint64 xs[3], ys[3];
+
+  for (int i = 0; i < 3; i++)
+    {
+      xs[i] = i >= lead ? x->stride[2 + i - lead] : 0;
+      ys[i] = i >= lead ? y->stride[2 + i - lead] : 0;
+    }
+
+  for (gsize m = begin; m < end; m++)
+    {
+      const gint64 n = (gint64) m / vol, pos = (gint64) m % vol;
+      const gint64 o[3] = {
+        pos / (g->out[1] * g->out[2]), pos / g->out[2] % g->out[1], pos % g->out[2],
+      };
+      const float *xn = (const float *) x->data + n * x->stride[0];
+      float *dst = (float *) y->data + n * y->stride[0] + o[0] * ys[0] + o[1] * ys[1] +
+                   o[2] * ys[2];
+
+      for (gint64 c = 0; c < channels; c++)
+        dst[c * ys1] = bias != NULL ? bias[c] : 0.f;
+      for (gint64 kt = 0; kt < g->k[0]; kt++)
+        {
+          const gint64 it = source_index (g, 0, o[0], kt);
+
+          for (gint64 kh = 0; it >= 0 && kh < g->k[1]; kh++)
+            {
+              const gint64 ih = source_index (g, 1, o[1], kh);
+
+              for (gint64 kw = 0; ih >= 0 && kw < g->k[2]; kw++)
+                {
+                  const gint64 iw = source_index (g, 2, o[2], kw);
+                  const float *src, *w;
+
+                  if (iw < 0)
+                    continue;
+                  src = xn + it * xs[0] + ih * xs[1] + iw * xs[2];
+                  w = wt + ((kt * g->k[1] + kh) * g->k[2] + kw) * channels;
+                  if (sc == 1 && ys1 == 1)
+                    for (gint64 c = 0; c < channels; c++)
+                      dst[c] += src[c] * w[c];
+                  else
+                    for (gint64 c = 0; c < channels; c++)
+                      dst[c * ys1] += src[c * sc] * w[c];
+                }
+            }
+        }
+    }
+}
+
 static gint64
 count_blocks (const Geom *g,
               gint64      rows)
@@ -602,6 +689,14 @@ conv_nd_run (TvwOpCall *call)
   geom_init (call, &job.g);
   if (job.g.m == 0)
     return;
+  if (is_depthwise (&job.g))
+    {
+      const gint64 work = job.g.m * job.g.cout * job.g.kvol;
+
+      tvw_parallel_range ((gsize) job.g.m, work < 32768 ? 1 : call->n_threads,
+                          depthwise_rows, &job);
+      return;
+    }
   job.rows = block_rows (&job.g);
   /* Enough blocks for every thread when the output allows. */
   if (job.g.groups * count_blocks (&job.g, job.rows) < call->n_threads)
