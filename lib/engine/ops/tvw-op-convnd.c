@@ -20,6 +20,9 @@
  * output is computed in stride^d phases, each a GEMM over its own taps
  * (weights packed per phase): no multiplications by im2col zeros for the
  * taps that never reach it.
+ *
+ * Depthwise convolutions (one input and one output channel per group) skip
+ * the GEMM: each output position sums its taps over all channels at once.
  */
 
 #include "config.h"
@@ -273,7 +276,7 @@ phase_init (const Geom *g,
   f->k_rows = f->taps * g->cin_g;
 }
 
-/* Output position and input position of tap @k along @axis, -1 outside. */
+/* The output position of a phase's @j-th one along @axis. */
 static inline gint64
 output_index (const Geom  *g,
               const Phase *f,
@@ -283,6 +286,8 @@ output_index (const Geom  *g,
   return f->o0[axis] + j * (g->transposed ? g->s[axis] : 1);
 }
 
+/* The input position tap @k of output position @o reads along @axis, or -1
+ * (padding). */
 static inline gint64
 source_index (const Geom *g,
               int         axis,
