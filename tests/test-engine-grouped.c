@@ -11,65 +11,7 @@
 
 #include "tvw-error.h"
 #include "tvw-engine-private.h"
-
-/* PyTorch's output size of a convolution. */
-static int
-conv_out (int size,
-          int kernel,
-          int stride,
-          int pad,
-          int dilation)
-{
-  int num = size + 2 * pad - dilation * (kernel - 1) - 1;
-
-  return num < 0 ? 0 : num / stride + 1;
-}
-
-/* Naive reference: the definition of a convolution, for tests. */
-static void
-reference_conv2d (const float       *input,
-                  int                n,
-                  int                c,
-                  int                h,
-                  int                w,
-                  const float       *weight,
-                  const float       *bias,
-                  int                out_channels,
-                  const TvwConvSpec *s,
-                  float             *output,
-                  int               *out_h,
-                  int               *out_w)
-{
-  int oh = conv_out (h, s->kernel_h, s->stride_h, s->pad_h, s->dilation_h);
-  int ow = conv_out (w, s->kernel_w, s->stride_w, s->pad_w, s->dilation_w);
-  int cin_g = c / s->groups, cout_g = out_channels / s->groups;
-
-  *out_h = oh;
-  *out_w = ow;
-
-  for (int b = 0; b < n; b++)
-    for (int o = 0; o < out_channels; o++)
-      for (int y = 0; y < oh; y++)
-        for (int x = 0; x < ow; x++)
-          {
-            int g = o / cout_g;
-            double acc = bias != NULL ? bias[o] : 0.0;
-
-            for (int ci = 0; ci < cin_g; ci++)
-              for (int ky = 0; ky < s->kernel_h; ky++)
-                for (int kx = 0; kx < s->kernel_w; kx++)
-                  {
-                    int iy = y * s->stride_h - s->pad_h + ky * s->dilation_h;
-                    int ix = x * s->stride_w - s->pad_w + kx * s->dilation_w;
-
-                    if (iy < 0 || iy >= h || ix < 0 || ix >= w)
-                      continue;
-                    acc += (double) input[(((gsize) b * c + g * cin_g + ci) * h + iy) * w + ix] *
-                           weight[(((gsize) o * cin_g + ci) * s->kernel_h + ky) * s->kernel_w + kx];
-                  }
-            output[(((gsize) b * out_channels + o) * oh + y) * ow + x] = (float) acc;
-          }
-}
+#include "tvw-op-test.h"
 
 static guint32 rng_state = 4242;
 
@@ -157,9 +99,9 @@ check (const Case *cc,
   g_assert_no_error (error);
 
   ref = g_new (float, (gsize) cc->n * cc->cout * cc->h * cc->w + 16);
-  reference_conv2d (input, cc->n, cc->c, cc->h, cc->w,
-                    tvw_net_lookup_param (net, "conv.weight", NULL), bias,
-                    cc->cout, &cc->spec, ref, &oh, &ow);
+  test_reference_conv2d (input, cc->n, cc->c, cc->h, cc->w,
+                         tvw_net_lookup_param (net, "conv.weight", NULL), bias,
+                         cc->cout, &cc->spec, ref, &oh, &ow);
 
   /* A convolution's output is N×C×H×W, 1×1 maps too. */
   g_assert_cmpuint (n_dims, ==, 4);

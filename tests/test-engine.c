@@ -10,67 +10,9 @@
 
 #include "tvw-error.h"
 #include "tvw-engine-private.h"
+#include "tvw-op-test.h"
 #include "tvw-engine-threads-private.h"
 #include "tvw-graph-private.h"
-
-/* PyTorch's output size of a convolution. */
-static int
-conv_out (int size,
-          int kernel,
-          int stride,
-          int pad,
-          int dilation)
-{
-  int num = size + 2 * pad - dilation * (kernel - 1) - 1;
-
-  return num < 0 ? 0 : num / stride + 1;
-}
-
-/* Naive reference: the definition of a convolution, for tests. */
-static void
-reference_conv2d (const float       *input,
-                  int                n,
-                  int                c,
-                  int                h,
-                  int                w,
-                  const float       *weight,
-                  const float       *bias,
-                  int                out_channels,
-                  const TvwConvSpec *s,
-                  float             *output,
-                  int               *out_h,
-                  int               *out_w)
-{
-  int oh = conv_out (h, s->kernel_h, s->stride_h, s->pad_h, s->dilation_h);
-  int ow = conv_out (w, s->kernel_w, s->stride_w, s->pad_w, s->dilation_w);
-  int cin_g = c / s->groups, cout_g = out_channels / s->groups;
-
-  *out_h = oh;
-  *out_w = ow;
-
-  for (int b = 0; b < n; b++)
-    for (int o = 0; o < out_channels; o++)
-      for (int y = 0; y < oh; y++)
-        for (int x = 0; x < ow; x++)
-          {
-            int g = o / cout_g;
-            double acc = bias != NULL ? bias[o] : 0.0;
-
-            for (int ci = 0; ci < cin_g; ci++)
-              for (int ky = 0; ky < s->kernel_h; ky++)
-                for (int kx = 0; kx < s->kernel_w; kx++)
-                  {
-                    int iy = y * s->stride_h - s->pad_h + ky * s->dilation_h;
-                    int ix = x * s->stride_w - s->pad_w + kx * s->dilation_w;
-
-                    if (iy < 0 || iy >= h || ix < 0 || ix >= w)
-                      continue;
-                    acc += (double) input[(((gsize) b * c + g * cin_g + ci) * h + iy) * w + ix] *
-                           weight[(((gsize) o * cin_g + ci) * s->kernel_h + ky) * s->kernel_w + kx];
-                  }
-            output[(((gsize) b * out_channels + o) * oh + y) * ow + x] = (float) acc;
-          }
-}
 
 static guint32 rng_state = 12345;
 
@@ -202,9 +144,9 @@ check_conv (const ConvCase *cc,
   out = run (net, input, cc->n, cc->h, cc->w, threads, shape, &n_dims);
 
   ref = g_new (float, (gsize) cc->n * cc->cout * cc->h * cc->w * 4 + 16);
-  reference_conv2d (input, cc->n, cc->c, cc->h, cc->w, param (net, "conv.weight"),
-                    cc->spec.bias ? param (net, "conv.bias") : NULL,
-                    cc->cout, &cc->spec, ref, &oh, &ow);
+  test_reference_conv2d (input, cc->n, cc->c, cc->h, cc->w, param (net, "conv.weight"),
+                         cc->spec.bias ? param (net, "conv.bias") : NULL,
+                         cc->cout, &cc->spec, ref, &oh, &ow);
 
   g_assert_cmpuint (n_dims, ==, 4);
   g_assert_cmpint (shape[0], ==, cc->n);
@@ -685,8 +627,8 @@ test_named_outputs (void)
     g_autofree float *ref = g_new (float, 2 * 4 * 5 * 7);
     int oh, ow;
 
-    reference_conv2d (input, 2, 3, 5, 7, param (net, "conv.weight"), param (net, "conv.bias"),
-                      4, &spec, ref, &oh, &ow);
+    test_reference_conv2d (input, 2, 3, 5, 7, param (net, "conv.weight"), param (net, "conv.bias"),
+                           4, &spec, ref, &oh, &ow);
     assert_close (out[0].data, ref, 2 * 4 * 5 * 7, 1e-5);
     for (int b = 0; b < 2; b++)
       for (int c = 0; c < 4; c++)
@@ -736,7 +678,7 @@ test_permuted_input (void)
   for (int c = 0; c < 3; c++)
     for (int i = 0; i < 30; i++)
       nchw[c * 30 + i] = nhwc[i * 3 + c];
-  reference_conv2d (nchw, 1, 3, 6, 5, param (net, "conv.weight"), NULL, 8, &spec, ref, &oh, &ow);
+  test_reference_conv2d (nchw, 1, 3, 6, 5, param (net, "conv.weight"), NULL, 8, &spec, ref, &oh, &ow);
   g_assert_cmpint (out.shape[2], ==, 6);
   g_assert_cmpint (out.shape[3], ==, 5);
   assert_close (out.data, ref, 8 * 6 * 5, 1e-5);

@@ -264,3 +264,62 @@ test_run_op (const TvwOpClass *cls,
         }
     }
 }
+
+/* PyTorch's output size of a convolution. */
+static inline int
+test_conv_out (int size,
+               int kernel,
+               int stride,
+               int pad,
+               int dilation)
+{
+  int num = size + 2 * pad - dilation * (kernel - 1) - 1;
+
+  return num < 0 ? 0 : num / stride + 1;
+}
+
+/* Naive reference: the definition of a convolution, for tests. */
+static inline void
+test_reference_conv2d (const float       *input,
+                       int                n,
+                       int                c,
+                       int                h,
+                       int                w,
+                       const float       *weight,
+                       const float       *bias,
+                       int                out_channels,
+                       const TvwConvSpec *s,
+                       float             *output,
+                       int               *out_h,
+                       int               *out_w)
+{
+  int oh = test_conv_out (h, s->kernel_h, s->stride_h, s->pad_h, s->dilation_h);
+  int ow = test_conv_out (w, s->kernel_w, s->stride_w, s->pad_w, s->dilation_w);
+  int cin_g = c / s->groups, cout_g = out_channels / s->groups;
+
+  *out_h = oh;
+  *out_w = ow;
+
+  for (int b = 0; b < n; b++)
+    for (int o = 0; o < out_channels; o++)
+      for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++)
+          {
+            int g = o / cout_g;
+            double acc = bias != NULL ? bias[o] : 0.0;
+
+            for (int ci = 0; ci < cin_g; ci++)
+              for (int ky = 0; ky < s->kernel_h; ky++)
+                for (int kx = 0; kx < s->kernel_w; kx++)
+                  {
+                    int iy = y * s->stride_h - s->pad_h + ky * s->dilation_h;
+                    int ix = x * s->stride_w - s->pad_w + kx * s->dilation_w;
+
+                    if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                      continue;
+                    acc += (double) input[(((gsize) b * c + g * cin_g + ci) * h + iy) * w + ix] *
+                           weight[(((gsize) o * cin_g + ci) * s->kernel_h + ky) * s->kernel_w + kx];
+                  }
+            output[(((gsize) b * out_channels + o) * oh + y) * ow + x] = (float) acc;
+          }
+}

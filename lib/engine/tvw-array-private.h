@@ -76,6 +76,10 @@ gboolean  tvw_array_same_shape         (const TvwArray *a,
                                         const TvwArray *b);
 /* “[1, 64, 56, 56]”, for messages. */
 char     *tvw_array_shape_string       (const TvwArray *a);
+/* The same into @buf, without allocating. */
+#define TVW_SHAPE_CHARS (2 + TVW_MAX_RANK * 22)
+const char *tvw_array_format_shape     (const TvwArray *a,
+                                        char           *buf);
 
 /* Copies @src into @dst element by element, whatever their strides (same
  * shape and element type), with @n_threads. */

@@ -159,16 +159,27 @@ tvw_array_same_shape (const TvwArray *a,
   return TRUE;
 }
 
+const char *
+tvw_array_format_shape (const TvwArray *a,
+                        char           *buf)
+{
+  gsize at = 0;
+
+  buf[at++] = '[';
+  for (int i = 0; i < a->rank; i++)
+    at += g_snprintf (buf + at, TVW_SHAPE_CHARS - at, "%s%" G_GINT64_FORMAT,
+                      i ? ", " : "", a->shape[i]);
+  buf[at++] = ']';
+  buf[at] = '\0';
+  return buf;
+}
+
 char *
 tvw_array_shape_string (const TvwArray *a)
 {
-  GString *s = g_string_new ("[");
+  char buf[TVW_SHAPE_CHARS];
 
-  for (int i = 0; i < a->rank; i++)
-    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, i ? ", " : "", a->shape[i]);
-  g_string_append_c (s, ']');
-
-  return g_string_free (s, FALSE);
+  return g_strdup (tvw_array_format_shape (a, buf));
 }
 
 /* Copying: the innermost dimension of the destination is the inner loop;

@@ -178,11 +178,25 @@ gboolean        tvw_op_check_elem  (const TvwOpCall   *call,
                                     int                input,
                                     TvwElem            elem,
                                     GError           **error);
-/* Sets a TVW_ERROR_SHAPE_MISMATCH “@name: printf…”. */
+/* Sets a TVW_ERROR_SHAPE_MISMATCH “@name (op): printf…”. */
 void            tvw_op_set_error   (const TvwOpCall   *call,
                                     GError           **error,
                                     const char        *format,
                                     ...) G_GNUC_PRINTF (3, 4);
+/* The same as a TVW_ERROR_INVALID_ARGUMENT (a bad parameter, not a shape). */
+void            tvw_op_set_invalid (const TvwOpCall   *call,
+                                    GError           **error,
+                                    const char        *format,
+                                    ...) G_GNUC_PRINTF (3, 4);
+/* @dim in [-rank, rank) made non-negative, or -1. */
+int             tvw_op_resolve_dim (int                dim,
+                                    int                rank);
+/* tvw_op_resolve_dim () or an INVALID_ARGUMENT naming input 0's shape. */
+gboolean        tvw_op_check_dim   (const TvwOpCall   *call,
+                                    int                dim,
+                                    int                rank,
+                                    int               *resolved,
+                                    GError           **error);
 
 /* The strides the executor gives a non-strided, non-view class's outputs
  * after infer. */

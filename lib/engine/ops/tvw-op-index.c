@@ -27,71 +27,10 @@
 
 #define PARALLEL_MIN_ELEMENTS 32768
 
-/* “[1, 64, 56, 56]” into a stack buffer: infer must not allocate, and
- * builds its messages before it knows whether it fails. */
-#define SHAPE_CHARS (2 + TVW_MAX_RANK * 22)
-
-static const char *
-format_shape (const TvwArray *a,
-              char           *buf)
-{
-  gsize at = 0;
-
-  buf[at++] = '[';
-  for (int i = 0; i < a->rank; i++)
-    at += g_snprintf (buf + at, SHAPE_CHARS - at, "%s%" G_GINT64_FORMAT,
-                      i ? ", " : "", a->shape[i]);
-  buf[at++] = ']';
-  buf[at] = '\0';
-  return buf;
-}
-
-static void G_GNUC_PRINTF (3, 4)
-set_invalid (const TvwOpCall  *call,
-             GError          **error,
-             const char       *format,
-             ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  tvw_op_set_error (call, error, "%s", message);
-  if (error != NULL && *error != NULL)
-    (*error)->code = TVW_ERROR_INVALID_ARGUMENT;
-}
-
 typedef struct
 {
   int dim;
 } DimParams;
-
-static gboolean
-check_dim (const TvwOpCall  *call,
-           int               dim,
-           int              *resolved,
-           GError          **error)
-{
-  const TvwArray *in = &call->in[0];
-
-  if (dim >= -in->rank && dim < in->rank)
-    {
-      *resolved = dim < 0 ? dim + in->rank : dim;
-      return TRUE;
-    }
-
-  {
-    char shape[SHAPE_CHARS];
-
-    format_shape (in, shape);
-
-    set_invalid (call, error, "dim %d is out of range for input of shape %s", dim, shape);
-  }
-  return FALSE;
-}
 
 static int
 threads_for (gint64 elements,
@@ -148,11 +87,11 @@ index_select_infer (TvwOpCall  *call,
   if (!tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
       !tvw_op_check_rank (call, 1, 1, 1, error) ||
       !tvw_op_check_elem (call, 1, TVW_ELEM_I64, error) ||
-      !check_dim (call, p->dim, &dim, error))
+      !tvw_op_check_dim (call, p->dim, call->in[0].rank, &dim, error))
     return FALSE;
   if (in->quantized && in->qaxis == dim)
     {
-      set_invalid (call, error, "cannot select along the axis of per-channel quantization");
+      tvw_op_set_invalid (call, error, "cannot select along the axis of per-channel quantization");
       return FALSE;
     }
 
@@ -273,21 +212,21 @@ gather_infer (TvwOpCall  *call,
 
   if (!tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
       !tvw_op_check_elem (call, 1, TVW_ELEM_I64, error) ||
-      !check_dim (call, p->dim, &dim, error))
+      !tvw_op_check_dim (call, p->dim, call->in[0].rank, &dim, error))
     return FALSE;
   if (in->quantized && in->qaxis >= 0)
     {
-      set_invalid (call, error, "input 0 is quantized per channel, which gather does not support");
+      tvw_op_set_invalid (call, error, "input 0 is quantized per channel, which gather does not support");
       return FALSE;
     }
 
   for (int d = 0; d < in->rank; d++)
     if (index->rank != in->rank || (d != dim && index->shape[d] > in->shape[d]))
       {
-        char a[SHAPE_CHARS], b[SHAPE_CHARS];
+        char a[TVW_SHAPE_CHARS], b[TVW_SHAPE_CHARS];
 
-        format_shape (in, a);
-        format_shape (index, b);
+        tvw_array_format_shape (in, a);
+        tvw_array_format_shape (index, b);
 
         tvw_op_set_error (call, error, "index of shape %s does not fit input of shape %s "
                           "outside dim %d", b, a, p->dim);
@@ -397,18 +336,18 @@ topk_infer (TvwOpCall  *call,
 
   if (!tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
       !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error) ||
-      !check_dim (call, p->dim, &dim, error))
+      !tvw_op_check_dim (call, p->dim, call->in[0].rank, &dim, error))
     return FALSE;
   if (call->n_out != 2)
     {
-      set_invalid (call, error, "%d outputs, expected values and indices", call->n_out);
+      tvw_op_set_invalid (call, error, "%d outputs, expected values and indices", call->n_out);
       return FALSE;
     }
   if (p->k < 0 || p->k > in->shape[dim])
     {
-      char shape[SHAPE_CHARS];
+      char shape[TVW_SHAPE_CHARS];
 
-      format_shape (in, shape);
+      tvw_array_format_shape (in, shape);
 
       tvw_op_set_error (call, error, "k = %" G_GINT64_FORMAT " is out of range for dim %d "
                         "of input %s", p->k, p->dim, shape);

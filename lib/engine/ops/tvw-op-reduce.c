@@ -22,45 +22,6 @@
 
 #define PARALLEL_MIN_ELEMENTS 32768
 
-/* “[1, 64, 56, 56]” into a stack buffer: infer must not allocate, and
- * builds its messages before it knows whether it fails. */
-#define SHAPE_CHARS (2 + TVW_MAX_RANK * 22)
-
-static const char *
-format_shape (const TvwArray *a,
-              char           *buf)
-{
-  gsize at = 0;
-
-  buf[at++] = '[';
-  for (int i = 0; i < a->rank; i++)
-    at += g_snprintf (buf + at, SHAPE_CHARS - at, "%s%" G_GINT64_FORMAT,
-                      i ? ", " : "", a->shape[i]);
-  buf[at++] = ']';
-  buf[at] = '\0';
-  return buf;
-}
-
-static void G_GNUC_PRINTF (3, 4)
-set_invalid (const TvwOpCall  *call,
-             GError          **error,
-             const char       *format,
-             ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  tvw_op_set_error (call, error, "%s", message);
-  if (error != NULL && *error != NULL)
-    (*error)->code = TVW_ERROR_INVALID_ARGUMENT;
-}
-
-/* ---- mean, sum, max ------------------------------------------------------ */
-
 typedef struct
 {
   TvwReduceOp op;
@@ -74,22 +35,22 @@ reduce_infer (TvwOpCall  *call,
 {
   const ReduceParams *p = call->params;
   const TvwArray *in = &call->in[0];
-  char shape[SHAPE_CHARS];
+  char shape[TVW_SHAPE_CHARS];
   TvwArray *out = &call->out[0];
 
-  format_shape (in, shape);
+  tvw_array_format_shape (in, shape);
 
   if (!tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
       !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error))
     return FALSE;
   if ((guint) p->op > TVW_REDUCE_MAX)
     {
-      set_invalid (call, error, "unknown reduction %d", p->op);
+      tvw_op_set_invalid (call, error, "unknown reduction %d", p->op);
       return FALSE;
     }
   if (p->dims_mask == 0 || (p->dims_mask >> in->rank) != 0)
     {
-      set_invalid (call, error, "dims mask 0x%x does not name dims of input %s",
+      tvw_op_set_invalid (call, error, "dims mask 0x%x does not name dims of input %s",
                    p->dims_mask, shape);
       return FALSE;
     }
@@ -504,11 +465,11 @@ softmax_infer (TvwOpCall  *call,
     return FALSE;
   if (p->dim < -in->rank || p->dim >= in->rank)
     {
-      char shape[SHAPE_CHARS];
+      char shape[TVW_SHAPE_CHARS];
 
-      format_shape (in, shape);
+      tvw_array_format_shape (in, shape);
 
-      set_invalid (call, error, "dim %d is out of range for input of shape %s", p->dim, shape);
+      tvw_op_set_invalid (call, error, "dim %d is out of range for input of shape %s", p->dim, shape);
       return FALSE;
     }
 

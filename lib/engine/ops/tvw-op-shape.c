@@ -25,75 +25,6 @@
 /* Copies below this many elements run on the calling thread alone. */
 #define PARALLEL_MIN_ELEMENTS 32768
 
-/* “[1, 64, 56, 56]” into a stack buffer: infer must not allocate, and
- * builds its messages before it knows whether it fails. */
-#define SHAPE_CHARS (2 + TVW_MAX_RANK * 22)
-
-static const char *
-format_shape (const TvwArray *a,
-              char           *buf)
-{
-  gsize at = 0;
-
-  buf[at++] = '[';
-  for (int i = 0; i < a->rank; i++)
-    at += g_snprintf (buf + at, SHAPE_CHARS - at, "%s%" G_GINT64_FORMAT,
-                      i ? ", " : "", a->shape[i]);
-  buf[at++] = ']';
-  buf[at] = '\0';
-  return buf;
-}
-
-/* A TVW_ERROR_INVALID_ARGUMENT worded like tvw_op_set_error ()'s. */
-static void G_GNUC_PRINTF (3, 4)
-set_invalid (const TvwOpCall  *call,
-             GError          **error,
-             const char       *format,
-             ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  tvw_op_set_error (call, error, "%s", message);
-  if (error != NULL && *error != NULL)
-    (*error)->code = TVW_ERROR_INVALID_ARGUMENT;
-}
-
-/* @dim in [-rank, rank) made non-negative, or -1. */
-static int
-resolve_dim (int dim,
-             int rank)
-{
-  if (dim < -rank || dim >= rank)
-    return -1;
-  return dim < 0 ? dim + rank : dim;
-}
-
-static gboolean
-check_dim (const TvwOpCall  *call,
-           int               dim,
-           int               rank,
-           int              *resolved,
-           GError          **error)
-{
-  *resolved = resolve_dim (dim, rank);
-  if (*resolved >= 0)
-    return TRUE;
-
-  {
-    char shape[SHAPE_CHARS];
-
-    format_shape (&call->in[0], shape);
-
-    set_invalid (call, error, "dim %d is out of range for input of shape %s", dim, shape);
-  }
-  return FALSE;
-}
-
 static gboolean
 check_quantization (const TvwOpCall  *call,
                     int               input,
@@ -102,7 +33,7 @@ check_quantization (const TvwOpCall  *call,
   if (!call->in[input].quantized || call->in[input].qaxis < 0)
     return TRUE;
 
-  set_invalid (call, error, "input %d is quantized per channel, which this op does not support",
+  tvw_op_set_invalid (call, error, "input %d is quantized per channel, which this op does not support",
                input);
   return FALSE;
 }
@@ -128,11 +59,11 @@ check_rank_max (const TvwOpCall  *call,
     return TRUE;
 
   {
-    char shape[SHAPE_CHARS];
+    char shape[TVW_SHAPE_CHARS];
 
-    format_shape (&call->in[0], shape);
+    tvw_array_format_shape (&call->in[0], shape);
 
-    set_invalid (call, error, "input of shape %s would give %d dimensions, more than %d",
+    tvw_op_set_invalid (call, error, "input of shape %s would give %d dimensions, more than %d",
                  shape, rank, TVW_MAX_RANK);
   }
   return FALSE;
@@ -270,10 +201,10 @@ reshape_infer (TvwOpCall  *call,
   const ReshapeParams *p = call->params;
   const TvwArray *in = &call->in[0];
   TvwArray *out;
-  char in_shape[SHAPE_CHARS];
+  char in_shape[TVW_SHAPE_CHARS];
   gint64 numel = tvw_array_numel (in);
 
-  format_shape (in, in_shape);
+  tvw_array_format_shape (in, in_shape);
 
   if (!check_quantization (call, 0, error))
     return FALSE;
@@ -290,12 +221,12 @@ reshape_infer (TvwOpCall  *call,
           out->shape[0] = 1;
           goto done;
         }
-      if (!check_dim (call, p->start_dim, in->rank, &start, error) ||
-          !check_dim (call, p->end_dim, in->rank, &end, error))
+      if (!tvw_op_check_dim (call, p->start_dim, in->rank, &start, error) ||
+          !tvw_op_check_dim (call, p->end_dim, in->rank, &end, error))
         return FALSE;
       if (start > end)
         {
-          set_invalid (call, error, "flatten of input %s: start_dim %d comes after end_dim %d",
+          tvw_op_set_invalid (call, error, "flatten of input %s: start_dim %d comes after end_dim %d",
                        in_shape, p->start_dim, p->end_dim);
           return FALSE;
         }
@@ -315,7 +246,7 @@ reshape_infer (TvwOpCall  *call,
 
       if (p->rank < 0 || p->rank > TVW_MAX_RANK)
         {
-          set_invalid (call, error, "cannot reshape input %s to %d dimensions", in_shape, p->rank);
+          tvw_op_set_invalid (call, error, "cannot reshape input %s to %d dimensions", in_shape, p->rank);
           return FALSE;
         }
       for (int i = 0; i < p->rank; i++)
@@ -324,7 +255,7 @@ reshape_infer (TvwOpCall  *call,
             infer_at = i;
           else if (p->shape[i] < 0)
             {
-              set_invalid (call, error, "cannot reshape input %s: size %" G_GINT64_FORMAT
+              tvw_op_set_invalid (call, error, "cannot reshape input %s: size %" G_GINT64_FORMAT
                            " at dim %d (only one -1 is allowed)", in_shape, p->shape[i], i);
               return FALSE;
             }
@@ -348,9 +279,9 @@ reshape_infer (TvwOpCall  *call,
         }
       else if (known != numel)
         {
-          char want[SHAPE_CHARS];
+          char want[TVW_SHAPE_CHARS];
 
-          format_shape (out, want);
+          tvw_array_format_shape (out, want);
           tvw_op_set_error (call, error, "cannot reshape input %s (%" G_GINT64_FORMAT
                             " elements) to %s", in_shape, numel, want);
           return FALSE;
@@ -441,31 +372,31 @@ permute_infer (TvwOpCall  *call,
     {
       int a, b;
 
-      if (!check_dim (call, p->dims[0], in->rank, &a, error) ||
-          !check_dim (call, p->dims[1], in->rank, &b, error))
+      if (!tvw_op_check_dim (call, p->dims[0], in->rank, &a, error) ||
+          !tvw_op_check_dim (call, p->dims[1], in->rank, &b, error))
         return FALSE;
       perm[a] = b;
       perm[b] = a;
     }
   else
     {
-      char shape[SHAPE_CHARS];
+      char shape[TVW_SHAPE_CHARS];
 
-      format_shape (in, shape);
+      tvw_array_format_shape (in, shape);
 
       if (p->n_dims != in->rank)
         {
-          set_invalid (call, error, "%d dims given to permute an input of shape %s",
+          tvw_op_set_invalid (call, error, "%d dims given to permute an input of shape %s",
                        p->n_dims, shape);
           return FALSE;
         }
       for (int i = 0; i < in->rank; i++)
         {
-          if (!check_dim (call, p->dims[i], in->rank, &perm[i], error))
+          if (!tvw_op_check_dim (call, p->dims[i], in->rank, &perm[i], error))
             return FALSE;
           if (seen[perm[i]])
             {
-              set_invalid (call, error, "dim %d repeats in the permutation of input %s",
+              tvw_op_set_invalid (call, error, "dim %d repeats in the permutation of input %s",
                            p->dims[i], shape);
               return FALSE;
             }
@@ -532,7 +463,7 @@ unsqueeze_infer (TvwOpCall  *call,
 
   if (!check_quantization (call, 0, error) ||
       !check_rank_max (call, in->rank + 1, error) ||
-      !check_dim (call, p->dim, in->rank + 1, &dim, error))
+      !tvw_op_check_dim (call, p->dim, in->rank + 1, &dim, error))
     return FALSE;
 
   out = output_like_input (call, 0);
@@ -576,7 +507,7 @@ squeeze_infer (TvwOpCall  *call,
 
   if (!check_quantization (call, 0, error) ||
       !tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
-      !check_dim (call, p->dim, in->rank, &dim, error))
+      !tvw_op_check_dim (call, p->dim, in->rank, &dim, error))
     return FALSE;
 
   out = output_like_input (call, 0);
@@ -641,11 +572,11 @@ slice_infer (TvwOpCall  *call,
 
   if (!check_quantization (call, 0, error) ||
       !tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
-      !check_dim (call, p->dim, in->rank, &dim, error))
+      !tvw_op_check_dim (call, p->dim, in->rank, &dim, error))
     return FALSE;
   if (p->step < 1)
     {
-      set_invalid (call, error, "slice step %" G_GINT64_FORMAT " must be at least 1", p->step);
+      tvw_op_set_invalid (call, error, "slice step %" G_GINT64_FORMAT " must be at least 1", p->step);
       return FALSE;
     }
 
@@ -694,19 +625,19 @@ split_infer (TvwOpCall  *call,
 {
   const SplitParams *p = call->params;
   const TvwArray *in = &call->in[0];
-  char shape[SHAPE_CHARS];
+  char shape[TVW_SHAPE_CHARS];
   gint64 sum = 0;
   int dim;
 
-  format_shape (in, shape);
+  tvw_array_format_shape (in, shape);
 
   if (!check_quantization (call, 0, error) ||
       !tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
-      !check_dim (call, p->dim, in->rank, &dim, error))
+      !tvw_op_check_dim (call, p->dim, in->rank, &dim, error))
     return FALSE;
   if (p->n != call->n_out || p->n < 1)
     {
-      set_invalid (call, error, "%d sizes for %d outputs", p->n, call->n_out);
+      tvw_op_set_invalid (call, error, "%d sizes for %d outputs", p->n, call->n_out);
       return FALSE;
     }
 
@@ -716,7 +647,7 @@ split_infer (TvwOpCall  *call,
 
       if (p->sizes[i] < 0)
         {
-          set_invalid (call, error, "split of input %s: size %d is %" G_GINT64_FORMAT,
+          tvw_op_set_invalid (call, error, "split of input %s: size %d is %" G_GINT64_FORMAT,
                        shape, i, p->sizes[i]);
           return FALSE;
         }
@@ -818,11 +749,11 @@ concat_infer (TvwOpCall  *call,
 
   if (call->n_in < 1)
     {
-      set_invalid (call, error, "nothing to concatenate");
+      tvw_op_set_invalid (call, error, "nothing to concatenate");
       return FALSE;
     }
   if (!tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
-      !check_dim (call, p->dim, in0->rank, &dim, error))
+      !tvw_op_check_dim (call, p->dim, in0->rank, &dim, error))
     return FALSE;
 
   out = output_like_input (call, 0);
@@ -836,10 +767,10 @@ concat_infer (TvwOpCall  *call,
         same = d == dim || in->shape[d] == in0->shape[d];
       if (!same)
         {
-          char a[SHAPE_CHARS], b[SHAPE_CHARS];
+          char a[TVW_SHAPE_CHARS], b[TVW_SHAPE_CHARS];
 
-          format_shape (in0, a);
-          format_shape (in, b);
+          tvw_array_format_shape (in0, a);
+          tvw_array_format_shape (in, b);
 
           tvw_op_set_error (call, error, "input %d has shape %s, which does not match input 0's %s "
                             "outside dim %d", i, b, a, p->dim);
@@ -851,7 +782,7 @@ concat_infer (TvwOpCall  *call,
           (in->quantized && (in->qaxis >= 0 || in->scale != in0->scale ||
                              in->zero_point != in0->zero_point)))
         {
-          set_invalid (call, error, "input %d is not quantized like input 0", i);
+          tvw_op_set_invalid (call, error, "input %d is not quantized like input 0", i);
           return FALSE;
         }
       out->shape[dim] += in->shape[dim];
@@ -874,7 +805,7 @@ concat_run (TvwOpCall *call)
   const DimParams *p = call->params;
   const TvwArray *out = &call->out[0];
   const gsize es = tvw_elem_size (out->elem);
-  const int dim = resolve_dim (p->dim, out->rank);
+  const int dim = tvw_op_resolve_dim (p->dim, out->rank);
   gint64 at = 0;
 
   /* Each input is a copy into the slab of the output it lands in. */
@@ -946,18 +877,18 @@ pad_infer (TvwOpCall  *call,
 {
   const PadParams *p = call->params;
   const TvwArray *in = &call->in[0];
-  char shape[SHAPE_CHARS];
+  char shape[TVW_SHAPE_CHARS];
   gint64 before[TVW_MAX_RANK], after[TVW_MAX_RANK];
   TvwArray *out;
 
-  format_shape (in, shape);
+  tvw_array_format_shape (in, shape);
 
   if (!check_quantization (call, 0, error) ||
       !tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error))
     return FALSE;
   if (p->n_pads < 0 || p->n_pads > in->rank)
     {
-      set_invalid (call, error, "%d pairs of pads for input %s", p->n_pads, shape);
+      tvw_op_set_invalid (call, error, "%d pairs of pads for input %s", p->n_pads, shape);
       return FALSE;
     }
 
@@ -1112,11 +1043,11 @@ roll_infer (TvwOpCall  *call,
     return FALSE;
   if (p->n_dims < 1 || p->n_dims > ROLL_MAX_DIMS)
     {
-      set_invalid (call, error, "%d dims to roll, expected 1 to %d", p->n_dims, ROLL_MAX_DIMS);
+      tvw_op_set_invalid (call, error, "%d dims to roll, expected 1 to %d", p->n_dims, ROLL_MAX_DIMS);
       return FALSE;
     }
   for (int i = 0; i < p->n_dims; i++)
-    if (!check_dim (call, p->dims[i], in->rank, &dim, error))
+    if (!tvw_op_check_dim (call, p->dims[i], in->rank, &dim, error))
       return FALSE;
 
   tvw_array_set_contiguous (output_like_input (call, 0));
@@ -1175,7 +1106,7 @@ roll_run (TvwOpCall *call)
   /* Shifts of one dimension add up, as in torch.roll. */
   for (int i = 0; i < p->n_dims; i++)
     {
-      int d = resolve_dim (p->dims[i], r);
+      int d = tvw_op_resolve_dim (p->dims[i], r);
       gint64 size = job.out->shape[d];
 
       job.shift[d] = ((job.shift[d] + p->shifts[i] % size) % size + size) % size;
@@ -1233,11 +1164,11 @@ shuffle_infer (TvwOpCall  *call,
     return FALSE;
   if (p->groups < 1 || in->shape[1] % p->groups != 0)
     {
-      char shape[SHAPE_CHARS];
+      char shape[TVW_SHAPE_CHARS];
 
-      format_shape (in, shape);
+      tvw_array_format_shape (in, shape);
 
-      set_invalid (call, error, "%d groups do not divide the channels of input %s",
+      tvw_op_set_invalid (call, error, "%d groups do not divide the channels of input %s",
                    p->groups, shape);
       return FALSE;
     }

@@ -12,21 +12,70 @@
 #include "tvw-engine-threads-private.h"
 #include "tvw-op-private.h"
 
+static void
+set_error_va (const TvwOpCall  *call,
+              GError          **error,
+              int               code,
+              const char       *format,
+              va_list           args)
+{
+  g_autofree char *message = g_strdup_vprintf (format, args);
+
+  g_set_error (error, TVW_ERROR, code, "%s (%s): %s",
+               call->name != NULL ? call->name : "(unnamed)", call->cls->name, message);
+}
+
 void
 tvw_op_set_error (const TvwOpCall  *call,
                   GError          **error,
                   const char       *format,
                   ...)
 {
-  g_autofree char *message = NULL;
   va_list args;
 
   va_start (args, format);
-  message = g_strdup_vprintf (format, args);
+  set_error_va (call, error, TVW_ERROR_SHAPE_MISMATCH, format, args);
   va_end (args);
+}
 
-  g_set_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH, "%s (%s): %s",
-               call->name != NULL ? call->name : "(unnamed)", call->cls->name, message);
+void
+tvw_op_set_invalid (const TvwOpCall  *call,
+                    GError          **error,
+                    const char       *format,
+                    ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  set_error_va (call, error, TVW_ERROR_INVALID_ARGUMENT, format, args);
+  va_end (args);
+}
+
+int
+tvw_op_resolve_dim (int dim,
+                    int rank)
+{
+  if (dim < -rank || dim >= rank)
+    return -1;
+  return dim < 0 ? dim + rank : dim;
+}
+
+gboolean
+tvw_op_check_dim (const TvwOpCall  *call,
+                  int               dim,
+                  int               rank,
+                  int              *resolved,
+                  GError          **error)
+{
+  char shape[TVW_SHAPE_CHARS];
+
+  *resolved = tvw_op_resolve_dim (dim, rank);
+  if (*resolved >= 0)
+    return TRUE;
+
+  tvw_op_set_invalid (call, error, "dim %d is out of range for input of shape %s", dim,
+                      tvw_array_format_shape (&call->in[0], shape));
+  return FALSE;
 }
 
 gboolean
