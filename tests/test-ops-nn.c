@@ -151,7 +151,8 @@ run_and_check (const char       *what,
 }
 
 /* Checks that @cls refuses its inputs with an error naming the node and
- * the op. */
+ * the op: SHAPE_MISMATCH for shapes that do not fit, INVALID_ARGUMENT
+ * (@invalid) for a bad parameter. */
 static void
 assert_refused (const TvwOpClass *cls,
                 gconstpointer     params,
@@ -159,14 +160,16 @@ assert_refused (const TvwOpClass *cls,
                 const TvwArray   *in,
                 int               n_weights,
                 const TvwArray   *weights,
+                gboolean          invalid,
                 const char       *expect)
 {
+  const int code = invalid ? TVW_ERROR_INVALID_ARGUMENT : TVW_ERROR_SHAPE_MISMATCH;
   g_autoptr(GError) error = NULL;
   TvwArray out[1];
 
   g_assert_false (tvw_op_eager (cls, "head.block3", params, n_in, in, n_weights, weights,
                                 1, out, 1, &error));
-  g_assert_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH);
+  g_assert_error (error, TVW_ERROR, code);
   g_assert_nonnull (strstr (error->message, "head.block3"));
   g_assert_nonnull (strstr (error->message, cls->name));
   if (expect != NULL && strstr (error->message, expect) == NULL)
@@ -449,12 +452,13 @@ test_norm_errors (void)
   ws[1] = w[1].a;
 
   /* Weight of 5 features for a last dim of 3, and for 6 channels. */
-  assert_refused (&tvw_op_layer_norm, &ln, 1, &x.a, 2, ws, "[2, 6, 3, 3]");
-  assert_refused (&tvw_op_layer_norm_channels, &ln, 1, &x.a, 2, ws, "weight has shape [5]");
+  assert_refused (&tvw_op_layer_norm, &ln, 1, &x.a, 2, ws, FALSE, "[2, 6, 3, 3]");
+  assert_refused (&tvw_op_layer_norm_channels, &ln, 1, &x.a, 2, ws, FALSE, "weight has shape [5]");
   /* LayerNorm over dim 2 of 4. */
-  assert_refused (&tvw_op_layer_norm, &mid, 1, &x.a, 0, NULL, "not dimension 2 of [2, 6, 3, 3]");
+  assert_refused (&tvw_op_layer_norm, &mid, 1, &x.a, 0, NULL,
+                  TRUE, "not dimension 2 of [2, 6, 3, 3]");
   /* 6 channels in 4 groups. */
-  assert_refused (&tvw_op_group_norm, &gn, 1, &x.a, 0, NULL, "4 groups");
+  assert_refused (&tvw_op_group_norm, &gn, 1, &x.a, 0, NULL, FALSE, "4 groups");
 
   test_array_clear (&x);
   test_array_clear (&w[0]);
@@ -594,10 +598,11 @@ test_matmul_errors (void)
   in[0] = a.a;
   in[1] = b.a;
   /* K 5 against 6. */
-  assert_refused (&tvw_op_matmul, &p, 2, in, 0, NULL, "cannot multiply [2, 4, 5] by [3, 6, 2]");
+  assert_refused (&tvw_op_matmul, &p, 2, in, 0, NULL,
+                  FALSE, "cannot multiply [2, 4, 5] by [3, 6, 2]");
   /* Batches 2 and 3 do not broadcast. */
   in[1] = b2.a;
-  assert_refused (&tvw_op_matmul, &p, 2, in, 0, NULL, "[3, 5, 2]");
+  assert_refused (&tvw_op_matmul, &p, 2, in, 0, NULL, FALSE, "[3, 5, 2]");
 
   test_array_clear (&a);
   test_array_clear (&b);
@@ -882,13 +887,13 @@ test_resize_errors (void)
   test_array_random (&x, rng, TVW_ELEM_F32, 4, xs, TEST_LAYOUT_CONTIGUOUS, -1, 1);
   test_array_random (&g, rng, TVW_ELEM_F32, 4, gs, TEST_LAYOUT_CONTIGUOUS, -1, 1);
   test_array_random (&bad, rng, TVW_ELEM_F32, 3, x3, TEST_LAYOUT_CONTIGUOUS, -1, 1);
-  assert_refused (&tvw_op_interpolate, &near_aligned, 1, &x.a, 0, NULL, "align_corners");
-  assert_refused (&tvw_op_interpolate, &no_size, 1, &x.a, 0, NULL, "scale factor");
-  assert_refused (&tvw_op_interpolate, &bilinear, 1, &bad.a, 0, NULL, "[3, 5, 5]");
+  assert_refused (&tvw_op_interpolate, &near_aligned, 1, &x.a, 0, NULL, TRUE, "align_corners");
+  assert_refused (&tvw_op_interpolate, &no_size, 1, &x.a, 0, NULL, TRUE, "scale factor");
+  assert_refused (&tvw_op_interpolate, &bilinear, 1, &bad.a, 0, NULL, FALSE, "[3, 5, 5]");
   /* A grid for batch 1 on a batch of 2. */
   in[0] = x.a;
   in[1] = g.a;
-  assert_refused (&tvw_op_grid_sample, &bilinear, 2, in, 0, NULL, "grid [1, 4, 4, 2]");
+  assert_refused (&tvw_op_grid_sample, &bilinear, 2, in, 0, NULL, FALSE, "grid [1, 4, 4, 2]");
 
   test_array_clear (&x);
   test_array_clear (&g);
@@ -1115,18 +1120,19 @@ test_conv_errors (void)
   test_array_random (&wb, rng, TVW_ELEM_F32, 5, wbad, TEST_LAYOUT_CONTIGUOUS, -1, 1);
 
   /* Weights for groups 1 given to a grouped convolution. */
-  assert_refused (&tvw_op_conv_nd, &p, 1, &x.a, 1, &wb.a, "weight has shape [6, 4, 3, 3, 3]");
+  assert_refused (&tvw_op_conv_nd, &p, 1, &x.a, 1, &wb.a,
+                  FALSE, "weight has shape [6, 4, 3, 3, 3]");
   /* A kernel larger than the padded input. */
   p.spec.dilation[0] = 2;
-  assert_refused (&tvw_op_conv_nd, &p, 1, &x.a, 1, &w.a, "too small");
+  assert_refused (&tvw_op_conv_nd, &p, 1, &x.a, 1, &w.a, FALSE, "too small");
   p.spec.dilation[0] = 1;
-  /* 4 input channels declared 5. */
-  p.in_channels = 5;
-  assert_refused (&tvw_op_conv_nd, &p, 1, &x.a, 1, &w.a, "channels");
+  /* 4 input channels declared 6. */
+  p.in_channels = 6;
+  assert_refused (&tvw_op_conv_nd, &p, 1, &x.a, 1, &w.a, FALSE, "channels");
   p.in_channels = 4;
   /* Output padding on a plain convolution. */
   p.spec.output_padding[1] = 1;
-  assert_refused (&tvw_op_conv_nd, &p, 1, &x.a, 1, &w.a, "output padding");
+  assert_refused (&tvw_op_conv_nd, &p, 1, &x.a, 1, &w.a, TRUE, "output padding");
 
   test_array_clear (&x);
   test_array_clear (&w);
@@ -1275,10 +1281,10 @@ test_pool3d_errors (void)
   test_array_random (&x, rng, TVW_ELEM_F32, 5, xs, TEST_LAYOUT_CONTIGUOUS, -1, 1);
   test_array_random (&x2, rng, TVW_ELEM_F32, 4, x4, TEST_LAYOUT_CONTIGUOUS, -1, 1);
   /* A 3-kernel over 2 frames. */
-  assert_refused (&tvw_op_max_pool3d, &big, 1, &x.a, 0, NULL, "[1, 2, 2, 4, 4]");
-  assert_refused (&tvw_op_avg_pool3d, &pad, 1, &x.a, 0, NULL, "half the kernel");
-  assert_refused (&tvw_op_adaptive_avg_pool3d, &adaptive, 1, &x.a, 0, NULL, "output size 0");
-  assert_refused (&tvw_op_avg_pool3d, &big, 1, &x2.a, 0, NULL, "expected 5 dimensions");
+  assert_refused (&tvw_op_max_pool3d, &big, 1, &x.a, 0, NULL, FALSE, "[1, 2, 2, 4, 4]");
+  assert_refused (&tvw_op_avg_pool3d, &pad, 1, &x.a, 0, NULL, TRUE, "half the kernel");
+  assert_refused (&tvw_op_adaptive_avg_pool3d, &adaptive, 1, &x.a, 0, NULL, TRUE, "output size 0");
+  assert_refused (&tvw_op_avg_pool3d, &big, 1, &x2.a, 0, NULL, FALSE, "expected 5 dimensions");
 
   test_array_clear (&x);
   test_array_clear (&x2);
@@ -1457,7 +1463,7 @@ test_roi_align_errors (void)
   in[0] = x.a;
   in[1] = r.a;
   /* Boxes without their batch index. */
-  assert_refused (&tvw_op_roi_align, &p, 2, in, 0, NULL, "[3, 4]");
+  assert_refused (&tvw_op_roi_align, &p, 2, in, 0, NULL, FALSE, "[3, 4]");
   test_array_clear (&x);
   test_array_clear (&r);
 }
@@ -1579,13 +1585,14 @@ test_batched_nms_errors (void)
   in[1].data = scores;
   in[2].data = idxs;
   /* Two scores for three boxes. */
-  assert_refused (&tvw_op_batched_nms, &p, 3, in, 0, NULL, "scores [2]");
+  assert_refused (&tvw_op_batched_nms, &p, 3, in, 0, NULL, FALSE, "scores [2]");
   /* Class indices as float. */
   tvw_array_init (&in[1], TVW_ELEM_F32, 1, &k);
   tvw_array_init (&in[2], TVW_ELEM_F32, 1, &k);
   in[1].data = scores;
   in[2].data = scores;
-  assert_refused (&tvw_op_batched_nms, &p, 3, in, 0, NULL, "input 2 is float32, expected int64");
+  assert_refused (&tvw_op_batched_nms, &p, 3, in, 0, NULL,
+                  FALSE, "input 2 is float32, expected int64");
 }
 
 /* ---- quantize and dequantize ------------------------------------------- */
@@ -1740,14 +1747,14 @@ test_quant_errors (void)
 
   test_array_random (&x, rng, TVW_ELEM_F32, 2, shape, TEST_LAYOUT_CONTIGUOUS, -1, 1);
   test_array_random (&q, rng, TVW_ELEM_U8, 2, shape, TEST_LAYOUT_CONTIGUOUS, 0, 255);
-  assert_refused (&tvw_op_quantize, &bad_zp, 1, &x.a, 0, NULL, "zero point 300");
-  assert_refused (&tvw_op_quantize, &bad_elem, 1, &x.a, 0, NULL, "int32");
+  assert_refused (&tvw_op_quantize, &bad_zp, 1, &x.a, 0, NULL, TRUE, "zero point 300");
+  assert_refused (&tvw_op_quantize, &bad_elem, 1, &x.a, 0, NULL, TRUE, "int32");
   /* A uint8 array without quantization parameters. */
-  assert_refused (&tvw_op_dequantize, &unused, 1, &q.a, 0, NULL, "expected a quantized");
+  assert_refused (&tvw_op_dequantize, &unused, 1, &q.a, 0, NULL, FALSE, "expected a quantized");
   /* Per channel along an axis it does not have. */
   q.a.quantized = TRUE;
   q.a.qaxis = 2;
-  assert_refused (&tvw_op_dequantize, &unused, 1, &q.a, 0, NULL, "per-channel axis 2");
+  assert_refused (&tvw_op_dequantize, &unused, 1, &q.a, 0, NULL, TRUE, "per-channel axis 2");
   test_array_clear (&x);
   test_array_clear (&q);
 }
@@ -1883,7 +1890,7 @@ test_graph_norm_bad_dim (void)
 
   tvw_net_set_output (net, tvw_net_layer_norm (net, x, "blocks.0.norm", 2, 3, 1e-6, TRUE));
   g_assert_false (tvw_net_check (net, &error));
-  g_assert_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH);
+  g_assert_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "blocks.0.norm"));
   g_assert_nonnull (strstr (error->message, "not dimension 2"));
 }

@@ -109,7 +109,7 @@ conv_nd_infer (TvwOpCall  *call,
 
   if (sp->rank < 1 || sp->rank > 3)
     {
-      tvw_op_set_error (call, error, "%d spatial dimensions, expected 1 to 3", sp->rank);
+      tvw_op_set_invalid (call, error, "%d spatial dimensions, expected 1 to 3", sp->rank);
       return FALSE;
     }
   if (!tvw_op_check_rank (call, 0, sp->rank + 2, sp->rank + 2, error) ||
@@ -120,8 +120,8 @@ conv_nd_infer (TvwOpCall  *call,
   if (sp->groups < 1 || p->in_channels < 1 || p->out_channels < 1 ||
       p->in_channels % sp->groups != 0 || p->out_channels % sp->groups != 0)
     {
-      tvw_op_set_error (call, error, "%d → %d channels do not split into %d groups",
-                        p->in_channels, p->out_channels, sp->groups);
+      tvw_op_set_invalid (call, error, "%d → %d channels do not split into %d groups",
+                          p->in_channels, p->out_channels, sp->groups);
       return FALSE;
     }
   if (x->shape[1] != p->in_channels)
@@ -135,9 +135,9 @@ conv_nd_infer (TvwOpCall  *call,
       if (sp->kernel[i] < 1 || sp->stride[i] < 1 || sp->dilation[i] < 1 || sp->padding[i] < 0 ||
           sp->output_padding[i] < 0)
         {
-          tvw_op_set_error (call, error,
-                            "dimension %d: kernel %d, stride %d, padding %d, dilation %d",
-                            i, sp->kernel[i], sp->stride[i], sp->padding[i], sp->dilation[i]);
+          tvw_op_set_invalid (call, error,
+                              "dimension %d: kernel %d, stride %d, padding %d, dilation %d",
+                              i, sp->kernel[i], sp->stride[i], sp->padding[i], sp->dilation[i]);
           return FALSE;
         }
       /* PyTorch's rule: the extra size must not reach the next input. */
@@ -145,10 +145,10 @@ conv_nd_infer (TvwOpCall  *call,
           (!sp->transposed ||
            (sp->output_padding[i] >= sp->stride[i] && sp->output_padding[i] >= sp->dilation[i])))
         {
-          tvw_op_set_error (call, error,
-                            "output padding %d must be smaller than the stride (%d) or the "
-                            "dilation (%d) of a transposed convolution",
-                            sp->output_padding[i], sp->stride[i], sp->dilation[i]);
+          tvw_op_set_invalid (call, error,
+                              "output padding %d must be smaller than the stride (%d) or the "
+                              "dilation (%d) of a transposed convolution",
+                              sp->output_padding[i], sp->stride[i], sp->dilation[i]);
           return FALSE;
         }
     }
@@ -170,7 +170,7 @@ conv_nd_infer (TvwOpCall  *call,
     }
   if (g.k_rows > G_MAXINT || g.cout_g > G_MAXINT)
     {
-      tvw_op_set_error (call, error, "kernel too large");
+      tvw_op_set_invalid (call, error, "kernel too large");
       return FALSE;
     }
 
@@ -181,7 +181,8 @@ conv_nd_infer (TvwOpCall  *call,
     wshape[2 + i] = sp->kernel[i];
   if (call->n_weights != (sp->bias ? 2 : 1))
     {
-      tvw_op_set_error (call, error, "%d weights, expected %d", call->n_weights, sp->bias ? 2 : 1);
+      tvw_op_set_invalid (call, error, "%d weights, expected %d", call->n_weights,
+                          sp->bias ? 2 : 1);
       return FALSE;
     }
   for (int w = 0; w < call->n_weights; w++)

@@ -62,7 +62,7 @@ roi_align_infer (TvwOpCall  *call,
     }
   if (p->out_h < 1 || p->out_w < 1)
     {
-      tvw_op_set_error (call, error, "output size %d×%d", p->out_h, p->out_w);
+      tvw_op_set_invalid (call, error, "output size %d×%d", p->out_h, p->out_w);
       return FALSE;
     }
 

@@ -116,7 +116,7 @@ matmul_infer (TvwOpCall  *call,
     return FALSE;
   if (s.k > G_MAXINT || s.n > G_MAXINT || s.m > G_MAXINT)
     {
-      tvw_op_set_error (call, error, "a matrix dimension is over %d", G_MAXINT);
+      tvw_op_set_invalid (call, error, "a matrix dimension is over %d", G_MAXINT);
       return FALSE;
     }
 

@@ -87,7 +87,7 @@ check_affine (TvwOpCall  *call,
 
   if (call->n_weights != p->n_weights)
     {
-      tvw_op_set_error (call, error, "%d weights, expected %d", call->n_weights, p->n_weights);
+      tvw_op_set_invalid (call, error, "%d weights, expected %d", call->n_weights, p->n_weights);
       return FALSE;
     }
   for (int i = 0; i < call->n_weights; i++)
@@ -159,10 +159,10 @@ layer_norm_infer (TvwOpCall  *call,
     {
       g_autofree char *xs = tvw_array_shape_string (x);
 
-      tvw_op_set_error (call, error,
-                        "normalizes the last dimension (or dimension 1 of 4-D and 5-D inputs), "
-                        "not dimension %d of %s",
-                        p->dim, xs);
+      tvw_op_set_invalid (call, error,
+                          "normalizes the last dimension (or dimension 1 of 4-D and 5-D inputs), "
+                          "not dimension %d of %s",
+                          p->dim, xs);
       return FALSE;
     }
   if (!check_affine (call, x->shape[x->rank - 1], error))

@@ -83,9 +83,9 @@ pool3d_infer (TvwOpCall  *call,
             {
               g_autofree char *xs = tvw_array_shape_string (x);
 
-              tvw_op_set_error (call, error,
-                                "input %s to output size %" G_GINT64_FORMAT " in dimension %d",
-                                xs, p->out_size[i], 2 + i);
+              tvw_op_set_invalid (call, error,
+                                  "input %s to output size %" G_GINT64_FORMAT " in dimension %d",
+                                  xs, p->out_size[i], 2 + i);
               return FALSE;
             }
           shape[2 + i] = p->out_size[i];
@@ -94,10 +94,10 @@ pool3d_infer (TvwOpCall  *call,
       if (p->kernel[i] < 1 || p->stride[i] < 1 || p->padding[i] < 0 ||
           p->padding[i] > p->kernel[i] / 2)
         {
-          tvw_op_set_error (call, error,
-                            "kernel %d, stride %d, padding %d in dimension %d "
-                            "(padding must be at most half the kernel)",
-                            p->kernel[i], p->stride[i], p->padding[i], 2 + i);
+          tvw_op_set_invalid (call, error,
+                              "kernel %d, stride %d, padding %d in dimension %d "
+                              "(padding must be at most half the kernel)",
+                              p->kernel[i], p->stride[i], p->padding[i], 2 + i);
           return FALSE;
         }
       shape[2 + i] = pool_output_size (x->shape[2 + i], p->kernel[i], p->stride[i], p->padding[i],

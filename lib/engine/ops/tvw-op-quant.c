@@ -36,13 +36,14 @@ quantize_infer (TvwOpCall  *call,
     return FALSE;
   if (p->elem != TVW_ELEM_U8 && p->elem != TVW_ELEM_I8)
     {
-      tvw_op_set_error (call, error, "quantizes to uint8 or int8, not %s", tvw_elem_name (p->elem));
+      tvw_op_set_invalid (call, error, "quantizes to uint8 or int8, not %s",
+                          tvw_elem_name (p->elem));
       return FALSE;
     }
   if (!(p->scale > 0) || !isfinite (p->scale) || p->zero_point < qmin || p->zero_point > qmax)
     {
-      tvw_op_set_error (call, error, "scale %g and zero point %d do not fit %s",
-                        p->scale, p->zero_point, tvw_elem_name (p->elem));
+      tvw_op_set_invalid (call, error, "scale %g and zero point %d do not fit %s",
+                          p->scale, p->zero_point, tvw_elem_name (p->elem));
       return FALSE;
     }
 
@@ -113,7 +114,8 @@ dequantize_infer (TvwOpCall  *call,
     {
       g_autofree char *xs = tvw_array_shape_string (x);
 
-      tvw_op_set_error (call, error, "per-channel axis %d of %s without its scales", x->qaxis, xs);
+      tvw_op_set_invalid (call, error, "per-channel axis %d of %s without its scales",
+                          x->qaxis, xs);
       return FALSE;
     }
 

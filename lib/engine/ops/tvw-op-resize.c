@@ -70,17 +70,17 @@ interpolate_infer (TvwOpCall  *call,
     return FALSE;
   if (p->mode != TVW_RESIZE_NEAREST && p->mode != TVW_RESIZE_BILINEAR)
     {
-      tvw_op_set_error (call, error, "unknown mode %d", p->mode);
+      tvw_op_set_invalid (call, error, "unknown mode %d", p->mode);
       return FALSE;
     }
   if (p->mode == TVW_RESIZE_NEAREST && p->align_corners)
     {
-      tvw_op_set_error (call, error, "align_corners only applies to bilinear");
+      tvw_op_set_invalid (call, error, "align_corners only applies to bilinear");
       return FALSE;
     }
   if ((p->out_h <= 0 && !(p->scale_h > 0)) || (p->out_w <= 0 && !(p->scale_w > 0)))
     {
-      tvw_op_set_error (call, error, "neither an output size nor a positive scale factor");
+      tvw_op_set_invalid (call, error, "neither an output size nor a positive scale factor");
       return FALSE;
     }
 
@@ -323,7 +323,7 @@ grid_sample_infer (TvwOpCall  *call,
     return FALSE;
   if (p->mode != TVW_RESIZE_NEAREST && p->mode != TVW_RESIZE_BILINEAR)
     {
-      tvw_op_set_error (call, error, "unknown mode %d", p->mode);
+      tvw_op_set_invalid (call, error, "unknown mode %d", p->mode);
       return FALSE;
     }
   if (g->shape[0] != x->shape[0] || g->shape[3] != 2)
