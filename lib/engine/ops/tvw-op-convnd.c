@@ -103,7 +103,7 @@ conv_nd_infer (TvwOpCall  *call,
   const ConvNdParams *p = call->params;
   const TvwConvNdSpec *sp = &p->spec;
   const TvwArray *x = &call->in[0];
-  g_autofree char *xs = NULL;
+  char xs[TVW_SHAPE_CHARS];
   gint64 shape[TVW_MAX_RANK], wshape[TVW_MAX_RANK];
   Geom g;
 
@@ -116,7 +116,7 @@ conv_nd_infer (TvwOpCall  *call,
       !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error))
     return FALSE;
 
-  xs = tvw_array_shape_string (x);
+  tvw_array_format_shape (x, xs);
   if (sp->groups < 1 || p->in_channels < 1 || p->out_channels < 1 ||
       p->in_channels % sp->groups != 0 || p->out_channels % sp->groups != 0)
     {
@@ -195,8 +195,9 @@ conv_nd_infer (TvwOpCall  *call,
         ok = wa->shape[i] == wshape[i];
       if (!ok)
         {
-          g_autofree char *ws = tvw_array_shape_string (wa);
+          char ws[TVW_SHAPE_CHARS];
 
+          tvw_array_format_shape (wa, ws);
           tvw_op_set_error (call, error,
                             "%s has shape %s, wrong for %d → %d channels, groups %d and "
                             "kernel %d",

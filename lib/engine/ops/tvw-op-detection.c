@@ -54,8 +54,9 @@ roi_align_infer (TvwOpCall  *call,
     return FALSE;
   if (rois->shape[1] != 5)
     {
-      g_autofree char *rs = tvw_array_shape_string (rois);
+      char rs[TVW_SHAPE_CHARS];
 
+      tvw_array_format_shape (rois, rs);
       tvw_op_set_error (call, error,
                         "rois have shape %s, expected [K, 5] (batch index, x1, y1, x2, y2)", rs);
       return FALSE;
@@ -234,10 +235,13 @@ batched_nms_infer (TvwOpCall  *call,
   k = boxes->shape[0];
   if (boxes->shape[1] != 4 || scores->shape[0] != k || idxs->shape[0] != k || k > G_MAXINT / 2)
     {
-      g_autofree char *bs = tvw_array_shape_string (boxes);
-      g_autofree char *ss = tvw_array_shape_string (scores);
-      g_autofree char *is = tvw_array_shape_string (idxs);
+      char bs[TVW_SHAPE_CHARS];
+      char ss[TVW_SHAPE_CHARS];
+      char is[TVW_SHAPE_CHARS];
 
+      tvw_array_format_shape (boxes, bs);
+      tvw_array_format_shape (scores, ss);
+      tvw_array_format_shape (idxs, is);
       tvw_op_set_error (call, error,
                         "boxes %s, scores %s and idxs %s: expected [K, 4], [K] and [K]",
                         bs, ss, is);

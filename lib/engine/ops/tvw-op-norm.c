@@ -96,9 +96,11 @@ check_affine (TvwOpCall  *call,
 
       if (w->rank != 1 || w->shape[0] != features)
         {
-          g_autofree char *ws = tvw_array_shape_string (w);
-          g_autofree char *xs = tvw_array_shape_string (&call->in[0]);
+          char ws[TVW_SHAPE_CHARS];
+          char xs[TVW_SHAPE_CHARS];
 
+          tvw_array_format_shape (w, ws);
+          tvw_array_format_shape (&call->in[0], xs);
           tvw_op_set_error (call, error,
                             "%s has shape %s, expected [%" G_GINT64_FORMAT "] for input %s",
                             i == 0 ? "weight" : "bias", ws, features, xs);
@@ -157,8 +159,9 @@ layer_norm_infer (TvwOpCall  *call,
     return FALSE;
   if (p->dim >= 0 && p->dim != x->rank - 1)
     {
-      g_autofree char *xs = tvw_array_shape_string (x);
+      char xs[TVW_SHAPE_CHARS];
 
+      tvw_array_format_shape (x, xs);
       tvw_op_set_invalid (call, error,
                           "normalizes the last dimension (or dimension 1 of 4-D and 5-D inputs), "
                           "not dimension %d of %s",
@@ -240,8 +243,9 @@ group_norm_infer (TvwOpCall  *call,
     return FALSE;
   if (p->groups > 0 && x->shape[1] % p->groups != 0)
     {
-      g_autofree char *xs = tvw_array_shape_string (x);
+      char xs[TVW_SHAPE_CHARS];
 
+      tvw_array_format_shape (x, xs);
       tvw_op_set_error (call, error,
                         "input %s: %" G_GINT64_FORMAT " channels do not split into %d groups",
                         xs, x->shape[1], p->groups);

@@ -81,8 +81,9 @@ pool3d_infer (TvwOpCall  *call,
         {
           if (p->out_size[i] <= 0 || x->shape[2 + i] <= 0)
             {
-              g_autofree char *xs = tvw_array_shape_string (x);
+              char xs[TVW_SHAPE_CHARS];
 
+              tvw_array_format_shape (x, xs);
               tvw_op_set_invalid (call, error,
                                   "input %s to output size %" G_GINT64_FORMAT " in dimension %d",
                                   xs, p->out_size[i], 2 + i);
@@ -104,8 +105,9 @@ pool3d_infer (TvwOpCall  *call,
                                        p->ceil_mode);
       if (shape[2 + i] <= 0)
         {
-          g_autofree char *xs = tvw_array_shape_string (x);
+          char xs[TVW_SHAPE_CHARS];
 
+          tvw_array_format_shape (x, xs);
           tvw_op_set_error (call, error, "input %s is too small for kernel %d in dimension %d",
                             xs, p->kernel[i], 2 + i);
           return FALSE;

@@ -112,8 +112,9 @@ dequantize_infer (TvwOpCall  *call,
     }
   if (x->qaxis >= x->rank || (x->qaxis >= 0 && (x->scales == NULL || x->zero_points == NULL)))
     {
-      g_autofree char *xs = tvw_array_shape_string (x);
+      char xs[TVW_SHAPE_CHARS];
 
+      tvw_array_format_shape (x, xs);
       tvw_op_set_invalid (call, error, "per-channel axis %d of %s without its scales",
                           x->qaxis, xs);
       return FALSE;

@@ -90,8 +90,9 @@ interpolate_infer (TvwOpCall  *call,
   shape[3] = resize_size (x->shape[3], p->out_w, p->scale_w);
   if (shape[2] <= 0 || shape[3] <= 0 || x->shape[2] <= 0 || x->shape[3] <= 0)
     {
-      g_autofree char *xs = tvw_array_shape_string (x);
+      char xs[TVW_SHAPE_CHARS];
 
+      tvw_array_format_shape (x, xs);
       tvw_op_set_error (call, error, "input %s resized to %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT,
                         xs, shape[2], shape[3]);
       return FALSE;
@@ -328,9 +329,11 @@ grid_sample_infer (TvwOpCall  *call,
     }
   if (g->shape[0] != x->shape[0] || g->shape[3] != 2)
     {
-      g_autofree char *xs = tvw_array_shape_string (x);
-      g_autofree char *gs = tvw_array_shape_string (g);
+      char xs[TVW_SHAPE_CHARS];
+      char gs[TVW_SHAPE_CHARS];
 
+      tvw_array_format_shape (x, xs);
+      tvw_array_format_shape (g, gs);
       tvw_op_set_error (call, error,
                         "grid %s does not fit input %s (expected [%" G_GINT64_FORMAT ", H, W, 2])",
                         gs, xs, x->shape[0]);
