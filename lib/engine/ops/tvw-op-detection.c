@@ -13,9 +13,11 @@
  * coordinate trick (each class's boxes moved by idx · (max coordinate + 1),
  * then one NMS); above that, NMS per class with the boxes as they are.  The
  * two differ only in float rounding, so both are kept.  Boxes are visited
- * by decreasing score; equal scores in index order (torch.sort on CPU does
- * not promise an order for ties).  A box is suppressed by a kept one of the
- * same class whose IoU with it is over the threshold.
+ * by decreasing score, equal scores in index order as torchvision's stable
+ * sort in nms () (above 1000 boxes torchvision re-sorts the kept ones with
+ * an unstable sort: equal scores may come out in another order there).  A
+ * box is suppressed by a kept one of the same class whose IoU with it is
+ * over the threshold.
  */
 
 #include "config.h"
@@ -52,14 +54,16 @@ roi_align_infer (TvwOpCall  *call,
     return FALSE;
   if (rois->shape[1] != 5)
     {
-      g_autofree char *rs = tvw_array_shape_string (rois);
+      char rs[TVW_SHAPE_CHARS];
 
-      tvw_op_set_error (call, error, "rois have shape %s, expected [K, 5] (batch index, x1, y1, x2, y2)", rs);
+      tvw_array_format_shape (rois, rs);
+      tvw_op_set_error (call, error,
+                        "rois have shape %s, expected [K, 5] (batch index, x1, y1, x2, y2)", rs);
       return FALSE;
     }
   if (p->out_h < 1 || p->out_w < 1)
     {
-      tvw_op_set_error (call, error, "output size %d×%d", p->out_h, p->out_w);
+      tvw_op_set_invalid (call, error, "output size %d×%d", p->out_h, p->out_w);
       return FALSE;
     }
 
@@ -231,11 +235,15 @@ batched_nms_infer (TvwOpCall  *call,
   k = boxes->shape[0];
   if (boxes->shape[1] != 4 || scores->shape[0] != k || idxs->shape[0] != k || k > G_MAXINT / 2)
     {
-      g_autofree char *bs = tvw_array_shape_string (boxes);
-      g_autofree char *ss = tvw_array_shape_string (scores);
-      g_autofree char *is = tvw_array_shape_string (idxs);
+      char bs[TVW_SHAPE_CHARS];
+      char ss[TVW_SHAPE_CHARS];
+      char is[TVW_SHAPE_CHARS];
 
-      tvw_op_set_error (call, error, "boxes %s, scores %s and idxs %s: expected [K, 4], [K] and [K]",
+      tvw_array_format_shape (boxes, bs);
+      tvw_array_format_shape (scores, ss);
+      tvw_array_format_shape (idxs, is);
+      tvw_op_set_error (call, error,
+                        "boxes %s, scores %s and idxs %s: expected [K, 4], [K] and [K]",
                         bs, ss, is);
       return FALSE;
     }

@@ -92,9 +92,11 @@ matmul_shape (const TvwOpCall  *call,
 
 mismatch:
   {
-    g_autofree char *as = tvw_array_shape_string (a);
-    g_autofree char *bs = tvw_array_shape_string (b);
+    char as[TVW_SHAPE_CHARS];
+    char bs[TVW_SHAPE_CHARS];
 
+    tvw_array_format_shape (a, as);
+    tvw_array_format_shape (b, bs);
     tvw_op_set_error (call, error, "cannot multiply %s by %s", as, bs);
   }
   return FALSE;
@@ -116,7 +118,7 @@ matmul_infer (TvwOpCall  *call,
     return FALSE;
   if (s.k > G_MAXINT || s.n > G_MAXINT || s.m > G_MAXINT)
     {
-      tvw_op_set_error (call, error, "a matrix dimension is over %d", G_MAXINT);
+      tvw_op_set_invalid (call, error, "a matrix dimension is over %d", G_MAXINT);
       return FALSE;
     }
 

@@ -27,6 +27,7 @@ typedef struct
   double eps;
   int    groups;     /* group_norm: ≤ 0 for one group per channel (instance) */
   int    n_weights;  /* 2 with an affine transform, else 0 */
+  int    dim;        /* layer_norm: the dimension asked for (< 0: the last) */
 } NormParams;
 
 /* Normalizes @n floats of @x into @y; @w and @b (nullable) are per element
@@ -86,7 +87,7 @@ check_affine (TvwOpCall  *call,
 
   if (call->n_weights != p->n_weights)
     {
-      tvw_op_set_error (call, error, "%d weights, expected %d", call->n_weights, p->n_weights);
+      tvw_op_set_invalid (call, error, "%d weights, expected %d", call->n_weights, p->n_weights);
       return FALSE;
     }
   for (int i = 0; i < call->n_weights; i++)
@@ -95,10 +96,13 @@ check_affine (TvwOpCall  *call,
 
       if (w->rank != 1 || w->shape[0] != features)
         {
-          g_autofree char *ws = tvw_array_shape_string (w);
-          g_autofree char *xs = tvw_array_shape_string (&call->in[0]);
+          char ws[TVW_SHAPE_CHARS];
+          char xs[TVW_SHAPE_CHARS];
 
-          tvw_op_set_error (call, error, "%s has shape %s, expected [%" G_GINT64_FORMAT "] for input %s",
+          tvw_array_format_shape (w, ws);
+          tvw_array_format_shape (&call->in[0], xs);
+          tvw_op_set_error (call, error,
+                            "%s has shape %s, expected [%" G_GINT64_FORMAT "] for input %s",
                             i == 0 ? "weight" : "bias", ws, features, xs);
           return FALSE;
         }
@@ -147,11 +151,24 @@ static gboolean
 layer_norm_infer (TvwOpCall  *call,
                   GError    **error)
 {
+  const NormParams *p = call->params;
   const TvwArray *x = &call->in[0];
 
   if (!tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
-      !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error) ||
-      !check_affine (call, x->shape[x->rank - 1], error))
+      !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error))
+    return FALSE;
+  if (p->dim >= 0 && p->dim != x->rank - 1)
+    {
+      char xs[TVW_SHAPE_CHARS];
+
+      tvw_array_format_shape (x, xs);
+      tvw_op_set_invalid (call, error,
+                          "normalizes the last dimension (or dimension 1 of 4-D and 5-D inputs), "
+                          "not dimension %d of %s",
+                          p->dim, xs);
+      return FALSE;
+    }
+  if (!check_affine (call, x->shape[x->rank - 1], error))
     return FALSE;
 
   tvw_array_init (&call->out[0], TVW_ELEM_F32, x->rank, x->shape);
@@ -226,9 +243,11 @@ group_norm_infer (TvwOpCall  *call,
     return FALSE;
   if (p->groups > 0 && x->shape[1] % p->groups != 0)
     {
-      g_autofree char *xs = tvw_array_shape_string (x);
+      char xs[TVW_SHAPE_CHARS];
 
-      tvw_op_set_error (call, error, "input %s: %" G_GINT64_FORMAT " channels do not split into %d groups",
+      tvw_array_format_shape (x, xs);
+      tvw_op_set_error (call, error,
+                        "input %s: %" G_GINT64_FORMAT " channels do not split into %d groups",
                         xs, x->shape[1], p->groups);
       return FALSE;
     }
@@ -305,7 +324,7 @@ add_norm (TvwNet           *net,
           gint64            features)
 {
   const TvwWeightSpec weights[2] = {
-    { "weight", 1, { features }, 0 },
+    { "weight", 1, { features }, TVW_WEIGHT_INIT_ONES },
     { "bias", 1, { features }, 0 },
   };
   const TvwNodeSpec spec = {
@@ -342,17 +361,15 @@ tvw_net_layer_norm (TvwNet     *net,
                     double      eps,
                     gboolean    affine)
 {
-  NormParams p = { eps, 0, affine ? 2 : 0 };
+  const TvwArray *a = tvw_net_array (net, x);
+  NormParams p = { eps, 0, affine ? 2 : 0, channels_dim < 0 ? -1 : channels_dim };
 
-  /* Only dim 1 (LayerNorm2d) and the last dim are normalized over. */
-  if (channels_dim == 1)
+  /* Dim 1 of a 4-D or 5-D input is LayerNorm2d; any other dimension but
+   * the last is refused by infer, naming the node. */
+  if (a != NULL && channels_dim >= 0 && channels_dim == a->rank - 1)
+    p.dim = -1;
+  if (a != NULL && channels_dim == 1 && a->rank >= 4)
     return add_norm (net, &tvw_op_layer_norm_channels, x, name, &p, features);
-  if (channels_dim >= 0)
-    {
-      const TvwArray *a = tvw_net_array (net, x);
-
-      g_return_val_if_fail (a == NULL || channels_dim == a->rank - 1, -1);
-    }
   return add_norm (net, &tvw_op_layer_norm, x, name, &p, features);
 }
 
@@ -364,7 +381,7 @@ tvw_net_group_norm (TvwNet     *net,
                     double      eps,
                     gboolean    affine)
 {
-  NormParams p = { eps, MAX (groups, 1), affine ? 2 : 0 };
+  NormParams p = { eps, MAX (groups, 1), affine ? 2 : 0, -1 };
 
   return add_norm (net, &tvw_op_group_norm, x, name, &p, input_channels (net, x));
 }
@@ -376,7 +393,7 @@ tvw_net_instance_norm (TvwNet     *net,
                        double      eps,
                        gboolean    affine)
 {
-  NormParams p = { eps, 0, affine ? 2 : 0 };
+  NormParams p = { eps, 0, affine ? 2 : 0, -1 };
 
   return add_norm (net, &tvw_op_group_norm, x, name, &p, input_channels (net, x));
 }

@@ -81,26 +81,33 @@ pool3d_infer (TvwOpCall  *call,
         {
           if (p->out_size[i] <= 0 || x->shape[2 + i] <= 0)
             {
-              g_autofree char *xs = tvw_array_shape_string (x);
+              char xs[TVW_SHAPE_CHARS];
 
-              tvw_op_set_error (call, error, "input %s to output size %" G_GINT64_FORMAT " in dimension %d",
-                                xs, p->out_size[i], 2 + i);
+              tvw_array_format_shape (x, xs);
+              tvw_op_set_invalid (call, error,
+                                  "input %s to output size %" G_GINT64_FORMAT " in dimension %d",
+                                  xs, p->out_size[i], 2 + i);
               return FALSE;
             }
           shape[2 + i] = p->out_size[i];
           continue;
         }
-      if (p->kernel[i] < 1 || p->stride[i] < 1 || p->padding[i] < 0 || p->padding[i] > p->kernel[i] / 2)
+      if (p->kernel[i] < 1 || p->stride[i] < 1 || p->padding[i] < 0 ||
+          p->padding[i] > p->kernel[i] / 2)
         {
-          tvw_op_set_error (call, error, "kernel %d, stride %d, padding %d in dimension %d (padding must be at most half the kernel)",
-                            p->kernel[i], p->stride[i], p->padding[i], 2 + i);
+          tvw_op_set_invalid (call, error,
+                              "kernel %d, stride %d, padding %d in dimension %d "
+                              "(padding must be at most half the kernel)",
+                              p->kernel[i], p->stride[i], p->padding[i], 2 + i);
           return FALSE;
         }
-      shape[2 + i] = pool_output_size (x->shape[2 + i], p->kernel[i], p->stride[i], p->padding[i], p->ceil_mode);
+      shape[2 + i] = pool_output_size (x->shape[2 + i], p->kernel[i], p->stride[i], p->padding[i],
+                                       p->ceil_mode);
       if (shape[2 + i] <= 0)
         {
-          g_autofree char *xs = tvw_array_shape_string (x);
+          char xs[TVW_SHAPE_CHARS];
 
+          tvw_array_format_shape (x, xs);
           tvw_op_set_error (call, error, "input %s is too small for kernel %d in dimension %d",
                             xs, p->kernel[i], 2 + i);
           return FALSE;
@@ -173,7 +180,8 @@ pool3d_rows (gpointer data,
           rest /= job->out[i];
         }
       xn = (const float *) x->data + rest * x->stride[0];
-      dst = (float *) y->data + rest * y->stride[0] + o[0] * y->stride[2] + o[1] * y->stride[3] + o[2] * y->stride[4];
+      dst = (float *) y->data + rest * y->stride[0] + o[0] * y->stride[2] + o[1] * y->stride[3] +
+            o[2] * y->stride[4];
       for (int i = 0; i < 3; i++)
         pool_window (p, kind, job->in, job->out, i, o[i], &b[i], &e[i], &ext[i]);
 
@@ -227,7 +235,8 @@ pool3d_run (TvwOpCall *call)
       job.out[i] = y->shape[2 + i];
       rows *= job.out[i];
     }
-  tvw_parallel_range ((gsize) rows, tvw_array_numel (x) < 16384 ? 1 : call->n_threads, pool3d_rows, &job);
+  tvw_parallel_range ((gsize) rows, tvw_array_numel (x) < 16384 ? 1 : call->n_threads,
+                      pool3d_rows, &job);
 }
 
 const TvwOpClass tvw_op_max_pool3d = {

@@ -36,13 +36,14 @@ quantize_infer (TvwOpCall  *call,
     return FALSE;
   if (p->elem != TVW_ELEM_U8 && p->elem != TVW_ELEM_I8)
     {
-      tvw_op_set_error (call, error, "quantizes to uint8 or int8, not %s", tvw_elem_name (p->elem));
+      tvw_op_set_invalid (call, error, "quantizes to uint8 or int8, not %s",
+                          tvw_elem_name (p->elem));
       return FALSE;
     }
   if (!(p->scale > 0) || !isfinite (p->scale) || p->zero_point < qmin || p->zero_point > qmax)
     {
-      tvw_op_set_error (call, error, "scale %g and zero point %d do not fit %s",
-                        p->scale, p->zero_point, tvw_elem_name (p->elem));
+      tvw_op_set_invalid (call, error, "scale %g and zero point %d do not fit %s",
+                          p->scale, p->zero_point, tvw_elem_name (p->elem));
       return FALSE;
     }
 
@@ -111,9 +112,11 @@ dequantize_infer (TvwOpCall  *call,
     }
   if (x->qaxis >= x->rank || (x->qaxis >= 0 && (x->scales == NULL || x->zero_points == NULL)))
     {
-      g_autofree char *xs = tvw_array_shape_string (x);
+      char xs[TVW_SHAPE_CHARS];
 
-      tvw_op_set_error (call, error, "per-channel axis %d of %s without its scales", x->qaxis, xs);
+      tvw_array_format_shape (x, xs);
+      tvw_op_set_invalid (call, error, "per-channel axis %d of %s without its scales",
+                          x->qaxis, xs);
       return FALSE;
     }
 
@@ -141,7 +144,8 @@ dequantize_range (gpointer data,
   for (gsize i = begin; i < end; i++)
     {
       const gint64 c = x->qaxis >= 0 ? (gint64) i / job->inner % channels : 0;
-      const float q = x->elem == TVW_ELEM_U8 ? ((const guint8 *) x->data)[i] : ((const gint8 *) x->data)[i];
+      const float q = x->elem == TVW_ELEM_U8 ? ((const guint8 *) x->data)[i]
+                                             : ((const gint8 *) x->data)[i];
 
       if (x->qaxis >= 0)
         y[i] = (q - (float) x->zero_points[c]) * x->scales[c];

@@ -5,9 +5,12 @@
  * Both read their N×C×H×W input through its strides (channels-last or
  * not) and write an output in the same layout, so a channels-last network
  * stays channels-last.  The source coordinates follow PyTorch's CPU
- * kernels: legacy `nearest` is floor (dst · scale) computed in float;
- * bilinear uses area_pixel_compute_source_index () (half-pixel centres
- * clamped at 0, or corners aligned).  grid_sample pads with zeros.
+ * kernels (checked against torch 1.13): legacy `nearest` is
+ * floor (dst · scale) computed in float; bilinear uses
+ * area_pixel_compute_source_index () (half-pixel centres clamped at 0, or
+ * corners aligned) and copies an axis whose size does not change.  The
+ * scale is 1 / scale_factor when the size came from one.  grid_sample pads
+ * with zeros.
  */
 
 #include "config.h"
@@ -67,17 +70,17 @@ interpolate_infer (TvwOpCall  *call,
     return FALSE;
   if (p->mode != TVW_RESIZE_NEAREST && p->mode != TVW_RESIZE_BILINEAR)
     {
-      tvw_op_set_error (call, error, "unknown mode %d", p->mode);
+      tvw_op_set_invalid (call, error, "unknown mode %d", p->mode);
       return FALSE;
     }
   if (p->mode == TVW_RESIZE_NEAREST && p->align_corners)
     {
-      tvw_op_set_error (call, error, "align_corners only applies to bilinear");
+      tvw_op_set_invalid (call, error, "align_corners only applies to bilinear");
       return FALSE;
     }
   if ((p->out_h <= 0 && !(p->scale_h > 0)) || (p->out_w <= 0 && !(p->scale_w > 0)))
     {
-      tvw_op_set_error (call, error, "neither an output size nor a positive scale factor");
+      tvw_op_set_invalid (call, error, "neither an output size nor a positive scale factor");
       return FALSE;
     }
 
@@ -87,8 +90,9 @@ interpolate_infer (TvwOpCall  *call,
   shape[3] = resize_size (x->shape[3], p->out_w, p->scale_w);
   if (shape[2] <= 0 || shape[3] <= 0 || x->shape[2] <= 0 || x->shape[3] <= 0)
     {
-      g_autofree char *xs = tvw_array_shape_string (x);
+      char xs[TVW_SHAPE_CHARS];
 
+      tvw_array_format_shape (x, xs);
       tvw_op_set_error (call, error, "input %s resized to %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT,
                         xs, shape[2], shape[3]);
       return FALSE;
@@ -125,14 +129,13 @@ axis_init (Axis     *ax,
   ax->nearest_scale = scale_factor > 0 ? (float) (1.0 / scale_factor) : (float) in / (float) out;
 }
 
+/* PyTorch's N×C×H×W kernel: no shortcut for equal or doubled sizes (its
+ * channels-last kernel has them; the two differ only for scale factors
+ * that are not exactly the size ratio). */
 static gint64
 axis_nearest (const Axis *ax,
               gint64      i)
 {
-  if (ax->out == ax->in)
-    return i;
-  if (ax->out == 2 * ax->in)
-    return i >> 1;
   return MIN ((gint64) floorf ((float) i * ax->nearest_scale), ax->in - 1);
 }
 
@@ -146,6 +149,15 @@ axis_linear (const Axis *ax,
 {
   double src, lambda;
 
+  /* PyTorch leaves an axis whose size does not change as it is, whatever
+   * the scale factor. */
+  if (ax->in == ax->out)
+    {
+      *i0 = *i1 = i;
+      *l0 = 1.f;
+      *l1 = 0.f;
+      return;
+    }
   if (ax->align_corners)
     src = ax->scale * (double) i;
   else
@@ -163,6 +175,20 @@ typedef struct
   Axis             h, w;
 } ResizeJob;
 
+/* Where output column ox reads: element offsets along W (strides
+ * applied) and weights; nearest uses x0 alone. */
+typedef struct
+{
+  gint64 x0, x1;
+  float  l0, l1;
+} Tap;
+
+static gsize
+interpolate_scratch (const TvwOpCall *call)
+{
+  return (gsize) call->out[0].shape[3] * sizeof (Tap);
+}
+
 static void
 interpolate_rows (gpointer data,
                   gsize    begin,
@@ -170,10 +196,32 @@ interpolate_rows (gpointer data,
                   int      thread)
 {
   const ResizeJob *job = data;
-  const TvwArray *x = &job->call->in[0], *y = &job->call->out[0];
-  const ResizeParams *p = job->call->params;
+  const TvwOpCall *call = job->call;
+  const TvwArray *x = &call->in[0], *y = &call->out[0];
+  const ResizeParams *p = call->params;
   const gint64 channels = x->shape[1], ow = y->shape[3];
-  const gint64 xs1 = x->stride[1], ys1 = y->stride[1];
+  const gint64 xs1 = x->stride[1], ys1 = y->stride[1], ys3 = y->stride[3];
+  const gboolean nearest = p->mode == TVW_RESIZE_NEAREST;
+  /* Channels innermost in memory (channels-last): a pixel's channels in
+   * the inner loop; else a row of one channel. */
+  const gboolean channels_inner = ABS (xs1) <= ABS (x->stride[3]);
+  Tap *taps = (Tap *) (call->scratch + (gsize) thread * call->scratch_bytes);
+
+  for (gint64 ox = 0; ox < ow; ox++)
+    {
+      Tap *t = &taps[ox];
+
+      if (nearest)
+        {
+          t->x0 = t->x1 = axis_nearest (&job->w, ox);
+          t->l0 = 1.f;
+          t->l1 = 0.f;
+        }
+      else
+        axis_linear (&job->w, ox, &t->x0, &t->x1, &t->l0, &t->l1);
+      t->x0 *= x->stride[3];
+      t->x1 *= x->stride[3];
+    }
 
   /* One task is one (n, output row). */
   for (gsize row = begin; row < end; row++)
@@ -181,45 +229,56 @@ interpolate_rows (gpointer data,
       const gint64 n = (gint64) row / y->shape[2], oy = (gint64) row % y->shape[2];
       const float *xn = (const float *) x->data + n * x->stride[0];
       float *yrow = (float *) y->data + n * y->stride[0] + oy * y->stride[2];
+      gint64 y0, y1;
+      float ly0, ly1;
+      const float *r0, *r1;
 
-      if (p->mode == TVW_RESIZE_NEAREST)
+      if (nearest)
         {
-          const float *xrow = xn + axis_nearest (&job->h, oy) * x->stride[2];
-
-          for (gint64 ox = 0; ox < ow; ox++)
-            {
-              const float *src = xrow + axis_nearest (&job->w, ox) * x->stride[3];
-              float *dst = yrow + ox * y->stride[3];
-
-              for (gint64 c = 0; c < channels; c++)
-                dst[c * ys1] = src[c * xs1];
-            }
+          y0 = y1 = axis_nearest (&job->h, oy);
+          ly0 = 1.f;
+          ly1 = 0.f;
         }
       else
-        {
-          gint64 y0, y1;
-          float ly0, ly1;
+        axis_linear (&job->h, oy, &y0, &y1, &ly0, &ly1);
+      r0 = xn + y0 * x->stride[2];
+      r1 = xn + y1 * x->stride[2];
 
-          axis_linear (&job->h, oy, &y0, &y1, &ly0, &ly1);
+      if (nearest && channels_inner)
+        for (gint64 ox = 0; ox < ow; ox++)
+          for (gint64 c = 0; c < channels; c++)
+            yrow[ox * ys3 + c * ys1] = r0[taps[ox].x0 + c * xs1];
+      else if (nearest)
+        for (gint64 c = 0; c < channels; c++)
           for (gint64 ox = 0; ox < ow; ox++)
-            {
-              const float *r0 = xn + y0 * x->stride[2], *r1 = xn + y1 * x->stride[2];
-              float *dst = yrow + ox * y->stride[3];
-              gint64 x0, x1;
-              float lx0, lx1;
+            yrow[ox * ys3 + c * ys1] = r0[taps[ox].x0 + c * xs1];
+      else if (channels_inner)
+        for (gint64 ox = 0; ox < ow; ox++)
+          {
+            const Tap *t = &taps[ox];
 
-              axis_linear (&job->w, ox, &x0, &x1, &lx0, &lx1);
-              x0 *= x->stride[3];
-              x1 *= x->stride[3];
-              for (gint64 c = 0; c < channels; c++)
-                {
-                  const gint64 o = c * xs1;
+            for (gint64 c = 0; c < channels; c++)
+              {
+                const gint64 o = c * xs1;
 
-                  dst[c * ys1] = ly0 * (lx0 * r0[x0 + o] + lx1 * r0[x1 + o]) +
-                                 ly1 * (lx0 * r1[x0 + o] + lx1 * r1[x1 + o]);
-                }
-            }
-        }
+                yrow[ox * ys3 + c * ys1] = ly0 * (t->l0 * r0[t->x0 + o] + t->l1 * r0[t->x1 + o]) +
+                                           ly1 * (t->l0 * r1[t->x0 + o] + t->l1 * r1[t->x1 + o]);
+              }
+          }
+      else
+        for (gint64 c = 0; c < channels; c++)
+          {
+            const float *c0 = r0 + c * xs1, *c1 = r1 + c * xs1;
+            float *dst = yrow + c * ys1;
+
+            for (gint64 ox = 0; ox < ow; ox++)
+              {
+                const Tap *t = &taps[ox];
+
+                dst[ox * ys3] = ly0 * (t->l0 * c0[t->x0] + t->l1 * c0[t->x1]) +
+                                ly1 * (t->l0 * c1[t->x0] + t->l1 * c1[t->x1]);
+              }
+          }
     }
 }
 
@@ -245,6 +304,7 @@ const TvwOpClass tvw_op_interpolate = {
   .name = "interpolate",
   .flags = TVW_OP_STRIDED,
   .infer = interpolate_infer,
+  .scratch = interpolate_scratch,
   .run = interpolate_run,
 };
 
@@ -264,15 +324,18 @@ grid_sample_infer (TvwOpCall  *call,
     return FALSE;
   if (p->mode != TVW_RESIZE_NEAREST && p->mode != TVW_RESIZE_BILINEAR)
     {
-      tvw_op_set_error (call, error, "unknown mode %d", p->mode);
+      tvw_op_set_invalid (call, error, "unknown mode %d", p->mode);
       return FALSE;
     }
   if (g->shape[0] != x->shape[0] || g->shape[3] != 2)
     {
-      g_autofree char *xs = tvw_array_shape_string (x);
-      g_autofree char *gs = tvw_array_shape_string (g);
+      char xs[TVW_SHAPE_CHARS];
+      char gs[TVW_SHAPE_CHARS];
 
-      tvw_op_set_error (call, error, "grid %s does not fit input %s (expected [%" G_GINT64_FORMAT ", H, W, 2])",
+      tvw_array_format_shape (x, xs);
+      tvw_array_format_shape (g, gs);
+      tvw_op_set_error (call, error,
+                        "grid %s does not fit input %s (expected [%" G_GINT64_FORMAT ", H, W, 2])",
                         gs, xs, x->shape[0]);
       return FALSE;
     }
@@ -316,7 +379,8 @@ grid_sample_rows (gpointer data,
 
       for (gint64 ox = 0; ox < y->shape[3]; ox++)
         {
-          const float *gp = (const float *) g->data + n * g->stride[0] + oy * g->stride[1] + ox * g->stride[2];
+          const float *gp = (const float *) g->data + n * g->stride[0] + oy * g->stride[1] +
+                            ox * g->stride[2];
           const float fx = unnormalize (gp[0], iw, p->align_corners);
           const float fy = unnormalize (gp[g->stride[3]], ih, p->align_corners);
           float *dst = (float *) y->data + n * y->stride[0] + oy * y->stride[2] + ox * y->stride[3];
@@ -326,7 +390,9 @@ grid_sample_rows (gpointer data,
               /* std::nearbyint: ties to even. */
               const float rx = nearbyintf (fx), ry = nearbyintf (fy);
               const gboolean inside = rx >= 0 && rx < (float) iw && ry >= 0 && ry < (float) ih;
-              const float *src = inside ? xn + (gint64) ry * x->stride[2] + (gint64) rx * x->stride[3] : NULL;
+              const float *src = inside
+                                 ? xn + (gint64) ry * x->stride[2] + (gint64) rx * x->stride[3]
+                                 : NULL;
 
               for (gint64 c = 0; c < channels; c++)
                 dst[c * ys1] = src != NULL ? src[c * xs1] : 0.f;
