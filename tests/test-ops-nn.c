@@ -20,36 +20,6 @@
 #include "tvw-error.h"
 #include "tvw-op-test.h"
 
-/* The ops' parameter blobs, as their files define them (they are private
- * to each op file; a change there must be mirrored here). */
-typedef struct
-{
-  double eps;
-  int    groups;
-  int    n_weights;
-  int    dim;
-} NormParams;
-
-typedef struct
-{
-  int dummy;
-} MatmulParams;
-
-typedef struct
-{
-  gint64   out_h, out_w;
-  double   scale_h, scale_w;
-  int      mode;
-  gboolean align_corners;
-} ResizeParams;
-
-typedef struct
-{
-  TvwConvNdSpec spec;
-  int           in_channels;
-  int           out_channels;
-} ConvNdParams;
-
 typedef struct
 {
   int      kernel[3], stride[3], padding[3];
@@ -57,26 +27,6 @@ typedef struct
   gboolean count_include_pad;
   gint64   out_size[3];
 } Pool3dParams;
-
-typedef struct
-{
-  int      out_h, out_w;
-  double   spatial_scale;
-  int      sampling_ratio;
-  gboolean aligned;
-} RoiAlignParams;
-
-typedef struct
-{
-  double iou_threshold;
-} NmsParams;
-
-typedef struct
-{
-  double  scale;
-  gint32  zero_point;
-  int     elem;
-} QuantizeParams;
 
 #define N_SEEDS 3
 
@@ -239,7 +189,7 @@ test_layer_norm (void)
         const gboolean big = seed == N_SEEDS - 1;
         const int rank = big ? 3 : g_rand_int_range (rng, 1, 5);
         const gboolean affine = g_rand_boolean (rng);
-        NormParams p = { 1e-5, 0, affine ? 2 : 0, -1 };
+        TvwNormParams p = { 1e-5, 0, affine ? 2 : 0, -1 };
         gint64 shape[TVW_MAX_RANK], n, f;
         g_autofree double *want = NULL;
         g_autofree gint64 *flat = NULL;
@@ -301,7 +251,7 @@ test_layer_norm_channels (void)
         g_autoptr(GRand) rng = g_rand_new_with_seed (200 + seed * 10 + layout);
         const gboolean big = seed == N_SEEDS - 1;  /* every thread busy */
         const int rank = big ? 4 : g_rand_int_range (rng, 4, 6);
-        NormParams p = { 1e-6, 0, 2, -1 };
+        TvwNormParams p = { 1e-6, 0, 2, -1 };
         gint64 shape[TVW_MAX_RANK], n, c, spatial = 1;
         g_autofree double *want = NULL, *wd = NULL, *bd = NULL;
         g_autofree gint64 *flat = NULL;
@@ -366,7 +316,7 @@ check_group_norm (gboolean instance)
         const int rank = big ? 4 : g_rand_int_range (rng, 2, 6);
         const int groups = instance ? 0 : g_rand_int_range (rng, 1, 5);
         const gboolean affine = g_rand_boolean (rng);
-        NormParams p = { 1e-5, groups, affine ? 2 : 0, -1 };
+        TvwNormParams p = { 1e-5, groups, affine ? 2 : 0, -1 };
         gint64 shape[TVW_MAX_RANK], n, c, spatial = 1, g, cg;
         g_autofree double *want = NULL, *wd = NULL, *bd = NULL;
         g_autofree gint64 *flat = NULL;
@@ -441,7 +391,7 @@ test_norm_errors (void)
 {
   g_autoptr(GRand) rng = g_rand_new_with_seed (7);
   const gint64 xs[4] = { 2, 6, 3, 3 }, wrong = 5;
-  NormParams ln = { 1e-5, 0, 2, -1 }, gn = { 1e-5, 4, 0, -1 }, mid = { 1e-5, 0, 0, 2 };
+  TvwNormParams ln = { 1e-5, 0, 2, -1 }, gn = { 1e-5, 4, 0, -1 }, mid = { 1e-5, 0, 0, 2 };
   TestArray x, w[2];
   TvwArray ws[2];
 
@@ -476,7 +426,7 @@ test_matmul (void)
     for (int layout = 0; layout < TEST_N_LAYOUTS; layout++)
       {
         g_autoptr(GRand) rng = g_rand_new_with_seed (500 + seed * 10 + layout);
-        MatmulParams p = { 0 };
+        TvwMatmulParams p = { 0 };
         /* Seed 0 and 1: 1-D operands; the last seed: many rows, so rows
          * are split between threads. */
         const int ra = seed == 0 ? 1 : g_rand_int_range (rng, 2, 5);
@@ -588,7 +538,7 @@ test_matmul_errors (void)
 {
   g_autoptr(GRand) rng = g_rand_new_with_seed (8);
   const gint64 as[3] = { 2, 4, 5 }, bs[3] = { 3, 6, 2 }, bs2[3] = { 3, 5, 2 };
-  MatmulParams p = { 0 };
+  TvwMatmulParams p = { 0 };
   TestArray a, b, b2;
   TvwArray in[2];
 
@@ -672,7 +622,7 @@ test_interpolate (void)
         {
           g_autoptr(GRand) rng = g_rand_new_with_seed (600 + seed * 100 + layout * 10 + variant);
           /* Variants: nearest, bilinear, bilinear with aligned corners. */
-          ResizeParams p = {
+          TvwResizeParams p = {
             0, 0, 0, 0, variant == 0 ? TVW_RESIZE_NEAREST : TVW_RESIZE_BILINEAR, variant == 2,
           };
           gint64 xs[4], os[4];
@@ -771,7 +721,7 @@ test_grid_sample (void)
         {
           g_autoptr(GRand) rng = g_rand_new_with_seed (700 + seed * 100 + layout * 10 + variant);
           const gboolean nearest = variant & 1, align = variant >> 1;
-          ResizeParams p = {
+          TvwResizeParams p = {
             0, 0, 0, 0, nearest ? TVW_RESIZE_NEAREST : TVW_RESIZE_BILINEAR, align,
           };
           gint64 xs[4], gs[4], os[4];
@@ -878,9 +828,9 @@ test_resize_errors (void)
 {
   g_autoptr(GRand) rng = g_rand_new_with_seed (9);
   const gint64 xs[4] = { 2, 3, 5, 5 }, gs[4] = { 1, 4, 4, 2 }, x3[3] = { 3, 5, 5 };
-  ResizeParams near_aligned = { 4, 4, 0, 0, TVW_RESIZE_NEAREST, TRUE };
-  ResizeParams bilinear = { 4, 4, 0, 0, TVW_RESIZE_BILINEAR, FALSE };
-  ResizeParams no_size = { 0, 4, 0, 0, TVW_RESIZE_BILINEAR, FALSE };
+  TvwResizeParams near_aligned = { 4, 4, 0, 0, TVW_RESIZE_NEAREST, TRUE };
+  TvwResizeParams bilinear = { 4, 4, 0, 0, TVW_RESIZE_BILINEAR, FALSE };
+  TvwResizeParams no_size = { 0, 4, 0, 0, TVW_RESIZE_BILINEAR, FALSE };
   TestArray x, g, bad;
   TvwArray in[2];
 
@@ -958,7 +908,7 @@ check_conv (int      rank,
       {
         g_autoptr(GRand) rng = g_rand_new_with_seed (800 + rank * 1000 + transposed * 100 +
                                                      seed * 10 + layout);
-        ConvNdParams p;
+        TvwConvNdParams p;
         TvwConvNdSpec *s = &p.spec;
         gint64 xs[5], ws[5], os[5], in[3] = { 1, 1, 1 }, out[3] = { 1, 1, 1 }, k[3] = { 1, 1, 1 };
         gint64 st[3] = { 1, 1, 1 }, pd[3] = { 0, 0, 0 }, dl[3] = { 1, 1, 1 }, bias_n;
@@ -1110,7 +1060,7 @@ test_conv_errors (void)
 {
   g_autoptr(GRand) rng = g_rand_new_with_seed (10);
   const gint64 xs[5] = { 1, 4, 3, 3, 3 }, ws[5] = { 6, 2, 3, 3, 3 }, wbad[5] = { 6, 4, 3, 3, 3 };
-  ConvNdParams p = {
+  TvwConvNdParams p = {
     { 3, { 3, 3, 3 }, { 1, 1, 1 }, { 0, 0, 0 }, { 1, 1, 1 }, { 0, 0, 0 }, 2, FALSE, FALSE }, 4, 6,
   };
   TestArray x, w, wb;
@@ -1342,7 +1292,7 @@ test_roi_align (void)
         {
           g_autoptr(GRand) rng = g_rand_new_with_seed (1000 + seed * 100 + layout * 10 + aligned);
           static const double scales[] = { 1.0, 0.5, 0.25, 0.125 };
-          RoiAlignParams p = {
+          TvwRoiAlignParams p = {
             (int) rand_dim (rng, 1, 7), (int) rand_dim (rng, 1, 7),
             scales[g_rand_int_range (rng, 0, 4)],
             seed == 0 ? 2 : seed == 1 ? 0 : -1,
@@ -1454,7 +1404,7 @@ test_roi_align_errors (void)
 {
   g_autoptr(GRand) rng = g_rand_new_with_seed (12);
   const gint64 xs[4] = { 1, 2, 8, 8 }, rs[2] = { 3, 4 };
-  RoiAlignParams p = { 7, 7, 1.0, 2, TRUE };
+  TvwRoiAlignParams p = { 7, 7, 1.0, 2, TRUE };
   TestArray x, r;
   TvwArray in[2];
 
@@ -1498,7 +1448,7 @@ test_batched_nms (void)
       {
         g_autoptr(GRand) rng = g_rand_new_with_seed (1100 + seed * 100 + si);
         const gint64 k = sizes[si], bs[2] = { k, 4 };
-        NmsParams p = { g_rand_double_range (rng, 0.2, 0.8) };
+        TvwNmsParams p = { g_rand_double_range (rng, 0.2, 0.8) };
         g_autofree float *boxes = g_new (float, 4 * MAX (k, 1));
         g_autofree float *scores = g_new (float, MAX (k, 1));
         g_autofree gint64 *idxs = g_new (gint64, MAX (k, 1));
@@ -1575,7 +1525,7 @@ test_batched_nms_errors (void)
   const gint64 bs[2] = { 3, 4 }, k = 3, k2 = 2;
   float boxes[12] = { 0 }, scores[3] = { 0 };
   gint64 idxs[3] = { 0 };
-  NmsParams p = { 0.5 };
+  TvwNmsParams p = { 0.5 };
   TvwArray in[3];
 
   tvw_array_init (&in[0], TVW_ELEM_F32, 2, bs);
@@ -1610,7 +1560,7 @@ test_quantize (void)
           const int rank = big ? 2 : g_rand_int_range (rng, 1, 6);
           /* Seed 0: a power-of-two scale, where x · (1 / scale) is exact
            * and halves are common: ties go to even. */
-          QuantizeParams p = {
+          TvwQuantizeParams p = {
             seed == 0 ? 0.25 : g_rand_double_range (rng, 0.005, 0.1),
             signed_ ? g_rand_int_range (rng, -20, 21) : g_rand_int_range (rng, 0, 256),
             signed_ ? TVW_ELEM_I8 : TVW_ELEM_U8,
@@ -1741,7 +1691,7 @@ test_quant_errors (void)
 {
   g_autoptr(GRand) rng = g_rand_new_with_seed (13);
   const gint64 shape[2] = { 3, 4 };
-  QuantizeParams bad_zp = { 0.1, 300, TVW_ELEM_U8 }, bad_elem = { 0.1, 0, TVW_ELEM_I32 };
+  TvwQuantizeParams bad_zp = { 0.1, 300, TVW_ELEM_U8 }, bad_elem = { 0.1, 0, TVW_ELEM_I32 };
   int unused = 0;
   TestArray x, q;
 
@@ -1853,7 +1803,7 @@ test_graph_norms (void)
       const gint64 xs[4] = { 2, 6, 3, 5 }, c = 6, f = 5;
       const TvwOpClass *cls = which == 0 ? &tvw_op_layer_norm
                             : which == 1 ? &tvw_op_layer_norm_channels : &tvw_op_group_norm;
-      NormParams p = { 1e-5, which == 2 ? 3 : 0, 2, -1 };
+      TvwNormParams p = { 1e-5, which == 2 ? 3 : 0, 2, -1 };
       TestArray x;
       TvwArray w[2];
       TvwVal v, y;
@@ -1904,7 +1854,7 @@ test_graph_matmul_resize (void)
     g_autoptr(TvwNet) net = tvw_net_new ();
     g_autoptr(GError) error = NULL;
     const gint64 as[3] = { 2, 7, 9 }, bs[2] = { 9, 20 };
-    MatmulParams p = { 0 };
+    TvwMatmulParams p = { 0 };
     TestArray a, b;
     TvwArray in[2];
     TvwVal va, vb;
@@ -1926,7 +1876,7 @@ test_graph_matmul_resize (void)
       g_autoptr(GError) error = NULL;
       const gint64 xs[4] = { 1, 3, 5, 6 };
       /* By size (bilinear, aligned corners) and by scale factor. */
-      ResizeParams p = { mode ? 0 : 9, mode ? 0 : 4, mode ? 1.5 : 0, mode ? 2.0 : 0,
+      TvwResizeParams p = { mode ? 0 : 9, mode ? 0 : 4, mode ? 1.5 : 0, mode ? 2.0 : 0,
                          mode ? TVW_RESIZE_NEAREST : TVW_RESIZE_BILINEAR, !mode };
       TestArray x;
       TvwVal v;
@@ -1943,7 +1893,7 @@ test_graph_matmul_resize (void)
     g_autoptr(TvwNet) net = tvw_net_new ();
     g_autoptr(GError) error = NULL;
     const gint64 xs[4] = { 2, 3, 5, 5 }, gs[4] = { 2, 3, 4, 2 };
-    ResizeParams p = { 0, 0, 0, 0, TVW_RESIZE_BILINEAR, TRUE };
+    TvwResizeParams p = { 0, 0, 0, 0, TVW_RESIZE_BILINEAR, TRUE };
     TestArray x, g;
     TvwArray in[2];
     TvwVal vx, vg;
@@ -1979,7 +1929,7 @@ test_graph_conv_nd (void)
       const gint64 x3[5] = { 1, 3, 4, 9, 9 }, x2[4] = { 2, 4, 5, 5 }, x1[3] = { 2, 4, 11 };
       const gint64 *xs = which == 0 ? x3 : which == 1 ? x2 : x1;
       const int cout = 6;
-      ConvNdParams p = { *s, (int) xs[1], cout };
+      TvwConvNdParams p = { *s, (int) xs[1], cout };
       gint64 ws[5], bias = cout;
       TestArray x;
       TvwArray w[2];
@@ -2038,7 +1988,7 @@ test_graph_pool3d_roi_nms_quant (void)
     g_autoptr(TvwNet) net = tvw_net_new ();
     g_autoptr(GError) error = NULL;
     const gint64 xs[4] = { 2, 3, 10, 12 }, rs[2] = { 4, 5 };
-    RoiAlignParams p = { 3, 4, 0.5, 0, TRUE };
+    TvwRoiAlignParams p = { 3, 4, 0.5, 0, TRUE };
     TestArray x, r;
     TvwArray in[2];
     TvwVal vx, vr;
@@ -2070,7 +2020,7 @@ test_graph_pool3d_roi_nms_quant (void)
     g_autoptr(TvwNet) net = tvw_net_new ();
     g_autoptr(GError) error = NULL;
     const gint64 bs[2] = { 40, 4 }, k = 40;
-    NmsParams p = { 0.4 };
+    TvwNmsParams p = { 0.4 };
     g_autofree float *boxes = g_new (float, 4 * k);
     g_autofree float *scores = g_new (float, k);
     g_autofree gint64 *idxs = g_new (gint64, k);
@@ -2109,7 +2059,7 @@ test_graph_pool3d_roi_nms_quant (void)
     int unused = 0;
     TestArray x;
     TvwArray q;
-    QuantizeParams p = { 0.02, 3, TVW_ELEM_I8 };
+    TvwQuantizeParams p = { 0.02, 3, TVW_ELEM_I8 };
     TvwVal v;
 
     /* quantize then dequantize: the round trip through int8. */

@@ -20,79 +20,6 @@
 
 #define N_SEEDS 8
 
-/* The ops' parameter blobs, as the ops' files define them (private
- * there; a mismatch shows as failures here). */
-typedef struct
-{
-  gboolean flatten;
-  int      start_dim, end_dim;
-  int      rank;
-  gint64   shape[TVW_MAX_RANK];
-} ReshapeParams;
-
-typedef struct
-{
-  gboolean transpose;
-  int      n_dims;
-  int      dims[TVW_MAX_RANK];
-} PermuteParams;
-
-typedef struct
-{
-  int dim;
-} DimParams;
-
-typedef struct
-{
-  int    dim;
-  gint64 start, end, step;
-} SliceParams;
-
-typedef struct
-{
-  int    dim;
-  int    n;
-  gint64 sizes[];
-} SplitParams;
-
-typedef struct
-{
-  int    n_pads;
-  gint64 pads[2 * TVW_MAX_RANK];
-  double value;
-} PadParams;
-
-typedef struct
-{
-  int    n_dims;
-  gint64 shifts[8];
-  int    dims[8];
-} RollParams;
-
-typedef struct
-{
-  int groups;
-} ShuffleParams;
-
-typedef struct
-{
-  TvwReduceOp op;
-  guint       dims_mask;
-  gboolean    keepdim;
-} ReduceParams;
-
-typedef struct
-{
-  int      dim;
-  gboolean log;
-} SoftmaxParams;
-
-typedef struct
-{
-  gint64 k;
-  int    dim;
-} TopkParams;
-
 /* ---- helpers ------------------------------------------------------------- */
 
 /* The element types data movement is checked with (by size: 4, 8, 4, 1, 1). */
@@ -298,7 +225,7 @@ test_reshape_random (void)
         g_autoptr(GRand) rng = g_rand_new_with_seed (seed * 16 + layout);
         int rank = g_rand_int_range (rng, 1, TVW_MAX_RANK + 1), order[TVW_MAX_RANK];
         gint64 shape[TVW_MAX_RANK], want[TVW_MAX_RANK];
-        ReshapeParams p = { 0 };
+        TvwReshapeParams p = { 0 };
         TestArray x, staged;
         TvwArray out, pair[2];
         int want_rank = 0;
@@ -361,11 +288,11 @@ test_reshape_errors (void)
 {
   const gint64 shape[] = { 2, 3, 4 };
   TvwArray x = shape_only (TVW_ELEM_F32, 3, shape);
-  ReshapeParams wrong_numel = { .rank = 2, .shape = { 5, 5 } };
-  ReshapeParams two_holes = { .rank = 2, .shape = { -1, -1 } };
-  ReshapeParams no_fit = { .rank = 2, .shape = { 5, -1 } };
-  ReshapeParams backwards = { .flatten = TRUE, .start_dim = 2, .end_dim = 1 };
-  ReshapeParams bad_dim = { .flatten = TRUE, .start_dim = 0, .end_dim = 3 };
+  TvwReshapeParams wrong_numel = { .rank = 2, .shape = { 5, 5 } };
+  TvwReshapeParams two_holes = { .rank = 2, .shape = { -1, -1 } };
+  TvwReshapeParams no_fit = { .rank = 2, .shape = { 5, -1 } };
+  TvwReshapeParams backwards = { .flatten = TRUE, .start_dim = 2, .end_dim = 1 };
+  TvwReshapeParams bad_dim = { .flatten = TRUE, .start_dim = 0, .end_dim = 3 };
 
   assert_refused (&tvw_op_reshape, &wrong_numel, 1, &x, 1, TVW_ERROR_SHAPE_MISMATCH);
   assert_refused (&tvw_op_reshape, &two_holes, 1, &x, 1, TVW_ERROR_INVALID_ARGUMENT);
@@ -398,7 +325,7 @@ test_permute_random (void)
         int rank = g_rand_int_range (rng, 1, TVW_MAX_RANK + 1);
         int perm[1 + TVW_MAX_RANK] = { rank };
         gint64 shape[TVW_MAX_RANK], want[TVW_MAX_RANK];
-        PermuteParams p = { .n_dims = rank };
+        TvwPermuteParams p = { .n_dims = rank };
         TestArray x;
         TvwArray out;
 
@@ -438,9 +365,9 @@ test_permute_errors (void)
 {
   const gint64 shape[] = { 2, 3, 4 };
   TvwArray x = shape_only (TVW_ELEM_F32, 3, shape);
-  PermuteParams repeated = { .n_dims = 3, .dims = { 0, 1, -2 } };
-  PermuteParams too_few = { .n_dims = 2, .dims = { 1, 0 } };
-  PermuteParams out_of_range = { .transpose = TRUE, .dims = { 0, 3 } };
+  TvwPermuteParams repeated = { .n_dims = 3, .dims = { 0, 1, -2 } };
+  TvwPermuteParams too_few = { .n_dims = 2, .dims = { 1, 0 } };
+  TvwPermuteParams out_of_range = { .transpose = TRUE, .dims = { 0, 3 } };
 
   assert_refused (&tvw_op_permute, &repeated, 1, &x, 1, TVW_ERROR_INVALID_ARGUMENT);
   assert_refused (&tvw_op_permute, &too_few, 1, &x, 1, TVW_ERROR_INVALID_ARGUMENT);
@@ -481,7 +408,7 @@ test_unsqueeze_random (void)
         g_autoptr(GRand) rng = g_rand_new_with_seed (seed * 16 + layout);
         int rank = g_rand_int_range (rng, 1, TVW_MAX_RANK), dim, sq[3];
         gint64 shape[TVW_MAX_RANK], want[TVW_MAX_RANK];
-        DimParams p;
+        TvwDimParams p;
         TestArray x;
         TvwArray out;
 
@@ -510,7 +437,7 @@ test_squeeze_random (void)
         g_autoptr(GRand) rng = g_rand_new_with_seed (seed * 16 + layout);
         int rank = g_rand_int_range (rng, 1, TVW_MAX_RANK + 1), dim, sq[3], want_rank = 0;
         gint64 shape[TVW_MAX_RANK], want[TVW_MAX_RANK];
-        DimParams p;
+        TvwDimParams p;
         TestArray x;
         TvwArray out;
 
@@ -541,7 +468,7 @@ test_squeeze_errors (void)
 {
   const gint64 shape[] = { 2, 1, 4, 1, 3 };
   TvwArray x = shape_only (TVW_ELEM_F32, 5, shape);
-  DimParams too_far = { 5 }, too_far_back = { -6 };
+  TvwDimParams too_far = { 5 }, too_far_back = { -6 };
 
   assert_refused (&tvw_op_squeeze, &too_far, 1, &x, 1, TVW_ERROR_INVALID_ARGUMENT);
   assert_refused (&tvw_op_squeeze, &too_far_back, 1, &x, 1, TVW_ERROR_INVALID_ARGUMENT);
@@ -581,7 +508,7 @@ test_slice_random (void)
         g_autoptr(GRand) rng = g_rand_new_with_seed (seed * 16 + layout);
         int rank = g_rand_int_range (rng, 1, TVW_MAX_RANK + 1), dim;
         gint64 shape[TVW_MAX_RANK], want[TVW_MAX_RANK], size, start, end, n = 0;
-        SliceParams p;
+        TvwSliceParams p;
         SliceRef ref;
         TestArray x;
         TvwArray out;
@@ -615,7 +542,7 @@ test_slice_errors (void)
 {
   const gint64 shape[] = { 2, 3, 4 };
   TvwArray x = shape_only (TVW_ELEM_F32, 3, shape);
-  SliceParams zero_step = { 1, 0, 2, 0 }, bad_dim = { -4, 0, 2, 1 };
+  TvwSliceParams zero_step = { 1, 0, 2, 0 }, bad_dim = { -4, 0, 2, 1 };
 
   assert_refused (&tvw_op_slice, &zero_step, 1, &x, 1, TVW_ERROR_INVALID_ARGUMENT);
   assert_refused (&tvw_op_slice, &bad_dim, 1, &x, 1, TVW_ERROR_INVALID_ARGUMENT);
@@ -632,7 +559,7 @@ test_split_random (void)
         g_autoptr(GRand) rng = g_rand_new_with_seed (seed * 16 + layout);
         int rank = g_rand_int_range (rng, 1, TVW_MAX_RANK + 1), dim, n_out;
         gint64 shape[TVW_MAX_RANK], want[TVW_MAX_RANK], left, at = 0;
-        g_autofree SplitParams *p = NULL;
+        g_autofree TvwSplitParams *p = NULL;
         TvwArray out[8];
         TestArray x;
 
@@ -643,7 +570,7 @@ test_split_random (void)
 
         /* Random sizes adding up to the dim, empty ones included. */
         n_out = g_rand_int_range (rng, 1, 5);
-        p = g_malloc0 (sizeof (SplitParams) + n_out * sizeof (gint64));
+        p = g_malloc0 (sizeof (TvwSplitParams) + n_out * sizeof (gint64));
         p->dim = g_rand_boolean (rng) ? dim : dim - rank;
         p->n = n_out;
         left = shape[dim];
@@ -674,7 +601,7 @@ test_split_errors (void)
 {
   const gint64 shape[] = { 2, 6 };
   TvwArray x = shape_only (TVW_ELEM_F32, 2, shape);
-  g_autofree SplitParams *p = g_malloc0 (sizeof (SplitParams) + 2 * sizeof (gint64));
+  g_autofree TvwSplitParams *p = g_malloc0 (sizeof (TvwSplitParams) + 2 * sizeof (gint64));
 
   p->dim = 1;
   p->n = 2;
@@ -737,7 +664,7 @@ test_concat_random (void)
         TestArray x[4];
         TvwArray in[4], out;
         gboolean all_channels_last = TRUE;
-        DimParams p;
+        TvwDimParams p;
 
         random_shape (rng, seed, rank, shape);
         p.dim = random_dim (rng, rank, &dim);
@@ -787,7 +714,7 @@ test_concat_errors (void)
 {
   const gint64 a_shape[] = { 2, 3, 4 }, b_shape[] = { 2, 5, 5 };
   TvwArray in[2] = { shape_only (TVW_ELEM_F32, 3, a_shape), shape_only (TVW_ELEM_F32, 3, b_shape) };
-  DimParams along_1 = { 1 }, along_3 = { 3 };
+  TvwDimParams along_1 = { 1 }, along_3 = { 3 };
 
   assert_refused (&tvw_op_concat, &along_1, 2, in, 1, TVW_ERROR_SHAPE_MISMATCH);
   in[1] = shape_only (TVW_ELEM_I64, 3, a_shape);
@@ -829,7 +756,7 @@ test_pad_random (void)
         /* The input's descriptor, then the amounts before each dim. */
         struct { TvwArray x; gint64 before[TVW_MAX_RANK]; } ref = { 0 };
         TvwElem elem = pick_elem (seed + layout);
-        PadParams p = { 0 };
+        TvwPadParams p = { 0 };
         TestArray x;
         TvwArray out;
         double fill;
@@ -867,7 +794,7 @@ test_pad_errors (void)
 {
   const gint64 shape[] = { 2, 3 };
   TvwArray x = shape_only (TVW_ELEM_F32, 2, shape);
-  PadParams too_many = { .n_pads = 3 }, negative = { .n_pads = 1, .pads = { -2, -2 } };
+  TvwPadParams too_many = { .n_pads = 3 }, negative = { .n_pads = 1, .pads = { -2, -2 } };
 
   assert_refused (&tvw_op_pad, &too_many, 1, &x, 1, TVW_ERROR_INVALID_ARGUMENT);
   assert_refused (&tvw_op_pad, &negative, 1, &x, 1, TVW_ERROR_SHAPE_MISMATCH);
@@ -902,7 +829,7 @@ test_roll_random (void)
         int rank = g_rand_int_range (rng, 1, TVW_MAX_RANK + 1), dim;
         gint64 shape[TVW_MAX_RANK];
         struct { TvwArray x; gint64 shift[TVW_MAX_RANK]; } ref = { 0 };
-        RollParams p = { 0 };
+        TvwRollParams p = { 0 };
         TestArray x;
         TvwArray out;
 
@@ -931,7 +858,7 @@ test_roll_errors (void)
 {
   const gint64 shape[] = { 2, 3 };
   TvwArray x = shape_only (TVW_ELEM_F32, 2, shape);
-  RollParams none = { 0 }, bad_dim = { .n_dims = 1, .shifts = { 1 }, .dims = { 2 } };
+  TvwRollParams none = { 0 }, bad_dim = { .n_dims = 1, .shifts = { 1 }, .dims = { 2 } };
 
   assert_refused (&tvw_op_roll, &none, 1, &x, 1, TVW_ERROR_INVALID_ARGUMENT);
   assert_refused (&tvw_op_roll, &bad_dim, 1, &x, 1, TVW_ERROR_INVALID_ARGUMENT);
@@ -962,7 +889,7 @@ test_channel_shuffle_random (void)
       {
         g_autoptr(GRand) rng = g_rand_new_with_seed (seed * 16 + layout);
         gint64 shape[4], gc[2];
-        ShuffleParams p;
+        TvwShuffleParams p;
         TestArray x;
         TvwArray out;
 
@@ -990,7 +917,7 @@ test_channel_shuffle_errors (void)
 {
   const gint64 shape[] = { 1, 6, 2, 2 };
   TvwArray x = shape_only (TVW_ELEM_F32, 4, shape);
-  ShuffleParams four = { 4 }, zero = { 0 };
+  TvwShuffleParams four = { 4 }, zero = { 0 };
 
   assert_refused (&tvw_op_channel_shuffle, &four, 1, &x, 1, TVW_ERROR_INVALID_ARGUMENT);
   assert_refused (&tvw_op_channel_shuffle, &zero, 1, &x, 1, TVW_ERROR_INVALID_ARGUMENT);
@@ -1064,7 +991,7 @@ test_reduce_random (void)
         int rank = g_rand_int_range (rng, 1, TVW_MAX_RANK + 1), out_rank;
         gint64 shape[TVW_MAX_RANK], out_shape[TVW_MAX_RANK];
         g_autofree double *want = NULL;
-        ReduceParams p;
+        TvwReduceParams p;
         TestArray x;
         TvwArray out;
         double err;
@@ -1109,7 +1036,7 @@ test_reduce_large_sum (void)
   for (TvwReduceOp op = TVW_REDUCE_MEAN; op <= TVW_REDUCE_SUM; op++)
     for (guint mask = 1; mask <= 3; mask++)
       {
-        ReduceParams p = { op, mask, FALSE };
+        TvwReduceParams p = { op, mask, FALSE };
         TvwArray out;
         double err;
 
@@ -1128,8 +1055,8 @@ test_reduce_errors (void)
 {
   const gint64 shape[] = { 2, 0, 3 };
   TvwArray x = shape_only (TVW_ELEM_F32, 3, shape);
-  ReduceParams none = { TVW_REDUCE_SUM, 0, FALSE }, past = { TVW_REDUCE_SUM, 8, FALSE };
-  ReduceParams empty_max = { TVW_REDUCE_MAX, 2, FALSE }, ints = { TVW_REDUCE_SUM, 1, FALSE };
+  TvwReduceParams none = { TVW_REDUCE_SUM, 0, FALSE }, past = { TVW_REDUCE_SUM, 8, FALSE };
+  TvwReduceParams empty_max = { TVW_REDUCE_MAX, 2, FALSE }, ints = { TVW_REDUCE_SUM, 1, FALSE };
 
   assert_refused (&tvw_op_reduce, &none, 1, &x, 1, TVW_ERROR_INVALID_ARGUMENT);
   assert_refused (&tvw_op_reduce, &past, 1, &x, 1, TVW_ERROR_INVALID_ARGUMENT);
@@ -1173,7 +1100,7 @@ run_softmax (const TestArray *x,
              gboolean         log_,
              double          *worst)
 {
-  SoftmaxParams p = { given_dim, log_ };
+  TvwSoftmaxParams p = { given_dim, log_ };
   g_autofree double *want = reference_softmax (&x->a, dim, log_);
   TvwArray out;
   double err;
@@ -1250,7 +1177,7 @@ test_softmax_nan (void)
   for (int dim = 0; dim < 2; dim++)
     for (int log_ = 0; log_ <= 1; log_++)
       {
-        SoftmaxParams p = { dim, log_ };
+        TvwSoftmaxParams p = { dim, log_ };
         g_autoptr(GError) error = NULL;
         TvwArray out;
         /* Row 1 (dim 1) or column 13 (dim 0) holds the NaN. */
@@ -1283,7 +1210,7 @@ test_softmax_errors (void)
 {
   const gint64 shape[] = { 2, 3 };
   TvwArray x = shape_only (TVW_ELEM_F32, 2, shape);
-  SoftmaxParams bad_dim = { 2, FALSE }, ok = { -1, TRUE };
+  TvwSoftmaxParams bad_dim = { 2, FALSE }, ok = { -1, TRUE };
 
   assert_refused (&tvw_op_softmax, &bad_dim, 1, &x, 1, TVW_ERROR_INVALID_ARGUMENT);
   x.elem = TVW_ELEM_I32;
@@ -1324,7 +1251,7 @@ test_index_select_random (void)
         gint64 shape[TVW_MAX_RANK], want[TVW_MAX_RANK], n_index;
         TestArray x, index;
         TvwArray in[2], out;
-        DimParams p;
+        TvwDimParams p;
         IndexRef ref;
 
         random_shape (rng, seed, rank, shape);
@@ -1356,7 +1283,7 @@ test_index_select_errors (void)
   TvwArray in[2] = {
     shape_only (TVW_ELEM_F32, 2, shape), shape_only (TVW_ELEM_I64, 2, index_shape),
   };
-  DimParams dim1 = { 1 }, dim2 = { 2 };
+  TvwDimParams dim1 = { 1 }, dim2 = { 2 };
 
   assert_refused (&tvw_op_index_select, &dim1, 2, in, 1, TVW_ERROR_SHAPE_MISMATCH);
   in[1] = shape_only (TVW_ELEM_I32, 1, index_shape);
@@ -1390,7 +1317,7 @@ test_gather_random (void)
         gint64 shape[TVW_MAX_RANK], index_shape[TVW_MAX_RANK];
         TestArray x, index;
         TvwArray in[2], out;
-        DimParams p;
+        TvwDimParams p;
         IndexRef ref;
 
         random_shape (rng, seed, rank, shape);
@@ -1422,7 +1349,7 @@ test_gather_errors (void)
   TvwArray in[2] = {
     shape_only (TVW_ELEM_F32, 2, shape), shape_only (TVW_ELEM_I64, 2, index_shape),
   };
-  DimParams dim1 = { 1 }, dim0 = { 0 };
+  TvwDimParams dim1 = { 1 }, dim0 = { 0 };
 
   /* Larger than the input outside dim 1; along dim 0 it may be. */
   assert_refused (&tvw_op_gather, &dim1, 2, in, 1, TVW_ERROR_SHAPE_MISMATCH);
@@ -1460,7 +1387,7 @@ check_topk (const TvwArray *x,
             int             given_dim,
             gint64          k)
 {
-  TopkParams p = { k, given_dim };
+  TvwTopkParams p = { k, given_dim };
   gint64 want_shape[TVW_MAX_RANK], idx[TVW_MAX_RANK];
   g_autofree TopEntry *row = g_new (TopEntry, x->shape[dim]);
   g_autofree double *want_values = NULL, *want_indices = NULL;
@@ -1540,7 +1467,7 @@ test_topk_nan (void)
 {
   const float data[] = { 1, NAN, 3, NAN, 2, 3 };
   const gint64 shape[] = { 6 };
-  TopkParams p = { 4, 0 };
+  TvwTopkParams p = { 4, 0 };
   g_autoptr(GError) error = NULL;
   TvwArray x = shape_only (TVW_ELEM_F32, 1, shape), out[2];
   const gint64 *indices;
@@ -1566,7 +1493,7 @@ test_topk_errors (void)
 {
   const gint64 shape[] = { 2, 3 };
   TvwArray x = shape_only (TVW_ELEM_F32, 2, shape);
-  TopkParams too_many = { 4, 1 }, negative = { -1, 1 }, bad_dim = { 1, 2 }, ok = { 1, 0 };
+  TvwTopkParams too_many = { 4, 1 }, negative = { -1, 1 }, bad_dim = { 1, 2 }, ok = { 1, 0 };
 
   assert_refused (&tvw_op_topk, &too_many, 1, &x, 2, TVW_ERROR_SHAPE_MISMATCH);
   assert_refused (&tvw_op_topk, &negative, 1, &x, 2, TVW_ERROR_SHAPE_MISMATCH);
@@ -1586,10 +1513,10 @@ test_quantized (void)
 {
   const gint64 shape[] = { 2, 3, 4 };
   g_autoptr(GRand) rng = g_rand_new_with_seed (5);
-  SliceParams slice = { 2, 1, 3, 1 };
-  PadParams pad = { .n_pads = 1, .pads = { 1, 0 }, .value = 1.0 };
-  PermuteParams transpose = { .transpose = TRUE, .dims = { 0, 2 } };
-  DimParams along_1 = { 1 };
+  TvwSliceParams slice = { 2, 1, 3, 1 };
+  TvwPadParams pad = { .n_pads = 1, .pads = { 1, 0 }, .value = 1.0 };
+  TvwPermuteParams transpose = { .transpose = TRUE, .dims = { 0, 2 } };
+  TvwDimParams along_1 = { 1 };
   TvwArray out, in[2];
   TestArray x;
 

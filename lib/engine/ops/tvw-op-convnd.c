@@ -38,13 +38,6 @@
  * GEMM reads it. */
 #define IM2COL_TARGET_FLOATS (256 * 1024)
 
-typedef struct
-{
-  TvwConvNdSpec spec;
-  int           in_channels;
-  int           out_channels;
-} ConvNdParams;
-
 /* The convolution as three spatial dimensions (missing ones of size 1). */
 typedef struct
 {
@@ -59,7 +52,7 @@ static void
 geom_init (const TvwOpCall *call,
            Geom            *g)
 {
-  const ConvNdParams *p = call->params;
+  const TvwConvNdParams *p = call->params;
   const TvwConvNdSpec *sp = &p->spec;
   const TvwArray *x = &call->in[0];
   const int lead = 3 - sp->rank;
@@ -100,7 +93,7 @@ static gboolean
 conv_nd_infer (TvwOpCall  *call,
                GError    **error)
 {
-  const ConvNdParams *p = call->params;
+  const TvwConvNdParams *p = call->params;
   const TvwConvNdSpec *sp = &p->spec;
   const TvwArray *x = &call->in[0];
   char xs[TVW_SHAPE_CHARS];
@@ -357,7 +350,7 @@ conv_nd_packed_bytes (const TvwOpCall *call)
 static int
 conv_nd_pack_pieces (const TvwOpCall *call)
 {
-  const ConvNdParams *p = call->params;
+  const TvwConvNdParams *p = call->params;
 
   return MAX (p->spec.groups, 1);
 }
@@ -737,7 +730,7 @@ tvw_net_conv_nd (TvwNet              *net,
                  const TvwConvNdSpec *spec)
 {
   const TvwArray *a = tvw_net_array (net, x);
-  ConvNdParams p = { *spec, a != NULL && a->rank >= 2 ? (int) a->shape[1] : 0, out_channels };
+  TvwConvNdParams p = { *spec, a != NULL && a->rank >= 2 ? (int) a->shape[1] : 0, out_channels };
   const int groups = MAX (spec->groups, 1);
   /* A bad rank is reported by infer; the declaration must still fit. */
   TvwWeightSpec weights[2] = {

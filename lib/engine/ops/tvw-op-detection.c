@@ -31,19 +31,11 @@
 
 /* ---- roi_align --------------------------------------------------------- */
 
-typedef struct
-{
-  int      out_h, out_w;
-  double   spatial_scale;
-  int      sampling_ratio;
-  gboolean aligned;
-} RoiAlignParams;
-
 static gboolean
 roi_align_infer (TvwOpCall  *call,
                  GError    **error)
 {
-  const RoiAlignParams *p = call->params;
+  const TvwRoiAlignParams *p = call->params;
   const TvwArray *x = &call->in[0], *rois = &call->in[1];
   gint64 shape[4];
 
@@ -85,7 +77,7 @@ roi_align_rows (gpointer data,
                 int      thread)
 {
   const TvwOpCall *call = data;
-  const RoiAlignParams *p = call->params;
+  const TvwRoiAlignParams *p = call->params;
   const TvwArray *x = &call->in[0], *rois = &call->in[1], *y = &call->out[0];
   const gint64 channels = x->shape[1];
   const int height = (int) x->shape[2], width = (int) x->shape[3];
@@ -212,11 +204,6 @@ const TvwOpClass tvw_op_roi_align = {
  * this many box coordinates on the CPU. */
 #define NMS_TRICK_MAX_NUMEL 4000
 
-typedef struct
-{
-  double iou_threshold;
-} NmsParams;
-
 static gboolean
 batched_nms_infer (TvwOpCall  *call,
                    GError    **error)
@@ -301,7 +288,7 @@ sort_by_score (int         *order,
 static void
 batched_nms_run (TvwOpCall *call)
 {
-  const NmsParams *p = call->params;
+  const TvwNmsParams *p = call->params;
   const TvwArray *boxes = &call->in[0];
   const int n = (int) boxes->shape[0];
   const float *b = boxes->data, *scores = call->in[1].data;
@@ -383,7 +370,7 @@ tvw_net_roi_align (TvwNet   *net,
                    int       sampling_ratio,
                    gboolean  aligned)
 {
-  const RoiAlignParams p = { out_h, out_w, spatial_scale, sampling_ratio, aligned };
+  const TvwRoiAlignParams p = { out_h, out_w, spatial_scale, sampling_ratio, aligned };
   const TvwVal in[2] = { x, rois };
   const TvwNodeSpec spec = {
     .cls = &tvw_op_roi_align,
@@ -404,7 +391,7 @@ tvw_net_batched_nms (TvwNet *net,
                      TvwVal  idxs,
                      double  iou_threshold)
 {
-  const NmsParams p = { iou_threshold };
+  const TvwNmsParams p = { iou_threshold };
   const TvwVal in[3] = { boxes, scores, idxs };
   const TvwNodeSpec spec = {
     .cls = &tvw_op_batched_nms,

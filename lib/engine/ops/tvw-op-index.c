@@ -27,11 +27,6 @@
 
 #define PARALLEL_MIN_ELEMENTS 32768
 
-typedef struct
-{
-  int dim;
-} DimParams;
-
 static int
 threads_for (gint64 elements,
              int    n_threads)
@@ -79,7 +74,7 @@ static gboolean
 index_select_infer (TvwOpCall  *call,
                     GError    **error)
 {
-  const DimParams *p = call->params;
+  const TvwDimParams *p = call->params;
   const TvwArray *in = &call->in[0], *index = &call->in[1];
   TvwArray *out = &call->out[0];
   int dim;
@@ -170,7 +165,7 @@ index_select_rows (gpointer data,
 static void
 index_select_run (TvwOpCall *call)
 {
-  const DimParams *p = call->params;
+  const TvwDimParams *p = call->params;
   const TvwArray *out = &call->out[0];
   gint64 numel = tvw_array_numel (out);
   IndexJob job = { &call->in[0], &call->in[1], out, p->dim < 0 ? p->dim + out->rank : p->dim };
@@ -194,7 +189,7 @@ tvw_net_index_select (TvwNet *net,
                       int     dim,
                       TvwVal  index)
 {
-  DimParams p = { dim };
+  TvwDimParams p = { dim };
 
   return add_node (net, &tvw_op_index_select, &p, sizeof p, x, index);
 }
@@ -205,7 +200,7 @@ static gboolean
 gather_infer (TvwOpCall  *call,
               GError    **error)
 {
-  const DimParams *p = call->params;
+  const TvwDimParams *p = call->params;
   const TvwArray *in = &call->in[0], *index = &call->in[1];
   TvwArray *out = &call->out[0];
   int dim;
@@ -289,7 +284,7 @@ gather_rows (gpointer data,
 static void
 gather_run (TvwOpCall *call)
 {
-  const DimParams *p = call->params;
+  const TvwDimParams *p = call->params;
   const TvwArray *out = &call->out[0];
   gint64 numel = tvw_array_numel (out);
   IndexJob job = { &call->in[0], &call->in[1], out, p->dim < 0 ? p->dim + out->rank : p->dim };
@@ -313,24 +308,18 @@ tvw_net_gather (TvwNet *net,
                 int     dim,
                 TvwVal  index)
 {
-  DimParams p = { dim };
+  TvwDimParams p = { dim };
 
   return add_node (net, &tvw_op_gather, &p, sizeof p, x, index);
 }
 
 /* ---- top-k --------------------------------------------------------------- */
 
-typedef struct
-{
-  gint64 k;
-  int    dim;
-} TopkParams;
-
 static gboolean
 topk_infer (TvwOpCall  *call,
             GError    **error)
 {
-  const TopkParams *p = call->params;
+  const TvwTopkParams *p = call->params;
   const TvwArray *in = &call->in[0];
   int dim;
 
@@ -482,7 +471,7 @@ topk_rows (gpointer data,
 static gsize
 topk_scratch (const TvwOpCall *call)
 {
-  const TopkParams *p = call->params;
+  const TvwTopkParams *p = call->params;
 
   return MAX (p->k, 1) * sizeof (Entry);
 }
@@ -490,7 +479,7 @@ topk_scratch (const TvwOpCall *call)
 static void
 topk_run (TvwOpCall *call)
 {
-  const TopkParams *p = call->params;
+  const TvwTopkParams *p = call->params;
   const TvwArray *in = &call->in[0];
   const int dim = p->dim < 0 ? p->dim + in->rank : p->dim;
   gint64 numel = tvw_array_numel (in);
@@ -518,7 +507,7 @@ tvw_net_topk (TvwNet *net,
               TvwVal *values,
               TvwVal *indices)
 {
-  TopkParams p = { k, dim };
+  TvwTopkParams p = { k, dim };
   TvwVal outs[2] = { -1, -1 };
   TvwNodeSpec spec = {
     .cls = &tvw_op_topk,

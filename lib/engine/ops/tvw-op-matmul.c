@@ -23,11 +23,6 @@
  * product. */
 #define MIN_TASK_ROWS (8 * tvw_gemm_mr ())
 
-typedef struct
-{
-  int dummy;  /* matmul has no parameters */
-} MatmulParams;
-
 /* The problem, from the shapes. */
 typedef struct
 {
@@ -232,7 +227,7 @@ tvw_net_matmul (TvwNet *net,
                 TvwVal  a,
                 TvwVal  b)
 {
-  const MatmulParams p = { 0 };
+  const TvwMatmulParams p = { 0 };
   const TvwVal in[2] = { a, b };
   const TvwNodeSpec spec = {
     .cls = &tvw_op_matmul,

@@ -22,14 +22,6 @@
 #include "tvw-engine-threads-private.h"
 #include "tvw-ops-private.h"
 
-typedef struct
-{
-  double eps;
-  int    groups;     /* group_norm: ≤ 0 for one group per channel (instance) */
-  int    n_weights;  /* 2 with an affine transform, else 0 */
-  int    dim;        /* layer_norm: the dimension asked for (< 0: the last) */
-} NormParams;
-
 /* Normalizes @n floats of @x into @y; @w and @b (nullable) are per element
  * of the row (layer norm) or one value for the whole row (@w_step 0). */
 static void
@@ -83,7 +75,7 @@ check_affine (TvwOpCall  *call,
               gint64      features,
               GError    **error)
 {
-  const NormParams *p = call->params;
+  const TvwNormParams *p = call->params;
 
   if (call->n_weights != p->n_weights)
     {
@@ -133,7 +125,7 @@ layer_norm_rows (gpointer data,
 {
   const RowsJob *job = data;
   const TvwOpCall *call = job->call;
-  const NormParams *p = call->params;
+  const TvwNormParams *p = call->params;
   const gint64 f = job->features;
 
   for (gsize r = begin; r < end; r++)
@@ -151,7 +143,7 @@ static gboolean
 layer_norm_infer (TvwOpCall  *call,
                   GError    **error)
 {
-  const NormParams *p = call->params;
+  const TvwNormParams *p = call->params;
   const TvwArray *x = &call->in[0];
 
   if (!tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
@@ -235,7 +227,7 @@ static gboolean
 group_norm_infer (TvwOpCall  *call,
                   GError    **error)
 {
-  const NormParams *p = call->params;
+  const TvwNormParams *p = call->params;
   const TvwArray *x = &call->in[0];
 
   if (!tvw_op_check_rank (call, 0, 2, TVW_MAX_RANK, error) ||
@@ -272,7 +264,7 @@ group_norm_blocks (gpointer data,
 {
   const GroupJob *job = data;
   const TvwOpCall *call = job->call;
-  const NormParams *p = call->params;
+  const TvwNormParams *p = call->params;
   const gint64 cg = job->channels / job->groups, len = cg * job->spatial;
   const float *w = weight_data (call, 0), *b = weight_data (call, 1);
 
@@ -293,7 +285,7 @@ group_norm_blocks (gpointer data,
 static void
 group_norm_run (TvwOpCall *call)
 {
-  const NormParams *p = call->params;
+  const TvwNormParams *p = call->params;
   const TvwArray *x = &call->in[0];
   GroupJob job = { call, x->shape[1], p->groups > 0 ? p->groups : x->shape[1], 1 };
   gint64 n = tvw_array_numel (x);
@@ -320,7 +312,7 @@ add_norm (TvwNet           *net,
           const TvwOpClass *cls,
           TvwVal            x,
           const char       *name,
-          const NormParams *p,
+          const TvwNormParams *p,
           gint64            features)
 {
   const TvwWeightSpec weights[2] = {
@@ -362,7 +354,7 @@ tvw_net_layer_norm (TvwNet     *net,
                     gboolean    affine)
 {
   const TvwArray *a = tvw_net_array (net, x);
-  NormParams p = { eps, 0, affine ? 2 : 0, channels_dim < 0 ? -1 : channels_dim };
+  TvwNormParams p = { eps, 0, affine ? 2 : 0, channels_dim < 0 ? -1 : channels_dim };
 
   /* Dim 1 of a 4-D or 5-D input is LayerNorm2d; any other dimension but
    * the last is refused by infer, naming the node. */
@@ -381,7 +373,7 @@ tvw_net_group_norm (TvwNet     *net,
                     double      eps,
                     gboolean    affine)
 {
-  NormParams p = { eps, MAX (groups, 1), affine ? 2 : 0, -1 };
+  TvwNormParams p = { eps, MAX (groups, 1), affine ? 2 : 0, -1 };
 
   return add_norm (net, &tvw_op_group_norm, x, name, &p, input_channels (net, x));
 }
@@ -393,7 +385,7 @@ tvw_net_instance_norm (TvwNet     *net,
                        double      eps,
                        gboolean    affine)
 {
-  NormParams p = { eps, 0, affine ? 2 : 0, -1 };
+  TvwNormParams p = { eps, 0, affine ? 2 : 0, -1 };
 
   return add_norm (net, &tvw_op_group_norm, x, name, &p, input_channels (net, x));
 }

@@ -16,18 +16,11 @@
 #include "tvw-engine-threads-private.h"
 #include "tvw-ops-private.h"
 
-typedef struct
-{
-  double  scale;
-  gint32  zero_point;
-  int     elem;        /* TvwElem: u8 or i8 */
-} QuantizeParams;
-
 static gboolean
 quantize_infer (TvwOpCall  *call,
                 GError    **error)
 {
-  const QuantizeParams *p = call->params;
+  const TvwQuantizeParams *p = call->params;
   const TvwArray *x = &call->in[0];
   TvwArray *y = &call->out[0];
   const int qmin = p->elem == TVW_ELEM_U8 ? 0 : -128, qmax = p->elem == TVW_ELEM_U8 ? 255 : 127;
@@ -62,7 +55,7 @@ quantize_range (gpointer data,
                 int      thread)
 {
   const TvwOpCall *call = data;
-  const QuantizeParams *p = call->params;
+  const TvwQuantizeParams *p = call->params;
   const float *x = call->in[0].data;
   const float inv = 1.f / (float) p->scale;
   const float zp = (float) p->zero_point;
@@ -180,7 +173,7 @@ tvw_net_quantize (TvwNet  *net,
                   gint32   zero_point,
                   TvwElem  elem)
 {
-  const QuantizeParams p = { scale, zero_point, elem };
+  const TvwQuantizeParams p = { scale, zero_point, elem };
   const TvwNodeSpec spec = {
     .cls = &tvw_op_quantize,
     .params = &p,

@@ -22,18 +22,11 @@
 
 #define PARALLEL_MIN_ELEMENTS 32768
 
-typedef struct
-{
-  TvwReduceOp op;
-  guint       dims_mask;
-  gboolean    keepdim;
-} ReduceParams;
-
 static gboolean
 reduce_infer (TvwOpCall  *call,
               GError    **error)
 {
-  const ReduceParams *p = call->params;
+  const TvwReduceParams *p = call->params;
   const TvwArray *in = &call->in[0];
   char shape[TVW_SHAPE_CHARS];
   TvwArray *out = &call->out[0];
@@ -150,7 +143,7 @@ static void
 reduce_plan (const TvwOpCall *call,
              ReducePlan      *plan)
 {
-  const ReduceParams *p = call->params;
+  const TvwReduceParams *p = call->params;
   const TvwArray *in = &call->in[0], *out = &call->out[0];
   gint64 best = G_MAXINT64;
   int best_red = -1, best_kept = -1, o = 0;
@@ -432,7 +425,7 @@ tvw_net_reduce (TvwNet      *net,
                 guint        dims_mask,
                 gboolean     keepdim)
 {
-  ReduceParams p = { op, dims_mask, keepdim };
+  TvwReduceParams p = { op, dims_mask, keepdim };
   TvwNodeSpec spec = {
     .cls = &tvw_op_reduce,
     .params = &p,
@@ -447,17 +440,11 @@ tvw_net_reduce (TvwNet      *net,
 
 /* ---- softmax, log_softmax ------------------------------------------------ */
 
-typedef struct
-{
-  int      dim;
-  gboolean log;
-} SoftmaxParams;
-
 static gboolean
 softmax_infer (TvwOpCall  *call,
                GError    **error)
 {
-  const SoftmaxParams *p = call->params;
+  const TvwSoftmaxParams *p = call->params;
   const TvwArray *in = &call->in[0];
 
   if (!tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error) ||
@@ -674,7 +661,7 @@ softmax_columns (gpointer data,
 static void
 softmax_run (TvwOpCall *call)
 {
-  const SoftmaxParams *p = call->params;
+  const TvwSoftmaxParams *p = call->params;
   const TvwArray *in = &call->in[0];
   const int dim = p->dim < 0 ? p->dim + in->rank : p->dim;
   gint64 numel = tvw_array_numel (in);
@@ -712,7 +699,7 @@ tvw_net_softmax (TvwNet   *net,
                  int       dim,
                  gboolean  log)
 {
-  SoftmaxParams p = { dim, log };
+  TvwSoftmaxParams p = { dim, log };
   TvwNodeSpec spec = {
     .cls = &tvw_op_softmax,
     .params = &p,

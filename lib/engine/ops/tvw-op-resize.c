@@ -21,14 +21,6 @@
 #include "tvw-engine-threads-private.h"
 #include "tvw-ops-private.h"
 
-typedef struct
-{
-  gint64   out_h, out_w;       /* ≤ 0: from the scale factors */
-  double   scale_h, scale_w;   /* F.interpolate's scale_factor, 0 if none */
-  int      mode;               /* TvwResizeMode */
-  gboolean align_corners;
-} ResizeParams;
-
 static gboolean
 check_image (TvwOpCall  *call,
              GError    **error)
@@ -62,7 +54,7 @@ static gboolean
 interpolate_infer (TvwOpCall  *call,
                    GError    **error)
 {
-  const ResizeParams *p = call->params;
+  const TvwResizeParams *p = call->params;
   const TvwArray *x = &call->in[0];
   gint64 shape[4];
 
@@ -198,7 +190,7 @@ interpolate_rows (gpointer data,
   const ResizeJob *job = data;
   const TvwOpCall *call = job->call;
   const TvwArray *x = &call->in[0], *y = &call->out[0];
-  const ResizeParams *p = call->params;
+  const TvwResizeParams *p = call->params;
   const gint64 channels = x->shape[1], ow = y->shape[3];
   const gint64 xs1 = x->stride[1], ys1 = y->stride[1], ys3 = y->stride[3];
   const gboolean nearest = p->mode == TVW_RESIZE_NEAREST;
@@ -285,7 +277,7 @@ interpolate_rows (gpointer data,
 static void
 interpolate_run (TvwOpCall *call)
 {
-  const ResizeParams *p = call->params;
+  const TvwResizeParams *p = call->params;
   const TvwArray *x = &call->in[0], *y = &call->out[0];
   ResizeJob job = { call };
   gint64 rows = y->shape[0] * y->shape[2];
@@ -314,7 +306,7 @@ static gboolean
 grid_sample_infer (TvwOpCall  *call,
                    GError    **error)
 {
-  const ResizeParams *p = call->params;
+  const TvwResizeParams *p = call->params;
   const TvwArray *x = &call->in[0], *g = &call->in[1];
   gint64 shape[4];
 
@@ -367,7 +359,7 @@ grid_sample_rows (gpointer data,
                   int      thread)
 {
   const TvwOpCall *call = data;
-  const ResizeParams *p = call->params;
+  const TvwResizeParams *p = call->params;
   const TvwArray *x = &call->in[0], *g = &call->in[1], *y = &call->out[0];
   const gint64 channels = x->shape[1], ih = x->shape[2], iw = x->shape[3];
   const gint64 xs1 = x->stride[1], ys1 = y->stride[1];
@@ -474,7 +466,7 @@ tvw_net_interpolate (TvwNet        *net,
                      TvwResizeMode  mode,
                      gboolean       align_corners)
 {
-  const ResizeParams p = {
+  const TvwResizeParams p = {
     out_h, out_w,
     out_h > 0 ? 0.0 : scale_h, out_w > 0 ? 0.0 : scale_w,
     mode, align_corners,
@@ -498,7 +490,7 @@ tvw_net_grid_sample (TvwNet        *net,
                      TvwResizeMode  mode,
                      gboolean       align_corners)
 {
-  const ResizeParams p = { 0, 0, 0.0, 0.0, mode, align_corners };
+  const TvwResizeParams p = { 0, 0, 0.0, 0.0, mode, align_corners };
   const TvwVal in[2] = { x, grid };
   const TvwNodeSpec spec = {
     .cls = &tvw_op_grid_sample,

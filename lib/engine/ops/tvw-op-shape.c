@@ -186,19 +186,11 @@ threads_for (gint64 elements,
 
 /* ---- reshape, flatten ---------------------------------------------------- */
 
-typedef struct
-{
-  gboolean flatten;              /* torch.flatten (start_dim, end_dim) */
-  int      start_dim, end_dim;
-  int      rank;                 /* else view (shape[rank]), one -1 allowed */
-  gint64   shape[TVW_MAX_RANK];
-} ReshapeParams;
-
 static gboolean
 reshape_infer (TvwOpCall  *call,
                GError    **error)
 {
-  const ReshapeParams *p = call->params;
+  const TvwReshapeParams *p = call->params;
   const TvwArray *in = &call->in[0];
   TvwArray *out;
   char in_shape[TVW_SHAPE_CHARS];
@@ -325,7 +317,7 @@ tvw_net_reshape (TvwNet       *net,
                  int           rank,
                  const gint64 *shape)
 {
-  ReshapeParams p = { .rank = rank };
+  TvwReshapeParams p = { .rank = rank };
 
   for (int i = 0; i < CLAMP (rank, 0, TVW_MAX_RANK); i++)
     p.shape[i] = shape[i];
@@ -338,25 +330,18 @@ tvw_net_flatten_dims (TvwNet *net,
                       int     start_dim,
                       int     end_dim)
 {
-  ReshapeParams p = { .flatten = TRUE, .start_dim = start_dim, .end_dim = end_dim };
+  TvwReshapeParams p = { .flatten = TRUE, .start_dim = start_dim, .end_dim = end_dim };
 
   return add_one (net, &tvw_op_reshape, x, &p, sizeof p);
 }
 
 /* ---- permute, transpose -------------------------------------------------- */
 
-typedef struct
-{
-  gboolean transpose;            /* dims[0] ↔ dims[1] */
-  int      n_dims;               /* else a permutation of n_dims entries */
-  int      dims[TVW_MAX_RANK];
-} PermuteParams;
-
 static gboolean
 permute_infer (TvwOpCall  *call,
                GError    **error)
 {
-  const PermuteParams *p = call->params;
+  const TvwPermuteParams *p = call->params;
   const TvwArray *in = &call->in[0];
   TvwArray *out;
   int perm[TVW_MAX_RANK];
@@ -427,7 +412,7 @@ tvw_net_permute (TvwNet    *net,
 {
   /* An invalid @x (after an earlier error) is add_node ()'s to report. */
   const TvwArray *a = x >= 0 ? tvw_net_array (net, x) : NULL;
-  PermuteParams p = { .n_dims = a != NULL ? a->rank : 0 };
+  TvwPermuteParams p = { .n_dims = a != NULL ? a->rank : 0 };
 
   for (int i = 0; i < p.n_dims; i++)
     p.dims[i] = dims[i];
@@ -440,23 +425,18 @@ tvw_net_transpose (TvwNet *net,
                    int     dim0,
                    int     dim1)
 {
-  PermuteParams p = { .transpose = TRUE, .dims = { dim0, dim1 } };
+  TvwPermuteParams p = { .transpose = TRUE, .dims = { dim0, dim1 } };
 
   return add_one (net, &tvw_op_permute, x, &p, sizeof p);
 }
 
 /* ---- unsqueeze, squeeze -------------------------------------------------- */
 
-typedef struct
-{
-  int dim;
-} DimParams;
-
 static gboolean
 unsqueeze_infer (TvwOpCall  *call,
                  GError    **error)
 {
-  const DimParams *p = call->params;
+  const TvwDimParams *p = call->params;
   const TvwArray *in = &call->in[0];
   TvwArray *out;
   int dim;
@@ -491,7 +471,7 @@ tvw_net_unsqueeze (TvwNet *net,
                    TvwVal  x,
                    int     dim)
 {
-  DimParams p = { dim };
+  TvwDimParams p = { dim };
 
   return add_one (net, &tvw_op_unsqueeze, x, &p, sizeof p);
 }
@@ -500,7 +480,7 @@ static gboolean
 squeeze_infer (TvwOpCall  *call,
                GError    **error)
 {
-  const DimParams *p = call->params;
+  const TvwDimParams *p = call->params;
   const TvwArray *in = &call->in[0];
   TvwArray *out;
   int dim;
@@ -536,18 +516,12 @@ tvw_net_squeeze (TvwNet *net,
                  TvwVal  x,
                  int     dim)
 {
-  DimParams p = { dim };
+  TvwDimParams p = { dim };
 
   return add_one (net, &tvw_op_squeeze, x, &p, sizeof p);
 }
 
 /* ---- slice --------------------------------------------------------------- */
-
-typedef struct
-{
-  int    dim;
-  gint64 start, end, step;
-} SliceParams;
 
 /* Python's rule for a slice bound: negative counts from the end, then
  * clamped to [0, size]. */
@@ -564,7 +538,7 @@ static gboolean
 slice_infer (TvwOpCall  *call,
              GError    **error)
 {
-  const SliceParams *p = call->params;
+  const TvwSliceParams *p = call->params;
   const TvwArray *in = &call->in[0];
   TvwArray *out;
   gint64 start, end, n;
@@ -605,25 +579,18 @@ tvw_net_slice (TvwNet *net,
                gint64  end,
                gint64  step)
 {
-  SliceParams p = { dim, start, end, step };
+  TvwSliceParams p = { dim, start, end, step };
 
   return add_one (net, &tvw_op_slice, x, &p, sizeof p);
 }
 
 /* ---- split --------------------------------------------------------------- */
 
-typedef struct
-{
-  int    dim;
-  int    n;
-  gint64 sizes[];                /* [n] */
-} SplitParams;
-
 static gboolean
 split_infer (TvwOpCall  *call,
              GError    **error)
 {
-  const SplitParams *p = call->params;
+  const TvwSplitParams *p = call->params;
   const TvwArray *in = &call->in[0];
   char shape[TVW_SHAPE_CHARS];
   gint64 sum = 0;
@@ -681,8 +648,8 @@ tvw_net_split (TvwNet       *net,
                const gint64 *sizes,
                TvwVal       *outputs)
 {
-  gsize size = sizeof (SplitParams) + MAX (n_out, 0) * sizeof (gint64);
-  g_autofree SplitParams *p = g_malloc0 (size);
+  gsize size = sizeof (TvwSplitParams) + MAX (n_out, 0) * sizeof (gint64);
+  g_autofree TvwSplitParams *p = g_malloc0 (size);
   TvwNodeSpec spec = {
     .cls = &tvw_op_split,
     .params_size = size,
@@ -741,7 +708,7 @@ static gboolean
 concat_infer (TvwOpCall  *call,
               GError    **error)
 {
-  const DimParams *p = call->params;
+  const TvwDimParams *p = call->params;
   const TvwArray *in0 = &call->in[0];
   gboolean all_channels_last = TRUE;
   TvwArray *out;
@@ -802,7 +769,7 @@ concat_infer (TvwOpCall  *call,
 static void
 concat_run (TvwOpCall *call)
 {
-  const DimParams *p = call->params;
+  const TvwDimParams *p = call->params;
   const TvwArray *out = &call->out[0];
   const gsize es = tvw_elem_size (out->elem);
   const int dim = tvw_op_resolve_dim (p->dim, out->rank);
@@ -833,7 +800,7 @@ tvw_net_concat (TvwNet       *net,
                 const TvwVal *inputs,
                 int           dim)
 {
-  DimParams p = { dim };
+  TvwDimParams p = { dim };
   TvwNodeSpec spec = {
     .cls = &tvw_op_concat,
     .params = &p,
@@ -848,16 +815,9 @@ tvw_net_concat (TvwNet       *net,
 
 /* ---- pad ----------------------------------------------------------------- */
 
-typedef struct
-{
-  int    n_pads;                         /* dimensions padded, from the last */
-  gint64 pads[2 * TVW_MAX_RANK];         /* F.pad's order */
-  double value;
-} PadParams;
-
 /* Before/after amounts for every dimension of a rank @rank input. */
 static void
-pad_amounts (const PadParams *p,
+pad_amounts (const TvwPadParams *p,
              int              rank,
              gint64          *before,
              gint64          *after)
@@ -875,7 +835,7 @@ static gboolean
 pad_infer (TvwOpCall  *call,
            GError    **error)
 {
-  const PadParams *p = call->params;
+  const TvwPadParams *p = call->params;
   const TvwArray *in = &call->in[0];
   char shape[TVW_SHAPE_CHARS];
   gint64 before[TVW_MAX_RANK], after[TVW_MAX_RANK];
@@ -984,7 +944,7 @@ pad_rows (gpointer data,
 static void
 pad_run (TvwOpCall *call)
 {
-  const PadParams *p = call->params;
+  const TvwPadParams *p = call->params;
   gint64 after[TVW_MAX_RANK], numel = tvw_array_numel (&call->out[0]);
   PadJob job = { &call->in[0], &call->out[0] };
 
@@ -1010,7 +970,7 @@ tvw_net_pad (TvwNet       *net,
              const gint64 *pads,
              double        value)
 {
-  PadParams p = { .n_pads = n_pads, .value = value };
+  TvwPadParams p = { .n_pads = n_pads, .value = value };
 
   for (int i = 0; i < 2 * CLAMP (n_pads, 0, TVW_MAX_RANK); i++)
     p.pads[i] = pads[i];
@@ -1021,29 +981,20 @@ tvw_net_pad (TvwNet       *net,
 
 /* ---- roll ---------------------------------------------------------------- */
 
-#define ROLL_MAX_DIMS 8
-
-typedef struct
-{
-  int    n_dims;
-  gint64 shifts[ROLL_MAX_DIMS];
-  int    dims[ROLL_MAX_DIMS];
-} RollParams;
-
 static gboolean
 roll_infer (TvwOpCall  *call,
             GError    **error)
 {
-  const RollParams *p = call->params;
+  const TvwRollParams *p = call->params;
   const TvwArray *in = &call->in[0];
   int dim;
 
   if (!check_quantization (call, 0, error) ||
       !tvw_op_check_rank (call, 0, 1, TVW_MAX_RANK, error))
     return FALSE;
-  if (p->n_dims < 1 || p->n_dims > ROLL_MAX_DIMS)
+  if (p->n_dims < 1 || p->n_dims > TVW_ROLL_MAX_DIMS)
     {
-      tvw_op_set_invalid (call, error, "%d dims to roll, expected 1 to %d", p->n_dims, ROLL_MAX_DIMS);
+      tvw_op_set_invalid (call, error, "%d dims to roll, expected 1 to %d", p->n_dims, TVW_ROLL_MAX_DIMS);
       return FALSE;
     }
   for (int i = 0; i < p->n_dims; i++)
@@ -1096,7 +1047,7 @@ roll_rows (gpointer data,
 static void
 roll_run (TvwOpCall *call)
 {
-  const RollParams *p = call->params;
+  const TvwRollParams *p = call->params;
   gint64 numel = tvw_array_numel (&call->out[0]);
   RollJob job = { &call->in[0], &call->out[0] };
   const int r = job.out->rank;
@@ -1129,9 +1080,9 @@ tvw_net_roll (TvwNet       *net,
               const gint64 *shifts,
               const int    *dims)
 {
-  RollParams p = { .n_dims = n_dims };
+  TvwRollParams p = { .n_dims = n_dims };
 
-  for (int i = 0; i < CLAMP (n_dims, 0, ROLL_MAX_DIMS); i++)
+  for (int i = 0; i < CLAMP (n_dims, 0, TVW_ROLL_MAX_DIMS); i++)
     {
       p.shifts[i] = shifts[i];
       p.dims[i] = dims[i];
@@ -1146,16 +1097,11 @@ tvw_net_roll (TvwNet       *net,
  * b·(C/g) + a.  A channels-last input (what ShuffleNet V2 runs on) stays
  * channels-last and each pixel is a permutation of one contiguous row;
  * otherwise the output is row-major and each channel plane one copy. */
-typedef struct
-{
-  int groups;
-} ShuffleParams;
-
 static gboolean
 shuffle_infer (TvwOpCall  *call,
                GError    **error)
 {
-  const ShuffleParams *p = call->params;
+  const TvwShuffleParams *p = call->params;
   const TvwArray *in = &call->in[0];
   TvwArray *out;
 
@@ -1256,7 +1202,7 @@ shuffle_planes (gpointer data,
 static void
 shuffle_run (TvwOpCall *call)
 {
-  const ShuffleParams *p = call->params;
+  const TvwShuffleParams *p = call->params;
   const TvwArray *out = &call->out[0];
   gint64 numel = tvw_array_numel (out);
   ShuffleJob job = { &call->in[0], out, p->groups, out->shape[1] / p->groups };
@@ -1283,7 +1229,7 @@ tvw_net_channel_shuffle (TvwNet *net,
                          TvwVal  x,
                          int     groups)
 {
-  ShuffleParams p = { groups };
+  TvwShuffleParams p = { groups };
 
   return add_one (net, &tvw_op_channel_shuffle, x, &p, sizeof p);
 }

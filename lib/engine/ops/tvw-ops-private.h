@@ -350,4 +350,128 @@ TvwVal tvw_net_quantize      (TvwNet        *net,
 TvwVal tvw_net_dequantize    (TvwNet        *net,
                               TvwVal         x);
 
+/* ---- the parameter blocks of the ops above (tests build them too) ------- */
+
+typedef struct
+{
+  TvwConvNdSpec spec;
+  int           in_channels;
+  int           out_channels;
+} TvwConvNdParams;
+
+typedef struct
+{
+  int dim;
+} TvwDimParams;
+
+typedef struct
+{
+  int dummy;  /* matmul has no parameters */
+} TvwMatmulParams;
+
+typedef struct
+{
+  double iou_threshold;
+} TvwNmsParams;
+
+typedef struct
+{
+  double eps;
+  int    groups;     /* group_norm: ≤ 0 for one group per channel (instance) */
+  int    n_weights;  /* 2 with an affine transform, else 0 */
+  int    dim;        /* layer_norm: the dimension asked for (< 0: the last) */
+} TvwNormParams;
+
+typedef struct
+{
+  int    n_pads;                         /* dimensions padded, from the last */
+  gint64 pads[2 * TVW_MAX_RANK];         /* F.pad's order */
+  double value;
+} TvwPadParams;
+
+typedef struct
+{
+  gboolean transpose;            /* dims[0] ↔ dims[1] */
+  int      n_dims;               /* else a permutation of n_dims entries */
+  int      dims[TVW_MAX_RANK];
+} TvwPermuteParams;
+
+typedef struct
+{
+  double  scale;
+  gint32  zero_point;
+  int     elem;        /* TvwElem: u8 or i8 */
+} TvwQuantizeParams;
+
+typedef struct
+{
+  TvwReduceOp op;
+  guint       dims_mask;
+  gboolean    keepdim;
+} TvwReduceParams;
+
+typedef struct
+{
+  gboolean flatten;              /* torch.flatten (start_dim, end_dim) */
+  int      start_dim, end_dim;
+  int      rank;                 /* else view (shape[rank]), one -1 allowed */
+  gint64   shape[TVW_MAX_RANK];
+} TvwReshapeParams;
+
+typedef struct
+{
+  gint64   out_h, out_w;       /* ≤ 0: from the scale factors */
+  double   scale_h, scale_w;   /* F.interpolate's scale_factor, 0 if none */
+  int      mode;               /* TvwResizeMode */
+  gboolean align_corners;
+} TvwResizeParams;
+
+typedef struct
+{
+  int      out_h, out_w;
+  double   spatial_scale;
+  int      sampling_ratio;
+  gboolean aligned;
+} TvwRoiAlignParams;
+
+/* torch.roll takes any number of dims, repeated ones too. */
+#define TVW_ROLL_MAX_DIMS 8
+
+typedef struct
+{
+  int    n_dims;
+  gint64 shifts[TVW_ROLL_MAX_DIMS];
+  int    dims[TVW_ROLL_MAX_DIMS];
+} TvwRollParams;
+
+typedef struct
+{
+  int groups;
+} TvwShuffleParams;
+
+typedef struct
+{
+  int    dim;
+  gint64 start, end, step;
+} TvwSliceParams;
+
+typedef struct
+{
+  int      dim;
+  gboolean log;
+} TvwSoftmaxParams;
+
+typedef struct
+{
+  int    dim;
+  int    n;
+  gint64 sizes[];                /* [n] */
+} TvwSplitParams;
+
+typedef struct
+{
+  gint64 k;
+  int    dim;
+} TvwTopkParams;
+
 G_END_DECLS
