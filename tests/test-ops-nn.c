@@ -20,14 +20,6 @@
 #include "tvw-error.h"
 #include "tvw-op-test.h"
 
-typedef struct
-{
-  int      kernel[3], stride[3], padding[3];
-  gboolean ceil_mode;
-  gboolean count_include_pad;
-  gint64   out_size[3];
-} Pool3dParams;
-
 #define N_SEEDS 3
 
 static const char *const layout_names[] = { "contiguous", "channels-last", "permuted", "gapped" };
@@ -1122,7 +1114,7 @@ check_pool3d (int kind)
     for (int layout = 0; layout < TEST_N_LAYOUTS; layout++)
       {
         g_autoptr(GRand) rng = g_rand_new_with_seed (900 + kind * 100 + seed * 10 + layout);
-        Pool3dParams p = { 0 };
+        TvwPool3dParams p = { 0 };
         gint64 xs[5], os[5];
         g_autofree double *want = NULL;
         TestArray x;
@@ -1223,9 +1215,9 @@ test_pool3d_errors (void)
 {
   g_autoptr(GRand) rng = g_rand_new_with_seed (11);
   const gint64 xs[5] = { 1, 2, 2, 4, 4 }, x4[4] = { 1, 2, 4, 4 };
-  Pool3dParams big = { { 3, 3, 3 }, { 1, 1, 1 }, { 0, 0, 0 }, FALSE, TRUE, { 0 } };
-  Pool3dParams pad = { { 2, 2, 2 }, { 1, 1, 1 }, { 0, 2, 0 }, FALSE, TRUE, { 0 } };
-  Pool3dParams adaptive = { { 0 }, { 0 }, { 0 }, FALSE, FALSE, { 1, 0, 1 } };
+  TvwPool3dParams big = { { 3, 3, 3 }, { 1, 1, 1 }, { 0, 0, 0 }, FALSE, TRUE, { 0 } };
+  TvwPool3dParams pad = { { 2, 2, 2 }, { 1, 1, 1 }, { 0, 2, 0 }, FALSE, TRUE, { 0 } };
+  TvwPool3dParams adaptive = { { 0 }, { 0 }, { 0 }, FALSE, FALSE, { 1, 0, 1 } };
   TestArray x, x2;
 
   test_array_random (&x, rng, TVW_ELEM_F32, 5, xs, TEST_LAYOUT_CONTIGUOUS, -1, 1);
@@ -1967,7 +1959,7 @@ test_graph_pool3d_roi_nms_quant (void)
       const TvwOpClass *const classes[3] = {
         &tvw_op_max_pool3d, &tvw_op_avg_pool3d, &tvw_op_adaptive_avg_pool3d,
       };
-      Pool3dParams p = { { 1, 3, 3 }, { 1, 2, 2 }, { 0, 1, 1 }, TRUE, FALSE, { 1, 3, 2 } };
+      TvwPool3dParams p = { { 1, 3, 3 }, { 1, 2, 2 }, { 0, 1, 1 }, TRUE, FALSE, { 1, 3, 2 } };
       TestArray x;
       TvwVal v, y;
 

@@ -25,14 +25,6 @@ typedef enum
   POOL_ADAPTIVE_AVG,
 } PoolKind;
 
-typedef struct
-{
-  int      kernel[3], stride[3], padding[3];
-  gboolean ceil_mode;
-  gboolean count_include_pad;
-  gint64   out_size[3];          /* adaptive only */
-} Pool3dParams;
-
 /* PyTorch's pooling_output_shape () (dilation 1). */
 static gint64
 pool_output_size (gint64   in,
@@ -64,7 +56,7 @@ static gboolean
 pool3d_infer (TvwOpCall  *call,
               GError    **error)
 {
-  const Pool3dParams *p = call->params;
+  const TvwPool3dParams *p = call->params;
   const PoolKind kind = pool_kind (call);
   const TvwArray *x = &call->in[0];
   gint64 shape[5];
@@ -121,7 +113,7 @@ pool3d_infer (TvwOpCall  *call,
 /* The window of output index @o along @axis: [*begin, *end) in the input,
  * and the divisor's extent for average pooling. */
 static void
-pool_window (const Pool3dParams *p,
+pool_window (const TvwPool3dParams *p,
              PoolKind            kind,
              const gint64       *in,
              const gint64       *out,
@@ -161,7 +153,7 @@ pool3d_rows (gpointer data,
              int      thread)
 {
   const PoolJob *job = data;
-  const Pool3dParams *p = job->call->params;
+  const TvwPool3dParams *p = job->call->params;
   const PoolKind kind = pool_kind (job->call);
   const TvwArray *x = &job->call->in[0], *y = &job->call->out[0];
   const gint64 channels = x->shape[1];
@@ -266,7 +258,7 @@ static TvwVal
 add_pool (TvwNet             *net,
           const TvwOpClass   *cls,
           TvwVal              x,
-          const Pool3dParams *p)
+          const TvwPool3dParams *p)
 {
   const TvwNodeSpec spec = {
     .cls = cls,
@@ -281,7 +273,7 @@ add_pool (TvwNet             *net,
 }
 
 static void
-set_window (Pool3dParams *p,
+set_window (TvwPool3dParams *p,
             const int    *kernel,
             const int    *stride,
             const int    *padding)
@@ -303,7 +295,7 @@ tvw_net_max_pool3d (TvwNet    *net,
                     const int *padding,
                     gboolean   ceil_mode)
 {
-  Pool3dParams p = { .ceil_mode = ceil_mode };
+  TvwPool3dParams p = { .ceil_mode = ceil_mode };
 
   set_window (&p, kernel, stride, padding);
   return add_pool (net, &tvw_op_max_pool3d, x, &p);
@@ -318,7 +310,7 @@ tvw_net_avg_pool3d (TvwNet    *net,
                     gboolean   ceil_mode,
                     gboolean   count_include_pad)
 {
-  Pool3dParams p = { .ceil_mode = ceil_mode, .count_include_pad = count_include_pad };
+  TvwPool3dParams p = { .ceil_mode = ceil_mode, .count_include_pad = count_include_pad };
 
   set_window (&p, kernel, stride, padding);
   return add_pool (net, &tvw_op_avg_pool3d, x, &p);
@@ -329,7 +321,7 @@ tvw_net_adaptive_avg_pool3d (TvwNet       *net,
                              TvwVal        x,
                              const gint64 *out_size)
 {
-  Pool3dParams p = { 0 };
+  TvwPool3dParams p = { 0 };
 
   for (int i = 0; i < 3; i++)
     p.out_size[i] = out_size[i];

@@ -428,6 +428,14 @@ typedef struct
 
 typedef struct
 {
+  int      kernel[3], stride[3], padding[3];
+  gboolean ceil_mode;
+  gboolean count_include_pad;
+  gint64   out_size[3];          /* adaptive only */
+} TvwPool3dParams;
+
+typedef struct
+{
   int      out_h, out_w;
   double   spatial_scale;
   int      sampling_ratio;
