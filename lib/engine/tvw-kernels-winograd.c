@@ -356,17 +356,19 @@ tile_origin (const WinogradSplit *s,
   } G_STMT_END
 
 /* V[k][t][c] = (Bᵀ d B)[k] for the tiles [t0, t0 + count), k over the
- * n_xi matrices in use. */
-static void
-transform_input (const TvwConvParams *p,
-                 const WinogradSplit *s,
-                 const float         *input,
-                 gsize                t0,
-                 int                  count,
-                 float               *v)
+ * n_xi matrices in use.  Inlined for each tile size @m, a constant, so
+ * that the loops over the tile unroll and the tile stays in registers. */
+static inline __attribute__ ((always_inline)) void
+transform_input_m (const TvwConvParams *p,
+                   const WinogradSplit *s,
+                   const float         *input,
+                   gsize                t0,
+                   int                  count,
+                   float               *v,
+                   const int            m)
 {
   const int C = p->cin;
-  const int n = s->m + 2;
+  const int n = m + 2;
   const gsize xi_stride = (gsize) count * C;
 
   for (int tl = 0; tl < count; tl++)
@@ -424,21 +426,36 @@ transform_input (const TvwConvParams *p,
     }
 }
 
-/* Y = Aᵀ M A for the tiles [t0, t0 + count), columns [c0, c1), then bias,
- * residual and activation, into the output. */
 static void
-transform_output (const TvwConvParams *p,
-                  const WinogradSplit *s,
-                  const float         *mat,
-                  gsize                t0,
-                  int                  count,
-                  int                  c0,
-                  int                  c1,
-                  const float         *residual,
-                  float               *output)
+transform_input (const TvwConvParams *p,
+                 const WinogradSplit *s,
+                 const float         *input,
+                 gsize                t0,
+                 int                  count,
+                 float               *v)
+{
+  if (s->m == 4)
+    transform_input_m (p, s, input, t0, count, v, 4);
+  else
+    transform_input_m (p, s, input, t0, count, v, 2);
+}
+
+/* Y = Aᵀ M A for the tiles [t0, t0 + count), columns [c0, c1), then bias,
+ * residual and activation, into the output; inlined for each @m. */
+static inline __attribute__ ((always_inline)) void
+transform_output_m (const TvwConvParams *p,
+                    const WinogradSplit *s,
+                    const float         *mat,
+                    gsize                t0,
+                    int                  count,
+                    int                  c0,
+                    int                  c1,
+                    const float         *residual,
+                    float               *output,
+                    const int            m)
 {
   const int C = p->cout;
-  const int m = s->m, n = m + 2;
+  const int n = m + 2;
   const gsize xi_stride = (gsize) count * C;
 
   for (int tl = 0; tl < count; tl++)
@@ -503,6 +520,23 @@ transform_output (const TvwConvParams *p,
             }
         }
     }
+}
+
+static void
+transform_output (const TvwConvParams *p,
+                  const WinogradSplit *s,
+                  const float         *mat,
+                  gsize                t0,
+                  int                  count,
+                  int                  c0,
+                  int                  c1,
+                  const float         *residual,
+                  float               *output)
+{
+  if (s->m == 4)
+    transform_output_m (p, s, mat, t0, count, c0, c1, residual, output, 4);
+  else
+    transform_output_m (p, s, mat, t0, count, c0, c1, residual, output, 2);
 }
 
 typedef struct
