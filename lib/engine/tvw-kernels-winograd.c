@@ -59,11 +59,11 @@ static const int f23_point[4] = { 0, 1, 2, 5 };
  * on its 7×7 maps at batch 1 it runs as F(2, 3), 16 of the matrices. */
 #define WINOGRAD_MAX_CHANNELS (512 * 512)
 /* The cost of reading a matrix of weights, in rows of GEMM (see
- * tile_cost): from the last level cache, or from memory once the matrices
- * in use outgrow it (measured on a Zen 5 with 1 MiB of L2 per core). */
-#define WEIGHT_ROWS_CACHED 4.0
-#define WEIGHT_ROWS_MEMORY 24.0
-#define WEIGHT_CACHED_BYTES (16 * 1024 * 1024)
+ * tile_cost).  In a network each layer's weights come from memory: the
+ * others' have evicted them since the last pass (measured on a Zen 5, in
+ * ResNet-50: at batch 1 F(2, 3) beats F(4, 3) on layer3's 14×14 maps,
+ * though not with the weights in cache). */
+#define WEIGHT_ROWS 24.0
 
 gboolean
 tvw_winograd_supports (int kh,
@@ -180,10 +180,8 @@ tile_cost (const TvwConvParams *p,
   const int n_xi = (m + 2) * (m + 2);
   const gsize tiles = (gsize) p->n * ((p->oh + m - 1) / m) * ((p->ow + m - 1) / m);
   const gsize rows = (tiles + TVW_GEMM_MR - 1) / TVW_GEMM_MR * TVW_GEMM_MR;
-  const gsize bytes = (gsize) n_xi * p->cin * p->cout * sizeof (float);
-  const double weight_rows = bytes > WEIGHT_CACHED_BYTES ? WEIGHT_ROWS_MEMORY : WEIGHT_ROWS_CACHED;
 
-  return (double) n_xi * ((double) rows + weight_rows);
+  return (double) n_xi * ((double) rows + WEIGHT_ROWS);
 }
 
 static int
@@ -252,6 +250,17 @@ chunk_range (const WinogradSplit *s,
   *count = (int) (MIN (s->tiles, r1 * TVW_GEMM_MR) - *t0);
 }
 
+/* Floats from one transformed matrix of @count tiles × @c channels to the
+ * next: an odd number of cache lines, so that the 16 or 36 elements of a
+ * tile, one per matrix, fall in different sets of the L1 cache (at a
+ * multiple of 4 KiB apart they would all compete for one). */
+static inline gsize
+xi_stride (int count,
+           int c)
+{
+  return ((gsize) count * c + 31) / 32 * 32 + 16;
+}
+
 gsize
 tvw_winograd_scratch_floats (const TvwConvParams *p,
                              int                  n_threads)
@@ -259,7 +268,7 @@ tvw_winograd_scratch_floats (const TvwConvParams *p,
   WinogradSplit s;
 
   winograd_split (p, n_threads, &s);
-  return (gsize) s.n_xi * s.max_chunk * (p->cin + p->cout);
+  return (gsize) s.n_xi * (xi_stride (s.max_chunk, p->cin) + xi_stride (s.max_chunk, p->cout));
 }
 
 /* A step's worth of channels, @cb ≤ CB of them, into or out of a vector:
@@ -369,7 +378,7 @@ transform_input_m (const TvwConvParams *p,
 {
   const int C = p->cin;
   const int n = m + 2;
-  const gsize xi_stride = (gsize) count * C;
+  const gsize stride = xi_stride (count, C);
 
   for (int tl = 0; tl < count; tl++)
     {
@@ -420,7 +429,7 @@ transform_input_m (const TvwConvParams *p,
               else
                 BT23 (r, t[i]);
               for (int j = 0; j < n; j++)
-                store_step (dst + (gsize) (i * n + j) * xi_stride + c0, &r[j], cb);
+                store_step (dst + (gsize) (i * n + j) * stride + c0, &r[j], cb);
             }
         }
     }
@@ -456,7 +465,7 @@ transform_output_m (const TvwConvParams *p,
 {
   const int C = p->cout;
   const int n = m + 2;
-  const gsize xi_stride = (gsize) count * C;
+  const gsize stride = xi_stride (count, C);
 
   for (int tl = 0; tl < count; tl++)
     {
@@ -471,7 +480,7 @@ transform_output_m (const TvwConvParams *p,
           WVec x[6][6], col[6], at[4][6], r[4], bias;
 
           for (int k = 0; k < n * n; k++)
-            load_step (&x[k / n][k % n], src + (gsize) k * xi_stride + cc, cb);
+            load_step (&x[k / n][k % n], src + (gsize) k * stride + cc, cb);
           load_step (&bias, p->bias + cc, cb);
 
           /* Aᵀ M, a column at a time */
@@ -564,7 +573,7 @@ winograd_task (gpointer data,
   const int c0 = part * s->cols;
   const int c1 = MIN (p->cout, c0 + s->cols);
   float *v = job->scratch + (gsize) thread * job->scratch_per_thread;
-  float *m = v + (gsize) s->n_xi * s->max_chunk * p->cin;
+  float *m = v + (gsize) s->n_xi * xi_stride (s->max_chunk, p->cin);
   gsize t0;
   int count;
 
@@ -576,10 +585,10 @@ winograd_task (gpointer data,
       /* F(2, 3)'s element (i, j) is F(4, 3)'s at its points' places. */
       const int xi = s->m == 4 ? k : 6 * f23_point[k / 4] + f23_point[k % 4];
 
-      tvw_gemm_packed (count, p->cin, v + (gsize) k * count * p->cin, p->cin,
+      tvw_gemm_packed (count, p->cin, v + (gsize) k * xi_stride (count, p->cin), p->cin,
                        p->weight + xi * per_xi, p->cout,
                        c0 / TVW_GEMM_NR, (c1 + TVW_GEMM_NR - 1) / TVW_GEMM_NR,
-                       m + (gsize) k * count * p->cout, p->cout,
+                       m + (gsize) k * xi_stride (count, p->cout), p->cout,
                        NULL, NULL, 0, TVW_ACT_NONE);
     }
   transform_output (p, s, m, t0, count, c0, c1, job->residual, job->output);
