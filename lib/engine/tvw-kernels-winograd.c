@@ -479,8 +479,9 @@ transform_output_m (const TvwConvParams *p,
           const int cb = MIN (CB, c1 - cc);
           WVec x[6][6], col[6], at[4][6], r[4], bias;
 
-          for (int k = 0; k < n * n; k++)
-            load_step (&x[k / n][k % n], src + (gsize) k * stride + cc, cb);
+          for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+              load_step (&x[i][j], src + (gsize) (i * n + j) * stride + cc, cb);
           load_step (&bias, p->bias + cc, cb);
 
           /* Aᵀ M, a column at a time */
