@@ -55,10 +55,11 @@ typedef gint32 WMask __attribute__ ((vector_size (CB * sizeof (gint32))));
 
 /* Which of the 36 matrices F(2, 3) uses: F(4, 3)'s points 0, 1, −1, ∞. */
 static const int f23_point[4] = { 0, 1, 2, 5 };
+
 /* The largest cin·cout run as Winograd.  512×512 (ResNet's layer4) too:
  * from batch 2 on its 7×7 maps run about twice as fast as with im2col.  At
  * batch 1 they run as F(2, 3), which reads 16 MiB of weights where im2col
- * reads 9 and is a little slower (measured 5–15% on a Zen 5). */
+ * reads 9, and is slower by up to a fifth (measured on a Zen 5). */
 #define WINOGRAD_MAX_CHANNELS (512 * 512)
 /* The cost of reading a matrix of weights, in rows of GEMM (see
  * tile_cost).  In a network each layer's weights come from memory: the
