@@ -377,28 +377,18 @@ tvw_squeeze_excitation_pack (const float *w2,
   kernels ()->tvw_squeeze_excitation_pack (w2, c, squeeze, w2t);
 }
 
-gboolean
-tvw_winograd_supports (int kh,
-                       int kw,
-                       int sh,
-                       int sw,
-                       int ph,
-                       int pw,
-                       int dh,
-                       int dw,
-                       int groups,
-                       int cin,
-                       int cout)
+int
+tvw_winograd_choose (const TvwConvParams *p)
 {
-  return kernels ()->tvw_winograd_supports (kh, kw, sh, sw, ph, pw, dh, dw,
-                                            groups, cin, cout);
+  return kernels ()->tvw_winograd_choose (p);
 }
 
 gsize
 tvw_winograd_packed_floats (int cin,
-                            int cout)
+                            int cout,
+                            int tile)
 {
-  return kernels ()->tvw_winograd_packed_floats (cin, cout);
+  return kernels ()->tvw_winograd_packed_floats (cin, cout, tile);
 }
 
 void
@@ -406,11 +396,12 @@ tvw_winograd_pack (const float  *weight,
                    const double *scale,
                    int           cin,
                    int           cout,
+                   int           tile,
                    int           panel_begin,
                    int           panel_end,
                    float        *packed)
 {
-  kernels ()->tvw_winograd_pack (weight, scale, cin, cout, panel_begin, panel_end, packed);
+  kernels ()->tvw_winograd_pack (weight, scale, cin, cout, tile, panel_begin, panel_end, packed);
 }
 
 gsize

@@ -39,7 +39,7 @@
   X (tvw_squeeze_excitation_scratch_floats)    \
   X (tvw_kernel_squeeze_excitation)            \
   X (tvw_squeeze_excitation_pack)              \
-  X (tvw_winograd_supports)                    \
+  X (tvw_winograd_choose)                      \
   X (tvw_winograd_packed_floats)               \
   X (tvw_winograd_pack)                        \
   X (tvw_winograd_scratch_floats)              \
@@ -77,7 +77,7 @@
 # define tvw_squeeze_excitation_scratch_floats TVW_ISA_FN (tvw_squeeze_excitation_scratch_floats)
 # define tvw_kernel_squeeze_excitation TVW_ISA_FN (tvw_kernel_squeeze_excitation)
 # define tvw_squeeze_excitation_pack TVW_ISA_FN (tvw_squeeze_excitation_pack)
-# define tvw_winograd_supports TVW_ISA_FN (tvw_winograd_supports)
+# define tvw_winograd_choose TVW_ISA_FN (tvw_winograd_choose)
 # define tvw_winograd_packed_floats TVW_ISA_FN (tvw_winograd_packed_floats)
 # define tvw_winograd_pack TVW_ISA_FN (tvw_winograd_pack)
 # define tvw_winograd_scratch_floats TVW_ISA_FN (tvw_winograd_scratch_floats)

@@ -23,7 +23,9 @@ typedef struct
   int kh, kw, sh, sw, ph, pw, dh, dw, groups;
   gboolean depthwise;          /* groups == cin == cout */
   gboolean panels;             /* weights in tvw_gemm_pack_b() panels */
-  gboolean winograd;           /* weights in tvw_winograd_pack() panels */
+  int      winograd;           /* 0, or the tile of the Winograd weights:
+                                * 4, F(4, 3)'s 36 matrices (F(2, 3) runs
+                                * on 16 of them), or 2, F(2, 3)'s 16 alone */
   /* Packed weights, per group: GEMM panels of the [kh·kw·cin/groups]×
    * [cout/groups] matrix when @panels, else that matrix row-major; for
    * depthwise convolutions [kh·kw][cout]; Winograd's own when @winograd. */

@@ -13,23 +13,29 @@
 
 G_BEGIN_DECLS
 
-/* Whether a convolution of this shape runs as Winograd: 3×3, stride 1,
- * padding 1, no dilation, no groups, 16 to 512×512 channels.  Each call
- * then picks F(4×4, 3×3) or F(2×2, 3×3) for its map size and batch. */
-gboolean tvw_winograd_supports       (int kh, int kw, int sh, int sw, int ph, int pw,
-                                      int dh, int dw, int groups, int cin, int cout);
+/* Whether a convolution of @p's shape runs as Winograd — 3×3, stride 1,
+ * padding 1, no dilation, no groups, 16 to 512×512 channels — and with
+ * which weights: 4 when F(4×4, 3×3) pays at @p's map size and batch (the
+ * weights for it, on which F(2, 3) can run too), 2 when F(2×2, 3×3) does
+ * (its weights alone: 16 matrices instead of 36), 0 when im2col does
+ * better.  The op decides once, at load, from the sizes the model was
+ * built for; each run then picks the tile its weights allow. */
+int      tvw_winograd_choose         (const TvwConvParams *p);
 
-/* The transformed weights: F(4, 3)'s 36 GEMM panel sets of cin×cout, of
- * which F(2, 3) uses 16. */
+/* The transformed weights for @tile: F(4, 3)'s 36 GEMM panel sets of
+ * cin×cout (F(2, 3) runs on 16 of them), or F(2, 3)'s 16. */
 gsize    tvw_winograd_packed_floats  (int           cin,
-                                      int           cout);
+                                      int           cout,
+                                      int           tile);
 /* Transforms PyTorch's [cout][cin][3][3] @weight, each output channel
  * scaled by @scale (a folded BatchNorm), into the column panels
- * [@panel_begin, @panel_end) (of TVW_GEMM_NR output channels) of @packed. */
+ * [@panel_begin, @panel_end) (of TVW_GEMM_NR output channels) of @packed,
+ * for @tile. */
 void     tvw_winograd_pack           (const float  *weight,
                                       const double *scale,
                                       int           cin,
                                       int           cout,
+                                      int           tile,
                                       int           panel_begin,
                                       int           panel_end,
                                       float        *packed);

@@ -67,35 +67,15 @@ static const int f23_point[4] = { 0, 1, 2, 5 };
  * ResNet-50: at batch 1 F(2, 3) beats F(4, 3) on layer3's 14×14 maps,
  * though not with the weights in cache). */
 #define WEIGHT_ROWS 24.0
-
-gboolean
-tvw_winograd_supports (int kh,
-                       int kw,
-                       int sh,
-                       int sw,
-                       int ph,
-                       int pw,
-                       int dh,
-                       int dw,
-                       int groups,
-                       int cin,
-                       int cout)
-{
-  /* For whoever tunes the kernels: compare with the im2col path. */
-  if (g_getenv ("TVW_NO_WINOGRAD") != NULL)
-    return FALSE;
-
-  /* Below 16 channels the transforms cost as much as they save. */
-  return kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph == 1 && pw == 1 &&
-         dh == 1 && dw == 1 && groups == 1 &&
-         cin >= 16 && cout >= 16 && (gsize) cin * cout <= WINOGRAD_MAX_CHANNELS;
-}
+/* The largest cin·cout run as F(2, 3) alone. */
+#define F23_MAX_CHANNELS (256 * 256)
 
 gsize
 tvw_winograd_packed_floats (int cin,
-                            int cout)
+                            int cout,
+                            int tile)
 {
-  return N_XI * tvw_gemm_packed_floats (cin, cout);
+  return (tile == 4 ? N_XI : 16) * tvw_gemm_packed_floats (cin, cout);
 }
 
 /* F(4, 3)'s G for the points 0, 1, −1, 2, −2, ∞. */
@@ -113,6 +93,7 @@ tvw_winograd_pack (const float  *weight,
                    const double *scale,
                    int           cin,
                    int           cout,
+                   int           tile,
                    int           panel_begin,
                    int           panel_end,
                    float        *packed)
@@ -146,16 +127,18 @@ tvw_winograd_pack (const float  *weight,
               gg[r][c][j] = wino_g[r][0] * g[c][j] + wino_g[r][1] * g[3 + c][j] +
                             wino_g[r][2] * g[6 + c][j];
 
-        /* (G g) Gᵀ, element (r, s) into matrix 6r + s */
-        for (int r = 0; r < 6; r++)
-          for (int s = 0; s < 6; s++)
-            {
-              float *u = packed + (gsize) (6 * r + s) * per_xi + at;
+        /* (G g) Gᵀ, element (r, s) into matrix 6r + s; for F(2, 3) alone
+         * only its points' elements, in order. */
+        for (int k = 0; k < (tile == 4 ? N_XI : 16); k++)
+          {
+            const int r = tile == 4 ? k / 6 : f23_point[k / 4];
+            const int s = tile == 4 ? k % 6 : f23_point[k % 4];
+            float *u = packed + (gsize) k * per_xi + at;
 
-              for (int j = 0; j < TVW_GEMM_NR; j++)
-                u[j] = (float) (gg[r][0][j] * wino_g[s][0] + gg[r][1][j] * wino_g[s][1] +
-                                gg[r][2][j] * wino_g[s][2]);
-            }
+            for (int j = 0; j < TVW_GEMM_NR; j++)
+              u[j] = (float) (gg[r][0][j] * wino_g[s][0] + gg[r][1][j] * wino_g[s][1] +
+                              gg[r][2][j] * wino_g[s][2]);
+          }
       }
 }
 
@@ -192,10 +175,38 @@ winograd_tile (const TvwConvParams *p)
 {
   const char *force = g_getenv ("TVW_WINOGRAD_TILE");
 
+  /* F(2, 3)'s weights alone allow nothing else. */
+  if (p->winograd == 2)
+    return 2;
   /* For whoever tunes the kernels: force one tile size. */
   if (force != NULL && (force[0] == '2' || force[0] == '4'))
     return force[0] - '0';
   return tile_cost (p, 2) <= tile_cost (p, 4) ? 2 : 4;
+}
+
+int
+tvw_winograd_choose (const TvwConvParams *p)
+{
+  TvwConvParams q = *p;
+  int tile;
+
+  /* For whoever tunes the kernels: compare with the im2col path. */
+  if (g_getenv ("TVW_NO_WINOGRAD") != NULL)
+    return 0;
+
+  /* Below 16 channels the transforms cost as much as they save. */
+  if (p->kh != 3 || p->kw != 3 || p->sh != 1 || p->sw != 1 || p->ph != 1 || p->pw != 1 ||
+      p->dh != 1 || p->dw != 1 || p->groups != 1 || p->cin < 16 || p->cout < 16 ||
+      (gsize) p->cin * p->cout > WINOGRAD_MAX_CHANNELS)
+    return 0;
+
+  q.winograd = 4;
+  tile = winograd_tile (&q);
+  /* F(2, 3) on wide layers (layer4's 512 channels at 7×7, batch 1) reads
+   * more weights than im2col and is slower. */
+  if (tile == 2 && (gsize) p->cin * p->cout > F23_MAX_CHANNELS)
+    return 0;
+  return tile;
 }
 
 static void
@@ -587,7 +598,7 @@ winograd_task (gpointer data,
   for (int k = 0; k < s->n_xi; k++)
     {
       /* F(2, 3)'s element (i, j) is F(4, 3)'s at its points' places. */
-      const int xi = s->m == 4 ? k : 6 * f23_point[k / 4] + f23_point[k % 4];
+      const int xi = s->m == 4 || p->winograd == 2 ? k : 6 * f23_point[k / 4] + f23_point[k % 4];
 
       tvw_gemm_packed (count, p->cin, v + (gsize) k * xi_stride (count, p->cin), p->cin,
                        p->weight + xi * per_xi, p->cout,

@@ -26,7 +26,8 @@ typedef struct
 {
   double   *scale;           /* [cout], applied to the weights when packing */
   float    *bias;            /* [cout] */
-  gboolean  depthwise, winograd, panels;
+  gboolean  depthwise, panels;
+  int       winograd;        /* 0, or the tile of the Winograd weights */
   int       piece_panels;    /* GEMM panels per pack piece */
 } ConvPrepared;
 
@@ -209,10 +210,15 @@ conv_prepare (TvwOpCall  *call,
     }
 
   prep->depthwise = groups > 1 && groups == p->cin && groups == p->cout;
-  prep->winograd = !prep->depthwise && call->cls == &tvw_op_conv2d &&
-    tvw_winograd_supports (s->kernel_h, s->kernel_w, s->stride_h, s->stride_w,
-                           s->pad_h, s->pad_w, s->dilation_h, s->dilation_w,
-                           groups, p->cin, p->cout);
+  /* Winograd and its tile for the sizes the model was built for (the
+   * shapes the op was last inferred with). */
+  if (!prep->depthwise && call->cls == &tvw_op_conv2d)
+    {
+      TvwConvParams kp;
+
+      conv_kernel_params (call, &kp);
+      prep->winograd = tvw_winograd_choose (&kp);
+    }
   /* The GEMM's B in NR-column panels when the kernel reads it so. */
   prep->panels = !prep->depthwise && !prep->winograd &&
     (groups == 1 || cout_g >= TVW_GEMM_NR);
@@ -236,7 +242,7 @@ conv_packed_bytes (const TvwOpCall *call)
   gsize floats;
 
   if (prep->winograd)
-    floats = tvw_winograd_packed_floats (p->cin, p->cout);
+    floats = tvw_winograd_packed_floats (p->cin, p->cout, prep->winograd);
   else if (prep->panels)
     floats = tvw_gemm_packed_floats ((int) k, p->cout / groups) * groups;
   else
@@ -350,7 +356,7 @@ conv_pack (const TvwOpCall *call,
           packed[(gsize) t * p->cout + c] = (float) (w[(gsize) c * taps + t] * scale[c]);
     }
   else if (prep->winograd)
-    tvw_winograd_pack (w, scale, p->cin, p->cout, panels_begin, panels_end, packed);
+    tvw_winograd_pack (w, scale, p->cin, p->cout, prep->winograd, panels_begin, panels_end, packed);
   else if (prep->panels)
     pack_panels (call, panels_begin, panels_end);
   else
