@@ -8,6 +8,10 @@
  * the convolution that produced it.  The exponential is Cephes' expf
  * polynomial (about 1 ulp), so results stay within a few ulp of the scalar
  * path.
+ *
+ * Each kernel set's build compiles its own copy (tvw-isa-private.h): the
+ * vector path where the set's flags give AVX2 and FMA, the scalar one in
+ * the baseline build.
  */
 
 #pragma once
