@@ -434,10 +434,15 @@ tvw_gemm_packed (int                 m,
                  TvwActivation       act)
 {
   const float *rows_a[TILE_ROWS];
+  /* One row tile (a linear layer at batch 1): no panel slice is used
+   * twice, so K is not blocked, and each panel is read from start to end
+   * (they follow each other: the whole matrix in order, which the
+   * prefetchers follow) while C stays in registers. */
+  const int kc_max = m <= TILE_ROWS ? MAX (k, 1) : KC;
 
-  for (int k0 = 0; k0 < k; k0 += KC)
+  for (int k0 = 0; k0 < k; k0 += kc_max)
     {
-      const int kc = MIN (KC, k - k0);
+      const int kc = MIN (kc_max, k - k0);
       const gboolean first = k0 == 0;
       const gboolean last = k0 + kc >= k;
 
