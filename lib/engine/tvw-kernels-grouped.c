@@ -233,7 +233,10 @@ dw16_pixels (const TvwConvParams *p,
 
 /* The same with kernel width KW, stride SW and no dilation along the
  * row, all constants: each of the (PX - 1)·SW + KW input pixels is loaded
- * once.  Taps are added in the order of dw16_pixels(). */
+ * once.  Taps are added in the order of dw16_pixels().  With CHECK, input
+ * pixels outside the row are skipped (they are padding): near the borders
+ * and on small maps (7×7 with a 5×5 kernel has no column without padding)
+ * a block of pixels still shares its loads. */
 static inline __attribute__((always_inline)) void
 dw16_slide (const TvwConvParams *p,
             const float         *img,
@@ -247,9 +250,11 @@ dw16_slide (const TvwConvParams *p,
             float               *out_row,
             const int            PX,
             const int            KW,
-            const int            SW)
+            const int            SW,
+            const gboolean       CHECK)
 {
   const int C = p->cout;
+  const int ix0 = ox * SW - p->pw;
   const __m512 bias = _mm512_maskz_loadu_ps (m, p->bias + c);
   __m512 acc[8], w[5];
 
@@ -259,7 +264,9 @@ dw16_slide (const TvwConvParams *p,
 
   for (int ky = ky_lo; ky < ky_hi; ky++)
     {
-      const float *in = img + ((gsize) (iy0 + ky * p->dh) * p->w + ox * SW - p->pw) * C + c;
+      /* The first input pixel's offset, even in the padding: only those
+       * inside are read. */
+      const float *in = img + ((gssize) (iy0 + ky * p->dh) * p->w + ix0) * C + c;
       const float *wt = p->weight + (gsize) ky * KW * C + c;
 
 #pragma GCC unroll 5
@@ -269,7 +276,11 @@ dw16_slide (const TvwConvParams *p,
 #pragma GCC unroll 20
       for (int i = 0; i < (PX - 1) * SW + KW; i++)
         {
-          const __m512 x = _mm512_maskz_loadu_ps (m, in + (gsize) i * C);
+          __m512 x;
+
+          if (CHECK && (unsigned) (ix0 + i) >= (unsigned) p->w)
+            continue;
+          x = _mm512_maskz_loadu_ps (m, in + (gssize) i * C);
 
 #pragma GCC unroll 8
           for (int j = 0; j < PX; j++)
@@ -288,40 +299,79 @@ dw16_slide (const TvwConvParams *p,
                 out_row + (gsize) (ox + j) * C + c, m, p->act);
 }
 
-/* Interior outputs [ox, ox_b) by blocks of 8, 4, 2 and 1. */
+/* Output pixels [0, ow) by blocks of 8, 4, 2 and 1; those in blocks that
+ * reach into the padding ([0, ox_a) and [ox_b, ow)) check their taps. */
 static inline __attribute__((always_inline)) void
-dw16_interior (const TvwConvParams *p,
-               const float         *img,
-               int                  iy0,
-               int                  ky_lo,
-               int                  ky_hi,
-               int                  ox,
-               int                  ox_b,
-               int                  c,
-               __mmask16            m,
-               const float         *res_row,
-               float               *out_row,
-               const int            KW,
-               const int            SW)
+dw16_row (const TvwConvParams *p,
+          const float         *img,
+          int                  iy0,
+          int                  ky_lo,
+          int                  ky_hi,
+          int                  ox_a,
+          int                  ox_b,
+          int                  c,
+          __mmask16            m,
+          const float         *res_row,
+          float               *out_row,
+          const int            KW,
+          const int            SW)
 {
+  int ox = 0;
+
 #define DW16_BLOCK(PX) \
-  (KW > 0 ? dw16_slide (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row, PX, KW, SW) \
-          : dw16_pixels (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row, PX))
-  for (; ox + 8 <= ox_b; ox += 8)
+  do \
+    { \
+      if (ox >= ox_a && ox + PX <= ox_b) \
+        dw16_slide (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row, PX, KW, SW, FALSE); \
+      else \
+        dw16_slide (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row, PX, KW, SW, TRUE); \
+      ox += PX; \
+    } \
+  while (0)
+  while (ox + 8 <= p->ow)
     DW16_BLOCK (8);
+  if (ox + 4 <= p->ow)
+    DW16_BLOCK (4);
+  if (ox + 2 <= p->ow)
+    DW16_BLOCK (2);
+  if (ox < p->ow)
+    DW16_BLOCK (1);
+#undef DW16_BLOCK
+}
+
+/* Interior outputs [ox_a, ox_b) of any shape by blocks of 8, 4, 2 and 1,
+ * the others one at a time. */
+static inline void
+dw16_row_any (const TvwConvParams *p,
+              const float         *img,
+              int                  iy0,
+              int                  ky_lo,
+              int                  ky_hi,
+              int                  ox_a,
+              int                  ox_b,
+              int                  c,
+              __mmask16            m,
+              const float         *res_row,
+              float               *out_row)
+{
+  int ox;
+
+  for (ox = 0; ox < ox_a; ox++)
+    dw16_pixel (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row);
+  for (; ox + 8 <= ox_b; ox += 8)
+    dw16_pixels (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row, 8);
   if (ox + 4 <= ox_b)
     {
-      DW16_BLOCK (4);
+      dw16_pixels (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row, 4);
       ox += 4;
     }
   if (ox + 2 <= ox_b)
     {
-      DW16_BLOCK (2);
+      dw16_pixels (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row, 2);
       ox += 2;
     }
-  if (ox < ox_b)
-    DW16_BLOCK (1);
-#undef DW16_BLOCK
+  for (; ox < p->ow; ox++)
+    dw16_pixel (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row);
 }
 
 static void
@@ -346,32 +396,25 @@ depthwise_row (const TvwConvParams *p,
   for (int c = c0; c < c1; c += 16)
     {
       const __mmask16 m = c1 - c >= 16 ? 0xffff : (__mmask16) ((1u << (c1 - c)) - 1);
-      int ox;
-
-      for (ox = 0; ox < ox_a; ox++)
-        dw16_pixel (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row);
 
       switch (shape)
         {
         case 1:
-          dw16_interior (p, img, iy0, ky_lo, ky_hi, ox, ox_b, c, m, res_row, out_row, 3, 1);
+          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row, 3, 1);
           break;
         case 2:
-          dw16_interior (p, img, iy0, ky_lo, ky_hi, ox, ox_b, c, m, res_row, out_row, 3, 2);
+          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row, 3, 2);
           break;
         case 3:
-          dw16_interior (p, img, iy0, ky_lo, ky_hi, ox, ox_b, c, m, res_row, out_row, 5, 1);
+          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row, 5, 1);
           break;
         case 4:
-          dw16_interior (p, img, iy0, ky_lo, ky_hi, ox, ox_b, c, m, res_row, out_row, 5, 2);
+          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row, 5, 2);
           break;
         default:
-          dw16_interior (p, img, iy0, ky_lo, ky_hi, ox, ox_b, c, m, res_row, out_row, 0, 0);
+          dw16_row_any (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row);
           break;
         }
-
-      for (ox = MAX (ox_a, ox_b); ox < p->ow; ox++)
-        dw16_pixel (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row);
     }
 }
 
