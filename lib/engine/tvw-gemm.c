@@ -305,14 +305,30 @@ kernel_512 (const int           mr,
         }
     }
 
+  /* Full columns with plain stores: only the edge tiles need masks, and
+   * a masked store can cost more than a plain one. */
+  if (m0 == 0xffff && (np == 1 || m1 == 0xffff))
+    {
 #pragma GCC unroll 12
-  for (int r = 0; r < mr; r++)
-    if (r < rows)
-      {
-        _mm512_mask_storeu_ps (c + r * ldc, m0, acc[r][0]);
-        if (np == 2)
-          _mm512_mask_storeu_ps (c + r * ldc + NR, m1, acc[r][1]);
-      }
+      for (int r = 0; r < mr; r++)
+        if (r < rows)
+          {
+            _mm512_storeu_ps (c + r * ldc, acc[r][0]);
+            if (np == 2)
+              _mm512_storeu_ps (c + r * ldc + NR, acc[r][1]);
+          }
+    }
+  else
+    {
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++)
+        if (r < rows)
+          {
+            _mm512_mask_storeu_ps (c + r * ldc, m0, acc[r][0]);
+            if (np == 2)
+              _mm512_mask_storeu_ps (c + r * ldc + NR, m1, acc[r][1]);
+          }
+    }
 
   /* Other activations, on the stored tile. */
   if (ep != NULL && ep->bias != NULL && ep->act != TVW_ACT_NONE && ep->act != TVW_ACT_RELU)
