@@ -444,6 +444,9 @@ test_squeeze_excitation (void)
     /* MobileNet V3's widest (the 128-channel blocks of fc2, and a partial
      * one), odd channel counts, a batch */
     { 1, 960, 7, 7, 240, TVW_ACT_RELU, TVW_ACT_HARDSIGMOID },
+    /* small maps with wide layers, a batch */
+    { 2, 672, 5, 5, 168, TVW_ACT_RELU, TVW_ACT_HARDSIGMOID },
+    { 1, 1152, 3, 3, 48, TVW_ACT_SILU, TVW_ACT_SIGMOID },
     { 2, 129, 3, 5, 7, TVW_ACT_SILU, TVW_ACT_SIGMOID },
     { 3, 7, 4, 4, 1, TVW_ACT_RELU, TVW_ACT_HARDSIGMOID },
     { 8, 200, 2, 3, 17, TVW_ACT_HARDSWISH, TVW_ACT_SIGMOID },
