@@ -156,6 +156,50 @@ test_depthwise (void)
       check (&cases[i], threads);
 }
 
+/* Random depthwise shapes over every kernel path: 3 and 5 taps at
+ * strides 1 and 2 (the sliding kernels, near the borders too), other
+ * shapes, channel counts that end in a partial vector, maps down to 1×1,
+ * every activation, with and without a residual. */
+static void
+test_depthwise_random (void)
+{
+  const TvwActivation acts[] = {
+    TVW_ACT_NONE, TVW_ACT_RELU, TVW_ACT_RELU6, TVW_ACT_SILU, TVW_ACT_SIGMOID,
+    TVW_ACT_HARDSWISH, TVW_ACT_HARDSIGMOID, TVW_ACT_GELU,
+  };
+  GRand *rand = g_rand_new_with_seed (1313);
+
+  for (int i = 0; i < 48; i++)
+    {
+      const int k = g_rand_boolean (rand) ? 3 : 5;
+      const int stride = 1 + g_rand_int_range (rand, 0, 2);
+      const int c = i < 8 ? 16 * (i + 1) + i % 2 : g_rand_int_range (rand, 1, 80);
+      /* Mostly PyTorch's "same" padding; a dilation or a kernel 3 wide
+       * and 5 high now and then (the other kernels). */
+      const gboolean odd_shape = i % 7 == 6;
+      const int dil = i % 11 == 10 ? 2 : 1;
+      Case cc = {
+        1 + g_rand_int_range (rand, 0, 2), c,
+        g_rand_int_range (rand, 1, 24), g_rand_int_range (rand, 1, 30), c,
+        { odd_shape ? 5 : k, odd_shape ? 3 : k, stride, stride,
+          (odd_shape ? 5 : k) / 2 * dil, g_rand_int_range (rand, 0, (odd_shape ? 3 : k) / 2 + 1) * dil,
+          dil, dil, c, TRUE },
+        acts[i % G_N_ELEMENTS (acts)], FALSE,
+      };
+
+      /* No empty outputs. */
+      cc.h = MAX (cc.h, dil * (cc.spec.kernel_h - 1) + 1 - 2 * cc.spec.pad_h);
+      cc.w = MAX (cc.w, dil * (cc.spec.kernel_w - 1) + 1 - 2 * cc.spec.pad_w);
+      /* A residual where the output has the input's shape. */
+      cc.residual = stride == 1 && !odd_shape && cc.spec.pad_w == k / 2 * dil && i % 3 == 0;
+
+      for (int threads = 1; threads <= 3; threads++)
+        check (&cc, threads);
+    }
+
+  g_rand_free (rand);
+}
+
 static void
 test_grouped (void)
 {
@@ -339,6 +383,15 @@ test_squeeze_excitation (void)
     { 2, 67, 5, 3, 9, TVW_ACT_RELU, TVW_ACT_HARDSIGMOID },
     /* RegNet Y on a 1×1 map */
     { 3, 440, 1, 1, 52, TVW_ACT_RELU, TVW_ACT_SIGMOID },
+    /* MobileNet V3's widest (the 128-channel blocks of fc2, and a partial
+     * one), odd channel counts, a batch */
+    { 1, 960, 7, 7, 240, TVW_ACT_RELU, TVW_ACT_HARDSIGMOID },
+    /* small maps with wide layers, a batch */
+    { 2, 672, 5, 5, 168, TVW_ACT_RELU, TVW_ACT_HARDSIGMOID },
+    { 1, 1152, 3, 3, 48, TVW_ACT_SILU, TVW_ACT_SIGMOID },
+    { 2, 129, 3, 5, 7, TVW_ACT_SILU, TVW_ACT_SIGMOID },
+    { 3, 7, 4, 4, 1, TVW_ACT_RELU, TVW_ACT_HARDSIGMOID },
+    { 8, 200, 2, 3, 17, TVW_ACT_HARDSWISH, TVW_ACT_SIGMOID },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -353,6 +406,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/tvw/engine/grouped/depthwise", test_depthwise);
+  g_test_add_func ("/tvw/engine/grouped/depthwise-random", test_depthwise_random);
   g_test_add_func ("/tvw/engine/grouped/narrow-groups", test_grouped);
   g_test_add_func ("/tvw/engine/grouped/activations", test_activations);
   g_test_add_func ("/tvw/engine/grouped/squeeze-excitation", test_squeeze_excitation);

@@ -305,14 +305,30 @@ kernel_512 (const int           mr,
         }
     }
 
+  /* Full columns with plain stores: only the edge tiles need masks, and
+   * a masked store can cost more than a plain one. */
+  if (m0 == 0xffff && (np == 1 || m1 == 0xffff))
+    {
 #pragma GCC unroll 12
-  for (int r = 0; r < mr; r++)
-    if (r < rows)
-      {
-        _mm512_mask_storeu_ps (c + r * ldc, m0, acc[r][0]);
-        if (np == 2)
-          _mm512_mask_storeu_ps (c + r * ldc + NR, m1, acc[r][1]);
-      }
+      for (int r = 0; r < mr; r++)
+        if (r < rows)
+          {
+            _mm512_storeu_ps (c + r * ldc, acc[r][0]);
+            if (np == 2)
+              _mm512_storeu_ps (c + r * ldc + NR, acc[r][1]);
+          }
+    }
+  else
+    {
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++)
+        if (r < rows)
+          {
+            _mm512_mask_storeu_ps (c + r * ldc, m0, acc[r][0]);
+            if (np == 2)
+              _mm512_mask_storeu_ps (c + r * ldc + NR, m1, acc[r][1]);
+          }
+    }
 
   /* Other activations, on the stored tile. */
   if (ep != NULL && ep->bias != NULL && ep->act != TVW_ACT_NONE && ep->act != TVW_ACT_RELU)
@@ -434,10 +450,15 @@ tvw_gemm_packed (int                 m,
                  TvwActivation       act)
 {
   const float *rows_a[TILE_ROWS];
+  /* One row tile (a linear layer at batch 1): no panel slice is used
+   * twice, so K is not blocked, and each panel is read from start to end
+   * (they follow each other: the whole matrix in order, which the
+   * prefetchers follow) while C stays in registers. */
+  const int kc_max = m <= TILE_ROWS ? MAX (k, 1) : KC;
 
-  for (int k0 = 0; k0 < k; k0 += KC)
+  for (int k0 = 0; k0 < k; k0 += kc_max)
     {
-      const int kc = MIN (KC, k - k0);
+      const int kc = MIN (kc_max, k - k0);
       const gboolean first = k0 == 0;
       const gboolean last = k0 + kc >= k;
 
