@@ -31,6 +31,7 @@ act_ref (double        x,
     case TVW_ACT_HARDSWISH: return x * MIN (MAX (x + 3, 0), 6) / 6;
     case TVW_ACT_HARDSIGMOID: return MIN (MAX (x + 3, 0), 6) / 6;
     case TVW_ACT_GELU: return 0.5 * x * (1 + erf (x / G_SQRT2));
+    case TVW_ACT_TANH: return tanh (x);
     case TVW_ACT_NONE:
     default: return x;
     }
@@ -38,7 +39,7 @@ act_ref (double        x,
 
 static const TvwActivation all_acts[] = {
   TVW_ACT_NONE, TVW_ACT_RELU, TVW_ACT_RELU6, TVW_ACT_SILU, TVW_ACT_SIGMOID,
-  TVW_ACT_HARDSWISH, TVW_ACT_HARDSIGMOID, TVW_ACT_GELU,
+  TVW_ACT_HARDSWISH, TVW_ACT_HARDSIGMOID, TVW_ACT_GELU, TVW_ACT_TANH,
 };
 
 static void

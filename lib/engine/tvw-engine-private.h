@@ -42,6 +42,7 @@ typedef enum
   TVW_ACT_HARDSWISH,
   TVW_ACT_HARDSIGMOID,
   TVW_ACT_GELU,
+  TVW_ACT_TANH,
 } TvwActivation;
 
 

@@ -43,6 +43,8 @@ tvw_activation_apply (float         x,
       return fminf (fmaxf (x + 3.f, 0.f), 6.f) / 6.f;
     case TVW_ACT_GELU:
       return 0.5f * x * (1.f + erff (x * (float) M_SQRT1_2));
+    case TVW_ACT_TANH:
+      return tanhf (x);
     default:
       g_assert_not_reached ();
     }
