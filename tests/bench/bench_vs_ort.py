@@ -34,6 +34,11 @@
 # On a shared machine, --wait-idle 20 starts each round only after a second
 # in which the processors were at most 20% busy (waiting at most --wait-max
 # seconds); the JSON then lists the CPU use measured before each round.
+# Whatever the options, each round also measures the share of the machine
+# that other processes used while tvw and ORT ran (the machine's non-idle
+# time in /proc/stat less this process's, its children's and node's), and
+# the JSON adds tvw/ORT over the clean rounds alone (others at most --clean
+# percent): ratio_ort_clean, and clean_rounds, how many there were.
 #
 # --rss also records the peak RSS (GNU time's %M) of one process per side
 # doing one forward pass: `tvw forward`, `node ort_runner.js --iterations 1
@@ -174,6 +179,7 @@ def bench(name, batch, args, node_modules, workdir):
     tvw_rounds, ort_rounds, ort_all, torch_rounds, torch_all = [], [], [], [], []
     tvw_min = float("inf")
     busy = []  # with --wait-idle, the CPU use (percent) before each round
+    others = []  # the share of the machine used by other processes during tvw + ORT
     ort = OrtRunner(node_modules, onnx_path, batch, args.size, args.threads)
     try:
         head = np.array(ort.ready["output_head"], dtype=np.float32)
@@ -184,12 +190,15 @@ def bench(name, batch, args, node_modules, workdir):
         for _ in range(args.rounds):
             if args.wait_idle is not None:
                 busy.append(wait_idle(args))
+            ticks, start = cpu_ticks([ort.proc.pid]), time.monotonic()
             t = tvw_times(args.cli, ns, args.iterations, checkpoint=ckpt)
             tvw_rounds.append(t["median_ms"])
             tvw_min = min(tvw_min, t["min_ms"])
             r = ort.times(args.iterations, 1)
             ort_rounds.append(r["median_ms"])
             ort_all += r["times_ms"]
+            others.append(others_share(ticks, cpu_ticks([ort.proc.pid]),
+                                       time.monotonic() - start))
             if args.torch:
                 torch_times(model, x, 1)  # the untimed pass each other side has too
                 t = torch_times(model, x, args.iterations)
@@ -213,12 +222,23 @@ def bench(name, batch, args, node_modules, workdir):
         "tvw_min_ms": round(tvw_min, 3), "ort_min_ms": round(min(ort_all), 3),
         "ratio_ort_min": round(tvw_min / min(ort_all), 3),
         "ort_median_all_ms": round(statistics.median(ort_all), 3),
+        "others_during_rounds": others,
         "ort_max_abs_diff": ort_diff,
         "tvw_rounds_ms": [round(t, 2) for t in tvw_rounds],
         "ort_rounds_ms": [round(t, 2) for t in ort_rounds],
     }
     if busy:
         result["busy_before_rounds"] = busy
+    # The rounds in which other processes used at most --clean percent of
+    # the machine while tvw and ORT ran: the medians of those alone.
+    clean = [i for i, o in enumerate(others) if o <= args.clean]
+    result["clean_rounds"] = len(clean)
+    if clean:
+        tvw_clean = statistics.median(tvw_rounds[i] for i in clean)
+        ort_clean = statistics.median(ort_rounds[i] for i in clean)
+        result.update({"tvw_clean_median_ms": round(tvw_clean, 3),
+                       "ort_clean_median_ms": round(ort_clean, 3),
+                       "ratio_ort_clean": round(tvw_clean / ort_clean, 3)})
     if args.torch:
         torch_med = statistics.median(torch_rounds)
         result.update({
@@ -276,19 +296,42 @@ def wait_idle(args):
             return busy
 
 
+def cpu_ticks(pids):
+    """(Non-idle clock ticks of the whole machine, CPU ticks used by this
+    process, its waited-for children and the processes pids)."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:9]]
+    machine = sum(fields) - fields[3] - fields[4]
+    own = 0
+    for pid in ["self", *pids]:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read().rsplit(")", 1)[1].split()
+        own += sum(int(v) for v in stat[11:15])  # utime stime cutime cstime
+    return machine, own
+
+
+def others_share(before, after, seconds):
+    """The share of the machine, in percent, that other processes used
+    between two cpu_ticks() readings seconds apart."""
+    capacity = seconds * os.sysconf("SC_CLK_TCK") * os.cpu_count()
+    return round(100.0 * max(0, (after[0] - before[0]) - (after[1] - before[1])) / capacity, 1)
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
 
 
 def markdown(results, args, load_before, load_after):
-    cols = ["model", "batch", "tvw ms", "ORT ms", "tvw/ORT"]
+    cols = ["model", "batch", "tvw ms", "ORT ms", "tvw/ORT", "clean rounds: tvw/ORT"]
     if args.torch:
         cols += ["PyTorch ms", "tvw/PyTorch"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in results:
         row = [r["model"], str(r["batch"]), f"{r['tvw_median_ms']:.2f}",
-               f"{r['ort_median_ms']:.2f}", f"{r['ratio_ort']:.2f}"]
+               f"{r['ort_median_ms']:.2f}", f"{r['ratio_ort']:.2f}",
+               f"{r['clean_rounds']}/{r['rounds']}: "
+               + (f"{r['ratio_ort_clean']:.2f}" if r["clean_rounds"] else "–")]
         if args.torch:
             row += [f"{r['torch_median_ms']:.2f}", f"{r['ratio_torch']:.2f}"]
         lines.append("| " + " | ".join(row) + " |")
@@ -297,6 +340,8 @@ def markdown(results, args, load_before, load_after):
                  f"alternating rounds of {args.iterations} passes; ONNX Runtime {ORT_VERSION} "
                  f"(onnxruntime-node, CPU EP, ORT_ENABLE_ALL, opset {args.opset}), PyTorch "
                  f"{torch.__version__}; load average {load_before} before, {load_after} after.")
+    lines.append(f"Clean rounds: other processes used at most {args.clean:g}% of the machine "
+                 "while tvw and ORT ran.")
     busy = [b for r in results for b in r.get("busy_before_rounds", [])]
     if busy:
         lines.append(f"Processors busy in the second before each round: median "
@@ -334,6 +379,9 @@ def main():
                          "were at most PERCENT busy for a second")
     ap.add_argument("--wait-max", type=float, default=120, metavar="SECONDS",
                     help="with --wait-idle, the longest wait before a round (default 120)")
+    ap.add_argument("--clean", type=float, default=10, metavar="PERCENT",
+                    help="a round is clean when other processes used at most PERCENT of the "
+                         "machine while tvw and ORT ran (default 10)")
     ap.add_argument("--markdown", action="store_true", help="end with a markdown table")
     ap.add_argument("--cli", default=os.environ.get("TVW_CLI", "tvw"))
     args = ap.parse_args()
