@@ -13,10 +13,6 @@
 #include <math.h>
 #include <string.h>
 
-#if defined(__AVX512F__)
-# include <immintrin.h>
-#endif
-
 #include "tvw-gemm-private.h"
 #include "tvw-kernels-private.h"
 #include "tvw-kernels-winograd-private.h"
@@ -26,27 +22,11 @@
  * the GEMM reads it. */
 #define IM2COL_TARGET_FLOATS (512 * 1024)
 
-/* Output pixels whose patches one small-K task gathers at a time: a few
- * KB, so they stay in L1 between the copy and the GEMM. */
-#define SMALL_K_MAX 32
-#define SMALL_K_PIXELS 48
-
 static inline gboolean
 conv_is_direct (const TvwConvParams *p)
 {
   return p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 &&
          p->ph == 0 && p->pw == 0 && p->groups == 1;
-}
-
-/* Stems (3 channels in, 3×3): a patch is so short that im2col's buffer
- * round trip costs more than the GEMM, so the patches of a few pixels are
- * gathered into L1 just before their GEMM instead. */
-static inline gboolean
-conv_is_small_k (const TvwConvParams *p)
-{
-  return p->panels && p->groups == 1 && !p->depthwise && !p->winograd &&
-         p->dw == 1 && !conv_is_direct (p) &&
-         p->kh * p->kw * p->cin <= SMALL_K_MAX;
 }
 
 typedef struct
@@ -115,8 +95,6 @@ tvw_conv_scratch_floats (const TvwConvParams *p,
     return tvw_winograd_scratch_floats (p, n_threads);
   if (p->depthwise || conv_is_direct (p))
     return 0;
-  if (conv_is_small_k (p))
-    return (gsize) SMALL_K_PIXELS * p->kh * p->kw * p->cin;
 
   conv_split (p, n_threads, &s);
   return s.rows * s.k;
@@ -308,104 +286,6 @@ depthwise (const TvwConvParams *p,
   tvw_parallel_range ((gsize) p->n * p->oh, n_threads, depthwise_range, &job);
 }
 
-/* Copies @n floats: short runs, where a call to memcpy costs more than
- * the copy. */
-static inline void
-copy_short (float       *dst,
-            const float *src,
-            int          n)
-{
-#if defined(__AVX512F__)
-  if (n <= 16)
-    {
-      const __mmask16 m = (__mmask16) ((1u << n) - 1);
-
-      _mm512_mask_storeu_ps (dst, m, _mm512_maskz_loadu_ps (m, src));
-      return;
-    }
-#endif
-  for (int i = 0; i < n; i++)
-    dst[i] = src[i];
-}
-
-/* Patches of output pixels [ox0, ox0 + count) of row @oy of image @b,
- * K = kh·kw·cin floats each, (ky, kx, c) order as the packed weights. */
-static void
-gather_patches (const TvwConvParams *p,
-                const float         *input,
-                int                  b,
-                int                  oy,
-                int                  ox0,
-                int                  count,
-                float               *dst)
-{
-  const int kwc = p->kw * p->cin;
-  const float *img = input + (gsize) b * p->h * p->w * p->cin;
-
-  for (int i = 0; i < count; i++)
-    {
-      const int ix0 = (ox0 + i) * p->sw - p->pw;
-      const gboolean inside = ix0 >= 0 && ix0 + p->kw <= p->w;
-
-      for (int ky = 0; ky < p->kh; ky++, dst += kwc)
-        {
-          const int iy = oy * p->sh - p->ph + ky * p->dh;
-          const float *line;
-
-          if (iy < 0 || iy >= p->h)
-            {
-              memset (dst, 0, kwc * sizeof (float));
-              continue;
-            }
-
-          line = img + (gsize) iy * p->w * p->cin;
-          if (inside)
-            copy_short (dst, line + (gsize) ix0 * p->cin, kwc);
-          else
-            for (int kx = 0; kx < p->kw; kx++)
-              {
-                const int ix = ix0 + kx;
-
-                if (ix < 0 || ix >= p->w)
-                  memset (dst + kx * p->cin, 0, p->cin * sizeof (float));
-                else
-                  copy_short (dst + kx * p->cin, line + (gsize) ix * p->cin, p->cin);
-              }
-        }
-    }
-}
-
-static void
-small_k_range (gpointer data,
-               gsize    begin,
-               gsize    end,
-               int      thread)
-{
-  const ConvJob *job = data;
-  const TvwConvParams *p = job->p;
-  const int k = p->kh * p->kw * p->cin;
-  const int n_panels = (p->cout + TVW_GEMM_NR - 1) / TVW_GEMM_NR;
-  float *buf = job->scratch + (gsize) thread * job->scratch_per_thread;
-
-  for (gsize row = begin; row < end; row++)
-    {
-      const int b = (int) (row / p->oh);
-      const int oy = (int) (row % p->oh);
-
-      for (int ox = 0; ox < p->ow; ox += SMALL_K_PIXELS)
-        {
-          const int count = MIN (SMALL_K_PIXELS, p->ow - ox);
-          const gsize at = (row * p->ow + ox) * p->cout;
-
-          gather_patches (p, job->input, b, oy, ox, count, buf);
-          tvw_gemm_packed (count, k, buf, k, p->weight, p->cout, 0, n_panels,
-                           job->output + at, p->cout, p->bias,
-                           job->residual != NULL ? job->residual + at : NULL,
-                           p->cout, p->act);
-        }
-    }
-}
-
 static void
 conv_task (gpointer data,
            int      task,
@@ -488,12 +368,6 @@ tvw_kernel_conv2d (const TvwConvParams *p,
   if (p->winograd)
     {
       tvw_kernel_winograd_conv2d (p, input, residual, output, scratch, scratch_per_thread, n_threads);
-      return;
-    }
-
-  if (conv_is_small_k (p))
-    {
-      tvw_parallel_range ((gsize) p->n * p->oh, n_threads, small_k_range, &job);
       return;
     }
 
