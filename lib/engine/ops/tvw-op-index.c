@@ -162,8 +162,10 @@ index_select_rows (gpointer data,
     }
 }
 
+/* index_select and gather: @rows over the output's innermost rows. */
 static void
-index_select_run (TvwOpCall *call)
+run_index_rows (TvwOpCall    *call,
+                TvwRangeFunc  rows)
 {
   const TvwDimParams *p = call->params;
   const TvwArray *out = &call->out[0];
@@ -173,7 +175,13 @@ index_select_run (TvwOpCall *call)
   if (numel == 0)
     return;
   tvw_parallel_range (numel / out->shape[out->rank - 1], threads_for (numel, call->n_threads),
-                      index_select_rows, &job);
+                      rows, &job);
+}
+
+static void
+index_select_run (TvwOpCall *call)
+{
+  run_index_rows (call, index_select_rows);
 }
 
 const TvwOpClass tvw_op_index_select = {
@@ -284,15 +292,7 @@ gather_rows (gpointer data,
 static void
 gather_run (TvwOpCall *call)
 {
-  const TvwDimParams *p = call->params;
-  const TvwArray *out = &call->out[0];
-  gint64 numel = tvw_array_numel (out);
-  IndexJob job = { &call->in[0], &call->in[1], out, p->dim < 0 ? p->dim + out->rank : p->dim };
-
-  if (numel == 0)
-    return;
-  tvw_parallel_range (numel / out->shape[out->rank - 1], threads_for (numel, call->n_threads),
-                      gather_rows, &job);
+  run_index_rows (call, gather_rows);
 }
 
 const TvwOpClass tvw_op_gather = {
