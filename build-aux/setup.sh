@@ -1,22 +1,57 @@
 #!/bin/sh
-# Installs what libtvw needs to build, test and run on Debian 12.
+# Installs the Debian 12 packages libtvw needs.
+#
+#   setup.sh          build and run-time packages: the library, `tvw`, the
+#                     viewer and the Python/JavaScript bindings
+#   setup.sh --tests  the above and the test stack: PyTorch and torchvision
+#                     (the numerical oracle), Xvfb, clang and valgrind for the
+#                     sanitizer and fuzzing stages, gi-docgen
+#
 # Idempotent; works as root or through sudo.
 set -eu
 
+with_tests=0
+for arg in "$@"; do
+  case "$arg" in
+    --tests) with_tests=1 ;;
+    -h|--help)
+      sed -n '2,10s/^# \{0,1\}//p' "$0"
+      exit 0 ;;
+    *)
+      echo "setup: unknown argument “$arg” (try --help)" >&2
+      exit 2 ;;
+  esac
+done
+
+# Building and running: compiler, meson, the libraries, introspection, the
+# viewer's toolkit, and xmllint for the viewer's resources.
 PACKAGES="
   gcc pkg-config meson ninja-build git
   libglib2.0-dev libgdk-pixbuf-2.0-dev libjson-glib-dev libsoup-3.0-dev
   libopenblas-dev gobject-introspection libgirepository1.0-dev
   libgtk-4-dev libadwaita-1-dev gir1.2-gtk-4.0 gir1.2-adw-1
-  gettext desktop-file-utils appstream-util
+  gettext libxml2-utils
   python3-gi gjs
-  python3-torch python3-torchvision python3-numpy python3-pil
-  xvfb xauth time dataset-fashion-mnist
-  clang libclang-rt-14-dev valgrind
 "
 
+# Testing: the PyTorch oracle, the Fashion-MNIST test set, a headless X
+# server for the viewer, metadata validators, the sanitizer/fuzzing
+# toolchain and the reference documentation generator.
+TEST_PACKAGES="
+  python3-torch python3-torchvision python3-numpy python3-pil
+  dataset-fashion-mnist xvfb xauth time
+  desktop-file-utils appstream-util
+  clang libclang-rt-14-dev valgrind
+  gi-docgen
+"
+
+wanted="$PACKAGES"
+if [ "$with_tests" = 1 ]; then
+  wanted="$wanted $TEST_PACKAGES"
+fi
+
 missing=""
-for p in $PACKAGES; do
+for p in $wanted; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing="$missing $p"
   fi
@@ -36,6 +71,19 @@ else
   exit 1
 fi
 
-echo "setup: installing$missing"
-$SUDO apt-get update -q
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+# sudo drops the environment: pass DEBIAN_FRONTEND through env(1) so that
+# debconf does not fall back to its interactive front ends.  apt's own
+# output goes to a log, shown only when something fails.
+log=$(mktemp "${TMPDIR:-/tmp}/tvw-setup.XXXXXX")
+count=$(echo $missing | wc -w)
+echo "setup: installing $count packages:$missing"
+if $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$log" 2>&1 &&
+   $SUDO env DEBIAN_FRONTEND=noninteractive \
+     apt-get install -y -q --no-install-recommends -o=Dpkg::Use-Pty=0 -o=DPkg::Lock::Timeout=600 $missing >>"$log" 2>&1; then
+  echo "setup: done ($(grep -c '^Setting up' "$log") packages set up, including dependencies)"
+  rm -f "$log"
+else
+  tail -n 30 "$log" >&2
+  echo "setup: apt-get failed; the whole log is $log" >&2
+  exit 1
+fi
