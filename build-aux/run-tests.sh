@@ -12,13 +12,30 @@ build="${TVW_BUILD_DIR:-$top/build}"
 sanitize="${SANITIZE_BUILD_DIR:-$build-sanitize}"
 status=0
 
+# The API reference is built (and its warnings are errors) when gi-docgen
+# is there, as `setup.sh --tests` installs it.
+docs=false
+if command -v gi-docgen >/dev/null 2>&1; then
+  docs=true
+fi
 if [ ! -f "$build/build.ninja" ]; then
-  meson setup "$build" "$top" || exit 1
+  meson setup "$build" "$top" -Ddocumentation=$docs || exit 1
 fi
 ninja -C "$build" || exit 1
 
-meson test -C "$build" --print-errorlogs --num-processes 1 "$@" || status=1
-logs="$build/meson-logs/testlog.json"
+rm -f "$build"/meson-logs/testlog*.json
+if [ $# -gt 0 ]; then
+  meson test -C "$build" --print-errorlogs --num-processes 1 "$@" || status=1
+else
+  # The quick suites first; then the minutes-long comparisons with PyTorch
+  # verbosely, so that each model compared shows as it finishes.
+  meson test -C "$build" --print-errorlogs --num-processes 1 \
+    --no-suite conformance --logbase testlog-main || status=1
+  echo "run-tests: conformance against PyTorch (several minutes; one line per comparison)"
+  meson test -C "$build" --print-errorlogs --num-processes 1 --verbose \
+    --suite conformance --logbase testlog-conformance || status=1
+fi
+logs="$(ls "$build"/meson-logs/testlog*.json | tr '\n' ' ')"
 
 if [ "${TVW_SKIP_SANITIZERS:-0}" != 1 ]; then
   rm -f "$sanitize"/meson-logs/testlog-*.json
