@@ -36,6 +36,9 @@ G_BEGIN_DECLS
  * @TVW_ERROR_NETWORK: a download failed
  * @TVW_ERROR_OFFLINE: a file would have to be downloaded but the network may
  *   not be used
+ * @TVW_ERROR_NO_MEMORY: memory for the work asked for could not be allocated
+ *   (an input or a checkpoint too large for this machine)
+ * @TVW_ERROR_FAILED: a failure none of the other codes describes
  *
  * Error codes in the %TVW_ERROR domain.
  */
@@ -49,6 +52,8 @@ typedef enum
   TVW_ERROR_UNSUPPORTED,
   TVW_ERROR_NETWORK,
   TVW_ERROR_OFFLINE,
+  TVW_ERROR_NO_MEMORY,
+  TVW_ERROR_FAILED,
 } TvwError;
 
 TVW_AVAILABLE_IN_ALL

@@ -312,7 +312,7 @@ tvw_net_plan (TvwNet          *net,
       if (net->arena == NULL)
         {
           net->arena_bytes = 0;
-          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+          g_set_error (error, TVW_ERROR, TVW_ERROR_NO_MEMORY,
                        "Not enough memory to run on this input (%" G_GSIZE_FORMAT " MB)",
                        arena >> 20);
           return FALSE;
@@ -329,7 +329,7 @@ tvw_net_plan (TvwNet          *net,
       if (net->scratch == NULL)
         {
           net->scratch_alloc = 0;
-          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+          g_set_error (error, TVW_ERROR, TVW_ERROR_NO_MEMORY,
                        "Not enough memory to run on this input");
           return FALSE;
         }

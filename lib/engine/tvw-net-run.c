@@ -322,7 +322,7 @@ tvw_net_run_arrays (TvwNet          *net,
       dst->data = g_try_malloc (MAX (tvw_array_extent_bytes (dst), 1));
       if (dst->data == NULL)
         {
-          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT, "Not enough memory for the output");
+          g_set_error (error, TVW_ERROR, TVW_ERROR_NO_MEMORY, "Not enough memory for the output");
           goto fail;
         }
       tvw_array_copy (src, dst, n_threads);

@@ -648,7 +648,7 @@ tvw_checkpoint_get_float (TvwCheckpoint        *self,
       if (converted == NULL)
         {
           g_mutex_unlock (&self->lock);
-          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+          g_set_error (error, TVW_ERROR, TVW_ERROR_NO_MEMORY,
                        "%s: not enough memory to convert tensor '%s' (%" G_GINT64_FORMAT
                        " elements) to float32", self->display_name, entry->pub.name,
                        entry->pub.n_elements);
