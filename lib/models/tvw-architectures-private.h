@@ -69,6 +69,7 @@ const char * const    *tvw_architecture_list            (void);
 extern const TvwArchitecture tvw_resnet_architectures[];
 extern const TvwArchitecture tvw_regnet_architectures[];
 extern const TvwArchitecture tvw_efficientnet_architectures[];
+extern const TvwArchitecture tvw_video_architectures[];
 extern const TvwArchitecture tvw_mobilenet_architectures[];
 
 G_END_DECLS
