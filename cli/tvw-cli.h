@@ -49,5 +49,7 @@ int tvw_cmd_preprocess (int argc, char **argv);
 /* download (issue 5) */
 int tvw_cmd_download   (int argc, char **argv);
 int tvw_cmd_cache      (int argc, char **argv);
+/* segmentation (issue 17) */
+int tvw_cmd_segment    (int argc, char **argv);
 
 G_END_DECLS

@@ -69,17 +69,19 @@ tvw_cmd_forward (int    argc,
     { "non-strict", 0, 0, G_OPTION_ARG_NONE, &relaxed, N_("Accept missing and unexpected keys in the checkpoint"), NULL },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, N_("Number of threads (default: one per processor)"), N_("N") },
     { "input", 'i', 0, G_OPTION_ARG_FILENAME, &input, N_("A float32 N×C×H×W NumPy array"), N_("IN.npy") },
-    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Where to write the model's output"), N_("OUT.npy") },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Where to write the model's output (.npz with torchvision's keys for several)"), N_("OUT.npy|OUT.npz") },
     { NULL }
   };
   g_autoptr(GError) error = NULL;
   g_autoptr(TvwModel) model = NULL;
   g_autoptr(TvwTensor) batch = NULL;
-  g_autoptr(TvwTensor) result = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_auto(GStrv) names = NULL;
 
   if (!tvw_cli_parse ("forward", NULL,
                       _("Runs a model on a float32 N×C×H×W NumPy array and writes its output\n"
-                        "as another .npy file, to compare with PyTorch."),
+                        "as another .npy file, to compare with PyTorch; a model with several\n"
+                        "outputs (“out”, “aux”) writes an .npz archive under those keys."),
                       entries, &argc, &argv, &status))
     return status;
 
@@ -100,11 +102,19 @@ tvw_cmd_forward (int    argc,
     return tvw_cli_fail ("forward", error);
 
   tvw_model_set_n_threads (model, (guint) threads);
-  result = tvw_model_forward (model, batch, NULL, &error);
-  if (result == NULL)
+  results = tvw_model_forward_outputs (model, batch, NULL, &error);
+  if (results == NULL)
     return tvw_cli_fail ("forward", error);
 
-  if (!tvw_npy_save (output, result, &error))
+  /* Several outputs (“out” and “aux”) go to an .npz under torchvision's
+   * keys; so does one if the file name asks for it. */
+  names = tvw_model_get_output_names (model);
+  if (results->len > 1 || g_str_has_suffix (output, ".npz"))
+    {
+      if (!tvw_npz_save (output, (const char * const *) names, results, &error))
+        return tvw_cli_fail ("forward", error);
+    }
+  else if (!tvw_npy_save (output, g_ptr_array_index (results, 0), &error))
     return tvw_cli_fail ("forward", error);
 
   return EXIT_SUCCESS;

@@ -157,13 +157,11 @@ tvw_npy_load (const char  *path,
   return tvw_tensor_new_from_bytes (TVW_DTYPE_FLOAT32, shape, n_dims, data, error);
 }
 
-gboolean
-tvw_npy_save (const char  *path,
-              TvwTensor   *tensor,
-              GError     **error)
+void
+tvw_npy_encode (GByteArray *out,
+                TvwTensor  *tensor)
 {
   g_autoptr(GString) header = g_string_new (NULL);
-  g_autoptr(GByteArray) out = g_byte_array_new ();
   g_autoptr(GBytes) data = tvw_tensor_get_bytes (tensor);
   const gint64 *shape;
   guint n_dims;
@@ -188,6 +186,15 @@ tvw_npy_save (const char  *path,
   g_byte_array_append (out, preamble, sizeof preamble);
   g_byte_array_append (out, (const guint8 *) header->str, header->len);
   g_byte_array_append (out, g_bytes_get_data (data, NULL), g_bytes_get_size (data));
+}
 
+gboolean
+tvw_npy_save (const char  *path,
+              TvwTensor   *tensor,
+              GError     **error)
+{
+  g_autoptr(GByteArray) out = g_byte_array_new ();
+
+  tvw_npy_encode (out, tensor);
   return g_file_set_contents (path, (const char *) out->data, out->len, error);
 }

@@ -19,4 +19,14 @@ gboolean   tvw_npy_save (const char  *path,
                          TvwTensor   *tensor,
                          GError     **error);
 
+/* Appends the .npy encoding of @tensor to @out. */
+void       tvw_npy_encode (GByteArray        *out,
+                           TvwTensor         *tensor);
+/* Writes @tensors as a NumPy .npz archive (a zip of stored .npy files,
+ * numpy.savez's layout), entry k being “@names[k].npy”. */
+gboolean   tvw_npz_save (const char          *path,
+                         const char * const  *names,
+                         GPtrArray           *tensors,
+                         GError             **error);
+
 G_END_DECLS

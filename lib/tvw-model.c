@@ -319,6 +319,60 @@ tvw_model_init (TvwModel *self)
   g_mutex_init (&self->lock);
 }
 
+static TvwNet *
+build_net (TvwModel  *self,
+           GVariant  *options,
+           GError   **error)
+{
+  g_autoptr(GVariantDict) dict = g_variant_dict_new (options);
+  TvwBuildConfig config = { self->num_classes, self->weights != NULL, dict };
+  g_autoptr(TvwNet) net = NULL;
+
+  if (!tvw_architecture_check_options (self->arch, options, error))
+    return NULL;
+
+  net = tvw_net_new ();
+  if (!self->arch->build (net, self->arch, &config, error))
+    {
+      g_prefix_error (error, "%s: ", self->architecture);
+      return NULL;
+    }
+
+  return g_steal_pointer (&net);
+}
+
+/* torchvision builds a segmentation model's auxiliary classifier when
+ * aux_loss says so (True with a weights entry); a bare checkpoint says it
+ * with its keys.  When aux_loss was not given and @ckpt disagrees with the
+ * net, a net built the checkpoint's way (NULL: the model's own fits, or no
+ * other can be built — binding then names the key). */
+static TvwNet *
+net_for_checkpoint (TvwModel      *self,
+                    TvwCheckpoint *ckpt)
+{
+  const char *probe = "aux_classifier.0.weight";
+  g_autoptr(GVariantDict) dict = NULL;
+  g_autoptr(GVariant) options = NULL;
+  g_autoptr(GVariant) given = NULL;
+  gboolean wants;
+
+  if (self->arch->options == NULL || !g_strv_contains (self->arch->options, "aux_loss"))
+    return NULL;
+  if (self->options != NULL)
+    given = g_variant_lookup_value (self->options, "aux_loss", NULL);
+  if (given != NULL)
+    return NULL;
+
+  wants = tvw_checkpoint_lookup (ckpt, probe) != NULL;
+  if (wants == tvw_net_has_param (self->net, probe))
+    return NULL;
+
+  dict = g_variant_dict_new (self->options);
+  g_variant_dict_insert (dict, "aux_loss", "b", wants);
+  options = g_variant_ref_sink (g_variant_dict_end (dict));
+  return build_net (self, options, NULL);
+}
+
 static gboolean
 load_checkpoint (TvwModel      *self,
                  const char    *path,
@@ -328,6 +382,8 @@ load_checkpoint (TvwModel      *self,
                  GError       **error)
 {
   g_autoptr(TvwCheckpoint) ckpt = NULL;
+  g_autoptr(TvwNet) other = NULL;
+  TvwNet *net;
 
   if (path != NULL)
     ckpt = tvw_checkpoint_open (path, error);
@@ -349,19 +405,26 @@ load_checkpoint (TvwModel      *self,
     return FALSE;
 
   g_mutex_lock (&self->lock);
+  other = net_for_checkpoint (self, ckpt);
+  net = other != NULL ? other : self->net;
   /* A partial load keeps the other parameters: they must exist first. */
-  if (!strict && self->needs_random)
-    tvw_net_init_random (self->net, g_random_int ());
-  if (!tvw_bind_checkpoint (self->net, ckpt, strict, error))
+  if (!strict && (self->needs_random || net != self->net))
+    tvw_net_init_random (net, g_random_int ());
+  if (!tvw_bind_checkpoint (net, ckpt, strict, error))
     {
       g_mutex_unlock (&self->lock);
       return FALSE;
     }
   tvw_checkpoint_prefetch (ckpt);
-  if (!tvw_net_prepare (self->net, error))
+  if (!tvw_net_prepare (net, error))
     {
       g_mutex_unlock (&self->lock);
       return FALSE;
+    }
+  if (net != self->net)
+    {
+      tvw_net_free (self->net);
+      self->net = g_steal_pointer (&other);
     }
   self->needs_random = FALSE;
 
@@ -446,21 +509,9 @@ tvw_model_initable_init (GInitable     *initable,
     num_classes = self->num_classes;
   self->num_classes = num_classes;
 
-  {
-    g_autoptr(GVariantDict) options = g_variant_dict_new (self->options);
-    TvwBuildConfig config = { num_classes, self->weights != NULL, options };
-
-    if (!tvw_architecture_check_options (self->arch, self->options, error))
-      return FALSE;
-
-    self->net = tvw_net_new ();
-    if (!self->arch->build (self->net, self->arch, &config, error))
-      {
-        g_prefix_error (error, "%s: ", self->architecture);
-        g_clear_pointer (&self->net, tvw_net_free);
-        return FALSE;
-      }
-  }
+  self->net = build_net (self, self->options, error);
+  if (self->net == NULL)
+    return FALSE;
 
   if (self->weights != NULL)
     {
@@ -754,36 +805,22 @@ tvw_model_load_state_dict_from_file (TvwModel      *self,
   return load_checkpoint (self, g_file_peek_path (file), file, strict, cancellable, error);
 }
 
-/**
- * tvw_model_forward:
- * @self: a model
- * @input: an NCHW float32 batch (a CHW image is taken as a batch of one)
- * @cancellable: (nullable): a #GCancellable, checked between layers
- * @error: return location for an error
- *
- * Runs the model, like calling the PyTorch module in eval mode.
- *
- * Returns: (transfer full): the output, N×num_classes for classifiers, or
- *   %NULL if @input has the wrong shape or is too small for the architecture
- */
-TvwTensor *
-tvw_model_forward (TvwModel      *self,
-                   TvwTensor     *input,
-                   GCancellable  *cancellable,
-                   GError       **error)
+/* Checks @input, runs the net, and returns its outputs, in the net's
+ * order, as new tensors (@outputs has room for tvw_net_get_n_outputs ()). */
+static gboolean
+run_outputs (TvwModel      *self,
+             TvwTensor     *input,
+             GCancellable  *cancellable,
+             TvwTensor    **outputs,
+             GError       **error)
 {
   const gint64 *shape;
-  guint n_dims;
+  guint n_dims, n_outputs = tvw_net_get_n_outputs (self->net);
   gint64 n, c, h, w;
   g_autoptr(TvwTensor) floats = NULL;
-  float *out = NULL;
-  gint64 out_shape[TVW_MAX_RANK];
-  guint out_n_dims;
+  g_autofree TvwArray *out = g_new0 (TvwArray, n_outputs);
+  TvwArray in;
   gboolean ok;
-
-  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
-  g_return_val_if_fail (TVW_IS_TENSOR (input), NULL);
-  g_return_val_if_fail (self->net != NULL, NULL);
 
   shape = tvw_tensor_get_shape (input, &n_dims);
   if (n_dims != 3 && n_dims != 4)
@@ -791,7 +828,7 @@ tvw_model_forward (TvwModel      *self,
       g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
                    "%s expects an N×C×H×W batch, not a tensor of %u dimensions",
                    self->architecture, n_dims);
-      return NULL;
+      return FALSE;
     }
 
   n = n_dims == 4 ? shape[0] : 1;
@@ -804,7 +841,7 @@ tvw_model_forward (TvwModel      *self,
       g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
                    "%s expects 3 input channels, not %" G_GINT64_FORMAT,
                    self->architecture, c);
-      return NULL;
+      return FALSE;
     }
 
   if (n < 1 || h < self->arch->min_size || w < self->arch->min_size ||
@@ -816,10 +853,12 @@ tvw_model_forward (TvwModel      *self,
                    "×%" G_GINT64_FORMAT " (sizes from %u to %d, at most %d pixels in a batch)",
                    self->architecture, n, h, w, self->arch->min_size,
                    TVW_MODEL_MAX_INPUT_SIZE, TVW_MODEL_MAX_INPUT_PIXELS);
-      return NULL;
+      return FALSE;
     }
 
   floats = tvw_tensor_to_float (input);
+  tvw_array_init (&in, TVW_ELEM_F32, 4, (gint64[]) { n, c, h, w });
+  in.data = (gpointer) tvw_tensor_get_data (floats);
 
   g_mutex_lock (&self->lock);
   if (self->needs_random)
@@ -828,30 +867,147 @@ tvw_model_forward (TvwModel      *self,
       if (!tvw_net_prepare (self->net, error))
         {
           g_mutex_unlock (&self->lock);
-          return NULL;
+          return FALSE;
         }
       self->needs_random = FALSE;
     }
-  ok = tvw_net_run (self->net, tvw_tensor_get_data (floats), (int) n, (int) h, (int) w,
-                    (int) self->n_threads, cancellable, &out, out_shape, &out_n_dims, error);
+  ok = tvw_net_run_arrays (self->net, &in, (int) self->n_threads, cancellable, out, error);
   g_mutex_unlock (&self->lock);
 
   if (!ok)
     {
       if (error != NULL && *error != NULL && (*error)->domain == TVW_ERROR)
         g_prefix_error (error, "%s: ", self->architecture);
-      return NULL;
+      return FALSE;
     }
 
-  {
-    gsize count = 1;
+  /* Users see float32 tensors: integer outputs (labels, indices) are
+   * converted, exactly up to 2^24. */
+  for (guint k = 0; k < n_outputs; k++)
+    {
+      gsize count = (gsize) tvw_array_numel (&out[k]);
+      float *data = out[k].data;
 
-    for (guint i = 0; i < out_n_dims; i++)
-      count *= (gsize) out_shape[i];
+      if (out[k].elem != TVW_ELEM_F32)
+        {
+          data = g_new (float, MAX (count, 1));
+          for (gsize i = 0; i < count; i++)
+            switch (out[k].elem)
+              {
+              case TVW_ELEM_I64: data[i] = (float) ((const gint64 *) out[k].data)[i]; break;
+              case TVW_ELEM_I32: data[i] = (float) ((const gint32 *) out[k].data)[i]; break;
+              case TVW_ELEM_I8:  data[i] = (float) ((const gint8 *) out[k].data)[i]; break;
+              case TVW_ELEM_U8:
+              case TVW_ELEM_BOOL:
+              case TVW_ELEM_F32:
+              default:           data[i] = (float) ((const guint8 *) out[k].data)[i]; break;
+              }
+          g_free (out[k].data);
+        }
+      outputs[k] = tvw_tensor_new_take (TVW_DTYPE_FLOAT32, out[k].shape, (guint) out[k].rank,
+                                        g_bytes_new_take (data, count * sizeof (float)));
+    }
 
-    return tvw_tensor_new_take (TVW_DTYPE_FLOAT32, out_shape, out_n_dims,
-                                g_bytes_new_take (out, count * sizeof (float)));
-  }
+  return TRUE;
+}
+
+/**
+ * tvw_model_forward:
+ * @self: a model
+ * @input: an NCHW float32 batch (a CHW image is taken as a batch of one)
+ * @cancellable: (nullable): a #GCancellable, checked between layers
+ * @error: return location for an error
+ *
+ * Runs the model, like calling the PyTorch module in eval mode.  A model
+ * with several outputs (segmentation models with an auxiliary classifier)
+ * returns the first one here, torchvision's `out`; see
+ * [method@Model.forward_outputs].
+ *
+ * Returns: (transfer full): the output, N×num_classes for classifiers, or
+ *   %NULL if @input has the wrong shape or is too small for the architecture
+ */
+TvwTensor *
+tvw_model_forward (TvwModel      *self,
+                   TvwTensor     *input,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  g_autoptr(GPtrArray) outputs = NULL;
+
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (TVW_IS_TENSOR (input), NULL);
+  g_return_val_if_fail (self->net != NULL, NULL);
+
+  outputs = tvw_model_forward_outputs (self, input, cancellable, error);
+  if (outputs == NULL)
+    return NULL;
+
+  return g_object_ref (g_ptr_array_index (outputs, 0));
+}
+
+/**
+ * tvw_model_get_output_names:
+ * @self: a model
+ *
+ * The names of the model's outputs, in the order
+ * [method@Model.forward_outputs] returns them: torchvision's keys (`out`,
+ * then `aux` for segmentation models with an auxiliary classifier), `out`
+ * for a model with one output.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the output names
+ */
+char **
+tvw_model_get_output_names (TvwModel *self)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (self->net != NULL, NULL);
+
+  for (guint k = 0; k < tvw_net_get_n_outputs (self->net); k++)
+    g_strv_builder_add (builder, tvw_net_get_output_name (self->net, k));
+
+  return g_strv_builder_end (builder);
+}
+
+/**
+ * tvw_model_forward_outputs:
+ * @self: a model
+ * @input: an NCHW float32 batch (a CHW image is taken as a batch of one)
+ * @cancellable: (nullable): a #GCancellable, checked between layers
+ * @error: return location for an error
+ *
+ * Runs the model and returns all its outputs, like the dictionary
+ * torchvision's segmentation models return: one tensor per name of
+ * [method@Model.get_output_names], in that order.
+ *
+ * Returns: (transfer full) (element-type TvwTensor): the outputs, or %NULL
+ *   on error
+ */
+GPtrArray *
+tvw_model_forward_outputs (TvwModel      *self,
+                           TvwTensor     *input,
+                           GCancellable  *cancellable,
+                           GError       **error)
+{
+  g_autofree TvwTensor **tensors = NULL;
+  GPtrArray *outputs;
+  guint n_outputs;
+
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (TVW_IS_TENSOR (input), NULL);
+  g_return_val_if_fail (self->net != NULL, NULL);
+
+  n_outputs = tvw_net_get_n_outputs (self->net);
+  tensors = g_new0 (TvwTensor *, n_outputs);
+  if (!run_outputs (self, input, cancellable, tensors, error))
+    return NULL;
+
+  outputs = g_ptr_array_new_full (n_outputs, g_object_unref);
+  for (guint k = 0; k < n_outputs; k++)
+    g_ptr_array_add (outputs, tensors[k]);
+
+  return outputs;
 }
 
 static void
@@ -1122,6 +1278,129 @@ tvw_model_classify_finish (TvwModel      *self,
   g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tvw_model_classify_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * tvw_model_segment:
+ * @self: a semantic segmentation model
+ * @image: an 8-bit RGB or RGBA image
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Segments @image the way torchvision's documentation does: the weights'
+ * own preprocessing ([method@Weights.transforms]; the
+ * `SemanticSegmentation` preset without weights), a forward pass, the
+ * logits of `out` upsampled to the image's size, the most likely class of
+ * each pixel, named with the weights' categories.
+ *
+ * Returns: (transfer full): the segmentation, or %NULL on error
+ */
+TvwSegmentation *
+tvw_model_segment (TvwModel      *self,
+                   GdkPixbuf     *image,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  g_autoptr(TvwTransform) preprocess = NULL;
+  g_autoptr(TvwTensor) img = NULL;
+  g_autoptr(TvwTensor) batch = NULL;
+  g_autoptr(TvwTensor) output = NULL;
+  const char * const *categories = NULL;
+
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (GDK_IS_PIXBUF (image), NULL);
+
+  if (self->weights != NULL)
+    {
+      preprocess = tvw_weights_transforms (self->weights);
+      categories = tvw_weights_get_categories (self->weights);
+    }
+  else
+    preprocess = tvw_transform_new (TVW_PRESET_SEMANTIC_SEGMENTATION);
+
+  img = tvw_transform_apply_pixbuf (preprocess, image, error);
+  if (img == NULL)
+    return NULL;
+
+  batch = tvw_tensor_unsqueeze (img, 0);
+  output = tvw_model_forward (self, batch, cancellable, error);
+  if (output == NULL)
+    return NULL;
+
+  if (tvw_tensor_get_n_dims (output) != 4)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   "%s is not a semantic segmentation model", self->architecture);
+      return NULL;
+    }
+
+  return tvw_segmentation_new_from_output (output, (guint) gdk_pixbuf_get_width (image),
+                                           (guint) gdk_pixbuf_get_height (image),
+                                           categories, error);
+}
+
+static void
+segment_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  GError *error = NULL;
+  TvwSegmentation *segmentation;
+
+  segmentation = tvw_model_segment (source_object, task_data, cancellable, &error);
+  if (segmentation == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, segmentation, g_object_unref);
+}
+
+/**
+ * tvw_model_segment_async:
+ * @self: a semantic segmentation model
+ * @image: an 8-bit RGB or RGBA image
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the segmentation is ready
+ * @user_data: data for @callback
+ *
+ * Segments @image in a worker thread.  See [method@Model.segment].
+ */
+void
+tvw_model_segment_async (TvwModel            *self,
+                         GdkPixbuf           *image,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (TVW_IS_MODEL (self));
+  g_return_if_fail (GDK_IS_PIXBUF (image));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tvw_model_segment_async);
+  g_task_set_task_data (task, g_object_ref (image), g_object_unref);
+  g_task_run_in_thread (task, segment_thread);
+}
+
+/**
+ * tvw_model_segment_finish:
+ * @self: a model
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the segmentation, or %NULL on error
+ */
+TvwSegmentation *
+tvw_model_segment_finish (TvwModel      *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tvw_model_segment_async, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }

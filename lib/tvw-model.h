@@ -15,6 +15,7 @@
 #include "tvw-tensor.h"
 #include "tvw-weights.h"
 #include "tvw-prediction.h"
+#include "tvw-segmentation.h"
 #include <gdk-pixbuf/gdk-pixbuf.h>
 
 G_BEGIN_DECLS
@@ -57,6 +58,13 @@ TvwTensor   *tvw_model_forward                   (TvwModel      *self,
                                                   GCancellable  *cancellable,
                                                   GError       **error);
 TVW_AVAILABLE_IN_ALL
+char       **tvw_model_get_output_names          (TvwModel      *self);
+TVW_AVAILABLE_IN_ALL
+GPtrArray   *tvw_model_forward_outputs           (TvwModel      *self,
+                                                  TvwTensor     *input,
+                                                  GCancellable  *cancellable,
+                                                  GError       **error);
+TVW_AVAILABLE_IN_ALL
 void         tvw_model_forward_async             (TvwModel            *self,
                                                   TvwTensor           *input,
                                                   GCancellable        *cancellable,
@@ -87,6 +95,21 @@ TVW_AVAILABLE_IN_ALL
 GListModel  *tvw_model_predictions_from_output   (TvwModel            *self,
                                                   TvwTensor           *output,
                                                   guint                top_k,
+                                                  GError             **error);
+TVW_AVAILABLE_IN_ALL
+TvwSegmentation *tvw_model_segment               (TvwModel            *self,
+                                                  GdkPixbuf           *image,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+TVW_AVAILABLE_IN_ALL
+void         tvw_model_segment_async             (TvwModel            *self,
+                                                  GdkPixbuf           *image,
+                                                  GCancellable        *cancellable,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+TVW_AVAILABLE_IN_ALL
+TvwSegmentation *tvw_model_segment_finish        (TvwModel            *self,
+                                                  GAsyncResult        *result,
                                                   GError             **error);
 
 G_END_DECLS

@@ -18,6 +18,7 @@ G_BEGIN_DECLS
 #include "tvw-tensor.h"
 #include "tvw-transform.h"
 #include "tvw-prediction.h"
+#include "tvw-segmentation.h"
 #include "tvw-model.h"
 #include "tvw-weights.h"
 #include "tvw-weights-enum.h"

@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "tvw-viewer-image-row.h"
+#include "tvw-viewer-segmentation.h"
 
 struct _TvwViewerImageRow
 {
@@ -31,6 +32,7 @@ struct _TvwViewerImageRow
   GtkImage       *message_icon;
   GtkInscription *message_label;
   GtkGrid        *predictions_grid;
+  GtkWidget      *segmentation_view;
 
   GtkLabel       *category_labels[TVW_VIEWER_TOP_K];
   GtkLevelBar    *score_bars[TVW_VIEWER_TOP_K];
@@ -122,6 +124,10 @@ sync_image (TvwViewerImageRow *self)
   GdkTexture *thumbnail;
   GdkTexture *crop;
 
+  if (image == NULL || tvw_viewer_image_get_segmentation (image) == NULL)
+    tvw_viewer_segmentation_set_segmentation (TVW_VIEWER_SEGMENTATION (self->segmentation_view),
+                                              NULL, NULL);
+
   if (image == NULL)
     {
       gtk_label_set_label (self->title, NULL);
@@ -195,7 +201,16 @@ sync_image (TvwViewerImageRow *self)
       break;
 
     case TVW_VIEWER_IMAGE_STATE_CLASSIFIED:
-      show_predictions (self, tvw_viewer_image_get_predictions (image));
+      if (tvw_viewer_image_get_segmentation (image) != NULL)
+        {
+          tvw_viewer_segmentation_set_segmentation (TVW_VIEWER_SEGMENTATION (self->segmentation_view),
+                                                    tvw_viewer_image_get_segmentation (image),
+                                                    tvw_viewer_image_get_segmented_pixbuf (image));
+          gtk_spinner_set_spinning (self->spinner, FALSE);
+          gtk_stack_set_visible_child_name (self->status_stack, "segmentation");
+        }
+      else
+        show_predictions (self, tvw_viewer_image_get_predictions (image));
       break;
 
     default:
@@ -303,6 +318,10 @@ tvw_viewer_image_row_init (TvwViewerImageRow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
+  /* Segmentation models: the overlay and its legend instead of the bars. */
+  self->segmentation_view = tvw_viewer_segmentation_new ();
+  gtk_stack_add_named (self->status_stack, self->segmentation_view, "segmentation");
+
   for (guint i = 0; i < TVW_VIEWER_TOP_K; i++)
     {
       GtkWidget *category = gtk_label_new (NULL);
@@ -383,8 +402,18 @@ tvw_viewer_image_row_set_image (TvwViewerImageRow *self,
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_IMAGE]);
 }
 
-/* What the row shows, as text: the title, then either the status message or
- * one "category<TAB>percent" line per prediction.  Tests read it. */
+/* What the row shows, as text: the title, then either the status message,
+ * one "category<TAB>percent" line per prediction, or a segmentation's
+ * legend, one "category percent" line per class.  Tests read it. */
+/* The segmentation view, shown for segmentation models. */
+GtkWidget *
+tvw_viewer_image_row_get_segmentation_view (TvwViewerImageRow *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE_ROW (self), NULL);
+
+  return self->segmentation_view;
+}
+
 char *
 tvw_viewer_image_row_get_shown_text (TvwViewerImageRow *self)
 {
@@ -404,6 +433,13 @@ tvw_viewer_image_row_get_shown_text (TvwViewerImageRow *self)
           g_string_append_printf (out, "%s\t%s\n",
                                   gtk_label_get_label (self->category_labels[i]),
                                   gtk_label_get_label (self->score_labels[i]));
+    }
+  else if (g_strcmp0 (page, "segmentation") == 0)
+    {
+      g_autofree char *legend = NULL;
+
+      legend = tvw_viewer_segmentation_get_legend_text (TVW_VIEWER_SEGMENTATION (self->segmentation_view));
+      g_string_append (out, legend);
     }
   else if (g_strcmp0 (page, "busy") == 0)
     g_string_append_printf (out, "%s\n", gtk_label_get_label (self->busy_label));

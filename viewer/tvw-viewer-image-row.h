@@ -20,5 +20,6 @@ TvwViewerImage *tvw_viewer_image_row_get_image        (TvwViewerImageRow *self);
 void            tvw_viewer_image_row_set_image        (TvwViewerImageRow *self,
                                                        TvwViewerImage    *image);
 char           *tvw_viewer_image_row_get_shown_text   (TvwViewerImageRow *self);
+GtkWidget      *tvw_viewer_image_row_get_segmentation_view (TvwViewerImageRow *self);
 
 G_END_DECLS

@@ -34,6 +34,8 @@ struct _TvwViewerImage
   GdkTexture          *thumbnail;
   GdkTexture          *crop;
   GListModel          *predictions;
+  TvwSegmentation     *segmentation;
+  GdkPixbuf           *segmented;   /* the pixels segmentation is of */
   char                *message;
   char                *weights_name;
   TvwViewerImageState  state;
@@ -50,6 +52,7 @@ enum {
   PROP_THUMBNAIL,
   PROP_CROP,
   PROP_PREDICTIONS,
+  PROP_SEGMENTATION,
   PROP_STATE,
   PROP_MESSAGE,
   N_PROPS
@@ -69,6 +72,8 @@ tvw_viewer_image_finalize (GObject *object)
   g_clear_object (&self->thumbnail);
   g_clear_object (&self->crop);
   g_clear_object (&self->predictions);
+  g_clear_object (&self->segmentation);
+  g_clear_object (&self->segmented);
   g_clear_pointer (&self->message, g_free);
   g_clear_pointer (&self->weights_name, g_free);
 
@@ -107,6 +112,10 @@ tvw_viewer_image_get_property (GObject    *object,
 
     case PROP_PREDICTIONS:
       g_value_set_object (value, self->predictions);
+      break;
+
+    case PROP_SEGMENTATION:
+      g_value_set_object (value, self->segmentation);
       break;
 
     case PROP_STATE:
@@ -153,6 +162,10 @@ tvw_viewer_image_class_init (TvwViewerImageClass *klass)
   props[PROP_PREDICTIONS] =
     g_param_spec_object ("predictions", NULL, NULL,
                          G_TYPE_LIST_MODEL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_SEGMENTATION] =
+    g_param_spec_object ("segmentation", NULL, NULL,
+                         TVW_TYPE_SEGMENTATION,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   props[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL,
@@ -292,6 +305,27 @@ tvw_viewer_image_get_weights_name (TvwViewerImage *self)
 }
 
 /* Whether the image was read (and so can be classified). */
+/* The segmentation, for weights of a segmentation model: then the
+ * predictions are the classes present, scored by their share of the
+ * pixels. */
+TvwSegmentation *
+tvw_viewer_image_get_segmentation (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), NULL);
+
+  return self->segmentation;
+}
+
+/* The pixels the segmentation is of (EXIF orientation not applied, as the
+ * model saw them). */
+GdkPixbuf *
+tvw_viewer_image_get_segmented_pixbuf (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), NULL);
+
+  return self->segmented;
+}
+
 gboolean
 tvw_viewer_image_is_readable (TvwViewerImage *self)
 {
@@ -345,6 +379,16 @@ set_texture (TvwViewerImage  *self,
 }
 
 static void
+set_segmentation (TvwViewerImage  *self,
+                  TvwSegmentation *segmentation,
+                  GdkPixbuf       *segmented)
+{
+  g_set_object (&self->segmented, segmented);
+  if (g_set_object (&self->segmentation, segmentation))
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_SEGMENTATION]);
+}
+
+static void
 set_predictions (TvwViewerImage *self,
                  GListModel     *predictions,
                  const char     *weights_name)
@@ -352,6 +396,8 @@ set_predictions (TvwViewerImage *self,
   g_free (self->weights_name);
   self->weights_name = g_strdup (weights_name);
 
+  if (predictions == NULL)
+    set_segmentation (self, NULL, NULL);
   if (g_set_object (&self->predictions, predictions))
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_PREDICTIONS]);
 }
@@ -387,6 +433,8 @@ typedef struct
   char         *details;
   GdkPixbuf    *crop;
   GListModel   *predictions;
+  TvwSegmentation *segmentation;
+  GdkPixbuf    *segmented;
   GError       *read_error;
   GError       *classify_error;
 } Job;
@@ -404,6 +452,8 @@ job_free (gpointer data)
   g_clear_pointer (&job->details, g_free);
   g_clear_object (&job->crop);
   g_clear_object (&job->predictions);
+  g_clear_object (&job->segmentation);
+  g_clear_object (&job->segmented);
   g_clear_error (&job->read_error);
   g_clear_error (&job->classify_error);
   g_free (job);
@@ -706,6 +756,54 @@ name_predictions (GListModel *predictions,
   return G_LIST_MODEL (g_steal_pointer (&named));
 }
 
+/* A segmentation model's output: the classes of the image's own pixels,
+ * and the classes present as predictions scored by their share. */
+static gboolean
+segment (Job           *job,
+         TvwTensor     *output,
+         GCancellable  *cancellable,
+         GError       **error)
+{
+  const char * const *categories = job->weights != NULL ? tvw_weights_get_categories (job->weights) : NULL;
+  g_autoptr(GListStore) classes = g_list_store_new (TVW_TYPE_PREDICTION);
+  g_autoptr(GdkPixbuf) pixels = NULL;
+  g_autofree guint *present = NULL;
+  guint n;
+
+  if (job->file != NULL)
+    {
+      g_autoptr(GInputStream) stream = G_INPUT_STREAM (g_file_read (job->file, cancellable, error));
+
+      if (stream == NULL)
+        return FALSE;
+      pixels = gdk_pixbuf_new_from_stream (stream, cancellable, error);
+      if (pixels == NULL)
+        return FALSE;
+    }
+  else
+    pixels = g_object_ref (job->source);
+
+  job->segmentation = tvw_segmentation_new_from_output (output, gdk_pixbuf_get_width (pixels),
+                                                        gdk_pixbuf_get_height (pixels),
+                                                        categories, error);
+  if (job->segmentation == NULL)
+    return FALSE;
+
+  present = tvw_segmentation_get_classes_present (job->segmentation, &n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TvwPrediction) p = NULL;
+
+      p = tvw_prediction_new (present[i], tvw_segmentation_get_category (job->segmentation, present[i]),
+                              tvw_segmentation_get_fraction (job->segmentation, present[i]));
+      g_list_store_append (classes, p);
+    }
+
+  job->predictions = G_LIST_MODEL (g_steal_pointer (&classes));
+  job->segmented = g_steal_pointer (&pixels);
+  return TRUE;
+}
+
 static gboolean
 classify (Job           *job,
           GCancellable  *cancellable,
@@ -745,6 +843,12 @@ classify (Job           *job,
   output = tvw_model_forward (job->model, batch, cancellable, error);
   if (output == NULL)
     return FALSE;
+
+  if (tvw_transform_get_preset (transform) == TVW_PRESET_SEMANTIC_SEGMENTATION)
+    {
+      job->crop = enlarge_small (crop);
+      return segment (job, output, cancellable, error);
+    }
 
   predictions = tvw_model_predictions_from_output (job->model, output, TVW_VIEWER_TOP_K, error);
   if (predictions == NULL)
@@ -879,6 +983,7 @@ tvw_viewer_image_process_finish (TvwViewerImage  *self,
     }
 
   set_texture (self, &self->crop, job->crop, props[PROP_CROP]);
+  set_segmentation (self, job->segmentation, job->segmented);
   set_predictions (self, job->predictions,
                    job->weights != NULL ? tvw_weights_get_full_name (job->weights) : NULL);
   set_state (self, TVW_VIEWER_IMAGE_STATE_CLASSIFIED, NULL);

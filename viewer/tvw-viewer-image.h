@@ -47,6 +47,8 @@ const char          *tvw_viewer_image_get_details       (TvwViewerImage      *se
 GdkTexture          *tvw_viewer_image_get_thumbnail     (TvwViewerImage      *self);
 GdkTexture          *tvw_viewer_image_get_crop          (TvwViewerImage      *self);
 GListModel          *tvw_viewer_image_get_predictions   (TvwViewerImage      *self);
+TvwSegmentation     *tvw_viewer_image_get_segmentation  (TvwViewerImage      *self);
+GdkPixbuf           *tvw_viewer_image_get_segmented_pixbuf (TvwViewerImage   *self);
 TvwViewerImageState  tvw_viewer_image_get_state         (TvwViewerImage      *self);
 const char          *tvw_viewer_image_get_message       (TvwViewerImage      *self);
 const char          *tvw_viewer_image_get_weights_name  (TvwViewerImage      *self);

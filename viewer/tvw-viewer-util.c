@@ -19,8 +19,9 @@ tvw_viewer_weights_get_unrunnable_reason (TvwWeights *weights)
 {
   g_return_val_if_fail (TVW_IS_WEIGHTS (weights), NULL);
 
-  if (g_strcmp0 (tvw_weights_get_preset (weights), "ImageClassification") != 0)
-    return _("Not an image classifier");
+  if (g_strcmp0 (tvw_weights_get_preset (weights), "ImageClassification") != 0 &&
+      g_strcmp0 (tvw_weights_get_preset (weights), "SemanticSegmentation") != 0)
+    return _("Not an image classifier or segmentation model");
 
   if (!tvw_is_model_supported (tvw_weights_get_builder (weights)))
     return _("Not implemented yet");

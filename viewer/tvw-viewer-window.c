@@ -21,6 +21,7 @@
 #include "tvw-viewer-config.h"
 #include "tvw-viewer-enums.h"
 #include "tvw-viewer-image-row.h"
+#include "tvw-viewer-segmentation.h"
 #include "tvw-viewer-util.h"
 #include "tvw-viewer-weights-panel.h"
 #include "tvw-viewer-window-private.h"
@@ -1487,6 +1488,43 @@ _tvw_viewer_window_get_shown_text (TvwViewerWindow *self,
   return row != NULL ? tvw_viewer_image_row_get_shown_text (TVW_VIEWER_IMAGE_ROW (row)) : NULL;
 }
 
+/* What the segmentation view of @row shows: the overlay's size, the
+ * opacity, the legend, and the class named when the pointer is at the
+ * picture's centre. */
+static void
+add_segmentation_report (JsonBuilder       *builder,
+                         TvwViewerImageRow *row)
+{
+  TvwViewerSegmentation *view = TVW_VIEWER_SEGMENTATION (tvw_viewer_image_row_get_segmentation_view (row));
+  GdkTexture *overlay = tvw_viewer_segmentation_get_overlay (view);
+  g_autofree char *legend = tvw_viewer_segmentation_get_legend_text (view);
+  g_autofree char *centre = NULL;
+  GtkWidget *picture = gtk_widget_get_first_child (GTK_WIDGET (view));
+
+  centre = tvw_viewer_segmentation_describe_point (view, gtk_widget_get_width (picture) / 2.0,
+                                                   gtk_widget_get_height (picture) / 2.0);
+
+  json_builder_set_member_name (builder, "segmentation");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "overlay");
+  json_builder_begin_array (builder);
+  if (overlay != NULL)
+    {
+      json_builder_add_int_value (builder, gdk_texture_get_width (overlay));
+      json_builder_add_int_value (builder, gdk_texture_get_height (overlay));
+    }
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "opacity");
+  json_builder_add_double_value (builder, tvw_viewer_segmentation_get_opacity (view));
+  json_builder_set_member_name (builder, "legend");
+  json_builder_add_string_value (builder, legend);
+  json_builder_set_member_name (builder, "class_at_centre");
+  json_builder_add_string_value (builder, centre);
+  json_builder_set_member_name (builder, "visible");
+  json_builder_add_boolean_value (builder, gtk_widget_is_drawable (GTK_WIDGET (view)));
+  json_builder_end_object (builder);
+}
+
 char *
 _tvw_viewer_window_build_report (TvwViewerWindow *self)
 {
@@ -1553,6 +1591,9 @@ _tvw_viewer_window_build_report (TvwViewerWindow *self)
           json_builder_end_object (builder);
         }
       json_builder_end_array (builder);
+
+      if (row != NULL && tvw_viewer_image_get_segmentation (image) != NULL)
+        add_segmentation_report (builder, TVW_VIEWER_IMAGE_ROW (row));
 
       /* What a row of the list shows, when the image is on screen. */
       json_builder_set_member_name (builder, "shown");

@@ -71,5 +71,6 @@ extern const TvwArchitecture tvw_regnet_architectures[];
 extern const TvwArchitecture tvw_efficientnet_architectures[];
 extern const TvwArchitecture tvw_video_architectures[];
 extern const TvwArchitecture tvw_mobilenet_architectures[];
+extern const TvwArchitecture tvw_segmentation_architectures[];
 
 G_END_DECLS

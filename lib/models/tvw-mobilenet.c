@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "tvw-architectures-private.h"
+#include "tvw-backbones-private.h"
 #include "tvw-blocks-private.h"
 
 /* MobileNet V2 */
@@ -175,6 +176,54 @@ inverted_residual_v3 (TvwNet                       *net,
   return out;
 }
 
+/* features.0 … features.(n_blocks + 1), the modules named “@base.i”; with
+ * @dilated, the last three blocks at dilation 2 (their stride 1), as
+ * _mobilenet_v3_conf (dilated=True).  @features (nullable) receives each
+ * module's output.  N×3×H×W → N×6·last_in×H/32×W/32 (/16 dilated) */
+static TvwVal
+features_v3 (TvwNet                       *net,
+             TvwVal                        x,
+             const char                   *base,
+             const InvertedResidualConfig *setting,
+             gsize                         n_blocks,
+             gboolean                      dilated,
+             TvwVal                       *features)
+{
+  int last_in = setting[n_blocks - 1].out_channels;
+  g_autofree char *first = g_strdup_printf ("%s.0", base);
+
+  /* features.0: N×3×H×W → N×16×H/2×W/2 */
+  x = tvw_blocks_conv_norm_act (net, x, first, V3_BN_EPS, setting[0].input_channels,
+                                3, 2, 1, 1, TVW_ACT_HARDSWISH);
+  if (features != NULL)
+    features[0] = x;
+
+  /* features.1 … features.n_blocks */
+  for (gsize i = 0; i < n_blocks; i++)
+    {
+      g_autofree char *prefix = g_strdup_printf ("%s.%" G_GSIZE_FORMAT, base, i + 1);
+      InvertedResidualConfig cnf = setting[i];
+
+      if (dilated && i + 3 >= n_blocks)
+        cnf.dilation = 2;
+      x = inverted_residual_v3 (net, x, prefix, &cnf);
+      if (features != NULL)
+        features[i + 1] = x;
+    }
+
+  /* The 1×1 head: N×last_in×h×w → N×6·last_in×h×w */
+  {
+    g_autofree char *head = g_strdup_printf ("%s.%" G_GSIZE_FORMAT, base, n_blocks + 1);
+
+    x = tvw_blocks_conv_norm_act (net, x, head, V3_BN_EPS, 6 * last_in, 1, 1, 1, 1,
+                                  TVW_ACT_HARDSWISH);
+    if (features != NULL)
+      features[n_blocks + 1] = x;
+  }
+
+  return x;
+}
+
 static void
 build_mobilenet_v3 (TvwNet                       *net,
                     const InvertedResidualConfig *setting,
@@ -182,28 +231,7 @@ build_mobilenet_v3 (TvwNet                       *net,
                     int                           last_channel,
                     guint                         num_classes)
 {
-  TvwVal x = tvw_net_input (net, 3);
-  int last_in = setting[n_blocks - 1].out_channels;
-
-  /* features.0: N×3×H×W → N×16×H/2×W/2 */
-  x = tvw_blocks_conv_norm_act (net, x, "features.0", V3_BN_EPS, setting[0].input_channels,
-                                3, 2, 1, 1, TVW_ACT_HARDSWISH);
-
-  /* features.1 … features.n_blocks */
-  for (gsize i = 0; i < n_blocks; i++)
-    {
-      g_autofree char *prefix = g_strdup_printf ("features.%" G_GSIZE_FORMAT, i + 1);
-
-      x = inverted_residual_v3 (net, x, prefix, &setting[i]);
-    }
-
-  /* The 1×1 head: N×last_in×h×w → N×6·last_in×h×w */
-  {
-    g_autofree char *head = g_strdup_printf ("features.%" G_GSIZE_FORMAT, n_blocks + 1);
-
-    x = tvw_blocks_conv_norm_act (net, x, head, V3_BN_EPS, 6 * last_in, 1, 1, 1, 1,
-                                  TVW_ACT_HARDSWISH);
-  }
+  TvwVal x = features_v3 (net, tvw_net_input (net, 3), "features", setting, n_blocks, FALSE, NULL);
 
   /* N×6·last_in×h×w → N×num_classes (classifier.2 is the dropout) */
   x = tvw_net_adaptive_avg_pool2d (net, x, 1, 1);
@@ -275,3 +303,15 @@ const TvwArchitecture tvw_mobilenet_architectures[] = {
   { "mobilenet_v3_small", 1000, 1, build },
   { NULL }
 };
+
+TvwVal
+tvw_mobilenet_v3_large_features (TvwNet     *net,
+                                 TvwVal      x,
+                                 const char *base,
+                                 gboolean    dilated,
+                                 TvwVal      features[TVW_MOBILENET_V3_LARGE_N_FEATURES])
+{
+  G_STATIC_ASSERT (G_N_ELEMENTS (v3_large) + 2 == TVW_MOBILENET_V3_LARGE_N_FEATURES);
+
+  return features_v3 (net, x, base, v3_large, G_N_ELEMENTS (v3_large), dilated, features);
+}

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "tvw-architectures-private.h"
+#include "tvw-backbones-private.h"
 #include "tvw-blocks-private.h"
 
 #define BN_EPS 1e-5
@@ -21,14 +22,16 @@ typedef struct
   int      width_per_group;
 } ResNetConfig;
 
-/* N×C×H×W → N×planes·expansion×H/stride×W/stride */
+/* N×C×H×W → N×planes·expansion×H/stride×W/stride; @dilation applies to
+ * the 3×3 convolution of a bottleneck (torchvision refuses it elsewhere). */
 static TvwVal
 block (TvwNet             *net,
        TvwVal              x,
        const ResNetConfig *cfg,
        const char         *prefix,
        int                 planes,
-       int                 stride)
+       int                 stride,
+       int                 dilation)
 {
   int expansion = cfg->bottleneck ? 4 : 1;
   int in_channels = tvw_net_channels (net, x);
@@ -48,7 +51,7 @@ block (TvwNet             *net,
       out = tvw_blocks_conv_bn (net, x, prefix, "conv1", "bn1", BN_EPS,
                                 width, 1, 1, 1, 1, TVW_ACT_RELU);
       out = tvw_blocks_conv_bn (net, out, prefix, "conv2", "bn2", BN_EPS,
-                                width, 3, stride, 1, cfg->groups, TVW_ACT_RELU);
+                                width, 3, stride, dilation, cfg->groups, TVW_ACT_RELU);
       out = tvw_blocks_conv_bn (net, out, prefix, "conv3", "bn3", BN_EPS,
                                 planes * 4, 1, 1, 1, 1, TVW_ACT_NONE);
     }
@@ -64,31 +67,58 @@ block (TvwNet             *net,
   return tvw_net_activation (net, out, TVW_ACT_RELU);
 }
 
+/* conv1 … layer4 under @prefix, as ResNet._make_layer () with
+ * replace_stride_with_dilation: a dilated layer keeps its input's size,
+ * its first block at the dilation so far, the others at twice that.
+ * N×3×H×W → N×512·expansion×H/32×W/32 (/8 with layers 3 and 4 dilated) */
+static TvwVal
+trunk (TvwNet             *net,
+       TvwVal              x,
+       const ResNetConfig *cfg,
+       const char         *prefix,
+       const gboolean     *dilate,
+       TvwVal             *layers)
+{
+  int dilation = 1;
+
+  /* N×3×H×W → N×64×H/4×W/4 */
+  x = tvw_blocks_conv_bn (net, x, prefix, "conv1", "bn1", BN_EPS, 64, 7, 2, 1, 1, TVW_ACT_RELU);
+  x = tvw_net_max_pool2d (net, x, 3, 2, 1, FALSE);
+
+  for (int layer = 0; layer < 4; layer++)
+    {
+      int planes = 64 << layer;
+      int stride = layer > 0 ? 2 : 1;
+      int first_dilation = dilation;
+
+      if (layer > 0 && dilate != NULL && dilate[layer - 1])
+        {
+          dilation *= stride;
+          stride = 1;
+        }
+
+      for (int b = 0; b < cfg->layers[layer]; b++)
+        {
+          g_autofree char *block_prefix = g_strdup_printf ("%slayer%d.%d.", prefix, layer + 1, b);
+
+          x = block (net, x, cfg, block_prefix, planes, b == 0 ? stride : 1,
+                     b == 0 ? first_dilation : dilation);
+        }
+      if (layers != NULL)
+        layers[layer] = x;
+    }
+
+  return x;
+}
+
 static gboolean
 build_resnet (TvwNet                *net,
               const TvwArchitecture *arch,
               const TvwBuildConfig  *config,
               GError               **error)
 {
-  const ResNetConfig *cfg = arch->config;
   const guint num_classes = config->num_classes;
-  TvwVal x = tvw_net_input (net, 3);
-
-  /* N×3×H×W → N×64×H/4×W/4 */
-  x = tvw_blocks_conv_bn (net, x, "", "conv1", "bn1", BN_EPS, 64, 7, 2, 1, 1, TVW_ACT_RELU);
-  x = tvw_net_max_pool2d (net, x, 3, 2, 1, FALSE);
-
-  for (int layer = 0; layer < 4; layer++)
-    {
-      int planes = 64 << layer;
-
-      for (int b = 0; b < cfg->layers[layer]; b++)
-        {
-          g_autofree char *prefix = g_strdup_printf ("layer%d.%d.", layer + 1, b);
-
-          x = block (net, x, cfg, prefix, planes, b == 0 && layer > 0 ? 2 : 1);
-        }
-    }
+  TvwVal x = trunk (net, tvw_net_input (net, 3), arch->config, "", NULL, NULL);
 
   /* N×512·expansion×h×w → N×num_classes */
   x = tvw_net_adaptive_avg_pool2d (net, x, 1, 1);
@@ -123,3 +153,21 @@ const TvwArchitecture tvw_resnet_architectures[] = {
   { "wide_resnet101_2", 1000, 1, build_resnet, &wide_resnet101_2 },
   { NULL }
 };
+
+void
+tvw_resnet_features (TvwNet         *net,
+                     TvwVal          x,
+                     const char     *name,
+                     const char     *prefix,
+                     const gboolean  replace_stride_with_dilation[3],
+                     TvwVal          layers[4])
+{
+  for (const TvwArchitecture *a = tvw_resnet_architectures; a->name != NULL; a++)
+    if (g_str_equal (a->name, name))
+      {
+        trunk (net, x, a->config, prefix, replace_stride_with_dilation, layers);
+        return;
+      }
+
+  g_return_if_reached ();
+}

@@ -558,7 +558,7 @@ test_unrunnable_weights (void)
   g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_WAITING);
   g_assert_nonnull (tvw_viewer_image_get_thumbnail (image));
   g_assert_cmpstr (tvw_viewer_image_get_message (image), ==,
-                   "These weights cannot run here: Not an image classifier");
+                   "These weights cannot run here: Not an image classifier or segmentation model");
 
   destroy_window (window);
 }

@@ -70,7 +70,13 @@ interpolate_infer (TvwOpCall  *call,
       tvw_op_set_invalid (call, error, "align_corners only applies to bilinear");
       return FALSE;
     }
-  if ((p->out_h <= 0 && !(p->scale_h > 0)) || (p->out_w <= 0 && !(p->scale_w > 0)))
+  /* A second input gives the size (its last two dimensions), as
+   * F.interpolate (x, size=like.shape[-2:]) does: it follows the shapes
+   * the net runs on. */
+  if (call->n_in == 2 && !tvw_op_check_rank (call, 1, 3, TVW_MAX_RANK, error))
+    return FALSE;
+  if (call->n_in != 2 &&
+      ((p->out_h <= 0 && !(p->scale_h > 0)) || (p->out_w <= 0 && !(p->scale_w > 0))))
     {
       tvw_op_set_invalid (call, error, "neither an output size nor a positive scale factor");
       return FALSE;
@@ -78,8 +84,18 @@ interpolate_infer (TvwOpCall  *call,
 
   shape[0] = x->shape[0];
   shape[1] = x->shape[1];
-  shape[2] = resize_size (x->shape[2], p->out_h, p->scale_h);
-  shape[3] = resize_size (x->shape[3], p->out_w, p->scale_w);
+  if (call->n_in == 2)
+    {
+      const TvwArray *like = &call->in[1];
+
+      shape[2] = like->shape[like->rank - 2];
+      shape[3] = like->shape[like->rank - 1];
+    }
+  else
+    {
+      shape[2] = resize_size (x->shape[2], p->out_h, p->scale_h);
+      shape[3] = resize_size (x->shape[3], p->out_w, p->scale_w);
+    }
   if (shape[2] <= 0 || shape[3] <= 0 || x->shape[2] <= 0 || x->shape[3] <= 0)
     {
       char xs[TVW_SHAPE_CHARS];
@@ -477,6 +493,27 @@ tvw_net_interpolate (TvwNet        *net,
     .params_size = sizeof p,
     .n_in = 1,
     .in = &x,
+    .n_out = 1,
+  };
+
+  return tvw_net_add_node (net, &spec, NULL);
+}
+
+TvwVal
+tvw_net_interpolate_like (TvwNet        *net,
+                          TvwVal         x,
+                          TvwVal         like,
+                          TvwResizeMode  mode,
+                          gboolean       align_corners)
+{
+  const TvwResizeParams p = { 0, 0, 0.0, 0.0, mode, align_corners };
+  const TvwVal in[2] = { x, like };
+  const TvwNodeSpec spec = {
+    .cls = &tvw_op_interpolate,
+    .params = &p,
+    .params_size = sizeof p,
+    .n_in = 2,
+    .in = in,
     .n_out = 1,
   };
 

@@ -272,6 +272,13 @@ TvwVal tvw_net_interpolate   (TvwNet        *net,
                               double         scale_w,
                               TvwResizeMode  mode,
                               gboolean       align_corners);
+/* F.interpolate (x, size=like.shape[-2:], mode, align_corners): the size
+ * of @like (rank ≥ 3; only its shape is read) whatever it is at run time. */
+TvwVal tvw_net_interpolate_like (TvwNet        *net,
+                                 TvwVal         x,
+                                 TvwVal         like,
+                                 TvwResizeMode  mode,
+                                 gboolean       align_corners);
 /* F.grid_sample (x, grid, mode, padding_mode="zeros", align_corners) */
 TvwVal tvw_net_grid_sample   (TvwNet        *net,
                               TvwVal         x,

@@ -1,0 +1,286 @@
+/* tvw-cmd-segment.c — tvw segment: the classes of every pixel of images
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <json-glib/json-glib.h>
+
+#include "tvw-cli.h"
+
+/* The first dataset's mIoU of an entry, or -1 without one. */
+static double
+miou_of (TvwWeights *weights)
+{
+  g_autoptr(GVariant) metrics = tvw_weights_lookup_meta (weights, "_metrics");
+  g_autoptr(GVariant) first = NULL;
+  GVariantIter iter;
+  const char *dataset;
+  double miou = -1;
+
+  if (metrics == NULL || !g_variant_is_of_type (metrics, G_VARIANT_TYPE_VARDICT))
+    return -1;
+
+  g_variant_iter_init (&iter, metrics);
+  if (g_variant_iter_next (&iter, "{&sv}", &dataset, &first) &&
+      g_variant_is_of_type (first, G_VARIANT_TYPE_VARDICT) &&
+      !g_variant_lookup (first, "miou", "d", &miou))
+    miou = -1;
+
+  return miou;
+}
+
+/* Among the segmentation entries usable now (an implemented architecture,
+ * the checkpoint on this machine), the one with the best mIoU. */
+static TvwWeights *
+best_offline_segmentation_weights (void)
+{
+  GListModel *enums = tvw_get_weights_enums ();
+  TvwWeights *best = NULL;
+  double best_miou = -2;
+
+  for (guint i = 0; i < g_list_model_get_n_items (enums); i++)
+    {
+      g_autoptr(TvwWeightsEnum) e = g_list_model_get_item (enums, i);
+
+      if (!tvw_is_model_supported (tvw_weights_enum_get_builder (e)))
+        continue;
+
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (e)); j++)
+        {
+          g_autoptr(TvwWeights) w = g_list_model_get_item (G_LIST_MODEL (e), j);
+          double miou = miou_of (w);
+
+          if (miou >= 0 && miou > best_miou && tvw_weights_is_cached (w))
+            {
+              best = w;
+              best_miou = miou;
+            }
+        }
+    }
+
+  return best;
+}
+
+/* OUT.png for one image; OUT-1.png, OUT-2.png … for several. */
+static char *
+output_path (const char *output,
+             guint       index,
+             guint       n_images)
+{
+  const char *dot = strrchr (output, '.');
+  const char *slash = strrchr (output, G_DIR_SEPARATOR);
+
+  if (n_images == 1)
+    return g_strdup (output);
+  if (dot == NULL || (slash != NULL && dot < slash))
+    return g_strdup_printf ("%s-%u", output, index + 1);
+  return g_strdup_printf ("%.*s-%u%s", (int) (dot - output), output, index + 1, dot);
+}
+
+static JsonNode *
+classes_to_json (TvwSegmentation *seg)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree guint *present = NULL;
+  guint n;
+
+  present = tvw_segmentation_get_classes_present (seg, &n);
+  json_builder_begin_array (b);
+  for (guint i = 0; i < n; i++)
+    {
+      const char *category = tvw_segmentation_get_category (seg, present[i]);
+      g_autofree char *color = g_strdup_printf ("#%06x", tvw_segmentation_palette_color (present[i]));
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "index");
+      json_builder_add_int_value (b, present[i]);
+      json_builder_set_member_name (b, "category");
+      if (category != NULL)
+        json_builder_add_string_value (b, category);
+      else
+        json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "pixels");
+      json_builder_add_int_value (b, (gint64) tvw_segmentation_get_area (seg, present[i]));
+      json_builder_set_member_name (b, "share");
+      json_builder_add_double_value (b, tvw_segmentation_get_fraction (seg, present[i]));
+      json_builder_set_member_name (b, "score");
+      json_builder_add_double_value (b, tvw_segmentation_get_score (seg, present[i]));
+      json_builder_set_member_name (b, "color");
+      json_builder_add_string_value (b, color);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+
+  return json_builder_get_root (b);
+}
+
+static void
+print_classes (TvwSegmentation *seg)
+{
+  g_autofree guint *present = NULL;
+  guint n;
+
+  present = tvw_segmentation_get_classes_present (seg, &n);
+  for (guint i = 0; i < n; i++)
+    {
+      const char *category = tvw_segmentation_get_category (seg, present[i]);
+      double share = 100 * tvw_segmentation_get_fraction (seg, present[i]);
+
+      if (category != NULL)
+        g_print ("  %6.2f%%  %s\n", share, category);
+      else
+        g_print ("  %6.2f%%  %s %u\n", share, _("class"), present[i]);
+    }
+}
+
+int
+tvw_cmd_segment (int    argc,
+                 char **argv)
+{
+  g_autofree char *weights_name = NULL;
+  g_autofree char *output = NULL;
+  g_auto(GStrv) images = NULL;
+  int threads = 0, status = 0;
+  double opacity = 0.6;
+  gboolean json = FALSE, mask = FALSE;
+  const GOptionEntry entries[] = {
+    { "weights", 'w', 0, G_OPTION_ARG_STRING, &weights_name, N_("A segmentation weights entry (default: the best one available offline)"), N_("FULL_NAME") },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Write the overlay as a PNG (OUT-1.png, OUT-2.png … for several images)"), N_("OUT.png") },
+    { "mask", 0, 0, G_OPTION_ARG_NONE, &mask, N_("Write the colour mask alone, not over the image"), NULL },
+    { "opacity", 0, 0, G_OPTION_ARG_DOUBLE, &opacity, N_("Opacity of the overlay's colours, 0 to 1 (default: 0.6)"), N_("A") },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, N_("Number of threads (default: one per processor)"), N_("N") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL, N_("IMAGE…") },
+    { NULL }
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TvwModel) model = NULL;
+  g_autoptr(JsonBuilder) out = json_builder_new ();
+  TvwWeights *weights;
+  guint n_images;
+  int failures = 0;
+
+  if (!tvw_cli_parse ("segment", _("IMAGE…"),
+                      _("Segments images with a semantic segmentation weights entry and its own\n"
+                        "preprocessing: prints the classes present and their share of the\n"
+                        "pixels, and with --output draws them over the image in the VOC palette.\n"
+                        "Without --weights, the best entry available without the network is used."),
+                      entries, &argc, &argv, &status))
+    return status;
+
+  if (images == NULL || threads < 0 || !(opacity >= 0 && opacity <= 1))
+    {
+      g_printerr ("%s\n", _("tvw segment: give at least one image; --opacity is from 0 to 1"));
+      return 2;
+    }
+  n_images = g_strv_length (images);
+
+  if (weights_name != NULL)
+    {
+      weights = tvw_get_weight (weights_name, &error);
+      if (weights == NULL)
+        return tvw_cli_fail ("segment", error);
+    }
+  else
+    {
+      weights = best_offline_segmentation_weights ();
+      if (weights == NULL)
+        {
+          g_printerr ("%s\n", _("tvw segment: no segmentation weights are available offline; "
+                                "use --weights (and the network) or tvw download"));
+          return EXIT_FAILURE;
+        }
+    }
+
+  if (!json)
+    g_print (_("Using %s\n"), tvw_weights_get_full_name (weights));
+
+  model = g_initable_new (TVW_TYPE_MODEL, NULL, &error, "weights", weights, NULL);
+  if (model == NULL)
+    return tvw_cli_fail ("segment", error);
+  tvw_model_set_n_threads (model, (guint) threads);
+
+  json_builder_begin_object (out);
+  json_builder_set_member_name (out, "weights");
+  json_builder_add_string_value (out, tvw_weights_get_full_name (weights));
+  json_builder_set_member_name (out, "images");
+  json_builder_begin_array (out);
+
+  for (guint i = 0; i < n_images; i++)
+    {
+      g_autoptr(GError) local_error = NULL;
+      g_autoptr(GdkPixbuf) image = NULL;
+      g_autoptr(GdkPixbuf) rendered = NULL;
+      g_autoptr(TvwSegmentation) seg = NULL;
+      g_autofree char *path = NULL;
+
+      image = gdk_pixbuf_new_from_file (images[i], &local_error);
+      /* The pixels as stored, EXIF orientation ignored, as PIL's
+       * Image.open () gives them to torchvision. */
+      if (image != NULL)
+        seg = tvw_model_segment (model, image, NULL, &local_error);
+      if (seg != NULL && output != NULL)
+        {
+          rendered = mask ? tvw_segmentation_render_mask (seg)
+                          : tvw_segmentation_render_overlay (seg, image, opacity, &local_error);
+          path = output_path (output, i, n_images);
+          if (rendered == NULL || !gdk_pixbuf_save (rendered, path, "png", &local_error, NULL))
+            g_clear_object (&seg);
+        }
+
+      json_builder_begin_object (out);
+      json_builder_set_member_name (out, "file");
+      json_builder_add_string_value (out, images[i]);
+
+      if (seg == NULL)
+        {
+          failures++;
+          g_printerr ("tvw segment: %s\n", local_error->message);
+          json_builder_set_member_name (out, "error");
+          json_builder_add_string_value (out, local_error->message);
+        }
+      else
+        {
+          json_builder_set_member_name (out, "width");
+          json_builder_add_int_value (out, tvw_segmentation_get_width (seg));
+          json_builder_set_member_name (out, "height");
+          json_builder_add_int_value (out, tvw_segmentation_get_height (seg));
+          if (path != NULL)
+            {
+              json_builder_set_member_name (out, "output");
+              json_builder_add_string_value (out, path);
+            }
+          json_builder_set_member_name (out, "classes");
+          json_builder_add_value (out, classes_to_json (seg));
+          if (!json)
+            {
+              g_print ("%s\n", images[i]);
+              print_classes (seg);
+              if (path != NULL)
+                g_print (_("  written to %s\n"), path);
+            }
+        }
+      json_builder_end_object (out);
+    }
+
+  json_builder_end_array (out);
+  json_builder_end_object (out);
+
+  if (json)
+    {
+      g_autoptr(JsonGenerator) gen = json_generator_new ();
+      g_autoptr(JsonNode) root = json_builder_get_root (out);
+      g_autofree char *text = NULL;
+
+      json_generator_set_root (gen, root);
+      json_generator_set_pretty (gen, TRUE);
+      text = json_generator_to_data (gen, NULL);
+      g_print ("%s\n", text);
+    }
+
+  return failures > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
