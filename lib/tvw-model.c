@@ -815,24 +815,29 @@ run_outputs (TvwModel      *self,
              GError       **error)
 {
   const gint64 *shape;
-  guint n_dims, n_outputs = tvw_net_get_n_outputs (self->net);
-  gint64 n, c, h, w;
+  guint n_dims, rank, n_outputs = tvw_net_get_n_outputs (self->net);
+  gint64 n, c, t, h, w;
   g_autoptr(TvwTensor) floats = NULL;
   g_autofree TvwArray *out = g_new0 (TvwArray, n_outputs);
   TvwArray in;
   gboolean ok;
 
   shape = tvw_tensor_get_shape (input, &n_dims);
-  if (n_dims != 3 && n_dims != 4)
+  /* Images are N×C×H×W, clips N×C×T×H×W (the net's input says which); a
+   * single image or clip may come without the batch dimension. */
+  rank = tvw_net_get_input (self->net, 0, NULL)->rank;
+  if (n_dims != rank && n_dims != rank - 1)
     {
       g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                   "%s expects an N×C×H×W batch, not a tensor of %u dimensions",
+                   rank == 5 ? "%s expects an N×C×T×H×W batch of clips, not a tensor of %u dimensions"
+                             : "%s expects an N×C×H×W batch, not a tensor of %u dimensions",
                    self->architecture, n_dims);
       return FALSE;
     }
 
-  n = n_dims == 4 ? shape[0] : 1;
-  c = shape[n_dims - 3];
+  n = n_dims == rank ? shape[0] : 1;
+  c = shape[n_dims - rank + 1];
+  t = rank == 5 ? shape[n_dims - 3] : 1;
   h = shape[n_dims - 2];
   w = shape[n_dims - 1];
 
@@ -844,20 +849,32 @@ run_outputs (TvwModel      *self,
       return FALSE;
     }
 
-  if (n < 1 || h < self->arch->min_size || w < self->arch->min_size ||
-      n > G_MAXINT32 || h > TVW_MODEL_MAX_INPUT_SIZE || w > TVW_MODEL_MAX_INPUT_SIZE ||
-      n * h * w > TVW_MODEL_MAX_INPUT_PIXELS)
+  if (n < 1 || t < 1 || h < self->arch->min_size || w < self->arch->min_size ||
+      n > G_MAXINT32 || t > TVW_MODEL_MAX_INPUT_SIZE ||
+      h > TVW_MODEL_MAX_INPUT_SIZE || w > TVW_MODEL_MAX_INPUT_SIZE ||
+      n * t * h * w > TVW_MODEL_MAX_INPUT_PIXELS)
     {
-      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                   "%s cannot take a batch of %" G_GINT64_FORMAT " images of %" G_GINT64_FORMAT
-                   "×%" G_GINT64_FORMAT " (sizes from %u to %d, at most %d pixels in a batch)",
-                   self->architecture, n, h, w, self->arch->min_size,
-                   TVW_MODEL_MAX_INPUT_SIZE, TVW_MODEL_MAX_INPUT_PIXELS);
+      if (rank == 5)
+        g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                     "%s cannot take a batch of %" G_GINT64_FORMAT " clips of %" G_GINT64_FORMAT
+                     " frames of %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT
+                     " (sizes from %u to %d, at most %d pixels in a batch)",
+                     self->architecture, n, t, h, w, self->arch->min_size,
+                     TVW_MODEL_MAX_INPUT_SIZE, TVW_MODEL_MAX_INPUT_PIXELS);
+      else
+        g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                     "%s cannot take a batch of %" G_GINT64_FORMAT " images of %" G_GINT64_FORMAT
+                     "×%" G_GINT64_FORMAT " (sizes from %u to %d, at most %d pixels in a batch)",
+                     self->architecture, n, h, w, self->arch->min_size,
+                     TVW_MODEL_MAX_INPUT_SIZE, TVW_MODEL_MAX_INPUT_PIXELS);
       return FALSE;
     }
 
   floats = tvw_tensor_to_float (input);
-  tvw_array_init (&in, TVW_ELEM_F32, 4, (gint64[]) { n, c, h, w });
+  if (rank == 5)
+    tvw_array_init (&in, TVW_ELEM_F32, 5, (gint64[]) { n, c, t, h, w });
+  else
+    tvw_array_init (&in, TVW_ELEM_F32, 4, (gint64[]) { n, c, h, w });
   in.data = (gpointer) tvw_tensor_get_data (floats);
 
   g_mutex_lock (&self->lock);

@@ -146,6 +146,10 @@ void      tvw_net_output               (TvwNet              *net,
 void      tvw_net_set_output           (TvwNet              *net,
                                         TvwVal               x);
 guint       tvw_net_get_n_inputs       (TvwNet              *net);
+/* Input @index as built: its name, element type, rank and example shape. */
+const TvwArray *tvw_net_get_input      (TvwNet              *net,
+                                        guint                index,
+                                        const char         **name);
 guint       tvw_net_get_n_outputs      (TvwNet              *net);
 const char *tvw_net_get_output_name    (TvwNet              *net,
                                         guint                index);

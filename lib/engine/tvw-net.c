@@ -346,6 +346,21 @@ tvw_net_get_n_inputs (TvwNet *net)
   return net->inputs->len;
 }
 
+const TvwArray *
+tvw_net_get_input (TvwNet *net,
+                   guint   index,
+                   const char **name)
+{
+  const TvwPort *port;
+
+  g_return_val_if_fail (index < net->inputs->len, NULL);
+
+  port = &g_array_index (net->inputs, TvwPort, index);
+  if (name != NULL)
+    *name = port->name;
+  return tvw_net_array (net, port->value);
+}
+
 guint
 tvw_net_get_n_outputs (TvwNet *net)
 {

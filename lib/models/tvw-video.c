@@ -357,12 +357,12 @@ static const VideoResNetConfig r2plus1d_18 = {
   TRUE, { CONV_2PLUS1D, CONV_2PLUS1D, CONV_2PLUS1D, CONV_2PLUS1D }
 };
 
-/* S3D's AvgPool3d (2, 7, 7) after its spatial reduction of 16 needs
- * frames of at least 105×105 (and 13 frames); the ResNets take any clip. */
+/* S3D's AvgPool3d (2, 7, 7) after its spatial reduction of 32 needs
+ * frames of at least 209×209 (and 13 frames); the ResNets take any clip. */
 const TvwArchitecture tvw_video_architectures[] = {
   { "r3d_18",      400, 1,   build_video_resnet, &r3d_18 },
   { "mc3_18",      400, 1,   build_video_resnet, &mc3_18 },
   { "r2plus1d_18", 400, 1,   build_video_resnet, &r2plus1d_18 },
-  { "s3d",         400, 105, build_s3d,          NULL },
+  { "s3d",         400, 209, build_s3d,          NULL },
   { NULL }
 };

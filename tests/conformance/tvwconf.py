@@ -179,7 +179,8 @@ def run_models(models, seed, rng_seed, construct=_construct, timings=False):
             start = time.monotonic()
             model = randomise(construct(name), seed + index)
             sd = model.state_dict()
-            batches = [rng.standard_normal((n, 3, h, w)).astype(np.float32) for n, (h, w) in inputs]
+            # (h, w) for images, (t, h, w) for clips
+            batches = [rng.standard_normal((n, 3, *size)).astype(np.float32) for n, size in inputs]
             for form in forms:
                 ckpt = os.path.join(work, f"{name}.{form}")
                 used = write_form(sd, form, ckpt)
@@ -188,7 +189,7 @@ def run_models(models, seed, rng_seed, construct=_construct, timings=False):
                 for batch in batches:
                     with torch.no_grad():
                         ref = model(torch.from_numpy(batch)).numpy()
-                    label = f"{name} {form} batch {batch.shape[0]} {batch.shape[2]}x{batch.shape[3]}"
+                    label = f"{name} {form} batch {batch.shape[0]} {'x'.join(map(str, batch.shape[2:]))}"
                     try:
                         got = run_forward(name, ckpt, batch, work)
                         ok, diag = compare(got, ref)
