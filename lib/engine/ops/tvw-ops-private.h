@@ -357,6 +357,27 @@ TvwVal tvw_net_quantize      (TvwNet        *net,
 TvwVal tvw_net_dequantize    (TvwNet        *net,
                               TvwVal         x);
 
+/* ---- tvw-op-flow.c: RAFT's correlation lookup and convex upsampling ---- */
+extern const TvwOpClass tvw_op_corr_lookup;
+extern const TvwOpClass tvw_op_convex_upsample;
+extern const TvwOpClass tvw_op_zeros_like_flow;
+#define TVW_CORR_MAX_LEVELS 8
+/* CorrBlock.index_pyramid: @pyramid levels (N·h·w)×1×h_l×w_l, @flow N×2×h×w
+ * → N×(levels·(2·radius+1)²)×h×w, every sample times @scale. */
+TvwVal tvw_net_corr_lookup   (TvwNet        *net,
+                              int            n_levels,
+                              const TvwVal  *pyramid,
+                              TvwVal         flow,
+                              int            radius,
+                              double         scale);
+/* upsample_flow (flow, up_mask) with the 8× convex combination */
+TvwVal tvw_net_convex_upsample (TvwNet      *net,
+                              TvwVal         flow,
+                              TvwVal         mask);
+/* zeros N×2×h×w, shaped after @like (N×C×h×w) */
+TvwVal tvw_net_zeros_like_flow (TvwNet      *net,
+                              TvwVal         like);
+
 /* ---- the parameter blocks of the ops above (tests build them too) ------- */
 
 typedef struct
@@ -370,6 +391,12 @@ typedef struct
 {
   int dim;
 } TvwDimParams;
+
+typedef struct
+{
+  int    radius;
+  double scale;
+} TvwCorrLookupParams;
 
 typedef struct
 {

@@ -57,5 +57,8 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_batched_nms,
   &tvw_op_quantize,
   &tvw_op_dequantize,
+  &tvw_op_corr_lookup,
+  &tvw_op_convex_upsample,
+  &tvw_op_zeros_like_flow,
   NULL
 };
