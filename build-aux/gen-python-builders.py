@@ -12,11 +12,12 @@
 # bindings/python/gi/overrides/Tvw.py (or OVERRIDE): for each of the 118
 # builders of torchvision.models.list_models(),
 #
-#   "resnet50": (("weights", "progress"), {"num_classes": 1000, ...}),
+#   "resnet50": (("weights", "progress"), 3),
 #
 # the builder's keyword-only parameters in order (what positional arguments
-# map to, as torchvision's kwonly_to_pos_or_kw does), then every keyword the
-# builder accepts with its default value.  A keyword is accepted when the
+# map to, as torchvision's kwonly_to_pos_or_kw does), then the index in
+# _KEYWORDS of every keyword the builder accepts with its default value
+# ({"num_classes": 1000, ...}).  A keyword is accepted when the
 # call builder(weights=None, **{keyword: its default}) gets past Python's
 # argument binding all the way to the model class's __init__ (which is
 # replaced, while probing, by one that checks the arguments against the real
@@ -156,10 +157,22 @@ def main():
     for name in models.list_models():
         table[name] = describe(name, BUILTIN_MODELS[name])
         print(name, table[name][0], sorted(table[name][1]), file=sys.stderr)
+    write(path, table)
+
+
+def write(path, table):
+    """Writes the table, each distinct keyword dict once (a model class's
+    keywords are shared by all its builders)."""
+    keywords = []
+    for _, kw in table.values():
+        if kw not in keywords:
+            keywords.append(kw)
+    builders = {name: (kwonly, keywords.index(kw)) for name, (kwonly, kw) in table.items()}
     text = open(path, encoding="utf-8").read()
     head, rest = text.split(BEGIN)
     _, tail = rest.split(END)
-    body = "_BUILDERS = " + pprint.pformat(table, width=110, sort_dicts=False) + "\n"
+    body = ("_KEYWORDS = " + pprint.pformat(keywords, width=110, sort_dicts=False) + "\n"
+            + "_BUILDERS = " + pprint.pformat(builders, width=110, sort_dicts=False) + "\n")
     with open(path, "w", encoding="utf-8") as f:
         f.write(head + BEGIN + body + END + tail)
 

@@ -1520,14 +1520,11 @@ const char *
 tvw_get_model_task (const char  *name,
                     GError     **error)
 {
-  Registry *reg = registry_get ();
   Builder *b;
 
   g_return_val_if_fail (name != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  b = lookup_builder (reg, name, error);
-
+  b = lookup_builder (registry_get (), name, error);
   return b ? b->task : NULL;
 }
 

@@ -189,6 +189,10 @@ ALL_MODEL_FNS = (list_model_fns(models) + list_model_fns(models.detection) + lis
                  + list_model_fns(models.segmentation) + list_model_fns(models.video)
                  + list_model_fns(models.optical_flow))
 
+# The models torchvision's copy and pickle tests use.
+NAMES = ["resnet50", "retinanet_resnet50_fpn_v2", "raft_large", "quantized_resnet50", "lraspp_mobilenet_v3_large",
+         "mvit_v1_b"]
+
 # }}}
 # {{{ The tests
 
@@ -253,17 +257,7 @@ def test_get_model_weights(name, weight):
 
 @test
 @parametrize("copy_fn", [copy.copy, copy.deepcopy])
-@parametrize(
-    "name",
-    [
-        "resnet50",
-        "retinanet_resnet50_fpn_v2",
-        "raft_large",
-        "quantized_resnet50",
-        "lraspp_mobilenet_v3_large",
-        "mvit_v1_b",
-    ],
-)
+@parametrize("name", NAMES)
 def test_weights_copyable(copy_fn, name):
     for weights in list(models.get_model_weights(name)):
         # As with torchvision's enum members, a copy is the entry itself.
@@ -274,17 +268,7 @@ def test_weights_copyable(copy_fn, name):
 
 
 @test
-@parametrize(
-    "name",
-    [
-        "resnet50",
-        "retinanet_resnet50_fpn_v2",
-        "raft_large",
-        "quantized_resnet50",
-        "lraspp_mobilenet_v3_large",
-        "mvit_v1_b",
-    ],
-)
+@parametrize("name", NAMES)
 def test_weights_deserializable(name):
     for weights in list(models.get_model_weights(name)):
         assert pickle.loads(pickle.dumps(weights)) is weights
