@@ -774,6 +774,27 @@ def test_optical_flow_preset_takes_two_images():
         t(img)
 
 
+# torchvision's presets take PIL images: so do libtvw's, with torchvision's
+# result (the Pillow path is the reference; 1e-5 covers float32 rounding of
+# the normalisation, the uint8 pixels after resize and crop being identical).
+@test
+def test_preset_takes_a_pil_image():
+    import struct
+
+    import torch
+    import torchvision.models as tv_models
+    from PIL import Image
+
+    w, h = 97, 61
+    img = Image.new("RGB", (w, h))
+    img.putdata([((x * 7 + y) % 256, (x * y) % 256, (255 - y) % 256) for y in range(h) for x in range(w)])
+    ours = models.ResNet50_Weights.IMAGENET1K_V2.transforms(crop_size=40, resize_size=48)(img)
+    want = tv_models.ResNet50_Weights.IMAGENET1K_V2.transforms(crop_size=40, resize_size=48)(img)
+    assert ours.shape == tuple(want.shape) == (3, 40, 40)
+    got = torch.tensor(struct.unpack(f"{want.numel()}f", ours.get_bytes().get_data())).reshape(want.shape)
+    assert (got - want).abs().max().item() <= 1e-5, (got - want).abs().max().item()
+
+
 @test
 def test_parameters_and_topk():
     import torch

@@ -321,7 +321,7 @@ _PRESET_ATTRIBUTES = {
 
 
 class Transform(Tvw.Transform):
-    """A preset; call it on a file name, a Gio.File, a GdkPixbuf or a Tvw.Tensor
+    """A preset; call it on a file name, a Gio.File, a GdkPixbuf, a PIL image or a Tvw.Tensor
     (the OpticalFlow preset on two of them, like torchvision's)."""
 
     def __getattr__(self, name):
@@ -363,10 +363,17 @@ class Transform(Tvw.Transform):
             from gi.repository import GdkPixbuf
             if isinstance(img, GdkPixbuf.Pixbuf):
                 return self.apply_pixbuf(img)
+            if type(img).__module__.startswith("PIL.") and hasattr(img, "tobytes"):
+                # A PIL image, as torchvision's presets take: its RGB pixels.
+                rgb = img.convert("RGB")
+                width, height = rgb.size
+                pixbuf = GdkPixbuf.Pixbuf.new_from_bytes(GLib.Bytes(rgb.tobytes()), GdkPixbuf.Colorspace.RGB,
+                                                         False, 8, width, height, 3 * width)
+                return self.apply_pixbuf(pixbuf)
         except ImportError:
             pass
         raise TypeError(f"cannot preprocess a {type(img).__name__}: pass a path, a Gio.File, "
-                        "a GdkPixbuf.Pixbuf or a Tvw.Tensor")
+                        "a GdkPixbuf.Pixbuf, a PIL image or a Tvw.Tensor")
 
     def __repr__(self):
         return self.to_string()
