@@ -8,6 +8,8 @@
 #
 #   /usr/bin/python3 build-aux/gen-python-builders.py [OVERRIDE]
 #
+# (a few minutes: the detection builders are built for real, see below)
+#
 # It rewrites the table between the "generated builders" markers of
 # bindings/python/gi/overrides/Tvw.py (or OVERRIDE): for each of the 118
 # builders of torchvision.models.list_models(),
