@@ -287,8 +287,6 @@ def main():
                     "acc@5": round(metrics["acc@5"], 3),
                 }
             },
-            "_ops": round(gflops, 3),
-            "_file_size": round(len(data) / 1024 / 1024, 3),
             "_docs": (f"These weights were trained from scratch on the 60 000 Fashion-MNIST "
                       f"training images for {HYPER['epochs']} epochs on a CPU by "
                       f"libtvw's {RECIPE_PATH}; the 28×28 grayscale images are replicated "
@@ -304,8 +302,13 @@ def main():
             "torchvision": torchvision.__version__,
             "train_wall_time_s": round(train_seconds, 1),
             "total_wall_time_s": round(time.monotonic() - t_start, 1),
-            "_ops_note": "GFLOPS counted as conv+linear multiply-accumulates at "
-                         f"{CROP_SIZE}×{CROP_SIZE}, like torchvision's _ops",
+            # Not in the meta: torchvision 0.14.1's meta has no _ops or
+            # _file_size (they came in 0.15), so libtvw's has none either.
+            "gflops": round(gflops, 3),
+            "file_size_mb": round(len(data) / 1024 / 1024, 3),
+            "gflops_note": "conv+linear multiply-accumulates at "
+                           f"{CROP_SIZE}×{CROP_SIZE}, counted as torchvision 0.15's _ops (not in the meta: "
+                           "torchvision 0.14.1 has no _ops or _file_size)",
         },
     }
     with open(os.path.join(args.output_dir, "fashionmnist.json"), "w", encoding="utf-8") as f:

@@ -774,6 +774,89 @@ tvw_model_count_parameters (TvwModel *self)
 }
 
 /**
+ * tvw_model_list_parameters:
+ * @self: a model
+ * @buffers: whether to list the buffers too (BatchNorm's running
+ *   statistics and `num_batches_tracked`)
+ *
+ * Lists the names of the model's parameters, the names of torchvision's
+ * `model.named_parameters()`, or with @buffers the keys of its
+ * `state_dict()`. They come in the order the network uses them, which is
+ * not always the order torchvision's modules declare them in (a ResNet's
+ * `downsample` comes before the block's `conv1`).
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the names
+ */
+char **
+tvw_model_list_parameters (TvwModel *self,
+                           gboolean  buffers)
+{
+  g_autoptr(GStrvBuilder) names = g_strv_builder_new ();
+  guint n;
+
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (self->net != NULL, NULL);
+
+  n = tvw_net_get_n_params (self->net);
+  for (guint i = 0; i < n; i++)
+    {
+      const gint64 *shape;
+      gboolean optional, is_float;
+      guint n_dims;
+      const char *name = tvw_net_get_param_info (self->net, i, &n_dims, &shape,
+                                                 &optional, &is_float);
+
+      if (buffers || !tvw_net_param_is_buffer (self->net, i))
+        g_strv_builder_add (names, name);
+    }
+
+  return g_strv_builder_end (names);
+}
+
+/**
+ * tvw_model_get_parameter_shape:
+ * @self: a model
+ * @name: a parameter or buffer name, e.g. `fc.weight`
+ * @n_dims: (out): return location for the number of dimensions
+ * @error: return location for an error
+ *
+ * Gets the shape of a parameter, like `model.state_dict()[name].shape`.
+ * An unknown name is %TVW_ERROR_NOT_FOUND.
+ *
+ * Returns: (transfer none) (array length=n_dims) (nullable): the shape,
+ *   or %NULL with @error set
+ */
+const gint64 *
+tvw_model_get_parameter_shape (TvwModel    *self,
+                               const char  *name,
+                               guint       *n_dims,
+                               GError     **error)
+{
+  guint n;
+
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (self->net != NULL, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (n_dims != NULL, NULL);
+
+  n = tvw_net_get_n_params (self->net);
+  for (guint i = 0; i < n; i++)
+    {
+      const gint64 *shape;
+      gboolean optional, is_float;
+      const char *p = tvw_net_get_param_info (self->net, i, n_dims, &shape, &optional, &is_float);
+
+      if (g_str_equal (p, name))
+        return shape;
+    }
+
+  *n_dims = 0;
+  g_set_error (error, TVW_ERROR, TVW_ERROR_NOT_FOUND,
+               "%s has no parameter “%s”", self->arch->name, name);
+  return NULL;
+}
+
+/**
  * tvw_model_load_state_dict_from_file:
  * @self: a model
  * @file: a `.pth` (zip or legacy `torch.save` format) or `.safetensors` file

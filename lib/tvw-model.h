@@ -45,6 +45,14 @@ TVW_AVAILABLE_IN_ALL
 TvwWeights  *tvw_model_get_weights               (TvwModel      *self);
 TVW_AVAILABLE_IN_ALL
 gint64       tvw_model_count_parameters          (TvwModel      *self);
+TVW_AVAILABLE_IN_ALL
+char       **tvw_model_list_parameters           (TvwModel      *self,
+                                                  gboolean       buffers);
+TVW_AVAILABLE_IN_ALL
+const gint64 *tvw_model_get_parameter_shape      (TvwModel      *self,
+                                                  const char    *name,
+                                                  guint         *n_dims,
+                                                  GError       **error);
 
 TVW_AVAILABLE_IN_ALL
 gboolean     tvw_model_load_state_dict_from_file (TvwModel      *self,

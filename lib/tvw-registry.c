@@ -1504,6 +1504,31 @@ tvw_is_model_supported (const char *name)
 }
 
 /**
+ * tvw_get_model_task:
+ * @name: a builder name, e.g. `resnet50`
+ * @error: return location for a #GError
+ *
+ * Gets the task of a model builder, which is also the torchvision module
+ * that defines it: `classification` (`torchvision.models`),
+ * `quantization`, `detection`, `segmentation`, `video` or `optical_flow`
+ * (`torchvision.models.quantization`, …). Unknown names are
+ * %TVW_ERROR_NOT_FOUND, with the closest model names suggested.
+ *
+ * Returns: (transfer none): the task, or %NULL with @error set
+ */
+const char *
+tvw_get_model_task (const char  *name,
+                    GError     **error)
+{
+  Builder *b;
+
+  g_return_val_if_fail (name != NULL, NULL);
+
+  b = lookup_builder (registry_get (), name, error);
+  return b ? b->task : NULL;
+}
+
+/**
  * tvw_get_model_weights:
  * @name: a builder name, e.g. `resnet50`
  * @error: return location for a #GError

@@ -26,6 +26,9 @@ char           **tvw_list_catalog_models        (const char * const  *include,
                                                  const char * const  *exclude);
 TVW_AVAILABLE_IN_ALL
 gboolean         tvw_is_model_supported         (const char          *name);
+TVW_AVAILABLE_IN_ALL
+const char      *tvw_get_model_task             (const char          *name,
+                                                 GError             **error);
 
 TVW_AVAILABLE_IN_ALL
 TvwModel        *tvw_get_model                  (const char          *name,

@@ -641,6 +641,107 @@ tvw_tensor_argmax (TvwTensor *self)
   return best;
 }
 
+/* The order of torch.topk: larger first, NaN above everything, the lower
+ * index first among equal values. */
+static gboolean
+ranks_before (double  a,
+              gint64  ia,
+              double  b,
+              gint64  ib)
+{
+  if (isnan (a) || isnan (b))
+    return isnan (a) && (!isnan (b) || ia < ib);
+  return a > b || (a == b && ia < ib);
+}
+
+/**
+ * tvw_tensor_topk:
+ * @self: a float32 tensor with at least one dimension
+ * @k: how many elements to keep along the last dimension
+ * @indices: (out) (optional) (transfer full) (element-type gint64): return
+ *   location for the indices of the kept elements along the last dimension,
+ *   in the same row-major order as the values
+ * @error: return location for an error
+ *
+ * Like PyTorch's `tensor.topk(k)`: the @k largest elements along the last
+ * dimension, largest first (NaN counts as the largest value, as in
+ * PyTorch). Equal values keep their order. A @k larger than the last
+ * dimension is %TVW_ERROR_INVALID_ARGUMENT.
+ *
+ * Returns: (transfer full): a new tensor of the values, shaped like @self
+ *   with @k as its last dimension, or %NULL with @error set
+ */
+TvwTensor *
+tvw_tensor_topk (TvwTensor  *self,
+                 guint       k,
+                 GArray    **indices,
+                 GError    **error)
+{
+  g_autoptr(GArray) order = NULL;
+  g_autofree gint64 *row = NULL;
+  gint64 shape[TVW_TENSOR_MAX_DIMS];
+  TvwTensor *out;
+  const float *src;
+  float *dst;
+  gsize len, rows;
+
+  g_return_val_if_fail (TVW_IS_TENSOR (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (self->dtype != TVW_DTYPE_FLOAT32 || self->n_dims == 0)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   "topk needs a float32 tensor with at least one dimension");
+      return NULL;
+    }
+  len = (gsize) self->shape[self->n_dims - 1];
+  if (k > len)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   "topk: k (%u) is larger than the last dimension (%" G_GSIZE_FORMAT ")",
+                   k, len);
+      return NULL;
+    }
+
+  memcpy (shape, self->shape, self->n_dims * sizeof (gint64));
+  shape[self->n_dims - 1] = k;
+  out = tvw_tensor_new (TVW_DTYPE_FLOAT32, shape, self->n_dims);
+  rows = len > 0 ? self->n_elements / len : 0;
+  order = g_array_sized_new (FALSE, FALSE, sizeof (gint64), (guint) (rows * k));
+  row = g_new (gint64, MAX (k, 1));
+  src = tvw_tensor_get_data (self);
+  dst = tvw_tensor_get_data (out);
+
+  for (gsize r = 0; r < rows; r++)
+    {
+      const float *s = src + r * len;
+      guint n = 0;
+
+      /* Insertion into the k best so far: k is small (top-5) next to len. */
+      for (gsize i = 0; i < len; i++)
+        {
+          guint at = n;
+
+          while (at > 0 && ranks_before (s[i], (gint64) i, s[row[at - 1]], row[at - 1]))
+            at--;
+          if (at >= k)
+            continue;
+          if (n < k)
+            n++;
+          memmove (row + at + 1, row + at, (n - 1 - at) * sizeof (gint64));
+          row[at] = (gint64) i;
+        }
+      for (guint j = 0; j < k; j++)
+        dst[r * k + j] = s[row[j]];
+      g_array_append_vals (order, row, k);
+    }
+
+  if (indices != NULL)
+    *indices = g_steal_pointer (&order);
+
+  return out;
+}
+
 /**
  * tvw_tensor_stack:
  * @tensors: (array length=n_tensors): tensors of one shape and type

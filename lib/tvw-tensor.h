@@ -96,6 +96,11 @@ TvwTensor     *tvw_tensor_index           (TvwTensor      *self,
 TVW_AVAILABLE_IN_ALL
 gint64         tvw_tensor_argmax          (TvwTensor      *self);
 TVW_AVAILABLE_IN_ALL
+TvwTensor     *tvw_tensor_topk            (TvwTensor      *self,
+                                           guint           k,
+                                           GArray        **indices,
+                                           GError        **error);
+TVW_AVAILABLE_IN_ALL
 double         tvw_tensor_get_item        (TvwTensor      *self,
                                            gint64          index);
 TVW_AVAILABLE_IN_ALL

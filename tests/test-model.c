@@ -178,6 +178,54 @@ test_random_init_forward (void)
   g_assert_finalize_object (g_steal_pointer (&model));
 }
 
+/* resnet18's parameters and buffers: torchvision's names and shapes, and
+ * the parameters sum to the count torchvision's meta gives. */
+static void
+test_list_parameters (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TvwModel) model = tvw_model_new ("resnet18", 0, NULL, &error);
+  g_auto(GStrv) params = NULL;
+  g_auto(GStrv) all = NULL;
+  const gint64 *shape;
+  gint64 total = 0;
+  guint n_dims;
+
+  g_assert_no_error (error);
+  params = tvw_model_list_parameters (model, FALSE);
+  all = tvw_model_list_parameters (model, TRUE);
+  /* 62 tensors in named_parameters(), 122 keys in state_dict(): each of
+   * the 20 BatchNorms adds running_mean, running_var, num_batches_tracked. */
+  g_assert_cmpuint (g_strv_length (params), ==, 62);
+  g_assert_cmpuint (g_strv_length (all), ==, 62 + 3 * 20);
+  g_assert_true (g_strv_contains ((const char * const *) params, "layer4.1.bn2.bias"));
+  g_assert_false (g_strv_contains ((const char * const *) params, "bn1.running_mean"));
+  g_assert_true (g_strv_contains ((const char * const *) all, "bn1.num_batches_tracked"));
+
+  for (guint i = 0; params[i] != NULL; i++)
+    {
+      gint64 numel = 1;
+
+      shape = tvw_model_get_parameter_shape (model, params[i], &n_dims, &error);
+      g_assert_no_error (error);
+      for (guint d = 0; d < n_dims; d++)
+        numel *= shape[d];
+      total += numel;
+    }
+  g_assert_cmpint (total, ==, 11689512);
+
+  shape = tvw_model_get_parameter_shape (model, "layer2.0.downsample.0.weight", &n_dims, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_dims, ==, 4);
+  g_assert_cmpint (shape[0], ==, 128);
+  g_assert_cmpint (shape[1], ==, 64);
+  g_assert_cmpint (shape[2], ==, 1);
+
+  g_assert_null (tvw_model_get_parameter_shape (model, "fc.weights", &n_dims, &error));
+  g_assert_error (error, TVW_ERROR, TVW_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "fc.weights"));
+}
+
 static void
 test_bad_inputs (void)
 {
@@ -446,6 +494,7 @@ main (int   argc,
   g_test_add_func ("/tvw/model/unknown-option", test_unknown_option);
   g_test_add_func ("/tvw/model/random-init-forward", test_random_init_forward);
   g_test_add_func ("/tvw/model/bad-inputs", test_bad_inputs);
+  g_test_add_func ("/tvw/model/list-parameters", test_list_parameters);
   g_test_add_func ("/tvw/model/load-state-dict", test_load_state_dict);
   g_test_add_func ("/tvw/model/legacy-pretrained-warns", test_legacy_pretrained_warns);
   g_test_add_func ("/tvw/model/legacy-pretrained-false", test_legacy_pretrained_false);

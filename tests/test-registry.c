@@ -510,6 +510,23 @@ test_unsupported (void)
   g_assert_nonnull (strstr (error->message, unsupported));
 }
 
+/* The torchvision module of every builder, as gen-catalog.py read it. */
+static void
+test_model_task (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpstr (tvw_get_model_task ("resnet50", NULL), ==, "classification");
+  g_assert_cmpstr (tvw_get_model_task ("quantized_resnet50", NULL), ==, "quantization");
+  g_assert_cmpstr (tvw_get_model_task ("fasterrcnn_resnet50_fpn", NULL), ==, "detection");
+  g_assert_cmpstr (tvw_get_model_task ("lraspp_mobilenet_v3_large", NULL), ==, "segmentation");
+  g_assert_cmpstr (tvw_get_model_task ("mvit_v1_b", NULL), ==, "video");
+  g_assert_cmpstr (tvw_get_model_task ("raft_small", NULL), ==, "optical_flow");
+  g_assert_null (tvw_get_model_task ("resnet5", &error));
+  g_assert_error (error, TVW_ERROR, TVW_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "resnet50"));
+}
+
 /* }}} */
 /* {{{ Transforms */
 
@@ -908,6 +925,7 @@ main (int   argc,
   g_test_add_func ("/tvw/registry/legacy-mapping", test_legacy);
   g_test_add_func ("/tvw/registry/not-found-suggests", test_not_found);
   g_test_add_func ("/tvw/registry/unsupported-architecture", test_unsupported);
+  g_test_add_func ("/tvw/registry/model-task", test_model_task);
   g_test_add_func ("/tvw/registry/transforms-every-entry", test_transforms);
   g_test_add_func ("/tvw/registry/transforms-overrides", test_transforms_with);
   g_test_add_func ("/tvw/registry/card-new-enum", test_card_new_enum);

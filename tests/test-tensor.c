@@ -125,6 +125,39 @@ test_uint8_to_float (void)
   g_assert_cmpstr (desc, ==, "tensor(float32, [3])");
 }
 
+/* torch.topk's order on ties (the lower index first) and NaN (largest),
+ * row by row along the last dimension; the values the indices point at. */
+static void
+test_topk (void)
+{
+  const float values[12] = { 1.f, 5.f, 3.f, 5.f, -1.f, 0.f,
+                             NAN, 2.f, 7.f, 2.f, -3.f, 8.f };
+  const gint64 want[6] = { 1, 3, 2, 0, 5, 2 };
+  gint64 shape[2] = { 2, 6 };
+  g_autoptr(TvwTensor) t = tvw_tensor_new_from_data (values, shape, 2);
+  g_autoptr(GArray) indices = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TvwTensor) top = tvw_tensor_topk (t, 3, &indices, &error);
+  g_autoptr(TvwTensor) none = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (tvw_tensor_get_n_dims (top), ==, 2);
+  g_assert_cmpint (tvw_tensor_get_dim (top, 0), ==, 2);
+  g_assert_cmpint (tvw_tensor_get_dim (top, 1), ==, 3);
+  g_assert_cmpuint (indices->len, ==, 6);
+  g_assert_cmpmem (indices->data, 6 * sizeof (gint64), want, sizeof want);
+  g_assert_cmpfloat (tvw_tensor_get_item (top, 0), ==, 5.f);
+  g_assert_cmpfloat (tvw_tensor_get_item (top, 2), ==, 3.f);
+  g_assert_true (isnan (tvw_tensor_get_item (top, 3)));
+  g_assert_cmpfloat (tvw_tensor_get_item (top, 4), ==, 8.f);
+  g_assert_cmpfloat (tvw_tensor_get_item (top, 5), ==, 7.f);
+
+  none = tvw_tensor_topk (t, 7, NULL, &error);
+  g_assert_null (none);
+  g_assert_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT);
+  g_assert_finalize_object (g_steal_pointer (&top));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -137,6 +170,7 @@ main (int   argc,
   g_test_add_func ("/tvw/tensor/stack", test_stack);
   g_test_add_func ("/tvw/tensor/from-bytes-size-mismatch", test_from_bytes_size_mismatch);
   g_test_add_func ("/tvw/tensor/uint8-to-float", test_uint8_to_float);
+  g_test_add_func ("/tvw/tensor/topk", test_topk);
 
   return g_test_run ();
 }

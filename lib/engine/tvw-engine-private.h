@@ -192,6 +192,10 @@ const char *tvw_net_get_param_info     (TvwNet              *net,
                                         gboolean            *is_float);
 gboolean    tvw_net_has_param          (TvwNet              *net,
                                         const char          *name);
+/* Running statistics and integer counters: state_dict entries that
+ * torchvision's parameters() leaves out. */
+gboolean    tvw_net_param_is_buffer    (TvwNet              *net,
+                                        guint                index);
 /* Borrows @data (n_elements floats) until the next bind or the net's end. */
 void        tvw_net_set_param_data     (TvwNet              *net,
                                         guint                index,

@@ -476,6 +476,13 @@ tvw_net_has_param (TvwNet     *net,
   return g_hash_table_contains (net->param_index, name);
 }
 
+gboolean
+tvw_net_param_is_buffer (TvwNet *net,
+                         guint   index)
+{
+  return (tvw_net_param (net, index)->flags & (TVW_WEIGHT_BUFFER | TVW_WEIGHT_INT)) != 0;
+}
+
 void
 tvw_net_set_param_data (TvwNet      *net,
                         guint        index,

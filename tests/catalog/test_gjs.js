@@ -71,6 +71,107 @@ check('build resnet18 and run it on a preprocessed image', () => {
     print(`# ${w.get_categories()[classId]}: ${(100 * score).toFixed(3)}%`);
 });
 
+// Issue 20: the same essentials as the Python override's, from JavaScript.
+
+check('every builder has its torchvision module (task)', () => {
+    const counts = {};
+    for (const name of Tvw.list_catalog_models(null, null)) {
+        const task = Tvw.get_model_task(name);
+        counts[task] = (counts[task] ?? 0) + 1;
+    }
+    // torchvision 0.14.1: 80 classification builders in torchvision.models,
+    // 12 in .quantization, 12 in .detection, 6 in .segmentation, 6 in
+    // .video, 2 in .optical_flow.
+    const want = {classification: 80, quantization: 12, detection: 12, segmentation: 6, video: 6,
+        optical_flow: 2};
+    assert(JSON.stringify(counts, Object.keys(want)) === JSON.stringify(want), JSON.stringify(counts));
+    assert(Tvw.get_model_task('quantized_resnet50') === 'quantization');
+    let error = null;
+    try {
+        Tvw.get_model_task('resnet5');
+    } catch (e) {
+        error = e;
+    }
+    assert(error !== null && error.matches(Tvw.error_quark(), Tvw.Error.NOT_FOUND), `${error}`);
+});
+
+check('legacy pretrained=True entries and unquantized names', () => {
+    assert(Tvw.get_legacy_weights('resnet50', false).get_full_name() === 'ResNet50_Weights.IMAGENET1K_V1');
+    assert(Tvw.get_legacy_weights('regnet_y_128gf', false) === null);
+    const q = Tvw.get_weight('ResNet50_QuantizedWeights.DEFAULT');
+    const unquantized = q.get_meta().recursiveUnpack().unquantized;
+    assert(unquantized === 'ResNet50_Weights.IMAGENET1K_V2', unquantized);
+    assert(Tvw.get_weight(unquantized).get_meta().recursiveUnpack().num_params ===
+        q.get_meta().recursiveUnpack().num_params);
+});
+
+check('an architecture libtvw cannot run is UNSUPPORTED, naming it', () => {
+    let error = null;
+    try {
+        Tvw.get_model('raft_large', null, null);
+    } catch (e) {
+        error = e;
+    }
+    if (Tvw.is_model_supported('raft_large'))
+        return;
+    assert(error !== null && error.matches(Tvw.error_quark(), Tvw.Error.UNSUPPORTED), `${error}`);
+    assert(error.message.includes('raft_large'), error.message);
+});
+
+check('no entry has _ops or _file_size in its meta (torchvision 0.14.1 has none)', () => {
+    const enums = Tvw.get_weights_enums();
+    let n = 0;
+    for (let i = 0; i < enums.get_n_items(); i++) {
+        const e = enums.get_item(i);
+        for (let j = 0; j < e.get_n_items(); j++, n++) {
+            const meta = e.get_item(j).get_meta().recursiveUnpack();
+            assert(!('_ops' in meta) && !('_file_size' in meta), e.get_item(j).get_full_name());
+        }
+    }
+    // torchvision's 162 entries and the embedded FASHIONMNIST_V1.
+    assert(n === 163, `${n} entries`);
+});
+
+check('transform attributes like torchvision\'s presets', () => {
+    const t = Tvw.get_weight('ResNet50_Weights.IMAGENET1K_V2').transforms();
+    assert(t.crop_size === 224 && t.resize_size === 232, `${t.crop_size} ${t.resize_size}`);
+    assert(JSON.stringify(t.get_crop_size()) === JSON.stringify([1, 224, 224]), `${t.get_crop_size()}`);
+    assert(t.interpolation === Tvw.Interpolation.BILINEAR);
+    const mean = t.mean.recursiveUnpack();
+    assert(mean.length === 3 && Math.abs(mean[0] - 0.485) < 1e-12, `${mean}`);
+    const video = Tvw.get_weight('R3D_18_Weights.DEFAULT').transforms();
+    assert(JSON.stringify(video.get_resize_size()) === JSON.stringify([2, 128, 171]), `${video.get_resize_size()}`);
+});
+
+check('the OpticalFlow preset maps both images of a pair to [-1, 1]', () => {
+    const t = Tvw.get_weight('Raft_Large_Weights.DEFAULT').transforms();
+    const values = new Float32Array(48).map((_, i) => i / 47);
+    const img = Tvw.Tensor.new_from_bytes(Tvw.DType.FLOAT32, [1, 3, 4, 4], new GLib.Bytes(new Uint8Array(values.buffer)));
+    const [a, b] = [t.apply_tensor(img), t.apply_tensor(img)];
+    assert(a.get_item(47) === 1 && b.get_item(0) === -1, `${a.get_item(47)} ${b.get_item(0)}`);
+});
+
+check('model parameters: names, shapes, and the meta\'s num_params', () => {
+    const model = Tvw.get_model('resnet18', null, null);
+    const names = model.list_parameters(false);
+    assert(names.length === 62 && model.list_parameters(true).length === 122, `${names.length}`);
+    let total = 0;
+    for (const name of names)
+        total += model.get_parameter_shape(name).reduce((a, b) => a * b, 1);
+    assert(total === Tvw.get_weight('ResNet18_Weights.DEFAULT').get_meta().recursiveUnpack().num_params,
+        `${total}`);
+    assert(JSON.stringify(model.get_parameter_shape('fc.weight')) === '[1000,512]');
+});
+
+check('tensor.topk(k): values and indices, largest first', () => {
+    // A tie in the first row: the lower index comes first, as in torch.
+    const data = new Float32Array([3, 0.5, 3, 3, 2, 7]);
+    const t = Tvw.Tensor.new_from_bytes(Tvw.DType.FLOAT32, [2, 3], new GLib.Bytes(new Uint8Array(data.buffer)));
+    const [values, indices] = t.topk(2);
+    assert(JSON.stringify(indices) === '[0,2,2,0]', JSON.stringify(indices));
+    assert(values.get_item(0) === 3 && values.get_item(2) === 7, `${values.get_item(0)}`);
+});
+
 print(`1..${results.length}`);
 results.forEach(([ok, name, message], i) => {
     print(`${ok ? 'ok' : 'not ok'} ${i + 1} - ${name}`);
