@@ -146,6 +146,10 @@ void      tvw_net_output               (TvwNet              *net,
 void      tvw_net_set_output           (TvwNet              *net,
                                         TvwVal               x);
 guint       tvw_net_get_n_inputs       (TvwNet              *net);
+/* While on, nodes that declare a parameter already declared (same name and
+ * shape) use that one: a module applied several times. */
+void        tvw_net_set_param_sharing  (TvwNet              *net,
+                                        gboolean             share);
 /* Input @index as built: its name, element type, rank and example shape. */
 const TvwArray *tvw_net_get_input      (TvwNet              *net,
                                         guint                index,

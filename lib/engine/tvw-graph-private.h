@@ -64,6 +64,7 @@ struct _TvwNet
   GPtrArray  *nodes;         /* TvwNode */
   GPtrArray  *params;        /* TvwParam, declaration order */
   GHashTable *param_index;
+  gboolean    share_params;  /* tvw_net_set_param_sharing () */
   GArray     *inputs;        /* TvwPort */
   GArray     *outputs;       /* TvwPort */
   GError     *error;         /* the first construction error */

@@ -214,6 +214,47 @@ add_param (TvwNet              *net,
   return p;
 }
 
+/* With sharing on, a parameter declared again under the same name and
+ * shape is the same parameter (a module applied several times, as RAFT's
+ * update block); NULL when there is none yet. */
+static TvwParam *
+shared_param (TvwNet              *net,
+              const char          *prefix,
+              const TvwWeightSpec *spec)
+{
+  g_autofree char *name = NULL;
+  TvwParam *p;
+
+  if (prefix != NULL && *prefix != '\0' && spec->suffix != NULL)
+    name = g_strconcat (prefix, ".", spec->suffix, NULL);
+  else
+    name = g_strdup (spec->suffix != NULL ? spec->suffix : prefix);
+
+  p = g_hash_table_lookup (net->param_index, name);
+  if (p == NULL || p->desc.rank != spec->rank ||
+      memcmp (p->desc.shape, spec->shape, spec->rank * sizeof (gint64)) != 0)
+    return NULL;
+
+  return p;
+}
+
+static int
+param_position (TvwNet   *net,
+                TvwParam *p)
+{
+  guint index = 0;
+
+  g_ptr_array_find (net->params, p, &index);
+  return (int) index;
+}
+
+void
+tvw_net_set_param_sharing (TvwNet   *net,
+                           gboolean  share)
+{
+  net->share_params = share;
+}
+
 TvwVal
 tvw_net_add_node (TvwNet            *net,
                   const TvwNodeSpec *spec,
@@ -262,8 +303,16 @@ tvw_net_add_node (TvwNet            *net,
 
   for (int i = 0; i < spec->n_weights; i++)
     {
-      TvwParam *p = add_param (net, spec->name, &spec->weights[i]);
+      TvwParam *p = net->share_params ? shared_param (net, spec->name, &spec->weights[i]) : NULL;
 
+      if (p != NULL)
+        {
+          n->weight[i] = param_position (net, p);
+          n->call.weights[i] = p->desc;
+          continue;
+        }
+
+      p = add_param (net, spec->name, &spec->weights[i]);
       if (p == NULL)
         {
           node_free (n);
