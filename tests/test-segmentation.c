@@ -225,7 +225,7 @@ test_renders (void)
   g_autoptr(TvwTensor) logits = random_logits (3, 4, 3, 3);
   g_autoptr(TvwSegmentation) seg = tvw_segmentation_new_from_output (logits, w, h, NULL, NULL);
   g_autoptr(GdkPixbuf) image = gradient_image (w, h, TRUE);
-  g_autoptr(GdkPixbuf) mask = tvw_segmentation_render_mask (seg);
+  g_autoptr(GdkPixbuf) mask = tvw_segmentation_render_mask (seg, NULL);
   g_autoptr(GdkPixbuf) none = NULL;
   g_autoptr(GdkPixbuf) full = NULL;
   g_autoptr(GdkPixbuf) half = NULL;
