@@ -302,7 +302,9 @@ test_forward_outputs (void)
   g_autoptr(TvwModel) plain = model_with_options ("lraspp_mobilenet_v3_large", FALSE);
   const gint64 shape[4] = { 2, 3, 37, 51 };
   g_autoptr(TvwTensor) input = tvw_tensor_new (TVW_DTYPE_FLOAT32, shape, 4);
-  g_autoptr(GPtrArray) outputs = NULL;
+  g_autoptr(GListModel) outputs = NULL;
+  g_autoptr(TvwTensor) out = NULL;
+  g_autoptr(TvwTensor) aux = NULL;
   g_autoptr(TvwTensor) first = NULL;
   g_auto(GStrv) names = NULL;
   g_autoptr(GError) error = NULL;
@@ -315,10 +317,13 @@ test_forward_outputs (void)
   g_assert_cmpstrv (names, ((const char *[]) { "out", "aux", NULL }));
   outputs = tvw_model_forward_outputs (model, input, NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (outputs->len, ==, 2);
+  g_assert_cmpuint (g_list_model_get_n_items (outputs), ==, 2);
+  g_assert_true (g_list_model_get_item_type (outputs) == TVW_TYPE_TENSOR);
+  out = g_list_model_get_item (outputs, 0);
+  aux = g_list_model_get_item (outputs, 1);
   for (guint k = 0; k < 2; k++)
     {
-      TvwTensor *t = g_ptr_array_index (outputs, k);
+      TvwTensor *t = k == 0 ? out : aux;
       guint n_dims;
       const gint64 *s = tvw_tensor_get_shape (t, &n_dims);
 
@@ -333,11 +338,11 @@ test_forward_outputs (void)
   first = tvw_model_forward (model, input, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpmem (tvw_tensor_get_data (first), tvw_tensor_get_n_elements (first) * sizeof (float),
-                   tvw_tensor_get_data (g_ptr_array_index (outputs, 0)),
+                   tvw_tensor_get_data (out),
                    tvw_tensor_get_n_elements (first) * sizeof (float));
   /* The auxiliary classifier is another head: its output differs. */
   g_assert_true (memcmp (tvw_tensor_get_data (first),
-                         tvw_tensor_get_data (g_ptr_array_index (outputs, 1)),
+                         tvw_tensor_get_data (aux),
                          tvw_tensor_get_n_elements (first) * sizeof (float)) != 0);
 
   g_clear_pointer (&names, g_strfreev);
