@@ -350,6 +350,28 @@ test_forward_outputs (void)
   g_assert_cmpstrv (names, ((const char *[]) { "out", NULL }));
 }
 
+/* The weights entries' num_params (torchvision counts the auxiliary
+ * classifier, which they have): every parameter declared, none twice. */
+static void
+test_parameter_counts (void)
+{
+  static const struct { const char *name; gboolean aux; gint64 num_params; } models[] = {
+    { "fcn_resnet50", TRUE, 35322218 },
+    { "fcn_resnet101", TRUE, 54314346 },
+    { "deeplabv3_resnet50", TRUE, 42004074 },
+    { "deeplabv3_resnet101", TRUE, 60996202 },
+    { "deeplabv3_mobilenet_v3_large", TRUE, 11029328 },
+    { "lraspp_mobilenet_v3_large", FALSE, 3221538 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (models); i++)
+    {
+      g_autoptr(TvwModel) model = model_with_options (models[i].name, models[i].aux);
+
+      g_assert_cmpint (tvw_model_count_parameters (model), ==, models[i].num_params);
+    }
+}
+
 /* torchvision: LR-ASPP has no auxiliary loss; weights_backbone other than
  * None is refused rather than silently ignored. */
 static void
@@ -442,6 +464,7 @@ main (int   argc,
   g_test_add_func ("/tvw/segmentation/renders", test_renders);
   g_test_add_func ("/tvw/segmentation/forward-outputs", test_forward_outputs);
   g_test_add_func ("/tvw/segmentation/refused-options", test_refused_options);
+  g_test_add_func ("/tvw/segmentation/parameter-counts", test_parameter_counts);
   g_test_add_func ("/tvw/segmentation/model-segment", test_model_segment);
   g_test_add_func ("/tvw/segmentation/classifier-refused", test_classifier_refused);
 
