@@ -75,7 +75,8 @@ tvw_cmd_forward (int    argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(TvwModel) model = NULL;
   g_autoptr(TvwTensor) batch = NULL;
-  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GListModel) results = NULL;
+  g_autoptr(TvwTensor) first = NULL;
   g_auto(GStrv) names = NULL;
 
   if (!tvw_cli_parse ("forward", NULL,
@@ -109,13 +110,17 @@ tvw_cmd_forward (int    argc,
   /* Several outputs (“out” and “aux”) go to an .npz under torchvision's
    * keys; so does one if the file name asks for it. */
   names = tvw_model_get_output_names (model);
-  if (results->len > 1 || g_str_has_suffix (output, ".npz"))
+  if (g_list_model_get_n_items (results) > 1 || g_str_has_suffix (output, ".npz"))
     {
       if (!tvw_npz_save (output, (const char * const *) names, results, &error))
         return tvw_cli_fail ("forward", error);
     }
-  else if (!tvw_npy_save (output, g_ptr_array_index (results, 0), &error))
-    return tvw_cli_fail ("forward", error);
+  else
+    {
+      first = g_list_model_get_item (results, 0);
+      if (!tvw_npy_save (output, first, &error))
+        return tvw_cli_fail ("forward", error);
+    }
 
   return EXIT_SUCCESS;
 }

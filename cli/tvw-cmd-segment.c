@@ -225,7 +225,7 @@ tvw_cmd_segment (int    argc,
         seg = tvw_model_segment (model, image, NULL, &local_error);
       if (seg != NULL && output != NULL)
         {
-          rendered = mask ? tvw_segmentation_render_mask (seg)
+          rendered = mask ? tvw_segmentation_render_mask (seg, &local_error)
                           : tvw_segmentation_render_overlay (seg, image, opacity, &local_error);
           path = output_path (output, i, n_images);
           if (rendered == NULL || !gdk_pixbuf_save (rendered, path, "png", &local_error, NULL))

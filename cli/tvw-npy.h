@@ -26,7 +26,7 @@ void       tvw_npy_encode (GByteArray        *out,
  * numpy.savez's layout), entry k being “@names[k].npy”. */
 gboolean   tvw_npz_save (const char          *path,
                          const char * const  *names,
-                         GPtrArray           *tensors,
+                         GListModel          *tensors,
                          GError             **error);
 
 G_END_DECLS

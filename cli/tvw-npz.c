@@ -54,23 +54,26 @@ put_entry_fields (GByteArray *out,
 gboolean
 tvw_npz_save (const char          *path,
               const char * const  *names,
-              GPtrArray           *tensors,
+              GListModel          *tensors,
               GError             **error)
 {
   g_autoptr(GByteArray) out = g_byte_array_new ();
   g_autoptr(GByteArray) central = g_byte_array_new ();
 
-  g_return_val_if_fail (g_strv_length ((char **) names) == tensors->len, FALSE);
+  guint n = g_list_model_get_n_items (tensors);
 
-  for (guint k = 0; k < tensors->len; k++)
+  g_return_val_if_fail (g_strv_length ((char **) names) == n, FALSE);
+
+  for (guint k = 0; k < n; k++)
     {
+      g_autoptr(TvwTensor) tensor = g_list_model_get_item (tensors, k);
       g_autoptr(GByteArray) npy = g_byte_array_new ();
       g_autofree char *name = g_strconcat (names[k], ".npy", NULL);
       gsize name_len = strlen (name);
       gsize offset = out->len;
       guint32 crc;
 
-      tvw_npy_encode (npy, g_ptr_array_index (tensors, k));
+      tvw_npy_encode (npy, tensor);
       /* Without Zip64, sizes and offsets are 32-bit. */
       if (npy->len > G_MAXUINT32 - 1024 || offset > G_MAXUINT32 - 1024 - npy->len ||
           name_len > G_MAXUINT16)
@@ -104,8 +107,8 @@ tvw_npz_save (const char          *path,
     put_le32 (out, 0x06054b50);
     put_le16 (out, 0);             /* this disk */
     put_le16 (out, 0);             /* the central directory's disk */
-    put_le16 (out, tensors->len);
-    put_le16 (out, tensors->len);
+    put_le16 (out, n);
+    put_le16 (out, n);
     put_le32 (out, central->len);
     put_le32 (out, (guint32) central_offset);
     put_le16 (out, 0);             /* comment */

@@ -1032,7 +1032,7 @@ tvw_model_forward (TvwModel      *self,
                    GCancellable  *cancellable,
                    GError       **error)
 {
-  g_autoptr(GPtrArray) outputs = NULL;
+  g_autoptr(GListModel) outputs = NULL;
 
   g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
   g_return_val_if_fail (TVW_IS_TENSOR (input), NULL);
@@ -1042,7 +1042,7 @@ tvw_model_forward (TvwModel      *self,
   if (outputs == NULL)
     return NULL;
 
-  return g_object_ref (g_ptr_array_index (outputs, 0));
+  return g_list_model_get_item (outputs, 0);
 }
 
 /**
@@ -1081,17 +1081,17 @@ tvw_model_get_output_names (TvwModel *self)
  * torchvision's segmentation models return: one tensor per name of
  * [method@Model.get_output_names], in that order.
  *
- * Returns: (transfer full) (element-type TvwTensor): the outputs, or %NULL
- *   on error
+ * Returns: (transfer full): a list model of [class@Tensor], or %NULL on
+ *   error
  */
-GPtrArray *
+GListModel *
 tvw_model_forward_outputs (TvwModel      *self,
                            TvwTensor     *input,
                            GCancellable  *cancellable,
                            GError       **error)
 {
   g_autofree TvwTensor **tensors = NULL;
-  GPtrArray *outputs;
+  GListStore *outputs;
   guint n_outputs;
 
   g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
@@ -1103,11 +1103,12 @@ tvw_model_forward_outputs (TvwModel      *self,
   if (!run_outputs (self, input, cancellable, tensors, error))
     return NULL;
 
-  outputs = g_ptr_array_new_full (n_outputs, g_object_unref);
+  outputs = g_list_store_new (TVW_TYPE_TENSOR);
+  g_list_store_splice (outputs, 0, 0, (gpointer *) tensors, n_outputs);
   for (guint k = 0; k < n_outputs; k++)
-    g_ptr_array_add (outputs, tensors[k]);
+    g_object_unref (tensors[k]);
 
-  return outputs;
+  return G_LIST_MODEL (outputs);
 }
 
 static void

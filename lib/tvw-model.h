@@ -68,7 +68,7 @@ TvwTensor   *tvw_model_forward                   (TvwModel      *self,
 TVW_AVAILABLE_IN_ALL
 char       **tvw_model_get_output_names          (TvwModel      *self);
 TVW_AVAILABLE_IN_ALL
-GPtrArray   *tvw_model_forward_outputs           (TvwModel      *self,
+GListModel  *tvw_model_forward_outputs           (TvwModel      *self,
                                                   TvwTensor     *input,
                                                   GCancellable  *cancellable,
                                                   GError       **error);

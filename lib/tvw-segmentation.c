@@ -140,6 +140,16 @@ tvw_segmentation_init (TvwSegmentation *self)
 /* The most this type numbers: a class index is one byte of the map. */
 #define MAX_CLASSES 256
 
+static gpointer
+out_of_memory (GError **error,
+               guint    width,
+               guint    height)
+{
+  g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+               "Not enough memory for a segmentation of %u×%u pixels", width, height);
+  return NULL;
+}
+
 /**
  * tvw_segmentation_new_from_output:
  * @output: a segmentation model's `out` for one image: 1×C×h×w or C×h×w
@@ -227,10 +237,15 @@ tvw_segmentation_new_from_output (TvwTensor           *output,
 
   n_pixels = (gsize) width * height;
   logits = tvw_tensor_get_data (output);
-  plane = g_new (float, n_pixels);
-  best = g_new (float, n_pixels);
-  sum = g_new (float, n_pixels);
-  map = g_malloc0 (n_pixels);
+  plane = g_try_new (float, n_pixels);
+  best = g_try_new (float, n_pixels);
+  sum = g_try_new (float, n_pixels);
+  map = g_try_malloc0 (n_pixels);
+  if (plane == NULL || best == NULL || sum == NULL || map == NULL)
+    {
+      g_free (map);
+      return out_of_memory (error, width, height);
+    }
 
   /* One class plane at a time: the running maximum, its class (the first
    * on ties, as argmax) and Σ exp (logit − maximum), rescaled when the
@@ -503,13 +518,16 @@ tvw_segmentation_palette_color (guint class_index)
 /**
  * tvw_segmentation_render_mask:
  * @self: a segmentation
+ * @error: return location for an error
  *
  * Draws the class map in the VOC palette, at the image's size.
  *
- * Returns: (transfer full): an RGB image
+ * Returns: (transfer full): an RGB image, or %NULL if there is not enough
+ *   memory for it
  */
 GdkPixbuf *
-tvw_segmentation_render_mask (TvwSegmentation *self)
+tvw_segmentation_render_mask (TvwSegmentation  *self,
+                              GError          **error)
 {
   g_autoptr(GdkPixbuf) mask = NULL;
   const guint8 *map;
@@ -520,7 +538,7 @@ tvw_segmentation_render_mask (TvwSegmentation *self)
 
   mask = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, (int) self->width, (int) self->height);
   if (mask == NULL)
-    g_error ("Out of memory for a %u×%u mask", self->width, self->height);
+    return out_of_memory (error, self->width, self->height);
   map = g_bytes_get_data (self->class_map, NULL);
   pixels = gdk_pixbuf_get_pixels (mask);
   stride = gdk_pixbuf_get_rowstride (mask);
@@ -551,7 +569,7 @@ tvw_segmentation_render_mask (TvwSegmentation *self)
  * colours.
  *
  * Returns: (transfer full): an RGB image of @image's size, or %NULL if
- *   @image is not the segmentation's size
+ *   @image is not the segmentation's size (or there is not enough memory)
  */
 GdkPixbuf *
 tvw_segmentation_render_overlay (TvwSegmentation  *self,
@@ -582,7 +600,7 @@ tvw_segmentation_render_overlay (TvwSegmentation  *self,
 
   out = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, (int) self->width, (int) self->height);
   if (out == NULL)
-    g_error ("Out of memory for a %u×%u overlay", self->width, self->height);
+    return out_of_memory (error, self->width, self->height);
 
   /* Fixed point: alpha / 256. */
   alpha = (guint) lrint (CLAMP (opacity, 0.0, 1.0) * 256.0);

@@ -57,7 +57,8 @@ guint           *tvw_segmentation_get_classes_present (TvwSegmentation     *self
 TVW_AVAILABLE_IN_ALL
 guint32          tvw_segmentation_palette_color       (guint                class_index);
 TVW_AVAILABLE_IN_ALL
-GdkPixbuf       *tvw_segmentation_render_mask         (TvwSegmentation     *self);
+GdkPixbuf       *tvw_segmentation_render_mask         (TvwSegmentation     *self,
+                                                       GError             **error);
 TVW_AVAILABLE_IN_ALL
 GdkPixbuf       *tvw_segmentation_render_overlay      (TvwSegmentation     *self,
                                                        GdkPixbuf           *image,

@@ -225,7 +225,7 @@ test_renders (void)
   g_autoptr(TvwTensor) logits = random_logits (3, 4, 3, 3);
   g_autoptr(TvwSegmentation) seg = tvw_segmentation_new_from_output (logits, w, h, NULL, NULL);
   g_autoptr(GdkPixbuf) image = gradient_image (w, h, TRUE);
-  g_autoptr(GdkPixbuf) mask = tvw_segmentation_render_mask (seg);
+  g_autoptr(GdkPixbuf) mask = tvw_segmentation_render_mask (seg, NULL);
   g_autoptr(GdkPixbuf) none = NULL;
   g_autoptr(GdkPixbuf) full = NULL;
   g_autoptr(GdkPixbuf) half = NULL;
@@ -302,7 +302,9 @@ test_forward_outputs (void)
   g_autoptr(TvwModel) plain = model_with_options ("lraspp_mobilenet_v3_large", FALSE);
   const gint64 shape[4] = { 2, 3, 37, 51 };
   g_autoptr(TvwTensor) input = tvw_tensor_new (TVW_DTYPE_FLOAT32, shape, 4);
-  g_autoptr(GPtrArray) outputs = NULL;
+  g_autoptr(GListModel) outputs = NULL;
+  g_autoptr(TvwTensor) out = NULL;
+  g_autoptr(TvwTensor) aux = NULL;
   g_autoptr(TvwTensor) first = NULL;
   g_auto(GStrv) names = NULL;
   g_autoptr(GError) error = NULL;
@@ -315,10 +317,13 @@ test_forward_outputs (void)
   g_assert_cmpstrv (names, ((const char *[]) { "out", "aux", NULL }));
   outputs = tvw_model_forward_outputs (model, input, NULL, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (outputs->len, ==, 2);
+  g_assert_cmpuint (g_list_model_get_n_items (outputs), ==, 2);
+  g_assert_true (g_list_model_get_item_type (outputs) == TVW_TYPE_TENSOR);
+  out = g_list_model_get_item (outputs, 0);
+  aux = g_list_model_get_item (outputs, 1);
   for (guint k = 0; k < 2; k++)
     {
-      TvwTensor *t = g_ptr_array_index (outputs, k);
+      TvwTensor *t = k == 0 ? out : aux;
       guint n_dims;
       const gint64 *s = tvw_tensor_get_shape (t, &n_dims);
 
@@ -333,16 +338,38 @@ test_forward_outputs (void)
   first = tvw_model_forward (model, input, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpmem (tvw_tensor_get_data (first), tvw_tensor_get_n_elements (first) * sizeof (float),
-                   tvw_tensor_get_data (g_ptr_array_index (outputs, 0)),
+                   tvw_tensor_get_data (out),
                    tvw_tensor_get_n_elements (first) * sizeof (float));
   /* The auxiliary classifier is another head: its output differs. */
   g_assert_true (memcmp (tvw_tensor_get_data (first),
-                         tvw_tensor_get_data (g_ptr_array_index (outputs, 1)),
+                         tvw_tensor_get_data (aux),
                          tvw_tensor_get_n_elements (first) * sizeof (float)) != 0);
 
   g_clear_pointer (&names, g_strfreev);
   names = tvw_model_get_output_names (plain);
   g_assert_cmpstrv (names, ((const char *[]) { "out", NULL }));
+}
+
+/* The weights entries' num_params (torchvision counts the auxiliary
+ * classifier, which they have): every parameter declared, none twice. */
+static void
+test_parameter_counts (void)
+{
+  static const struct { const char *name; gboolean aux; gint64 num_params; } models[] = {
+    { "fcn_resnet50", TRUE, 35322218 },
+    { "fcn_resnet101", TRUE, 54314346 },
+    { "deeplabv3_resnet50", TRUE, 42004074 },
+    { "deeplabv3_resnet101", TRUE, 60996202 },
+    { "deeplabv3_mobilenet_v3_large", TRUE, 11029328 },
+    { "lraspp_mobilenet_v3_large", FALSE, 3221538 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (models); i++)
+    {
+      g_autoptr(TvwModel) model = model_with_options (models[i].name, models[i].aux);
+
+      g_assert_cmpint (tvw_model_count_parameters (model), ==, models[i].num_params);
+    }
 }
 
 /* torchvision: LR-ASPP has no auxiliary loss; weights_backbone other than
@@ -437,6 +464,7 @@ main (int   argc,
   g_test_add_func ("/tvw/segmentation/renders", test_renders);
   g_test_add_func ("/tvw/segmentation/forward-outputs", test_forward_outputs);
   g_test_add_func ("/tvw/segmentation/refused-options", test_refused_options);
+  g_test_add_func ("/tvw/segmentation/parameter-counts", test_parameter_counts);
   g_test_add_func ("/tvw/segmentation/model-segment", test_model_segment);
   g_test_add_func ("/tvw/segmentation/classifier-refused", test_classifier_refused);
 

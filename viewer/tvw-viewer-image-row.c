@@ -124,7 +124,8 @@ sync_image (TvwViewerImageRow *self)
   GdkTexture *thumbnail;
   GdkTexture *crop;
 
-  if (image == NULL || tvw_viewer_image_get_segmentation (image) == NULL)
+  if (self->segmentation_view != NULL &&
+      (image == NULL || tvw_viewer_image_get_segmentation (image) == NULL))
     tvw_viewer_segmentation_set_segmentation (TVW_VIEWER_SEGMENTATION (self->segmentation_view),
                                               NULL, NULL);
 
@@ -203,6 +204,12 @@ sync_image (TvwViewerImageRow *self)
     case TVW_VIEWER_IMAGE_STATE_CLASSIFIED:
       if (tvw_viewer_image_get_segmentation (image) != NULL)
         {
+          /* Made the first time: rows of classifiers never pay for it. */
+          if (self->segmentation_view == NULL)
+            {
+              self->segmentation_view = tvw_viewer_segmentation_new ();
+              gtk_stack_add_named (self->status_stack, self->segmentation_view, "segmentation");
+            }
           tvw_viewer_segmentation_set_segmentation (TVW_VIEWER_SEGMENTATION (self->segmentation_view),
                                                     tvw_viewer_image_get_segmentation (image),
                                                     tvw_viewer_image_get_segmented_pixbuf (image));
@@ -318,10 +325,6 @@ tvw_viewer_image_row_init (TvwViewerImageRow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  /* Segmentation models: the overlay and its legend instead of the bars. */
-  self->segmentation_view = tvw_viewer_segmentation_new ();
-  gtk_stack_add_named (self->status_stack, self->segmentation_view, "segmentation");
-
   for (guint i = 0; i < TVW_VIEWER_TOP_K; i++)
     {
       GtkWidget *category = gtk_label_new (NULL);
@@ -405,7 +408,8 @@ tvw_viewer_image_row_set_image (TvwViewerImageRow *self,
 /* What the row shows, as text: the title, then either the status message,
  * one "category<TAB>percent" line per prediction, or a segmentation's
  * legend, one "category percent" line per class.  Tests read it. */
-/* The segmentation view, shown for segmentation models. */
+/* The segmentation view, shown for segmentation models (%NULL before the
+ * row showed a segmentation). */
 GtkWidget *
 tvw_viewer_image_row_get_segmentation_view (TvwViewerImageRow *self)
 {

@@ -1592,7 +1592,8 @@ _tvw_viewer_window_build_report (TvwViewerWindow *self)
         }
       json_builder_end_array (builder);
 
-      if (row != NULL && tvw_viewer_image_get_segmentation (image) != NULL)
+      if (row != NULL && tvw_viewer_image_get_segmentation (image) != NULL &&
+          tvw_viewer_image_row_get_segmentation_view (TVW_VIEWER_IMAGE_ROW (row)) != NULL)
         add_segmentation_report (builder, TVW_VIEWER_IMAGE_ROW (row));
 
       /* What a row of the list shows, when the image is on screen. */

@@ -9,6 +9,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -77,11 +78,19 @@ def main():
     ap.add_argument("--load", action="store_true",
                     help="also compare loading a checkpoint of the model (torch.load + "
                          "load_state_dict against open + bind + pack), alternating")
+    ap.add_argument("--flush-denormal", action="store_true",
+                    help="PyTorch flushes denormals, as libtvw always does")
     ap.add_argument("--cli", default=os.environ.get("TVW_CLI", "tvw"))
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
-    model = getattr(M, args.model)(weights=None).eval()
+    if args.flush_denormal:
+        torch.set_flush_denormal(True)
+    # get_model_builder finds the segmentation builders too; their backbone
+    # would be downloaded unless weights_backbone is None.
+    builder = M.get_model_builder(args.model)
+    extra = {"weights_backbone": None} if "weights_backbone" in inspect.signature(builder).parameters else {}
+    model = builder(weights=None, **extra).eval()
     x = torch.randn(args.batch, 3, args.size, args.size)
     torch_times(model, x, 2)  # warm up
 
