@@ -145,7 +145,7 @@ out_of_memory (GError **error,
                guint    width,
                guint    height)
 {
-  g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+  g_set_error (error, TVW_ERROR, TVW_ERROR_NO_MEMORY,
                "Not enough memory for a segmentation of %u×%u pixels", width, height);
   return NULL;
 }
