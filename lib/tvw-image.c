@@ -755,7 +755,8 @@ sniff_loader (const guint8 *d,
     return "bmp";
   if (n >= 4 && (memcmp (d, "II*\0", 4) == 0 || memcmp (d, "MM\0*", 4) == 0))
     return "tiff";
-  if (n >= 4 && d[0] == 0 && d[1] == 0 && (d[2] == 1 || d[2] == 2) && d[3] == 0)
+  /* Not 00 00 02 00 (CUR): an uncompressed TGA starts like that. */
+  if (n >= 4 && d[0] == 0 && d[1] == 0 && d[2] == 1 && d[3] == 0)
     return "ico";
   if (n >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '6' && g_ascii_isspace (d[2]))
     return "pnm";

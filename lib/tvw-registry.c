@@ -1369,7 +1369,11 @@ registry_register_card (Registry  *reg,
                                                     (const char * const *)reg->builder_names->pdata,
                                                     reg->builder_names->len);
 
-      return fail (&ctx, "builder", error, _("unknown model “%s”%s"), builder_name, hint ? hint : "");
+      /* Not megabytes of it in a message. */
+      g_autofree char *start = g_utf8_substring (builder_name, 0, 64);
+
+      return fail (&ctx, "builder", error, _("unknown model “%s%s”%s"), start,
+                   strlen (start) < strlen (builder_name) ? "…" : "", hint ? hint : "");
     }
 
   node = json_object_get_member (root, "entries");
