@@ -21,10 +21,13 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tvw.h"
 #include "tvw-checkpoint-private.h"
@@ -1579,6 +1582,79 @@ test_case (gconstpointer data)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Cards that are not regular files, or too large to read */
+
+typedef enum
+{
+  SPECIAL_DEV_ZERO,     /* a symlink to /dev/zero */
+  SPECIAL_FIFO,         /* a FIFO nobody writes to */
+  SPECIAL_SPARSE,       /* a 1.5 GB file (sparse: costs no disk) */
+} SpecialCard;
+
+static void
+special_card (SpecialCard kind,
+              const char *reason)
+{
+  g_autofree char *path = g_strdup_printf ("%s/special-card-%d.json", work_dir, kind);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  gint64 rss_before, start;
+  double elapsed;
+  gboolean ok;
+
+  switch (kind)
+    {
+    case SPECIAL_DEV_ZERO:
+      g_assert_cmpint (symlink ("/dev/zero", path), ==, 0);
+      break;
+    case SPECIAL_FIFO:
+      g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+      break;
+    case SPECIAL_SPARSE:
+      {
+        int fd = g_open (path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+        g_assert_cmpint (fd, >=, 0);
+        g_assert_cmpint (ftruncate (fd, G_GINT64_CONSTANT (1536) << 20), ==, 0);
+        close (fd);
+      }
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  rss_before = peak_rss_kb ();
+  start = g_get_monotonic_time ();
+  ok = tvw_register_weights_from_file (file, &error);
+  elapsed = (g_get_monotonic_time () - start) / 1e6;
+  g_printerr ("# card %s: %.2f ms, peak RSS +%" G_GINT64_FORMAT " kB: %s\n", path, elapsed * 1e3,
+              peak_rss_kb () - rss_before, error != NULL ? error->message : "registered");
+  g_assert_false (ok);
+  g_assert_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, reason));
+  g_assert_nonnull (strstr (error->message, path));
+  g_assert_cmpfloat (elapsed, <, 10 * TIME_LIMIT_S);
+  g_assert_cmpint (peak_rss_kb () - rss_before, <, MEM_LIMIT_KB (0));
+  g_unlink (path);
+}
+
+static void
+test_special_card (gconstpointer data)
+{
+  static const char * const reasons[] = { "not a regular file", "not a regular file", "larger than 16 MiB" };
+  SpecialCard kind = GPOINTER_TO_INT (data);
+
+  if (g_test_subprocess ())
+    {
+      special_card (kind, reasons[kind]);
+      return;
+    }
+  /* A FIFO read would block forever: the subprocess has 30 s. */
+  g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+/* ------------------------------------------------------------------------ */
 /* The model's input limit */
 
 /* @n_bytes of address space that reads as zeros and costs nothing until it
@@ -1722,6 +1798,9 @@ main (int   argc,
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     g_test_add_data_func (cases[i].path, &cases[i], test_case);
   g_test_add_func ("/tvw/hostile/model/input-limits", test_model_input_limits);
+  g_test_add_data_func ("/tvw/hostile/card/symlink-to-dev-zero", GINT_TO_POINTER (SPECIAL_DEV_ZERO), test_special_card);
+  g_test_add_data_func ("/tvw/hostile/card/fifo", GINT_TO_POINTER (SPECIAL_FIFO), test_special_card);
+  g_test_add_data_func ("/tvw/hostile/card/sparse-1.5gb", GINT_TO_POINTER (SPECIAL_SPARSE), test_special_card);
 
   ret = g_test_run ();
 
