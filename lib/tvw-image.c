@@ -882,8 +882,15 @@ tvw_image_load (GFile         *file,
                    "ICO, PNM, WebP, ICNS, XPM, XBM, TGA)", name);
       return NULL;
     }
-  info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_STANDARD_SIZE, cancellable, NULL);
-  file_size = info != NULL ? g_file_info_get_size (info) : (goffset) n_read;
+  /* The size bounds what the file can hold; a pipe or a device has none
+   * (G_MAXINT64: no bound from it). */
+  info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_STANDARD_TYPE ","
+                                         G_FILE_ATTRIBUTE_STANDARD_SIZE, cancellable, NULL);
+  if (info != NULL && g_file_info_get_file_type (info) == G_FILE_TYPE_REGULAR &&
+      g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_STANDARD_SIZE))
+    file_size = g_file_info_get_size (info);
+  else
+    file_size = G_MAXINT64;
 
   if (png_sniff_header (buffer, n_read, &png))
     {

@@ -158,13 +158,16 @@ load_tensor (TvwCheckpoint  *self,
 }
 
 /* The header is strict JSON inside these before json-glib sees it.  A
- * header nests three levels; each tensor takes about ten values, so a
- * million values is 100 000 tensors; torchvision's largest checkpoints have
- * a few thousand, and their names a few dozen bytes. */
+ * header nests three levels; each tensor takes about ten values.
+ * torchvision's largest checkpoints have a few thousand tensors, and their
+ * names a few dozen bytes.  json-glib keeps an object's members in a GLib
+ * hash table: names made to land in one bucket of it (not only to share a
+ * hash value, which tvw_json_check() refuses) cost time quadratic in the
+ * member count, a few tens of milliseconds at 16384. */
 static const TvwJsonLimits json_limits = {
   .max_depth = 16,
   .max_values = 1 << 20,
-  .max_members = 1 << 16,
+  .max_members = 1 << 14,
   .max_name_length = 4096,
 };
 
