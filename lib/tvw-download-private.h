@@ -20,8 +20,9 @@ G_BEGIN_DECLS
 #define TVW_DOWNLOAD_STALL_BYTES   (16 * 1024)
 
 /* Downloads @url (after TVW_MIRROR is applied) into @dir/@name, the caller
- * holding @dir/@name.lock.  @url must be http or https (TVW_MIRROR may
- * point at a file:// directory).  The body goes to @name.partial (with its
+ * holding @dir/@name.lock.  @url must be http, https or file (cards
+ * only give http and https URLs; TVW_MIRROR may point at a file://
+ * directory), and a file:// URL must name a regular file.  The body goes to @name.partial (with its
  * resume state in @name.partial.state), is hashed while it streams, checked
  * against @hash_prefix and @sha256 (the full hash a weights card gives;
  * either may be NULL), synced and renamed over @name.  More than @max_size

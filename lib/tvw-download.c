@@ -688,11 +688,14 @@ _tvw_download_file (const char       *url,
   gboolean ok;
   const char *scheme = g_uri_peek_scheme (url);
 
-  /* Not file:// (a card could name /dev/zero), nor anything else. */
-  if (g_strcmp0 (scheme, "http") != 0 && g_strcmp0 (scheme, "https") != 0)
+  /* Cards may only name http(s) URLs; a file:// URL the application
+   * passes itself is copied if it is a regular file (not /dev/zero, not a
+   * FIFO; see open_body()). */
+  if (g_strcmp0 (scheme, "http") != 0 && g_strcmp0 (scheme, "https") != 0 &&
+      g_strcmp0 (scheme, "file") != 0)
     {
       g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                   _("Cannot download %s: not an http or https URL"), url);
+                   _("Cannot download %s: not an http, https or file URL"), url);
       return FALSE;
     }
 

@@ -1256,16 +1256,23 @@ test_reservation_released (Fixture       *f,
   g_assert_cmpint ((gint64) st.st_blocks * 512, <, 1 << 20);
 }
 
+/* file:///dev/zero never ends; a FIFO never starts. */
 static void
 test_scheme_refused (Fixture       *f,
                      gconstpointer  data)
 {
-  g_autoptr(GError) error = fetch_fails ("file:///dev/zero", TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT);
+  g_autofree char *fifo = g_build_filename (f->tmp, "fifo.pth", NULL);
+  g_autofree char *fifo_url = g_filename_to_uri (fifo, NULL, NULL);
+  g_autoptr(GError) error = fetch_fails ("file:///dev/zero", TVW_ERROR, TVW_ERROR_NETWORK);
 
-  g_assert_nonnull (strstr (error->message, "not an http or https URL"));
+  g_assert_nonnull (strstr (error->message, "not a regular file"));
+  g_clear_error (&error);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  error = fetch_fails (fifo_url, TVW_ERROR, TVW_ERROR_NETWORK);
+  g_assert_nonnull (strstr (error->message, "not a regular file"));
   g_clear_error (&error);
   error = fetch_fails ("ftp://127.0.0.2:1/models/x.pth", TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT);
-  g_assert_nonnull (strstr (error->message, "not an http or https URL"));
+  g_assert_nonnull (strstr (error->message, "not an http, https or file URL"));
 }
 
 static void
@@ -2050,7 +2057,7 @@ main (int   argc,
   ADD ("/tvw/download/size-bound-endless-body", test_size_bound_endless);
   ADD ("/tvw/download/stall-timeout", test_stall);
   ADD ("/tvw/download/reservation-released", test_reservation_released);
-  ADD ("/tvw/download/only-http-and-https", test_scheme_refused);
+  ADD ("/tvw/download/only-regular-files-and-http", test_scheme_refused);
 
   ret = g_test_run ();
 
