@@ -1949,6 +1949,7 @@ tvw_registry_download_limits (const char  *url,
         {
           g_autoptr(TvwWeights) w = g_list_model_get_item (entries, i);
           g_autoptr(GVariant) num_params = NULL;
+          g_autoptr(GVariant) file_size = NULL;
           double n;
 
           if (g_strcmp0 (tvw_weights_get_url (w), url) != 0)
@@ -1956,13 +1957,18 @@ tvw_registry_download_limits (const char  *url,
           found = TRUE;
           if (*sha256 == NULL && tvw_weights_get_sha256 (w) != NULL)
             *sha256 = g_strdup (tvw_weights_get_sha256 (w));
-          if (tvw_weights_get_meta (w) != NULL)
-            num_params = g_variant_lookup_value (tvw_weights_get_meta (w), "num_params", NULL);
-          if (!sized && variant_get_number (num_params, &n) && n < 1e15)
-            {
-              *max_size = (goffset) (n * TVW_REGISTRY_BYTES_PER_PARAM) + TVW_REGISTRY_SIZE_SLACK;
-              sized = TRUE;
-            }
+          if (sized || tvw_weights_get_meta (w) == NULL)
+            continue;
+          file_size = g_variant_lookup_value (tvw_weights_get_meta (w), "_file_size", NULL);
+          num_params = g_variant_lookup_value (tvw_weights_get_meta (w), "num_params", NULL);
+          /* torchvision's _file_size is in MiB, rounded. */
+          if (variant_get_number (file_size, &n) && n < 1e9)
+            *max_size = (goffset) (n * TVW_REGISTRY_FILE_SIZE_FACTOR * (1 << 20)) + (1 << 20);
+          else if (variant_get_number (num_params, &n) && n < 1e15)
+            *max_size = (goffset) (n * TVW_REGISTRY_BYTES_PER_PARAM) + TVW_REGISTRY_SIZE_SLACK;
+          else
+            continue;
+          sized = TRUE;
         }
     }
   g_mutex_unlock (&reg->lock);

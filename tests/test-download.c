@@ -1207,6 +1207,37 @@ test_size_bound_announced (Fixture       *f,
   check_failed_fetch (f, url, "too-big.pth", TVW_ERROR, TVW_ERROR_INVALID_DATA, "more than the", bound);
 }
 
+/* A card's _file_size (MiB, as torchvision gives it): 0.5 allows 2 MiB. */
+static void
+test_size_bound_file_size (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GBytes) bytes = make_bytes (36, (2 << 20) + 1);
+  g_autoptr(GBytes) small = make_bytes (37, 1 << 20);
+  g_autofree char *url = file_url ("files", "sized.pth");
+  g_autofree char *small_url = file_url ("files", "sized-small.pth");
+  g_autofree char *card = g_build_filename (f->tmp, "sized.json", NULL);
+  g_autofree char *json = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GFile) file = g_file_new_for_path (card);
+  g_autoptr(GError) error = NULL;
+
+  server_add_file ("sized.pth", bytes);
+  server_add_file ("sized-small.pth", small);
+  json = g_strdup_printf ("{\"enum\": \"Sized_Weights\", \"builder\": \"resnet18\", \"entries\": ["
+                          "{\"name\": \"V1\", \"url\": \"%s\", \"meta\": {\"_file_size\": 0.5}, %s},"
+                          "{\"name\": \"V2\", \"url\": \"%s\", \"meta\": {\"_file_size\": 0.5}, %s}]}",
+                          url, "\"transforms\": {\"preset\": \"ImageClassification\", \"crop_size\": 224}",
+                          small_url, "\"transforms\": {\"preset\": \"ImageClassification\", \"crop_size\": 224}");
+  g_file_set_contents (card, json, -1, &error);
+  g_assert_no_error (error);
+  tvw_register_weights_from_file (file, &error);
+  g_assert_no_error (error);
+
+  check_failed_fetch (f, url, "sized.pth", TVW_ERROR, TVW_ERROR_INVALID_DATA, "more than the", "2097152");
+  path = fetch_ok (small_url, NULL, small);
+}
+
 static void
 test_size_bound_endless (Fixture       *f,
                          gconstpointer  data)
@@ -2055,6 +2086,7 @@ main (int   argc,
   ADD ("/tvw/download/card-sha256-before-rename", test_card_sha256);
   ADD ("/tvw/download/size-bound-announced", test_size_bound_announced);
   ADD ("/tvw/download/size-bound-endless-body", test_size_bound_endless);
+  ADD ("/tvw/download/size-bound-file-size", test_size_bound_file_size);
   ADD ("/tvw/download/stall-timeout", test_stall);
   ADD ("/tvw/download/reservation-released", test_reservation_released);
   ADD ("/tvw/download/only-regular-files-and-http", test_scheme_refused);
