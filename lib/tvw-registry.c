@@ -1370,10 +1370,11 @@ registry_register_card (Registry  *reg,
                                                     reg->builder_names->len);
 
       /* Not megabytes of it in a message. */
-      g_autofree char *start = g_utf8_substring (builder_name, 0, 64);
+      gboolean long_name = g_utf8_strlen (builder_name, -1) > 64;
+      g_autofree char *shown = long_name ? g_utf8_substring (builder_name, 0, 64) : g_strdup (builder_name);
 
-      return fail (&ctx, "builder", error, _("unknown model “%s%s”%s"), start,
-                   strlen (start) < strlen (builder_name) ? "…" : "", hint ? hint : "");
+      return fail (&ctx, "builder", error, _("unknown model “%s%s”%s"), shown,
+                   long_name ? "…" : "", hint ? hint : "");
     }
 
   node = json_object_get_member (root, "entries");
