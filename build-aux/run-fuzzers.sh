@@ -22,7 +22,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build="${FUZZ_BUILD_DIR:-$top/_build-fuzz}"
 seconds="${FUZZ_SECONDS:-60}"
-harnesses="${FUZZ_HARNESSES:-pth legacy safetensors card npy image}"
+harnesses="${FUZZ_HARNESSES:-pth legacy safetensors card json npy image}"
 python=/usr/bin/python3
 
 if ! command -v clang >/dev/null 2>&1; then
@@ -67,7 +67,7 @@ for h in $harnesses; do
   extra=
   case $h in
     pth|legacy) extra="-dict=$top/tests/fuzz/pickle.dict" ;;
-    safetensors|card) extra="-dict=$top/tests/fuzz/json.dict" ;;
+    safetensors|card|json) extra="-dict=$top/tests/fuzz/json.dict" ;;
     # gdk-pixbuf's BMP loader sizes a buffer from the header's pixel data
     # offset (up to 4 GB) and never touches it: tests/test-hostile.c has
     # that case; the RSS limit still catches memory actually used.

@@ -18,6 +18,7 @@
 #include "tvw-cache-private.h"
 #include "tvw-download-private.h"
 #include "tvw-error.h"
+#include "tvw-registry-private.h"
 
 /* Pretrained weights are downloaded on first use and kept in a cache.
  *
@@ -909,6 +910,8 @@ fetch_name (const char       *url,
   g_autofree char *path = NULL;
   g_autoptr(GError) lookup_error = NULL;
   g_autoptr(GError) check_error = NULL;
+  g_autofree char *sha256 = NULL;
+  goffset max_size = TVW_DOWNLOAD_MAX_SIZE;
   int lock_fd;
 
   path = lookup_name (url, name, hash_prefix, cancellable, &lookup_error);
@@ -984,7 +987,10 @@ fetch_name (const char       *url,
       break;
     }
 
-  if (!_tvw_download_file (url, dir, name, hash_prefix, progress, progress_data, cancellable, error))
+  /* Registered weights give the full hash and bound the size. */
+  tvw_registry_download_limits (url, &sha256, &max_size);
+  if (!_tvw_download_file (url, dir, name, hash_prefix, sha256, max_size,
+                           progress, progress_data, cancellable, error))
     {
       lock_release (lock_path, lock_fd);
       return NULL;

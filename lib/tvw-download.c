@@ -36,6 +36,14 @@
 #define CHUNK_SIZE   (64 * 1024)
 #define STATE_GROUP  "download"
 
+static guint stall_seconds = TVW_DOWNLOAD_STALL_SECONDS;
+
+void
+_tvw_download_set_stall_seconds (guint seconds)
+{
+  g_atomic_int_set (&stall_seconds, seconds > 0 ? seconds : TVW_DOWNLOAD_STALL_SECONDS);
+}
+
 typedef struct
 {
   const char      *url;          /* as in the catalog: names the file */
@@ -43,6 +51,8 @@ typedef struct
   const char      *dir;
   const char      *name;
   const char      *hash_prefix;
+  const char      *sha256;       /* the card's, or NULL */
+  goffset          max_size;
   char            *final_path;
   char            *partial_path;
   char            *state_path;
@@ -129,7 +139,8 @@ load_resume_state (Download  *dl,
     return 0;
 
   *total = g_key_file_get_int64 (state, STATE_GROUP, "total", &error);
-  if (error != NULL || *total < -1 || (*total >= 0 && st.st_size > *total))
+  if (error != NULL || *total < -1 || (*total >= 0 && st.st_size > *total) ||
+      *total > dl->max_size || st.st_size > dl->max_size)
     return 0;
 
   *etag = g_key_file_get_string (state, STATE_GROUP, "etag", NULL);
@@ -230,9 +241,10 @@ create_session (void)
 {
   SoupSession *session;
 
-  /* The default proxy resolver and TLS database are the system's. */
+  /* The default proxy resolver and TLS database are the system's.  A
+   * server silent for the stall time fails the read. */
   session = soup_session_new_with_options ("user-agent", "libtvw/" PACKAGE_VERSION,
-                                           "timeout", 60,
+                                           "timeout", g_atomic_int_get (&stall_seconds),
                                            NULL);
 
   /* Checkpoints are not compressed, and byte ranges must refer to the file
@@ -240,6 +252,17 @@ create_session (void)
   soup_session_remove_feature_by_type (session, SOUP_TYPE_CONTENT_DECODER);
 
   return session;
+}
+
+static void
+set_too_large_error (GError  **error,
+                     Download *dl,
+                     goffset   size)
+{
+  g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+               _("Download of %s refused: %" PRId64 " bytes, more than the %" PRId64
+                 " bytes expected for %s"),
+               dl->remote_url, (gint64) size, (gint64) dl->max_size, dl->name);
 }
 
 /* Opens the body of the download, a local file for a file:// mirror.
@@ -280,11 +303,23 @@ open_body (Download      *dl,
       discard_partial (dl);
       *offset = 0;
 
-      stream = G_INPUT_STREAM (g_file_read (file, cancellable, &local_error));
-      if (stream != NULL)
-        info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_SIZE,
-                                  G_FILE_QUERY_INFO_NONE, cancellable, &local_error);
-      if (info == NULL)
+      /* Not a FIFO or a device that never ends. */
+      info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_TYPE "," G_FILE_ATTRIBUTE_STANDARD_SIZE,
+                                G_FILE_QUERY_INFO_NONE, cancellable, &local_error);
+      if (info != NULL && g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
+        {
+          g_set_error (error, TVW_ERROR, TVW_ERROR_NETWORK,
+                       _("Cannot copy %s from the mirror: not a regular file"), dl->remote_url);
+          return NULL;
+        }
+      if (info != NULL && g_file_info_get_size (info) > dl->max_size)
+        {
+          set_too_large_error (error, dl, g_file_info_get_size (info));
+          return NULL;
+        }
+      if (info != NULL)
+        stream = G_INPUT_STREAM (g_file_read (file, cancellable, &local_error));
+      if (stream == NULL)
         {
           if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
             g_propagate_error (error, g_steal_pointer (&local_error));
@@ -355,6 +390,11 @@ open_body (Download      *dl,
         }
 
       *total = length >= 0 ? length : state_total;
+      if (*total > dl->max_size)
+        {
+          set_too_large_error (error, dl, *total);
+          return NULL;
+        }
       return g_steal_pointer (&stream);
     }
 
@@ -384,6 +424,11 @@ open_body (Download      *dl,
     *total = soup_message_headers_get_content_length (response_headers);
   else
     *total = -1;
+  if (*total > dl->max_size)
+    {
+      set_too_large_error (error, dl, *total);
+      return NULL;
+    }
 
   if (!save_resume_state (dl,
                           soup_message_headers_get_one (response_headers, "ETag"),
@@ -392,6 +437,19 @@ open_body (Download      *dl,
     return NULL;
 
   return g_steal_pointer (&stream);
+}
+
+/* Closes the partial file after a failure that keeps it: space reserved
+ * past what was written goes back (ext4 and XFS free blocks allocated past
+ * the end when a file is truncated, even to its own size). */
+static void
+close_kept_partial (int      fd,
+                    goffset  written,
+                    gboolean reserved)
+{
+  if (reserved && ftruncate (fd, written) != 0)
+    g_debug ("Cannot release the space reserved for a download: %s", g_strerror (errno));
+  close (fd);
 }
 
 static gboolean
@@ -406,8 +464,10 @@ download_once (Download      *dl,
   g_autoptr(GChecksum) checksum = NULL;
   g_autofree guint8 *buffer = NULL;
   g_autoptr(GError) local_error = NULL;
-  goffset offset = 0, total = -1, current;
-  gboolean restart;
+  goffset offset = 0, total = -1, current, window_bytes = 0;
+  gint64 window_start;
+  guint stall = g_atomic_int_get (&stall_seconds);
+  gboolean restart, reserved = FALSE;
   const char *sha256;
   int saved_errno = 0;
   int fd;
@@ -454,14 +514,17 @@ download_once (Download      *dl,
 #ifdef FALLOC_FL_KEEP_SIZE
   /* Fail now rather than at 90 % when the disk is too small; the file keeps
    * its size, so an interrupted download still resumes at the right place. */
-  if (stream != NULL && total > offset &&
-      fallocate (fd, FALLOC_FL_KEEP_SIZE, offset, total - offset) != 0 &&
-      (errno == ENOSPC || errno == EDQUOT || errno == EFBIG))
+  if (stream != NULL && total > offset)
     {
-      set_disk_error (error, errno, dl->partial_path, dl);
-      close (fd);
-      discard_partial (dl);
-      return FALSE;
+      if (fallocate (fd, FALLOC_FL_KEEP_SIZE, offset, total - offset) == 0)
+        reserved = TRUE;
+      else if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)
+        {
+          set_disk_error (error, errno, dl->partial_path, dl);
+          close (fd);
+          discard_partial (dl);
+          return FALSE;
+        }
     }
 #endif
 
@@ -470,20 +533,22 @@ download_once (Download      *dl,
     report_progress (dl, current, total);
 
   buffer = g_malloc (CHUNK_SIZE);
+  window_start = g_get_monotonic_time ();
   while (stream != NULL)
     {
       gssize n;
+      gint64 now;
 
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         {
-          close (fd);
+          close_kept_partial (fd, current, reserved);
           return FALSE;
         }
 
       n = g_input_stream_read (stream, buffer, CHUNK_SIZE, cancellable, &local_error);
       if (n < 0)
         {
-          close (fd);
+          close_kept_partial (fd, current, reserved);
           if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
             g_propagate_error (error, g_steal_pointer (&local_error));
           else if (total >= 0)
@@ -500,6 +565,14 @@ download_once (Download      *dl,
       if (n == 0)
         break;
 
+      if (n > dl->max_size - current)
+        {
+          close (fd);
+          discard_partial (dl);
+          set_too_large_error (error, dl, current + n);
+          return FALSE;
+        }
+
       if (!write_all (fd, buffer, n, &saved_errno))
         {
           set_disk_error (error, saved_errno, dl->partial_path, dl);
@@ -511,11 +584,29 @@ download_once (Download      *dl,
       g_checksum_update (checksum, buffer, n);
       current += n;
       report_progress (dl, current, total);
+
+      /* A server that sends a byte now and then never times out a read. */
+      window_bytes += n;
+      now = g_get_monotonic_time ();
+      if (now - window_start >= stall * G_TIME_SPAN_SECOND)
+        {
+          if (window_bytes < TVW_DOWNLOAD_STALL_BYTES)
+            {
+              close_kept_partial (fd, current, reserved);
+              g_set_error (error, TVW_ERROR, TVW_ERROR_NETWORK,
+                           _("Download of %s stalled: %" PRId64 " bytes in %u s, after %"
+                             PRId64 " bytes"),
+                           dl->remote_url, (gint64) window_bytes, stall, (gint64) current);
+              return FALSE;
+            }
+          window_start = now;
+          window_bytes = 0;
+        }
     }
 
   if (total >= 0 && current != total)
     {
-      close (fd);
+      close_kept_partial (fd, current, reserved);
       g_set_error (error, TVW_ERROR, TVW_ERROR_NETWORK,
                    _("Download of %s ended early: got %" PRId64 " of %" PRId64 " bytes"),
                    dl->remote_url, current, total);
@@ -533,6 +624,15 @@ download_once (Download      *dl,
       g_set_error (error, TVW_ERROR, TVW_ERROR_CHECKSUM_MISMATCH,
                    _("Checksum mismatch for %s downloaded from %s: the name expects a SHA-256 starting with %s, the download has %s"),
                    dl->name, dl->remote_url, dl->hash_prefix, sha256);
+      return FALSE;
+    }
+  if (dl->sha256 != NULL && g_ascii_strcasecmp (sha256, dl->sha256) != 0)
+    {
+      close (fd);
+      discard_partial (dl);
+      g_set_error (error, TVW_ERROR, TVW_ERROR_CHECKSUM_MISMATCH,
+                   _("Checksum mismatch for %s downloaded from %s: its weights card expects the SHA-256 %s, the download has %s"),
+                   dl->name, dl->remote_url, dl->sha256, sha256);
       return FALSE;
     }
 
@@ -574,6 +674,8 @@ _tvw_download_file (const char       *url,
                     const char       *dir,
                     const char       *name,
                     const char       *hash_prefix,
+                    const char       *sha256,
+                    goffset           max_size,
                     TvwProgressFunc   progress,
                     gpointer          progress_data,
                     GCancellable     *cancellable,
@@ -584,12 +686,26 @@ _tvw_download_file (const char       *url,
   Download dl = { 0, };
   gboolean resumed = FALSE;
   gboolean ok;
+  const char *scheme = g_uri_peek_scheme (url);
+
+  /* Cards may only name http(s) URLs; a file:// URL the application
+   * passes itself is copied if it is a regular file (not /dev/zero, not a
+   * FIFO; see open_body()). */
+  if (g_strcmp0 (scheme, "http") != 0 && g_strcmp0 (scheme, "https") != 0 &&
+      g_strcmp0 (scheme, "file") != 0)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   _("Cannot download %s: not an http, https or file URL"), url);
+      return FALSE;
+    }
 
   dl.url = url;
   dl.remote_url = tvw_cache_apply_mirror (url);
   dl.dir = dir;
   dl.name = name;
   dl.hash_prefix = hash_prefix;
+  dl.sha256 = sha256;
+  dl.max_size = max_size;
   dl.final_path = g_build_filename (dir, name, NULL);
   dl.partial_path = g_strconcat (dl.final_path, ".partial", NULL);
   dl.state_path = g_strconcat (dl.final_path, ".partial.state", NULL);

@@ -99,6 +99,51 @@ png_sniff_header (const guint8 *data,
   return TRUE;
 }
 
+/* Bytes of filtered scanlines the header announces (filter byte + packed
+ * samples per row, over the seven passes when interlaced); 0 for a header
+ * libpng would refuse anyway. */
+static guint64
+png_data_size (const PngHeader *hdr)
+{
+  static const guint8 x0[7] = { 0, 4, 0, 2, 0, 1, 0 }, dx[7] = { 8, 8, 4, 4, 2, 2, 1 };
+  static const guint8 y0[7] = { 0, 0, 4, 0, 2, 0, 1 }, dy[7] = { 8, 8, 8, 4, 4, 2, 2 };
+  guint channels;
+  guint64 total = 0;
+
+  switch (hdr->color_type)
+    {
+    case 0: case 3: channels = 1; break;
+    case 4: channels = 2; break;
+    case 2: channels = 3; break;
+    case 6: channels = 4; break;
+    default: return 0;
+    }
+  if (hdr->interlace == 0)
+    return (guint64) hdr->height * (1 + ((guint64) hdr->width * channels * hdr->depth + 7) / 8);
+  for (guint p = 0; p < 7; p++)
+    {
+      guint64 w = hdr->width > x0[p] ? (hdr->width - x0[p] + dx[p] - 1) / dx[p] : 0;
+      guint64 h = hdr->height > y0[p] ? (hdr->height - y0[p] + dy[p] - 1) / dy[p] : 0;
+
+      if (w > 0 && h > 0)
+        total += h * (1 + (w * channels * hdr->depth + 7) / 8);
+    }
+  return total;
+}
+
+/* Deflate turns at most 258 bytes into a bit or two: no zlib stream
+ * inflates by more than 1032 to 1.  A PNG whose header announces more
+ * pixel data than its size can hold is truncated, whatever it says; found
+ * out from the header, before anything is decoded. */
+#define ZLIB_MAX_RATIO 1032
+
+static gboolean
+png_can_hold (const PngHeader *hdr,
+              goffset          file_size)
+{
+  return png_data_size (hdr) / ZLIB_MAX_RATIO <= (guint64) MAX (file_size, 0);
+}
+
 static inline guint8
 paeth (guint8 a,
        guint8 b,
@@ -391,6 +436,11 @@ typedef struct
   guint64   next_chunk;    /* stream offset of the next chunk header */
   guint8    header[8];
   guint     header_len;
+  guint64   idat_start;    /* stream offsets of the last IDAT chunk's data */
+  guint64   idat_end;
+  GConverter *inflater;    /* the IDAT data, inflated to count it */
+  guint64   inflated;
+  guint64   expected;      /* what the header announces */
 
   /* JPEG */
   JpegState state;
@@ -400,9 +450,10 @@ typedef struct
 } StreamCheck;
 
 static void
-stream_check_init (StreamCheck  *check,
-                   const guint8 *data,
-                   gsize         len)
+stream_check_init (StreamCheck     *check,
+                   const guint8    *data,
+                   gsize            len,
+                   const PngHeader *png)
 {
   memset (check, 0, sizeof *check);
 
@@ -410,6 +461,8 @@ stream_check_init (StreamCheck  *check,
     {
       check->format = FORMAT_PNG;
       check->next_chunk = 8;
+      check->expected = png_data_size (png);
+      check->inflater = G_CONVERTER (g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_ZLIB));
     }
   else if (len >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff)
     {
@@ -419,12 +472,59 @@ stream_check_init (StreamCheck  *check,
 }
 
 static void
+stream_check_clear (StreamCheck *check)
+{
+  g_clear_object (&check->inflater);
+}
+
+/* Inflates IDAT data only to count it, and only until there is enough:
+ * gdk-pixbuf fills rows that never come, Pillow says "truncated". */
+static void
+png_count_pixel_data (StreamCheck  *check,
+                      const guint8 *data,
+                      gsize         len)
+{
+  guint8 out[16 * 1024];
+
+  while (len > 0 && check->inflater != NULL && check->inflated < check->expected)
+    {
+      gsize read = 0, written = 0;
+      GConverterResult result;
+
+      result = g_converter_convert (check->inflater, data, len, out, sizeof out,
+                                    G_CONVERTER_NO_FLAGS, &read, &written, NULL);
+      check->inflated += written;
+      if (result == G_CONVERTER_ERROR || result == G_CONVERTER_FINISHED)
+        g_clear_object (&check->inflater);
+      data += read;
+      len -= read;
+    }
+}
+
+/* Feeds what this buffer holds of the current IDAT chunk's data. */
+static void
+png_feed_idat (StreamCheck  *check,
+               const guint8 *data,
+               guint64       start,
+               guint64       end)
+{
+  guint64 from = MAX (start, check->idat_start);
+  guint64 to = MIN (end, check->idat_end);
+
+  if (from < to)
+    png_count_pixel_data (check, data + (from - start), to - from);
+}
+
+static void
 png_check_feed (StreamCheck  *check,
                 const guint8 *data,
                 gsize         len)
 {
   const guint64 start = check->offset;
   const guint64 end = start + len;
+
+  /* An IDAT chunk that began in an earlier buffer. */
+  png_feed_idat (check, data, start, end);
 
   while (!check->complete)
     {
@@ -436,9 +536,17 @@ png_check_feed (StreamCheck  *check,
       check->header[check->header_len++] = data[pos - start];
       if (check->header_len == sizeof check->header)
         {
+          guint64 length = read_be32 (check->header);
+
           if (memcmp (check->header + 4, "IEND", 4) == 0)
             check->complete = TRUE;
-          check->next_chunk += 12 + (guint64) read_be32 (check->header);
+          if (memcmp (check->header + 4, "IDAT", 4) == 0)
+            {
+              check->idat_start = check->next_chunk + 8;
+              check->idat_end = check->idat_start + length;
+              png_feed_idat (check, data, start, end);
+            }
+          check->next_chunk += 12 + length;
           check->header_len = 0;
         }
     }
@@ -571,21 +679,7 @@ typedef struct
   int      width;
   int      height;
   gboolean refused;
-  int      rows_done;   /* rows decoded so far, for PNG's in-order rows */
 } LoadState;
-
-static void
-area_updated_cb (GdkPixbufLoader *loader,
-                 int              x,
-                 int              y,
-                 int              width,
-                 int              height,
-                 gpointer         user_data)
-{
-  LoadState *state = user_data;
-
-  state->rows_done = MAX (state->rows_done, y + height);
-}
 
 static void
 size_prepared_cb (GdkPixbufLoader *loader,
@@ -631,6 +725,110 @@ read_all (GInputStream  *stream,
     }
 }
 
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (StreamCheck, stream_check_clear)
+
+/* Pillow's TGA plugin has no magic either: the header must make sense. */
+static gboolean
+tga_sniff (const guint8 *d,
+           gsize         n)
+{
+  return n >= 18 && d[1] <= 1 &&
+         (d[2] == 1 || d[2] == 2 || d[2] == 3 || d[2] == 9 || d[2] == 10 || d[2] == 11) &&
+         (d[16] == 1 || d[16] == 8 || d[16] == 15 || d[16] == 16 || d[16] == 24 || d[16] == 32) &&
+         (d[12] | d[13]) != 0 && (d[14] | d[15]) != 0;
+}
+
+/* The gdk-pixbuf loader of a format Pillow reads too, from the file's
+ * first bytes; NULL for anything else (SVG, ANI, QuickTime, …), which then
+ * reaches no loader at all. */
+static const char *
+sniff_loader (const guint8 *d,
+              gsize         n)
+{
+  if (n >= 8 && memcmp (d, png_signature, 8) == 0)
+    return "png";
+  if (n >= 3 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff)
+    return "jpeg";
+  if (n >= 6 && (memcmp (d, "GIF87a", 6) == 0 || memcmp (d, "GIF89a", 6) == 0))
+    return "gif";
+  if (n >= 2 && d[0] == 'B' && d[1] == 'M')
+    return "bmp";
+  if (n >= 4 && (memcmp (d, "II*\0", 4) == 0 || memcmp (d, "MM\0*", 4) == 0))
+    return "tiff";
+  /* Not 00 00 02 00 (CUR): an uncompressed TGA starts like that. */
+  if (n >= 4 && d[0] == 0 && d[1] == 0 && d[2] == 1 && d[3] == 0)
+    return "ico";
+  if (n >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '6' && g_ascii_isspace (d[2]))
+    return "pnm";
+  if (n >= 12 && memcmp (d, "RIFF", 4) == 0 && memcmp (d + 8, "WEBP", 4) == 0)
+    return "webp";
+  if (n >= 4 && memcmp (d, "icns", 4) == 0)
+    return "icns";
+  if (n >= 9 && memcmp (d, "/* XPM */", 9) == 0)
+    return "xpm";
+  if (n >= 7 && memcmp (d, "#define", 7) == 0)
+    return "xbm";
+  if (tga_sniff (d, n))
+    return "tga";
+  return NULL;
+}
+
+/* A number of a PNM header, after white space and comments. */
+static gboolean
+pnm_header_number (const guint8 *d,
+                   gsize         n,
+                   gsize        *pos,
+                   guint64      *value)
+{
+  while (*pos < n && (g_ascii_isspace (d[*pos]) || d[*pos] == '#'))
+    {
+      if (d[*pos] == '#')
+        while (*pos < n && d[*pos] != '\n' && d[*pos] != '\r')
+          (*pos)++;
+      else
+        (*pos)++;
+    }
+  if (*pos >= n || !g_ascii_isdigit (d[*pos]))
+    return FALSE;
+  *value = 0;
+  while (*pos < n && g_ascii_isdigit (d[*pos]))
+    {
+      *value = *value * 10 + (d[*pos] - '0');
+      if (*value > G_MAXUINT32)
+        return FALSE;
+      (*pos)++;
+    }
+  return TRUE;
+}
+
+/* Binary PNM (P4, P5, P6): the pixel data has a fixed size after the
+ * header, so a short file is known to be truncated before decoding; gdk-
+ * pixbuf would fill it.  FALSE when the header cannot be read here (the
+ * loader then says what is wrong). */
+static gboolean
+pnm_truncated (const guint8 *d,
+               gsize         n,
+               goffset       file_size)
+{
+  guint64 width, height, maxval = 1, row;
+  gsize pos = 2;
+
+  if (d[1] < '4' || d[1] > '6' ||
+      !pnm_header_number (d, n, &pos, &width) ||
+      !pnm_header_number (d, n, &pos, &height) ||
+      (d[1] != '4' && !pnm_header_number (d, n, &pos, &maxval)) ||
+      pos >= n || !g_ascii_isspace (d[pos]))
+    return FALSE;
+  pos++;    /* one white space character ends the header */
+  switch (d[1])
+    {
+    case '4': row = (width + 7) / 8; break;
+    case '5': row = width * (maxval > 255 ? 2 : 1); break;
+    default: row = width * 3 * (maxval > 255 ? 2 : 1); break;
+    }
+  return (guint64) file_size < pos + row * height;
+}
+
 GdkPixbuf *
 tvw_image_load (GFile         *file,
                 GCancellable  *cancellable,
@@ -641,10 +839,13 @@ tvw_image_load (GFile         *file,
   g_autoptr(GdkPixbufLoader) loader = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autofree guint8 *buffer = NULL;
+  g_autoptr(GFileInfo) info = NULL;
   LoadState state = { 0 };
-  StreamCheck check;
+  g_auto(StreamCheck) check = { 0 };
   GdkPixbuf *pixbuf;
   PngHeader png = { 0 };
+  const char *type;
+  goffset file_size;
   gsize n_read = 0;
   gboolean ok;
 
@@ -673,12 +874,49 @@ tvw_image_load (GFile         *file,
       return NULL;
     }
 
-  if (png_sniff_header (buffer, n_read, &png) && png.depth == 16 && png.color_type == 0)
+  type = sniff_loader (buffer, n_read);
+  if (type == NULL)
     {
-      g_autoptr(GByteArray) all = g_byte_array_new ();
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                   "%s: not an image in a format libtvw reads (PNG, JPEG, GIF, BMP, TIFF, "
+                   "ICO, PNM, WebP, ICNS, XPM, XBM, TGA)", name);
+      return NULL;
+    }
+  /* The size bounds what the file can hold; a pipe or a device has none
+   * (G_MAXINT64: no bound from it). */
+  info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_STANDARD_TYPE ","
+                                         G_FILE_ATTRIBUTE_STANDARD_SIZE, cancellable, NULL);
+  if (info != NULL && g_file_info_get_file_type (info) == G_FILE_TYPE_REGULAR &&
+      g_file_info_has_attribute (info, G_FILE_ATTRIBUTE_STANDARD_SIZE))
+    file_size = g_file_info_get_size (info);
+  else
+    file_size = G_MAXINT64;
 
+  if (png_sniff_header (buffer, n_read, &png))
+    {
+      /* Measured before anything is decoded: the pixel limit, then what a
+       * file of this size can hold. */
       if (!check_size (name, png.width, png.height, error))
         return NULL;
+      if (!png_can_hold (&png, file_size))
+        {
+          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                       "%s: image file is truncated (%" G_GOFFSET_FORMAT " bytes cannot hold "
+                       "%" G_GUINT32_FORMAT "×%" G_GUINT32_FORMAT " pixels)",
+                       name, file_size, png.width, png.height);
+          return NULL;
+        }
+    }
+  if (g_str_equal (type, "pnm") && pnm_truncated (buffer, n_read, file_size))
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                   "%s: image file is truncated", name);
+      return NULL;
+    }
+
+  if (g_str_equal (type, "png") && png.depth == 16 && png.color_type == 0)
+    {
+      g_autoptr(GByteArray) all = g_byte_array_new ();
 
       g_byte_array_append (all, buffer, n_read);
       if (!read_all (G_INPUT_STREAM (stream), all, cancellable, &local_error))
@@ -695,13 +933,10 @@ tvw_image_load (GFile         *file,
    * file.  Such a header must point inside the file. */
   if (n_read >= 18 && buffer[0] == 'B' && buffer[1] == 'M')
     {
-      g_autoptr(GFileInfo) info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_STANDARD_SIZE,
-                                                                  cancellable, NULL);
       guint32 data_offset = buffer[10] | buffer[11] << 8 | buffer[12] << 16 | (guint32) buffer[13] << 24;
       guint32 header_size = buffer[14] | buffer[15] << 8 | buffer[16] << 16 | (guint32) buffer[17] << 24;
-      goffset size = info != NULL ? g_file_info_get_size (info) : (goffset) n_read;
 
-      if ((goffset) data_offset > size || (goffset) header_size + 14 > size)
+      if ((goffset) data_offset > file_size || (goffset) header_size + 14 > file_size)
         {
           g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
                        "%s: the BMP header points past the end of the file", name);
@@ -709,10 +944,15 @@ tvw_image_load (GFile         *file,
         }
     }
 
-  stream_check_init (&check, buffer, n_read);
-  loader = gdk_pixbuf_loader_new ();
+  stream_check_init (&check, buffer, n_read, &png);
+  loader = gdk_pixbuf_loader_new_with_type (type, &local_error);
+  if (loader == NULL)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_UNSUPPORTED,
+                   "%s: no image loader for %s is installed: %s", name, type, local_error->message);
+      return NULL;
+    }
   g_signal_connect (loader, "size-prepared", G_CALLBACK (size_prepared_cb), &state);
-  g_signal_connect (loader, "area-updated", G_CALLBACK (area_updated_cb), &state);
 
   ok = TRUE;
   while (n_read > 0)
@@ -768,9 +1008,10 @@ tvw_image_load (GFile         *file,
   if (!check_size (name, gdk_pixbuf_get_width (pixbuf), gdk_pixbuf_get_height (pixbuf), error))
     return NULL;
 
-  if (check.format != FORMAT_OTHER && !check.complete &&
-      !(check.format == FORMAT_PNG && png.interlace == 0 &&
-        state.rows_done >= gdk_pixbuf_get_height (pixbuf)))
+  /* A PNG is complete when all its pixel data came (Pillow accepts one
+   * without IEND then); a JPEG when its EOI marker did. */
+  if ((check.format == FORMAT_PNG && check.inflated < check.expected) ||
+      (check.format == FORMAT_JPEG && !check.complete))
     {
       g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
                    "%s: image file is truncated", name);

@@ -41,4 +41,18 @@ char       *tvw_registry_suggest        (const char          *word,
  * strong reference to an `as`, or %NULL if there is none by that name. */
 GVariant   *tvw_registry_get_list       (const char          *id);
 
+/* What the registered weights at @url say about their file: *@sha256 is
+ * set to the sha256 of the first entry that has one, and *@max_size to the
+ * largest size the file can have when an entry's meta says: from
+ * `_file_size` (MiB, as torchvision ≥ 0.15 gives it: twice that plus 1 MiB)
+ * or else `num_params` (TVW_REGISTRY_BYTES_PER_PARAM bytes per parameter,
+ * twice float32, plus TVW_REGISTRY_SIZE_SLACK); each is left as it is
+ * otherwise.  FALSE when no entry has that URL. */
+#define TVW_REGISTRY_FILE_SIZE_FACTOR 2
+#define TVW_REGISTRY_BYTES_PER_PARAM  8
+#define TVW_REGISTRY_SIZE_SLACK       (16 << 20)
+gboolean    tvw_registry_download_limits (const char         *url,
+                                          char              **sha256,
+                                          goffset            *max_size);
+
 G_END_DECLS

@@ -7,16 +7,22 @@
 
 #include <inttypes.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "tvw-architectures-private.h"
 #include "tvw-error.h"
 #include "tvw-registry-private.h"
+#include "tvw-hash-private.h"
 #include "tvw-json-private.h"
 #include "tvw-transform-private.h"
 #include "tvw-weights-private.h"
@@ -60,8 +66,12 @@ static Registry *registry_get (void);
 /* Limits on a weights card: far above any real one (torchvision's largest
  * meta is a few KB), far below what would hurt. */
 #define MAX_CARD_SIZE   (16 << 20)
-#define MAX_CARD_DEPTH  32
-#define MAX_CARD_VALUES (1 << 18)
+static const TvwJsonLimits card_json_limits = {
+  .max_depth = 32,
+  .max_values = 1 << 18,
+  .max_members = 1 << 12,
+  .max_name_length = 1024,
+};
 
 #define TVW_EMBEDDED_CARD "resource:///org/gnome/Tvw/weights/fashionmnist-card.json"
 
@@ -90,6 +100,9 @@ builder_free (gpointer data)
 }
 
 /* {{{ Suggestions */
+
+/* Model and weights names are a few dozen characters. */
+#define MAX_SUGGEST_LENGTH 128
 
 static char *
 fold (const char *s)
@@ -154,20 +167,32 @@ tvw_registry_suggest (const char         *word,
   g_autofree char *folded = NULL;
   g_autoptr(GArray) found = NULL;
   GString *hint;
+  gsize length;
   guint limit, n;
 
   g_return_val_if_fail (word != NULL, NULL);
 
+  /* The table is length × length: a word from a file can be megabytes,
+   * and nothing that long is a typo of a name. */
+  length = strlen (word);
+  if (length > MAX_SUGGEST_LENGTH)
+    return NULL;
   folded = fold (word);
   /* Allow about one typo every three characters, and at least two. */
-  limit = MAX (2, strlen (word) / 3);
+  limit = MAX (2, length / 3);
   found = g_array_new (FALSE, FALSE, sizeof (Suggestion));
 
   for (guint i = 0; i < n_candidates; i++)
     {
-      g_autofree char *other = fold (candidates[i]);
-      Suggestion s = { candidates[i], edit_distance (folded, other) };
+      gsize other_length = strlen (candidates[i]);
+      g_autofree char *other = NULL;
+      Suggestion s = { candidates[i], 0 };
 
+      /* The distance is at least the difference in length. */
+      if (MAX (length, other_length) - MIN (length, other_length) > limit)
+        continue;
+      other = fold (candidates[i]);
+      s.distance = edit_distance (folded, other);
       if (s.distance <= limit && !g_str_equal (word, candidates[i]))
         g_array_append_val (found, s);
     }
@@ -900,8 +925,10 @@ registry_get (void)
       reg->builders = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, builder_free);
       reg->builder_names = g_ptr_array_new ();
       reg->lists = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_variant_unref);
-      reg->enums = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-      reg->card_of_entry = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      /* Cards name enums and entries: seeded, so that names made to collide
+       * cannot slow them down. */
+      reg->enums = tvw_str_table_new (g_free, g_object_unref);
+      reg->card_of_entry = tvw_str_table_new (g_free, g_free);
       reg->enum_list = g_list_store_new (TVW_TYPE_WEIGHTS_ENUM);
 
       /* The catalog is compiled into the library: failing to read it is a
@@ -1024,8 +1051,11 @@ parse_card_entry (const Context  *ctx,
   member = json_object_get_member (object, "url");
   if (member != NULL)
     {
-      if (!node_is_string (member) || g_uri_peek_scheme (json_node_get_string (member)) == NULL)
-        FAIL ("url", _("must be an absolute URL"));
+      const char *scheme = node_is_string (member) ? g_uri_peek_scheme (json_node_get_string (member)) : NULL;
+
+      /* Downloads are http(s) only: a file:// URL could name /dev/zero. */
+      if (g_strcmp0 (scheme, "http") != 0 && g_strcmp0 (scheme, "https") != 0)
+        FAIL ("url", _("must be an http or https URL"));
       e->url = g_strdup (json_node_get_string (member));
     }
 
@@ -1136,6 +1166,130 @@ parse_card_entry (const Context  *ctx,
   return e;
 }
 
+/* One read from a descriptor or a stream: bytes read, 0 at the end, -1 on
+ * error. */
+static gssize
+read_some (int            fd,
+           GInputStream  *stream,
+           char          *buffer,
+           gsize          n,
+           GError       **error)
+{
+  gssize got;
+
+  if (stream != NULL)
+    return g_input_stream_read (stream, buffer, n, NULL, error);
+  do
+    got = read (fd, buffer, n);
+  while (got < 0 && errno == EINTR);
+  if (got < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", g_strerror (saved));
+    }
+  return got;
+}
+
+/* Reads to the end, but at most @limit bytes: more is an error. */
+static gboolean
+read_bounded (int            fd,
+              GInputStream  *stream,
+              gsize          limit,
+              char         **contents,
+              gsize         *length,
+              GError       **error)
+{
+  g_autofree char *buffer = NULL;
+  gsize size = 0, alloc = MIN (64 * 1024, limit + 1);
+
+  buffer = g_malloc (alloc);
+  for (;;)
+    {
+      gssize got;
+
+      if (size == alloc)
+        {
+          /* One byte past the limit says that there is more. */
+          if (size > limit)
+            {
+              g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                           _("larger than %" G_GSIZE_FORMAT " MiB"), limit >> 20);
+              return FALSE;
+            }
+          alloc = MIN (alloc * 2, limit + 1);
+          buffer = g_realloc (buffer, alloc);
+        }
+      got = read_some (fd, stream, buffer + size, alloc - size, error);
+      if (got < 0)
+        return FALSE;
+      if (got == 0)
+        break;
+      size += got;
+    }
+  *length = size;
+  *contents = g_steal_pointer (&buffer);
+  return TRUE;
+}
+
+/* A card's bytes: a regular file (not a FIFO that never ends, not a
+ * device), read up to MAX_CARD_SIZE and no further.  A native file is
+ * opened without blocking and checked on its descriptor, so that it cannot
+ * be swapped for something else between the check and the read. */
+static gboolean
+read_card (GFile   *card,
+           char   **contents,
+           gsize   *length,
+           GError **error)
+{
+  g_autofree char *path = g_file_get_path (card);
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+  struct stat st;
+  gboolean ok;
+  int fd;
+
+  if (path == NULL)
+    {
+      /* The embedded card, or another GIO location. */
+      info = g_file_query_info (card, G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                                G_FILE_QUERY_INFO_NONE, NULL, error);
+      if (info == NULL)
+        return FALSE;
+      if (g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
+        {
+          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA, _("not a regular file"));
+          return FALSE;
+        }
+      stream = G_INPUT_STREAM (g_file_read (card, NULL, error));
+      return stream != NULL && read_bounded (-1, stream, MAX_CARD_SIZE, contents, length, error);
+    }
+
+  fd = g_open (path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s", g_strerror (saved));
+      return FALSE;
+    }
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA, _("not a regular file"));
+      ok = FALSE;
+    }
+  else if (st.st_size > MAX_CARD_SIZE)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                   _("larger than %d MiB"), MAX_CARD_SIZE >> 20);
+      ok = FALSE;
+    }
+  else
+    ok = read_bounded (fd, NULL, MAX_CARD_SIZE, contents, length, error);
+  g_close (fd, NULL);
+  return ok;
+}
+
 static gboolean
 registry_register_card (Registry  *reg,
                         gboolean   builtin,
@@ -1164,24 +1318,24 @@ registry_register_card (Registry  *reg,
   gsize length;
   guint position;
 
-  if (!g_file_load_contents (card, NULL, &contents, &length, NULL, &local_error))
+  if (!read_card (card, &contents, &length, &local_error))
     {
       if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
         g_set_error (error, TVW_ERROR, TVW_ERROR_NOT_FOUND,
                      _("Weights card “%s” does not exist"), card_name);
+      else if (local_error->domain == TVW_ERROR)
+        return fail (&ctx, "/", error, "%s", local_error->message);
       else
         g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
                                     _("Weights card “%s”: "), card_name);
       return FALSE;
     }
 
-  /* Cards come from anywhere: bounded before json-glib sees them. */
-  if (length > MAX_CARD_SIZE)
-    return fail (&ctx, "/", error, _("larger than %d MiB"), MAX_CARD_SIZE >> 20);
+  /* Cards come from anywhere: strict and bounded before json-glib sees them. */
   {
-    const char *problem = NULL;
+    g_autofree char *problem = NULL;
 
-    if (!tvw_json_check_bounds (contents, length, MAX_CARD_DEPTH, MAX_CARD_VALUES, &problem))
+    if (!tvw_json_check (contents, length, &card_json_limits, &problem))
       return fail (&ctx, "/", error, "%s", problem);
   }
 
@@ -1215,7 +1369,12 @@ registry_register_card (Registry  *reg,
                                                     (const char * const *)reg->builder_names->pdata,
                                                     reg->builder_names->len);
 
-      return fail (&ctx, "builder", error, _("unknown model “%s”%s"), builder_name, hint ? hint : "");
+      /* Not megabytes of it in a message. */
+      gboolean long_name = g_utf8_strlen (builder_name, -1) > 64;
+      g_autofree char *shown = long_name ? g_utf8_substring (builder_name, 0, 64) : g_strdup (builder_name);
+
+      return fail (&ctx, "builder", error, _("unknown model “%s%s”%s"), shown,
+                   long_name ? "…" : "", hint ? hint : "");
     }
 
   node = json_object_get_member (root, "entries");
@@ -1228,7 +1387,7 @@ registry_register_card (Registry  *reg,
   if (g_file_is_native (card) || (builtin && g_file_has_uri_scheme (card, "resource")))
     card_dir = g_file_get_parent (card);
 
-  seen = g_hash_table_new (g_str_hash, g_str_equal);
+  seen = tvw_str_table_new (NULL, NULL);
   for (guint i = 0; i < json_array_get_length (entries); i++)
     {
       g_autofree char *path = g_strdup_printf ("entries[%u]", i);
@@ -1773,3 +1932,71 @@ tvw_register_weights_from_file (GFile   *card,
 }
 
 /* }}} */
+
+/* A number of a meta dictionary, whatever its JSON form became. */
+static gboolean
+variant_get_number (GVariant *v,
+                    double   *out)
+{
+  if (v == NULL)
+    return FALSE;
+  if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT64))
+    *out = g_variant_get_int64 (v);
+  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_UINT64))
+    *out = g_variant_get_uint64 (v);
+  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_INT32))
+    *out = g_variant_get_int32 (v);
+  else if (g_variant_is_of_type (v, G_VARIANT_TYPE_DOUBLE))
+    *out = g_variant_get_double (v);
+  else
+    return FALSE;
+  return isfinite (*out) && *out >= 0;
+}
+
+gboolean
+tvw_registry_download_limits (const char  *url,
+                              char       **sha256,
+                              goffset     *max_size)
+{
+  Registry *reg = registry_get ();
+  gboolean found = FALSE, sized = FALSE;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_return_val_if_fail (url != NULL && sha256 != NULL && max_size != NULL, FALSE);
+
+  g_mutex_lock (&reg->lock);
+  g_hash_table_iter_init (&iter, reg->enums);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      GListModel *entries = value;
+
+      for (guint i = 0; i < g_list_model_get_n_items (entries); i++)
+        {
+          g_autoptr(TvwWeights) w = g_list_model_get_item (entries, i);
+          g_autoptr(GVariant) num_params = NULL;
+          g_autoptr(GVariant) file_size = NULL;
+          double n;
+
+          if (g_strcmp0 (tvw_weights_get_url (w), url) != 0)
+            continue;
+          found = TRUE;
+          if (*sha256 == NULL && tvw_weights_get_sha256 (w) != NULL)
+            *sha256 = g_strdup (tvw_weights_get_sha256 (w));
+          if (sized || tvw_weights_get_meta (w) == NULL)
+            continue;
+          file_size = g_variant_lookup_value (tvw_weights_get_meta (w), "_file_size", NULL);
+          num_params = g_variant_lookup_value (tvw_weights_get_meta (w), "num_params", NULL);
+          /* torchvision's _file_size is in MiB, rounded. */
+          if (variant_get_number (file_size, &n) && n < 1e9)
+            *max_size = (goffset) (n * TVW_REGISTRY_FILE_SIZE_FACTOR * (1 << 20)) + (1 << 20);
+          else if (variant_get_number (num_params, &n) && n < 1e15)
+            *max_size = (goffset) (n * TVW_REGISTRY_BYTES_PER_PARAM) + TVW_REGISTRY_SIZE_SLACK;
+          else
+            continue;
+          sized = TRUE;
+        }
+    }
+  g_mutex_unlock (&reg->lock);
+  return found;
+}

@@ -24,6 +24,8 @@
 #include <libsoup/soup.h>
 
 #include "tvw-cache-private.h"
+#include "tvw-download-private.h"
+#include "tvw-registry.h"
 #include "tvw-enums.h"
 #include "tvw-error.h"
 
@@ -54,6 +56,8 @@ typedef struct
   goffset       cut_at;     /* > 0: the next /files/ response stops after this many bytes */
   guint         slow_ms;    /* > 0: /files/ bodies go out in small chunks with this delay */
   gboolean      gate;       /* TRUE: /files/ bodies wait until it is FALSE */
+  gboolean      endless;    /* TRUE: /files/ bodies are chunked and never end */
+  guint         drip_ms;    /* > 0: /files/ bodies go out a byte at a time with this delay */
 } TestServer;
 
 static TestServer srv;
@@ -73,6 +77,8 @@ typedef struct
   goffset    send_bytes;
   guint      delay_ms;
   gboolean   wait_gate;
+  gboolean   endless;
+  gboolean   drip;
 } RawResponse;
 
 static gboolean
@@ -97,9 +103,24 @@ raw_writer_thread (gpointer data)
                                            "Content-Length: %" G_GSIZE_FORMAT "\r\n"
                                            "Content-Type: application/octet-stream\r\n"
                                            "Connection: close\r\n\r\n", size);
-  gsize chunk = r->delay_ms > 0 ? 4096 : 65536;
+  gsize chunk = r->drip ? 1 : r->delay_ms > 0 ? 4096 : 65536;
 
-  if (raw_write (out, head, strlen (head)))
+  if (r->endless)
+    {
+      static const char chunked[] = "HTTP/1.1 200 OK\r\n"
+                                    "Transfer-Encoding: chunked\r\n"
+                                    "Content-Type: application/octet-stream\r\n"
+                                    "Connection: close\r\n\r\n";
+      g_autofree guint8 *zeros = g_malloc0 (65536);
+
+      /* Until the client hangs up (at most 1 GiB). */
+      if (raw_write (out, chunked, strlen (chunked)))
+        for (guint i = 0; i < 16384; i++)
+          if (!raw_write (out, "10000\r\n", 7) || !raw_write (out, zeros, 65536) ||
+              !raw_write (out, "\r\n", 2))
+            break;
+    }
+  else if (raw_write (out, head, strlen (head)))
     {
       if (r->wait_gate)
         {
@@ -137,7 +158,8 @@ serve_file (SoupServerMessage *msg,
   g_autofree char *etag = g_strdup_printf ("\"tvw-test-%s\"", name);
   goffset cut_at;
   guint slow_ms;
-  gboolean gate, ignore_range;
+  gboolean gate, ignore_range, endless;
+  guint drip_ms;
   SoupRange *ranges = NULL;
   int n_ranges = 0;
   gsize size;
@@ -151,6 +173,8 @@ serve_file (SoupServerMessage *msg,
   slow_ms = srv.slow_ms;
   gate = srv.gate;
   ignore_range = srv.ignore_range;
+  endless = srv.endless;
+  drip_ms = srv.drip_ms;
   g_mutex_unlock (&srv.mutex);
 
   if (body == NULL)
@@ -161,15 +185,17 @@ serve_file (SoupServerMessage *msg,
 
   size = g_bytes_get_size (body);
 
-  if (cut_at > 0 || slow_ms > 0 || gate)
+  if (cut_at > 0 || slow_ms > 0 || gate || endless || drip_ms > 0)
     {
       RawResponse *r = g_new0 (RawResponse, 1);
 
       r->conn = soup_server_message_steal_connection (msg);
       r->body = g_steal_pointer (&body);
       r->send_bytes = cut_at > 0 ? cut_at : (goffset) size;
-      r->delay_ms = slow_ms;
+      r->delay_ms = drip_ms > 0 ? drip_ms : slow_ms;
       r->wait_gate = gate;
+      r->endless = endless;
+      r->drip = drip_ms > 0;
 
       g_mutex_lock (&srv.mutex);
       g_ptr_array_add (srv.writers, g_thread_new ("raw-writer", raw_writer_thread, r));
@@ -346,6 +372,24 @@ server_reset (void)
   srv.cut_at = 0;
   srv.slow_ms = 0;
   srv.gate = FALSE;
+  srv.endless = FALSE;
+  srv.drip_ms = 0;
+  g_mutex_unlock (&srv.mutex);
+}
+
+static void
+server_set_endless (void)
+{
+  g_mutex_lock (&srv.mutex);
+  srv.endless = TRUE;
+  g_mutex_unlock (&srv.mutex);
+}
+
+static void
+server_set_drip (guint delay_ms)
+{
+  g_mutex_lock (&srv.mutex);
+  srv.drip_ms = delay_ms;
   g_mutex_unlock (&srv.mutex);
 }
 
@@ -1093,6 +1137,173 @@ check_resume (Fixture    *f,
   assert_last_request (2, expected_range);
   assert_progress (&progress, ignore_range ? 0 : kept, g_bytes_get_size (file->bytes));
   progress_clear (&progress);
+}
+
+/* Bounds: the card's sha256 before the rename, sizes, stalls, schemes,
+ * reservations. */
+
+/* Registers a weights card for @url; @num_params 0 leaves it out. */
+static void
+register_card (Fixture    *f,
+               const char *url,
+               const char *sha256,
+               gint64      num_params)
+{
+  static guint n_cards;
+  g_autofree char *path = g_strdup_printf ("%s/card-%u.json", f->tmp, n_cards);
+  g_autoptr(GString) card = g_string_new (NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+
+  g_string_append_printf (card, "{\"enum\": \"Download%u_Weights\", \"builder\": \"resnet18\", "
+                          "\"entries\": [{\"name\": \"V1\", \"url\": \"%s\", ", n_cards++, url);
+  if (sha256 != NULL)
+    g_string_append_printf (card, "\"sha256\": \"%s\", ", sha256);
+  if (num_params > 0)
+    g_string_append_printf (card, "\"meta\": {\"num_params\": %" G_GINT64_FORMAT "}, ", num_params);
+  g_string_append (card, "\"transforms\": {\"preset\": \"ImageClassification\", \"crop_size\": 224}}]}");
+  g_file_set_contents (path, card->str, card->len, &error);
+  g_assert_no_error (error);
+  tvw_register_weights_from_file (file, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_card_sha256 (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GBytes) bytes = make_bytes (31, 20000);
+  g_autofree char *sha = sha256_hex (bytes);
+  g_autofree char *wrong = g_strnfill (64, sha[0] == '0' ? '1' : '0');
+  g_autofree char *url = file_url ("files", "carded.pth");
+  g_autofree char *good_url = file_url ("files", "carded-good.pth");
+  g_autofree char *path = NULL;
+
+  /* No hash prefix in the name: only the card can tell. */
+  server_add_file ("carded.pth", bytes);
+  server_add_file ("carded-good.pth", bytes);
+  register_card (f, url, wrong, 0);
+  check_failed_fetch (f, url, "carded.pth", TVW_ERROR, TVW_ERROR_CHECKSUM_MISMATCH, wrong, sha);
+
+  register_card (f, good_url, sha, 0);
+  path = fetch_ok (good_url, NULL, bytes);
+  assert_no_leftovers (f, "carded-good.pth");
+}
+
+/* num_params 1000: at most 8 × 1000 bytes + 16 MiB. */
+#define SMALL_PARAMS 1000
+#define SMALL_BOUND (8 * SMALL_PARAMS + (16 << 20))
+
+static void
+test_size_bound_announced (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GBytes) bytes = make_bytes (32, SMALL_BOUND + 1);
+  g_autofree char *url = file_url ("files", "too-big.pth");
+  g_autofree char *bound = g_strdup_printf ("%d", SMALL_BOUND);
+
+  server_add_file ("too-big.pth", bytes);
+  register_card (f, url, NULL, SMALL_PARAMS);
+  check_failed_fetch (f, url, "too-big.pth", TVW_ERROR, TVW_ERROR_INVALID_DATA, "more than the", bound);
+}
+
+/* A card's _file_size (MiB, as torchvision gives it): 0.5 allows 2 MiB. */
+static void
+test_size_bound_file_size (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(GBytes) bytes = make_bytes (36, (2 << 20) + 1);
+  g_autoptr(GBytes) small = make_bytes (37, 1 << 20);
+  g_autofree char *url = file_url ("files", "sized.pth");
+  g_autofree char *small_url = file_url ("files", "sized-small.pth");
+  g_autofree char *card = g_build_filename (f->tmp, "sized.json", NULL);
+  g_autofree char *json = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GFile) file = g_file_new_for_path (card);
+  g_autoptr(GError) error = NULL;
+
+  server_add_file ("sized.pth", bytes);
+  server_add_file ("sized-small.pth", small);
+  json = g_strdup_printf ("{\"enum\": \"Sized_Weights\", \"builder\": \"resnet18\", \"entries\": ["
+                          "{\"name\": \"V1\", \"url\": \"%s\", \"meta\": {\"_file_size\": 0.5}, %s},"
+                          "{\"name\": \"V2\", \"url\": \"%s\", \"meta\": {\"_file_size\": 0.5}, %s}]}",
+                          url, "\"transforms\": {\"preset\": \"ImageClassification\", \"crop_size\": 224}",
+                          small_url, "\"transforms\": {\"preset\": \"ImageClassification\", \"crop_size\": 224}");
+  g_file_set_contents (card, json, -1, &error);
+  g_assert_no_error (error);
+  tvw_register_weights_from_file (file, &error);
+  g_assert_no_error (error);
+
+  check_failed_fetch (f, url, "sized.pth", TVW_ERROR, TVW_ERROR_INVALID_DATA, "more than the", "2097152");
+  path = fetch_ok (small_url, NULL, small);
+}
+
+static void
+test_size_bound_endless (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(GBytes) bytes = make_bytes (33, 100);
+  g_autofree char *url = file_url ("files", "endless.pth");
+  g_autofree char *bound = g_strdup_printf ("%d", SMALL_BOUND);
+
+  server_add_file ("endless.pth", bytes);
+  server_set_endless ();
+  register_card (f, url, NULL, SMALL_PARAMS);
+  check_failed_fetch (f, url, "endless.pth", TVW_ERROR, TVW_ERROR_INVALID_DATA, "more than the", bound);
+}
+
+static void
+test_stall (Fixture       *f,
+            gconstpointer  data)
+{
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("drip", 34, 64 * 1024, 8);
+  g_autoptr(GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+  double elapsed;
+
+  _tvw_download_set_stall_seconds (1);
+  server_set_drip (50);
+  error = fetch_fails (file->url, TVW_ERROR, TVW_ERROR_NETWORK);
+  elapsed = (g_get_monotonic_time () - start) / 1e6;
+  _tvw_download_set_stall_seconds (0);
+  g_assert_nonnull (strstr (error->message, "stalled"));
+  g_assert_nonnull (strstr (error->message, file->url));
+  /* One stall time, and the time to notice it. */
+  g_assert_cmpfloat (elapsed, <, 10.0);
+  assert_cache_clean (f, file->name);
+}
+
+static void
+test_reservation_released (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autoptr(Checkpoint) file = serve_new_checkpoint ("reserve", 35, 32 << 20, 8);
+  g_autofree char *partial = g_strdup_printf ("%s/%s.partial", f->tvw_dir, file->name);
+  struct stat st;
+
+  interrupt_download (f, file, 10);
+  g_assert_cmpint (stat (partial, &st), ==, 0);
+  /* 10 bytes written: a block or so, not the 32 MiB announced. */
+  g_assert_cmpint ((gint64) st.st_blocks * 512, <, 1 << 20);
+}
+
+/* file:///dev/zero never ends; a FIFO never starts. */
+static void
+test_scheme_refused (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autofree char *fifo = g_build_filename (f->tmp, "fifo.pth", NULL);
+  g_autofree char *fifo_url = g_filename_to_uri (fifo, NULL, NULL);
+  g_autoptr(GError) error = fetch_fails ("file:///dev/zero", TVW_ERROR, TVW_ERROR_NETWORK);
+
+  g_assert_nonnull (strstr (error->message, "not a regular file"));
+  g_clear_error (&error);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  error = fetch_fails (fifo_url, TVW_ERROR, TVW_ERROR_NETWORK);
+  g_assert_nonnull (strstr (error->message, "not a regular file"));
+  g_clear_error (&error);
+  error = fetch_fails ("ftp://127.0.0.2:1/models/x.pth", TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "not an http, https or file URL"));
 }
 
 static void
@@ -1872,6 +2083,13 @@ main (int   argc,
   ADD ("/tvw/download/list-verify", test_list_verify);
   ADD ("/tvw/download/entry-boxed", test_entry_boxed);
   ADD ("/tvw/download/query", test_query);
+  ADD ("/tvw/download/card-sha256-before-rename", test_card_sha256);
+  ADD ("/tvw/download/size-bound-announced", test_size_bound_announced);
+  ADD ("/tvw/download/size-bound-endless-body", test_size_bound_endless);
+  ADD ("/tvw/download/size-bound-file-size", test_size_bound_file_size);
+  ADD ("/tvw/download/stall-timeout", test_stall);
+  ADD ("/tvw/download/reservation-released", test_reservation_released);
+  ADD ("/tvw/download/only-regular-files-and-http", test_scheme_refused);
 
   ret = g_test_run ();
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "tvw-ckpt-private.h"
+#include "tvw-hash-private.h"
 
 #ifdef G_OS_UNIX
 # include <sys/mman.h>
@@ -298,7 +299,7 @@ checkpoint_open (GBytes      *bytes,
   self->data = g_bytes_get_data (bytes, &self->size);
   self->display_name = g_strdup (display_name);
   self->entries = g_ptr_array_new_with_free_func (entry_free);
-  self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  self->by_name = tvw_str_table_new (NULL, NULL);
   g_mutex_init (&self->lock);
 
   if (self->size == 0)

@@ -157,11 +157,19 @@ load_tensor (TvwCheckpoint  *self,
                               data_area + begin, error);
 }
 
-/* json-glib parses recursively; refuse deep nesting before it sees the
- * header.  A safetensors header nests three levels. */
-#define MAX_JSON_DEPTH 16
-/* Each tensor takes about ten values: a million is 100 000 tensors. */
-#define MAX_JSON_VALUES (1 << 20)
+/* The header is strict JSON inside these before json-glib sees it.  A
+ * header nests three levels; each tensor takes about ten values.
+ * torchvision's largest checkpoints have a few thousand tensors, and their
+ * names a few dozen bytes.  json-glib keeps an object's members in a GLib
+ * hash table: names made to land in one bucket of it (not only to share a
+ * hash value, which tvw_json_check() refuses) cost time quadratic in the
+ * member count, a few tens of milliseconds at 16384. */
+static const TvwJsonLimits json_limits = {
+  .max_depth = 16,
+  .max_values = 1 << 20,
+  .max_members = 1 << 14,
+  .max_name_length = 4096,
+};
 
 gboolean
 tvw_ckpt_load_safetensors (TvwCheckpoint  *self,
@@ -169,8 +177,7 @@ tvw_ckpt_load_safetensors (TvwCheckpoint  *self,
 {
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GError) json_error = NULL;
-  const char *problem = NULL;
-  g_autoptr(GHashTable) seen = NULL;
+  g_autofree char *problem = NULL;
   g_autoptr(GList) members = NULL;
   const char *header;
   guint64 header_len, data_size;
@@ -205,7 +212,7 @@ tvw_ckpt_load_safetensors (TvwCheckpoint  *self,
       tvw_ckpt_set_error (self, error, "safetensors header is not valid UTF-8");
       return FALSE;
     }
-  if (!tvw_json_check_bounds (header, header_len, MAX_JSON_DEPTH, MAX_JSON_VALUES, &problem))
+  if (!tvw_json_check (header, header_len, &json_limits, &problem))
     {
       tvw_ckpt_set_error (self, error, "safetensors header refused: %s", problem);
       return FALSE;
@@ -225,14 +232,13 @@ tvw_ckpt_load_safetensors (TvwCheckpoint  *self,
     }
   obj = json_node_get_object (root);
 
-  /* Members come in file order; a repeated name keeps its last value. */
-  seen = g_hash_table_new (g_str_hash, g_str_equal);
+  /* Members come in file order (tvw_json_check() refused repeated names). */
   members = json_object_get_members (obj);
   for (l = members; l != NULL; l = l->next)
     {
       const char *name = l->data;
 
-      if (strcmp (name, "__metadata__") == 0 || !g_hash_table_add (seen, (gpointer) name))
+      if (strcmp (name, "__metadata__") == 0)
         continue;
       if (!load_tensor (self, name, json_object_get_member (obj, name),
                         self->data + 8 + header_len, data_size, error))

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "tvw-pickle-private.h"
+#include "tvw-hash-private.h"
 #include "tvw-zip-private.h"
 
 #define LEGACY_PROTOCOL_VERSION 1001
@@ -362,7 +363,7 @@ tvw_ckpt_load_torch_zip (TvwCheckpoint  *self,
       return FALSE;
     }
 
-  load.storages = g_hash_table_new (g_str_hash, g_str_equal);
+  load.storages = tvw_str_table_new (NULL, NULL);
   pk = tvw_pickle_new (self->display_name);
   tvw_pickle_set_persistent_load (pk, zip_persistent_load, &load);
   result = tvw_pickle_load (pk, pkl_name, self->data + pkl->data_offset, pkl->size,
@@ -597,8 +598,8 @@ tvw_ckpt_load_torch_legacy (TvwCheckpoint  *self,
       return FALSE;
     }
 
-  load.storages = g_hash_table_new (g_str_hash, g_str_equal);
-  load.views = g_hash_table_new (g_str_hash, g_str_equal);
+  load.storages = tvw_str_table_new (NULL, NULL);
+  load.views = tvw_str_table_new (NULL, NULL);
   tvw_pickle_set_persistent_load (pk, legacy_persistent_load, &load);
   result = tvw_pickle_load (pk, "data pickle", self->data, self->size, &pos, error);
   if (result == NULL)

@@ -80,8 +80,9 @@ struct _TvwPkObj
     double   f;
     struct
     {
-      char  *data;
-      gsize  len;
+      char    *data;           /* a GRefString: equal keys come to share it */
+      gsize    len;
+      guint64  hash;           /* tvw_hash_bytes() of data */
     } str;
     struct
     {

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "tvw-hash-private.h"
 #include "tvw-pickle-private.h"
 
 /* Bounds.  A torchvision state_dict uses a few thousand objects and memo
@@ -26,6 +27,8 @@
 #define PK_MAX_STACK    (1u << 20)
 #define PK_MAX_DEPTH    64
 #define PK_DICT_INDEX_THRESHOLD 16
+/* Tuples as dict keys: far more items than any checkpoint's. */
+#define PK_MAX_KEY_ITEMS 64
 
 struct _TvwPickle
 {
@@ -141,7 +144,7 @@ pk_obj_free (gpointer data)
     case TVW_PK_BIGINT:
     case TVW_PK_STR:
     case TVW_PK_BYTES:
-      g_free (obj->v.str.data);
+      g_ref_string_release (obj->v.str.data);
       break;
     case TVW_PK_TUPLE:
     case TVW_PK_LIST:
@@ -265,11 +268,9 @@ pk_new_blob (TvwPickle     *self,
 
   if (obj == NULL)
     return NULL;
-  obj->v.str.data = g_malloc (len + 1);
-  if (len > 0)
-    memcpy (obj->v.str.data, data, len);
-  obj->v.str.data[len] = '\0';
+  obj->v.str.data = g_ref_string_new_len (len > 0 ? (const char *) data : "", len);
   obj->v.str.len = len;
+  obj->v.str.hash = tvw_hash_bytes (data, len);
   return obj;
 }
 
@@ -593,7 +594,12 @@ pk_as_integer (TvwPkObj *obj,
 /* A total order on hashable keys that agrees with Python's equality for
  * the cases that matter (1 == 1.0 == True), so that a dict's index can be a
  * balanced tree: no key set, however crafted, makes it slower than
- * O(log n) per insertion (a hash table could be flooded). */
+ * O(log n) comparisons per insertion (a hash table could be flooded).
+ * Strings are ordered by length, then by their seeded hash, then by their
+ * bytes, so that only equal strings are compared byte by byte (different
+ * ones with a common prefix of megabytes are not); equal ones then share
+ * their bytes, so that the same key set again and again is compared in
+ * full once. */
 static gint
 pk_key_rank (TvwPkObj *obj,
              gint64   *as_int)
@@ -636,9 +642,23 @@ pk_scalar_compare (TvwPkObj *a,
     case 2:
     case 4:
     case 5:
-      if (a->v.str.len != b->v.str.len)
-        return a->v.str.len < b->v.str.len ? -1 : 1;
-      return a->v.str.len ? memcmp (a->v.str.data, b->v.str.data, a->v.str.len) : 0;
+      {
+        gint c;
+
+        if (a->v.str.len != b->v.str.len)
+          return a->v.str.len < b->v.str.len ? -1 : 1;
+        if (a->v.str.hash != b->v.str.hash)
+          return a->v.str.hash < b->v.str.hash ? -1 : 1;
+        if (a->v.str.data == b->v.str.data)
+          return 0;
+        c = memcmp (a->v.str.data, b->v.str.data, a->v.str.len);
+        if (c == 0)
+          {
+            g_ref_string_release (b->v.str.data);
+            b->v.str.data = g_ref_string_acquire (a->v.str.data);
+          }
+        return c;
+      }
     default:
       return 0;
     }
@@ -653,6 +673,9 @@ pk_key_compare (gconstpointer pa,
   TvwPkObj *b = (TvwPkObj *) pb;
   guint i;
 
+  /* The same key again (a memo reference): nothing to compare. */
+  if (a == b)
+    return 0;
   if (a->type != TVW_PK_TUPLE || b->type != TVW_PK_TUPLE)
     return pk_scalar_compare (a, b);
   if (a->v.seq.n != b->v.seq.n)
@@ -694,6 +717,13 @@ pk_dict_set (TvwPickle  *self,
     {
       tvw_pickle_set_error (self, error, "a %s cannot be a dict key",
                             tvw_pk_type_name (key));
+      return FALSE;
+    }
+  /* Each comparison of tuple keys walks their items. */
+  if (key->type == TVW_PK_TUPLE && key->v.seq.n > PK_MAX_KEY_ITEMS)
+    {
+      tvw_pickle_set_error (self, error, "a tuple of %u items as a dict key (at most %u)",
+                            key->v.seq.n, PK_MAX_KEY_ITEMS);
       return FALSE;
     }
   if (!pk_note_child (self, dict, key, error) ||
@@ -741,9 +771,11 @@ tvw_pk_dict_get_str (TvwPkObj   *dict,
   g_return_val_if_fail (dict != NULL && dict->type == TVW_PK_DICT, NULL);
 
   probe.type = TVW_PK_STR;
-  probe.v.str.data = (char *) key;
   probe.v.str.len = strlen (key);
+  probe.v.str.data = g_ref_string_new_len (key, probe.v.str.len);
+  probe.v.str.hash = tvw_hash_bytes (key, probe.v.str.len);
   pos = pk_dict_find (dict, &probe);
+  g_ref_string_release (probe.v.str.data);
   return pos >= 0 ? dict->v.dict.values[pos] : NULL;
 }
 

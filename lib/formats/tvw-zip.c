@@ -9,6 +9,7 @@
 
 #include "config.h"
 
+#include "tvw-hash-private.h"
 #include "tvw-zip-private.h"
 
 #define SIG_LOCAL        0x04034b50u
@@ -463,7 +464,7 @@ tvw_zip_open (const guint8  *data,
   self->size = size;
   self->entries = g_array_new (FALSE, TRUE, sizeof (TvwZipEntry));
   g_array_set_clear_func (self->entries, zip_entry_clear);
-  self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  self->by_name = tvw_str_table_new (NULL, NULL);
 
   if (!zip_read_directory (self, &dir, error))
     return NULL;

@@ -343,7 +343,7 @@ def main():
     write_safetensors("st-bad-json.safetensors", None,
                       raw_header=b'{"a": {"dtype": "F32", "shape": [2], ', data=b"\0" * 8)
     write_safetensors("st-deep-json.safetensors", None,
-                      raw_header=b"{" + b'"a":[' * 50000 + b"]" * 50000 + b"}", data=b"")
+                      raw_header=b'{"a":' + b"[" * 50000 + b"]" * 50000 + b"}", data=b"")
     write_safetensors("st-not-object.safetensors", None, raw_header=b'{"a": 3}', data=b"")
 
     with open(path("not-a-checkpoint.txt"), "wb") as f:

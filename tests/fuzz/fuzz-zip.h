@@ -83,19 +83,24 @@ fuzz_zip_build (const FuzzZipEntry *entries,
 {
   GByteArray *out = g_byte_array_new ();
   FuzzZipLayout local_layout;
+  g_autoptr(GArray) local_offsets = g_array_new (FALSE, FALSE, sizeof (guint));
   guint i;
 
-  g_assert (n_entries <= FUZZ_ZIP_MAX_ENTRIES);
+  /* Without a layout to fill, any number of entries. */
+  g_assert (n_entries <= FUZZ_ZIP_MAX_ENTRIES || layout == NULL);
   if (layout == NULL)
     layout = &local_layout;
   memset (layout, 0, sizeof *layout);
+#define FUZZ_ZIP_RECORD(field, i, value) \
+  G_STMT_START { if ((i) < FUZZ_ZIP_MAX_ENTRIES) layout->field[i] = (value); } G_STMT_END
 
   for (i = 0; i < n_entries; i++)
     {
       gsize name_len = strlen (entries[i].name);
       gsize pad = (64 - (out->len + 30 + name_len + 4) % 64) % 64;
 
-      layout->local[i] = out->len;
+      FUZZ_ZIP_RECORD (local, i, out->len);
+      g_array_append_val (local_offsets, out->len);
       fuzz_put32 (out, 0x04034b50);
       fuzz_put16 (out, 20);
       fuzz_put16 (out, 0);
@@ -112,7 +117,7 @@ fuzz_zip_build (const FuzzZipEntry *entries,
       fuzz_put16 (out, (guint16) pad);
       for (gsize k = 0; k < pad; k++)
         g_byte_array_append (out, (const guint8 *) "Z", 1);
-      layout->data[i] = out->len;
+      FUZZ_ZIP_RECORD (data, i, out->len);
       g_byte_array_append (out, entries[i].data, entries[i].size);
     }
 
@@ -121,7 +126,7 @@ fuzz_zip_build (const FuzzZipEntry *entries,
     {
       gsize name_len = strlen (entries[i].name);
 
-      layout->central[i] = out->len;
+      FUZZ_ZIP_RECORD (central, i, out->len);
       fuzz_put32 (out, 0x02014b50);
       fuzz_put16 (out, 45);
       fuzz_put16 (out, 20);
@@ -138,7 +143,7 @@ fuzz_zip_build (const FuzzZipEntry *entries,
       fuzz_put16 (out, 0);
       fuzz_put16 (out, 0);
       fuzz_put32 (out, 0);
-      fuzz_put32 (out, (guint32) layout->local[i]);
+      fuzz_put32 (out, (guint32) g_array_index (local_offsets, guint, i));
       g_byte_array_append (out, (const guint8 *) entries[i].name, name_len);
     }
   layout->cd_size = out->len - layout->cd_offset;

@@ -10,6 +10,8 @@
 #   safetensors  "header JSON \0 data" (the harness adds the length) and whole
 #                files
 #   card         weights cards
+#   json         strict JSON, and the syntax json-glib also reads (single
+#                quotes, comments, bare words, …) for the front end before it
 #   npy          .npy arrays
 #   image        PNG (every colour type, 16-bit, interlaced), JPEG, GIF, BMP,
 #                TIFF, ICO, PNM, TGA, and the harness's pixbuf / tensor modes
@@ -207,6 +209,28 @@ def card_corpus():
 # --------------------------------------------------------------------------
 # .npy
 
+def json_corpus():
+    seeds = {
+        "object": b'{"a": [1, -2.5e3, "x\\u00e9\\ud83d\\ude00", true, false, null], "b": {}}',
+        "nested": b'[[[[{"k": [[]]}]]]]',
+        "escapes": b'"\\"\\\\\\/\\b\\f\\n\\r\\t"',
+        "single-quotes": b"{'a': '\"', \"b\": [[[[1]]]]}",
+        "block-comment": b'{"a": 1 /* " */, "b": [[[2]]]}',
+        "line-comment": b'{"a": 1, // "\n "b": 2}',
+        "bare-words": b'{a: NaN, "b": Infinity, "c": 0x1F}',
+        "trailing-comma": b'[1, 2, ]',
+        "repeated-name": b'{"a": 1, "a": 2}',
+        "colliding-names": b'{"Az": 1, "BY": 2}',
+        "lone-surrogate": b'"\\ud800"',
+        "nul-escape": b'{"\\u0000": 1}',
+        "two-values": b'{}{}',
+        "bom": b'\xef\xbb\xbf{}',
+        "long-number": b'[' + b'9' * 80 + b']',
+    }
+    for name, data in seeds.items():
+        write("json", name, data)
+
+
 def npy(shape, descr="<f4", fortran=False, version=1, values=None):
     header = "{'descr': '%s', 'fortran_order': %s, 'shape': (%s), }" % (
         descr, "True" if fortran else "False",
@@ -317,6 +341,7 @@ def main():
     pth_corpus()
     safetensors_corpus()
     card_corpus()
+    json_corpus()
     npy_corpus()
     image_corpus()
     if stamp is not None:
