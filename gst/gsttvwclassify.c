@@ -368,8 +368,8 @@ worker_main (gpointer data)
       GstStructure *result = NULL;
       guint top_k, n_threads;
       gint64 start;
-      guint64 n_classified, n_skipped;
-      gboolean stale;
+      GstClockTime processing_time;
+      gboolean posted;
 
       g_mutex_lock (&self->lock);
       while (!self->stopping && self->pending == NULL)
@@ -392,43 +392,40 @@ worker_main (gpointer data)
 
       start = g_get_monotonic_time ();
       predictions = tvw_model_classify (model, job->image, top_k, job_cancellable, &error);
+      processing_time = (g_get_monotonic_time () - start) * GST_USECOND;
 
+      /* The message and the meta are out before the frame counts as done
+       * (busy): EOS waits for that. */
       g_mutex_lock (&self->lock);
       g_clear_object (&self->job_cancellable);
+      posted = predictions != NULL && job->generation == self->generation;
+      if (posted)
+        {
+          self->n_classified++;
+          result = result_new (self, job, predictions, processing_time,
+                               self->n_classified, self->n_skipped);
+          g_clear_pointer (&self->latest, gst_structure_free);
+          self->latest = gst_structure_copy (result);
+          self->latest_serial++;
+        }
+      g_mutex_unlock (&self->lock);
+
+      if (posted)
+        gst_element_post_message (GST_ELEMENT (self),
+                                  gst_message_new_element (GST_OBJECT (self), result));
+      else if (predictions == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        GST_ELEMENT_ERROR (self, STREAM, FAILED,
+                           ("Could not classify a frame with %s.",
+                            tvw_weights_get_full_name (self->weights)),
+                           ("%s", error->message));
+
+      g_mutex_lock (&self->lock);
       self->busy = FALSE;
-      stale = job->generation != self->generation;
-      if (predictions != NULL && !stale)
-        self->n_classified++;
-      n_classified = self->n_classified;
-      n_skipped = self->n_skipped;
       g_cond_broadcast (&self->cond);
       g_mutex_unlock (&self->lock);
 
-      if (predictions == NULL)
-        {
-          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-            continue;
-          GST_ELEMENT_ERROR (self, STREAM, FAILED,
-                             ("Could not classify a frame with %s.",
-                              tvw_weights_get_full_name (self->weights)),
-                             ("%s", error->message));
-          break;
-        }
-      if (stale)
-        continue;
-
-      result = result_new (self, job, predictions,
-                           (g_get_monotonic_time () - start) * GST_USECOND,
-                           n_classified, n_skipped);
-
-      g_mutex_lock (&self->lock);
-      g_clear_pointer (&self->latest, gst_structure_free);
-      self->latest = gst_structure_copy (result);
-      self->latest_serial++;
-      g_mutex_unlock (&self->lock);
-
-      gst_element_post_message (GST_ELEMENT (self),
-                                gst_message_new_element (GST_OBJECT (self), result));
+      if (predictions == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        break;
     }
 
   return NULL;
