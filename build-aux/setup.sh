@@ -14,6 +14,8 @@ PACKAGES="
   xvfb xauth time dataset-fashion-mnist
   clang libclang-rt-14-dev valgrind
 "
+# GStreamer plugin (gst/): -dev (and Pango for its overlay) to build it; plugins-base (videotestsrc, videoconvert) and tools (gst-launch/gst-inspect) for its tests and README; plugins-good for cameras (v4l2src).
+PACKAGES="$PACKAGES libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools libpango1.0-dev"
 
 missing=""
 for p in $PACKAGES; do

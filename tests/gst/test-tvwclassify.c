@@ -142,13 +142,14 @@ pack_rgb (GdkPixbuf      *image,
   g_assert_true (GST_VIDEO_FORMAT_INFO_IS_RGB (finfo) && GST_VIDEO_FORMAT_INFO_N_PLANES (finfo) == 1);
   gst_video_info_set_format (&info, format, width, height);
   buffer = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&info), NULL);
+  /* x and A bytes (and the padding) are set opaque; R, G, B go where the
+   * format says. */
+  gst_buffer_memset (buffer, 0, 255, GST_VIDEO_INFO_SIZE (&info));
   g_assert_true (gst_video_frame_map (&frame, &info, buffer, GST_MAP_WRITE));
   for (int y = 0; y < height; y++)
     {
       guint8 *row = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0) + y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
 
-      /* x and A bytes are set opaque; R, G, B go where the format says. */
-      memset (row, 255, width * pstride);
       for (int x = 0; x < width; x++)
         for (int c = 0; c < 3; c++)
           row[x * pstride + GST_VIDEO_FORMAT_INFO_POFFSET (finfo, c)] = src[y * src_stride + x * 3 + c];
