@@ -94,6 +94,7 @@ struct _GstTvwClassify
   GstVideoOverlayComposition *composition;
   guint              composition_serial;
   int                composition_width;
+  int                composition_height;
 
   /* The worker and what it shares, under lock. */
   GMutex        lock;
@@ -869,8 +870,11 @@ composition_new (const GstStructure *result,
     surface = cairo_image_surface_create_for_data (map.data, CAIRO_FORMAT_ARGB32,
                                                    width, height, width * 4);
     cr = cairo_create (surface);
+    /* SOURCE: the new buffer's bytes are not read. */
+    cairo_set_operator (cr, CAIRO_OPERATOR_SOURCE);
     cairo_set_source_rgba (cr, 0, 0, 0, 0.6);
     cairo_paint (cr);
+    cairo_set_operator (cr, CAIRO_OPERATOR_OVER);
     cairo_move_to (cr, pad - extent.x, pad - extent.y);
     cairo_set_source_rgb (cr, 1, 1, 1);
     pango_cairo_update_layout (cr, layout);
@@ -900,7 +904,8 @@ draw_overlay (GstTvwClassify *self,
   serial = self->latest_serial;
   if (self->latest != NULL &&
       (self->composition == NULL || serial != self->composition_serial ||
-       self->composition_width != GST_VIDEO_FRAME_WIDTH (frame)))
+       self->composition_width != GST_VIDEO_FRAME_WIDTH (frame) ||
+       self->composition_height != GST_VIDEO_FRAME_HEIGHT (frame)))
     latest = gst_structure_copy (self->latest);
   else if (self->latest == NULL)
     g_clear_pointer (&self->composition, gst_video_overlay_composition_unref);
@@ -913,6 +918,7 @@ draw_overlay (GstTvwClassify *self,
                                            GST_VIDEO_FRAME_HEIGHT (frame));
       self->composition_serial = serial;
       self->composition_width = GST_VIDEO_FRAME_WIDTH (frame);
+      self->composition_height = GST_VIDEO_FRAME_HEIGHT (frame);
       gst_structure_free (latest);
     }
 
