@@ -238,6 +238,27 @@ get_counter (GstElement *element,
   return value;
 }
 
+/* Pushes @in (drop=false: the element waits for the model), checks that
+ * the same pixels come out and that the next message is @expected;
+ * returns the message. */
+static GstMessage *
+classify_frame (Classifier *c,
+                GstBuffer  *in,
+                GListModel *expected)
+{
+  g_autoptr(GstBuffer) out = NULL;
+  GstMessage *message;
+
+  g_assert_cmpint (gst_harness_push (c->h, gst_buffer_ref (in)), ==, GST_FLOW_OK);
+  out = gst_harness_pull (c->h);
+  g_assert_true (buffers_equal (in, out));
+  g_assert_cmpuint (GST_BUFFER_PTS (out), ==, GST_BUFFER_PTS (in));
+  message = pop_classification (c->bus, TIMEOUT);
+  g_assert_nonnull (message);
+  assert_result_equals (gst_message_get_structure (message), expected);
+  return message;
+}
+
 /* Tests */
 
 static void
@@ -287,21 +308,11 @@ test_rgb_same_as_image_path (void)
     {
       g_autoptr(GdkPixbuf) image = random_image (97, 71);
       g_autoptr(GstBuffer) in = pack_rgb (image, GST_VIDEO_FORMAT_RGB, i);
-      g_autoptr(GstBuffer) out = NULL;
-      g_autoptr(GstMessage) message = NULL;
       g_autoptr(GListModel) expected = reference_classify (image, 3);
-      const GstStructure *s;
+      g_autoptr(GstMessage) message = classify_frame (&c, in, expected);
+      const GstStructure *s = gst_message_get_structure (message);
       guint64 timestamp, running_time;
 
-      g_assert_cmpint (gst_harness_push (c.h, gst_buffer_ref (in)), ==, GST_FLOW_OK);
-      out = gst_harness_pull (c.h);
-      g_assert_true (buffers_equal (in, out));
-      g_assert_cmpuint (GST_BUFFER_PTS (out), ==, GST_BUFFER_PTS (in));
-
-      message = pop_classification (c.bus, TIMEOUT);
-      g_assert_nonnull (message);
-      s = gst_message_get_structure (message);
-      assert_result_equals (s, expected);
       g_assert_true (gst_structure_get_uint64 (s, "timestamp", &timestamp));
       g_assert_true (gst_structure_get_uint64 (s, "running-time", &running_time));
       g_assert_cmpuint (timestamp, ==, i * FRAME_DURATION);
@@ -329,18 +340,11 @@ test_packed_rgb_formats (void)
   for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
     {
       g_autoptr(GstBuffer) in = pack_rgb (image, formats[i], i);
-      g_autoptr(GstBuffer) out = NULL;
-      g_autoptr(GstMessage) message = NULL;
 
       g_test_message ("%s", gst_video_format_to_string (formats[i]));
       /* A caps change before every frame. */
       gst_harness_set_src_caps (c.h, video_caps (formats[i], 64, 50));
-      g_assert_cmpint (gst_harness_push (c.h, gst_buffer_ref (in)), ==, GST_FLOW_OK);
-      out = gst_harness_pull (c.h);
-      g_assert_true (buffers_equal (in, out));
-      message = pop_classification (c.bus, TIMEOUT);
-      g_assert_nonnull (message);
-      assert_result_equals (gst_message_get_structure (message), expected);
+      gst_message_unref (classify_frame (&c, in, expected));
     }
   classifier_clear (&c);
 }
@@ -378,10 +382,8 @@ test_yuv_as_videoconvert (void)
     {
       g_autoptr(GstBuffer) yuv = NULL;
       g_autoptr(GstBuffer) back = NULL;
-      g_autoptr(GstBuffer) out = NULL;
       g_autoptr(GdkPixbuf) converted = NULL;
       g_autoptr(GListModel) expected = NULL;
-      g_autoptr(GstMessage) message = NULL;
       GstVideoInfo rgb_info;
 
       g_test_message ("%s", gst_video_format_to_string (formats[i]));
@@ -394,12 +396,7 @@ test_yuv_as_videoconvert (void)
       expected = reference_classify (converted, 5);
 
       gst_harness_set_src_caps (c.h, video_caps (formats[i], 80, 60));
-      g_assert_cmpint (gst_harness_push (c.h, gst_buffer_ref (yuv)), ==, GST_FLOW_OK);
-      out = gst_harness_pull (c.h);
-      g_assert_true (buffers_equal (yuv, out));
-      message = pop_classification (c.bus, TIMEOUT);
-      g_assert_nonnull (message);
-      assert_result_equals (gst_message_get_structure (message), expected);
+      gst_message_unref (classify_frame (&c, yuv, expected));
     }
   classifier_clear (&c);
 }
@@ -425,15 +422,8 @@ test_caps_change (void)
           g_autoptr(GdkPixbuf) image = random_image (steps[i].width, steps[i].height);
           g_autoptr(GListModel) expected = reference_classify (image, 5);
           g_autoptr(GstBuffer) in = pack_rgb (image, steps[i].format, 2 * i + j);
-          g_autoptr(GstBuffer) out = NULL;
-          g_autoptr(GstMessage) message = NULL;
 
-          g_assert_cmpint (gst_harness_push (c.h, gst_buffer_ref (in)), ==, GST_FLOW_OK);
-          out = gst_harness_pull (c.h);
-          g_assert_true (buffers_equal (in, out));
-          message = pop_classification (c.bus, TIMEOUT);
-          g_assert_nonnull (message);
-          assert_result_equals (gst_message_get_structure (message), expected);
+          gst_message_unref (classify_frame (&c, in, expected));
         }
     }
   classifier_clear (&c);
@@ -688,6 +678,28 @@ check_against_log (GstMessage *message,
   return timestamp;
 }
 
+/* The next tvw-classification message of a pipeline, or NULL at EOS. */
+static GstMessage *
+pop_classification_or_eos (GstBus *bus)
+{
+  for (;;)
+    {
+      GstMessage *message =
+        gst_bus_timed_pop_filtered (bus, TIMEOUT, GST_MESSAGE_ELEMENT | GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+
+      g_assert_nonnull (message);
+      g_assert_cmpint (GST_MESSAGE_TYPE (message), !=, GST_MESSAGE_ERROR);
+      if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_EOS)
+        {
+          gst_message_unref (message);
+          return NULL;
+        }
+      if (gst_message_has_name (message, "tvw-classification"))
+        return message;
+      gst_message_unref (message);
+    }
+}
+
 /* videotestsrc → tvwclassify interval=5: one message per 5 frames, all
  * before EOS, each equal to the image path on its frame. */
 static void
@@ -703,15 +715,10 @@ test_pipeline_interval (void)
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   for (;;)
     {
-      g_autoptr(GstMessage) message =
-        gst_bus_timed_pop_filtered (bus, TIMEOUT, GST_MESSAGE_ELEMENT | GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+      g_autoptr(GstMessage) message = pop_classification_or_eos (bus);
 
-      g_assert_nonnull (message);
-      g_assert_cmpint (GST_MESSAGE_TYPE (message), !=, GST_MESSAGE_ERROR);
-      if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_EOS)
+      if (message == NULL)
         break;
-      if (!gst_message_has_name (message, "tvw-classification"))
-        continue;
       g_assert_cmpuint (check_against_log (message, &log, 3), ==,
                         gst_util_uint64_scale (5 * n, GST_SECOND, 30));
       n++;
@@ -740,16 +747,11 @@ test_pipeline_flushing_seek (void)
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   for (;;)
     {
-      g_autoptr(GstMessage) message =
-        gst_bus_timed_pop_filtered (bus, TIMEOUT, GST_MESSAGE_ELEMENT | GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+      g_autoptr(GstMessage) message = pop_classification_or_eos (bus);
       guint64 timestamp, running_time;
 
-      g_assert_nonnull (message);
-      g_assert_cmpint (GST_MESSAGE_TYPE (message), !=, GST_MESSAGE_ERROR);
-      if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_EOS)
+      if (message == NULL)
         break;
-      if (!gst_message_has_name (message, "tvw-classification"))
-        continue;
 
       timestamp = check_against_log (message, &log, 5);
       g_assert_true (gst_structure_get_uint64 (gst_message_get_structure (message),
