@@ -370,7 +370,7 @@ worker_main (gpointer data)
       guint top_k, n_threads;
       gint64 start;
       GstClockTime processing_time;
-      gboolean posted;
+      gboolean posted, failed;
 
       g_mutex_lock (&self->lock);
       while (!self->stopping && self->pending == NULL)
@@ -420,13 +420,20 @@ worker_main (gpointer data)
                             tvw_weights_get_full_name (self->weights)),
                            ("%s", error->message));
 
+      failed = predictions == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
       g_mutex_lock (&self->lock);
       self->busy = FALSE;
+      /* After an error nothing is classified any more: frames pass. */
+      if (failed)
+        self->model_ready = FALSE;
       g_cond_broadcast (&self->cond);
       g_mutex_unlock (&self->lock);
 
-      if (predictions == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        break;
+      if (failed)
+        {
+          g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MODEL_READY]);
+          break;
+        }
     }
 
   return NULL;
