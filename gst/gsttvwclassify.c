@@ -23,8 +23,8 @@
  * Each classification is posted as an element message named
  * `tvw-classification`, with the fields `timestamp`, `stream-time`,
  * `running-time` and `duration` of the classified frame, `weights` (the
- * full name of the entry), `indices`, `labels` and `scores` (arrays, most
- * likely first), `processing-time` (nanoseconds in the model), and the
+ * full name of the entry), `label` and `score` (the top class), `indices`,
+ * `labels` and `scores` (arrays of the top-k classes, most likely first), `processing-time` (nanoseconds in the model), and the
  * counters `frames-classified` and `frames-skipped`.  The newest result
  * also travels on every buffer that follows it as a custom meta,
  * `TvwClassificationMeta` (gst_buffer_get_custom_meta ()), with the same
@@ -324,6 +324,15 @@ result_new (GstTvwClassify *self,
                          "duration", G_TYPE_UINT64, job->duration,
                          "weights", G_TYPE_STRING, tvw_weights_get_full_name (self->weights),
                          NULL);
+  /* The top class also as plain fields, for bindings that cannot read
+   * GstValueArray (PyGObject without gst-python). */
+  if (n > 0)
+    gst_structure_set (s,
+                       "label", G_TYPE_STRING,
+                       g_value_get_string (gst_value_array_get_value (&labels, 0)),
+                       "score", G_TYPE_DOUBLE,
+                       g_value_get_double (gst_value_array_get_value (&scores, 0)),
+                       NULL);
   gst_structure_take_value (s, "indices", &indices);
   gst_structure_take_value (s, "labels", &labels);
   gst_structure_take_value (s, "scores", &scores);

@@ -47,6 +47,14 @@ assert_result_equals (const GstStructure *s,
   guint n = g_list_model_get_n_items (predictions);
 
   g_assert_cmpstr (gst_structure_get_string (s, "weights"), ==, WEIGHTS);
+  {
+    g_autoptr(TvwPrediction) top = g_list_model_get_item (predictions, 0);
+    double score;
+
+    g_assert_cmpstr (gst_structure_get_string (s, "label"), ==, tvw_prediction_get_category (top));
+    g_assert_true (gst_structure_get_double (s, "score", &score));
+    g_assert_cmpfloat (score, ==, tvw_prediction_get_score (top));
+  }
   g_assert_cmpuint (gst_value_array_get_size (labels), ==, n);
   g_assert_cmpuint (gst_value_array_get_size (scores), ==, n);
   g_assert_cmpuint (gst_value_array_get_size (indices), ==, n);
