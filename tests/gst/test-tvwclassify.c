@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
+#include <libsoup/soup.h>
 #include <gst/gst.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
@@ -22,6 +23,7 @@
 #define FRAME_DURATION (GST_SECOND / 30)
 
 static TvwModel *reference;
+static char *cache;   /* TVW_CACHE_DIR, TORCH_HOME and XDG_CACHE_HOME */
 
 /* Helpers */
 
@@ -956,16 +958,207 @@ test_error_not_cached (void)
     }
 }
 
+/* Downloads: a loopback server serves the embedded checkpoint under a
+ * weights card's URL. */
+
+#define EMBEDDED_CHECKPOINT "/org/gnome/Tvw/weights/mobilenet_v3_small-fashionmnist-5ac0872f.pth"
+#define EMBEDDED_SHA256 "5ac0872f57002fb07bf5d04067903d1c33bf5b65d7e5a9ad29e4dac38477a9b2"
+
+typedef struct
+{
+  GMainContext *context;
+  GMainLoop    *loop;
+  GBytes       *checkpoint;
+  GMutex        lock;
+  GCond         cond;
+  int           port;
+} Loopback;
+
+static void
+loopback_cb (SoupServer        *server,
+             SoupServerMessage *msg,
+             const char        *path,
+             GHashTable        *query,
+             gpointer           user_data)
+{
+  Loopback *loopback = user_data;
+
+  if (g_str_equal (path, "/gsttest-5ac0872f.pth"))
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+      soup_server_message_set_response (msg, "application/octet-stream", SOUP_MEMORY_COPY,
+                                        g_bytes_get_data (loopback->checkpoint, NULL),
+                                        g_bytes_get_size (loopback->checkpoint));
+    }
+  else
+    soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
+}
+
+static gpointer
+loopback_thread (gpointer data)
+{
+  Loopback *loopback = data;
+  g_autoptr(SoupServer) server = NULL;
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+
+  g_main_context_push_thread_default (loopback->context);
+  server = soup_server_new (NULL, NULL);
+  soup_server_add_handler (server, NULL, loopback_cb, loopback, NULL);
+  soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (server);
+  g_mutex_lock (&loopback->lock);
+  loopback->port = g_uri_get_port (uris->data);
+  g_cond_broadcast (&loopback->cond);
+  g_mutex_unlock (&loopback->lock);
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  g_main_loop_run (loopback->loop);
+  soup_server_disconnect (server);
+  g_main_context_pop_thread_default (loopback->context);
+  return NULL;
+}
+
+static gboolean
+quit_cb (gpointer data)
+{
+  g_main_loop_quit (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Weights that are not on the machine are downloaded while frames pass,
+ * with progress messages from START to COMPLETE; then frames are
+ * classified. */
+static void
+test_download_progress (void)
+{
+  Loopback loopback = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GThread) thread = NULL;
+  g_autofree char *card_path = g_build_filename (cache, "gsttest-card.json", NULL);
+  g_autofree char *card = NULL;
+  g_autoptr(GFile) card_file = NULL;
+  g_autofree char *saved_offline = g_strdup (g_getenv ("TVW_OFFLINE"));
+  GstElement *pipeline;
+  g_autoptr(GstBus) bus = NULL;
+  g_autoptr(GstElement) element = NULL;
+  TvwWeights *weights;
+  int last_percent = -1;
+  guint n_progress = 0;
+  gboolean complete = FALSE, ready = FALSE;
+
+  loopback.checkpoint = g_resources_lookup_data (EMBEDDED_CHECKPOINT, 0, &error);
+  g_assert_no_error (error);
+  g_mutex_init (&loopback.lock);
+  g_cond_init (&loopback.cond);
+  loopback.context = g_main_context_new ();
+  loopback.loop = g_main_loop_new (loopback.context, FALSE);
+  thread = g_thread_new ("loopback", loopback_thread, &loopback);
+  g_mutex_lock (&loopback.lock);
+  while (loopback.port == 0)
+    g_cond_wait (&loopback.cond, &loopback.lock);
+  g_mutex_unlock (&loopback.lock);
+
+  card = g_strdup_printf ("{\"enum\": \"GstTest_Weights\", \"builder\": \"mobilenet_v3_small\", "
+                          "\"entries\": [{\"name\": \"LOOPBACK_V1\", "
+                          "\"url\": \"http://127.0.0.1:%d/gsttest-5ac0872f.pth\", "
+                          "\"sha256\": \"" EMBEDDED_SHA256 "\", \"num_classes\": 10, "
+                          "\"transforms\": {\"preset\": \"ImageClassification\", "
+                          "\"crop_size\": 64, \"resize_size\": 64}}]}",
+                          loopback.port);
+  g_assert_true (g_file_set_contents (card_path, card, -1, NULL));
+  card_file = g_file_new_for_path (card_path);
+  g_assert_true (tvw_register_weights_from_file (card_file, &error));
+  g_assert_no_error (error);
+  weights = tvw_get_weight ("GstTest_Weights.LOOPBACK_V1", &error);
+  g_assert_no_error (error);
+  g_assert_false (tvw_weights_is_cached (weights));
+
+  /* The network is the loopback server. */
+  g_unsetenv ("TVW_OFFLINE");
+  pipeline = pipeline_new ("videotestsrc is-live=true ! video/x-raw,format=RGB,width=64,height=48,framerate=30/1 "
+                           "! tvwclassify name=c weights=GstTest_Weights.LOOPBACK_V1 threads=1 ! fakesink",
+                           NULL);
+  bus = gst_element_get_bus (pipeline);
+  element = gst_bin_get_by_name (GST_BIN (pipeline), "c");
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (;;)
+    {
+      g_autoptr(GstMessage) message =
+        gst_bus_timed_pop_filtered (bus, TIMEOUT, GST_MESSAGE_PROGRESS | GST_MESSAGE_ELEMENT |
+                                                  GST_MESSAGE_ERROR);
+      GstProgressType type;
+      int percent;
+
+      g_assert_nonnull (message);
+      g_assert_cmpint (GST_MESSAGE_TYPE (message), !=, GST_MESSAGE_ERROR);
+      if (gst_message_has_name (message, "tvw-classification"))
+        break;
+      if (GST_MESSAGE_TYPE (message) != GST_MESSAGE_PROGRESS)
+        continue;
+      gst_message_parse_progress (message, &type, NULL, NULL);
+      g_assert_true (gst_structure_get_int (gst_message_get_structure (message), "percent", &percent));
+      g_assert_true (n_progress > 0 || type == GST_PROGRESS_TYPE_START);
+      g_assert_false (complete);
+      g_assert_cmpint (percent, >=, last_percent);
+      last_percent = percent;
+      n_progress++;
+      complete = type == GST_PROGRESS_TYPE_COMPLETE;
+    }
+  g_assert_true (complete);
+  g_assert_cmpint (last_percent, ==, 100);
+  g_assert_cmpuint (n_progress, >=, 3);
+  g_object_get (element, "model-ready", &ready, NULL);
+  g_assert_true (ready);
+  g_assert_true (tvw_weights_is_cached (weights));
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_bus_set_flushing (bus, TRUE);
+  g_clear_object (&element);
+  assert_pipeline_finalized (pipeline);
+  if (saved_offline != NULL)
+    g_setenv ("TVW_OFFLINE", saved_offline, TRUE);
+
+  g_main_context_invoke (loopback.context, quit_cb, loopback.loop);
+  g_thread_join (g_steal_pointer (&thread));
+  g_main_loop_unref (loopback.loop);
+  g_main_context_unref (loopback.context);
+  g_bytes_unref (loopback.checkpoint);
+  g_mutex_clear (&loopback.lock);
+  g_cond_clear (&loopback.cond);
+  g_unlink (card_path);
+}
+
+/* The temporary cache: the downloaded checkpoint, dconf's cache. */
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
-  g_autofree char *cache = g_dir_make_tmp ("tvw-gst-XXXXXX", NULL);
   g_autoptr(GError) error = NULL;
   TvwWeights *weights;
   int ret;
 
   /* No cache holds anything but the embedded weights. */
+  cache = g_dir_make_tmp ("tvw-gst-XXXXXX", NULL);
   g_setenv ("TVW_CACHE_DIR", cache, TRUE);
   g_setenv ("TORCH_HOME", cache, TRUE);
   g_setenv ("XDG_CACHE_HOME", cache, TRUE);
@@ -993,11 +1186,13 @@ main (int   argc,
   g_test_add_func ("/tvw/gst/pipeline/latency", test_pipeline_latency);
   g_test_add_func ("/tvw/gst/errors/unknown-weights", test_error_unknown_weights);
   g_test_add_func ("/tvw/gst/errors/not-cached", test_error_not_cached);
+  g_test_add_func ("/tvw/gst/download/progress", test_download_progress);
 
   ret = g_test_run ();
 
   g_clear_object (&reference);
-  g_rmdir (cache);
+  remove_tree (cache);
+  g_free (cache);
   gst_deinit ();
   return ret;
 }
