@@ -24,8 +24,9 @@
  * `tvw-classification`, with the fields `timestamp`, `stream-time`,
  * `running-time` and `duration` of the classified frame, `weights` (the
  * full name of the entry), `label` and `score` (the top class), `indices`,
- * `labels` and `scores` (arrays of the top-k classes, most likely first), `processing-time` (nanoseconds in the model), and the
- * counters `frames-classified` and `frames-skipped`.  The newest result
+ * `labels` and `scores` (arrays of the top-k classes, most likely first),
+ * `processing-time` (nanoseconds in the model), and the counters
+ * `frames-classified` and `frames-skipped`.  The newest result
  * also travels on every buffer that follows it as a custom meta,
  * `TvwClassificationMeta` (gst_buffer_get_custom_meta ()), with the same
  * fields.  With #GstTvwClassify:overlay the top label and its score are
@@ -513,9 +514,10 @@ gst_tvw_classify_start (GstBaseTransform *trans)
   self->generation++;
   g_mutex_unlock (&self->lock);
 
-  /* A checkpoint on this machine is mapped, not read: load it now, so
-   * that the first frames are classified.  Downloads happen on the
-   * worker, with progress messages, while frames pass. */
+  /* A checkpoint on this machine is loaded now (mapped, then packed:
+   * about a second for ResNet-50), so that the first frames are
+   * classified.  Downloads happen on the worker, with progress messages,
+   * while frames pass. */
   if (tvw_weights_is_cached (weights))
     {
       g_autoptr(TvwModel) model = load_model (self, self->cancellable);
@@ -634,7 +636,7 @@ gst_tvw_classify_src_event (GstBaseTransform *trans,
       gst_event_parse_qos (event, &type, &proportion, &diff, &timestamp);
       GST_OBJECT_LOCK (self);
       /* As GstBaseTransform does: a late frame says the next ones will be
-       * about twice as late. */
+       * about twice as late.  (GStreamer guarantees -diff <= timestamp.) */
       if (!GST_CLOCK_TIME_IS_VALID (timestamp))
         self->earliest_time = GST_CLOCK_TIME_NONE;
       else if (diff > 0)
