@@ -1027,6 +1027,9 @@ loopback_thread (gpointer data)
 
   g_main_loop_run (loopback->loop);
   soup_server_disconnect (server);
+  /* Let the closed connections go. */
+  while (g_main_context_iteration (loopback->context, FALSE))
+    ;
   g_main_context_pop_thread_default (loopback->context);
   return NULL;
 }
