@@ -24,7 +24,9 @@ for arg in "$@"; do
 done
 
 # Building and running: compiler, meson, the libraries, introspection, the
-# viewer's toolkit, and xmllint for the viewer's resources.
+# viewer's toolkit, xmllint for the viewer's resources, and GStreamer (with
+# Pango for the tvwclassify element's overlay; plugins-base has
+# videoconvert).
 PACKAGES="
   gcc pkg-config meson ninja-build git
   libglib2.0-dev libgdk-pixbuf-2.0-dev libjson-glib-dev libsoup-3.0-dev
@@ -32,17 +34,21 @@ PACKAGES="
   libgtk-4-dev libadwaita-1-dev gir1.2-gtk-4.0 gir1.2-adw-1
   gettext libxml2-utils
   python3-gi gjs
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libpango1.0-dev
+  gstreamer1.0-plugins-base
 "
 
 # Testing: the PyTorch oracle, the Fashion-MNIST test set, a headless X
 # server for the viewer, metadata validators, the sanitizer/fuzzing
-# toolchain and the reference documentation generator.
+# toolchain, the reference documentation generator, and GStreamer's tools
+# and good plugins for the element's tests.
 TEST_PACKAGES="
   python3-torch python3-torchvision python3-numpy python3-pil
   dataset-fashion-mnist xvfb xauth time
   desktop-file-utils appstream-util
   clang libclang-rt-14-dev valgrind
   gi-docgen
+  gstreamer1.0-tools gstreamer1.0-plugins-good
 "
 
 wanted="$PACKAGES"
