@@ -6,38 +6,78 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "tvw-cli.h"
 #include "tvw-npy.h"
+
+/* --option KEY=VALUE…: torchvision's builder keyword arguments, as
+ * booleans (true/false), integers or numbers. */
+static GVariant *
+parse_options (char    **options,
+               GError  **error)
+{
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+
+  for (guint i = 0; options != NULL && options[i] != NULL; i++)
+    {
+      const char *eq = strchr (options[i], '=');
+      g_autofree char *key = NULL;
+      const char *value;
+      char *end;
+      gint64 n;
+      double d;
+
+      if (eq == NULL || eq == options[i])
+        {
+          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                       _("--option “%s” is not KEY=VALUE"), options[i]);
+          return NULL;
+        }
+      key = g_strndup (options[i], eq - options[i]);
+      value = eq + 1;
+      if (g_strcmp0 (value, "true") == 0 || g_strcmp0 (value, "True") == 0)
+        g_variant_dict_insert (&dict, key, "b", TRUE);
+      else if (g_strcmp0 (value, "false") == 0 || g_strcmp0 (value, "False") == 0)
+        g_variant_dict_insert (&dict, key, "b", FALSE);
+      else if ((n = g_ascii_strtoll (value, &end, 10), *value != '\0' && *end == '\0'))
+        g_variant_dict_insert (&dict, key, "x", n);
+      else if ((d = g_ascii_strtod (value, &end), *value != '\0' && *end == '\0'))
+        g_variant_dict_insert (&dict, key, "d", d);
+      else
+        {
+          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                       _("--option %s: “%s” is not a boolean or a number"), key, value);
+          return NULL;
+        }
+    }
+
+  return g_variant_ref_sink (g_variant_dict_end (&dict));
+}
 
 static TvwModel *
 open_model (const char    *name,
             const char    *checkpoint,
             const char    *weights,
             int            num_classes,
+            GVariant      *options,
             gboolean       relaxed,
             GError       **error)
 {
   g_autoptr(TvwModel) model = NULL;
+  TvwWeights *w = NULL;
 
-  if (weights != NULL)
-    {
-      TvwWeights *w = tvw_get_weight (weights, error);
-
-      if (w == NULL)
-        return NULL;
-
-      model = g_initable_new (TVW_TYPE_MODEL, NULL, error,
-                              "architecture", name,
-                              "weights", w,
-                              "num-classes", (guint) num_classes,
-                              NULL);
-      return g_steal_pointer (&model);
-    }
-
-  model = tvw_model_new (name, (guint) num_classes, NULL, error);
-  if (model == NULL)
+  if (weights != NULL && (w = tvw_get_weight (weights, error)) == NULL)
     return NULL;
+
+  model = g_initable_new (TVW_TYPE_MODEL, NULL, error,
+                          "architecture", name,
+                          "weights", w,
+                          "num-classes", (guint) num_classes,
+                          "options", options,
+                          NULL);
+  if (model == NULL || w != NULL)
+    return g_steal_pointer (&model);
 
   if (checkpoint != NULL)
     {
@@ -57,24 +97,27 @@ tvw_cmd_forward (int    argc,
   g_autofree char *model_name = NULL;
   g_autofree char *checkpoint = NULL;
   g_autofree char *weights = NULL;
-  g_autofree char *input = NULL;
+  g_auto(GStrv) input = NULL;
   g_autofree char *output = NULL;
   int num_classes = 0, threads = 0, status = 0;
   gboolean relaxed = FALSE;
+  g_auto(GStrv) option_args = NULL;
+  g_autoptr(GVariant) options = NULL;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model_name, N_("The architecture, e.g. resnet50"), N_("NAME") },
     { "checkpoint", 'c', 0, G_OPTION_ARG_FILENAME, &checkpoint, N_("A .pth or .safetensors state_dict"), N_("FILE") },
     { "weights", 'w', 0, G_OPTION_ARG_STRING, &weights, N_("A weights entry, e.g. ResNet50_Weights.IMAGENET1K_V2"), N_("FULL_NAME") },
     { "num-classes", 0, 0, G_OPTION_ARG_INT, &num_classes, N_("Number of classes (default: from the weights, or 1000)"), N_("N") },
+    { "option", 0, 0, G_OPTION_ARG_STRING_ARRAY, &option_args, N_("A builder keyword argument, e.g. num_flow_updates=6 (repeatable)"), N_("KEY=VALUE") },
     { "non-strict", 0, 0, G_OPTION_ARG_NONE, &relaxed, N_("Accept missing and unexpected keys in the checkpoint"), NULL },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, N_("Number of threads (default: one per processor)"), N_("N") },
-    { "input", 'i', 0, G_OPTION_ARG_FILENAME, &input, N_("A float32 N×C×H×W NumPy array"), N_("IN.npy") },
+    { "input", 'i', 0, G_OPTION_ARG_FILENAME_ARRAY, &input, N_("A float32 N×C×H×W NumPy array (twice for two-image models)"), N_("IN.npy") },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("Where to write the model's output (.npz with torchvision's keys for several)"), N_("OUT.npy|OUT.npz") },
     { NULL }
   };
   g_autoptr(GError) error = NULL;
   g_autoptr(TvwModel) model = NULL;
-  g_autoptr(TvwTensor) batch = NULL;
+  g_autoptr(GPtrArray) batches = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GListModel) results = NULL;
   g_autoptr(TvwTensor) first = NULL;
   g_auto(GStrv) names = NULL;
@@ -94,16 +137,26 @@ tvw_cmd_forward (int    argc,
       return 2;
     }
 
-  batch = tvw_npy_load (input, &error);
-  if (batch == NULL)
+  for (guint i = 0; input[i] != NULL; i++)
+    {
+      TvwTensor *batch = tvw_npy_load (input[i], &error);
+
+      if (batch == NULL)
+        return tvw_cli_fail ("forward", error);
+      g_ptr_array_add (batches, batch);
+    }
+
+  options = parse_options (option_args, &error);
+  if (options == NULL)
     return tvw_cli_fail ("forward", error);
 
-  model = open_model (model_name, checkpoint, weights, num_classes, relaxed, &error);
+  model = open_model (model_name, checkpoint, weights, num_classes, options, relaxed, &error);
   if (model == NULL)
     return tvw_cli_fail ("forward", error);
 
   tvw_model_set_n_threads (model, (guint) threads);
-  results = tvw_model_forward_outputs (model, batch, NULL, &error);
+  results = tvw_model_forward_inputs (model, (TvwTensor **) batches->pdata, batches->len,
+                                      NULL, &error);
   if (results == NULL)
     return tvw_cli_fail ("forward", error);
 

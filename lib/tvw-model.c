@@ -888,27 +888,31 @@ tvw_model_load_state_dict_from_file (TvwModel      *self,
   return load_checkpoint (self, g_file_peek_path (file), file, strict, cancellable, error);
 }
 
-/* Checks @input, runs the net, and returns its outputs, in the net's
- * order, as new tensors (@outputs has room for tvw_net_get_n_outputs ()). */
+/* RAFT takes two images; no architecture more. */
+#define TVW_MODEL_MAX_INPUTS 4
+
+/* Checks input @index of the net against @input, a tensor of its rank or
+ * one less (no batch dimension), and describes it in @array (its float
+ * data kept alive by @floats). */
 static gboolean
-run_outputs (TvwModel      *self,
-             TvwTensor     *input,
-             GCancellable  *cancellable,
-             TvwTensor    **outputs,
-             GError       **error)
+check_input (TvwModel   *self,
+             guint       index,
+             TvwTensor  *input,
+             TvwArray   *array,
+             TvwTensor **floats,
+             GError    **error)
 {
+  const char *name;
+  const TvwArray *spec = tvw_net_get_input (self->net, index, &name);
+  const guint rank = (guint) spec->rank;
+  const guint multiple = MAX (self->arch->size_multiple, 1);
   const gint64 *shape;
-  guint n_dims, rank, n_outputs = tvw_net_get_n_outputs (self->net);
+  guint n_dims;
   gint64 n, c, t, h, w;
-  g_autoptr(TvwTensor) floats = NULL;
-  g_autofree TvwArray *out = g_new0 (TvwArray, n_outputs);
-  TvwArray in;
-  gboolean ok;
 
   shape = tvw_tensor_get_shape (input, &n_dims);
   /* Images are N×C×H×W, clips N×C×T×H×W (the net's input says which); a
    * single image or clip may come without the batch dimension. */
-  rank = tvw_net_get_input (self->net, 0, NULL)->rank;
   if (n_dims != rank && n_dims != rank - 1)
     {
       g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
@@ -953,26 +957,70 @@ run_outputs (TvwModel      *self,
       return FALSE;
     }
 
-  floats = tvw_tensor_to_float (input);
+  if (h % multiple != 0 || w % multiple != 0)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   "%s needs heights and widths divisible by %u, not %" G_GINT64_FORMAT
+                   "×%" G_GINT64_FORMAT " (%s)",
+                   self->architecture, multiple, h, w, name);
+      return FALSE;
+    }
+
+  *floats = tvw_tensor_to_float (input);
   if (rank == 5)
-    tvw_array_init (&in, TVW_ELEM_F32, 5, (gint64[]) { n, c, t, h, w });
+    tvw_array_init (array, TVW_ELEM_F32, 5, (gint64[]) { n, c, t, h, w });
   else
-    tvw_array_init (&in, TVW_ELEM_F32, 4, (gint64[]) { n, c, h, w });
-  in.data = (gpointer) tvw_tensor_get_data (floats);
+    tvw_array_init (array, TVW_ELEM_F32, 4, (gint64[]) { n, c, h, w });
+  array->data = (gpointer) tvw_tensor_get_data (*floats);
+  return TRUE;
+}
+
+/* Checks @inputs, runs the net, and returns its outputs, in the net's
+ * order, as new tensors (@outputs has room for tvw_net_get_n_outputs ()). */
+static gboolean
+run_outputs (TvwModel      *self,
+             TvwTensor    **inputs,
+             guint          n_inputs,
+             GCancellable  *cancellable,
+             TvwTensor    **outputs,
+             GError       **error)
+{
+  guint n_outputs = tvw_net_get_n_outputs (self->net);
+  guint wanted = tvw_net_get_n_inputs (self->net);
+  g_autofree TvwArray *out = g_new0 (TvwArray, n_outputs);
+  TvwArray in[TVW_MODEL_MAX_INPUTS];
+  TvwTensor *floats[TVW_MODEL_MAX_INPUTS] = { NULL };
+  gboolean ok = TRUE;
+
+  if (n_inputs != wanted || wanted > TVW_MODEL_MAX_INPUTS)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   g_dngettext (GETTEXT_PACKAGE, "%s takes %u input, not %u", "%s takes %u inputs, not %u", wanted),
+                   self->architecture, wanted, n_inputs);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < n_inputs && ok; i++)
+    ok = check_input (self, i, inputs[i], &in[i], &floats[i], error);
+  if (!ok)
+    {
+      for (guint i = 0; i < n_inputs; i++)
+        g_clear_object (&floats[i]);
+      return FALSE;
+    }
 
   g_mutex_lock (&self->lock);
   if (self->needs_random)
     {
       tvw_net_init_random (self->net, g_random_int ());
-      if (!tvw_net_prepare (self->net, error))
-        {
-          g_mutex_unlock (&self->lock);
-          return FALSE;
-        }
-      self->needs_random = FALSE;
+      ok = tvw_net_prepare (self->net, error);
+      self->needs_random = !ok;
     }
-  ok = tvw_net_run_arrays (self->net, &in, (int) self->n_threads, cancellable, out, error);
+  if (ok)
+    ok = tvw_net_run_arrays (self->net, in, (int) self->n_threads, cancellable, out, error);
   g_mutex_unlock (&self->lock);
+  for (guint i = 0; i < n_inputs; i++)
+    g_clear_object (&floats[i]);
 
   if (!ok)
     {
@@ -1100,7 +1148,7 @@ tvw_model_forward_outputs (TvwModel      *self,
 
   n_outputs = tvw_net_get_n_outputs (self->net);
   tensors = g_new0 (TvwTensor *, n_outputs);
-  if (!run_outputs (self, input, cancellable, tensors, error))
+  if (!run_outputs (self, &input, 1, cancellable, tensors, error))
     return NULL;
 
   outputs = g_list_store_new (TVW_TYPE_TENSOR);
@@ -1109,6 +1157,83 @@ tvw_model_forward_outputs (TvwModel      *self,
     g_object_unref (tensors[k]);
 
   return G_LIST_MODEL (outputs);
+}
+
+/**
+ * tvw_model_forward_inputs:
+ * @self: a model
+ * @inputs: (array length=n_inputs): the inputs, in the order of
+ *   [method@Model.get_input_names]
+ * @n_inputs: the number of @inputs
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Runs a model that takes several inputs, such as RAFT's two images
+ * (`image1`, `image2`), and returns all its outputs as
+ * [method@Model.forward_outputs] does.
+ *
+ * Returns: (transfer full): a list model of [class@Tensor], or %NULL on
+ *   error
+ */
+GListModel *
+tvw_model_forward_inputs (TvwModel      *self,
+                          TvwTensor    **inputs,
+                          guint          n_inputs,
+                          GCancellable  *cancellable,
+                          GError       **error)
+{
+  g_autofree TvwTensor **tensors = NULL;
+  GListStore *outputs;
+  guint n_outputs;
+
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (inputs != NULL || n_inputs == 0, NULL);
+  g_return_val_if_fail (self->net != NULL, NULL);
+  for (guint i = 0; i < n_inputs; i++)
+    g_return_val_if_fail (TVW_IS_TENSOR (inputs[i]), NULL);
+
+  n_outputs = tvw_net_get_n_outputs (self->net);
+  tensors = g_new0 (TvwTensor *, n_outputs);
+  if (!run_outputs (self, inputs, n_inputs, cancellable, tensors, error))
+    return NULL;
+
+  outputs = g_list_store_new (TVW_TYPE_TENSOR);
+  g_list_store_splice (outputs, 0, 0, (gpointer *) tensors, n_outputs);
+  for (guint k = 0; k < n_outputs; k++)
+    g_object_unref (tensors[k]);
+
+  return G_LIST_MODEL (outputs);
+}
+
+/**
+ * tvw_model_get_input_names:
+ * @self: a model
+ *
+ * Gets the names of the model's inputs, in the order
+ * [method@Model.forward_inputs] takes them: `input` for image and video
+ * models, `image1` and `image2` for optical flow.
+ *
+ * Returns: (transfer full): the input names
+ */
+char **
+tvw_model_get_input_names (TvwModel *self)
+{
+  guint n;
+  char **names;
+
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (self->net != NULL, NULL);
+
+  n = tvw_net_get_n_inputs (self->net);
+  names = g_new0 (char *, n + 1);
+  for (guint i = 0; i < n; i++)
+    {
+      const char *name;
+
+      tvw_net_get_input (self->net, i, &name);
+      names[i] = g_strdup (name);
+    }
+  return names;
 }
 
 static void

@@ -73,6 +73,14 @@ GListModel  *tvw_model_forward_outputs           (TvwModel      *self,
                                                   GCancellable  *cancellable,
                                                   GError       **error);
 TVW_AVAILABLE_IN_ALL
+char       **tvw_model_get_input_names           (TvwModel      *self);
+TVW_AVAILABLE_IN_ALL
+GListModel  *tvw_model_forward_inputs            (TvwModel      *self,
+                                                  TvwTensor    **inputs,
+                                                  guint          n_inputs,
+                                                  GCancellable  *cancellable,
+                                                  GError       **error);
+TVW_AVAILABLE_IN_ALL
 void         tvw_model_forward_async             (TvwModel            *self,
                                                   TvwTensor           *input,
                                                   GCancellable        *cancellable,

@@ -42,6 +42,8 @@ struct _TvwArchitecture
   /* The keyword arguments build reads from TvwBuildConfig.options, by
    * torchvision's names; NULL-terminated, nullable (none). */
   const char * const *options;
+  /* Heights and widths must be multiples of it (RAFT: 8); 0: any. */
+  guint       size_multiple;
 };
 
 /* Refuses an option @arch does not take, as torchvision's TypeError. */
@@ -70,6 +72,7 @@ extern const TvwArchitecture tvw_resnet_architectures[];
 extern const TvwArchitecture tvw_regnet_architectures[];
 extern const TvwArchitecture tvw_efficientnet_architectures[];
 extern const TvwArchitecture tvw_video_architectures[];
+extern const TvwArchitecture tvw_raft_architectures[];
 extern const TvwArchitecture tvw_mobilenet_architectures[];
 extern const TvwArchitecture tvw_segmentation_architectures[];
 

@@ -16,6 +16,7 @@ static const TvwArchitecture *families[] = {
   tvw_efficientnet_architectures,
   tvw_mobilenet_architectures,
   tvw_video_architectures,
+  tvw_raft_architectures,
   tvw_segmentation_architectures,
 };
 

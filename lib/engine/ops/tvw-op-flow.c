@@ -11,9 +11,13 @@
  *   absolute coordinates.  Output N×(L·(2r+1)²)×h×w, level-major, then the
  *   x offset, then the y offset, as torchvision's concatenation.  The
  *   1/√C of the correlation is applied here (pooling is linear).
- * convex_upsample: RAFT's upsample_flow with a mask: each output pixel of
+ * upsample_flow: RAFT's upsample_flow — with a mask, each output pixel of
  *   an 8× larger flow is a softmax-weighted (over 9) combination of the 3×3
- *   neighbourhood of its coarse pixel, scaled by 8.
+ *   neighbourhood of its coarse pixel; without, bilinear (align_corners);
+ *   the flow scaled by 8 either way.
+ * corr_volume: CorrBlock._compute_corr_volume — the dot products of every
+ *   pixel of the first feature map with every pixel of the second, over
+ *   √C, as (N·h·w)×1×h×w: the pyramid's first level.
  * zeros_like_flow: an N×2×h×w zero flow shaped after its input.
  */
 
@@ -21,6 +25,8 @@
 
 #include <math.h>
 #include <string.h>
+
+#include <cblas.h>
 
 #include "tvw-engine-threads-private.h"
 #include "tvw-ops-private.h"
@@ -197,23 +203,30 @@ tvw_net_corr_lookup (TvwNet       *net,
   return tvw_net_add_node (net, &node, NULL);
 }
 
-/* ---- convex_upsample ----------------------------------------------------- */
+/* ---- upsample_flow -------------------------------------------------------- */
 
 #define UP 8
 
 static gboolean
-convex_upsample_infer (TvwOpCall  *call,
-                       GError    **error)
+upsample_flow_infer (TvwOpCall  *call,
+                     GError    **error)
 {
-  const TvwArray *flow = &call->in[0], *mask = &call->in[1];
+  const TvwArray *flow = &call->in[0];
 
-  if (!tvw_op_check_rank (call, 0, 4, 4, error) || !tvw_op_check_rank (call, 1, 4, 4, error))
+  if (!tvw_op_check_rank (call, 0, 4, 4, error))
     return FALSE;
-  if (mask->shape[0] != flow->shape[0] || mask->shape[1] != 9 * UP * UP ||
-      mask->shape[2] != flow->shape[2] || mask->shape[3] != flow->shape[3])
+  if (call->n_in == 2)
     {
-      tvw_op_set_invalid (call, error, "the mask must be N×%d×h×w like the flow", 9 * UP * UP);
-      return FALSE;
+      const TvwArray *mask = &call->in[1];
+
+      if (!tvw_op_check_rank (call, 1, 4, 4, error))
+        return FALSE;
+      if (mask->shape[0] != flow->shape[0] || mask->shape[1] != 9 * UP * UP ||
+          mask->shape[2] != flow->shape[2] || mask->shape[3] != flow->shape[3])
+        {
+          tvw_op_set_invalid (call, error, "the mask must be N×%d×h×w like the flow", 9 * UP * UP);
+          return FALSE;
+        }
     }
 
   tvw_array_init (&call->out[0], TVW_ELEM_F32, 4,
@@ -225,19 +238,19 @@ convex_upsample_infer (TvwOpCall  *call,
 typedef struct
 {
   const TvwArray *flow, *mask, *out;
+  float           multiplier;
 } UpsampleJob;
 
+/* The convex combination: out[8y + a, 8x + s] = Σₖ softmaxₖ (mult · mask
+ * [k·64 + a·8 + s, y, x]) · 8·flow[(y, x) + offsetₖ], zeros outside. */
 static void
-convex_upsample_rows (gpointer data,
-                      gsize    begin,
-                      gsize    end,
-                      int      thread)
+convex_rows (const UpsampleJob *job,
+             gsize              begin,
+             gsize              end)
 {
-  const UpsampleJob *job = data;
   const gint64 c_n = job->flow->shape[1], h = job->flow->shape[2], w = job->flow->shape[3];
   const gint64 hw = h * w, ow = w * UP;
 
-  /* One row: coarse pixel (b, y, x). */
   for (gsize row = begin; row < end; row++)
     {
       const gint64 b = (gint64) row / hw, yx = (gint64) row % hw;
@@ -253,7 +266,7 @@ convex_upsample_rows (gpointer data,
 
             for (int k = 0; k < 9; k++)
               {
-                wk[k] = m[(gint64) (k * UP * UP + a * UP + s) * hw];
+                wk[k] = job->multiplier * m[(gint64) (k * UP * UP + a * UP + s) * hw];
                 max = MAX (max, wk[k]);
               }
             for (int k = 0; k < 9; k++)
@@ -280,30 +293,87 @@ convex_upsample_rows (gpointer data,
     }
 }
 
+/* 8 · F.interpolate (flow, size=(8h, 8w), mode="bilinear",
+ * align_corners=True), with ATen's arithmetic: the source index is
+ * dst · (in − 1)/(out − 1) in float.  Rows: (b, c, output row). */
 static void
-convex_upsample_run (TvwOpCall *call)
+bilinear_rows (const UpsampleJob *job,
+               gsize              begin,
+               gsize              end)
 {
-  UpsampleJob job = { &call->in[0], &call->in[1], &call->out[0] };
-  gsize rows = (gsize) (job.flow->shape[0] * job.flow->shape[2] * job.flow->shape[3]);
+  const gint64 h = job->flow->shape[2], w = job->flow->shape[3];
+  const gint64 oh = h * UP, ow = w * UP;
+  const float sh = oh > 1 ? (float) (h - 1) / (float) (oh - 1) : 0.0f;
+  const float sw = ow > 1 ? (float) (w - 1) / (float) (ow - 1) : 0.0f;
 
-  tvw_parallel_range (rows, rows >= 16 ? call->n_threads : 1, convex_upsample_rows, &job);
+  for (gsize row = begin; row < end; row++)
+    {
+      const gint64 plane = (gint64) row / oh, oy = (gint64) row % oh;
+      const float *in = (const float *) job->flow->data + plane * h * w;
+      float *o = (float *) job->out->data + plane * oh * ow + oy * ow;
+      const float h1r = sh * (float) oy;
+      const gint64 h1 = (gint64) h1r, h1p = h1 < h - 1 ? 1 : 0;
+      const float h1l = h1r - (float) h1, h0l = 1.0f - h1l;
+
+      for (gint64 ox = 0; ox < ow; ox++)
+        {
+          const float w1r = sw * (float) ox;
+          const gint64 w1 = (gint64) w1r, w1p = w1 < w - 1 ? 1 : 0;
+          const float w1l = w1r - (float) w1, w0l = 1.0f - w1l;
+          const float *r0 = in + h1 * w + w1, *r1 = in + (h1 + h1p) * w + w1;
+
+          o[ox] = (float) UP * (h0l * (w0l * r0[0] + w1l * r0[w1p]) +
+                                h1l * (w0l * r1[0] + w1l * r1[w1p]));
+        }
+    }
 }
 
-const TvwOpClass tvw_op_convex_upsample = {
-  .name = "convex_upsample",
-  .infer = convex_upsample_infer,
-  .run = convex_upsample_run,
+static void
+upsample_flow_rows (gpointer data,
+                    gsize    begin,
+                    gsize    end,
+                    int      thread)
+{
+  const UpsampleJob *job = data;
+
+  if (job->mask != NULL)
+    convex_rows (job, begin, end);
+  else
+    bilinear_rows (job, begin, end);
+}
+
+static void
+upsample_flow_run (TvwOpCall *call)
+{
+  const TvwUpsampleFlowParams *p = call->params;
+  UpsampleJob job = { &call->in[0], call->n_in == 2 ? &call->in[1] : NULL, &call->out[0],
+                      (float) p->multiplier };
+  const TvwArray *f = job.flow;
+  gsize rows = job.mask != NULL ? (gsize) (f->shape[0] * f->shape[2] * f->shape[3])
+                                : (gsize) (f->shape[0] * f->shape[1] * f->shape[2] * UP);
+
+  if (rows > 0)
+    tvw_parallel_range (rows, rows >= 16 ? call->n_threads : 1, upsample_flow_rows, &job);
+}
+
+const TvwOpClass tvw_op_upsample_flow = {
+  .name = "upsample_flow",
+  .infer = upsample_flow_infer,
+  .run = upsample_flow_run,
 };
 
 TvwVal
-tvw_net_convex_upsample (TvwNet *net,
-                         TvwVal  flow,
-                         TvwVal  mask)
+tvw_net_upsample_flow (TvwNet *net,
+                       TvwVal  flow,
+                       TvwVal  mask,
+                       double  multiplier)
 {
+  TvwUpsampleFlowParams params = { multiplier };
   TvwVal in[2] = { flow, mask };
   TvwNodeSpec node = {
-    .cls = &tvw_op_convex_upsample,
-    .n_in = 2, .in = in,
+    .cls = &tvw_op_upsample_flow,
+    .params = &params, .params_size = sizeof params,
+    .n_in = mask >= 0 ? 2 : 1, .in = in,
     .n_out = 1,
   };
 
@@ -345,6 +415,90 @@ tvw_net_zeros_like_flow (TvwNet *net,
   TvwNodeSpec node = {
     .cls = &tvw_op_zeros_like_flow,
     .n_in = 1, .in = &like,
+    .n_out = 1,
+  };
+
+  return tvw_net_add_node (net, &node, NULL);
+}
+
+/* ---- corr_volume ---------------------------------------------------------- */
+
+static gboolean
+corr_volume_infer (TvwOpCall  *call,
+                   GError    **error)
+{
+  const TvwArray *a = &call->in[0], *b = &call->in[1];
+
+  if (!tvw_op_check_rank (call, 0, 4, 4, error) || !tvw_op_check_rank (call, 1, 4, 4, error))
+    return FALSE;
+  for (int d = 0; d < 4; d++)
+    if (a->shape[d] != b->shape[d])
+      {
+        tvw_op_set_invalid (call, error, "the feature maps differ in shape");
+        return FALSE;
+      }
+
+  tvw_array_init (&call->out[0], TVW_ELEM_F32, 4,
+                  (gint64[]) { a->shape[0] * a->shape[2] * a->shape[3], 1, a->shape[2], a->shape[3] });
+  return TRUE;
+}
+
+/* Rows of 64 pixels of the first map at a time. */
+#define CORR_ROWS 64
+
+static void
+corr_volume_tasks (gpointer data,
+                   gsize    begin,
+                   gsize    end,
+                   int      thread)
+{
+  const TvwOpCall *call = data;
+  const TvwArray *a = &call->in[0];
+  const gint64 c = a->shape[1], hw = a->shape[2] * a->shape[3];
+  const gint64 blocks = (hw + CORR_ROWS - 1) / CORR_ROWS;
+  const float root = sqrtf ((float) c);
+
+  for (gsize task = begin; task < end; task++)
+    {
+      const gint64 n = (gint64) task / blocks, i0 = ((gint64) task % blocks) * CORR_ROWS;
+      const gint64 rows = MIN (CORR_ROWS, hw - i0);
+      const float *f1 = (const float *) call->in[0].data + n * c * hw;
+      const float *f2 = (const float *) call->in[1].data + n * c * hw;
+      float *out = (float *) call->out[0].data + (n * hw + i0) * hw;
+
+      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) rows, (int) hw, (int) c,
+                   1.0f, f1 + i0, (int) hw, f2, (int) hw, 0.0f, out, (int) hw);
+      for (gint64 i = 0; i < rows * hw; i++)
+        out[i] /= root;
+    }
+}
+
+static void
+corr_volume_run (TvwOpCall *call)
+{
+  const TvwArray *a = &call->in[0];
+  const gint64 hw = a->shape[2] * a->shape[3];
+  gsize tasks = (gsize) (a->shape[0] * ((hw + CORR_ROWS - 1) / CORR_ROWS));
+
+  if (tasks > 0)
+    tvw_parallel_range (tasks, call->n_threads, corr_volume_tasks, call);
+}
+
+const TvwOpClass tvw_op_corr_volume = {
+  .name = "corr_volume",
+  .infer = corr_volume_infer,
+  .run = corr_volume_run,
+};
+
+TvwVal
+tvw_net_corr_volume (TvwNet *net,
+                     TvwVal  fmap1,
+                     TvwVal  fmap2)
+{
+  TvwVal in[2] = { fmap1, fmap2 };
+  TvwNodeSpec node = {
+    .cls = &tvw_op_corr_volume,
+    .n_in = 2, .in = in,
     .n_out = 1,
   };
 

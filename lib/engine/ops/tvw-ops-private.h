@@ -359,9 +359,15 @@ TvwVal tvw_net_dequantize    (TvwNet        *net,
 
 /* ---- tvw-op-flow.c: RAFT's correlation lookup and convex upsampling ---- */
 extern const TvwOpClass tvw_op_corr_lookup;
-extern const TvwOpClass tvw_op_convex_upsample;
+extern const TvwOpClass tvw_op_upsample_flow;
 extern const TvwOpClass tvw_op_zeros_like_flow;
+extern const TvwOpClass tvw_op_corr_volume;
 #define TVW_CORR_MAX_LEVELS 8
+/* CorrBlock._compute_corr_volume (fmap1, fmap2), both N×C×h×w →
+ * (N·h·w)×1×h×w */
+TvwVal tvw_net_corr_volume   (TvwNet        *net,
+                              TvwVal         fmap1,
+                              TvwVal         fmap2);
 /* CorrBlock.index_pyramid: @pyramid levels (N·h·w)×1×h_l×w_l, @flow N×2×h×w
  * → N×(levels·(2·radius+1)²)×h×w, every sample times @scale. */
 TvwVal tvw_net_corr_lookup   (TvwNet        *net,
@@ -370,10 +376,12 @@ TvwVal tvw_net_corr_lookup   (TvwNet        *net,
                               TvwVal         flow,
                               int            radius,
                               double         scale);
-/* upsample_flow (flow, up_mask) with the 8× convex combination */
-TvwVal tvw_net_convex_upsample (TvwNet      *net,
+/* upsample_flow (flow, up_mask): 8× by the convex combination of
+ * softmax (@multiplier · mask), or bilinearly when @mask is -1 */
+TvwVal tvw_net_upsample_flow (TvwNet        *net,
                               TvwVal         flow,
-                              TvwVal         mask);
+                              TvwVal         mask,
+                              double         multiplier);
 /* zeros N×2×h×w, shaped after @like (N×C×h×w) */
 TvwVal tvw_net_zeros_like_flow (TvwNet      *net,
                               TvwVal         like);
@@ -397,6 +405,11 @@ typedef struct
   int    radius;
   double scale;
 } TvwCorrLookupParams;
+
+typedef struct
+{
+  double multiplier;
+} TvwUpsampleFlowParams;
 
 typedef struct
 {

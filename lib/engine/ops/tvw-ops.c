@@ -58,7 +58,8 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_quantize,
   &tvw_op_dequantize,
   &tvw_op_corr_lookup,
-  &tvw_op_convex_upsample,
+  &tvw_op_upsample_flow,
   &tvw_op_zeros_like_flow,
+  &tvw_op_corr_volume,
   NULL
 };
