@@ -188,6 +188,9 @@ const char *tvw_net_get_param_info     (TvwNet              *net,
                                         gboolean            *is_float);
 gboolean    tvw_net_has_param          (TvwNet              *net,
                                         const char          *name);
+/* Whether parameter @index holds a quantized tensor's integers. */
+gboolean    tvw_net_param_is_quantized (TvwNet              *net,
+                                        guint                index);
 /* Borrows @data (n_elements floats) until the next bind or the net's end. */
 void        tvw_net_set_param_data     (TvwNet              *net,
                                         guint                index,
