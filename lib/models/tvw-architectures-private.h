@@ -70,5 +70,6 @@ extern const TvwArchitecture tvw_resnet_architectures[];
 extern const TvwArchitecture tvw_regnet_architectures[];
 extern const TvwArchitecture tvw_efficientnet_architectures[];
 extern const TvwArchitecture tvw_mobilenet_architectures[];
+extern const TvwArchitecture tvw_quantized_architectures[];
 
 G_END_DECLS

@@ -57,5 +57,11 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_batched_nms,
   &tvw_op_quantize,
   &tvw_op_dequantize,
+  &tvw_op_quantize_stub,
+  &tvw_op_qconv2d,
+  &tvw_op_qlinear,
+  &tvw_op_qadd,
+  &tvw_op_qmax_pool2d,
+  &tvw_op_qadaptive_avg_pool2d,
   NULL
 };
