@@ -12,7 +12,8 @@
 # (float multipliers, round to nearest even), so no engine is a bit-exact
 # reference.  Criteria, in steps of the logits' quantisation (fc's output
 # scale): every logit within 3 steps of onednn's, at least 99% within one,
-# the same top-1 and at least 4 of the same top 5.  The test also measures
+# the same top-1 (up to exact ties, common among quantized logits) and at
+# least 4 of the same top 5.  The test also measures
 # how far PyTorch's two engines are from each other on the same converted
 # model and prints it: libtvw must not be further from onednn than a
 # few steps, while the engines themselves differ by about as much.
@@ -83,7 +84,10 @@ def judge(got, ref, step):
     ok = worst <= 3.0 + 1e-3 and within1 >= 0.99
     diag = f"max {worst:.2f} steps, {100 * within1:.2f}% within one step"
     for r in range(ref.shape[0]):
-        top1 = int(np.argmax(got[r])) == int(np.argmax(ref[r]))
+        # Quantized logits tie exactly (a few hundred distinct values):
+        # the same top-1 up to such a tie, in either output.
+        top1 = (got[r, np.argmax(ref[r])] == got[r].max() or
+                ref[r, np.argmax(got[r])] == ref[r].max())
         top5 = len(set(np.argsort(-got[r])[:5]) & set(np.argsort(-ref[r])[:5]))
         ok = ok and top1 and top5 >= 4
         diag += f"; row {r}: top-1 {'same' if top1 else 'differs'}, {top5} of top 5"
