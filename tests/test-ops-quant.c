@@ -245,8 +245,10 @@ test_qadd (void)
 
             test_unflatten (&a.a, f, idx);
             /* Dequantized in float, added, requantised (PyTorch's qadd). */
-            v = (float) (test_array_get (&a.a, idx) - a.a.zero_point) * (float) a.a.scale +
-                (float) (test_array_get (&b.a, idx) - b.a.zero_point) * (float) b.a.scale;
+            v = fmaf ((float) test_array_get (&a.a, idx), (float) a.a.scale,
+                      -(float) a.a.zero_point * (float) a.a.scale) +
+                fmaf ((float) test_array_get (&b.a, idx), (float) b.a.scale,
+                      -(float) b.a.zero_point * (float) b.a.scale);
             if (relu)
               v = MAX (v, 0.f);
             want[f] = CLAMP (nearbyintf (v * (1.f / out_scale)) + out_zero, 0, 255);

@@ -42,9 +42,24 @@ MODELS = [
 ]
 
 
+def damp_residuals(model):
+    """The last BatchNorm of each residual branch scaled by 0.1, as in a
+    trained network (or zero_init_residual, halfway): fully random
+    branches make a deep random network chaotic, so that one rounding tie
+    decided differently in an early layer moves many logits by steps —
+    PyTorch's onednn and qnnpack then disagree by as much as libtvw does."""
+    with torch.no_grad():
+        for m in model.modules():
+            for bn in ("bn3",) if hasattr(m, "bn3") else ("bn2",) if hasattr(m, "downsample") else ():
+                getattr(m, bn).weight.mul_(0.1)
+            if hasattr(m, "use_res_connect") and m.use_res_connect:
+                m.conv[-1].weight.mul_(0.1)
+    return model
+
+
 def quantized_model(name, seed, calibration):
     torch.backends.quantized.engine = "onednn"
-    model = tvwconf.randomise(getattr(tvq, name)(weights=None, quantize=False), seed)
+    model = damp_residuals(tvwconf.randomise(getattr(tvq, name)(weights=None, quantize=False), seed))
     model.eval()
     model.fuse_model(is_qat=False)
     model.qconfig = torch.ao.quantization.QConfig(

@@ -464,8 +464,9 @@ qadd_infer (TvwOpCall  *call,
   return TRUE;
 }
 
-/* As PyTorch's CPU kernel: both dequantized to float, added, requantised
- * with the output's inverse scale. */
+/* As PyTorch's vectorised CPU kernel: both dequantized to float as
+ * x·scale + (−zero_point·scale) in one fused multiply-add, added,
+ * requantised with the output's inverse scale. */
 static void
 qadd_range (gpointer data,
             gsize    begin,
@@ -479,11 +480,11 @@ qadd_range (gpointer data,
   const guint8 *ad = a->data, *bd = b->data;
   guint8 *y = call->out[0].data;
   const float as = (float) a->scale, bs = (float) b->scale, inv = 1.f / (float) q->scale;
-  const int az = a->zero_point, bz = b->zero_point;
+  const float az = -(float) a->zero_point * as, bz = -(float) b->zero_point * bs;
 
   for (gsize i = begin; i < end; i++)
     {
-      float v = (float) (ad[i] - az) * as + (float) (bd[i] - bz) * bs;
+      float v = fmaf ((float) ad[i], as, az) + fmaf ((float) bd[i], bs, bz);
 
       if (p->relu)
         v = MAX (v, 0.f);
