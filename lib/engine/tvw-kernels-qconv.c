@@ -27,7 +27,7 @@
 #include "tvw-kernels-qconv-private.h"
 
 #define QROWS 48   /* rows of an im2col block: a multiple of each tile's rows */
-#define QCHUNK 4   /* panels a task covers */
+#define QCHUNK 4   /* panels a task covers when rows are few */
 
 /* The register tile: rows × (np panels of NR int32 columns), acc[r][np·NR]. */
 typedef void (*TileFunc) (int           rows,
@@ -395,7 +395,7 @@ typedef struct
   gsize                 scratch_bytes;
   TileFunc              tile;
   gint64                m;           /* output pixels */
-  int                   row_blocks, chunks;
+  int                   row_blocks, chunks, chunk_panels;
   gboolean              direct;      /* A is the input itself */
 } QConvJob;
 
@@ -483,9 +483,11 @@ qconv_task (gpointer data,
         row_sum[r] = s - k * p->x_zero;
       }
 
-  for (int panel = chunk * QCHUNK; panel < MIN (n_panels, (chunk + 1) * QCHUNK); panel += 2)
+  const int panel_end = MIN (n_panels, (chunk + 1) * job->chunk_panels);
+
+  for (int panel = chunk * job->chunk_panels; panel < panel_end; panel += 2)
     {
-      const int np = MIN (2, MIN (n_panels, (chunk + 1) * QCHUNK) - panel);
+      const int np = MIN (2, panel_end - panel);
       const gint8 *b = (const gint8 *) p->weight +
         (gsize) g * tvw_qgemm_packed_bytes (k, cout_g) + (gsize) panel * panel_bytes;
       const int c0 = panel * TVW_QGEMM_NR;
@@ -616,6 +618,10 @@ tvw_kernel_qconv2d (const TvwQConvParams *p,
               p->pw == 0 && p->groups == 1 && p->cin % 4 == 0,
   };
   job.row_blocks = (int) ((job.m + QROWS - 1) / QROWS);
-  job.chunks = (n_panels + QCHUNK - 1) / QCHUNK;
+  /* A task gathers its im2col rows once for all of a group's panels when
+   * there are rows enough to share out; a late layer at batch 1 or a
+   * linear layer splits its panels instead, to use every thread. */
+  job.chunk_panels = job.row_blocks * p->groups >= 4 * n_threads ? n_panels : QCHUNK;
+  job.chunks = (n_panels + job.chunk_panels - 1) / job.chunk_panels;
   tvw_parallel_tasks (job.row_blocks * job.chunks * p->groups, n_threads, qconv_task, &job);
 }

@@ -31,15 +31,16 @@ import torchvision.models.quantization as tvq
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tvwconf  # noqa: E402
 
-# name, checkpoint forms, input (N, H, W); the ResNeXt-101s are the CI's
-# biggest: one form, one small batch.
+# builder, checkpoint forms, input (N, H, W); the ResNeXt-101s are the
+# CI's biggest: one form, one small batch.
 MODELS = [
-    ("resnet18", ["zip", "legacy"], (2, 64, 64)),
-    ("resnet50", ["zip"], (1, 96, 96)),
-    ("mobilenet_v2", ["zip", "state_dict"], (2, 64, 64)),
-    ("resnext101_32x8d", ["zip"], (1, 64, 64)),
-    ("resnext101_64x4d", ["zip"], (1, 64, 64)),
+    ("quantized_resnet18", ["zip", "legacy"], (2, 64, 64)),
+    ("quantized_resnet50", ["zip"], (1, 96, 96)),
+    ("quantized_mobilenet_v2", ["zip", "state_dict"], (2, 64, 64)),
+    ("quantized_resnext101_32x8d", ["zip"], (1, 64, 64)),
+    ("quantized_resnext101_64x4d", ["zip"], (1, 64, 64)),
 ]
+PREFIX = "quantized_"
 
 
 def damp_residuals(model):
@@ -118,7 +119,8 @@ def main():
     torch.manual_seed(16)
 
     try:
-        for index, (name, forms, (n, h, w)) in enumerate(models):
+        for index, (builder, forms, (n, h, w)) in enumerate(models):
+            name = builder[len(PREFIX):]
             calibration = [torch.randn(2, 3, h, w) for _ in range(3)]
             model = quantized_model(name, 1600 + index, calibration)
             sd = model.state_dict()
@@ -146,7 +148,7 @@ def main():
             del model, sd
 
         # A float checkpoint given to a quantized builder: a clear error.
-        name = models[0][0] if models else "resnet18"
+        name = models[0][0][len(PREFIX):] if models else "resnet18"
         ckpt = os.path.join(work, "float.pth")
         torch.save(getattr(tvq, name)(weights=None, quantize=False).state_dict(), ckpt)
         inp = os.path.join(work, "in.npy")
