@@ -463,3 +463,19 @@ tvw_qgemm_limit (int max_variant)
 {
   return kernels ()->tvw_qgemm_limit (max_variant);
 }
+
+void
+tvw_kernel_qadd (const guint8 *a,
+                 float         a_scale,
+                 int           a_zero,
+                 const guint8 *b,
+                 float         b_scale,
+                 int           b_zero,
+                 guint8       *y,
+                 gsize         n,
+                 float         y_scale,
+                 int           y_zero,
+                 gboolean      relu)
+{
+  kernels ()->tvw_kernel_qadd (a, a_scale, a_zero, b, b_scale, b_zero, y, n, y_scale, y_zero, relu);
+}

@@ -48,7 +48,8 @@
   X (tvw_qconv_scratch_bytes)                  \
   X (tvw_kernel_qconv2d)                       \
   X (tvw_qgemm_variant)                        \
-  X (tvw_qgemm_limit)
+  X (tvw_qgemm_limit)                          \
+  X (tvw_kernel_qadd)
 
 #define TVW_ISA_PASTE_(name, isa) name##_##isa
 #define TVW_ISA_PASTE(name, isa) TVW_ISA_PASTE_ (name, isa)
@@ -92,5 +93,6 @@
 # define tvw_kernel_qconv2d TVW_ISA_FN (tvw_kernel_qconv2d)
 # define tvw_qgemm_variant TVW_ISA_FN (tvw_qgemm_variant)
 # define tvw_qgemm_limit TVW_ISA_FN (tvw_qgemm_limit)
+# define tvw_kernel_qadd TVW_ISA_FN (tvw_kernel_qadd)
 
 #endif

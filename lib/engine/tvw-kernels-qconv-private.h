@@ -77,6 +77,20 @@ void  tvw_kernel_qconv2d        (const TvwQConvParams *p,
                                  guint8               *scratch,
                                  int                   n_threads);
 
+/* FloatFunctional add (add_relu): y = q (fma (a, as, −za·as) + fma (b, bs,
+ * −zb·bs)) over @n bytes, as PyTorch's vectorised CPU kernel. */
+void  tvw_kernel_qadd           (const guint8         *a,
+                                 float                 a_scale,
+                                 int                   a_zero,
+                                 const guint8         *b,
+                                 float                 b_scale,
+                                 int                   b_zero,
+                                 guint8               *y,
+                                 gsize                 n,
+                                 float                 y_scale,
+                                 int                   y_zero,
+                                 gboolean              relu);
+
 /* Which inner kernel runs: 2 = VNNI (AVX-512 VNNI or AVX-VNNI), 1 =
  * AVX2 without VNNI, 0 = portable C.  tvw_qgemm_limit () caps it (tests
  * run every variant the CPU has); it returns the one now in use. */

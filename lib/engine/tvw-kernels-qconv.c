@@ -625,3 +625,28 @@ tvw_kernel_qconv2d (const TvwQConvParams *p,
   job.chunks = (n_panels + job.chunk_panels - 1) / job.chunk_panels;
   tvw_parallel_tasks (job.row_blocks * job.chunks * p->groups, n_threads, qconv_task, &job);
 }
+
+void
+tvw_kernel_qadd (const guint8 *a,
+                 float         a_scale,
+                 int           a_zero,
+                 const guint8 *b,
+                 float         b_scale,
+                 int           b_zero,
+                 guint8       *y,
+                 gsize         n,
+                 float         y_scale,
+                 int           y_zero,
+                 gboolean      relu)
+{
+  const float az = -(float) a_zero * a_scale, bz = -(float) b_zero * b_scale;
+  const float inv = 1.f / y_scale, lo = relu ? 0.f : -G_MAXFLOAT;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      float v = MAX (fmaf ((float) a[i], a_scale, az) + fmaf ((float) b[i], b_scale, bz), lo);
+      float q = nearbyintf (CLAMP (v * inv, -1024.f, 1024.f)) + (float) y_zero;
+
+      y[i] = (guint8) CLAMP (q, 0.f, 255.f);
+    }
+}

@@ -464,9 +464,6 @@ qadd_infer (TvwOpCall  *call,
   return TRUE;
 }
 
-/* As PyTorch's vectorised CPU kernel: both dequantized to float as
- * x·scale + (−zero_point·scale) in one fused multiply-add, added,
- * requantised with the output's inverse scale. */
 static void
 qadd_range (gpointer data,
             gsize    begin,
@@ -477,19 +474,11 @@ qadd_range (gpointer data,
   const TvwQAddParams *p = call->params;
   const QOut *q = call->prepared;
   const TvwArray *a = &call->in[0], *b = &call->in[1];
-  const guint8 *ad = a->data, *bd = b->data;
-  guint8 *y = call->out[0].data;
-  const float as = (float) a->scale, bs = (float) b->scale, inv = 1.f / (float) q->scale;
-  const float az = -(float) a->zero_point * as, bz = -(float) b->zero_point * bs;
 
-  for (gsize i = begin; i < end; i++)
-    {
-      float v = fmaf ((float) ad[i], as, az) + fmaf ((float) bd[i], bs, bz);
-
-      if (p->relu)
-        v = MAX (v, 0.f);
-      y[i] = quantize_u8 (v, inv, q->zero_point);
-    }
+  tvw_kernel_qadd ((const guint8 *) a->data + begin, (float) a->scale, a->zero_point,
+                   (const guint8 *) b->data + begin, (float) b->scale, b->zero_point,
+                   (guint8 *) call->out[0].data + begin, end - begin, (float) q->scale,
+                   q->zero_point, p->relu);
 }
 
 static void
