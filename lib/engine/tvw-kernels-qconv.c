@@ -476,6 +476,18 @@ im2col (const TvwQConvParams *p,
       for (int ky = 0; ky < p->kh; ky++)
         {
           const int iy = oy * p->sh - p->ph + ky * p->dh;
+          const int ix0 = ox * p->sw - p->pw;
+
+          /* A whole row of taps inside the map, ungrouped and undilated:
+           * kw·cin contiguous bytes of the input. */
+          if (p->groups == 1 && p->dw == 1 && iy >= 0 && iy < p->h && ix0 >= 0 &&
+              ix0 + p->kw <= p->w)
+            {
+              memcpy (dst, x + (((gsize) b * p->h + iy) * p->w + ix0) * p->cin,
+                      (gsize) p->kw * cin_g);
+              dst += p->kw * cin_g;
+              continue;
+            }
 
           for (int kx = 0; kx < p->kw; kx++)
             {
@@ -699,8 +711,35 @@ tvw_kernel_qadd (const guint8 *a,
 {
   const float az = -(float) a_zero * a_scale, bz = -(float) b_zero * b_scale;
   const float inv = 1.f / y_scale, lo = relu ? 0.f : -G_MAXFLOAT;
+  gsize i = 0;
 
-  for (gsize i = 0; i < n; i++)
+#if defined(__AVX2__)
+  {
+    const __m256 as8 = _mm256_set1_ps (a_scale), bs8 = _mm256_set1_ps (b_scale);
+    const __m256 az8 = _mm256_set1_ps (az), bz8 = _mm256_set1_ps (bz);
+    const __m256 lo8 = _mm256_set1_ps (lo), inv8 = _mm256_set1_ps (inv);
+    const __m256 fmin = _mm256_set1_ps (-1024.f), fmax = _mm256_set1_ps (1024.f);
+    const __m256i yz = _mm256_set1_epi32 (y_zero);
+
+    for (; i + 8 <= n; i += 8)
+      {
+        __m256 va = _mm256_cvtepi32_ps (_mm256_cvtepu8_epi32 (_mm_loadl_epi64 ((const __m128i *) (a + i))));
+        __m256 vb = _mm256_cvtepi32_ps (_mm256_cvtepu8_epi32 (_mm_loadl_epi64 ((const __m128i *) (b + i))));
+        __m256 v = _mm256_add_ps (_mm256_fmadd_ps (va, as8, az8), _mm256_fmadd_ps (vb, bs8, bz8));
+        __m256i q;
+        __m128i w;
+
+        v = _mm256_max_ps (v, lo8);
+        v = _mm256_min_ps (_mm256_max_ps (_mm256_mul_ps (v, inv8), fmin), fmax);
+        q = _mm256_add_epi32 (_mm256_cvtps_epi32 (v), yz);
+        /* The saturating packs clamp to 0…255. */
+        w = _mm_packs_epi32 (_mm256_castsi256_si128 (q), _mm256_extracti128_si256 (q, 1));
+        _mm_storel_epi64 ((__m128i *) (y + i), _mm_packus_epi16 (w, w));
+      }
+  }
+#endif
+
+  for (; i < n; i++)
     {
       float v = MAX (fmaf ((float) a[i], a_scale, az) + fmaf ((float) b[i], b_scale, bz), lo);
       float q = nearbyintf (CLAMP (v * inv, -1024.f, 1024.f)) + (float) y_zero;
