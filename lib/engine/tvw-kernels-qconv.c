@@ -79,136 +79,83 @@ load4 (const guint8 *p)
  * vpmaddubsw pair sum stays within int16 (2·127·128 < 32768). */
 static inline __m256i
 dpbusd_avx2 (__m256i acc,
-             __m256i lo,
-             __m256i hi,
+             __m256i av,
              __m256i w)
 {
   const __m256i ones = _mm256_set1_epi16 (1), k128 = _mm256_set1_epi16 (128);
+  const __m256i lo = _mm256_and_si256 (av, _mm256_set1_epi8 (0x7f));
+  const __m256i hi = _mm256_and_si256 (_mm256_srli_epi16 (av, 7), _mm256_set1_epi8 (1));
 
   acc = _mm256_add_epi32 (acc, _mm256_madd_epi16 (_mm256_maddubs_epi16 (lo, w), ones));
   return _mm256_add_epi32 (acc, _mm256_madd_epi16 (_mm256_maddubs_epi16 (hi, w), k128));
 }
 
-static inline __attribute__ ((always_inline)) void
-tile_avx2_n (const int     rows,
-             int           kq,
-             const guint8 *a,
-             gsize         lda,
-             const gint8  *b,
-             gint32       *acc)
-{
-  const __m256i mask7 = _mm256_set1_epi8 (0x7f), one = _mm256_set1_epi8 (1);
-  __m256i c0[6], c1[6];
+/* A 256-bit tile, rows × 16 columns (two registers a row), up to 6 rows
+ * at once, one panel after the other; @dpbusd sums the products. */
+#define TILE_256(name, inline_attrs, attrs, dpbusd)                                   \
+  static inline __attribute__ (inline_attrs) void                                     \
+  name##_n (const int     rows,                                                       \
+            int           kq,                                                         \
+            const guint8 *a,                                                          \
+            gsize         lda,                                                        \
+            const gint8  *b,                                                          \
+            gint32       *acc)                                                        \
+  {                                                                                   \
+    __m256i c0[6], c1[6];                                                             \
+                                                                                      \
+    for (int r = 0; r < rows; r++)                                                    \
+      c0[r] = c1[r] = _mm256_setzero_si256 ();                                        \
+    for (int q = 0; q < kq; q++)                                                      \
+      {                                                                               \
+        const __m256i w0 = _mm256_loadu_si256 ((const __m256i *) (b + q * 64));       \
+        const __m256i w1 = _mm256_loadu_si256 ((const __m256i *) (b + q * 64 + 32));  \
+                                                                                      \
+        for (int r = 0; r < rows; r++)                                                \
+          {                                                                           \
+            const __m256i av = _mm256_set1_epi32 (load4 (a + (gsize) r * lda + q * 4)); \
+                                                                                      \
+            c0[r] = dpbusd (c0[r], av, w0);                                           \
+            c1[r] = dpbusd (c1[r], av, w1);                                           \
+          }                                                                           \
+      }                                                                               \
+    for (int r = 0; r < rows; r++)                                                    \
+      {                                                                               \
+        _mm256_storeu_si256 ((__m256i *) (acc + r * 2 * TVW_QGEMM_NR), c0[r]);        \
+        _mm256_storeu_si256 ((__m256i *) (acc + r * 2 * TVW_QGEMM_NR + 8), c1[r]);    \
+      }                                                                               \
+  }                                                                                   \
+                                                                                      \
+  static __attribute__ (attrs) void                                                   \
+  name (int           rows,                                                           \
+        int           np,                                                             \
+        int           kq,                                                             \
+        const guint8 *a,                                                              \
+        gsize         lda,                                                            \
+        const gint8  *b,                                                              \
+        gsize         panel_bytes,                                                    \
+        gint32       *acc)                                                            \
+  {                                                                                   \
+    for (int p = 0; p < np; p++)                                                      \
+      for (int r = 0; r < rows; r += 6)                                               \
+        {                                                                             \
+          const gint8 *bp = b + (gsize) p * panel_bytes;                              \
+                                                                                      \
+          if (rows - r >= 6)                                                          \
+            name##_n (6, kq, a + (gsize) r * lda, lda, bp,                            \
+                      acc + (gsize) r * 2 * TVW_QGEMM_NR + p * TVW_QGEMM_NR);         \
+          else                                                                        \
+            for (int i = r; i < rows; i++)                                            \
+              name##_n (1, kq, a + (gsize) i * lda, lda, bp,                          \
+                        acc + (gsize) i * 2 * TVW_QGEMM_NR + p * TVW_QGEMM_NR);       \
+        }                                                                             \
+  }
 
-  for (int r = 0; r < rows; r++)
-    c0[r] = c1[r] = _mm256_setzero_si256 ();
-  for (int q = 0; q < kq; q++)
-    {
-      const __m256i w0 = _mm256_loadu_si256 ((const __m256i *) (b + q * 64));
-      const __m256i w1 = _mm256_loadu_si256 ((const __m256i *) (b + q * 64 + 32));
-
-      for (int r = 0; r < rows; r++)
-        {
-          const __m256i av = _mm256_set1_epi32 (load4 (a + (gsize) r * lda + q * 4));
-          const __m256i lo = _mm256_and_si256 (av, mask7);
-          const __m256i hi = _mm256_and_si256 (_mm256_srli_epi16 (av, 7), one);
-
-          c0[r] = dpbusd_avx2 (c0[r], lo, hi, w0);
-          c1[r] = dpbusd_avx2 (c1[r], lo, hi, w1);
-        }
-    }
-  for (int r = 0; r < rows; r++)
-    {
-      _mm256_storeu_si256 ((__m256i *) (acc + r * 2 * TVW_QGEMM_NR), c0[r]);
-      _mm256_storeu_si256 ((__m256i *) (acc + r * 2 * TVW_QGEMM_NR + 8), c1[r]);
-    }
-}
-
-static void
-tile_avx2 (int           rows,
-           int           np,
-           int           kq,
-           const guint8 *a,
-           gsize         lda,
-           const gint8  *b,
-           gsize         panel_bytes,
-           gint32       *acc)
-{
-  for (int p = 0; p < np; p++)
-    for (int r = 0; r < rows; r += 6)
-      {
-        const guint8 *ar = a + (gsize) r * lda;
-        const gint8 *bp = b + (gsize) p * panel_bytes;
-        gint32 *ap = acc + (gsize) r * 2 * TVW_QGEMM_NR + p * TVW_QGEMM_NR;
-
-        if (rows - r >= 6)
-          tile_avx2_n (6, kq, ar, lda, bp, ap);
-        else
-          for (int i = r; i < rows; i++)
-            tile_avx2_n (1, kq, a + (gsize) i * lda, lda, bp,
-                         acc + (gsize) i * 2 * TVW_QGEMM_NR + p * TVW_QGEMM_NR);
-      }
-}
+TILE_256 (tile_avx2, (always_inline), (hot), dpbusd_avx2)
 
 #if !defined(__AVX512F__)
-/* AVX-VNNI: the same tile with vpdpbusd on 256-bit registers. */
-static inline __attribute__ ((always_inline, target ("avxvnni"))) void
-tile_avxvnni_n (const int     rows,
-                int           kq,
-                const guint8 *a,
-                gsize         lda,
-                const gint8  *b,
-                gint32       *acc)
-{
-  __m256i c0[6], c1[6];
-
-  for (int r = 0; r < rows; r++)
-    c0[r] = c1[r] = _mm256_setzero_si256 ();
-  for (int q = 0; q < kq; q++)
-    {
-      const __m256i w0 = _mm256_loadu_si256 ((const __m256i *) (b + q * 64));
-      const __m256i w1 = _mm256_loadu_si256 ((const __m256i *) (b + q * 64 + 32));
-
-      for (int r = 0; r < rows; r++)
-        {
-          const __m256i av = _mm256_set1_epi32 (load4 (a + (gsize) r * lda + q * 4));
-
-          c0[r] = _mm256_dpbusd_avx_epi32 (c0[r], av, w0);
-          c1[r] = _mm256_dpbusd_avx_epi32 (c1[r], av, w1);
-        }
-    }
-  for (int r = 0; r < rows; r++)
-    {
-      _mm256_storeu_si256 ((__m256i *) (acc + r * 2 * TVW_QGEMM_NR), c0[r]);
-      _mm256_storeu_si256 ((__m256i *) (acc + r * 2 * TVW_QGEMM_NR + 8), c1[r]);
-    }
-}
-
-static __attribute__ ((target ("avxvnni"))) void
-tile_avxvnni (int           rows,
-              int           np,
-              int           kq,
-              const guint8 *a,
-              gsize         lda,
-              const gint8  *b,
-              gsize         panel_bytes,
-              gint32       *acc)
-{
-  for (int p = 0; p < np; p++)
-    for (int r = 0; r < rows; r += 6)
-      {
-        const guint8 *ar = a + (gsize) r * lda;
-        const gint8 *bp = b + (gsize) p * panel_bytes;
-        gint32 *ap = acc + (gsize) r * 2 * TVW_QGEMM_NR + p * TVW_QGEMM_NR;
-
-        if (rows - r >= 6)
-          tile_avxvnni_n (6, kq, ar, lda, bp, ap);
-        else
-          for (int i = r; i < rows; i++)
-            tile_avxvnni_n (1, kq, a + (gsize) i * lda, lda, bp,
-                            acc + (gsize) i * 2 * TVW_QGEMM_NR + p * TVW_QGEMM_NR);
-      }
-}
+/* AVX-VNNI: vpdpbusd on 256-bit registers. */
+TILE_256 (tile_avxvnni, (always_inline, target ("avxvnni")), (target ("avxvnni")),
+          _mm256_dpbusd_avx_epi32)
 #endif
 
 #endif /* __AVX2__ */

@@ -140,12 +140,21 @@ qstub_range (gpointer data,
     y[i] = quantize_u8 (x[i], inv, q->zero_point);
 }
 
+/* An elementwise op's ranges over its output, on one thread below 64 Ki
+ * elements. */
 static void
-qstub_run (TvwOpCall *call)
+run_elementwise (TvwOpCall    *call,
+                 TvwRangeFunc  range)
 {
   gint64 n = tvw_array_numel (&call->out[0]);
 
-  tvw_parallel_range ((gsize) n, n < 65536 ? 1 : call->n_threads, qstub_range, call);
+  tvw_parallel_range ((gsize) n, n < 65536 ? 1 : call->n_threads, range, call);
+}
+
+static void
+qstub_run (TvwOpCall *call)
+{
+  run_elementwise (call, qstub_range);
 }
 
 const TvwOpClass tvw_op_quantize_stub = {
@@ -484,9 +493,7 @@ qadd_range (gpointer data,
 static void
 qadd_run (TvwOpCall *call)
 {
-  gint64 n = tvw_array_numel (&call->out[0]);
-
-  tvw_parallel_range ((gsize) n, n < 65536 ? 1 : call->n_threads, qadd_range, call);
+  run_elementwise (call, qadd_range);
 }
 
 const TvwOpClass tvw_op_qadd = {
