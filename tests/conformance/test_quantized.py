@@ -110,10 +110,40 @@ def judge(got, ref, step):
     return ok, diag
 
 
+# quantize=False: the float quantizable model (its ReLU6s made ReLUs), with
+# the float tolerance of the other conformance tests.  Through GI, as the
+# CLI takes no builder options.
+FLOAT_MODELS = ["quantized_mobilenet_v2", "quantized_resnet18"]
+
+
+def check_float(builder, seed, work, rng):
+    import gi
+    gi.require_version("Tvw", "1.0")
+    from gi.repository import Gio, GLib, Tvw
+
+    model = tvwconf.randomise(getattr(tvq, builder[len(PREFIX):])(weights=None, quantize=False), seed)
+    ckpt = os.path.join(work, "float.pth")
+    torch.save(model.state_dict(), ckpt)
+    batch = rng.standard_normal((2, 3, 64, 64)).astype(np.float32)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(batch)).numpy()
+
+    tvw_model = Tvw.Model(architecture=builder,
+                          options=GLib.Variant("a{sv}", {"quantize": GLib.Variant("b", False)}))
+    tvw_model.init(None)
+    tvw_model.load_state_dict_from_file(Gio.File.new_for_path(ckpt), True)
+    out = tvw_model.forward(Tvw.Tensor.new_from_bytes(Tvw.DType.FLOAT32, list(batch.shape),
+                                                      GLib.Bytes.new(batch.tobytes())))
+    got = np.frombuffer(out.get_bytes().get_data(), np.float32).reshape(out.get_shape())
+    os.unlink(ckpt)
+    return tvwconf.compare(got, ref)
+
+
 def main():
     only = os.environ.get("TVW_CONFORMANCE_ONLY")
     models = [m for m in MODELS if not only or m[0] in only.split(",")]
-    tap = tvwconf.Tap(sum(len(forms) + 1 for _, forms, _ in models) + 1)
+    floats = [m for m in FLOAT_MODELS if not only or m in only.split(",")]
+    tap = tvwconf.Tap(sum(len(forms) + 1 for _, forms, _ in models) + 2 + len(floats))
     work = tvwconf.workdir()
     rng = np.random.default_rng(16)
     torch.manual_seed(16)
@@ -134,6 +164,8 @@ def main():
             ok, diag = judge(other, ref, step)
             tap.ok(True, f"quantized_{name}: qnnpack vs onednn (measured, not judged)", diag)
 
+            if index == 0:
+                torch.save(sd, os.path.join(work, "quantized.pth"))
             for form in forms:
                 ckpt = os.path.join(work, f"quantized_{name}.{form}")
                 tvwconf.write_form(sd, form, ckpt)
@@ -157,6 +189,15 @@ def main():
                            "--input", inp, "--output", os.path.join(work, "o.npy"), check=False)
         tap.ok(proc.returncode != 0 and "needs a quantized checkpoint" in proc.stderr,
                f"quantized_{name} refuses a float checkpoint", proc.stderr.strip())
+        # And the float builder refuses the quantized checkpoint.
+        proc = tvwconf.tvw("forward", "--model", name, "--checkpoint",
+                           os.path.join(work, "quantized.pth"), "--input", inp,
+                           "--output", os.path.join(work, "o.npy"), check=False)
+        tap.ok(proc.returncode != 0 and "is a quantized checkpoint" in proc.stderr,
+               f"{name} refuses a quantized checkpoint", proc.stderr.strip())
+        for index, builder in enumerate(floats):
+            ok, diag = check_float(builder, 1700 + index, work, rng)
+            tap.ok(ok, f"{builder} quantize=False (float, through GI)", diag)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
