@@ -5,8 +5,12 @@
  * Activations are quint8 (channels-last), weights qint8: the products are
  * summed in int32, then the zero points are taken out with the weights'
  * column sums (and the rows' sums when a weight zero point is not 0), and
- * each output is requantised in float as fbgemm does with a float bias:
- * y = clamp (nearbyint (acc · (sx·sw[c] / sy) + bias[c] / sy) + zy).
+ * each output is requantised in float with a float bias, as fbgemm and
+ * PyTorch's onednn engine do: y = clamp (nearbyint (acc · (sx·sw[c] / sy)
+ * + bias[c] / sy) + zy), the product and sum in one fused multiply-add.
+ * (fbgemm groups it as (acc + bias / (sx·sw)) · (sx·sw / sy), which
+ * rounds differently at ties; this grouping matches onednn's output
+ * bit for bit on almost every element, the only int8 engine here.)
  *
  * The GEMM's weights are packed once, the same for every instruction set,
  * in panels of TVW_QGEMM_NR output channels: for each group of four

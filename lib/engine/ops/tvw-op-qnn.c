@@ -409,7 +409,7 @@ qconv_run (TvwOpCall *call)
   const double sx = call->in[0].scale;
   TvwQConvParams kp;
 
-  /* fbgemm's float multipliers for this input scale. */
+  /* The float multipliers for this input scale. */
   if (prep->mult_for != sx)
     {
       for (int c = 0; c < p->cout; c++)
