@@ -21,6 +21,7 @@
 #include "tvw-kernels-grouped-private.h"
 #include "tvw-kernels-se-private.h"
 #include "tvw-kernels-winograd-private.h"
+#include "tvw-kernels-qconv-private.h"
 
 /* One set: a pointer per kernel, each named as the kernel. */
 typedef struct
@@ -422,4 +423,59 @@ tvw_kernel_winograd_conv2d (const TvwConvParams *p,
 {
   kernels ()->tvw_kernel_winograd_conv2d (p, input, residual, output, scratch,
                                           scratch_per_thread, n_threads);
+}
+
+void
+tvw_qgemm_pack (const float *w,
+                int          n,
+                int          cin_g,
+                int          taps,
+                gint8       *packed,
+                gint32      *col_sum)
+{
+  kernels ()->tvw_qgemm_pack (w, n, cin_g, taps, packed, col_sum);
+}
+
+gsize
+tvw_qconv_scratch_bytes (const TvwQConvParams *p)
+{
+  return kernels ()->tvw_qconv_scratch_bytes (p);
+}
+
+void
+tvw_kernel_qconv2d (const TvwQConvParams *p,
+                    const guint8         *x,
+                    guint8               *y,
+                    guint8               *scratch,
+                    int                   n_threads)
+{
+  kernels ()->tvw_kernel_qconv2d (p, x, y, scratch, n_threads);
+}
+
+int
+tvw_qgemm_variant (void)
+{
+  return kernels ()->tvw_qgemm_variant ();
+}
+
+int
+tvw_qgemm_limit (int max_variant)
+{
+  return kernels ()->tvw_qgemm_limit (max_variant);
+}
+
+void
+tvw_kernel_qadd (const guint8 *a,
+                 float         a_scale,
+                 int           a_zero,
+                 const guint8 *b,
+                 float         b_scale,
+                 int           b_zero,
+                 guint8       *y,
+                 gsize         n,
+                 float         y_scale,
+                 int           y_zero,
+                 gboolean      relu)
+{
+  kernels ()->tvw_kernel_qadd (a, a_scale, a_zero, b, b_scale, b_zero, y, n, y_scale, y_zero, relu);
 }

@@ -200,6 +200,9 @@ gboolean    tvw_net_has_param          (TvwNet              *net,
  * torchvision's parameters() leaves out. */
 gboolean    tvw_net_param_is_buffer    (TvwNet              *net,
                                         guint                index);
+/* Whether parameter @index holds a quantized tensor's integers. */
+gboolean    tvw_net_param_is_quantized (TvwNet              *net,
+                                        guint                index);
 /* Borrows @data (n_elements floats) until the next bind or the net's end. */
 void        tvw_net_set_param_data     (TvwNet              *net,
                                         guint                index,

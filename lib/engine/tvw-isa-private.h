@@ -43,7 +43,13 @@
   X (tvw_winograd_packed_floats)               \
   X (tvw_winograd_pack)                        \
   X (tvw_winograd_scratch_floats)              \
-  X (tvw_kernel_winograd_conv2d)
+  X (tvw_kernel_winograd_conv2d)              \
+  X (tvw_qgemm_pack)                           \
+  X (tvw_qconv_scratch_bytes)                  \
+  X (tvw_kernel_qconv2d)                       \
+  X (tvw_qgemm_variant)                        \
+  X (tvw_qgemm_limit)                          \
+  X (tvw_kernel_qadd)
 
 #define TVW_ISA_PASTE_(name, isa) name##_##isa
 #define TVW_ISA_PASTE(name, isa) TVW_ISA_PASTE_ (name, isa)
@@ -82,5 +88,11 @@
 # define tvw_winograd_pack TVW_ISA_FN (tvw_winograd_pack)
 # define tvw_winograd_scratch_floats TVW_ISA_FN (tvw_winograd_scratch_floats)
 # define tvw_kernel_winograd_conv2d TVW_ISA_FN (tvw_kernel_winograd_conv2d)
+# define tvw_qgemm_pack TVW_ISA_FN (tvw_qgemm_pack)
+# define tvw_qconv_scratch_bytes TVW_ISA_FN (tvw_qconv_scratch_bytes)
+# define tvw_kernel_qconv2d TVW_ISA_FN (tvw_kernel_qconv2d)
+# define tvw_qgemm_variant TVW_ISA_FN (tvw_qgemm_variant)
+# define tvw_qgemm_limit TVW_ISA_FN (tvw_qgemm_limit)
+# define tvw_kernel_qadd TVW_ISA_FN (tvw_kernel_qadd)
 
 #endif

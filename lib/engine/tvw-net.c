@@ -519,6 +519,13 @@ tvw_net_get_param_info (TvwNet         *net,
 }
 
 gboolean
+tvw_net_param_is_quantized (TvwNet *net,
+                            guint   index)
+{
+  return (tvw_net_param (net, index)->flags & TVW_WEIGHT_QUANTIZED) != 0;
+}
+
+gboolean
 tvw_net_has_param (TvwNet     *net,
                    const char *name)
 {

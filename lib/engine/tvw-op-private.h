@@ -66,6 +66,10 @@ typedef enum
   TVW_WEIGHT_OPTIONAL = 1 << 1,  /* may be missing from a checkpoint */
   TVW_WEIGHT_INT      = 1 << 2,  /* an integer (num_batches_tracked): checked, not read */
   TVW_WEIGHT_INIT_ONES = 1 << 3, /* random initialisation: ones (norm scales, running_var) */
+  /* A quantized tensor's integers (with “.q_scales” and “.q_zero_points”
+   * declared next to it): a checkpoint must hold a quantized tensor
+   * there, and only there. */
+  TVW_WEIGHT_QUANTIZED = 1 << 4,
 } TvwWeightFlags;
 
 typedef struct

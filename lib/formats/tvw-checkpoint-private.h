@@ -52,6 +52,11 @@ typedef struct
   guint         n_dims;
   gint64        shape[TVW_CKPT_MAX_DIMS];
   gint64        n_elements;
+  /* A quantized tensor (qint8 / quint8) of a torchvision quantized model:
+   * the raw integers, with its affine parameters as two more float32
+   * entries “@name.q_scales” and “@name.q_zero_points” of shape
+   * [shape[0]] (per-channel along dimension 0, or one value repeated). */
+  gboolean      quantized;
 } TvwCkptTensor;
 
 /* Maps @path and parses its index.  Tensor data is not converted until asked

@@ -247,6 +247,34 @@ tvw_ckpt_add_tensor (TvwCheckpoint  *self,
   return TRUE;
 }
 
+gboolean
+tvw_ckpt_add_owned_floats (TvwCheckpoint  *self,
+                           const char     *name,
+                           guint           n_dims,
+                           const gint64   *shape,
+                           float          *data,
+                           GError        **error)
+{
+  gint64 stride[TVW_CKPT_MAX_DIMS];
+  gint64 expected = 1;
+  TvwCkptEntry *entry;
+
+  for (guint d = n_dims; d-- > 0;)
+    {
+      stride[d] = expected;
+      expected *= shape[d];
+    }
+  if (!tvw_ckpt_add_tensor (self, name, TVW_CKPT_DTYPE_FLOAT32, n_dims, shape, stride,
+                            (const guint8 *) data, error))
+    {
+      g_free (data);
+      return FALSE;
+    }
+  entry = g_ptr_array_index (self->entries, self->entries->len - 1);
+  entry->converted = data;
+  return TRUE;
+}
+
 /* A common "module." prefix (nn.DataParallel, DistributedDataParallel) is
  * dropped so that keys match the model's own names. */
 static void

@@ -225,6 +225,15 @@ gboolean     tvw_ckpt_add_tensor   (TvwCheckpoint      *self,
                                     const guint8       *data,
                                     GError            **error);
 
+/* Adds a float32 tensor computed by the loader (quantization parameters):
+ * @data, contiguous, is owned by @self from now on, even on failure. */
+gboolean     tvw_ckpt_add_owned_floats (TvwCheckpoint  *self,
+                                        const char     *name,
+                                        guint           n_dims,
+                                        const gint64   *shape,
+                                        float          *data,
+                                        GError        **error);
+
 /* Checks a strided view over a storage of @storage_numel elements and
  * returns its element count.  @what names the tensor in messages. */
 gboolean     tvw_ckpt_check_view   (TvwCheckpoint      *self,

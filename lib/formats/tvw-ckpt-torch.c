@@ -150,6 +150,196 @@ storage_data (TvwPkStorage *s)
   return s->data;
 }
 
+/* Entry @i of a 1-D tensor of per-channel quantization parameters. */
+static gboolean
+read_vector (TvwCheckpoint  *ckpt,
+             const char     *what,
+             TvwPkTensor    *t,
+             gint64          n,
+             double         *out,
+             GError        **error)
+{
+  TvwCkptDType dtype = t->storage->dtype;
+  gsize es = tvw_ckpt_dtype_size (dtype);
+  const guint8 *base;
+  gint64 n_elements;
+
+  if (t->n_dims != 1 || t->size[0] != n)
+    {
+      tvw_ckpt_set_error (ckpt, error, "'%s' has %u dimensions, not one of %" G_GINT64_FORMAT
+                          " entries", what, t->n_dims, n);
+      return FALSE;
+    }
+  if (!tvw_ckpt_check_view (ckpt, what, 1, t->size, t->stride, t->storage_offset,
+                            t->storage->numel, &n_elements, error))
+    return FALSE;
+  base = storage_data (t->storage) + t->storage_offset * (gint64) es;
+
+  for (gint64 i = 0; i < n; i++)
+    {
+      const guint8 *p = base + i * t->stride[0] * (gint64) es;
+      union { double d; float f; gint64 l; gint32 i; } v;
+
+      memcpy (&v, p, es);
+      switch (dtype)
+        {
+        case TVW_CKPT_DTYPE_FLOAT64: out[i] = v.d; break;
+        case TVW_CKPT_DTYPE_FLOAT32: out[i] = v.f; break;
+        case TVW_CKPT_DTYPE_INT64: out[i] = (double) v.l; break;
+        case TVW_CKPT_DTYPE_INT32: out[i] = v.i; break;
+        default:
+          tvw_ckpt_set_error (ckpt, error, "'%s' is a %s tensor, not a float or integer one",
+                              what, tvw_ckpt_dtype_name (dtype));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* A quantized tensor's affine parameters as “@name.q_scales” and
+ * “@name.q_zero_points”: float32 vectors along dimension 0 (a per-tensor
+ * scale repeated), which is where torch quantizes weights per channel. */
+static gboolean
+add_quantization (TorchLoad    *load,
+                  const char   *name,
+                  TvwPkTensor  *t,
+                  GError      **error)
+{
+  TvwCheckpoint *ckpt = load->ckpt;
+  const int qmin = t->storage->dtype == TVW_CKPT_DTYPE_UINT8 ? 0 : -128;
+  const gint64 n = t->n_dims > 0 ? t->size[0] : 1;
+  g_autofree double *scales = g_new (double, MAX (n, 1));
+  g_autofree double *zero_points = g_new (double, MAX (n, 1));
+  g_autofree char *scales_name = g_strconcat (name, ".q_scales", NULL);
+  g_autofree char *zero_points_name = g_strconcat (name, ".q_zero_points", NULL);
+  float *fs, *fz;
+
+  if (t->storage->dtype != TVW_CKPT_DTYPE_INT8 && t->storage->dtype != TVW_CKPT_DTYPE_UINT8)
+    {
+      tvw_ckpt_set_error (ckpt, error, "quantized tensor '%s' is stored as %s, not qint8 or quint8",
+                          name, tvw_ckpt_dtype_name (t->storage->dtype));
+      return FALSE;
+    }
+  if (t->qaxis > 0)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_UNSUPPORTED,
+                   "%s: '%s' is quantized per channel along dimension %d; only dimension 0 "
+                   "(output channels) is supported", ckpt->display_name, name, t->qaxis);
+      return FALSE;
+    }
+  if (t->qaxis == 0)
+    {
+      if (!read_vector (ckpt, scales_name, t->qscales, n, scales, error) ||
+          !read_vector (ckpt, zero_points_name, t->qzero_points, n, zero_points, error))
+        return FALSE;
+    }
+  else
+    for (gint64 i = 0; i < n; i++)
+      {
+        scales[i] = t->qscale;
+        zero_points[i] = (double) t->qzero_point;
+      }
+
+  fs = g_new (float, MAX (n, 1));
+  fz = g_new (float, MAX (n, 1));
+  for (gint64 i = 0; i < n; i++)
+    {
+      if (!(scales[i] > 0 && scales[i] < G_MAXFLOAT) ||
+          !(zero_points[i] >= qmin && zero_points[i] <= qmin + 255))
+        {
+          g_free (fs);
+          g_free (fz);
+          tvw_ckpt_set_error (ckpt, error, "quantized tensor '%s': channel %" G_GINT64_FORMAT
+                              " has scale %g and zero point %g", name, i, scales[i],
+                              zero_points[i]);
+          return FALSE;
+        }
+      fs[i] = (float) scales[i];
+      fz[i] = (float) zero_points[i];
+    }
+
+  if (!tvw_ckpt_add_owned_floats (ckpt, scales_name, 1, &n, fs, error))
+    {
+      g_free (fz);
+      return FALSE;
+    }
+  return tvw_ckpt_add_owned_floats (ckpt, zero_points_name, 1, &n, fz, error);
+}
+
+static gboolean
+add_pk_tensor (TorchLoad    *load,
+               const char   *name,
+               TvwPkTensor  *t,
+               GError      **error)
+{
+  TvwCheckpoint *ckpt = load->ckpt;
+  TvwPkStorage *s = t->storage;
+  const guint8 *data = NULL;
+  gint64 n_elements;
+
+  if (!tvw_ckpt_check_view (ckpt, name, t->n_dims, t->size, t->stride,
+                            t->storage_offset, s->numel, &n_elements, error))
+    return FALSE;
+
+  if (n_elements > 0)
+    data = storage_data (s) + t->storage_offset * (gint64) tvw_ckpt_dtype_size (s->dtype);
+  if (!tvw_ckpt_add_tensor (ckpt, name, s->dtype, t->n_dims, t->size, t->stride, data, error))
+    return FALSE;
+  if (!t->quantized)
+    return TRUE;
+
+  ((TvwCkptTensor *) tvw_checkpoint_lookup (ckpt, name))->quantized = TRUE;
+  return add_quantization (load, name, t, error);
+}
+
+/* A quantized Linear's packed parameters, “P._packed_params._packed_params”
+ * = (weight, bias or None), become “P.weight” and “P.bias” like a Conv2d's;
+ * “P._packed_params.dtype” (torch.qint8) is only checked. */
+static gboolean
+add_packed_params (TorchLoad    *load,
+                   const char   *key,
+                   TvwPkObj     *value,
+                   gboolean     *handled,
+                   GError      **error)
+{
+  static const char params_suffix[] = "._packed_params._packed_params";
+  static const char dtype_suffix[] = "._packed_params.dtype";
+  g_autofree char *prefix = NULL;
+  g_autofree char *weight = NULL;
+  g_autofree char *bias = NULL;
+  TvwPkObj **items;
+
+  *handled = FALSE;
+  if (g_str_has_suffix (key, dtype_suffix) && value->type == TVW_PK_GLOBAL &&
+      value->v.global.kind == TVW_PK_GLOBAL_DTYPE)
+    {
+      *handled = TRUE;
+      if (value->v.global.dtype == TVW_CKPT_DTYPE_INT8)
+        return TRUE;
+      g_set_error (error, TVW_ERROR, TVW_ERROR_UNSUPPORTED,
+                   "%s: '%s' is torch.%s: only static int8 quantization is supported",
+                   load->ckpt->display_name, key, value->v.global.name);
+      return FALSE;
+    }
+  if (!g_str_has_suffix (key, params_suffix) || value->type != TVW_PK_TUPLE)
+    return TRUE;
+
+  *handled = TRUE;
+  items = value->v.seq.items;
+  if (value->v.seq.n != 2 || items[0]->type != TVW_PK_TENSOR || !items[0]->v.tensor->quantized ||
+      (items[1]->type != TVW_PK_TENSOR && items[1]->type != TVW_PK_NONE))
+    {
+      tvw_ckpt_set_error (load->ckpt, error, "'%s' is not a (quantized weight, bias) pair", key);
+      return FALSE;
+    }
+  prefix = g_strndup (key, strlen (key) - strlen (params_suffix));
+  weight = g_strconcat (prefix, ".weight", NULL);
+  bias = g_strconcat (prefix, ".bias", NULL);
+  if (!add_pk_tensor (load, weight, items[0]->v.tensor, error))
+    return FALSE;
+  return items[1]->type == TVW_PK_NONE || add_pk_tensor (load, bias, items[1]->v.tensor, error);
+}
+
 /* The object the pickle built: a state_dict, or a dict wrapping one under
  * "state_dict" or "model" next to other things (epoch, optimizer, …). */
 static gboolean
@@ -183,10 +373,7 @@ collect_tensors (TorchLoad  *load,
     {
       TvwPkObj *key = sd->v.dict.keys[i];
       TvwPkObj *value = sd->v.dict.values[i];
-      TvwPkTensor *t;
-      TvwPkStorage *s;
-      const guint8 *data;
-      gint64 n_elements;
+      gboolean handled;
 
       if (key->type != TVW_PK_STR)
         {
@@ -194,24 +381,18 @@ collect_tensors (TorchLoad  *load,
                               i, tvw_pk_type_name (key));
           return FALSE;
         }
+      if (!add_packed_params (load, key->v.str.data, value, &handled, error))
+        return FALSE;
+      /* A quantized module without bias saves None. */
+      if (handled || value->type == TVW_PK_NONE)
+        continue;
       if (value->type != TVW_PK_TENSOR)
         {
           tvw_ckpt_set_error (ckpt, error, "state_dict entry '%s' is a %s, not a tensor",
                               key->v.str.data, tvw_pk_type_name (value));
           return FALSE;
         }
-
-      t = value->v.tensor;
-      s = t->storage;
-      if (!tvw_ckpt_check_view (ckpt, key->v.str.data, t->n_dims, t->size, t->stride,
-                                t->storage_offset, s->numel, &n_elements, error))
-        return FALSE;
-
-      data = NULL;
-      if (n_elements > 0)
-        data = storage_data (s) + t->storage_offset * (gint64) tvw_ckpt_dtype_size (s->dtype);
-      if (!tvw_ckpt_add_tensor (ckpt, key->v.str.data, s->dtype, t->n_dims,
-                                t->size, t->stride, data, error))
+      if (!add_pk_tensor (load, key->v.str.data, value->v.tensor, error))
         return FALSE;
     }
   return TRUE;

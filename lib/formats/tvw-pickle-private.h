@@ -42,6 +42,8 @@ typedef enum
   TVW_PK_GLOBAL_REBUILD_PARAMETER_WITH_STATE,
   TVW_PK_GLOBAL_STORAGE_TYPE,   /* torch.FloatStorage, … */
   TVW_PK_GLOBAL_DTYPE,          /* torch.float32, … */
+  TVW_PK_GLOBAL_REBUILD_QTENSOR,
+  TVW_PK_GLOBAL_QSCHEME,        /* torch.per_tensor_affine, torch.per_channel_affine */
 } TvwPkGlobalKind;
 
 typedef struct _TvwPkObj TvwPkObj;
@@ -67,6 +69,17 @@ struct _TvwPkTensor
   guint          n_dims;
   gint64         size[TVW_CKPT_MAX_DIMS];
   gint64         stride[TVW_CKPT_MAX_DIMS];
+
+  /* _rebuild_qtensor: the storage holds qint8 / quint8 values of an affine
+   * quantization, per tensor (@qaxis < 0: @qscale, @qzero_point) or per
+   * channel along @qaxis (@qscales, @qzero_points: 1-D tensors owned by
+   * the pickle). */
+  gboolean       quantized;
+  int            qaxis;
+  double         qscale;
+  gint64         qzero_point;
+  TvwPkTensor   *qscales;
+  TvwPkTensor   *qzero_points;
 };
 
 struct _TvwPkObj

@@ -89,6 +89,15 @@ static const PkAllowed allowed_globals[] = {
   { "torch", "int8", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_INT8 },
   { "torch", "uint8", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_UINT8 },
   { "torch", "bool", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_BOOL },
+  /* Quantized tensors (torchvision.models.quantization): their storages
+   * hold the raw integers, _rebuild_qtensor adds the affine parameters. */
+  { "torch._utils", "_rebuild_qtensor", TVW_PK_GLOBAL_REBUILD_QTENSOR, 0 },
+  { "torch", "QInt8Storage", TVW_PK_GLOBAL_STORAGE_TYPE, TVW_CKPT_DTYPE_INT8 },
+  { "torch", "QUInt8Storage", TVW_PK_GLOBAL_STORAGE_TYPE, TVW_CKPT_DTYPE_UINT8 },
+  { "torch", "qint8", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_INT8 },
+  { "torch", "quint8", TVW_PK_GLOBAL_DTYPE, TVW_CKPT_DTYPE_UINT8 },
+  { "torch", "per_tensor_affine", TVW_PK_GLOBAL_QSCHEME, 0 },
+  { "torch", "per_channel_affine", TVW_PK_GLOBAL_QSCHEME, 0 },
 };
 
 /* Opcodes (CPython Lib/pickle.py). */
@@ -929,11 +938,11 @@ pk_find_global (TvwPickle   *self,
       return obj;
     }
 
-  if (strcmp (module, "torch._utils") == 0 && strcmp (name, "_rebuild_qtensor") == 0)
+  if (strcmp (module, "torch") == 0 && g_str_has_prefix (name, "per_channel_affine"))
     {
       g_set_error (error, TVW_ERROR, TVW_ERROR_UNSUPPORTED,
-                   "%s: %s: quantized tensors are not supported",
-                   self->display_name, self->what);
+                   "%s: %s: quantization scheme torch.%s is not supported",
+                   self->display_name, self->what, name);
       return NULL;
     }
   if (strcmp (module, "torch") == 0 && g_str_has_suffix (name, "Storage"))
@@ -1091,6 +1100,74 @@ pk_rebuild_tensor (TvwPickle  *self,
   return obj;
 }
 
+/* _rebuild_qtensor (storage, storage_offset, size, stride, quantizer_params,
+ * requires_grad, backward_hooks), quantizer_params being
+ * (torch.per_tensor_affine, scale, zero_point) or
+ * (torch.per_channel_affine, scales, zero_points, axis). */
+static TvwPkObj *
+pk_rebuild_qtensor (TvwPickle  *self,
+                    TvwPkObj  **args,
+                    guint       n_args,
+                    GError    **error)
+{
+  TvwPkObj *v2_args[6], *obj, *q;
+  TvwPkObj **qp;
+  TvwPkTensor *t;
+
+  if (n_args != 7)
+    {
+      tvw_pickle_set_error (self, error, "_rebuild_qtensor takes 7 arguments, not %u", n_args);
+      return NULL;
+    }
+  q = args[4];
+  if (q->type != TVW_PK_TUPLE || q->v.seq.n < 3 || q->v.seq.items[0]->type != TVW_PK_GLOBAL ||
+      q->v.seq.items[0]->v.global.kind != TVW_PK_GLOBAL_QSCHEME)
+    {
+      tvw_pickle_set_error (self, error, "quantized tensor parameters are a %s, not a "
+                            "(qscheme, …) tuple", tvw_pk_type_name (q));
+      return NULL;
+    }
+
+  /* The rest is an ordinary tensor's. */
+  memcpy (v2_args, args, 4 * sizeof (TvwPkObj *));
+  v2_args[4] = args[5];
+  v2_args[5] = args[6];
+  obj = pk_rebuild_tensor (self, v2_args, 6, TRUE, error);
+  if (obj == NULL)
+    return NULL;
+  t = obj->v.tensor;
+  t->quantized = TRUE;
+  t->qaxis = -1;
+  qp = q->v.seq.items;
+
+  if (strcmp (qp[0]->v.global.name, "per_tensor_affine") == 0)
+    {
+      if (q->v.seq.n != 3 || (qp[1]->type != TVW_PK_FLOAT && qp[1]->type != TVW_PK_INT) ||
+          qp[2]->type != TVW_PK_INT)
+        {
+          tvw_pickle_set_error (self, error, "per-tensor quantization needs a scale and "
+                                "a zero point");
+          return NULL;
+        }
+      t->qscale = qp[1]->type == TVW_PK_FLOAT ? qp[1]->v.f : (double) qp[1]->v.i;
+      t->qzero_point = qp[2]->v.i;
+    }
+  else
+    {
+      if (q->v.seq.n != 4 || qp[1]->type != TVW_PK_TENSOR || qp[2]->type != TVW_PK_TENSOR ||
+          qp[3]->type != TVW_PK_INT || qp[3]->v.i < 0 || qp[3]->v.i >= t->n_dims)
+        {
+          tvw_pickle_set_error (self, error, "per-channel quantization needs scales, zero "
+                                "points and an axis of the tensor");
+          return NULL;
+        }
+      t->qscales = qp[1]->v.tensor;
+      t->qzero_points = qp[2]->v.tensor;
+      t->qaxis = (int) qp[3]->v.i;
+    }
+  return obj;
+}
+
 static TvwPkObj *
 pk_reduce (TvwPickle  *self,
            TvwPkObj   *func,
@@ -1131,6 +1208,9 @@ pk_reduce (TvwPickle  *self,
     case TVW_PK_GLOBAL_REBUILD_TENSOR_V2:
       return pk_rebuild_tensor (self, a, n, TRUE, error);
 
+    case TVW_PK_GLOBAL_REBUILD_QTENSOR:
+      return pk_rebuild_qtensor (self, a, n, error);
+
     case TVW_PK_GLOBAL_REBUILD_PARAMETER:
     case TVW_PK_GLOBAL_REBUILD_PARAMETER_WITH_STATE:
       {
@@ -1148,6 +1228,7 @@ pk_reduce (TvwPickle  *self,
 
     case TVW_PK_GLOBAL_STORAGE_TYPE:
     case TVW_PK_GLOBAL_DTYPE:
+    case TVW_PK_GLOBAL_QSCHEME:
     default:
       tvw_pickle_set_error (self, error, "torch.%s is not callable in a checkpoint",
                             func->v.global.name);

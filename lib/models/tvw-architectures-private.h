@@ -75,5 +75,6 @@ extern const TvwArchitecture tvw_video_architectures[];
 extern const TvwArchitecture tvw_raft_architectures[];
 extern const TvwArchitecture tvw_mobilenet_architectures[];
 extern const TvwArchitecture tvw_segmentation_architectures[];
+extern const TvwArchitecture tvw_quantized_architectures[];
 
 G_END_DECLS

@@ -18,6 +18,7 @@ static const TvwArchitecture *families[] = {
   tvw_video_architectures,
   tvw_raft_architectures,
   tvw_segmentation_architectures,
+  tvw_quantized_architectures,
 };
 
 const TvwArchitecture *

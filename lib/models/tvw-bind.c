@@ -34,6 +34,32 @@ tvw_bind_checkpoint (TvwNet         *net,
   guint n_params = tvw_net_get_n_params (net);
   g_autofree const float **found = g_new0 (const float *, MAX (n_params, 1));
 
+  const TvwCkptTensor *first_quantized = NULL;
+  gboolean net_quantized = FALSE;
+
+  /* A quantized checkpoint for a float model or the reverse would only
+   * show as unexpected and missing keys: say what it is. */
+  for (guint i = 0; i < n_tensors && first_quantized == NULL; i++)
+    if (tvw_checkpoint_get_tensor (ckpt, i)->quantized)
+      first_quantized = tvw_checkpoint_get_tensor (ckpt, i);
+  for (guint i = 0; i < n_params && !net_quantized; i++)
+    net_quantized = tvw_net_param_is_quantized (net, i);
+  if (first_quantized != NULL && !net_quantized)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH,
+                   "“%s” is a quantized checkpoint (“%s” is a quantized tensor): it needs "
+                   "a quantized_* model built with quantize=True", file, first_quantized->name);
+      return FALSE;
+    }
+  if (first_quantized == NULL && net_quantized && n_tensors > 0)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH,
+                   "“%s” holds no quantized tensor: a quantized model (quantize=True) needs "
+                   "a quantized checkpoint; build it with quantize=False for float weights",
+                   file);
+      return FALSE;
+    }
+
   /* Check everything first, so that a failed bind changes nothing. */
   if (strict)
     for (guint i = 0; i < n_tensors; i++)
@@ -75,6 +101,19 @@ tvw_bind_checkpoint (TvwNet         *net,
           g_set_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH,
                        "Key “%s” in “%s” has shape %s, the model expects %s",
                        name, file, have, want);
+          return FALSE;
+        }
+
+      /* A quantized checkpoint for a float model, or the reverse. */
+      if (t->quantized != tvw_net_param_is_quantized (net, i))
+        {
+          g_set_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH,
+                       t->quantized ?
+                       "Key “%s” in “%s” is a quantized tensor: the file is a quantized "
+                       "checkpoint, for a quantized_* model built with quantize=True" :
+                       "Key “%s” in “%s” is not quantized: a quantized model "
+                       "(quantize=True) needs a quantized checkpoint",
+                       name, file);
           return FALSE;
         }
 

@@ -279,7 +279,7 @@ static const RaftConfig raft_small = {
 static const char * const raft_options[] = { "num_flow_updates", NULL };
 
 const TvwArchitecture tvw_raft_architectures[] = {
-  { "raft_large", 0, 128, build_raft, &raft_large, raft_options, 8 },
-  { "raft_small", 0, 128, build_raft, &raft_small, raft_options, 8 },
+  { "raft_large", 0, 128, build_raft, &raft_large, raft_options, .size_multiple = 8 },
+  { "raft_small", 0, 128, build_raft, &raft_small, raft_options, .size_multiple = 8 },
   { NULL }
 };

@@ -529,4 +529,61 @@ typedef struct
   int    dim;
 } TvwTopkParams;
 
+/* ---- tvw-op-qnn.c: the modules of converted (int8) torchvision models -- */
+/* quint8 activations (per tensor), qint8 weights (per tensor or channel);
+ * each module's output scale and zero point are its “scale” and
+ * “zero_point” weights, a quantized weight comes with “weight.q_scales”
+ * and “weight.q_zero_points” (what the checkpoint reader makes of
+ * _rebuild_qtensor). */
+extern const TvwOpClass tvw_op_quantize_stub;
+extern const TvwOpClass tvw_op_qconv2d;
+extern const TvwOpClass tvw_op_qlinear;
+extern const TvwOpClass tvw_op_qadd;
+extern const TvwOpClass tvw_op_qmax_pool2d;
+extern const TvwOpClass tvw_op_qadaptive_avg_pool2d;
+
+typedef struct
+{
+  TvwConvSpec  spec;           /* linear: 1×1 */
+  int          cin, cout;
+  gboolean     relu;           /* ConvReLU2d, LinearReLU */
+} TvwQConvOpParams;
+
+typedef struct
+{
+  gboolean     relu;           /* add_relu */
+} TvwQAddParams;
+
+/* QuantStub → Quantize “@name” (f32 → quint8). */
+TvwVal tvw_net_quantize_stub (TvwNet            *net,
+                              TvwVal             x,
+                              const char        *name);
+/* Conv2d / ConvReLU2d “@name”: N×C×H×W quint8 → N×@out_channels×OH×OW. */
+TvwVal tvw_net_qconv2d       (TvwNet            *net,
+                              TvwVal             x,
+                              const char        *name,
+                              int                out_channels,
+                              const TvwConvSpec *spec,
+                              gboolean           relu);
+/* Linear “@name”: N×C (or N×C×1×1) → N×@out_features. */
+TvwVal tvw_net_qlinear       (TvwNet            *net,
+                              TvwVal             x,
+                              const char        *name,
+                              int                out_features,
+                              gboolean           relu);
+/* FloatFunctional “@name”: add or add_relu of two maps of one shape. */
+TvwVal tvw_net_qadd          (TvwNet            *net,
+                              TvwVal             a,
+                              TvwVal             b,
+                              const char        *name,
+                              gboolean           relu);
+TvwVal tvw_net_qmax_pool2d   (TvwNet            *net,
+                              TvwVal             x,
+                              int                kernel,
+                              int                stride,
+                              int                padding);
+/* adaptive_avg_pool2d (x, 1): N×C×H×W → N×C×1×1. */
+TvwVal tvw_net_qadaptive_avg_pool2d (TvwNet     *net,
+                                     TvwVal      x);
+
 G_END_DECLS

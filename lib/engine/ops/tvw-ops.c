@@ -61,5 +61,11 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_upsample_flow,
   &tvw_op_zeros_like_flow,
   &tvw_op_corr_volume,
+  &tvw_op_quantize_stub,
+  &tvw_op_qconv2d,
+  &tvw_op_qlinear,
+  &tvw_op_qadd,
+  &tvw_op_qmax_pool2d,
+  &tvw_op_qadaptive_avg_pool2d,
   NULL
 };

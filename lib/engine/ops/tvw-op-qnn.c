@@ -1,0 +1,793 @@
+/* tvw-op-qnn.c — the modules of a converted (int8) torchvision model
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * torch.ao.nn.quantized as torchvision's quantized models use them:
+ * Quantize (the QuantStub), Conv2d / ConvReLU2d (grouped and depthwise
+ * too), Linear, FloatFunctional's add / add_relu, and max and adaptive
+ * average pooling on quint8 maps.  Activations are quint8, per tensor;
+ * weights qint8, per tensor or per output channel.  A module's output
+ * scale and zero point are weights (“@name.scale”, “@name.zero_point”), so
+ * an output's quantization is only known after prepare: infer gives the
+ * real one once the op is prepared (the executor infers again when it
+ * plans) and scale 1, zero point 0 before that.  Kernels read the input's
+ * quantization from the input array.
+ */
+
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "tvw-engine-threads-private.h"
+#include "tvw-kernels-qconv-private.h"
+#include "tvw-ops-private.h"
+
+/* What every prepared op here starts with: its output's quantization. */
+typedef struct
+{
+  double scale;
+  int    zero_point;
+} QOut;
+
+static gboolean
+check_qinput (const TvwOpCall  *call,
+              int               i,
+              GError          **error)
+{
+  const TvwArray *x = &call->in[i];
+
+  if (x->elem != TVW_ELEM_U8 || !x->quantized || x->qaxis >= 0)
+    {
+      tvw_op_set_error (call, error, "input %d is %s%s, expected a quint8 tensor quantized "
+                        "per tensor", i, x->quantized ? "quantized " : "", tvw_elem_name (x->elem));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+set_qoutput (const TvwOpCall *call,
+             TvwArray        *y)
+{
+  const QOut *q = call->prepared;
+
+  y->quantized = TRUE;
+  y->qaxis = -1;
+  y->scale = q != NULL ? q->scale : 1.0;
+  y->zero_point = q != NULL ? q->zero_point : 0;
+}
+
+/* The module's “scale” and “zero_point” (weights @i and @i + 1). */
+static gboolean
+read_qout (const TvwOpCall  *call,
+           int               i,
+           QOut             *q,
+           GError          **error)
+{
+  const float scale = *(const float *) call->weights[i].data;
+  const float zero_point = *(const float *) call->weights[i + 1].data;
+
+  if (!(scale > 0) || !isfinite (scale) || !(zero_point >= 0 && zero_point <= 255) ||
+      zero_point != floorf (zero_point))
+    {
+      tvw_op_set_invalid (call, error, "output scale %g and zero point %g do not fit quint8",
+                          scale, zero_point);
+      return FALSE;
+    }
+  q->scale = scale;
+  q->zero_point = (int) zero_point;
+  return TRUE;
+}
+
+static inline guint8
+quantize_u8 (float v,
+             float inv_scale,
+             int   zero_point)
+{
+  float q = nearbyintf (CLAMP (v * inv_scale, -1024.f, 1024.f)) + (float) zero_point;
+
+  return (guint8) CLAMP (q, 0.f, 255.f);
+}
+
+/* ---- Quantize: the QuantStub ------------------------------------------ */
+
+static gboolean
+qstub_infer (TvwOpCall  *call,
+             GError    **error)
+{
+  const TvwArray *x = &call->in[0];
+
+  if (!tvw_op_check_elem (call, 0, TVW_ELEM_F32, error))
+    return FALSE;
+  tvw_array_init (&call->out[0], TVW_ELEM_U8, x->rank, x->shape);
+  set_qoutput (call, &call->out[0]);
+  return TRUE;
+}
+
+static gboolean
+qout_prepare (TvwOpCall  *call,
+              GError    **error)
+{
+  g_autofree QOut *q = g_new0 (QOut, 1);
+
+  /* The output's scale and zero point are the last two weights. */
+  if (!read_qout (call, call->n_weights - 2, q, error))
+    return FALSE;
+  call->prepared = g_steal_pointer (&q);
+  return TRUE;
+}
+
+static void
+prepared_release (TvwOpCall *call)
+{
+  g_clear_pointer (&call->prepared, g_free);
+}
+
+static void
+qstub_range (gpointer data,
+             gsize    begin,
+             gsize    end,
+             int      thread)
+{
+  const TvwOpCall *call = data;
+  const QOut *q = call->prepared;
+  const float *x = call->in[0].data;
+  guint8 *y = call->out[0].data;
+  const float inv = 1.f / (float) q->scale;
+
+  for (gsize i = begin; i < end; i++)
+    y[i] = quantize_u8 (x[i], inv, q->zero_point);
+}
+
+/* An elementwise op's ranges over its output, on one thread below 64 Ki
+ * elements. */
+static void
+run_elementwise (TvwOpCall    *call,
+                 TvwRangeFunc  range)
+{
+  gint64 n = tvw_array_numel (&call->out[0]);
+
+  tvw_parallel_range ((gsize) n, n < 65536 ? 1 : call->n_threads, range, call);
+}
+
+static void
+qstub_run (TvwOpCall *call)
+{
+  run_elementwise (call, qstub_range);
+}
+
+const TvwOpClass tvw_op_quantize_stub = {
+  .name = "quantize_stub",
+  .flags = TVW_OP_ROW_MAJOR,
+  .infer = qstub_infer,
+  .prepare = qout_prepare,
+  .release = prepared_release,
+  .run = qstub_run,
+};
+
+/* ---- Conv2d, ConvReLU2d and Linear ------------------------------------ */
+
+enum { W_WEIGHT, W_SCALES, W_ZERO_POINTS, W_BIAS, W_OUT_SCALE, W_OUT_ZERO_POINT, N_QCONV_WEIGHTS };
+
+typedef struct
+{
+  QOut      out;
+  gboolean  depthwise;
+  float    *w_scale;     /* [cout] */
+  gint32   *w_zero;      /* [cout], NULL when all are 0 */
+  float    *bias;        /* [cout], float, 0 without one */
+  gint32   *col_sum;     /* [cout], filled by pack */
+  /* For the input scale last seen: sx·sw/sy and bias/sy. */
+  double    mult_for;
+  float    *mult;
+  float    *bias_q;
+} QConvPrepared;
+
+static gboolean
+qconv_infer (TvwOpCall  *call,
+             GError    **error)
+{
+  const TvwQConvOpParams *p = call->params;
+  const TvwConvSpec *s = &p->spec;
+  const TvwArray *x = &call->in[0];
+  gint64 shape[4];
+
+  if (!tvw_op_check_rank (call, 0, 4, 4, error) || !check_qinput (call, 0, error))
+    return FALSE;
+  if (x->shape[1] != p->cin)
+    {
+      char have[TVW_SHAPE_CHARS];
+
+      tvw_op_set_error (call, error, "expects %d input channels, got a tensor of shape %s",
+                        p->cin, tvw_array_format_shape (x, have));
+      return FALSE;
+    }
+  shape[0] = x->shape[0];
+  shape[1] = p->cout;
+  shape[2] = (x->shape[2] + 2 * s->pad_h - (gint64) s->dilation_h * (s->kernel_h - 1) - 1) /
+             s->stride_h + 1;
+  shape[3] = (x->shape[3] + 2 * s->pad_w - (gint64) s->dilation_w * (s->kernel_w - 1) - 1) /
+             s->stride_w + 1;
+  if (x->shape[2] + 2 * s->pad_h < (gint64) s->dilation_h * (s->kernel_h - 1) + 1 ||
+      x->shape[3] + 2 * s->pad_w < (gint64) s->dilation_w * (s->kernel_w - 1) + 1)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   "The input is too small for this architecture: %s gets a %" G_GINT64_FORMAT
+                   "×%" G_GINT64_FORMAT " map and would produce an empty one",
+                   call->name != NULL ? call->name : "a convolution", x->shape[2], x->shape[3]);
+      return FALSE;
+    }
+  tvw_array_init (&call->out[0], TVW_ELEM_U8, 4, shape);
+  set_qoutput (call, &call->out[0]);
+  return TRUE;
+}
+
+static gboolean
+qlinear_infer (TvwOpCall  *call,
+               GError    **error)
+{
+  const TvwQConvOpParams *p = call->params;
+  const TvwArray *x = &call->in[0];
+  const gint64 shape[2] = { x->shape[0], p->cout };
+
+  /* [N, cin], or the N×cin×1×1 map of an average pool before flatten. */
+  if (!check_qinput (call, 0, error))
+    return FALSE;
+  if (!((x->rank == 2 && x->shape[1] == p->cin) ||
+        (x->rank == 4 && x->shape[1] == p->cin && x->shape[2] == 1 && x->shape[3] == 1)))
+    {
+      char have[TVW_SHAPE_CHARS];
+
+      tvw_op_set_error (call, error, "expects N×%d input features, got a tensor of shape %s",
+                        p->cin, tvw_array_format_shape (x, have));
+      return FALSE;
+    }
+  tvw_array_init (&call->out[0], TVW_ELEM_U8, 2, shape);
+  set_qoutput (call, &call->out[0]);
+  return TRUE;
+}
+
+static void
+qconv_release (TvwOpCall *call)
+{
+  QConvPrepared *prep = call->prepared;
+
+  if (prep == NULL)
+    return;
+  g_free (prep->w_scale);
+  g_free (prep->w_zero);
+  g_free (prep->bias);
+  g_free (prep->col_sum);
+  g_free (prep->mult);
+  g_free (prep->bias_q);
+  g_clear_pointer (&call->prepared, g_free);
+}
+
+static gboolean
+qconv_prepare (TvwOpCall  *call,
+               GError    **error)
+{
+  const TvwQConvOpParams *p = call->params;
+  const float *scales = call->weights[W_SCALES].data;
+  const float *zero_points = call->weights[W_ZERO_POINTS].data;
+  const float *bias = call->weights[W_BIAS].data;
+  QConvPrepared *prep = g_new0 (QConvPrepared, 1);
+  gboolean any_zero = FALSE;
+
+  call->prepared = prep;
+  if (!read_qout (call, W_OUT_SCALE, &prep->out, error))
+    goto fail;
+
+  prep->depthwise = p->spec.groups > 1 && p->spec.groups == p->cin && p->spec.groups == p->cout;
+  prep->w_scale = g_new (float, p->cout);
+  prep->w_zero = g_new (gint32, p->cout);
+  prep->bias = g_new0 (float, p->cout);
+  prep->col_sum = g_new0 (gint32, p->cout);
+  prep->mult = g_new (float, p->cout);
+  prep->bias_q = g_new (float, p->cout);
+  for (int c = 0; c < p->cout; c++)
+    {
+      if (!(scales[c] > 0) || !isfinite (scales[c]) || !(fabsf (zero_points[c]) <= 128))
+        {
+          tvw_op_set_invalid (call, error, "weight channel %d has scale %g and zero point %g",
+                              c, scales[c], zero_points[c]);
+          goto fail;
+        }
+      prep->w_scale[c] = scales[c];
+      prep->w_zero[c] = (gint32) zero_points[c];
+      any_zero |= prep->w_zero[c] != 0;
+      if (bias != NULL)
+        prep->bias[c] = bias[c];
+    }
+  if (!any_zero)
+    g_clear_pointer (&prep->w_zero, g_free);
+  return TRUE;
+
+fail:
+  qconv_release (call);
+  return FALSE;
+}
+
+static gsize
+qconv_packed_bytes (const TvwOpCall *call)
+{
+  const TvwQConvOpParams *p = call->params;
+  const QConvPrepared *prep = call->prepared;
+  const int taps = p->spec.kernel_h * p->spec.kernel_w;
+  const int groups = p->spec.groups;
+
+  if (prep->depthwise)
+    return (gsize) taps * p->cout * sizeof (gint16);
+  return groups * tvw_qgemm_packed_bytes (taps * (p->cin / groups), p->cout / groups);
+}
+
+static int
+qconv_pack_pieces (const TvwOpCall *call)
+{
+  return 1;
+}
+
+static void
+qconv_pack (const TvwOpCall *call,
+            int              begin,
+            int              end)
+{
+  const TvwQConvOpParams *p = call->params;
+  QConvPrepared *prep = call->prepared;
+  const float *w = call->weights[W_WEIGHT].data;
+  const int taps = p->spec.kernel_h * p->spec.kernel_w;
+  const int groups = p->spec.groups;
+  const int cin_g = p->cin / groups, cout_g = p->cout / groups;
+  const gsize k = (gsize) taps * cin_g;
+
+  if (prep->depthwise)
+    {
+      gint16 *packed = call->packed;
+
+      for (int c = 0; c < p->cout; c++)
+        for (int t = 0; t < taps; t++)
+          packed[(gsize) t * p->cout + c] =
+            (gint16) (CLAMP (nearbyintf (w[(gsize) c * taps + t]), -128.f, 127.f) -
+                      (prep->w_zero != NULL ? prep->w_zero[c] : 0));
+      return;
+    }
+
+  for (int g = 0; g < groups; g++)
+    tvw_qgemm_pack (w + (gsize) g * cout_g * k, cout_g, cin_g, taps,
+                    (gint8 *) call->packed + (gsize) g * tvw_qgemm_packed_bytes ((int) k, cout_g),
+                    prep->col_sum + (gsize) g * cout_g);
+}
+
+static void
+qconv_kernel_params (const TvwOpCall *call,
+                     TvwQConvParams  *kp)
+{
+  const TvwQConvOpParams *p = call->params;
+  const QConvPrepared *prep = call->prepared;
+  const TvwConvSpec *s = &p->spec;
+  const TvwArray *x = &call->in[0], *y = &call->out[0];
+  const gboolean linear = call->cls == &tvw_op_qlinear;
+
+  *kp = (TvwQConvParams) {
+    .n = (int) x->shape[0], .cin = p->cin, .cout = p->cout,
+    .h = linear ? 1 : (int) x->shape[2], .w = linear ? 1 : (int) x->shape[3],
+    .oh = linear ? 1 : (int) y->shape[2], .ow = linear ? 1 : (int) y->shape[3],
+    .kh = s->kernel_h, .kw = s->kernel_w, .sh = s->stride_h, .sw = s->stride_w,
+    .ph = s->pad_h, .pw = s->pad_w, .dh = s->dilation_h, .dw = s->dilation_w,
+    .groups = s->groups,
+  };
+  if (prep == NULL)
+    return;
+  kp->depthwise = prep->depthwise;
+  kp->weight = call->packed;
+  kp->col_sum = prep->col_sum;
+  kp->w_zero = prep->w_zero;
+  kp->mult = prep->mult;
+  kp->bias = prep->bias_q;
+  kp->x_zero = x->zero_point;
+  kp->y_zero = prep->out.zero_point;
+  kp->y_min = p->relu ? prep->out.zero_point : 0;
+  kp->y_max = 255;
+}
+
+static gsize
+qconv_scratch (const TvwOpCall *call)
+{
+  TvwQConvParams kp;
+
+  qconv_kernel_params (call, &kp);
+  kp.depthwise = kp.groups > 1 && kp.groups == kp.cin && kp.groups == kp.cout;
+  return tvw_qconv_scratch_bytes (&kp);
+}
+
+static void
+qconv_run (TvwOpCall *call)
+{
+  const TvwQConvOpParams *p = call->params;
+  QConvPrepared *prep = call->prepared;
+  const double sx = call->in[0].scale;
+  TvwQConvParams kp;
+
+  /* The float multipliers for this input scale. */
+  if (prep->mult_for != sx)
+    {
+      for (int c = 0; c < p->cout; c++)
+        {
+          prep->mult[c] = (float) (sx * prep->w_scale[c] / prep->out.scale);
+          prep->bias_q[c] = (float) (prep->bias[c] / prep->out.scale);
+        }
+      prep->mult_for = sx;
+    }
+
+  qconv_kernel_params (call, &kp);
+  tvw_kernel_qconv2d (&kp, call->in[0].data, call->out[0].data, call->scratch, call->n_threads);
+}
+
+const TvwOpClass tvw_op_qconv2d = {
+  .name = "qconv2d",
+  .flags = TVW_OP_CHANNELS_LAST,
+  .infer = qconv_infer,
+  .prepare = qconv_prepare,
+  .release = qconv_release,
+  .packed_bytes = qconv_packed_bytes,
+  .pack_pieces = qconv_pack_pieces,
+  .pack = qconv_pack,
+  .scratch = qconv_scratch,
+  .run = qconv_run,
+};
+
+const TvwOpClass tvw_op_qlinear = {
+  .name = "qlinear",
+  .flags = TVW_OP_ROW_MAJOR,
+  .infer = qlinear_infer,
+  .prepare = qconv_prepare,
+  .release = qconv_release,
+  .packed_bytes = qconv_packed_bytes,
+  .pack_pieces = qconv_pack_pieces,
+  .pack = qconv_pack,
+  .scratch = qconv_scratch,
+  .run = qconv_run,
+};
+
+/* ---- FloatFunctional add and add_relu ---------------------------------- */
+
+static gboolean
+qadd_infer (TvwOpCall  *call,
+            GError    **error)
+{
+  const TvwArray *a = &call->in[0];
+
+  if (!check_qinput (call, 0, error) || !check_qinput (call, 1, error))
+    return FALSE;
+  if (!tvw_array_same_shape (a, &call->in[1]))
+    {
+      char as[TVW_SHAPE_CHARS], bs[TVW_SHAPE_CHARS];
+
+      tvw_op_set_error (call, error, "cannot add %s and %s", tvw_array_format_shape (a, as),
+                        tvw_array_format_shape (&call->in[1], bs));
+      return FALSE;
+    }
+  tvw_array_init (&call->out[0], TVW_ELEM_U8, a->rank, a->shape);
+  set_qoutput (call, &call->out[0]);
+  return TRUE;
+}
+
+static void
+qadd_range (gpointer data,
+            gsize    begin,
+            gsize    end,
+            int      thread)
+{
+  const TvwOpCall *call = data;
+  const TvwQAddParams *p = call->params;
+  const QOut *q = call->prepared;
+  const TvwArray *a = &call->in[0], *b = &call->in[1];
+
+  tvw_kernel_qadd ((const guint8 *) a->data + begin, (float) a->scale, a->zero_point,
+                   (const guint8 *) b->data + begin, (float) b->scale, b->zero_point,
+                   (guint8 *) call->out[0].data + begin, end - begin, (float) q->scale,
+                   q->zero_point, p->relu);
+}
+
+static void
+qadd_run (TvwOpCall *call)
+{
+  run_elementwise (call, qadd_range);
+}
+
+const TvwOpClass tvw_op_qadd = {
+  .name = "qadd",
+  .flags = TVW_OP_CHANNELS_LAST_ALL,
+  .infer = qadd_infer,
+  .prepare = qout_prepare,
+  .release = prepared_release,
+  .run = qadd_run,
+};
+
+/* ---- max and adaptive average pooling (the input's quantization) ------ */
+
+static gboolean
+qpool_infer (TvwOpCall  *call,
+             GError    **error)
+{
+  const TvwPool2dParams *p = call->params;
+  const TvwArray *x = &call->in[0];
+  TvwArray *y = &call->out[0];
+  gint64 shape[4] = { x->shape[0], x->shape[1], 1, 1 };
+
+  if (!tvw_op_check_rank (call, 0, 4, 4, error) || !check_qinput (call, 0, error))
+    return FALSE;
+  if (x->shape[2] <= 0 || x->shape[3] <= 0)
+    {
+      tvw_op_set_error (call, error, "an empty map cannot be pooled");
+      return FALSE;
+    }
+  if (call->cls == &tvw_op_qmax_pool2d)
+    {
+      shape[2] = (x->shape[2] + 2 * p->padding - p->kernel) / p->stride + 1;
+      shape[3] = (x->shape[3] + 2 * p->padding - p->kernel) / p->stride + 1;
+      if (x->shape[2] + 2 * p->padding < p->kernel || x->shape[3] + 2 * p->padding < p->kernel)
+        {
+          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                       "The input is too small for this architecture: a pooling layer gets a %"
+                       G_GINT64_FORMAT "×%" G_GINT64_FORMAT " map and would produce an empty one",
+                       x->shape[2], x->shape[3]);
+          return FALSE;
+        }
+    }
+  tvw_array_init (y, TVW_ELEM_U8, 4, shape);
+  y->quantized = TRUE;
+  y->qaxis = -1;
+  y->scale = x->scale;
+  y->zero_point = x->zero_point;
+  return TRUE;
+}
+
+typedef struct
+{
+  const TvwOpCall *call;
+  int              h, w, c, oh, ow;
+} QPoolJob;
+
+static void
+qmax_rows (gpointer data,
+           gsize    begin,
+           gsize    end,
+           int      thread)
+{
+  const QPoolJob *job = data;
+  const TvwPool2dParams *p = job->call->params;
+  const guint8 *x = job->call->in[0].data;
+  guint8 *y = job->call->out[0].data;
+
+  for (gsize row = begin; row < end; row++)
+    {
+      const int oy = (int) (row % job->oh);
+      const gsize b = row / job->oh;
+
+      for (int ox = 0; ox < job->ow; ox++)
+        {
+          guint8 *yp = y + ((b * job->oh + oy) * job->ow + ox) * job->c;
+
+          memset (yp, 0, job->c);
+          for (int ky = 0; ky < p->kernel; ky++)
+            for (int kx = 0; kx < p->kernel; kx++)
+              {
+                const int iy = oy * p->stride - p->padding + ky;
+                const int ix = ox * p->stride - p->padding + kx;
+                const guint8 *xp;
+
+                if (iy < 0 || iy >= job->h || ix < 0 || ix >= job->w)
+                  continue;
+                xp = x + ((b * job->h + iy) * job->w + ix) * job->c;
+                for (int c = 0; c < job->c; c++)
+                  yp[c] = MAX (yp[c], xp[c]);
+              }
+        }
+    }
+}
+
+/* PyTorch's quantized adaptive average pool to 1×1: the int32 sum of
+ * (x − zx) times 1/size, rounded to nearest even, plus zx. */
+static void
+qavg_images (gpointer data,
+             gsize    begin,
+             gsize    end,
+             int      thread)
+{
+  const QPoolJob *job = data;
+  const TvwArray *x = &job->call->in[0];
+  guint8 *y = job->call->out[0].data;
+  const int size = job->h * job->w;
+  const float mult = 1.f / (float) size;
+
+  for (gsize b = begin; b < end; b++)
+    for (int c = 0; c < job->c; c++)
+      {
+        const guint8 *xp = (const guint8 *) x->data + b * size * job->c + c;
+        gint32 acc = -x->zero_point * size;
+
+        for (int i = 0; i < size; i++)
+          acc += xp[(gsize) i * job->c];
+        y[b * job->c + c] = (guint8) CLAMP ((int) nearbyintf ((float) acc * mult) + x->zero_point,
+                                            0, 255);
+      }
+}
+
+static void
+qpool_run (TvwOpCall *call)
+{
+  const TvwArray *x = &call->in[0], *y = &call->out[0];
+  QPoolJob job = {
+    call, (int) x->shape[2], (int) x->shape[3], (int) x->shape[1],
+    (int) y->shape[2], (int) y->shape[3],
+  };
+
+  if (call->cls == &tvw_op_qmax_pool2d)
+    tvw_parallel_range ((gsize) (x->shape[0] * job.oh), call->n_threads, qmax_rows, &job);
+  else
+    tvw_parallel_range ((gsize) x->shape[0], 1, qavg_images, &job);
+}
+
+const TvwOpClass tvw_op_qmax_pool2d = {
+  .name = "qmax_pool2d",
+  .flags = TVW_OP_CHANNELS_LAST,
+  .infer = qpool_infer,
+  .run = qpool_run,
+};
+
+const TvwOpClass tvw_op_qadaptive_avg_pool2d = {
+  .name = "qadaptive_avg_pool2d",
+  .flags = TVW_OP_CHANNELS_LAST,
+  .infer = qpool_infer,
+  .run = qpool_run,
+};
+
+/* ---- constructors ------------------------------------------------------ */
+
+static void
+qout_weights (TvwWeightSpec *w,
+              int            rank)
+{
+  w[0] = (TvwWeightSpec) { "scale", rank, { 1 }, TVW_WEIGHT_BUFFER | TVW_WEIGHT_INIT_ONES };
+  w[1] = (TvwWeightSpec) { "zero_point", rank, { 1 }, TVW_WEIGHT_BUFFER };
+}
+
+TvwVal
+tvw_net_quantize_stub (TvwNet     *net,
+                       TvwVal      x,
+                       const char *name)
+{
+  const int unused = 0;
+  TvwWeightSpec weights[2];
+  TvwNodeSpec spec = {
+    .cls = &tvw_op_quantize_stub, .name = name,
+    .params = &unused, .params_size = sizeof unused,
+    .n_in = 1, .in = &x,
+    .n_weights = 2, .weights = weights,
+    .n_out = 1,
+  };
+
+  /* torch.ao.quantization.QuantStub's Quantize keeps them as [1]. */
+  qout_weights (weights, 1);
+  return tvw_net_add_node (net, &spec, NULL);
+}
+
+static TvwVal
+qconv_node (TvwNet                 *net,
+            const TvwOpClass       *cls,
+            TvwVal                  x,
+            const char             *name,
+            const TvwQConvOpParams *params,
+            int                     weight_rank)
+{
+  const TvwConvSpec *s = &params->spec;
+  TvwWeightSpec weights[N_QCONV_WEIGHTS] = {
+    { "weight", weight_rank,
+      { params->cout, params->cin / MAX (s->groups, 1), s->kernel_h, s->kernel_w },
+      TVW_WEIGHT_QUANTIZED },
+    { "weight.q_scales", 1, { params->cout }, TVW_WEIGHT_BUFFER | TVW_WEIGHT_INIT_ONES },
+    { "weight.q_zero_points", 1, { params->cout }, TVW_WEIGHT_BUFFER },
+    { "bias", 1, { params->cout }, TVW_WEIGHT_OPTIONAL },
+  };
+  TvwNodeSpec spec = {
+    .cls = cls, .name = name,
+    .params = params, .params_size = sizeof *params,
+    .n_in = 1, .in = &x,
+    .n_weights = N_QCONV_WEIGHTS, .weights = weights,
+    .n_out = 1,
+  };
+
+  qout_weights (weights + W_OUT_SCALE, 0);
+  /* Model code, not user data, decides these. */
+  g_return_val_if_fail (s->groups > 0, -1);
+  g_return_val_if_fail (params->cin % s->groups == 0 && params->cout % s->groups == 0, -1);
+
+  return tvw_net_add_node (net, &spec, NULL);
+}
+
+TvwVal
+tvw_net_qconv2d (TvwNet            *net,
+                 TvwVal             x,
+                 const char        *name,
+                 int                out_channels,
+                 const TvwConvSpec *spec,
+                 gboolean           relu)
+{
+  const TvwQConvOpParams params = {
+    .spec = *spec, .cin = tvw_net_channels (net, x), .cout = out_channels, .relu = relu,
+  };
+
+  return qconv_node (net, &tvw_op_qconv2d, x, name, &params, 4);
+}
+
+TvwVal
+tvw_net_qlinear (TvwNet     *net,
+                 TvwVal      x,
+                 const char *name,
+                 int         out_features,
+                 gboolean    relu)
+{
+  const TvwQConvOpParams params = {
+    .spec = { 1, 1, 1, 1, 0, 0, 1, 1, 1, TRUE },
+    .cin = tvw_net_channels (net, x), .cout = out_features, .relu = relu,
+  };
+
+  return qconv_node (net, &tvw_op_qlinear, x, name, &params, 2);
+}
+
+TvwVal
+tvw_net_qadd (TvwNet     *net,
+              TvwVal      a,
+              TvwVal      b,
+              const char *name,
+              gboolean    relu)
+{
+  const TvwQAddParams params = { relu };
+  const TvwVal in[2] = { a, b };
+  TvwWeightSpec weights[2];
+  TvwNodeSpec spec = {
+    .cls = &tvw_op_qadd, .name = name,
+    .params = &params, .params_size = sizeof params,
+    .n_in = 2, .in = in,
+    .n_weights = 2, .weights = weights,
+    .n_out = 1,
+  };
+
+  qout_weights (weights, 0);
+  return tvw_net_add_node (net, &spec, NULL);
+}
+
+TvwVal
+tvw_net_qmax_pool2d (TvwNet *net,
+                     TvwVal  x,
+                     int     kernel,
+                     int     stride,
+                     int     padding)
+{
+  const TvwPool2dParams params = { .kernel = kernel, .stride = stride, .padding = padding };
+  TvwNodeSpec spec = {
+    .cls = &tvw_op_qmax_pool2d,
+    .params = &params, .params_size = sizeof params,
+    .n_in = 1, .in = &x,
+    .n_out = 1,
+  };
+
+  return tvw_net_add_node (net, &spec, NULL);
+}
+
+TvwVal
+tvw_net_qadaptive_avg_pool2d (TvwNet *net,
+                              TvwVal  x)
+{
+  const TvwPool2dParams params = { .out_h = 1, .out_w = 1 };
+  TvwNodeSpec spec = {
+    .cls = &tvw_op_qadaptive_avg_pool2d,
+    .params = &params, .params_size = sizeof params,
+    .n_in = 1, .in = &x,
+    .n_out = 1,
+  };
+
+  return tvw_net_add_node (net, &spec, NULL);
+}

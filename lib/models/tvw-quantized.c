@@ -1,0 +1,306 @@
+/* tvw-quantized.c — torchvision.models.quantization
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The quantizable models after torch.ao.quantization's fuse_modules,
+ * prepare and convert: each Conv2d + BatchNorm2d (+ ReLU) is one quantized
+ * convolution with the BatchNorm folded into its weights and bias, so the
+ * state_dict has “features.0.0.weight” (qint8), “.bias”, “.scale” and
+ * “.zero_point” and no “features.0.1.*”; residual additions are
+ * FloatFunctionals (“skip_add”, “add_relu”) with their own output scale
+ * and zero point; the input goes through QuantStub “quant”, the logits
+ * through DeQuantStub.
+ *
+ * quantize=False builds the float model torchvision gives then (the same
+ * keys as the float family, every ReLU6 made a ReLU).  libtvw's default is
+ * quantize=True: a quantized_* builder is what one asks for to run a
+ * quantized checkpoint (torchvision's default is False).
+ *
+ * Each family is a composer over two layer helpers, conv_bn () and
+ * add (), that build either form; a new quantized family (GoogLeNet,
+ * Inception V3, ShuffleNet V2) is its composer and a table row.
+ */
+
+#include "config.h"
+
+#include "tvw-architectures-private.h"
+#include "tvw-blocks-private.h"
+#include "tvw-error.h"
+#include "tvw-ops-private.h"
+
+#define BN_EPS 1e-5
+
+/* Conv2d “@prefix@conv” + BatchNorm2d “@prefix@bn” (+ ReLU), padded
+ * (kernel − 1) / 2: one quantized convolution “@prefix@conv” with the
+ * BatchNorm folded in when @quantized.
+ * N×C×H×W → N×@cout×H/@stride×W/@stride */
+static TvwVal
+conv_bn (TvwNet     *net,
+         gboolean    quantized,
+         TvwVal      x,
+         const char *prefix,
+         const char *conv,
+         const char *bn,
+         int         cout,
+         int         kernel,
+         int         stride,
+         int         groups,
+         gboolean    relu)
+{
+  g_autofree char *name = NULL;
+  const int pad = (kernel - 1) / 2;
+  const TvwConvSpec spec = { kernel, kernel, stride, stride, pad, pad, 1, 1, groups, TRUE };
+
+  if (!quantized)
+    return tvw_blocks_conv_bn (net, x, prefix, conv, bn, BN_EPS, cout, kernel, stride, 1,
+                               groups, relu ? TVW_ACT_RELU : TVW_ACT_NONE);
+
+  name = g_strconcat (prefix, conv, NULL);
+  return tvw_net_qconv2d (net, x, name, cout, &spec, relu);
+}
+
+/* a + b (then ReLU): FloatFunctional “@prefix@name” when @quantized. */
+static TvwVal
+add (TvwNet     *net,
+     gboolean    quantized,
+     TvwVal      a,
+     TvwVal      b,
+     const char *prefix,
+     const char *name,
+     gboolean    relu)
+{
+  g_autofree char *full = NULL;
+  TvwVal out;
+
+  if (!quantized)
+    {
+      out = tvw_net_add (net, a, b);
+      return relu ? tvw_net_activation (net, out, TVW_ACT_RELU) : out;
+    }
+  full = g_strconcat (prefix, name, NULL);
+  return tvw_net_qadd (net, a, b, full, relu);
+}
+
+/* A FloatFunctional that exists but is not used (a block without a
+ * shortcut still has its skip_add): its keys are accepted. */
+static void
+unused_functional (TvwNet     *net,
+                   const char *prefix,
+                   const char *name)
+{
+  g_autofree char *scale = g_strconcat (prefix, name, ".scale", NULL);
+  g_autofree char *zero_point = g_strconcat (prefix, name, ".zero_point", NULL);
+  const gint64 scalar[1] = { 1 };
+
+  tvw_net_declare_param (net, scale, 0, scalar, TRUE);
+  tvw_net_declare_param (net, zero_point, 0, scalar, TRUE);
+}
+
+/* QuantStub, the network, DeQuantStub. */
+static TvwVal
+quant_input (TvwNet  *net,
+             gboolean quantized)
+{
+  TvwVal x = tvw_net_input (net, 3);
+
+  return quantized ? tvw_net_quantize_stub (net, x, "quant") : x;
+}
+
+static gboolean
+dequant_output (TvwNet  *net,
+                gboolean quantized,
+                TvwVal   x,
+                GError **error)
+{
+  tvw_net_set_output (net, quantized ? tvw_net_dequantize (net, x) : x);
+  return tvw_net_check (net, error);
+}
+
+/* ---- QuantizableResNet -------------------------------------------------- */
+
+typedef struct
+{
+  const char *unquantized;      /* the float builder */
+  gboolean    bottleneck;
+  int         layers[4];
+  int         groups;
+  int         width_per_group;
+} QResNetConfig;
+
+/* QuantizableBasicBlock / QuantizableBottleneck:
+ * N×C×H×W → N×planes·expansion×H/stride×W/stride */
+static TvwVal
+resnet_block (TvwNet              *net,
+              TvwVal               x,
+              const QResNetConfig *cfg,
+              const char          *prefix,
+              int                  planes,
+              int                  stride)
+{
+  const int expansion = cfg->bottleneck ? 4 : 1;
+  TvwVal identity = x, out;
+
+  if (stride != 1 || tvw_net_channels (net, x) != planes * expansion)
+    identity = conv_bn (net, TRUE, x, prefix, "downsample.0", "downsample.1",
+                        planes * expansion, 1, stride, 1, FALSE);
+
+  if (cfg->bottleneck)
+    {
+      const int width = planes * cfg->width_per_group / 64 * cfg->groups;
+
+      out = conv_bn (net, TRUE, x, prefix, "conv1", "bn1", width, 1, 1, 1, TRUE);
+      out = conv_bn (net, TRUE, out, prefix, "conv2", "bn2", width, 3, stride, cfg->groups, TRUE);
+      out = conv_bn (net, TRUE, out, prefix, "conv3", "bn3", planes * 4, 1, 1, 1, FALSE);
+      return add (net, TRUE, out, identity, prefix, "skip_add_relu", TRUE);
+    }
+
+  out = conv_bn (net, TRUE, x, prefix, "conv1", "bn1", planes, 3, stride, 1, TRUE);
+  out = conv_bn (net, TRUE, out, prefix, "conv2", "bn2", planes, 3, 1, 1, FALSE);
+  return add (net, TRUE, out, identity, prefix, "add_relu", TRUE);
+}
+
+static gboolean
+build_resnet (TvwNet                *net,
+              const TvwArchitecture *arch,
+              const TvwBuildConfig  *config,
+              GError               **error)
+{
+  const QResNetConfig *cfg = arch->config;
+  TvwVal x;
+
+  /* The float QuantizableResNet is torchvision's ResNet. */
+  if (!tvw_build_config_get_boolean (config, "quantize", TRUE))
+    {
+      const TvwArchitecture *unquantized = tvw_architecture_lookup (cfg->unquantized);
+
+      return unquantized->build (net, unquantized, config, error);
+    }
+
+  /* N×3×H×W → N×64×H/4×W/4 */
+  x = quant_input (net, TRUE);
+  x = conv_bn (net, TRUE, x, "", "conv1", "bn1", 64, 7, 2, 1, TRUE);
+  x = tvw_net_qmax_pool2d (net, x, 3, 2, 1);
+
+  for (int layer = 0; layer < 4; layer++)
+    for (int b = 0; b < cfg->layers[layer]; b++)
+      {
+        g_autofree char *prefix = g_strdup_printf ("layer%d.%d.", layer + 1, b);
+
+        x = resnet_block (net, x, cfg, prefix, 64 << layer, b == 0 && layer > 0 ? 2 : 1);
+      }
+
+  /* N×512·expansion×h×w → N×num_classes */
+  x = tvw_net_qadaptive_avg_pool2d (net, x);
+  x = tvw_net_qlinear (net, x, "fc", (int) config->num_classes, FALSE);
+  return dequant_output (net, TRUE, x, error);
+}
+
+static const QResNetConfig resnet18 =         { "resnet18",         FALSE, { 2, 2, 2, 2 },  1,  64 };
+static const QResNetConfig resnet50 =         { "resnet50",         TRUE,  { 3, 4, 6, 3 },  1,  64 };
+static const QResNetConfig resnext101_32x8d = { "resnext101_32x8d", TRUE,  { 3, 4, 23, 3 }, 32, 8 };
+static const QResNetConfig resnext101_64x4d = { "resnext101_64x4d", TRUE,  { 3, 4, 23, 3 }, 64, 4 };
+
+/* ---- QuantizableMobileNetV2 --------------------------------------------- */
+
+/* QuantizableInvertedResidual: N×in×H×W → N×out×H/stride×W/stride.  The
+ * float form's projection BatchNorm is “conv.N+1”; converted, it is
+ * folded into “conv.N”. */
+static TvwVal
+inverted_residual (TvwNet     *net,
+                   gboolean    quantized,
+                   TvwVal      x,
+                   const char *prefix,
+                   int         out_channels,
+                   int         stride,
+                   int         expand_ratio)
+{
+  const int in_channels = tvw_net_channels (net, x);
+  const int hidden = in_channels * expand_ratio;
+  g_autofree char *dw = NULL, *dw_bn = NULL, *project = NULL, *project_bn = NULL;
+  int layer = 0;
+  TvwVal out = x;
+
+  if (expand_ratio != 1)
+    {
+      out = conv_bn (net, quantized, out, prefix, "conv.0.0", "conv.0.1", hidden, 1, 1, 1, TRUE);
+      layer++;
+    }
+
+  dw = g_strdup_printf ("conv.%d.0", layer);
+  dw_bn = g_strdup_printf ("conv.%d.1", layer);
+  project = g_strdup_printf ("conv.%d", layer + 1);
+  project_bn = g_strdup_printf ("conv.%d", layer + 2);
+  out = conv_bn (net, quantized, out, prefix, dw, dw_bn, hidden, 3, stride, hidden, TRUE);
+  out = conv_bn (net, quantized, out, prefix, project, project_bn, out_channels, 1, 1, 1, FALSE);
+
+  if (stride == 1 && in_channels == out_channels)
+    return add (net, quantized, out, x, prefix, "skip_add", FALSE);
+  if (quantized)
+    unused_functional (net, prefix, "skip_add");
+  return out;
+}
+
+static gboolean
+build_mobilenet_v2 (TvwNet                *net,
+                    const TvwArchitecture *arch,
+                    const TvwBuildConfig  *config,
+                    GError               **error)
+{
+  /* t (expansion), c (channels), n (blocks), s (stride of the first) */
+  static const int setting[][4] = {
+    { 1, 16,  1, 1 },
+    { 6, 24,  2, 2 },
+    { 6, 32,  3, 2 },
+    { 6, 64,  4, 2 },
+    { 6, 96,  3, 1 },
+    { 6, 160, 3, 2 },
+    { 6, 320, 1, 1 },
+  };
+  const gboolean quantized = tvw_build_config_get_boolean (config, "quantize", TRUE);
+  int index = 1;
+  g_autofree char *head = NULL;
+  TvwVal x;
+
+  /* features.0: N×3×H×W → N×32×H/2×W/2 */
+  x = quant_input (net, quantized);
+  x = conv_bn (net, quantized, x, "features.0.", "0", "1", 32, 3, 2, 1, TRUE);
+
+  /* features.1 … features.17 */
+  for (gsize i = 0; i < G_N_ELEMENTS (setting); i++)
+    for (int b = 0; b < setting[i][2]; b++)
+      {
+        g_autofree char *prefix = g_strdup_printf ("features.%d.", index++);
+
+        x = inverted_residual (net, quantized, x, prefix, setting[i][1],
+                               b == 0 ? setting[i][3] : 1, setting[i][0]);
+      }
+
+  /* features.18: N×320×h×w → N×1280×h×w */
+  head = g_strdup_printf ("features.%d.", index);
+  x = conv_bn (net, quantized, x, head, "0", "1", 1280, 1, 1, 1, TRUE);
+
+  /* N×1280×h×w → N×num_classes (classifier.0 is the dropout) */
+  if (quantized)
+    {
+      x = tvw_net_qadaptive_avg_pool2d (net, x);
+      x = tvw_net_qlinear (net, x, "classifier.1", (int) config->num_classes, FALSE);
+    }
+  else
+    {
+      x = tvw_net_adaptive_avg_pool2d (net, x, 1, 1);
+      x = tvw_net_flatten (net, x);
+      x = tvw_net_linear (net, x, "classifier.1", (int) config->num_classes, TRUE);
+    }
+  return dequant_output (net, quantized, x, error);
+}
+
+static const char * const quantize_option[] = { "quantize", NULL };
+
+const TvwArchitecture tvw_quantized_architectures[] = {
+  { "quantized_mobilenet_v2",       1000, 1, build_mobilenet_v2, NULL, quantize_option },
+  { "quantized_resnet18",           1000, 1, build_resnet, &resnet18, quantize_option },
+  { "quantized_resnet50",           1000, 1, build_resnet, &resnet50, quantize_option },
+  { "quantized_resnext101_32x8d",   1000, 1, build_resnet, &resnext101_32x8d, quantize_option },
+  { "quantized_resnext101_64x4d",   1000, 1, build_resnet, &resnext101_64x4d, quantize_option },
+  { NULL }
+};
