@@ -319,6 +319,45 @@ tvw_model_init (TvwModel *self)
   g_mutex_init (&self->lock);
 }
 
+/* Builds self->net for @options, replacing the one there was. */
+static gboolean
+build_net (TvwModel      *self,
+           GVariantDict  *options,
+           GError       **error)
+{
+  TvwBuildConfig config = { self->num_classes, self->weights != NULL, options };
+  g_autoptr(TvwNet) net = tvw_net_new ();
+
+  if (!self->arch->build (net, self->arch, &config, error))
+    {
+      g_prefix_error (error, "%s: ", self->architecture);
+      return FALSE;
+    }
+  g_clear_pointer (&self->net, tvw_net_free);
+  self->net = g_steal_pointer (&net);
+  return TRUE;
+}
+
+/* A bare checkpoint may imply options nobody gave (ViT's image size from
+ * its position embedding): the net is built again for them. */
+static gboolean
+adapt_to_checkpoint (TvwModel       *self,
+                     TvwCheckpoint  *ckpt,
+                     GError        **error)
+{
+  g_autoptr(GVariantDict) options = NULL;
+
+  if (self->arch->checkpoint_options == NULL)
+    return TRUE;
+  options = g_variant_dict_new (self->options);
+  if (!self->arch->checkpoint_options (self->arch, ckpt, self->net, options))
+    return TRUE;
+  if (!build_net (self, options, error))
+    return FALSE;
+  self->needs_random = TRUE;
+  return TRUE;
+}
+
 static gboolean
 load_checkpoint (TvwModel      *self,
                  const char    *path,
@@ -349,6 +388,11 @@ load_checkpoint (TvwModel      *self,
     return FALSE;
 
   g_mutex_lock (&self->lock);
+  if (self->weights == NULL && !adapt_to_checkpoint (self, ckpt, error))
+    {
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
   /* A partial load keeps the other parameters: they must exist first. */
   if (!strict && self->needs_random)
     tvw_net_init_random (self->net, g_random_int ());
@@ -448,18 +492,28 @@ tvw_model_initable_init (GInitable     *initable,
 
   {
     g_autoptr(GVariantDict) options = g_variant_dict_new (self->options);
-    TvwBuildConfig config = { num_classes, self->weights != NULL, options };
 
     if (!tvw_architecture_check_options (self->arch, self->options, error))
       return FALSE;
 
-    self->net = tvw_net_new ();
-    if (!self->arch->build (self->net, self->arch, &config, error))
+    /* torchvision's ViT builders take image_size from the entry's
+     * min_size. */
+    if (self->weights != NULL && self->arch->options != NULL &&
+        g_strv_contains ((const char * const *) self->arch->options, "image_size") &&
+        !g_variant_dict_contains (options, "image_size"))
       {
-        g_prefix_error (error, "%s: ", self->architecture);
-        g_clear_pointer (&self->net, tvw_net_free);
-        return FALSE;
+        g_autoptr(GVariant) min_size = tvw_weights_lookup_meta (self->weights, "min_size");
+        gint64 h, w;
+
+        if (min_size != NULL && g_variant_is_of_type (min_size, G_VARIANT_TYPE ("(xx)")))
+          {
+            g_variant_get (min_size, "(xx)", &h, &w);
+            g_variant_dict_insert (options, "image_size", "x", h);
+          }
       }
+
+    if (!build_net (self, options, error))
+      return FALSE;
   }
 
   if (self->weights != NULL)

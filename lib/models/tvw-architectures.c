@@ -15,6 +15,7 @@ static const TvwArchitecture *families[] = {
   tvw_regnet_architectures,
   tvw_efficientnet_architectures,
   tvw_mobilenet_architectures,
+  tvw_vit_architectures,
 };
 
 const TvwArchitecture *

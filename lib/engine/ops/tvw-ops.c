@@ -57,5 +57,13 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_batched_nms,
   &tvw_op_quantize,
   &tvw_op_dequantize,
+  /* tvw-op-attention.c (tests/test-ops-attention.c) */
+  &tvw_op_attention,
+  &tvw_op_parameter,
+  &tvw_op_relative_position_bias,
+  &tvw_op_window_partition,
+  &tvw_op_window_merge,
+  &tvw_op_window_mask,
+  &tvw_op_patch_merge,
   NULL
 };
