@@ -16,6 +16,7 @@ static const TvwArchitecture *families[] = {
   tvw_efficientnet_architectures,
   tvw_mobilenet_architectures,
   tvw_vit_architectures,
+  tvw_swin_architectures,
 };
 
 const TvwArchitecture *

@@ -506,6 +506,8 @@ tvw_net_parameter (TvwNet                   *net,
   if (opts != NULL)
     p = *opts;
   p.expand = like >= 0;
+  if (p.buffer)
+    w.flags |= TVW_WEIGHT_BUFFER;
   for (int i = 0; i < rank; i++)
     w.shape[i] = shape[i];
   return tvw_net_add_node (net, &spec, NULL);

@@ -382,6 +382,7 @@ TvwVal tvw_net_attention     (TvwNet                   *net,
 typedef struct
 {
   gboolean expand;             /* dim 0 (of size 1) to input 0's dim 0 */
+  gboolean buffer;             /* a buffer, not a parameter (not counted) */
   gint64   zero_begin, zero_end;
   /* > 0: input 0 (an N×C×H×W batch) must be need_h × need_w. */
   gint64   need_h, need_w;
