@@ -17,6 +17,7 @@ static const TvwArchitecture *families[] = {
   tvw_mobilenet_architectures,
   tvw_vit_architectures,
   tvw_swin_architectures,
+  tvw_maxvit_architectures,
 };
 
 const TvwArchitecture *
