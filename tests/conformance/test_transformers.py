@@ -9,6 +9,9 @@
 # MaxViT at 224² (its grid is fixed at construction).
 #
 #   TVW_CONFORMANCE_ONLY=vit_b_16,swin_t  runs a subset.
+#   TVW_CONFORMANCE_SLOW=1  runs the biggest models (SLOW) instead of the
+#   others: vit_h_14's 632 M parameters take minutes to randomise and save
+#   alone (the 'slow' suite).
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -45,10 +48,15 @@ MODELS = [
 ]
 
 
+SLOW = {"vit_h_14", "vit_l_16"}
+
+
 def construct(name):
     with no_init():
         return getattr(M, name)(weights=None)
 
 
 if __name__ == "__main__":
-    tvwconf.run_models(MODELS, seed=1500, rng_seed=15, construct=construct, timings=True)
+    slow = os.environ.get("TVW_CONFORMANCE_SLOW") == "1"
+    chosen = [m for m in MODELS if (m[0] in SLOW) == slow]
+    tvwconf.run_models(chosen, seed=1500, rng_seed=15, construct=construct, timings=True)
