@@ -108,7 +108,7 @@ build_vit (TvwNet                *net,
   need.need_h = need.need_w = image_size;
   shape[0] = shape[1] = 1;
   shape[2] = d;
-  cls = tvw_net_parameter (net, NULL, "class_token", 3, shape, input, &need);
+  cls = tvw_net_parameter (net, "class_token", NULL, 3, shape, input, &need);
   parts[0] = cls;
   parts[1] = x;
   x = tvw_net_concat (net, 2, parts, 1);

@@ -644,6 +644,28 @@ check_windows (TvwOpCall  *call,
   return TRUE;
 }
 
+/* The channels of pixel (@y, @x) of image @n of an [N, H, W, C] map into
+ * @dst, zeros outside the map (the padding). */
+static inline void
+copy_pixel (const TvwArray *x,
+            gint64          n,
+            gint64          y,
+            gint64          xx,
+            float          *dst)
+{
+  const gint64 c = x->shape[3];
+
+  if (y >= x->shape[1] || xx >= x->shape[2])
+    memset (dst, 0, c * sizeof (float));
+  else
+    {
+      const float *src = at4 (x, n, y, xx, 0);
+
+      for (gint64 k = 0; k < c; k++)
+        dst[k] = src[k * x->stride[3]];
+    }
+}
+
 /* Where window token (w, i) of a padded, rolled map comes from: the row
  * and column in the unrolled padded map. */
 static inline void
@@ -708,15 +730,7 @@ window_partition_rows (gpointer data,
       gint64 y, xx;
 
       window_source (p, job->ph, job->pw, job->sh, job->sw, w, i, &y, &xx);
-      if (y >= x->shape[1] || xx >= x->shape[2])
-        memset (dst, 0, c * sizeof (float));
-      else
-        {
-          const float *src = at4 (x, n, y, xx, 0);
-
-          for (gint64 k = 0; k < c; k++)
-            dst[k] = src[k * x->stride[3]];
-        }
+      copy_pixel (x, n, y, xx, dst);
     }
 }
 
@@ -982,17 +996,7 @@ patch_merge_rows (gpointer data,
 
       for (int part = 0; part < 4; part++, dst += c)
         {
-          const gint64 sy = 2 * y + dy[part], sx = 2 * xx + dx[part];
-
-          if (sy >= x->shape[1] || sx >= x->shape[2])
-            memset (dst, 0, c * sizeof (float));
-          else
-            {
-              const float *src = at4 (x, n, sy, sx, 0);
-
-              for (gint64 k = 0; k < c; k++)
-                dst[k] = src[k * x->stride[3]];
-            }
+          copy_pixel (x, n, 2 * y + dy[part], 2 * xx + dx[part], dst);
         }
     }
 }

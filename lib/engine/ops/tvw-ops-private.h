@@ -388,7 +388,7 @@ typedef struct
   gint64   need_h, need_w;
 } TvwParameterParams;
 
-/* The weight “@name.@suffix” of @shape as a value; with @like ≥ 0 its
+/* The weight “@name.@suffix” (“@name” when @suffix is NULL) as a value; with @like ≥ 0 its
  * dimension 0 (of size 1) repeated to @like's batch.  @opts (nullable):
  * elements [zero_begin, zero_end) read as zeros; the size @like must
  * have. */
