@@ -14,20 +14,22 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import gi
 import numpy as np
 import torch
 import torchvision.models as M
 
 import tvwconf
 
-gi.require_version("Tvw", "1.0")
-from gi.repository import GLib, Tvw  # noqa: E402
-
 torch.set_num_threads(2)
 
 
 def main():
+    # Imported here: test_builders.py imports every test_*.py for its MODELS.
+    import gi
+
+    gi.require_version("Tvw", "1.0")
+    from gi.repository import GLib, Tvw
+
     tap = tvwconf.Tap(3)
     work = tvwconf.workdir()
     try:
