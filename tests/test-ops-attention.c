@@ -234,6 +234,41 @@ test_attention_output_is_transposed (void)
     test_array_clear (&t[i]);
 }
 
+/* Heads of size 0: every score is 0, the softmax uniform, the output the
+ * mean of V's rows (PyTorch gives the same). */
+static void
+test_attention_empty_head (void)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed (1597);
+  const gint64 qs[4] = { 1, 2, 3, 0 }, ks[4] = { 1, 2, 4, 0 }, vs[4] = { 1, 2, 4, 5 };
+  const gint64 os[4] = { 1, 2, 3, 5 };
+  TvwAttentionParams p = { .scale = 1 };
+  TestArray q, k, v;
+  TvwArray in[3];
+  double want[2 * 3 * 5];
+
+  test_array_random (&q, rng, TVW_ELEM_F32, 4, qs, TEST_LAYOUT_CONTIGUOUS, -1, 1);
+  test_array_random (&k, rng, TVW_ELEM_F32, 4, ks, TEST_LAYOUT_CONTIGUOUS, -1, 1);
+  test_array_random (&v, rng, TVW_ELEM_F32, 4, vs, TEST_LAYOUT_GAPPED, -1, 1);
+  for (int h = 0; h < 2; h++)
+    for (int i = 0; i < 3; i++)
+      for (int c = 0; c < 5; c++)
+        {
+          double sum = 0;
+
+          for (int j = 0; j < 4; j++)
+            sum += get4 (&v.a, 0, h, j, c);
+          want[(h * 3 + i) * 5 + c] = sum / 4;
+        }
+  in[0] = q.a;
+  in[1] = k.a;
+  in[2] = v.a;
+  run_and_check ("empty", &tvw_op_attention, &p, 3, in, 0, NULL, 4, os, want, 1e-6, 1e-6);
+  test_array_clear (&q);
+  test_array_clear (&k);
+  test_array_clear (&v);
+}
+
 static void
 test_attention_errors (void)
 {
@@ -591,6 +626,7 @@ main (int   argc,
 
   g_test_add_func ("/tvw/ops/attention/random-strides", test_attention_random);
   g_test_add_func ("/tvw/ops/attention/output-is-transposed", test_attention_output_is_transposed);
+  g_test_add_func ("/tvw/ops/attention/empty-head", test_attention_empty_head);
   g_test_add_func ("/tvw/ops/attention/errors", test_attention_errors);
   g_test_add_func ("/tvw/ops/parameter/expand-zero-and-size", test_parameter_expand);
   g_test_add_func ("/tvw/ops/relative_position_bias/torchvision-index", test_relative_position_bias);

@@ -266,9 +266,12 @@ attention_tile (const AttentionJob *job,
         qt[i * d + c] = row[c * q->stride[3]] * r;
     }
 
-  tvw_gemm_packed ((int) m, (int) d, qt, d, scratch + job->o.kt, (int) lk, 0,
-                   (int) ((lk + TVW_GEMM_NR - 1) / TVW_GEMM_NR), s, lk, NULL, NULL, 0,
-                   TVW_ACT_NONE);
+  if (d == 0)
+    memset (s, 0, m * lk * sizeof (float));
+  else
+    tvw_gemm_packed ((int) m, (int) d, qt, d, scratch + job->o.kt, (int) lk, 0,
+                     (int) ((lk + TVW_GEMM_NR - 1) / TVW_GEMM_NR), s, lk, NULL, NULL, 0,
+                     TVW_ACT_NONE);
 
   for (int n = 0; n < p->n_bias; n++)
     {
