@@ -19,7 +19,6 @@
 
 #include "tvw-architectures-private.h"
 #include "tvw-blocks-private.h"
-#include "tvw-error.h"
 #include "tvw-transformer-private.h"
 
 #define INPUT_SIZE 224
