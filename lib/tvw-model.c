@@ -341,11 +341,12 @@ build_net (TvwModel  *self,
   return g_steal_pointer (&net);
 }
 
-/* torchvision builds a segmentation model's auxiliary classifier when
- * aux_loss says so (True with a weights entry); a bare checkpoint says it
- * with its keys.  When aux_loss was not given and @ckpt disagrees with the
- * net, a net built the checkpoint's way (NULL: the model's own fits, or no
- * other can be built — binding then names the key). */
+/* A bare checkpoint can decide what torchvision's builder would have been
+ * told: a segmentation model's auxiliary classifier (aux_loss; True with a
+ * weights entry) by its keys, ViT's image size by its position embedding.
+ * When @ckpt implies options the net was not built with, a net built the
+ * checkpoint's way (NULL: the model's own fits, or no other can be built —
+ * binding then names the key). */
 static TvwNet *
 net_for_checkpoint (TvwModel      *self,
                     TvwCheckpoint *ckpt)
@@ -355,6 +356,19 @@ net_for_checkpoint (TvwModel      *self,
   g_autoptr(GVariant) options = NULL;
   g_autoptr(GVariant) given = NULL;
   gboolean wants;
+
+  /* Options a bare checkpoint implies and nobody set (ViT's image size,
+   * from its position embedding). */
+  if (self->weights == NULL && self->arch->checkpoint_options != NULL)
+    {
+      dict = g_variant_dict_new (self->options);
+      if (self->arch->checkpoint_options (self->arch, ckpt, self->net, dict))
+        {
+          options = g_variant_ref_sink (g_variant_dict_end (dict));
+          return build_net (self, options, NULL);
+        }
+      g_clear_pointer (&dict, g_variant_dict_unref);
+    }
 
   if (self->arch->options == NULL || !g_strv_contains (self->arch->options, "aux_loss"))
     return NULL;
@@ -509,9 +523,34 @@ tvw_model_initable_init (GInitable     *initable,
     num_classes = self->num_classes;
   self->num_classes = num_classes;
 
-  self->net = build_net (self, self->options, error);
-  if (self->net == NULL)
-    return FALSE;
+  {
+    g_autoptr(GVariantDict) dict = g_variant_dict_new (self->options);
+    g_autoptr(GVariant) options = NULL;
+
+    /* torchvision's ViT builders take image_size from the entry's
+     * min_size. */
+    if (self->weights != NULL && self->arch->options != NULL &&
+        g_strv_contains ((const char * const *) self->arch->options, "image_size") &&
+        !g_variant_dict_contains (dict, "image_size"))
+      {
+        g_autoptr(GVariant) min_size = tvw_weights_lookup_meta (self->weights, "min_size");
+        gint64 h, w;
+
+        if (min_size != NULL && g_variant_is_of_type (min_size, G_VARIANT_TYPE ("(xx)")))
+          {
+            g_variant_get (min_size, "(xx)", &h, &w);
+            g_variant_dict_insert (dict, "image_size", "x", h);
+          }
+      }
+
+    /* check the options as given, before the implied ones join them */
+    if (!tvw_architecture_check_options (self->arch, self->options, error))
+      return FALSE;
+    options = g_variant_ref_sink (g_variant_dict_end (dict));
+    self->net = build_net (self, options, error);
+    if (self->net == NULL)
+      return FALSE;
+  }
 
   if (self->weights != NULL)
     {

@@ -608,9 +608,10 @@ test_squeeze_excitation_random (void)
 static void
 test_table_covered (void)
 {
-  static const char *const programs[] = { "test-ops-core", "test-ops-shape", "test-ops-nn",
-                                          "test-ops-resize-like", "test-ops-flow",
-                                          "test-ops-quant" };
+  static const char *const programs[] = {
+    "test-ops-core", "test-ops-shape", "test-ops-nn", "test-ops-attention",
+    "test-ops-resize-like", "test-ops-flow", "test-ops-quant",
+  };
   g_autoptr(GString) paths = g_string_new (NULL);
 
   for (gsize i = 0; i < G_N_ELEMENTS (programs); i++)

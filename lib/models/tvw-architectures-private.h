@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "tvw-engine-private.h"
+#include "tvw-checkpoint-private.h"
 
 G_BEGIN_DECLS
 
@@ -42,6 +43,14 @@ struct _TvwArchitecture
   /* The keyword arguments build reads from TvwBuildConfig.options, by
    * torchvision's names; NULL-terminated, nullable (none). */
   const char * const *options;
+  /* Optional: adds to @options what a checkpoint without a weights entry
+   * implies and nobody set (ViT's image_size, from its position
+   * embedding); TRUE when @net, built without it, does not fit and must
+   * be built again with @options. */
+  gboolean  (*checkpoint_options) (const TvwArchitecture *arch,
+                                   TvwCheckpoint         *ckpt,
+                                   TvwNet                *net,
+                                   GVariantDict          *options);
   /* Heights and widths must be multiples of it (RAFT: 8); 0: any. */
   guint       size_multiple;
 };
@@ -76,5 +85,8 @@ extern const TvwArchitecture tvw_raft_architectures[];
 extern const TvwArchitecture tvw_mobilenet_architectures[];
 extern const TvwArchitecture tvw_segmentation_architectures[];
 extern const TvwArchitecture tvw_quantized_architectures[];
+extern const TvwArchitecture tvw_vit_architectures[];
+extern const TvwArchitecture tvw_swin_architectures[];
+extern const TvwArchitecture tvw_maxvit_architectures[];
 
 G_END_DECLS

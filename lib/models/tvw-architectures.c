@@ -19,6 +19,9 @@ static const TvwArchitecture *families[] = {
   tvw_raft_architectures,
   tvw_segmentation_architectures,
   tvw_quantized_architectures,
+  tvw_vit_architectures,
+  tvw_swin_architectures,
+  tvw_maxvit_architectures,
 };
 
 const TvwArchitecture *

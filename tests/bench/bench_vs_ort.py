@@ -170,9 +170,11 @@ def bench(name, batch, args, node_modules, workdir):
     ckpt = os.path.join(workdir, f"{name}.pth")
     onnx_path = os.path.join(workdir, f"{name}-b{batch}.onnx")
     torch.save(model.state_dict(), ckpt)
+    # Traced with gradients on: nn.MultiheadAttention (ViT) then takes its
+    # plain path, as _native_multi_head_attention has no ONNX export.
+    torch.onnx.export(model, x, onnx_path, opset_version=args.opset, input_names=["input"],
+                      output_names=["output"], do_constant_folding=True)
     with torch.no_grad():
-        torch.onnx.export(model, x, onnx_path, opset_version=args.opset, input_names=["input"],
-                          output_names=["output"], do_constant_folding=True)
         reference = model(x).numpy().ravel()[:8]
 
     ns = argparse.Namespace(model=name, batch=batch, threads=args.threads, size=args.size)

@@ -385,6 +385,110 @@ TvwVal tvw_net_upsample_flow (TvwNet        *net,
 /* zeros N×2×h×w, shaped after @like (N×C×h×w) */
 TvwVal tvw_net_zeros_like_flow (TvwNet      *net,
                               TvwVal         like);
+/* ---- tvw-op-attention.c: fused attention, transformer helpers ---------- */
+extern const TvwOpClass tvw_op_attention;
+extern const TvwOpClass tvw_op_parameter;
+extern const TvwOpClass tvw_op_relative_position_bias;
+extern const TvwOpClass tvw_op_window_mask;
+
+#define TVW_ATTENTION_MAX_BIAS 2
+
+typedef struct
+{
+  double   scale;              /* of Q·Kᵀ (not with @cosine) */
+  gboolean cosine;             /* Swin V2: normalised rows, weight logit_scale [H, 1, 1] */
+  double   max_log_scale;      /* the logit scale's clamp (log 100) */
+  int      n_bias;             /* set by the constructor */
+} TvwAttentionParams;
+
+/* softmax (q·kᵀ·scale + bias[0] + …) · v for q [B, H, Lq, D], k [B, H, Lk,
+ * D], v [B, H, Lk, Dv]; each bias [Bb, 1 or H, Lq, Lk], batch b reading
+ * bias b mod Bb.  → [B, H, Lq, Dv], stored as [B, Lq, H, Dv] so that
+ * transpose (1, 2) then reshape is a view.  @name names logit_scale. */
+TvwVal tvw_net_attention     (TvwNet                   *net,
+                              const char               *name,
+                              TvwVal                    q,
+                              TvwVal                    k,
+                              TvwVal                    v,
+                              int                       n_bias,
+                              const TvwVal             *bias,
+                              const TvwAttentionParams *params);
+
+typedef struct
+{
+  gboolean expand;             /* dim 0 (of size 1) to input 0's dim 0 */
+  gboolean buffer;             /* a buffer, not a parameter (not counted) */
+  gint64   zero_begin, zero_end;
+  /* > 0: input 0 (an N×C×H×W batch) must be need_h × need_w. */
+  gint64   need_h, need_w;
+} TvwParameterParams;
+
+/* The weight “@name.@suffix” (“@name” when @suffix is NULL) as a value; with @like ≥ 0 its
+ * dimension 0 (of size 1) repeated to @like's batch.  @opts (nullable):
+ * elements [zero_begin, zero_end) read as zeros; the size @like must
+ * have. */
+TvwVal tvw_net_parameter     (TvwNet                   *net,
+                              const char               *name,
+                              const char               *suffix,
+                              int                       rank,
+                              const gint64             *shape,
+                              TvwVal                    like,
+                              const TvwParameterParams *opts);
+
+typedef struct
+{
+  int      window_h, window_w;
+  gboolean sigmoid16;          /* Swin V2: 16 · sigmoid (bias) */
+} TvwRelPosBiasParams;
+
+/* table [(2·Wh − 1)·(2·Ww − 1), H] → [1, H, Wh·Ww, Wh·Ww] by torchvision's
+ * relative_position_index, declared “@name.relative_position_index” (a
+ * buffer, [(Wh·Ww)²] with @flat_index as Swin has it, else [L, L]). */
+TvwVal tvw_net_relative_position_bias (TvwNet *net,
+                              const char    *name,
+                              TvwVal         table,
+                              int            window_h,
+                              int            window_w,
+                              gboolean       flat_index,
+                              gboolean       sigmoid16);
+
+extern const TvwOpClass tvw_op_window_partition;
+extern const TvwOpClass tvw_op_window_merge;
+extern const TvwOpClass tvw_op_patch_merge;
+
+typedef struct
+{
+  int window_h, window_w, shift_h, shift_w;
+} TvwWindowParams;
+
+/* Swin's windows of an [N, H, W, C] map: padded to whole windows, rolled
+ * by −shift (no shift along an axis of one window), → [N·windows, Wh·Ww,
+ * C]. */
+TvwVal tvw_net_window_partition (TvwNet     *net,
+                              TvwVal         x,
+                              int            window_h,
+                              int            window_w,
+                              int            shift_h,
+                              int            shift_w);
+/* The way back to @like's [N, H, W, ·] map. */
+TvwVal tvw_net_window_merge  (TvwNet        *net,
+                              TvwVal         windows,
+                              TvwVal         like,
+                              int            window_h,
+                              int            window_w,
+                              int            shift_h,
+                              int            shift_w);
+/* The shifted-window attention mask for windows of @x: [windows, 1,
+ * Wh·Ww, Wh·Ww] of 0 and −100. */
+TvwVal tvw_net_window_mask   (TvwNet        *net,
+                              TvwVal         x,
+                              int            window_h,
+                              int            window_w,
+                              int            shift_h,
+                              int            shift_w);
+/* Swin's patch merging gather: [N, H, W, C] → [N, ⌈H/2⌉, ⌈W/2⌉, 4·C]. */
+TvwVal tvw_net_patch_merge   (TvwNet        *net,
+                              TvwVal         x);
 
 /* ---- the parameter blocks of the ops above (tests build them too) ------- */
 

@@ -67,5 +67,13 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_qadd,
   &tvw_op_qmax_pool2d,
   &tvw_op_qadaptive_avg_pool2d,
+  /* tvw-op-attention.c (tests/test-ops-attention.c) */
+  &tvw_op_attention,
+  &tvw_op_parameter,
+  &tvw_op_relative_position_bias,
+  &tvw_op_window_partition,
+  &tvw_op_window_merge,
+  &tvw_op_window_mask,
+  &tvw_op_patch_merge,
   NULL
 };
