@@ -608,7 +608,9 @@ test_squeeze_excitation_random (void)
 static void
 test_table_covered (void)
 {
-  static const char *const programs[] = { "test-ops-core", "test-ops-shape", "test-ops-nn" };
+  static const char *const programs[] = {
+    "test-ops-core", "test-ops-shape", "test-ops-nn", "test-ops-classic",
+  };
   g_autoptr(GString) paths = g_string_new (NULL);
 
   for (gsize i = 0; i < G_N_ELEMENTS (programs); i++)

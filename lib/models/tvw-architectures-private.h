@@ -70,5 +70,11 @@ extern const TvwArchitecture tvw_resnet_architectures[];
 extern const TvwArchitecture tvw_regnet_architectures[];
 extern const TvwArchitecture tvw_efficientnet_architectures[];
 extern const TvwArchitecture tvw_mobilenet_architectures[];
+/* GoogLeNet, Inception v3, MNASNet, ShuffleNet V2, ConvNeXt (issue 14) */
+extern const TvwArchitecture tvw_googlenet_architectures[];
+extern const TvwArchitecture tvw_inception_architectures[];
+extern const TvwArchitecture tvw_mnasnet_architectures[];
+extern const TvwArchitecture tvw_shufflenet_architectures[];
+extern const TvwArchitecture tvw_convnext_architectures[];
 
 G_END_DECLS

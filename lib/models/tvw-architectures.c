@@ -15,6 +15,12 @@ static const TvwArchitecture *families[] = {
   tvw_regnet_architectures,
   tvw_efficientnet_architectures,
   tvw_mobilenet_architectures,
+  /* issue 14 */
+  tvw_googlenet_architectures,
+  tvw_inception_architectures,
+  tvw_mnasnet_architectures,
+  tvw_shufflenet_architectures,
+  tvw_convnext_architectures,
 };
 
 const TvwArchitecture *

@@ -58,3 +58,67 @@ tvw_blocks_conv_norm_act (TvwNet        *net,
   return tvw_blocks_conv_bn (net, x, prefix, ".0", ".1", eps, out_channels,
                              kernel, stride, dilation, groups, act);
 }
+
+TvwVal
+tvw_blocks_basic_conv2d (TvwNet     *net,
+                         TvwVal      x,
+                         const char *prefix,
+                         int         out_channels,
+                         int         kernel_h,
+                         int         kernel_w,
+                         int         stride,
+                         int         pad_h,
+                         int         pad_w)
+{
+  g_autofree char *conv_name = g_strconcat (prefix, ".conv", NULL);
+  g_autofree char *bn_name = g_strconcat (prefix, ".bn", NULL);
+  TvwConvSpec spec = {
+    kernel_h, kernel_w, stride, stride, pad_h, pad_w, 1, 1, 1, FALSE
+  };
+
+  x = tvw_net_conv2d_full (net, x, conv_name, out_channels, &spec);
+  x = tvw_net_batch_norm (net, x, bn_name, 1e-3);
+  return tvw_net_activation (net, x, TVW_ACT_RELU);
+}
+
+static void
+declare (TvwNet     *net,
+         const char *prefix,
+         const char *suffix,
+         guint       n_dims,
+         gint64      d0,
+         gint64      d1,
+         gint64      d2,
+         gint64      d3,
+         gboolean    optional)
+{
+  g_autofree char *name = g_strconcat (prefix, suffix, NULL);
+  const gint64 shape[4] = { d0, d1, d2, d3 };
+
+  tvw_net_declare_param (net, name, n_dims, shape, optional);
+}
+
+void
+tvw_blocks_declare_basic_conv2d (TvwNet     *net,
+                                 const char *prefix,
+                                 int         in_channels,
+                                 int         out_channels,
+                                 int         kernel)
+{
+  declare (net, prefix, ".conv.weight", 4, out_channels, in_channels, kernel, kernel, FALSE);
+  declare (net, prefix, ".bn.weight", 1, out_channels, 0, 0, 0, FALSE);
+  declare (net, prefix, ".bn.bias", 1, out_channels, 0, 0, 0, FALSE);
+  declare (net, prefix, ".bn.running_mean", 1, out_channels, 0, 0, 0, FALSE);
+  declare (net, prefix, ".bn.running_var", 1, out_channels, 0, 0, 0, FALSE);
+  declare (net, prefix, ".bn.num_batches_tracked", 0, 0, 0, 0, 0, TRUE);
+}
+
+void
+tvw_blocks_declare_linear (TvwNet     *net,
+                           const char *prefix,
+                           int         in_features,
+                           int         out_features)
+{
+  declare (net, prefix, ".weight", 2, out_features, in_features, 0, 0, FALSE);
+  declare (net, prefix, ".bias", 1, out_features, 0, 0, 0, FALSE);
+}

@@ -57,5 +57,7 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_batched_nms,
   &tvw_op_quantize,
   &tvw_op_dequantize,
+  /* tvw-op-affine.c (tests/test-ops-classic.c) */
+  &tvw_op_channel_affine,
   NULL
 };

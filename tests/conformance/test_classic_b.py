@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+# GoogLeNet, Inception v3, MNASNet, ShuffleNet V2 and ConvNeXt against
+# PyTorch: every builder, random weights (every parameter and buffer,
+# ConvNeXt's layer scale included), every checkpoint form spread over the
+# models, batch 1 and 2, the default crop and odd sizes (the smallest the
+# architecture takes among them), the big ConvNeXts at a small size in one
+# form.
+#
+# GoogLeNet and Inception v3 also run from a weights card (a weights entry):
+# torchvision's googlenet(weights=…) / inception_v3(weights=…) re-normalise
+# the input (transform_input) and load a checkpoint that has the auxiliary
+# heads; a bare checkpoint is weights=None: no transform, heads present
+# (aux_logits defaults to True in GoogLeNet and Inception3).
+#
+#   TVW_CONFORMANCE_ONLY=googlenet,convnext_tiny  runs a subset.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import numpy as np
+import torch
+import torchvision.models as M
+
+import tvwconf
+from test_families import no_init
+
+torch.set_num_threads(2)
+
+ALL_FORMS = ["zip", "legacy", "wrapped", "state_dict", "safetensors", "fp16"]
+SQUARE, ODD, TINY = (224, 224), (97, 131), (1, 1)
+SMALL = [(1, SQUARE), (2, ODD)]
+
+MODELS = [
+    ("googlenet", ["zip", "legacy"], SMALL + [(2, (15, 15))]),
+    ("inception_v3", ["safetensors"], [(1, (299, 299)), (2, (75, 91))]),
+    ("inception_v3", ["fp16"], [(2, (107, 83))]),
+    ("mnasnet0_5", ["zip", "legacy", "wrapped"], SMALL + [(2, TINY)]),
+    ("mnasnet0_75", ["state_dict"], SMALL),
+    ("mnasnet1_0", ["safetensors"], SMALL),
+    ("mnasnet1_3", ["fp16"], SMALL),
+    ("shufflenet_v2_x0_5", ["zip", "safetensors", "fp16"], SMALL + [(2, TINY)]),
+    ("shufflenet_v2_x1_0", ["legacy", "wrapped"], SMALL),
+    ("shufflenet_v2_x1_5", ["state_dict"], SMALL),
+    ("shufflenet_v2_x2_0", ["zip"], SMALL),
+    ("convnext_tiny", ALL_FORMS, [(1, SQUARE), (2, ODD), (2, (32, 32))]),
+    ("convnext_small", ["legacy"], [(2, (64, 96))]),
+    ("convnext_base", ["safetensors"], [(1, (64, 64))]),
+    ("convnext_large", ["zip"], [(1, (35, 64))]),
+]
+
+# (builder, weights enum of the card, the torchvision class's keyword
+# arguments that googlenet(weights=…) / inception_v3(weights=…) set, inputs)
+CARDS = [
+    ("googlenet", "LocalGoogLeNet_Weights", M.GoogLeNet,
+     dict(transform_input=True, aux_logits=True, init_weights=False), [(2, ODD)]),
+    ("inception_v3", "LocalInception_V3_Weights", M.Inception3,
+     dict(transform_input=True, aux_logits=True, init_weights=False), [(1, (83, 101))]),
+]
+
+
+def construct(name):
+    with no_init():
+        return getattr(M, name)(weights=None)
+
+
+def card_check(index):
+    """A check for run_models: CARDS[index]'s entry is a weights entry, so
+    `tvw forward --weights` must behave like torchvision's builder with
+    weights=…  The card is found in $XDG_DATA_HOME/tvw/weights."""
+    builder, enum, cls, kwargs, inputs = CARDS[index]
+
+    def check(tap, work, rng):
+        cards = os.path.join(work, "data", "tvw", "weights")
+        os.makedirs(cards, exist_ok=True)
+        os.environ["XDG_DATA_HOME"] = os.path.join(work, "data")
+        with no_init():
+            model = tvwconf.randomise(cls(**kwargs), 1400 + index)
+        torch.save(model.state_dict(), os.path.join(cards, f"{builder}.pth"))
+        card = {
+            "enum": enum,
+            "builder": builder,
+            "entries": [{
+                "name": "IMAGENET1K_V1",
+                "file": f"{builder}.pth",
+                "default": True,
+                "transforms": {"preset": "ImageClassification", "crop_size": 224},
+                "meta": {"categories": {"$list": "imagenet"},
+                         "_docs": "Random parameters for the tests."},
+            }],
+        }
+        with open(os.path.join(cards, f"{builder}.json"), "w") as f:
+            json.dump(card, f)
+
+        for n, (h, w) in inputs:
+            batch = rng.standard_normal((n, 3, h, w)).astype(np.float32)
+            with torch.no_grad():
+                ref = model(torch.from_numpy(batch)).numpy()
+            label = f"{builder} weights card (transform_input, aux heads) batch {n} {h}x{w}"
+            try:
+                in_path = os.path.join(work, "in.npy")
+                out_path = os.path.join(work, "out.npy")
+                tvwconf.save_npy(in_path, batch)
+                tvwconf.tvw("forward", "--model", builder, "--weights", f"{enum}.IMAGENET1K_V1",
+                            "--input", in_path, "--output", out_path)
+                ok, diag = tvwconf.compare(np.load(out_path), ref)
+            except Exception as e:  # a crash of the CLI is a failure
+                ok, diag = False, str(e)
+            tap.ok(ok, label, diag)
+
+    return (builder, len(inputs), check)
+
+
+if __name__ == "__main__":
+    tvwconf.run_models(MODELS, seed=1300, rng_seed=13, construct=construct, timings=True,
+                       extra=[card_check(i) for i in range(len(CARDS))])
