@@ -47,7 +47,10 @@ MODELS = [
     ("shufflenet_v2_x1_0", ["legacy", "wrapped"], SMALL),
     ("shufflenet_v2_x1_5", ["state_dict"], SMALL),
     ("shufflenet_v2_x2_0", ["zip"], SMALL),
-    ("convnext_tiny", ALL_FORMS, [(1, SQUARE), (2, ODD), (2, (32, 32))]),
+    # Every form once at an odd size, the default crop and the smallest
+    # input (32×32: a 1×1 map at the end) in one.
+    ("convnext_tiny", ALL_FORMS, [(2, ODD)]),
+    ("convnext_tiny", ["zip"], [(1, SQUARE), (2, (32, 32))]),
     ("convnext_small", ["legacy"], [(2, (64, 96))]),
     ("convnext_base", ["safetensors"], [(1, (64, 64))]),
     ("convnext_large", ["zip"], [(1, (35, 64))]),
@@ -64,8 +67,47 @@ CARDS = [
 
 
 def construct(name):
+    # init_weights=False: GoogLeNet's and Inception3's warning about their
+    # initialisation, which no_init skips anyway.
+    kwargs = {"init_weights": False} if name in ("googlenet", "inception_v3") else {}
     with no_init():
-        return getattr(M, name)(weights=None)
+        return getattr(M, name)(weights=None, **kwargs)
+
+
+# (name of the check, the model the checkpoint comes from, the builder
+# asked to load it, a word the error must contain)
+MISMATCHES = [
+    ("mismatch shufflenet", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "stage2.0.branch1.2.weight"),
+    ("mismatch mnasnet", "mnasnet0_5", "convnext_tiny", "layers.0.weight"),
+    ("mismatch convnext", "convnext_tiny", "convnext_small", "features.5.9.block.0.weight"),
+    # GoogLeNet(aux_logits=False) from a bare checkpoint: weights=None means
+    # aux_logits=True, as in torchvision, so the heads are missing.
+    ("mismatch googlenet", "googlenet_no_aux", "googlenet", "aux1.conv.conv.weight"),
+]
+
+
+def mismatch_check(index):
+    """A check for run_models: loading a checkpoint of another family or
+    size fails with an error naming the first key that does not fit."""
+    label, source, builder, key = MISMATCHES[index]
+
+    def check(tap, work, rng):
+        with no_init():
+            if source == "googlenet_no_aux":
+                model = M.googlenet(weights=None, aux_logits=False, init_weights=False)
+            else:
+                model = getattr(M, source)(weights=None)
+        ckpt = os.path.join(work, f"{source}.pth")
+        torch.save(model.state_dict(), ckpt)
+        tvwconf.save_npy(os.path.join(work, "in.npy"), np.zeros((1, 3, 64, 64), np.float32))
+        proc = tvwconf.tvw("forward", "--model", builder, "--checkpoint", ckpt,
+                           "--input", os.path.join(work, "in.npy"),
+                           "--output", os.path.join(work, "out.npy"), check=False)
+        tap.ok(proc.returncode == 1 and key in proc.stderr,
+               f"{source} checkpoint as {builder}: an error naming {key}", proc.stderr.strip())
+        os.unlink(ckpt)
+
+    return (label, 1, check)
 
 
 def card_check(index):
@@ -117,4 +159,5 @@ def card_check(index):
 
 if __name__ == "__main__":
     tvwconf.run_models(MODELS, seed=1300, rng_seed=13, construct=construct, timings=True,
-                       extra=[card_check(i) for i in range(len(CARDS))])
+                       extra=[card_check(i) for i in range(len(CARDS))] +
+                       [mismatch_check(i) for i in range(len(MISMATCHES))])
