@@ -64,17 +64,21 @@ TvwVal  tvw_blocks_basic_conv2d    (TvwNet        *net,
 /* Declares the parameters of a BasicConv2d (@in_channels →
  * @out_channels, @kernel×@kernel) that the graph does not run: the
  * auxiliary heads of GoogLeNet and Inception v3, which a checkpoint
- * carries and inference never uses. */
-void    tvw_blocks_declare_basic_conv2d (TvwNet   *net,
+ * carries and inference never uses.  Unless @counted, they are left out of
+ * the parameter count (googlenet (weights=…) drops the heads after
+ * loading them). */
+void    tvw_blocks_declare_basic_conv2d (TvwNet     *net,
                                          const char *prefix,
-                                         int       in_channels,
-                                         int       out_channels,
-                                         int       kernel);
+                                         int         in_channels,
+                                         int         out_channels,
+                                         int         kernel,
+                                         gboolean    counted);
 
 /* The same for an nn.Linear “@prefix” with a bias. */
 void    tvw_blocks_declare_linear  (TvwNet        *net,
                                     const char    *prefix,
                                     int            in_features,
-                                    int            out_features);
+                                    int            out_features,
+                                    gboolean       counted);
 
 G_END_DECLS

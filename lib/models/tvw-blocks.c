@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "tvw-blocks-private.h"
+#include "tvw-ops-private.h"
 
 int
 tvw_blocks_make_divisible (double v,
@@ -81,44 +82,40 @@ tvw_blocks_basic_conv2d (TvwNet     *net,
   return tvw_net_activation (net, x, TVW_ACT_RELU);
 }
 
-static void
-declare (TvwNet     *net,
-         const char *prefix,
-         const char *suffix,
-         guint       n_dims,
-         gint64      d0,
-         gint64      d1,
-         gint64      d2,
-         gint64      d3,
-         gboolean    optional)
-{
-  g_autofree char *name = g_strconcat (prefix, suffix, NULL);
-  const gint64 shape[4] = { d0, d1, d2, d3 };
-
-  tvw_net_declare_param (net, name, n_dims, shape, optional);
-}
-
 void
 tvw_blocks_declare_basic_conv2d (TvwNet     *net,
                                  const char *prefix,
                                  int         in_channels,
                                  int         out_channels,
-                                 int         kernel)
+                                 int         kernel,
+                                 gboolean    counted)
 {
-  declare (net, prefix, ".conv.weight", 4, out_channels, in_channels, kernel, kernel, FALSE);
-  declare (net, prefix, ".bn.weight", 1, out_channels, 0, 0, 0, FALSE);
-  declare (net, prefix, ".bn.bias", 1, out_channels, 0, 0, 0, FALSE);
-  declare (net, prefix, ".bn.running_mean", 1, out_channels, 0, 0, 0, FALSE);
-  declare (net, prefix, ".bn.running_var", 1, out_channels, 0, 0, 0, FALSE);
-  declare (net, prefix, ".bn.num_batches_tracked", 0, 0, 0, 0, 0, TRUE);
+  g_autofree char *conv = g_strconcat (prefix, ".conv", NULL);
+  g_autofree char *bn = g_strconcat (prefix, ".bn", NULL);
+  const TvwWeightSpec weight = {
+    "weight", 4, { out_channels, in_channels, kernel, kernel }, counted ? 0 : TVW_WEIGHT_BUFFER
+  };
+  TvwWeightSpec bn_weights[TVW_BATCH_NORM_N_WEIGHTS];
+
+  tvw_batch_norm_weights (out_channels, bn_weights);
+  for (int i = 0; i < TVW_BATCH_NORM_N_WEIGHTS; i++)
+    bn_weights[i].flags |= counted ? 0 : TVW_WEIGHT_BUFFER;
+  tvw_net_declare_weights (net, conv, 1, &weight);
+  tvw_net_declare_weights (net, bn, TVW_BATCH_NORM_N_WEIGHTS, bn_weights);
 }
 
 void
 tvw_blocks_declare_linear (TvwNet     *net,
                            const char *prefix,
                            int         in_features,
-                           int         out_features)
+                           int         out_features,
+                           gboolean    counted)
 {
-  declare (net, prefix, ".weight", 2, out_features, in_features, 0, 0, FALSE);
-  declare (net, prefix, ".bias", 1, out_features, 0, 0, 0, FALSE);
+  const guint flags = counted ? 0 : TVW_WEIGHT_BUFFER;
+  const TvwWeightSpec weights[2] = {
+    { "weight", 2, { out_features, in_features }, flags },
+    { "bias", 1, { out_features }, flags },
+  };
+
+  tvw_net_declare_weights (net, prefix, 2, weights);
 }

@@ -61,15 +61,16 @@ static void
 declare_inception_aux (TvwNet     *net,
                        const char *prefix,
                        int         in_channels,
-                       guint       num_classes)
+                       guint       num_classes,
+                       gboolean    counted)
 {
   g_autofree char *conv = g_strconcat (prefix, ".conv", NULL);
   g_autofree char *fc1 = g_strconcat (prefix, ".fc1", NULL);
   g_autofree char *fc2 = g_strconcat (prefix, ".fc2", NULL);
 
-  tvw_blocks_declare_basic_conv2d (net, conv, in_channels, 128, 1);
-  tvw_blocks_declare_linear (net, fc1, 2048, 1024);
-  tvw_blocks_declare_linear (net, fc2, 1024, num_classes);
+  tvw_blocks_declare_basic_conv2d (net, conv, in_channels, 128, 1, counted);
+  tvw_blocks_declare_linear (net, fc1, 2048, 1024, counted);
+  tvw_blocks_declare_linear (net, fc2, 1024, num_classes, counted);
 }
 
 static const InceptionConfig blocks[] = {
@@ -95,17 +96,13 @@ build_googlenet (TvwNet                *net,
                  const TvwBuildConfig  *config,
                  GError               **error)
 {
-  gboolean transform_input, aux;
-  TvwVal x;
+  gboolean aux;
+  /* GoogLeNet () has aux_logits=True: a bare checkpoint (weights=None) has
+   * the heads, googlenet (weights=…) loads them before dropping them. */
+  TvwVal x = tvw_inception_input (net, arch, config, &aux, error);
 
-  /* GoogLeNet (): aux_logits=True unless googlenet () drops the heads
-   * after loading; a bare checkpoint of GoogLeNet (weights=None) has them. */
-  if (!tvw_inception_options (arch, config, &transform_input, &aux, error))
+  if (x < 0)
     return FALSE;
-
-  x = tvw_net_input (net, 3);
-  if (transform_input)
-    x = tvw_inception_transform_input (net, x);
 
   /* N×3×H×W → N×192×H/8×W/8 */
   x = tvw_blocks_basic_conv2d (net, x, "conv1", 64, 7, 7, 2, 3, 3);
@@ -126,17 +123,17 @@ build_googlenet (TvwNet                *net,
 
   if (aux)
     {
-      declare_inception_aux (net, "aux1", 512, config->num_classes);
-      declare_inception_aux (net, "aux2", 528, config->num_classes);
+      /* googlenet (weights=…) drops the heads it loaded unless aux_logits
+       * was asked for: they are not its parameters then. */
+      gboolean kept = !config->with_weights ||
+                      tvw_build_config_get_boolean (config, "aux_logits", FALSE);
+
+      declare_inception_aux (net, "aux1", 512, config->num_classes, kept);
+      declare_inception_aux (net, "aux2", 528, config->num_classes, kept);
     }
 
   /* N×1024×h×w → N×num_classes */
-  x = tvw_net_adaptive_avg_pool2d (net, x, 1, 1);
-  x = tvw_net_flatten (net, x);
-  x = tvw_net_linear (net, x, "fc", config->num_classes, TRUE);
-  tvw_net_set_output (net, x);
-
-  return tvw_net_check (net, error);
+  return tvw_inception_classifier (net, x, config, error);
 }
 
 /* conv1 (stride 2) and four ceil-mode pools: a 1×1 map is reached from

@@ -13,23 +13,27 @@ G_BEGIN_DECLS
  * init_weights. */
 extern const char * const tvw_inception_option_names[];
 
-/* torchvision's googlenet () / inception_v3 () logic for @config: whether
- * the input is re-normalised, and whether the checkpoint carries the
- * auxiliary heads' parameters.  With a weights entry, transform_input
- * defaults to TRUE and aux_logits=False or init_weights=True are refused
- * (torchvision's ValueError from _ovewrite_named_param); the checkpoint
- * has the heads.  Without one, transform_input defaults to FALSE and the
- * heads follow aux_logits (TRUE by default, as in GoogLeNet and
- * Inception3). */
-gboolean tvw_inception_options         (const TvwArchitecture *arch,
-                                        const TvwBuildConfig  *config,
-                                        gboolean              *transform_input,
-                                        gboolean              *aux_params,
-                                        GError               **error);
+/* The network's input (N×3×H×W) as torchvision's googlenet () /
+ * inception_v3 () set it up for @config: re-normalised by _transform_input
+ * () when transform_input is on, and in @aux_params whether the checkpoint
+ * carries the auxiliary heads.  With a weights entry, transform_input
+ * defaults to TRUE, the heads are there, and aux_logits=False or
+ * init_weights=True are refused (torchvision's ValueError from
+ * _ovewrite_named_param): -1 and @error.  Without one, transform_input
+ * defaults to FALSE and the heads follow aux_logits (TRUE by default, as
+ * in GoogLeNet and Inception3). */
+TvwVal   tvw_inception_input      (TvwNet                *net,
+                                   const TvwArchitecture *arch,
+                                   const TvwBuildConfig  *config,
+                                   gboolean              *aux_params,
+                                   GError               **error);
 
-/* _transform_input (): ImageNet normalisation to the [-1, 1] one the
- * ported weights expect, per channel: N×3×H×W → N×3×H×W */
-TvwVal   tvw_inception_transform_input (TvwNet                *net,
-                                        TvwVal                 x);
+/* Average pooling to 1×1, flatten and the Linear “fc” (dropout is an
+ * identity at inference) as the graph's output; then tvw_net_check ():
+ * N×C×h×w → N×num_classes */
+gboolean tvw_inception_classifier (TvwNet                *net,
+                                   TvwVal                 x,
+                                   const TvwBuildConfig  *config,
+                                   GError               **error);
 
 G_END_DECLS

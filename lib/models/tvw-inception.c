@@ -7,7 +7,7 @@
  * concatenated over the channels, average pools counting their padding —,
  * average pooling and the classifier.  Dropout is an identity at
  * inference.  transform_input and the auxiliary head follow
- * inception_v3 () (see tvw_inception_options ()); the head (AuxLogits)
+ * inception_v3 () (see tvw_inception_input ()); the head (AuxLogits)
  * runs only in training, so its parameters are declared, not run.
  */
 
@@ -22,15 +22,23 @@ const char * const tvw_inception_option_names[] = {
   "transform_input", "aux_logits", "init_weights", NULL
 };
 
-gboolean
-tvw_inception_options (const TvwArchitecture *arch,
-                       const TvwBuildConfig  *config,
-                       gboolean              *transform_input,
-                       gboolean              *aux_params,
-                       GError               **error)
+TvwVal
+tvw_inception_input (TvwNet                *net,
+                     const TvwArchitecture *arch,
+                     const TvwBuildConfig  *config,
+                     gboolean              *aux_params,
+                     GError               **error)
 {
-  *transform_input = tvw_build_config_get_boolean (config, "transform_input",
-                                                   config->with_weights);
+  /* _transform_input (): ImageNet's normalisation to the [-1, 1] one the
+   * ported weights expect. */
+  static const float scale[3] = { 0.229f / 0.5f, 0.224f / 0.5f, 0.225f / 0.5f };
+  static const float shift[3] = {
+    (0.485f - 0.5f) / 0.5f, (0.456f - 0.5f) / 0.5f, (0.406f - 0.5f) / 0.5f
+  };
+  gboolean transform_input = tvw_build_config_get_boolean (config, "transform_input",
+                                                           config->with_weights);
+  TvwVal x;
+
   *aux_params = tvw_build_config_get_boolean (config, "aux_logits", TRUE);
 
   if (config->with_weights)
@@ -40,30 +48,35 @@ tvw_inception_options (const TvwArchitecture *arch,
           g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
                        "%s: the parameter 'aux_logits' expected value True but got False instead",
                        arch->name);
-          return FALSE;
+          return -1;
         }
       if (tvw_build_config_get_boolean (config, "init_weights", FALSE))
         {
           g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
                        "%s: the parameter 'init_weights' expected value False but got True instead",
                        arch->name);
-          return FALSE;
+          return -1;
         }
     }
 
-  return TRUE;
+  x = tvw_net_input (net, 3);
+  if (transform_input)
+    x = tvw_net_channel_affine (net, x, 3, scale, shift);
+  return x;
 }
 
-TvwVal
-tvw_inception_transform_input (TvwNet *net,
-                               TvwVal  x)
+gboolean
+tvw_inception_classifier (TvwNet                *net,
+                          TvwVal                 x,
+                          const TvwBuildConfig  *config,
+                          GError               **error)
 {
-  static const float scale[3] = { 0.229f / 0.5f, 0.224f / 0.5f, 0.225f / 0.5f };
-  static const float shift[3] = {
-    (0.485f - 0.5f) / 0.5f, (0.456f - 0.5f) / 0.5f, (0.406f - 0.5f) / 0.5f
-  };
+  x = tvw_net_adaptive_avg_pool2d (net, x, 1, 1);
+  x = tvw_net_flatten (net, x);
+  x = tvw_net_linear (net, x, "fc", config->num_classes, TRUE);
+  tvw_net_set_output (net, x);
 
-  return tvw_net_channel_affine (net, x, 3, scale, shift);
+  return tvw_net_check (net, error);
 }
 
 /* BasicConv2d “@prefix.@name” (“@prefix” when @name is NULL), square
@@ -219,15 +232,11 @@ build_inception_v3 (TvwNet                *net,
                     const TvwBuildConfig  *config,
                     GError               **error)
 {
-  gboolean transform_input, aux;
-  TvwVal x;
+  gboolean aux;
+  TvwVal x = tvw_inception_input (net, arch, config, &aux, error);
 
-  if (!tvw_inception_options (arch, config, &transform_input, &aux, error))
+  if (x < 0)
     return FALSE;
-
-  x = tvw_net_input (net, 3);
-  if (transform_input)
-    x = tvw_inception_transform_input (net, x);
 
   /* N×3×299×299 → N×192×35×35 */
   x = conv (net, x, "Conv2d_1a_3x3", NULL, 32, 3, 2, 0);
@@ -250,9 +259,11 @@ build_inception_v3 (TvwNet                *net,
 
   if (aux)
     {
-      tvw_blocks_declare_basic_conv2d (net, "AuxLogits.conv0", 768, 128, 1);
-      tvw_blocks_declare_basic_conv2d (net, "AuxLogits.conv1", 128, 768, 5);
-      tvw_blocks_declare_linear (net, "AuxLogits.fc", 768, config->num_classes);
+      /* inception_v3 (weights=…) keeps the head (aux_logits defaults to
+       * True there): always counted. */
+      tvw_blocks_declare_basic_conv2d (net, "AuxLogits.conv0", 768, 128, 1, TRUE);
+      tvw_blocks_declare_basic_conv2d (net, "AuxLogits.conv1", 128, 768, 5, TRUE);
+      tvw_blocks_declare_linear (net, "AuxLogits.fc", 768, config->num_classes, TRUE);
     }
 
   /* → N×1280×8×8 → N×2048×8×8 */
@@ -261,12 +272,7 @@ build_inception_v3 (TvwNet                *net,
   x = inception_e (net, x, "Mixed_7c");
 
   /* N×2048×h×w → N×num_classes */
-  x = tvw_net_adaptive_avg_pool2d (net, x, 1, 1);
-  x = tvw_net_flatten (net, x);
-  x = tvw_net_linear (net, x, "fc", config->num_classes, TRUE);
-  tvw_net_set_output (net, x);
-
-  return tvw_net_check (net, error);
+  return tvw_inception_classifier (net, x, config, error);
 }
 
 /* Three valid 3×3 convolutions and four stride-2 reductions: 75×75 is the
