@@ -4,6 +4,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import collections
 import json
 import os
 import shutil
@@ -103,7 +104,11 @@ def write_form(sd, form, path):
     elif form == "fp16":
         half = {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
         torch.save(half, path)
-        return {k: (v.float() if v.is_floating_point() else v) for k, v in half.items()}
+        used = collections.OrderedDict((k, v.float() if v.is_floating_point() else v)
+                                       for k, v in half.items())
+        # Modules that check their state_dict's version (MNASNet) need it.
+        used._metadata = getattr(sd, "_metadata", None)
+        return used
     else:
         raise ValueError(form)
     return sd
