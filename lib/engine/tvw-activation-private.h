@@ -242,35 +242,29 @@ tvw_activation_apply_span (float         *x,
     return;
 
 #if defined(__AVX512F__)
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps (x + i, tvw_v16_activation (_mm512_loadu_ps (x + i), act));
+  if (i < n)
     {
-      for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps (x + i, tvw_v16_activation (_mm512_loadu_ps (x + i), act));
-      if (i < n)
-        {
-          const __mmask16 m = (__mmask16) ((1u << (n - i)) - 1);
+      const __mmask16 m = (__mmask16) ((1u << (n - i)) - 1);
 
-          _mm512_mask_storeu_ps (x + i, m, tvw_v16_activation (_mm512_maskz_loadu_ps (m, x + i), act));
-        }
-      return;
+      _mm512_mask_storeu_ps (x + i, m, tvw_v16_activation (_mm512_maskz_loadu_ps (m, x + i), act));
     }
 #elif defined(TVW_HAVE_AVX2)
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps (x + i, tvw_v8_activation (_mm256_loadu_ps (x + i), act));
+  if (i < n)
     {
-      for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps (x + i, tvw_v8_activation (_mm256_loadu_ps (x + i), act));
-      if (i < n)
-        {
-          float tail[8] = { 0 };
+      float tail[8] = { 0 };
 
-          memcpy (tail, x + i, (n - i) * sizeof (float));
-          _mm256_storeu_ps (tail, tvw_v8_activation (_mm256_loadu_ps (tail), act));
-          memcpy (x + i, tail, (n - i) * sizeof (float));
-          return;
-        }
+      memcpy (tail, x + i, (n - i) * sizeof (float));
+      _mm256_storeu_ps (tail, tvw_v8_activation (_mm256_loadu_ps (tail), act));
+      memcpy (x + i, tail, (n - i) * sizeof (float));
     }
-#endif
-
+#else
   for (; i < n; i++)
     x[i] = tvw_activation_apply (x[i], act);
+#endif
 }
 
 G_END_DECLS
