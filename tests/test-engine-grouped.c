@@ -149,6 +149,11 @@ test_depthwise (void)
     { 1, 8, 9, 9, 8, { 3, 3, 1, 1, 0, 0, 1, 1, 8, TRUE }, TVW_ACT_NONE, FALSE },
     /* few rows, many channels: split along the channels */
     { 1, 960, 3, 3, 960, { 5, 5, 1, 1, 2, 2, 1, 1, 960, TRUE }, TVW_ACT_GELU, FALSE },
+    /* ConvNeXt's 7×7 (the 7-tap sliding kernel): wide rows, rows narrower
+     * than the kernel, a partial vector of channels, a residual, 1×1 */
+    { 1, 96, 14, 19, 96, { 7, 7, 1, 1, 3, 3, 1, 1, 96, TRUE }, TVW_ACT_NONE, FALSE },
+    { 2, 20, 5, 6, 20, { 7, 7, 1, 1, 3, 3, 1, 1, 20, TRUE }, TVW_ACT_GELU, TRUE },
+    { 1, 16, 1, 1, 16, { 7, 7, 1, 1, 3, 3, 1, 1, 16, TRUE }, TVW_ACT_NONE, FALSE },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -256,7 +256,7 @@ dw16_slide (const TvwConvParams *p,
   const int C = p->cout;
   const int ix0 = ox * SW - p->pw;
   const __m512 bias = _mm512_maskz_loadu_ps (m, p->bias + c);
-  __m512 acc[8], w[5];
+  __m512 acc[8], w[7];
 
 #pragma GCC unroll 8
   for (int j = 0; j < PX; j++)
@@ -269,7 +269,7 @@ dw16_slide (const TvwConvParams *p,
       const float *in = img + ((gssize) (iy0 + ky * p->dh) * p->w + ix0) * C + c;
       const float *wt = p->weight + (gsize) ky * KW * C + c;
 
-#pragma GCC unroll 5
+#pragma GCC unroll 7
       for (int kx = 0; kx < KW; kx++)
         w[kx] = _mm512_maskz_loadu_ps (m, wt + (gsize) kx * C);
 
@@ -384,8 +384,10 @@ depthwise_row (const TvwConvParams *p,
                float               *out_row)
 {
   const int iy0 = oy * p->sh - p->ph;
-  /* The sliding kernels: 3 or 5 taps, stride 1 or 2, no dilation. */
-  const int shape = p->dw != 1 || p->sw > 2 ? 0 : p->kw == 3 ? p->sw : p->kw == 5 ? 2 + p->sw : 0;
+  /* The sliding kernels: 3 or 5 taps, stride 1 or 2, no dilation; 7 taps
+   * at stride 1 (ConvNeXt). */
+  const int shape = p->dw != 1 || p->sw > 2 ? 0 : p->kw == 3 ? p->sw : p->kw == 5 ? 2 + p->sw :
+                    p->kw == 7 && p->sw == 1 ? 5 : 0;
   int ky_lo, ky_hi, ox_a, ox_b;
 
   valid_taps (iy0, p->kh, p->dh, p->h, &ky_lo, &ky_hi);
@@ -410,6 +412,9 @@ depthwise_row (const TvwConvParams *p,
           break;
         case 4:
           dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row, 5, 2);
+          break;
+        case 5:
+          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row, 7, 1);
           break;
         default:
           dw16_row_any (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row);

@@ -461,6 +461,16 @@ tvw_net_declare_param (TvwNet       *net,
   add_param (net, name, &spec);
 }
 
+void
+tvw_net_declare_weights (TvwNet              *net,
+                         const char          *prefix,
+                         int                  n_weights,
+                         const TvwWeightSpec *specs)
+{
+  for (int i = 0; i < n_weights; i++)
+    add_param (net, prefix, &specs[i]);
+}
+
 float *
 tvw_net_lookup_param (TvwNet     *net,
                       const char *name,

@@ -168,6 +168,14 @@ typedef struct
 TvwVal          tvw_net_add_node   (TvwNet            *net,
                                     const TvwNodeSpec *spec,
                                     TvwVal            *outputs);
+/* Declares weights that no node runs, named “@prefix.@suffix” with their
+ * flags (buffers, optional ones): parameters a checkpoint carries and
+ * inference never reads, such as the auxiliary heads of GoogLeNet and
+ * Inception v3.  They are checked and bound like any other. */
+void            tvw_net_declare_weights (TvwNet              *net,
+                                         const char          *prefix,
+                                         int                  n_weights,
+                                         const TvwWeightSpec *specs);
 /* The build-time array of @v (no data): shape, element type. */
 const TvwArray *tvw_net_array      (TvwNet            *net,
                                     TvwVal             v);

@@ -88,5 +88,11 @@ extern const TvwArchitecture tvw_quantized_architectures[];
 extern const TvwArchitecture tvw_vit_architectures[];
 extern const TvwArchitecture tvw_swin_architectures[];
 extern const TvwArchitecture tvw_maxvit_architectures[];
+/* GoogLeNet, Inception v3, MNASNet, ShuffleNet V2, ConvNeXt (issue 14) */
+extern const TvwArchitecture tvw_googlenet_architectures[];
+extern const TvwArchitecture tvw_inception_architectures[];
+extern const TvwArchitecture tvw_mnasnet_architectures[];
+extern const TvwArchitecture tvw_shufflenet_architectures[];
+extern const TvwArchitecture tvw_convnext_architectures[];
 
 G_END_DECLS

@@ -22,6 +22,12 @@ static const TvwArchitecture *families[] = {
   tvw_vit_architectures,
   tvw_swin_architectures,
   tvw_maxvit_architectures,
+  /* issue 14 */
+  tvw_googlenet_architectures,
+  tvw_inception_architectures,
+  tvw_mnasnet_architectures,
+  tvw_shufflenet_architectures,
+  tvw_convnext_architectures,
 };
 
 const TvwArchitecture *

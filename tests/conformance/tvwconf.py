@@ -4,6 +4,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import collections
 import json
 import os
 import shutil
@@ -103,7 +104,11 @@ def write_form(sd, form, path):
     elif form == "fp16":
         half = {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
         torch.save(half, path)
-        return {k: (v.float() if v.is_floating_point() else v) for k, v in half.items()}
+        used = collections.OrderedDict((k, v.float() if v.is_floating_point() else v)
+                                       for k, v in half.items())
+        # Modules that check their state_dict's version (MNASNet) need it.
+        used._metadata = getattr(sd, "_metadata", None)
+        return used
     else:
         raise ValueError(form)
     return sd
@@ -159,22 +164,28 @@ def _construct(name):
     return getattr(torchvision.models, name)(weights=None)
 
 
-def run_models(models, seed, rng_seed, construct=_construct, timings=False):
+def run_models(models, seed, rng_seed, construct=_construct, timings=False, extra=()):
     """Compares `tvw forward` with PyTorch on every (name, forms, inputs) of
     @models (TVW_CONFORMANCE_ONLY=a,b keeps a subset): the model from
     @construct(name), randomised with @seed plus its index, each input
     drawn from a generator seeded with @rng_seed, one TAP line per form and
-    input.  With @timings a comment gives each model's time.  Exits with
+    input.  With @timings a comment gives each model's time.  @extra:
+    (name, n_tests, check) of other checks, run first as check(tap, work,
+    rng), each adding n_tests TAP lines (subset by name too).  Exits with
     the TAP status."""
     only = os.environ.get("TVW_CONFORMANCE_ONLY")
     if only:
         models = [m for m in models if m[0] in only.split(",")]
+        extra = [e for e in extra if e[0] in only.split(",")]
 
-    tap = Tap(sum(len(forms) * len(inputs) for _, forms, inputs in models))
+    tap = Tap(sum(len(forms) * len(inputs) for _, forms, inputs in models) +
+              sum(n for _, n, _ in extra))
     work = workdir()
     rng = np.random.default_rng(rng_seed)
 
     try:
+        for _, _, check in extra:
+            check(tap, work, rng)
         for index, (name, forms, inputs) in enumerate(models):
             start = time.monotonic()
             model = randomise(construct(name), seed + index)

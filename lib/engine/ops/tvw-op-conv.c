@@ -175,8 +175,9 @@ conv_release (TvwOpCall *call)
   g_clear_pointer (&call->prepared, g_free);
 }
 
-/* Folds the BatchNorm after the convolution (when there is one) into a
- * per-channel factor of the weights and the bias, and picks the kernel. */
+/* Folds the layer scale and the BatchNorm after the convolution (when
+ * there are) into a per-channel factor of the weights and the bias, and
+ * picks the kernel. */
 static gboolean
 conv_prepare (TvwOpCall  *call,
               GError    **error)
@@ -185,7 +186,8 @@ conv_prepare (TvwOpCall  *call,
   const TvwConvSpec *s = &p->spec;
   ConvPrepared *prep = g_new0 (ConvPrepared, 1);
   const float *bias = s->bias ? call->weights[1].data : NULL;
-  const int bn = s->bias ? 2 : 1;
+  const float *layer_scale = p->layer_scale ? call->weights[s->bias ? 2 : 1].data : NULL;
+  const int bn = (s->bias ? 2 : 1) + (p->layer_scale ? 1 : 0);
   const int groups = s->groups;
   const int cout_g = p->cout / groups;
   gsize panel_floats;
@@ -197,13 +199,18 @@ conv_prepare (TvwOpCall  *call,
       double b = bias != NULL ? bias[o] : 0.0;
 
       prep->scale[o] = 1.0;
+      if (layer_scale != NULL)
+        {
+          prep->scale[o] = layer_scale[o];
+          b *= layer_scale[o];
+        }
       if (p->batch_norm)
         {
           const float *gamma = call->weights[bn].data, *beta = call->weights[bn + 1].data;
           const float *mean = call->weights[bn + 2].data, *var = call->weights[bn + 3].data;
           double f = gamma[o] / sqrt ((double) var[o] + p->bn_eps);
 
-          prep->scale[o] = f;
+          prep->scale[o] *= f;
           b = (b - mean[o]) * f + beta[o];
         }
       prep->bias[o] = (float) b;
@@ -477,6 +484,47 @@ tvw_net_conv2d (TvwNet     *net,
   };
 
   return tvw_net_conv2d_full (net, x, name, out_channels, &spec);
+}
+
+TvwVal
+tvw_net_conv2d_channel_linear (TvwNet     *net,
+                               TvwVal      x,
+                               const char *module,
+                               const char *linear,
+                               int         out_features,
+                               gboolean    bias,
+                               const char *layer_scale)
+{
+  int cin = tvw_net_channels (net, x);
+  TvwConvOpParams params = {
+    .spec = { 1, 1, 1, 1, 0, 0, 1, 1, 1, bias },
+    .cin = cin, .cout = out_features, .act = TVW_ACT_NONE,
+    .layer_scale = layer_scale != NULL,
+  };
+  g_autofree char *weight = g_strconcat (linear, ".weight", NULL);
+  g_autofree char *bias_name = g_strconcat (linear, ".bias", NULL);
+  TvwWeightSpec weights[3] = {
+    { weight, 2, { out_features, cin } },
+    { bias_name, 1, { out_features } },
+    { layer_scale, 3, { out_features, 1, 1 } },
+  };
+  TvwNodeSpec node = {
+    .cls = &tvw_op_conv2d, .name = module,
+    .params = &params, .params_size = sizeof params,
+    .n_in = 1, .in = &x,
+    .n_weights = 1, .weights = weights,
+    .n_out = 1,
+  };
+
+  /* Weights in the order prepare reads them: weight, bias, layer scale. */
+  if (bias)
+    node.n_weights++;
+  else
+    weights[1] = weights[2];
+  if (layer_scale != NULL)
+    node.n_weights++;
+
+  return tvw_net_add_node (net, &node, NULL);
 }
 
 TvwVal

@@ -10,8 +10,10 @@
 #include "tvw-kernels-private.h"
 #include "tvw-ops-private.h"
 
-/* PyTorch's pooling output size; with ceil_mode the last window must start
- * inside the input or the left padding. */
+/* PyTorch's pooling output size (pooling_output_shape); with ceil_mode
+ * the last window must start inside the input or the left padding, and
+ * may be wider than what is left of the input: GoogLeNet's 3×3 ceil-mode
+ * pools take a 2×2 map to 1×1. */
 static gint64
 pool_out (gint64   size,
           int      kernel,
@@ -19,13 +21,14 @@ pool_out (gint64   size,
           int      pad,
           gboolean ceil_mode)
 {
-  gint64 num = size + 2 * pad - (kernel - 1) - 1;
+  gint64 num = size + 2 * pad - (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0);
   gint64 out;
 
+  /* div_rtn: rounded towards −∞ */
   if (num < 0)
     return 0;
 
-  out = (ceil_mode ? (num + stride - 1) / stride : num / stride) + 1;
+  out = num / stride + 1;
   if (ceil_mode && (out - 1) * stride >= size + pad)
     out--;
 

@@ -34,7 +34,24 @@ typedef struct
   double         bn_eps;
   /* Input 1, of the output's shape, is added before @act. */
   gboolean       residual;
+  /* A per-output-channel factor (ConvNeXt's layer_scale) follows the
+   * weight and bias, before any BatchNorm's weights. */
+  gboolean       layer_scale;
 } TvwConvOpParams;
+
+/* nn.Linear “@module.@linear” applied to the channels of N×C×H×W (a 1×1
+ * convolution whose weight is declared [out, in], the Linear's shape):
+ * ConvNeXt's pointwise layers between its Permutes, kept channels-last so
+ * that the activation and the residual fuse into the GEMM's epilogue.
+ * With @layer_scale (nullable), the parameter “@module.@layer_scale” of
+ * shape out×1×1 multiplies the output (folded into the weights). */
+TvwVal tvw_net_conv2d_channel_linear (TvwNet     *net,
+                                      TvwVal      x,
+                                      const char *module,
+                                      const char *linear,
+                                      int         out_features,
+                                      gboolean    bias,
+                                      const char *layer_scale);
 
 /* ---- tvw-op-batchnorm.c: BatchNorm 1/2/3-D in eval mode ---------------- */
 extern const TvwOpClass tvw_op_batch_norm;
@@ -385,6 +402,7 @@ TvwVal tvw_net_upsample_flow (TvwNet        *net,
 /* zeros N×2×h×w, shaped after @like (N×C×h×w) */
 TvwVal tvw_net_zeros_like_flow (TvwNet      *net,
                               TvwVal         like);
+
 /* ---- tvw-op-attention.c: fused attention, transformer helpers ---------- */
 extern const TvwOpClass tvw_op_attention;
 extern const TvwOpClass tvw_op_parameter;
@@ -489,6 +507,16 @@ TvwVal tvw_net_window_mask   (TvwNet        *net,
 /* Swin's patch merging gather: [N, H, W, C] → [N, ⌈H/2⌉, ⌈W/2⌉, 4·C]. */
 TvwVal tvw_net_patch_merge   (TvwNet        *net,
                               TvwVal         x);
+/* ---- tvw-op-affine.c: a per-channel affine map by constants ------------ */
+extern const TvwOpClass tvw_op_channel_affine;
+/* x[:, c] · scale[c] + shift[c] on N×@channels×H×W, the constants known
+ * when the model is built (GoogLeNet's and Inception v3's
+ * transform_input). */
+TvwVal tvw_net_channel_affine (TvwNet      *net,
+                              TvwVal         x,
+                              int            channels,
+                              const float   *scale,
+                              const float   *shift);
 
 /* ---- the parameter blocks of the ops above (tests build them too) ------- */
 
@@ -498,6 +526,12 @@ typedef struct
   int           in_channels;
   int           out_channels;
 } TvwConvNdParams;
+
+typedef struct
+{
+  int   channels;
+  float values[];                /* scale[channels], then shift[channels] */
+} TvwChannelAffineParams;
 
 typedef struct
 {

@@ -75,5 +75,7 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_window_merge,
   &tvw_op_window_mask,
   &tvw_op_patch_merge,
+  /* tvw-op-affine.c (tests/test-ops-classic.c) */
+  &tvw_op_channel_affine,
   NULL
 };
