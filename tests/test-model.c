@@ -127,9 +127,9 @@ test_unknown_and_unsupported (void)
   g_clear_error (&error);
 
   /* In torchvision's catalog, not implemented here. */
-  g_assert_null (tvw_model_new ("vit_b_16", 0, NULL, &error));
+  g_assert_null (tvw_model_new ("fasterrcnn_resnet50_fpn", 0, NULL, &error));
   g_assert_error (error, TVW_ERROR, TVW_ERROR_UNSUPPORTED);
-  g_assert_nonnull (strstr (error->message, "vit_b_16"));
+  g_assert_nonnull (strstr (error->message, "fasterrcnn_resnet50_fpn"));
 }
 
 /* Builder options are torchvision's keyword arguments: one the builder

@@ -724,7 +724,9 @@ def _build(name, builder, kwargs):
                          f"but got {num_classes} instead.")
         num_classes = None
 
-    backbone = kwargs.pop("weights_backbone", None)
+    # torchvision's default weights_backbone (ImageNet weights) is loaded
+    # when weights=None: not something libtvw can do yet.
+    backbone = kwargs.pop("weights_backbone", keywords.get("weights_backbone"))
     if weights is None and backbone is not None:
         raise _error(UnsupportedError, f"libtvw cannot load only a backbone's weights into {name}() yet: "
                      f"pass weights_backbone=None (random backbone parameters) or whole-model weights",
