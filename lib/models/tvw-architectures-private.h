@@ -42,6 +42,10 @@ struct _TvwArchitecture
   /* The keyword arguments build reads from TvwBuildConfig.options, by
    * torchvision's names; NULL-terminated, nullable (none). */
   const char * const *options;
+  /* A checkpoint key of an older torchvision mapped to its current name
+   * (as the family's _load_state_dict () renames it), or NULL when @key
+   * needs no change; nullable (no old names). */
+  char     *(*upgrade_key) (const char *key);
 };
 
 /* Refuses an option @arch does not take, as torchvision's TypeError. */
@@ -70,5 +74,8 @@ extern const TvwArchitecture tvw_resnet_architectures[];
 extern const TvwArchitecture tvw_regnet_architectures[];
 extern const TvwArchitecture tvw_efficientnet_architectures[];
 extern const TvwArchitecture tvw_mobilenet_architectures[];
+extern const TvwArchitecture tvw_alexnet_vgg_architectures[];
+extern const TvwArchitecture tvw_squeezenet_architectures[];
+extern const TvwArchitecture tvw_densenet_architectures[];
 
 G_END_DECLS

@@ -15,6 +15,9 @@ static const TvwArchitecture *families[] = {
   tvw_regnet_architectures,
   tvw_efficientnet_architectures,
   tvw_mobilenet_architectures,
+  tvw_alexnet_vgg_architectures,
+  tvw_squeezenet_architectures,
+  tvw_densenet_architectures,
 };
 
 const TvwArchitecture *
