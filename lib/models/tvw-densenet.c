@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "tvw-architectures-private.h"
+#include "tvw-ops-private.h"
 #include "tvw-blocks-private.h"
 
 #define BN_EPS 1e-5

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "tvw-architectures-private.h"
+#include "tvw-ops-private.h"
 
 /* A Conv2d with bias named “@prefix@conv” and its ReLU. */
 static TvwVal
