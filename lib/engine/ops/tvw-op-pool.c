@@ -11,7 +11,8 @@
 #include "tvw-ops-private.h"
 
 /* PyTorch's pooling output size; with ceil_mode the last window must start
- * inside the input or the left padding. */
+ * inside the input or the left padding, and may end past it (a 2×2 map
+ * pooled 3×3 by 2 gives one window). */
 static gint64
 pool_out (gint64   size,
           int      kernel,
@@ -19,13 +20,14 @@ pool_out (gint64   size,
           int      pad,
           gboolean ceil_mode)
 {
-  gint64 num = size + 2 * pad - (kernel - 1) - 1;
+  gint64 num = size + 2 * pad - (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0);
   gint64 out;
 
+  /* PyTorch rounds down: a negative quotient means no window at all. */
   if (num < 0)
     return 0;
 
-  out = (ceil_mode ? (num + stride - 1) / stride : num / stride) + 1;
+  out = num / stride + 1;
   if (ceil_mode && (out - 1) * stride >= size + pad)
     out--;
 
