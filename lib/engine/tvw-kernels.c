@@ -55,6 +55,7 @@ typedef struct
   const float   *a, *b;        /* inputs (b: second operand, or NULL) */
   float         *out;
   int            c;
+  gsize          pitch;        /* channel_affine: floats between input rows */
   const float   *scale, *shift;
   const float   *gate;
   gsize          hw;
@@ -94,7 +95,7 @@ affine_range (gpointer data,
 
   for (gsize r = begin; r < end; r++)
     {
-      const float *in = e->a + r * e->c;
+      const float *in = e->a + r * e->pitch;
       float *out = e->out + r * e->c;
 
       for (int ch = 0; ch < e->c; ch++)
@@ -104,6 +105,7 @@ affine_range (gpointer data,
 
 void
 tvw_kernel_channel_affine (const float   *input,
+                           gsize          in_pitch,
                            float         *output,
                            gsize          rows,
                            int            c,
@@ -112,7 +114,8 @@ tvw_kernel_channel_affine (const float   *input,
                            TvwActivation  act,
                            int            n_threads)
 {
-  Elementwise e = { .a = input, .out = output, .c = c, .scale = scale, .shift = shift, .act = act };
+  Elementwise e = { .a = input, .out = output, .c = c, .pitch = in_pitch, .scale = scale,
+                    .shift = shift, .act = act };
 
   tvw_parallel_range (rows, threads_for (rows * c, n_threads), affine_range, &e);
 }
