@@ -187,14 +187,16 @@ last_node_of (TvwNet           *net,
   return -1;
 }
 
-#define GROWTH 16
+#define GROWTH 24
 #define STEM 16
 #define N_LAYERS 3
 
 /* A DenseNet block in small: a stem convolution (im2col), then layers of
  * BatchNorm + ReLU over the concatenation of everything so far, a 1×1
- * convolution (the GEMM on the input itself) and a 3×3 one with 16 channels
- * in and out (Winograd), and a last concatenation read by a BatchNorm.
+ * convolution (the GEMM on the input itself) and a 3×3 one with 24 channels
+ * in and out (Winograd) — 24: the GEMM's last 16-column panel is partial,
+ * its edge must not spill into the next slice — and a last concatenation
+ * read by a BatchNorm.
  * Every concatenation's input is written in place, the earlier
  * concatenations are slices of the last; the result is that of copies. */
 static void

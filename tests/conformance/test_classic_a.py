@@ -32,10 +32,10 @@ DEFAULT = [(1, SQUARE), (2, ODD)]
 MODELS = [
     ("alexnet", ["zip", "legacy", "safetensors"], [(1, SQUARE), (2, (67, 93)), (1, (63, 63))]),
     ("vgg11", ["fp16"], [(1, SQUARE), (2, SMALL_ODD), (1, (32, 32))]),
-    ("vgg11_bn", ["wrapped"], [(1, SQUARE), (2, SMALL_ODD)]),
+    ("vgg11_bn", ["wrapped"], [(2, SMALL_ODD)]),
     ("vgg13", ["state_dict"], [(2, SMALL_ODD)]),
-    ("vgg13_bn", ["safetensors"], [(2, SMALL_ODD)]),
-    ("vgg16", ["zip", "legacy"], [(1, SQUARE), (2, SMALL_ODD)]),
+    ("vgg13_bn", ["fp16"], [(2, SMALL_ODD)]),
+    ("vgg16", ["zip"], [(1, SQUARE), (2, SMALL_ODD)]),
     ("vgg16_bn", ["zip"], [(2, SMALL_ODD), (1, (32, 32))]),
     ("vgg19", ["legacy"], [(2, SMALL_ODD)]),
     ("vgg19_bn", ["zip"], [(1, SMALL_ODD)]),
