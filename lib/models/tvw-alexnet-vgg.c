@@ -33,18 +33,34 @@ conv_relu (TvwNet *net,
   return tvw_net_activation (net, x, TVW_ACT_RELU);
 }
 
-/* classifier.@index: a Linear with bias, then a ReLU if @relu. */
-static TvwVal
-linear (TvwNet   *net,
-        TvwVal    x,
-        int       index,
-        int       out_features,
-        gboolean  relu)
+/* The adaptive average pool to @pool×@pool, then the classifier: three
+ * Linear layers with bias (classifier.@first, .@second, .6), ReLUs after
+ * the first two; the dropouts between them are identities.
+ * N×C×h×w → N×C×pool×pool → N×num_classes */
+static gboolean
+head (TvwNet  *net,
+      TvwVal   x,
+      int      pool,
+      int      first,
+      int      second,
+      guint    num_classes,
+      GError **error)
 {
-  g_autofree char *name = g_strdup_printf ("classifier.%d", index);
+  const int index[3] = { first, second, 6 };
 
-  x = tvw_net_linear (net, x, name, out_features, TRUE);
-  return relu ? tvw_net_activation (net, x, TVW_ACT_RELU) : x;
+  x = tvw_net_adaptive_avg_pool2d (net, x, pool, pool);
+  x = tvw_net_flatten (net, x);
+  for (int i = 0; i < 3; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("classifier.%d", index[i]);
+
+      x = tvw_net_linear (net, x, name, i < 2 ? 4096 : (int) num_classes, TRUE);
+      if (i < 2)
+        x = tvw_net_activation (net, x, TVW_ACT_RELU);
+    }
+  tvw_net_set_output (net, x);
+
+  return tvw_net_check (net, error);
 }
 
 static gboolean
@@ -65,15 +81,8 @@ build_alexnet (TvwNet                *net,
   x = conv_relu (net, x, 10, 256, 3, 1, 1);
   x = tvw_net_max_pool2d (net, x, 3, 2, 0, FALSE);
 
-  /* N×256×h×w → N×256×6×6 → N×num_classes (classifier.0, .3 are dropouts) */
-  x = tvw_net_adaptive_avg_pool2d (net, x, 6, 6);
-  x = tvw_net_flatten (net, x);
-  x = linear (net, x, 1, 4096, TRUE);
-  x = linear (net, x, 4, 4096, TRUE);
-  x = linear (net, x, 6, config->num_classes, FALSE);
-  tvw_net_set_output (net, x);
-
-  return tvw_net_check (net, error);
+  /* classifier.0, .3 are the dropouts */
+  return head (net, x, 6, 1, 4, config->num_classes, error);
 }
 
 /* torchvision's cfgs: output channels of each 3×3 convolution, 0 for a
@@ -118,15 +127,8 @@ build_vgg (TvwNet                *net,
       index++;
     }
 
-  /* N×512×h×w → N×512×7×7 → N×num_classes (classifier.2, .5 are dropouts) */
-  x = tvw_net_adaptive_avg_pool2d (net, x, 7, 7);
-  x = tvw_net_flatten (net, x);
-  x = linear (net, x, 0, 4096, TRUE);
-  x = linear (net, x, 3, 4096, TRUE);
-  x = linear (net, x, 6, config->num_classes, FALSE);
-  tvw_net_set_output (net, x);
-
-  return tvw_net_check (net, error);
+  /* classifier.2, .5 are the dropouts */
+  return head (net, x, 7, 0, 3, config->num_classes, error);
 }
 
 #define VGG_A 64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0, -1
