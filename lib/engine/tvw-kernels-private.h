@@ -92,6 +92,7 @@ typedef struct
   int oh, ow;
   int kh, kw, sh, sw, ph, pw;
   gboolean count_include_pad;
+  int out_pitch;               /* floats between output pixels, 0 for c */
 } TvwPoolParams;
 
 void   tvw_kernel_max_pool2d     (const TvwPoolParams *p,

@@ -200,6 +200,7 @@ max_pool_range (gpointer data,
   /* Locals: stores through the output pointer could alias *p otherwise,
    * which keeps the channel loop from vectorising. */
   const int c = p->c;
+  const gsize pitch = p->out_pitch > 0 ? p->out_pitch : c;
 
   for (int row = (int) begin; row < (int) end; row++)
     {
@@ -212,7 +213,7 @@ max_pool_range (gpointer data,
         {
           const int x0 = MAX (ox * p->sw - p->pw, 0);
           const int x1 = MIN (ox * p->sw - p->pw + p->kw, p->w);
-          float *restrict o = output + (((gsize) b * p->oh + oy) * p->ow + ox) * c;
+          float *restrict o = output + (((gsize) b * p->oh + oy) * p->ow + ox) * pitch;
 
           for (int ch = 0; ch < c; ch++)
             o[ch] = -INFINITY;
@@ -318,6 +319,7 @@ mean_pool_range (gpointer data,
 {
   const Pooling *job = data;
   const TvwPoolParams *p = job->p;
+  const gsize pitch = p->out_pitch > 0 ? p->out_pitch : p->c;
 
   for (int row = (int) begin; row < (int) end; row++)
     {
@@ -326,7 +328,7 @@ mean_pool_range (gpointer data,
 
       for (int ox = 0; ox < p->ow; ox++)
         {
-          float *o = job->output + (((gsize) b * p->oh + oy) * p->ow + ox) * p->c;
+          float *o = job->output + (((gsize) b * p->oh + oy) * p->ow + ox) * pitch;
           int y0, y1, x0, x1;
           float div = mean_window (p, job->adaptive, oy, ox, &y0, &y1, &x0, &x1);
 
