@@ -417,6 +417,8 @@ load_checkpoint (TvwModel      *self,
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
+  if (self->arch->upgrade_key != NULL)
+    tvw_checkpoint_rename_keys (ckpt, self->arch->upgrade_key);
 
   g_mutex_lock (&self->lock);
   other = net_for_checkpoint (self, ckpt);

@@ -70,6 +70,13 @@ void      tvw_array_set_channels_last  (TvwArray       *a);
 /* Size-1 dimensions are ignored, as PyTorch does. */
 gboolean  tvw_array_is_contiguous      (const TvwArray *a);
 gboolean  tvw_array_is_channels_last   (const TvwArray *a);
+/* The pixel stride (in elements) of a rank-4 channels-last array whose
+ * pixels may lie further apart than its channels (a channel slice of a
+ * wider channels-last buffer, as a concatenation's inputs are), or 0. */
+gint64    tvw_array_channels_last_pitch (const TvwArray *a);
+/* Channels-last strides with pixels @pitch elements apart. */
+void      tvw_array_set_channels_last_pitch (TvwArray   *a,
+                                             gint64      pitch);
 /* Bytes from the first element to one past the last one reached. */
 gsize     tvw_array_extent_bytes       (const TvwArray *a);
 gboolean  tvw_array_same_shape         (const TvwArray *a,

@@ -130,6 +130,30 @@ tvw_array_is_channels_last (const TvwArray *a)
   return strides_match (a, c.stride);
 }
 
+gint64
+tvw_array_channels_last_pitch (const TvwArray *a)
+{
+  TvwArray c = *a;
+
+  if (a->rank != 4 || a->stride[3] < a->shape[1])
+    return 0;
+
+  tvw_array_set_channels_last_pitch (&c, a->stride[3]);
+  return strides_match (a, c.stride) ? a->stride[3] : 0;
+}
+
+void
+tvw_array_set_channels_last_pitch (TvwArray *a,
+                                   gint64    pitch)
+{
+  g_return_if_fail (a->rank == 4);
+
+  a->stride[1] = 1;
+  a->stride[3] = pitch;
+  a->stride[2] = pitch * MAX (a->shape[3], 1);
+  a->stride[0] = a->stride[2] * MAX (a->shape[2], 1);
+}
+
 gsize
 tvw_array_extent_bytes (const TvwArray *a)
 {

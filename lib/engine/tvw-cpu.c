@@ -244,6 +244,7 @@ tvw_kernel_activation (float         *data,
 
 void
 tvw_kernel_channel_affine (const float   *input,
+                           gsize          in_pitch,
                            float         *output,
                            gsize          rows,
                            int            c,
@@ -252,7 +253,7 @@ tvw_kernel_channel_affine (const float   *input,
                            TvwActivation  act,
                            int            n_threads)
 {
-  kernels ()->tvw_kernel_channel_affine (input, output, rows, c, scale, shift,
+  kernels ()->tvw_kernel_channel_affine (input, in_pitch, output, rows, c, scale, shift,
                                          act, n_threads);
 }
 

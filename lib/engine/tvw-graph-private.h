@@ -38,6 +38,10 @@ typedef struct
   int        last_use;       /* of the storage, for roots */
   gsize      offset;         /* bytes into the arena, for roots */
   gboolean   allocated;
+  /* A channel slice of another value's storage (a concatenation's output
+   * its producer writes into), or -1; at channel @alias_channel. */
+  int        alias;
+  gint64     alias_channel;
 } TvwValue;
 
 typedef struct

@@ -304,6 +304,7 @@ conv_task (gpointer data,
   const gsize m1 = MIN (s->m, m0 + s->rows);
   const int c0 = nt * s->cols;
   const int c1 = MIN (s->cout_g, c0 + s->cols);
+  const gsize ldc = p->out_pitch > 0 ? p->out_pitch : p->cout;
   const float *a;
   gsize lda;
   float *c;
@@ -327,23 +328,24 @@ conv_task (gpointer data,
       /* Column ranges are whole panels (cols is a multiple of NR). */
       gsize group_floats = tvw_gemm_packed_floats ((int) s->k, s->cout_g);
 
-      c = output + m0 * p->cout + (gsize) g * s->cout_g;
+      c = output + m0 * ldc + (gsize) g * s->cout_g;
       tvw_gemm_packed ((int) (m1 - m0), (int) s->k, a, lda,
                        p->weight + (gsize) g * group_floats, s->cout_g,
                        c0 / TVW_GEMM_NR, (c1 + TVW_GEMM_NR - 1) / TVW_GEMM_NR,
-                       c, p->cout, p->bias + (gsize) g * s->cout_g,
+                       c, ldc, p->bias + (gsize) g * s->cout_g,
                        residual != NULL ? residual + m0 * p->cout + (gsize) g * s->cout_g : NULL,
                        p->cout, p->act);
       return;
     }
 
-  c = output + m0 * p->cout + (gsize) g * s->cout_g + c0;
+  c = output + m0 * ldc + (gsize) g * s->cout_g + c0;
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
                (int) (m1 - m0), c1 - c0, (int) s->k,
                1.0f, a, (int) lda,
                p->weight + (gsize) g * s->k * s->cout_g + c0, s->cout_g,
-               0.0f, c, p->cout);
-  epilogue (c, m1 - m0, c1 - c0, p->cout,
+               0.0f, c, (int) ldc);
+  /* (A pitched output has no residual: both are read with ldc.) */
+  epilogue (c, m1 - m0, c1 - c0, ldc,
             p->bias + (gsize) g * s->cout_g + c0,
             residual != NULL ? residual + m0 * p->cout + (gsize) g * s->cout_g + c0 : NULL,
             p->act);

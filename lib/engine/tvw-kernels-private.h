@@ -32,7 +32,18 @@ typedef struct
   const float   *weight;
   const float   *bias;         /* [cout], never NULL once prepared */
   TvwActivation  act;
+  /* Floats between output pixels, 0 for cout: the output may be a channel
+   * slice of a wider buffer (im2col, 1×1 and Winograd paths, without a
+   * residual; tvw_conv_writes_pitched ()). */
+  int            out_pitch;
 } TvwConvParams;
+
+/* Whether tvw_kernel_conv2d () honours @p's out_pitch. */
+static inline gboolean
+tvw_conv_writes_pitched (const TvwConvParams *p)
+{
+  return !p->depthwise && (p->groups == 1 || p->panels);
+}
 
 /* How many rows of the im2col matrix one task handles, and so the size of
  * the per-thread scratch: shared by the planner and the kernel. */
@@ -51,7 +62,9 @@ void   tvw_kernel_activation     (float               *data,
                                   gsize                count,
                                   TvwActivation        act,
                                   int                  n_threads);
+/* @rows rows of @c channels, input rows @in_pitch floats apart. */
 void   tvw_kernel_channel_affine (const float         *input,
+                                  gsize                in_pitch,
                                   float               *output,
                                   gsize                rows,
                                   int                  c,
@@ -79,6 +92,7 @@ typedef struct
   int oh, ow;
   int kh, kw, sh, sw, ph, pw;
   gboolean count_include_pad;
+  int out_pitch;               /* floats between output pixels, 0 for c */
 } TvwPoolParams;
 
 void   tvw_kernel_max_pool2d     (const TvwPoolParams *p,

@@ -478,6 +478,7 @@ transform_output_m (const TvwConvParams *p,
                     const int            m)
 {
   const int C = p->cout;
+  const gsize pitch = p->out_pitch > 0 ? p->out_pitch : C;
   const int n = m + 2;
   const gsize stride = xi_stride (count, C);
 
@@ -521,14 +522,15 @@ transform_output_m (const TvwConvParams *p,
 
               for (int j = 0; j < m && x0 + j < p->ow; j++)
                 {
-                  const gsize at_px = (((gsize) b * p->oh + y0 + i) * p->ow + x0 + j) * C + cc;
+                  const gsize px = ((gsize) b * p->oh + y0 + i) * p->ow + x0 + j;
+                  const gsize at_px = px * pitch + cc;
                   WVec y = r[j] + bias;
 
                   if (residual != NULL)
                     {
                       WVec res;
 
-                      load_step (&res, residual + at_px, cb);
+                      load_step (&res, residual + px * C + cc, cb);
                       y += res;
                     }
                   if (p->act == TVW_ACT_RELU)

@@ -55,6 +55,7 @@ typedef struct
   const float   *a, *b;        /* inputs (b: second operand, or NULL) */
   float         *out;
   int            c;
+  gsize          pitch;        /* channel_affine: floats between input rows */
   const float   *scale, *shift;
   const float   *gate;
   gsize          hw;
@@ -91,19 +92,39 @@ affine_range (gpointer data,
               int      thread)
 {
   const Elementwise *e = data;
+  /* Locals, so that the stores cannot alias them and the loops vectorise. */
+  const float *restrict scale = e->scale;
+  const float *restrict shift = e->shift;
+  const int c = e->c;
+  const gsize pitch = e->pitch;
+  const TvwActivation act = e->act;
 
   for (gsize r = begin; r < end; r++)
     {
-      const float *in = e->a + r * e->c;
-      float *out = e->out + r * e->c;
+      const float *restrict in = e->a + r * pitch;
+      float *restrict out = e->out + r * c;
 
-      for (int ch = 0; ch < e->c; ch++)
-        out[ch] = tvw_activation_apply (in[ch] * e->scale[ch] + e->shift[ch], e->act);
+      /* BatchNorm + ReLU before a convolution (DenseNet's every layer)
+       * and BatchNorm alone inline; the rest through the activation. */
+      if (act == TVW_ACT_RELU)
+        for (int ch = 0; ch < c; ch++)
+          {
+            float v = in[ch] * scale[ch] + shift[ch];
+
+            out[ch] = v > 0.f ? v : 0.f;
+          }
+      else if (act == TVW_ACT_NONE)
+        for (int ch = 0; ch < c; ch++)
+          out[ch] = in[ch] * scale[ch] + shift[ch];
+      else
+        for (int ch = 0; ch < c; ch++)
+          out[ch] = tvw_activation_apply (in[ch] * scale[ch] + shift[ch], act);
     }
 }
 
 void
 tvw_kernel_channel_affine (const float   *input,
+                           gsize          in_pitch,
                            float         *output,
                            gsize          rows,
                            int            c,
@@ -112,7 +133,8 @@ tvw_kernel_channel_affine (const float   *input,
                            TvwActivation  act,
                            int            n_threads)
 {
-  Elementwise e = { .a = input, .out = output, .c = c, .scale = scale, .shift = shift, .act = act };
+  Elementwise e = { .a = input, .out = output, .c = c, .pitch = in_pitch, .scale = scale,
+                    .shift = shift, .act = act };
 
   tvw_parallel_range (rows, threads_for (rows * c, n_threads), affine_range, &e);
 }
@@ -197,6 +219,7 @@ max_pool_range (gpointer data,
   /* Locals: stores through the output pointer could alias *p otherwise,
    * which keeps the channel loop from vectorising. */
   const int c = p->c;
+  const gsize pitch = p->out_pitch > 0 ? p->out_pitch : c;
 
   for (int row = (int) begin; row < (int) end; row++)
     {
@@ -209,7 +232,7 @@ max_pool_range (gpointer data,
         {
           const int x0 = MAX (ox * p->sw - p->pw, 0);
           const int x1 = MIN (ox * p->sw - p->pw + p->kw, p->w);
-          float *restrict o = output + (((gsize) b * p->oh + oy) * p->ow + ox) * c;
+          float *restrict o = output + (((gsize) b * p->oh + oy) * p->ow + ox) * pitch;
 
           for (int ch = 0; ch < c; ch++)
             o[ch] = -INFINITY;
@@ -315,6 +338,7 @@ mean_pool_range (gpointer data,
 {
   const Pooling *job = data;
   const TvwPoolParams *p = job->p;
+  const gsize pitch = p->out_pitch > 0 ? p->out_pitch : p->c;
 
   for (int row = (int) begin; row < (int) end; row++)
     {
@@ -323,7 +347,7 @@ mean_pool_range (gpointer data,
 
       for (int ox = 0; ox < p->ow; ox++)
         {
-          float *o = job->output + (((gsize) b * p->oh + oy) * p->ow + ox) * p->c;
+          float *o = job->output + (((gsize) b * p->oh + oy) * p->ow + ox) * pitch;
           int y0, y1, x0, x1;
           float div = mean_window (p, job->adaptive, oy, ox, &y0, &y1, &x0, &x1);
 

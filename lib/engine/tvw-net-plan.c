@@ -5,9 +5,13 @@
  * For a set of input shapes: every node is inferred again with the real
  * shapes; an input whose layout its op cannot read is given a staging
  * buffer (the executor copies into it first); views share their input's
- * storage; then every stored value gets a place in one arena, first fit in
- * execution order, reusing memory as soon as the last reader of a storage
- * has run.  Nothing is allocated while running.
+ * storage; the inputs of a channel concatenation are written in place into
+ * its output where their producers can write a channel slice, and a
+ * concatenation whose inputs are then already side by side in a later
+ * one's output (DenseNet's) becomes a slice of it; then every stored value
+ * gets a place in one arena, first fit in execution order, reusing memory
+ * as soon as the last reader of a storage has run.  Nothing is allocated
+ * while running.
  */
 
 #include "config.h"
@@ -96,6 +100,9 @@ infer_node (TvwNet   *net,
       TvwValue *v = value (net, n->out[o]);
       void *data = v->a.data;
 
+      /* Written into a wider buffer: its pixels are that far apart. */
+      if (v->alias >= 0)
+        tvw_array_set_channels_last_pitch (&n->call.out[o], value (net, v->alias)->a.shape[1]);
       v->a = n->call.out[o];
       v->a.data = data;
     }
@@ -110,6 +117,218 @@ tvw_net_reinfer_node (TvwNet   *net,
 {
   gather_inputs (net, n, FALSE);
   return infer_node (net, n, error);
+}
+
+/* Shapes and layouts in execution order; the last reader of each
+ * storage; the largest scratch. */
+static gboolean
+infer_all (TvwNet   *net,
+           int       n_threads,
+           gsize    *scratch,
+           GError  **error)
+{
+  const int n_nodes = (int) net->nodes->len;
+
+  for (guint i = 0; i < net->values->len; i++)
+    {
+      TvwValue *v = value (net, i);
+
+      v->root = v->alias;
+      v->last_use = -1;
+      v->allocated = FALSE;
+    }
+
+  for (int i = 0; i < n_nodes; i++)
+    {
+      TvwNode *n = tvw_net_node (net, i);
+
+      if (n->dead)
+        continue;
+
+      gather_inputs (net, n, TRUE);
+      if (!infer_node (net, n, error))
+        return FALSE;
+
+      for (int j = 0; j < n->call.n_in; j++)
+        {
+          int s = active_stage (n, j);
+
+          value (net, root_of (net, n->in[j]))->last_use = i;
+          if (s >= 0)
+            {
+              value (net, s)->root = -1;
+              value (net, s)->last_use = i;
+            }
+        }
+      for (int o = 0; o < n->call.n_out; o++)
+        {
+          TvwValue *v = value (net, n->out[o]);
+
+          if (v->alias < 0)
+            v->root = (n->call.cls->flags & TVW_OP_VIEW) ? input_root (net, n, 0) : -1;
+        }
+
+      if (n->call.cls->scratch != NULL)
+        {
+          n->call.n_threads = n_threads;
+          *scratch = MAX (*scratch, n->call.cls->scratch (&n->call));
+        }
+    }
+
+  return TRUE;
+}
+
+/* A value the planner already put somewhere: in @root's storage at
+ * channel @channel, written by whoever concatenates it there. */
+typedef struct
+{
+  int    root;
+  gint64 channel;
+  int    value;
+} Placement;
+
+static gboolean
+is_graph_output (TvwNet *net,
+                 int     v)
+{
+  for (guint k = 0; k < net->outputs->len; k++)
+    if (g_array_index (net->outputs, TvwPort, k).value == v)
+      return TRUE;
+  return FALSE;
+}
+
+/* Whether @v's producer can write it straight into a wider channels-last
+ * buffer. */
+static gboolean
+can_place (TvwNet *net,
+           int     v)
+{
+  TvwValue *val = value (net, v);
+  TvwNode *p;
+
+  if (val->alias >= 0 || val->producer < 0 || is_graph_output (net, v) ||
+      !tvw_array_is_channels_last (&val->a) || val->a.rank != 4)
+    return FALSE;
+
+  p = tvw_net_node (net, val->producer);
+  return !p->dead && p->call.n_out == 1 && !(p->call.cls->flags & TVW_OP_VIEW) &&
+         p->call.cls->writes_pitched != NULL && p->call.cls->writes_pitched (&p->call);
+}
+
+static gboolean
+placed_at (GArray *placed,
+           int     root,
+           gint64  channel,
+           int     v)
+{
+  for (guint i = 0; i < placed->len; i++)
+    {
+      const Placement *p = &g_array_index (placed, Placement, i);
+
+      if (p->root == root && p->channel == channel && p->value == v)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* The concatenation @n is a slice of a later one's output when each of its
+ * inputs already lies there, side by side in its order: in place, or
+ * copied there by that concatenation (the same value, so @n may copy it
+ * too).  Sets its output's alias. */
+static gboolean
+alias_into_later (TvwNet  *net,
+                  TvwNode *n,
+                  GArray  *placed)
+{
+  TvwValue *out = value (net, n->out[0]);
+  int root = -1;
+  gint64 base = 0, at = 0;
+
+  for (int i = 0; i < n->call.n_in && root < 0; i++)
+    {
+      TvwValue *in = value (net, n->in[i]);
+
+      if (in->alias >= 0)
+        {
+          root = in->alias;
+          base = in->alias_channel - at;
+        }
+      at += in->a.shape[1];
+    }
+  if (root < 0 || base < 0 || is_graph_output (net, n->out[0]))
+    return FALSE;
+
+  at = base;
+  for (int i = 0; i < n->call.n_in; i++)
+    {
+      TvwValue *in = value (net, n->in[i]);
+
+      if (!(in->alias == root && in->alias_channel == at) && !placed_at (placed, root, at, n->in[i]))
+        return FALSE;
+      at += in->a.shape[1];
+    }
+
+  out->alias = root;
+  out->alias_channel = base;
+  return TRUE;
+}
+
+/* Latest first, so that the widest concatenation of a DenseNet block
+ * takes every layer's output and the earlier ones become slices of it.
+ * Returns whether anything moved. */
+static gboolean
+place_concat_inputs (TvwNet *net)
+{
+  g_autoptr(GArray) placed = g_array_new (FALSE, FALSE, sizeof (Placement));
+  gboolean moved = FALSE;
+
+  for (int i = (int) net->nodes->len - 1; i >= 0; i--)
+    {
+      TvwNode *n = tvw_net_node (net, i);
+      TvwValue *out;
+      int root;
+      gint64 at;
+
+      if (n->dead || n->call.cls != &tvw_op_concat)
+        continue;
+      out = value (net, n->out[0]);
+      if (out->a.rank != 4 || !tvw_array_is_channels_last (&out->a) ||
+          tvw_op_resolve_dim (((const TvwDimParams *) n->call.params)->dim, 4) != 1)
+        continue;
+
+      if (out->alias < 0 && alias_into_later (net, n, placed))
+        {
+          moved = TRUE;
+          continue;
+        }
+
+      /* Its output's storage: its own, or a later concatenation's that
+       * took it in place. */
+      root = out->alias >= 0 ? out->alias : n->out[0];
+      at = out->alias >= 0 ? out->alias_channel : 0;
+
+      for (int j = 0; j < n->call.n_in; j++)
+        {
+          TvwValue *in = value (net, n->in[j]);
+          gint64 channels = in->a.shape[1];
+
+          if (can_place (net, n->in[j]))
+            {
+              in->alias = root;
+              in->alias_channel = at;
+              moved = TRUE;
+            }
+          else
+            {
+              Placement p = { root, at, n->in[j] };
+
+              g_array_append_val (placed, p);
+            }
+          at += channels;
+        }
+    }
+
+  return moved;
 }
 
 /* First-fit placement of live storage in the arena. */
@@ -211,13 +430,7 @@ tvw_net_plan (TvwNet          *net,
 
   net->planned = FALSE;
   for (guint i = 0; i < net->values->len; i++)
-    {
-      TvwValue *v = value (net, i);
-
-      v->root = -1;
-      v->last_use = -1;
-      v->allocated = FALSE;
-    }
+    value (net, i)->alias = -1;
 
   for (guint k = 0; k < net->inputs->len; k++)
     {
@@ -234,39 +447,12 @@ tvw_net_plan (TvwNet          *net,
       tvw_array_init (&v->a, inputs[k].elem, inputs[k].rank, inputs[k].shape);
     }
 
-  /* Shapes and layouts in execution order; the last reader of each
-   * storage. */
-  for (int i = 0; i < n_nodes; i++)
-    {
-      TvwNode *n = tvw_net_node (net, i);
-
-      if (n->dead)
-        continue;
-
-      gather_inputs (net, n, TRUE);
-      if (!infer_node (net, n, error))
-        return FALSE;
-
-      for (int j = 0; j < n->call.n_in; j++)
-        {
-          int s = active_stage (n, j);
-
-          value (net, root_of (net, n->in[j]))->last_use = i;
-          if (s >= 0)
-            {
-              value (net, s)->root = -1;
-              value (net, s)->last_use = i;
-            }
-        }
-      for (int o = 0; o < n->call.n_out; o++)
-        value (net, n->out[o])->root = (n->call.cls->flags & TVW_OP_VIEW) ? input_root (net, n, 0) : -1;
-
-      if (n->call.cls->scratch != NULL)
-        {
-          n->call.n_threads = n_threads;
-          scratch = MAX (scratch, n->call.cls->scratch (&n->call));
-        }
-    }
+  /* Once with every value in its own storage, then again with the
+   * concatenations' inputs in place (their layouts change). */
+  if (!infer_all (net, n_threads, &scratch, error))
+    return FALSE;
+  if (place_concat_inputs (net) && !infer_all (net, n_threads, &scratch, error))
+    return FALSE;
 
   for (guint k = 0; k < net->outputs->len; k++)
     value (net, root_of (net, g_array_index (net->outputs, TvwPort, k).value))->last_use = G_MAXINT;
@@ -284,9 +470,12 @@ tvw_net_plan (TvwNet          *net,
       for (int j = 0; j < n->call.n_in; j++)
         if (active_stage (n, j) >= 0)
           allocate (net, live, active_stage (n, j), &arena);
+      /* A concatenation's output is allocated by its first input written
+       * in place. */
       if (!(n->call.cls->flags & TVW_OP_VIEW))
         for (int o = 0; o < n->call.n_out; o++)
-          allocate (net, live, n->out[o], &arena);
+          if (!value (net, root_of (net, n->out[o]))->allocated)
+            allocate (net, live, root_of (net, n->out[o]), &arena);
 
       for (int j = 0; j < n->call.n_in; j++)
         {
@@ -342,6 +531,13 @@ tvw_net_plan (TvwNet          *net,
 
       if (v->allocated)
         v->a.data = net->arena + v->offset;
+    }
+  for (guint i = 0; i < net->values->len; i++)
+    {
+      TvwValue *v = value (net, i);
+
+      if (v->alias >= 0)
+        v->a.data = (guint8 *) value (net, v->alias)->a.data + v->alias_channel * tvw_elem_size (v->a.elem);
     }
 
   g_free (net->plan_shapes);

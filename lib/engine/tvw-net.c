@@ -117,7 +117,7 @@ tvw_net_new_value (TvwNet         *net,
                    const TvwArray *a,
                    int             producer)
 {
-  TvwValue v = { .a = *a, .producer = producer, .root = -1, .last_use = -1 };
+  TvwValue v = { .a = *a, .producer = producer, .root = -1, .last_use = -1, .alias = -1 };
 
   v.a.data = NULL;
   g_array_append_val (net->values, v);

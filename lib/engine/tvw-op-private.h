@@ -56,6 +56,11 @@ typedef enum
   /* Like TVW_OP_CHANNELS_LAST, for every rank 4/5 input (a convolution's
    * residual). */
   TVW_OP_CHANNELS_LAST_ALL = 1 << 4,
+  /* With TVW_OP_CHANNELS_LAST: input 0 may also be a channel slice of a
+   * wider channels-last buffer (tvw_array_channels_last_pitch ()), as a
+   * concatenation's output is when the planner writes its inputs in
+   * place. */
+  TVW_OP_PITCHED_INPUT = 1 << 5,
 } TvwOpFlags;
 
 /* A parameter an op declares, found in checkpoints as “@node_name.@suffix”
@@ -141,6 +146,12 @@ struct _TvwOpClass
 
   /* Optional: scratch bytes per thread for the current shapes. */
   gsize     (*scratch)    (const TvwOpCall *call);
+
+  /* Optional: whether run can write output 0 (rank 4, channels-last) as a
+   * channel slice of a wider buffer, pixels tvw_array_channels_last_pitch ()
+   * apart, for the current shapes and prepared weights.  The planner then
+   * lets a concatenation's input be written straight into its output. */
+  gboolean  (*writes_pitched) (const TvwOpCall *call);
 
   /* The kernel: reads call->in[].data, writes call->out[].data.  Never
    * allocates.  NULL for views. */

@@ -78,6 +78,14 @@ const TvwCkptTensor *tvw_checkpoint_get_tensor    (TvwCheckpoint        *self,
 const TvwCkptTensor *tvw_checkpoint_lookup        (TvwCheckpoint        *self,
                                                    const char           *name);
 
+/* Returns the new name of a key, or NULL to keep it. */
+typedef char *(*TvwCkptRenameFn) (const char *name);
+
+/* Renames keys as @rename says, in place (old torchvision names to new
+ * ones); a renamed key replaces a tensor already under its new name. */
+void                 tvw_checkpoint_rename_keys   (TvwCheckpoint        *self,
+                                                   TvwCkptRenameFn       rename);
+
 /* Contiguous row-major float32 data of @tensor: a pointer into the mapped
  * file when it is stored that way already, otherwise a converted copy owned
  * by @self (fp16, bf16, fp64, integer types, non-contiguous strides).

@@ -303,6 +303,42 @@ strip_module_prefix (TvwCheckpoint *self)
     }
 }
 
+void
+tvw_checkpoint_rename_keys (TvwCheckpoint   *self,
+                            TvwCkptRenameFn  rename)
+{
+  g_return_if_fail (self != NULL && rename != NULL);
+
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      TvwCkptEntry *entry = self->entries->pdata[i];
+      g_autofree char *name = rename (entry->pub.name);
+      TvwCkptEntry *other;
+
+      if (name == NULL)
+        continue;
+
+      /* Like torchvision's renaming of a state_dict: the renamed tensor
+       * replaces one already under the new name. */
+      other = g_hash_table_lookup (self->by_name, name);
+      if (other != NULL)
+        {
+          guint at;
+
+          g_hash_table_remove (self->by_name, name);
+          g_ptr_array_find (self->entries, other, &at);
+          g_ptr_array_remove_index (self->entries, at);
+          if (at < i)
+            i--;
+        }
+
+      g_hash_table_remove (self->by_name, entry->pub.name);
+      g_free ((char *) entry->pub.name);
+      entry->pub.name = g_steal_pointer (&name);
+      g_hash_table_insert (self->by_name, (char *) entry->pub.name, entry);
+    }
+}
+
 static gboolean
 has_prefix (const guint8 *data,
             gsize         size,

@@ -53,6 +53,10 @@ struct _TvwArchitecture
                                    GVariantDict          *options);
   /* Heights and widths must be multiples of it (RAFT: 8); 0: any. */
   guint       size_multiple;
+  /* A checkpoint key of an older torchvision mapped to its current name
+   * (as the family's _load_state_dict () renames it), or NULL when @key
+   * needs no change; nullable (no old names). */
+  char     *(*upgrade_key) (const char *key);
 };
 
 /* Refuses an option @arch does not take, as torchvision's TypeError. */
@@ -94,5 +98,8 @@ extern const TvwArchitecture tvw_inception_architectures[];
 extern const TvwArchitecture tvw_mnasnet_architectures[];
 extern const TvwArchitecture tvw_shufflenet_architectures[];
 extern const TvwArchitecture tvw_convnext_architectures[];
+extern const TvwArchitecture tvw_alexnet_vgg_architectures[];
+extern const TvwArchitecture tvw_squeezenet_architectures[];
+extern const TvwArchitecture tvw_densenet_architectures[];
 
 G_END_DECLS

@@ -28,6 +28,9 @@ static const TvwArchitecture *families[] = {
   tvw_mnasnet_architectures,
   tvw_shufflenet_architectures,
   tvw_convnext_architectures,
+  tvw_alexnet_vgg_architectures,
+  tvw_squeezenet_architectures,
+  tvw_densenet_architectures,
 };
 
 const TvwArchitecture *

@@ -105,10 +105,14 @@ batch_norm_run (TvwOpCall *call)
   float *out = call->out[0].data;
   const gint64 c = x->shape[1];
 
-  /* Channels innermost (channels-last maps, N×C): one row per position. */
+  /* Channels innermost (channels-last maps, N×C): one row per position,
+   * rows a pitch apart in a channel slice of a wider map. */
   if (x->rank != 3)
     {
-      tvw_kernel_channel_affine (in, out, (gsize) (tvw_array_numel (x) / MAX (c, 1)), (int) c,
+      gint64 pitch = tvw_array_channels_last_pitch (x);
+
+      tvw_kernel_channel_affine (in, pitch > 0 ? pitch : c, out,
+                                 (gsize) (tvw_array_numel (x) / MAX (c, 1)), (int) c,
                                  a->scale, a->shift, p->act, call->n_threads);
       return;
     }
@@ -128,7 +132,7 @@ batch_norm_run (TvwOpCall *call)
 
 const TvwOpClass tvw_op_batch_norm = {
   .name = "batch_norm",
-  .flags = TVW_OP_CHANNELS_LAST,
+  .flags = TVW_OP_CHANNELS_LAST | TVW_OP_PITCHED_INPUT,
   .infer = batch_norm_infer,
   .prepare = batch_norm_prepare,
   .release = batch_norm_release,

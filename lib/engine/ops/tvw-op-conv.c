@@ -152,6 +152,7 @@ conv_kernel_params (const TvwOpCall *call,
       kp->w = (int) x->shape[3];
       kp->oh = (int) y->shape[2];
       kp->ow = (int) y->shape[3];
+      kp->out_pitch = (int) tvw_array_channels_last_pitch (y);
     }
   if (prep != NULL)
     {
@@ -390,6 +391,17 @@ conv_scratch (const TvwOpCall *call)
   return tvw_conv_scratch_floats (&kp, call->n_threads) * sizeof (float);
 }
 
+static gboolean
+conv_writes_pitched (const TvwOpCall *call)
+{
+  TvwConvParams kp;
+
+  if (conv_params (call)->residual || call->prepared == NULL)
+    return FALSE;
+  conv_kernel_params (call, &kp);
+  return tvw_conv_writes_pitched (&kp) && !tvw_kernel_grouped_supports (&kp);
+}
+
 static void
 conv_run (TvwOpCall *call)
 {
@@ -413,6 +425,7 @@ const TvwOpClass tvw_op_conv2d = {
   .name = "conv2d",
   .flags = TVW_OP_CHANNELS_LAST_ALL,
   .infer = conv_infer,
+  .writes_pitched = conv_writes_pitched,
   .prepare = conv_prepare,
   .release = conv_release,
   .packed_bytes = conv_packed_bytes,

@@ -87,6 +87,7 @@ pool_run (TvwOpCall *call)
     .kh = p->kernel, .kw = p->kernel, .sh = p->stride, .sw = p->stride,
     .ph = p->padding, .pw = p->padding,
     .count_include_pad = p->count_include_pad,
+    .out_pitch = (int) tvw_array_channels_last_pitch (y),
   };
 
   if (call->cls == &tvw_op_max_pool2d)
@@ -97,10 +98,18 @@ pool_run (TvwOpCall *call)
     tvw_kernel_adaptive_avg_pool2d (&pp, x->data, y->data, call->n_threads);
 }
 
+/* The kernels write output pixels any pitch apart. */
+static gboolean
+pool_writes_pitched (const TvwOpCall *call)
+{
+  return TRUE;
+}
+
 const TvwOpClass tvw_op_max_pool2d = {
   .name = "max_pool2d",
   .flags = TVW_OP_CHANNELS_LAST,
   .infer = pool_infer,
+  .writes_pitched = pool_writes_pitched,
   .run = pool_run,
 };
 
@@ -108,6 +117,7 @@ const TvwOpClass tvw_op_avg_pool2d = {
   .name = "avg_pool2d",
   .flags = TVW_OP_CHANNELS_LAST,
   .infer = pool_infer,
+  .writes_pitched = pool_writes_pitched,
   .run = pool_run,
 };
 
@@ -115,6 +125,7 @@ const TvwOpClass tvw_op_adaptive_avg_pool2d = {
   .name = "adaptive_avg_pool2d",
   .flags = TVW_OP_CHANNELS_LAST,
   .infer = pool_infer,
+  .writes_pitched = pool_writes_pitched,
   .run = pool_run,
 };
 

@@ -753,13 +753,14 @@ concat_infer (TvwOpCall  *call,
           return FALSE;
         }
       out->shape[dim] += in->shape[dim];
-      all_channels_last &= tvw_array_is_channels_last (in);
+      all_channels_last &= tvw_array_is_channels_last (in) || tvw_array_channels_last_pitch (in) > 0;
     }
 
   /* Channels-last maps concatenated (ShuffleNet's, Inception's) stay
    * channels-last, as torch.cat keeps the inputs' memory format: the
-   * convolution after it then reads the output as it is. */
-  if (all_channels_last && !tvw_array_is_contiguous (in0))
+   * convolution after it then reads the output as it is.  Inputs the
+   * planner placed in a wider buffer (pitched) count as channels-last. */
+  if (all_channels_last && (!tvw_array_is_contiguous (in0) || tvw_array_channels_last_pitch (in0) > 0))
     tvw_array_set_channels_last (out);
   else
     tvw_array_set_contiguous (out);
@@ -775,22 +776,33 @@ concat_run (TvwOpCall *call)
   const int dim = tvw_op_resolve_dim (p->dim, out->rank);
   gint64 at = 0;
 
-  /* Each input is a copy into the slab of the output it lands in. */
+  /* Each input is a copy into the slab of the output it lands in, unless
+   * the planner had its producer write it there already. */
   for (int i = 0; i < call->n_in; i++)
     {
       TvwArray slab = *out;
 
       slab.shape[dim] = call->in[i].shape[dim];
       slab.data = (guint8 *) out->data + at * out->stride[dim] * (gint64) es;
-      copy_coalesced (&call->in[i], &slab, call->n_threads);
+      if (slab.data != call->in[i].data ||
+          memcmp (slab.stride, call->in[i].stride, sizeof slab.stride) != 0)
+        copy_coalesced (&call->in[i], &slab, call->n_threads);
       at += slab.shape[dim];
     }
+}
+
+/* Its copies write through the output's strides. */
+static gboolean
+concat_writes_pitched (const TvwOpCall *call)
+{
+  return TRUE;
 }
 
 const TvwOpClass tvw_op_concat = {
   .name = "concat",
   .flags = TVW_OP_STRIDED,
   .infer = concat_infer,
+  .writes_pitched = concat_writes_pitched,
   .run = concat_run,
 };
 

@@ -142,6 +142,8 @@ tvw_op_input_ok (const TvwOpCall *call,
 
   if (call->cls->flags & TVW_OP_STRIDED)
     return TRUE;
+  if ((call->cls->flags & TVW_OP_PITCHED_INPUT) && i == 0 && tvw_array_channels_last_pitch (a) > 0)
+    return TRUE;
   if (((call->cls->flags & TVW_OP_CHANNELS_LAST) && i == 0) ||
       (call->cls->flags & TVW_OP_CHANNELS_LAST_ALL))
     return tvw_array_is_channels_last (a);
