@@ -1179,25 +1179,9 @@ tvw_model_forward_outputs (TvwModel      *self,
                            GCancellable  *cancellable,
                            GError       **error)
 {
-  g_autofree TvwTensor **tensors = NULL;
-  GListStore *outputs;
-  guint n_outputs;
-
-  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
   g_return_val_if_fail (TVW_IS_TENSOR (input), NULL);
-  g_return_val_if_fail (self->net != NULL, NULL);
 
-  n_outputs = tvw_net_get_n_outputs (self->net);
-  tensors = g_new0 (TvwTensor *, n_outputs);
-  if (!run_outputs (self, &input, 1, cancellable, tensors, error))
-    return NULL;
-
-  outputs = g_list_store_new (TVW_TYPE_TENSOR);
-  g_list_store_splice (outputs, 0, 0, (gpointer *) tensors, n_outputs);
-  for (guint k = 0; k < n_outputs; k++)
-    g_object_unref (tensors[k]);
-
-  return G_LIST_MODEL (outputs);
+  return tvw_model_forward_inputs (self, &input, 1, cancellable, error);
 }
 
 /**
