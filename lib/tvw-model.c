@@ -1464,17 +1464,31 @@ tvw_model_classify (TvwModel      *self,
   return tvw_model_predictions_from_output (self, output, top_k, error);
 }
 
+/* What a classification in a worker thread needs. */
+typedef struct
+{
+  GdkPixbuf *image;
+  guint      top_k;
+} ClassifyData;
+
+static void
+classify_data_free (ClassifyData *data)
+{
+  g_object_unref (data->image);
+  g_free (data);
+}
+
 static void
 classify_thread (GTask        *task,
                  gpointer      source_object,
                  gpointer      task_data,
                  GCancellable *cancellable)
 {
+  const ClassifyData *data = task_data;
   GError *error = NULL;
   GListModel *predictions;
-  guint top_k = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (task), "top-k"));
 
-  predictions = tvw_model_classify (source_object, task_data, top_k, cancellable, &error);
+  predictions = tvw_model_classify (source_object, data->image, data->top_k, cancellable, &error);
   if (predictions == NULL)
     g_task_return_error (task, error);
   else
@@ -1501,14 +1515,17 @@ tvw_model_classify_async (TvwModel            *self,
                           gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
+  ClassifyData *data;
 
   g_return_if_fail (TVW_IS_MODEL (self));
   g_return_if_fail (GDK_IS_PIXBUF (image));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tvw_model_classify_async);
-  g_task_set_task_data (task, g_object_ref (image), g_object_unref);
-  g_object_set_data (G_OBJECT (task), "top-k", GUINT_TO_POINTER (top_k));
+  data = g_new (ClassifyData, 1);
+  data->image = g_object_ref (image);
+  data->top_k = top_k;
+  g_task_set_task_data (task, data, (GDestroyNotify) classify_data_free);
   g_task_run_in_thread (task, classify_thread);
 }
 

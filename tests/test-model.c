@@ -477,6 +477,48 @@ test_classify_pixbuf (void)
     }
 }
 
+static void
+classified_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  GListModel **out = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *out = tvw_model_classify_finish (TVW_MODEL (source), result, &error);
+  g_assert_no_error (error);
+}
+
+/* The worker thread gets the image and top_k: the same predictions as
+ * the synchronous call, top_k of them. */
+static void
+test_classify_async (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TvwModel) model = tvw_model_new ("resnet18", 0, NULL, NULL);
+  g_autoptr(GdkPixbuf) image = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 120, 90);
+  g_autoptr(GListModel) sync = NULL;
+  g_autoptr(GListModel) later = NULL;
+
+  gdk_pixbuf_fill (image, 0x20a0c000);
+  sync = tvw_model_classify (model, image, 3, NULL, &error);
+  g_assert_no_error (error);
+
+  tvw_model_classify_async (model, image, 3, NULL, classified_cb, &later);
+  while (later == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_cmpuint (g_list_model_get_n_items (later), ==, 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(TvwPrediction) a = g_list_model_get_item (sync, i);
+      g_autoptr(TvwPrediction) b = g_list_model_get_item (later, i);
+
+      g_assert_cmpuint (tvw_prediction_get_index (a), ==, tvw_prediction_get_index (b));
+      g_assert_cmpfloat (tvw_prediction_get_score (a), ==, tvw_prediction_get_score (b));
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -500,6 +542,7 @@ main (int   argc,
   g_test_add_func ("/tvw/model/legacy-pretrained-false", test_legacy_pretrained_false);
   g_test_add_func ("/tvw/model/async-download", test_async_download);
   g_test_add_func ("/tvw/model/classify-pixbuf", test_classify_pixbuf);
+  g_test_add_func ("/tvw/model/classify-async", test_classify_async);
 
   status = g_test_run ();
 
