@@ -39,7 +39,6 @@ char       *tvw_registry_suggest        (const char          *word,
 
 /* The shared string list @id of the catalog (ImageNet's categories, …) as a
  * strong reference to an `as`, or %NULL if there is none by that name. */
-GVariant   *tvw_registry_get_list       (const char          *id);
 
 /* What the registered weights at @url say about their file: *@sha256 is
  * set to the sha256 of the first entry that has one, and *@max_size to the

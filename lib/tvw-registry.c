@@ -1534,19 +1534,6 @@ tvw_registry_legacy_weights (const char *builder,
   return backbone ? b->legacy_backbone : b->legacy_pretrained;
 }
 
-GVariant *
-tvw_registry_get_list (const char *id)
-{
-  Registry *reg = registry_get ();
-  GVariant *list;
-
-  g_return_val_if_fail (id != NULL, NULL);
-
-  list = g_hash_table_lookup (reg->lists, id);
-
-  return list ? g_variant_ref (list) : NULL;
-}
-
 /* }}} */
 /* {{{ Public API */
 

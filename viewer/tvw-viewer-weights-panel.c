@@ -612,14 +612,6 @@ tvw_viewer_weights_panel_init (TvwViewerWeightsPanel *self)
   gtk_list_view_set_model (self->categories_view, GTK_SELECTION_MODEL (selection));
 }
 
-TvwWeights *
-tvw_viewer_weights_panel_get_weights (TvwViewerWeightsPanel *self)
-{
-  g_return_val_if_fail (TVW_VIEWER_IS_WEIGHTS_PANEL (self), NULL);
-
-  return self->weights;
-}
-
 void
 tvw_viewer_weights_panel_set_weights (TvwViewerWeightsPanel *self,
                                       TvwWeights            *weights)

@@ -14,7 +14,6 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (TvwViewerWeightsPanel, tvw_viewer_weights_panel, TVW_VIEWER, WEIGHTS_PANEL, AdwBin)
 
-TvwWeights *tvw_viewer_weights_panel_get_weights  (TvwViewerWeightsPanel *self);
 void        tvw_viewer_weights_panel_set_weights  (TvwViewerWeightsPanel *self,
                                                    TvwWeights            *weights);
 void        tvw_viewer_weights_panel_update_cache (TvwViewerWeightsPanel *self);

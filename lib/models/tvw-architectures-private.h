@@ -78,7 +78,6 @@ double    tvw_build_config_get_double   (const TvwBuildConfig *config,
 const TvwArchitecture *tvw_architecture_lookup          (const char *name);
 gboolean               tvw_architecture_is_implemented  (const char *name);
 /* Sorted names, NULL-terminated, owned by the library. */
-const char * const    *tvw_architecture_list            (void);
 
 /* One table per family file, ended by an entry whose name is NULL. */
 extern const TvwArchitecture tvw_resnet_architectures[];

@@ -52,34 +52,6 @@ tvw_architecture_is_implemented (const char *name)
   return tvw_architecture_lookup (name) != NULL;
 }
 
-static int
-compare_names (gconstpointer a,
-               gconstpointer b)
-{
-  return strcmp (*(const char * const *) a, *(const char * const *) b);
-}
-
-const char * const *
-tvw_architecture_list (void)
-{
-  static gsize names;
-
-  if (g_once_init_enter (&names))
-    {
-      GPtrArray *list = g_ptr_array_new ();
-
-      for (gsize f = 0; f < G_N_ELEMENTS (families); f++)
-        for (const TvwArchitecture *a = families[f]; a->name != NULL; a++)
-          g_ptr_array_add (list, (gpointer) a->name);
-      g_ptr_array_sort (list, compare_names);
-      g_ptr_array_add (list, NULL);
-
-      g_once_init_leave (&names, (gsize) g_ptr_array_free (list, FALSE));
-    }
-
-  return (const char * const *) names;
-}
-
 gboolean
 tvw_architecture_check_options (const TvwArchitecture *arch,
                                 GVariant              *options,
