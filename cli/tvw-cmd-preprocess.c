@@ -213,29 +213,6 @@ apply_overrides (TvwTransform  *transform,
   return TRUE;
 }
 
-/* The uint8 crop as a (3, H, W) tensor, to compare with torchvision's
- * pil_to_tensor() of its cropped PIL image. */
-static TvwTensor *
-pixbuf_to_chw (GdkPixbuf *pixbuf)
-{
-  const int width = gdk_pixbuf_get_width (pixbuf);
-  const int height = gdk_pixbuf_get_height (pixbuf);
-  const int bpp = gdk_pixbuf_get_n_channels (pixbuf);
-  const int stride = gdk_pixbuf_get_rowstride (pixbuf);
-  const guint8 *pixels = gdk_pixbuf_read_pixels (pixbuf);
-  const gsize plane = (gsize) width * height;
-  gint64 shape[3] = { 3, height, width };
-  TvwTensor *tensor = tvw_tensor_new (TVW_DTYPE_UINT8, shape, 3);
-  guint8 *data = tvw_tensor_get_data_uint8 (tensor);
-
-  for (int y = 0; y < height; y++)
-    for (int x = 0; x < width; x++)
-      for (int c = 0; c < 3; c++)
-        data[c * plane + (gsize) y * width + x] = pixels[(gsize) y * stride + (gsize) x * bpp + c];
-
-  return tensor;
-}
-
 /* A float32 .npy of 0–255 integers, as uint8. */
 static TvwTensor *
 to_uint8 (TvwTensor  *tensor,
@@ -374,7 +351,7 @@ tvw_cmd_preprocess (int    argc,
                                               NULL, &error);
       if (result != NULL && crop != NULL)
         {
-          g_autoptr(TvwTensor) chw = pixbuf_to_chw (crop);
+          g_autoptr(TvwTensor) chw = tvw_tensor_new_from_pixbuf (crop);
 
           if (!tvw_npy_save (crop_output, chw, &error))
             return tvw_cli_fail ("preprocess", error);

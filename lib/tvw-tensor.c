@@ -425,6 +425,44 @@ tvw_tensor_reshape (TvwTensor     *self,
 }
 
 /**
+ * tvw_tensor_new_from_pixbuf:
+ * @pixbuf: an 8-bit RGB or RGBA image
+ *
+ * The image's pixels as a 3×H×W uint8 tensor, channels first and any alpha
+ * dropped: torchvision's `pil_to_tensor()` of the same image.
+ *
+ * Returns: (transfer full): a new tensor
+ */
+TvwTensor *
+tvw_tensor_new_from_pixbuf (GdkPixbuf *pixbuf)
+{
+  int width, height, bpp, stride;
+  const guint8 *pixels;
+  gsize plane;
+  guint8 *data;
+
+  g_return_val_if_fail (GDK_IS_PIXBUF (pixbuf), NULL);
+  g_return_val_if_fail (gdk_pixbuf_get_bits_per_sample (pixbuf) == 8, NULL);
+  g_return_val_if_fail (gdk_pixbuf_get_n_channels (pixbuf) >= 3, NULL);
+
+  width = gdk_pixbuf_get_width (pixbuf);
+  height = gdk_pixbuf_get_height (pixbuf);
+  bpp = gdk_pixbuf_get_n_channels (pixbuf);
+  stride = gdk_pixbuf_get_rowstride (pixbuf);
+  pixels = gdk_pixbuf_read_pixels (pixbuf);
+  plane = (gsize) width * height;
+  data = g_malloc (MAX (plane * 3, 1));
+
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      for (int c = 0; c < 3; c++)
+        data[c * plane + (gsize) y * width + x] = pixels[(gsize) y * stride + (gsize) x * bpp + c];
+
+  return tvw_tensor_new_take (TVW_DTYPE_UINT8, (gint64[]) { 3, height, width }, 3,
+                              g_bytes_new_take (data, plane * 3));
+}
+
+/**
  * tvw_tensor_unsqueeze:
  * @self: a tensor
  * @dim: where to insert a dimension of size 1; negative values count from

@@ -10,6 +10,7 @@
 #endif
 
 #include <glib-object.h>
+#include <gdk-pixbuf/gdk-pixbuf.h>
 
 #include "tvw-version.h"
 
@@ -44,6 +45,8 @@ TVW_AVAILABLE_IN_ALL
 TvwTensor     *tvw_tensor_new             (TvwDType        dtype,
                                            const gint64   *shape,
                                            guint           n_dims);
+TVW_AVAILABLE_IN_ALL
+TvwTensor     *tvw_tensor_new_from_pixbuf (GdkPixbuf      *pixbuf);
 TVW_AVAILABLE_IN_ALL
 TvwTensor     *tvw_tensor_new_from_bytes  (TvwDType        dtype,
                                            const gint64   *shape,

@@ -1769,21 +1769,9 @@ check_pixbuf (GdkPixbuf  *pixbuf,
 static TvwTensor *
 pixbuf_to_frame (GdkPixbuf *pixbuf)
 {
-  const int width = gdk_pixbuf_get_width (pixbuf);
-  const int height = gdk_pixbuf_get_height (pixbuf);
-  const int bpp = gdk_pixbuf_get_n_channels (pixbuf);
-  const int stride = gdk_pixbuf_get_rowstride (pixbuf);
-  const guint8 *pixels = gdk_pixbuf_read_pixels (pixbuf);
-  const gsize plane = (gsize) width * height;
-  gint64 shape[4] = { 1, 3, height, width };
-  guint8 *data = g_malloc (plane * 3);
+  g_autoptr(TvwTensor) chw = tvw_tensor_new_from_pixbuf (pixbuf);
 
-  for (int y = 0; y < height; y++)
-    for (int x = 0; x < width; x++)
-      for (int c = 0; c < 3; c++)
-        data[c * plane + (gsize) y * width + x] = pixels[(gsize) y * stride + (gsize) x * bpp + c];
-
-  return tvw_tensor_new_take (TVW_DTYPE_UINT8, shape, 4, g_bytes_new_take (data, plane * 3));
+  return tvw_tensor_unsqueeze (chw, 0);
 }
 
 /* The 8-bit image the model sees, HWC. */

@@ -158,6 +158,38 @@ test_topk (void)
   g_assert_finalize_object (g_steal_pointer (&top));
 }
 
+/* pil_to_tensor: channels first, alpha dropped, rows honouring the
+ * pixbuf's rowstride. */
+static void
+test_from_pixbuf (void)
+{
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, TRUE, 8, 3, 2);
+  guint8 *pixels = gdk_pixbuf_get_pixels (pixbuf);
+  const int stride = gdk_pixbuf_get_rowstride (pixbuf);
+  g_autoptr(TvwTensor) t = NULL;
+  const guint8 *data;
+  guint n_dims;
+  const gint64 *shape;
+
+  for (int y = 0; y < 2; y++)
+    for (int x = 0; x < 3; x++)
+      for (int c = 0; c < 4; c++)
+        pixels[y * stride + x * 4 + c] = (guint8) (100 * c + 10 * y + x);
+
+  t = tvw_tensor_new_from_pixbuf (pixbuf);
+  shape = tvw_tensor_get_shape (t, &n_dims);
+  g_assert_cmpuint (n_dims, ==, 3);
+  g_assert_cmpint (shape[0], ==, 3);
+  g_assert_cmpint (shape[1], ==, 2);
+  g_assert_cmpint (shape[2], ==, 3);
+  g_assert_cmpint (tvw_tensor_get_dtype (t), ==, TVW_DTYPE_UINT8);
+  data = tvw_tensor_get_data_uint8 (t);
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < 2; y++)
+      for (int x = 0; x < 3; x++)
+        g_assert_cmpuint (data[c * 6 + y * 3 + x], ==, 100 * c + 10 * y + x);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -171,6 +203,7 @@ main (int   argc,
   g_test_add_func ("/tvw/tensor/from-bytes-size-mismatch", test_from_bytes_size_mismatch);
   g_test_add_func ("/tvw/tensor/uint8-to-float", test_uint8_to_float);
   g_test_add_func ("/tvw/tensor/topk", test_topk);
+  g_test_add_func ("/tvw/tensor/from-pixbuf", test_from_pixbuf);
 
   return g_test_run ();
 }
