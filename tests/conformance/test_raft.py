@@ -31,6 +31,10 @@ CASES = [
     ("raft_large", "fp16", 1, 144, 128, None),
 ]
 
+# For test_builders.py, which finds each builder's conformance test by the
+# MODELS lists of these scripts: (name, forms, [(batch, (h, w))]).
+MODELS = [(name, [form], [(n, (h, w))]) for name, form, n, h, w, _ in CASES]
+
 
 def main():
     tap = tvwconf.Tap(len(CASES) + 2)
