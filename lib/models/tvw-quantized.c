@@ -17,8 +17,9 @@
  * quantized checkpoint (torchvision's default is False).
  *
  * Each family is a composer over two layer helpers, conv_bn () and
- * add (), that build either form; a new quantized family (GoogLeNet,
- * Inception V3, ShuffleNet V2) is its composer and a table row.
+ * add (), that build either form (GoogLeNet and ShuffleNet V2 add
+ * FloatFunctional cat); a new quantized family (Inception V3) is its
+ * composer and a table row.
  */
 
 #include "config.h"
@@ -26,6 +27,7 @@
 #include "tvw-architectures-private.h"
 #include "tvw-blocks-private.h"
 #include "tvw-error.h"
+#include "tvw-inception-private.h"
 #include "tvw-ops-private.h"
 
 #define BN_EPS 1e-5
@@ -179,7 +181,7 @@ build_resnet (TvwNet                *net,
   /* N×3×H×W → N×64×H/4×W/4 */
   x = quant_input (net, TRUE);
   x = conv_bn (net, TRUE, x, "", "conv1", "bn1", 64, 7, 2, 1, TRUE);
-  x = tvw_net_qmax_pool2d (net, x, 3, 2, 1);
+  x = tvw_net_qmax_pool2d (net, x, 3, 2, 1, FALSE);
 
   for (int layer = 0; layer < 4; layer++)
     for (int b = 0; b < cfg->layers[layer]; b++)
@@ -294,13 +296,255 @@ build_mobilenet_v2 (TvwNet                *net,
   return dequant_output (net, quantized, x, error);
 }
 
+/* ---- QuantizableShuffleNetV2 -------------------------------------------- */
+
+/* QuantizableInvertedResidual “@prefix”: N×in×H×W → N×out×H/stride×W/stride,
+ * its branches' Conv2d + BatchNorm2d (+ ReLU) fused, the halves joined by
+ * the FloatFunctional “cat”, then the channel shuffle (a copy, keeping the
+ * cat's quantization). */
+static TvwVal
+shufflenet_unit (TvwNet     *net,
+                 TvwVal      x,
+                 const char *prefix,
+                 int         out_channels,
+                 int         stride)
+{
+  const int in_channels = tvw_net_channels (net, x);
+  const int branch_features = out_channels / 2;
+  TvwVal halves[2], b2 = x;
+
+  if (stride > 1)
+    {
+      halves[0] = conv_bn (net, TRUE, x, prefix, "branch1.0", "branch1.1", in_channels, 3,
+                           stride, in_channels, FALSE);
+      halves[0] = conv_bn (net, TRUE, halves[0], prefix, "branch1.2", "branch1.3",
+                           branch_features, 1, 1, 1, TRUE);
+    }
+  else
+    {
+      const gint64 sizes[2] = { in_channels / 2, in_channels - in_channels / 2 };
+      TvwVal chunks[2];
+
+      /* x.chunk (2, dim=1) */
+      tvw_net_split (net, x, 1, 2, sizes, chunks);
+      halves[0] = chunks[0];
+      b2 = chunks[1];
+    }
+
+  b2 = conv_bn (net, TRUE, b2, prefix, "branch2.0", "branch2.1", branch_features, 1, 1, 1, TRUE);
+  b2 = conv_bn (net, TRUE, b2, prefix, "branch2.3", "branch2.4", branch_features, 3, stride,
+                branch_features, FALSE);
+  halves[1] = conv_bn (net, TRUE, b2, prefix, "branch2.5", "branch2.6", branch_features, 1, 1,
+                       1, TRUE);
+
+  {
+    g_autofree char *cat = g_strconcat (prefix, "cat", NULL);
+
+    return tvw_net_channel_shuffle (net, tvw_net_qcat (net, 2, halves, cat), 2);
+  }
+}
+
+typedef struct
+{
+  const char *unquantized;      /* the float builder */
+  int         stages_out_channels[5];
+} QShuffleNetConfig;
+
+static gboolean
+build_shufflenet_v2 (TvwNet                *net,
+                     const TvwArchitecture *arch,
+                     const TvwBuildConfig  *config,
+                     GError               **error)
+{
+  static const int stages_repeats[3] = { 4, 8, 4 };
+  const QShuffleNetConfig *cfg = arch->config;
+  const int *channels = cfg->stages_out_channels;
+  TvwVal x;
+
+  /* The float QuantizableShuffleNetV2 is torchvision's ShuffleNetV2 (its
+   * FloatFunctionals hold nothing). */
+  if (!tvw_build_config_get_boolean (config, "quantize", TRUE))
+    {
+      const TvwArchitecture *unquantized = tvw_architecture_lookup (cfg->unquantized);
+
+      return unquantized->build (net, unquantized, config, error);
+    }
+
+  /* conv1, maxpool: N×3×H×W → N×24×H/4×W/4 */
+  x = quant_input (net, TRUE);
+  x = conv_bn (net, TRUE, x, "conv1.", "0", "1", channels[0], 3, 2, 1, TRUE);
+  x = tvw_net_qmax_pool2d (net, x, 3, 2, 1, FALSE);
+
+  /* stage2–4: → N×channels[3]×H/32×W/32 */
+  for (int s = 0; s < 3; s++)
+    for (int r = 0; r < stages_repeats[s]; r++)
+      {
+        g_autofree char *prefix = g_strdup_printf ("stage%d.%d.", s + 2, r);
+
+        x = shufflenet_unit (net, x, prefix, channels[s + 1], r == 0 ? 2 : 1);
+      }
+
+  /* conv5, x.mean ([2, 3]), fc */
+  x = conv_bn (net, TRUE, x, "conv5.", "0", "1", channels[4], 1, 1, 1, TRUE);
+  x = tvw_net_qadaptive_avg_pool2d (net, x);
+  x = tvw_net_qlinear (net, x, "fc", (int) config->num_classes, FALSE);
+  return dequant_output (net, TRUE, x, error);
+}
+
+static const QShuffleNetConfig shufflenet_v2_x0_5 = { "shufflenet_v2_x0_5", { 24, 48, 96, 192, 1024 } };
+static const QShuffleNetConfig shufflenet_v2_x1_0 = { "shufflenet_v2_x1_0", { 24, 116, 232, 464, 1024 } };
+static const QShuffleNetConfig shufflenet_v2_x1_5 = { "shufflenet_v2_x1_5", { 24, 176, 352, 704, 1024 } };
+static const QShuffleNetConfig shufflenet_v2_x2_0 = { "shufflenet_v2_x2_0", { 24, 244, 488, 976, 2048 } };
+
+/* ---- QuantizableGoogLeNet ----------------------------------------------- */
+
+/* QuantizableBasicConv2d “@prefix”: Conv2d + BatchNorm2d + ReLU fused into
+ * one ConvReLU2d “@prefix.conv”, padded (kernel − 1) / 2. */
+static TvwVal
+basic_conv (TvwNet     *net,
+            TvwVal      x,
+            const char *prefix,
+            const char *name,
+            int         cout,
+            int         kernel,
+            int         stride)
+{
+  g_autofree char *full = g_strconcat (prefix, name, ".", NULL);
+
+  return conv_bn (net, TRUE, x, full, "conv", "bn", cout, kernel, stride, 1, TRUE);
+}
+
+typedef struct
+{
+  const char *name;
+  int         ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj;
+} QInceptionConfig;
+
+/* QuantizableInception: four branches joined by the FloatFunctional
+ * “cat”.  N×C×H×W → N×(ch1x1 + ch3x3 + ch5x5 + pool_proj)×H×W */
+static TvwVal
+googlenet_inception (TvwNet                 *net,
+                     TvwVal                  x,
+                     const QInceptionConfig *cfg)
+{
+  g_autofree char *prefix = g_strconcat (cfg->name, ".", NULL);
+  g_autofree char *cat = g_strconcat (cfg->name, ".cat", NULL);
+  TvwVal branches[4];
+
+  branches[0] = basic_conv (net, x, prefix, "branch1", cfg->ch1x1, 1, 1);
+  branches[1] = basic_conv (net, x, prefix, "branch2.0", cfg->ch3x3red, 1, 1);
+  branches[1] = basic_conv (net, branches[1], prefix, "branch2.1", cfg->ch3x3, 3, 1);
+  /* torchvision's “5×5” branch is a 3×3 */
+  branches[2] = basic_conv (net, x, prefix, "branch3.0", cfg->ch5x5red, 1, 1);
+  branches[2] = basic_conv (net, branches[2], prefix, "branch3.1", cfg->ch5x5, 3, 1);
+  branches[3] = tvw_net_qmax_pool2d (net, x, 3, 1, 1, TRUE);
+  branches[3] = basic_conv (net, branches[3], prefix, "branch4.1", cfg->pool_proj, 1, 1);
+  return tvw_net_qcat (net, 4, branches, cat);
+}
+
+/* QuantizableInceptionAux “@prefix”: declared only (it runs in training):
+ * its BasicConv2d fused, its Linears quantized. */
+static void
+declare_googlenet_aux (TvwNet     *net,
+                       const char *prefix,
+                       int         in_channels,
+                       int         num_classes,
+                       gboolean    counted)
+{
+  g_autofree char *conv = g_strconcat (prefix, ".conv.conv", NULL);
+  g_autofree char *fc1 = g_strconcat (prefix, ".fc1", NULL);
+  g_autofree char *fc2 = g_strconcat (prefix, ".fc2", NULL);
+
+  tvw_net_declare_qconv (net, conv, in_channels, 128, 1, counted);
+  tvw_net_declare_qconv (net, fc1, 2048, 1024, 0, counted);
+  tvw_net_declare_qconv (net, fc2, 1024, num_classes, 0, counted);
+}
+
+static gboolean
+build_googlenet (TvwNet                *net,
+                 const TvwArchitecture *arch,
+                 const TvwBuildConfig  *config,
+                 GError               **error)
+{
+  static const QInceptionConfig blocks[] = {
+    { "inception3a", 64,  96,  128, 16, 32,  32 },
+    { "inception3b", 128, 128, 192, 32, 96,  64 },
+    { "inception4a", 192, 96,  208, 16, 48,  64 },
+    { "inception4b", 160, 112, 224, 24, 64,  64 },
+    { "inception4c", 128, 128, 256, 24, 64,  64 },
+    { "inception4d", 112, 144, 288, 32, 64,  64 },
+    { "inception4e", 256, 160, 320, 32, 128, 128 },
+    { "inception5a", 256, 160, 320, 32, 128, 128 },
+    { "inception5b", 384, 192, 384, 48, 128, 128 },
+  };
+  gboolean aux;
+  TvwVal x;
+
+  /* The float QuantizableGoogLeNet has GoogLeNet's keys (its ReLUs are
+   * modules, which hold nothing). */
+  if (!tvw_build_config_get_boolean (config, "quantize", TRUE))
+    {
+      const TvwArchitecture *unquantized = tvw_architecture_lookup ("googlenet");
+
+      return unquantized->build (net, unquantized, config, error);
+    }
+
+  /* _transform_input () in float, then QuantStub */
+  x = tvw_inception_input (net, arch, config, &aux, error);
+  if (x < 0)
+    return FALSE;
+  x = tvw_net_quantize_stub (net, x, "quant");
+
+  /* N×3×H×W → N×192×H/8×W/8 */
+  x = basic_conv (net, x, "", "conv1", 64, 7, 2);
+  x = tvw_net_qmax_pool2d (net, x, 3, 2, 0, TRUE);
+  x = basic_conv (net, x, "", "conv2", 64, 1, 1);
+  x = basic_conv (net, x, "", "conv3", 192, 3, 1);
+  x = tvw_net_qmax_pool2d (net, x, 3, 2, 0, TRUE);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (blocks); i++)
+    {
+      x = googlenet_inception (net, x, &blocks[i]);
+      /* maxpool3 after 3b, maxpool4 (2×2) after 4e */
+      if (i == 1)
+        x = tvw_net_qmax_pool2d (net, x, 3, 2, 0, TRUE);
+      else if (i == 6)
+        x = tvw_net_qmax_pool2d (net, x, 2, 2, 0, TRUE);
+    }
+
+  if (aux)
+    {
+      /* As googlenet (): loaded, then dropped unless aux_logits was asked
+       * for. */
+      gboolean kept = !config->with_weights ||
+                      tvw_build_config_get_boolean (config, "aux_logits", FALSE);
+
+      declare_googlenet_aux (net, "aux1", 512, (int) config->num_classes, kept);
+      declare_googlenet_aux (net, "aux2", 528, (int) config->num_classes, kept);
+    }
+
+  /* avgpool, flatten, dropout, fc: N×1024×h×w → N×num_classes */
+  x = tvw_net_qadaptive_avg_pool2d (net, x);
+  x = tvw_net_qlinear (net, x, "fc", (int) config->num_classes, FALSE);
+  return dequant_output (net, TRUE, x, error);
+}
+
+static const char * const googlenet_options[] = {
+  "quantize", "transform_input", "aux_logits", "init_weights", NULL
+};
+
 static const char * const quantize_option[] = { "quantize", NULL };
 
 const TvwArchitecture tvw_quantized_architectures[] = {
+  { "quantized_googlenet",          1000, 15, build_googlenet, NULL, googlenet_options },
   { "quantized_mobilenet_v2",       1000, 1, build_mobilenet_v2, NULL, quantize_option },
   { "quantized_resnet18",           1000, 1, build_resnet, &resnet18, quantize_option },
   { "quantized_resnet50",           1000, 1, build_resnet, &resnet50, quantize_option },
   { "quantized_resnext101_32x8d",   1000, 1, build_resnet, &resnext101_32x8d, quantize_option },
   { "quantized_resnext101_64x4d",   1000, 1, build_resnet, &resnext101_64x4d, quantize_option },
+  { "quantized_shufflenet_v2_x0_5", 1000, 1, build_shufflenet_v2, &shufflenet_v2_x0_5, quantize_option },
+  { "quantized_shufflenet_v2_x1_0", 1000, 1, build_shufflenet_v2, &shufflenet_v2_x1_0, quantize_option },
+  { "quantized_shufflenet_v2_x1_5", 1000, 1, build_shufflenet_v2, &shufflenet_v2_x1_5, quantize_option },
+  { "quantized_shufflenet_v2_x2_0", 1000, 1, build_shufflenet_v2, &shufflenet_v2_x2_0, quantize_option },
   { NULL }
 };

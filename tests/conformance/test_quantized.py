@@ -39,6 +39,14 @@ MODELS = [
     ("quantized_mobilenet_v2", ["zip", "state_dict"], (2, 64, 64)),
     ("quantized_resnext101_32x8d", ["zip"], (1, 64, 64)),
     ("quantized_resnext101_64x4d", ["zip"], (1, 64, 64)),
+    # FloatFunctional cat of four branches, ceil-mode quint8 max pools,
+    # the auxiliary heads' quantized keys (declared, not run)
+    ("quantized_googlenet", ["zip"], (2, 64, 64)),
+    # FloatFunctional cat requantising both halves, quint8 split and shuffle
+    ("quantized_shufflenet_v2_x0_5", ["zip", "state_dict"], (2, 64, 64)),
+    ("quantized_shufflenet_v2_x1_0", ["zip"], (1, 64, 64)),
+    ("quantized_shufflenet_v2_x1_5", ["zip"], (1, 64, 64)),
+    ("quantized_shufflenet_v2_x2_0", ["zip"], (1, 64, 64)),
 ]
 PREFIX = "quantized_"
 
@@ -113,7 +121,8 @@ def judge(got, ref, step):
 # quantize=False: the float quantizable model (its ReLU6s made ReLUs), with
 # the float tolerance of the other conformance tests.  Through GI, as the
 # CLI takes no builder options.
-FLOAT_MODELS = ["quantized_mobilenet_v2", "quantized_resnet18"]
+FLOAT_MODELS = ["quantized_mobilenet_v2", "quantized_resnet18", "quantized_shufflenet_v2_x0_5",
+                "quantized_googlenet"]
 
 
 def check_float(builder, seed, work, rng):

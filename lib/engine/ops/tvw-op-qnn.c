@@ -4,7 +4,7 @@
  *
  * torch.ao.nn.quantized as torchvision's quantized models use them:
  * Quantize (the QuantStub), Conv2d / ConvReLU2d (grouped and depthwise
- * too), Linear, FloatFunctional's add / add_relu, and max and adaptive
+ * too), Linear, FloatFunctional's add / add_relu / cat, and max and adaptive
  * average pooling on quint8 maps.  Activations are quint8, per tensor;
  * weights qint8, per tensor or per output channel.  A module's output
  * scale and zero point are weights (“@name.scale”, “@name.zero_point”), so
@@ -505,6 +505,107 @@ const TvwOpClass tvw_op_qadd = {
   .run = qadd_run,
 };
 
+/* ---- FloatFunctional cat ------------------------------------------------ */
+
+/* torch.ops.quantized.cat (qxs, dim=1, scale, zero_point): an input
+ * quantized like the output is copied; any other is requantised as
+ * PyTorch's qcat does it, x·s + (−z·s) in one fused multiply-add, then
+ * times 1/scale, rounded half to even, plus the zero point. */
+static gboolean
+qcat_infer (TvwOpCall  *call,
+            GError    **error)
+{
+  const TvwArray *in0 = &call->in[0];
+  gint64 shape[4];
+
+  if (call->n_in < 1)
+    {
+      tvw_op_set_invalid (call, error, "nothing to concatenate");
+      return FALSE;
+    }
+  memcpy (shape, in0->shape, sizeof shape);
+  shape[1] = 0;
+  for (int i = 0; i < call->n_in; i++)
+    {
+      const TvwArray *x = &call->in[i];
+
+      if (!tvw_op_check_rank (call, i, 4, 4, error) || !check_qinput (call, i, error))
+        return FALSE;
+      if (x->shape[0] != in0->shape[0] || x->shape[2] != in0->shape[2] ||
+          x->shape[3] != in0->shape[3])
+        {
+          char as[TVW_SHAPE_CHARS], bs[TVW_SHAPE_CHARS];
+
+          tvw_op_set_error (call, error, "input %d has shape %s, which does not match input 0's "
+                            "%s outside dim 1", i, tvw_array_format_shape (x, bs),
+                            tvw_array_format_shape (in0, as));
+          return FALSE;
+        }
+      shape[1] += x->shape[1];
+    }
+  tvw_array_init (&call->out[0], TVW_ELEM_U8, 4, shape);
+  set_qoutput (call, &call->out[0]);
+  return TRUE;
+}
+
+/* Rows are the N·H·W pixels; each input's C_i channels of a pixel go to
+ * its slab of the output's. */
+static void
+qcat_range (gpointer data,
+            gsize    begin,
+            gsize    end,
+            int      thread)
+{
+  const TvwOpCall *call = data;
+  const QOut *q = call->prepared;
+  const TvwArray *y = &call->out[0];
+  const gint64 h = y->shape[2], w = y->shape[3];
+  const float inv = 1.f / (float) q->scale;
+
+  for (gsize row = begin; row < end; row++)
+    {
+      const gint64 n = (gint64) row / (h * w), i = (gint64) row / w % h, j = (gint64) row % w;
+      guint8 *out = (guint8 *) y->data + n * y->stride[0] + i * y->stride[2] + j * y->stride[3];
+
+      for (int k = 0; k < call->n_in; k++)
+        {
+          const TvwArray *x = &call->in[k];
+          const guint8 *src = (const guint8 *) x->data + n * x->stride[0] + i * x->stride[2] +
+                              j * x->stride[3];
+          const float s = (float) x->scale, sz = -(float) x->zero_point * s;
+          const gint64 c = x->shape[1];
+
+          if (x->scale == q->scale && x->zero_point == q->zero_point)
+            for (gint64 ch = 0; ch < c; ch++)
+              out[ch * y->stride[1]] = src[ch * x->stride[1]];
+          else
+            for (gint64 ch = 0; ch < c; ch++)
+              out[ch * y->stride[1]] = quantize_u8 (fmaf ((float) src[ch * x->stride[1]], s, sz),
+                                                    inv, q->zero_point);
+          out += c * y->stride[1];
+        }
+    }
+}
+
+static void
+qcat_run (TvwOpCall *call)
+{
+  const TvwArray *y = &call->out[0];
+  const gint64 rows = y->shape[0] * y->shape[2] * y->shape[3];
+
+  tvw_parallel_range ((gsize) rows, rows * y->shape[1] < 65536 ? 1 : call->n_threads,
+                      qcat_range, call);
+}
+
+const TvwOpClass tvw_op_qcat = {
+  .name = "qcat",
+  .flags = TVW_OP_CHANNELS_LAST_ALL,
+  .infer = qcat_infer,
+  .prepare = qout_prepare,
+  .release = prepared_release,
+  .run = qcat_run,
+};
+
 /* ---- max and adaptive average pooling (the input's quantization) ------ */
 
 static gboolean
@@ -525,9 +626,9 @@ qpool_infer (TvwOpCall  *call,
     }
   if (call->cls == &tvw_op_qmax_pool2d)
     {
-      shape[2] = (x->shape[2] + 2 * p->padding - p->kernel) / p->stride + 1;
-      shape[3] = (x->shape[3] + 2 * p->padding - p->kernel) / p->stride + 1;
-      if (x->shape[2] + 2 * p->padding < p->kernel || x->shape[3] + 2 * p->padding < p->kernel)
+      shape[2] = tvw_pool_out (x->shape[2], p->kernel, p->stride, p->padding, p->ceil_mode);
+      shape[3] = tvw_pool_out (x->shape[3], p->kernel, p->stride, p->padding, p->ceil_mode);
+      if (shape[2] <= 0 || shape[3] <= 0)
         {
           g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
                        "The input is too small for this architecture: a pooling layer gets a %"
@@ -674,6 +775,29 @@ tvw_net_quantize_stub (TvwNet     *net,
   return tvw_net_add_node (net, &spec, NULL);
 }
 
+/* A quantized Conv2d's or Linear's weights (rank 4 or 2). */
+static void
+qconv_weights (TvwWeightSpec          *weights,
+               const TvwQConvOpParams *params,
+               int                     weight_rank)
+{
+  const TvwConvSpec *s = &params->spec;
+
+  weights[W_WEIGHT] = (TvwWeightSpec) {
+    "weight", weight_rank,
+    { params->cout, params->cin / MAX (s->groups, 1), s->kernel_h, s->kernel_w },
+    TVW_WEIGHT_QUANTIZED
+  };
+  weights[W_SCALES] = (TvwWeightSpec) {
+    "weight.q_scales", 1, { params->cout }, TVW_WEIGHT_BUFFER | TVW_WEIGHT_INIT_ONES
+  };
+  weights[W_ZERO_POINTS] = (TvwWeightSpec) {
+    "weight.q_zero_points", 1, { params->cout }, TVW_WEIGHT_BUFFER
+  };
+  weights[W_BIAS] = (TvwWeightSpec) { "bias", 1, { params->cout }, TVW_WEIGHT_OPTIONAL };
+  qout_weights (weights + W_OUT_SCALE, 0);
+}
+
 static TvwVal
 qconv_node (TvwNet                 *net,
             const TvwOpClass       *cls,
@@ -683,14 +807,7 @@ qconv_node (TvwNet                 *net,
             int                     weight_rank)
 {
   const TvwConvSpec *s = &params->spec;
-  TvwWeightSpec weights[N_QCONV_WEIGHTS] = {
-    { "weight", weight_rank,
-      { params->cout, params->cin / MAX (s->groups, 1), s->kernel_h, s->kernel_w },
-      TVW_WEIGHT_QUANTIZED },
-    { "weight.q_scales", 1, { params->cout }, TVW_WEIGHT_BUFFER | TVW_WEIGHT_INIT_ONES },
-    { "weight.q_zero_points", 1, { params->cout }, TVW_WEIGHT_BUFFER },
-    { "bias", 1, { params->cout }, TVW_WEIGHT_OPTIONAL },
-  };
+  TvwWeightSpec weights[N_QCONV_WEIGHTS];
   TvwNodeSpec spec = {
     .cls = cls, .name = name,
     .params = params, .params_size = sizeof *params,
@@ -699,7 +816,7 @@ qconv_node (TvwNet                 *net,
     .n_out = 1,
   };
 
-  qout_weights (weights + W_OUT_SCALE, 0);
+  qconv_weights (weights, params, weight_rank);
   /* Model code, not user data, decides these. */
   g_return_val_if_fail (s->groups > 0, -1);
   g_return_val_if_fail (params->cin % s->groups == 0 && params->cout % s->groups == 0, -1);
@@ -737,6 +854,27 @@ tvw_net_qlinear (TvwNet     *net,
   return qconv_node (net, &tvw_op_qlinear, x, name, &params, 2);
 }
 
+void
+tvw_net_declare_qconv (TvwNet     *net,
+                       const char *name,
+                       int         in_channels,
+                       int         out_channels,
+                       int         kernel,
+                       gboolean    counted)
+{
+  const TvwQConvOpParams params = {
+    .spec = { MAX (kernel, 1), MAX (kernel, 1), 1, 1, 0, 0, 1, 1, 1, TRUE },
+    .cin = in_channels, .cout = out_channels,
+  };
+  TvwWeightSpec weights[N_QCONV_WEIGHTS];
+
+  qconv_weights (weights, &params, kernel > 0 ? 4 : 2);
+  if (!counted)
+    for (int i = 0; i < N_QCONV_WEIGHTS; i++)
+      weights[i].flags |= TVW_WEIGHT_BUFFER;
+  tvw_net_declare_weights (net, name, N_QCONV_WEIGHTS, weights);
+}
+
 TvwVal
 tvw_net_qadd (TvwNet     *net,
               TvwVal      a,
@@ -760,13 +898,16 @@ tvw_net_qadd (TvwNet     *net,
 }
 
 TvwVal
-tvw_net_qmax_pool2d (TvwNet *net,
-                     TvwVal  x,
-                     int     kernel,
-                     int     stride,
-                     int     padding)
+tvw_net_qmax_pool2d (TvwNet  *net,
+                     TvwVal   x,
+                     int      kernel,
+                     int      stride,
+                     int      padding,
+                     gboolean ceil_mode)
 {
-  const TvwPool2dParams params = { .kernel = kernel, .stride = stride, .padding = padding };
+  const TvwPool2dParams params = {
+    .kernel = kernel, .stride = stride, .padding = padding, .ceil_mode = ceil_mode,
+  };
   TvwNodeSpec spec = {
     .cls = &tvw_op_qmax_pool2d,
     .params = &params, .params_size = sizeof params,
@@ -789,5 +930,25 @@ tvw_net_qadaptive_avg_pool2d (TvwNet *net,
     .n_out = 1,
   };
 
+  return tvw_net_add_node (net, &spec, NULL);
+}
+
+TvwVal
+tvw_net_qcat (TvwNet       *net,
+              int           n_in,
+              const TvwVal *inputs,
+              const char   *name)
+{
+  const TvwDimParams params = { 1 };
+  TvwWeightSpec weights[2];
+  TvwNodeSpec spec = {
+    .cls = &tvw_op_qcat, .name = name,
+    .params = &params, .params_size = sizeof params,
+    .n_in = n_in, .in = inputs,
+    .n_weights = 2, .weights = weights,
+    .n_out = 1,
+  };
+
+  qout_weights (weights, 0);
   return tvw_net_add_node (net, &spec, NULL);
 }
