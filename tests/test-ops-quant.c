@@ -532,6 +532,59 @@ test_qmax_pool2d_ceil (void)
     }
 }
 
+/* Inception v3's F.avg_pool2d (x, 3, stride=1, padding=1) on quint8
+ * (count_include_pad): the sum of (x − zx) over the window's input
+ * elements times 1/9, to nearest even, plus zx — checked against PyTorch's
+ * onednn output for this formula on NCHW and NHWC maps; and stride 2. */
+static void
+test_qavg_pool2d (void)
+{
+  static const struct { int stride, oh, ow; } cases[] = { { 1, 9, 8 }, { 2, 5, 4 } };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    for (int layout = 0; layout < TEST_N_LAYOUTS; layout++)
+      {
+        g_autoptr(GRand) rng = g_rand_new_with_seed (2600 + i * 10 + layout);
+        const gint64 shape[4] = { 2, 13, 9, 8 };
+        const gint64 oshape[4] = { 2, 13, cases[i].oh, cases[i].ow };
+        const TvwPool2dParams p = {
+          .kernel = 3, .stride = cases[i].stride, .padding = 1, .count_include_pad = TRUE,
+        };
+        g_autofree double *want = g_new (double, 2 * 13 * cases[i].oh * cases[i].ow);
+        TestArray x;
+        TvwArray out;
+
+        test_array_random (&x, rng, TVW_ELEM_U8, 4, shape, layout, 0, 256);
+        quantize_array (&x, rng);
+        for (int b = 0; b < 2; b++)
+          for (int c = 0; c < 13; c++)
+            for (int oy = 0; oy < cases[i].oh; oy++)
+              for (int ox = 0; ox < cases[i].ow; ox++)
+                {
+                  gint64 sum = 0;
+
+                  for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++)
+                      {
+                        const gint64 idx[4] = {
+                          b, c, oy * p.stride - 1 + ky, ox * p.stride - 1 + kx
+                        };
+
+                        if (idx[2] >= 0 && idx[2] < 9 && idx[3] >= 0 && idx[3] < 8)
+                          sum += (gint64) test_array_get (&x.a, idx) - x.a.zero_point;
+                      }
+                  want[((b * 13 + c) * cases[i].oh + oy) * cases[i].ow + ox] =
+                    CLAMP (nearbyintf ((float) sum * (1.f / 9.f)) + x.a.zero_point, 0, 255);
+                }
+        test_run_op (&tvw_op_qavg_pool2d, &p, 1, &x.a, 0, NULL, 1, &out, 0);
+        test_assert_close ("qavg_pool2d", &out, 4, oshape, want, 0, 0);
+        g_assert_cmpfloat (out.scale, ==, x.a.scale);
+        g_assert_cmpint (out.zero_point, ==, x.a.zero_point);
+        g_free (out.data);
+        test_array_clear (&x);
+      }
+}
+
 static void
 test_quantize_stub (void)
 {
@@ -629,6 +682,7 @@ main (int   argc,
   g_test_add_func ("/tvw/ops/channel_shuffle/quint8", test_shuffle_quint8);
   g_test_add_func ("/tvw/ops/qmax_pool2d/vs-definition", test_qpools);
   g_test_add_func ("/tvw/ops/qmax_pool2d/ceil-mode", test_qmax_pool2d_ceil);
+  g_test_add_func ("/tvw/ops/qavg_pool2d/vs-definition", test_qavg_pool2d);
   g_test_add_func ("/tvw/ops/qadaptive_avg_pool2d/vs-definition", test_qpools);
   g_test_add_func ("/tvw/ops/quantize_stub/ties-to-even", test_quantize_stub);
 

@@ -17,9 +17,9 @@
  * quantized checkpoint (torchvision's default is False).
  *
  * Each family is a composer over two layer helpers, conv_bn () and
- * add (), that build either form (GoogLeNet and ShuffleNet V2 add
- * FloatFunctional cat); a new quantized family (Inception V3) is its
- * composer and a table row.
+ * add (), that build either form; GoogLeNet, Inception v3 and ShuffleNet V2
+ * add FloatFunctional cat and quint8 pools.  A new family is its composer
+ * and a table row.
  */
 
 #include "config.h"
@@ -529,14 +529,234 @@ build_googlenet (TvwNet                *net,
   return dequant_output (net, TRUE, x, error);
 }
 
-static const char * const googlenet_options[] = {
+static const char * const inception_options[] = {
   "quantize", "transform_input", "aux_logits", "init_weights", NULL
 };
+
+/* ---- QuantizableInception3 --------------------------------------------- */
+
+/* QuantizableBasicConv2d “@prefix.@name” (“@prefix” when @name is NULL),
+ * fused: a @kh×@kw ConvReLU2d “….conv”. */
+static TvwVal
+inception_conv (TvwNet     *net,
+                TvwVal      x,
+                const char *prefix,
+                const char *name,
+                int         cout,
+                int         kh,
+                int         kw,
+                int         stride,
+                int         pad_h,
+                int         pad_w)
+{
+  g_autofree char *full = name != NULL ? g_strconcat (prefix, ".", name, ".conv", NULL)
+                                        : g_strconcat (prefix, ".conv", NULL);
+  const TvwConvSpec spec = { kh, kw, stride, stride, pad_h, pad_w, 1, 1, 1, TRUE };
+
+  return tvw_net_qconv2d (net, x, full, cout, &spec, TRUE);
+}
+
+/* Square kernel @k, padding @pad */
+#define SQ(net, x, prefix, name, cout, k, stride, pad) \
+  inception_conv (net, x, prefix, name, cout, k, k, stride, pad, pad)
+/* 1×@k (@row) or @k×1, padded to keep the size */
+#define LINE(net, x, prefix, name, cout, k, row) \
+  inception_conv (net, x, prefix, name, cout, (row) ? 1 : (k), (row) ? (k) : 1, 1, \
+                  (row) ? 0 : (k) / 2, (row) ? (k) / 2 : 0)
+
+/* FloatFunctional “@prefix.@name”'s cat */
+static TvwVal
+inception_cat (TvwNet       *net,
+               int           n,
+               const TvwVal *branches,
+               const char   *prefix,
+               const char   *name)
+{
+  g_autofree char *full = g_strconcat (prefix, ".", name, NULL);
+
+  return tvw_net_qcat (net, n, branches, full);
+}
+
+/* F.avg_pool2d (x, 3, stride=1, padding=1) then “branch_pool” */
+static TvwVal
+inception_pool_branch (TvwNet     *net,
+                       TvwVal      x,
+                       const char *prefix,
+                       int         cout)
+{
+  return SQ (net, tvw_net_qavg_pool2d (net, x, 3, 1, 1), prefix, "branch_pool", cout, 1, 1, 0);
+}
+
+/* QuantizableInceptionA: N×C×H×W → N×(224 + @pool_features)×H×W */
+static TvwVal
+inception_a (TvwNet     *net,
+             TvwVal      x,
+             const char *prefix,
+             int         pool_features)
+{
+  TvwVal b[4];
+
+  b[0] = SQ (net, x, prefix, "branch1x1", 64, 1, 1, 0);
+  b[1] = SQ (net, x, prefix, "branch5x5_1", 48, 1, 1, 0);
+  b[1] = SQ (net, b[1], prefix, "branch5x5_2", 64, 5, 1, 2);
+  b[2] = SQ (net, x, prefix, "branch3x3dbl_1", 64, 1, 1, 0);
+  b[2] = SQ (net, b[2], prefix, "branch3x3dbl_2", 96, 3, 1, 1);
+  b[2] = SQ (net, b[2], prefix, "branch3x3dbl_3", 96, 3, 1, 1);
+  b[3] = inception_pool_branch (net, x, prefix, pool_features);
+  return inception_cat (net, 4, b, prefix, "myop");
+}
+
+/* QuantizableInceptionB: N×C×H×W → N×(480 + C)×(H−3)/2+1×(W−3)/2+1 */
+static TvwVal
+inception_b (TvwNet     *net,
+             TvwVal      x,
+             const char *prefix)
+{
+  TvwVal b[3];
+
+  b[0] = SQ (net, x, prefix, "branch3x3", 384, 3, 2, 0);
+  b[1] = SQ (net, x, prefix, "branch3x3dbl_1", 64, 1, 1, 0);
+  b[1] = SQ (net, b[1], prefix, "branch3x3dbl_2", 96, 3, 1, 1);
+  b[1] = SQ (net, b[1], prefix, "branch3x3dbl_3", 96, 3, 2, 0);
+  b[2] = tvw_net_qmax_pool2d (net, x, 3, 2, 0, FALSE);
+  return inception_cat (net, 3, b, prefix, "myop");
+}
+
+/* QuantizableInceptionC: N×C×H×W → N×768×H×W */
+static TvwVal
+inception_c (TvwNet     *net,
+             TvwVal      x,
+             const char *prefix,
+             int         c7)
+{
+  TvwVal b[4];
+
+  b[0] = SQ (net, x, prefix, "branch1x1", 192, 1, 1, 0);
+  b[1] = SQ (net, x, prefix, "branch7x7_1", c7, 1, 1, 0);
+  b[1] = LINE (net, b[1], prefix, "branch7x7_2", c7, 7, TRUE);
+  b[1] = LINE (net, b[1], prefix, "branch7x7_3", 192, 7, FALSE);
+  b[2] = SQ (net, x, prefix, "branch7x7dbl_1", c7, 1, 1, 0);
+  b[2] = LINE (net, b[2], prefix, "branch7x7dbl_2", c7, 7, FALSE);
+  b[2] = LINE (net, b[2], prefix, "branch7x7dbl_3", c7, 7, TRUE);
+  b[2] = LINE (net, b[2], prefix, "branch7x7dbl_4", c7, 7, FALSE);
+  b[2] = LINE (net, b[2], prefix, "branch7x7dbl_5", 192, 7, TRUE);
+  b[3] = inception_pool_branch (net, x, prefix, 192);
+  return inception_cat (net, 4, b, prefix, "myop");
+}
+
+/* QuantizableInceptionD: N×C×H×W → N×(512 + C)×(H−3)/2+1×(W−3)/2+1 */
+static TvwVal
+inception_d (TvwNet     *net,
+             TvwVal      x,
+             const char *prefix)
+{
+  TvwVal b[3];
+
+  b[0] = SQ (net, x, prefix, "branch3x3_1", 192, 1, 1, 0);
+  b[0] = SQ (net, b[0], prefix, "branch3x3_2", 320, 3, 2, 0);
+  b[1] = SQ (net, x, prefix, "branch7x7x3_1", 192, 1, 1, 0);
+  b[1] = LINE (net, b[1], prefix, "branch7x7x3_2", 192, 7, TRUE);
+  b[1] = LINE (net, b[1], prefix, "branch7x7x3_3", 192, 7, FALSE);
+  b[1] = SQ (net, b[1], prefix, "branch7x7x3_4", 192, 3, 2, 0);
+  b[2] = tvw_net_qmax_pool2d (net, x, 3, 2, 0, FALSE);
+  return inception_cat (net, 3, b, prefix, "myop");
+}
+
+/* QuantizableInceptionE: N×C×H×W → N×2048×H×W; the 1×3 and 3×1 pairs
+ * are FloatFunctionals of their own (myop1, myop2), requantised again by
+ * myop3. */
+static TvwVal
+inception_e (TvwNet     *net,
+             TvwVal      x,
+             const char *prefix)
+{
+  TvwVal b[4], pair[2], t;
+
+  b[0] = SQ (net, x, prefix, "branch1x1", 320, 1, 1, 0);
+  t = SQ (net, x, prefix, "branch3x3_1", 384, 1, 1, 0);
+  pair[0] = LINE (net, t, prefix, "branch3x3_2a", 384, 3, TRUE);
+  pair[1] = LINE (net, t, prefix, "branch3x3_2b", 384, 3, FALSE);
+  b[1] = inception_cat (net, 2, pair, prefix, "myop1");
+  t = SQ (net, x, prefix, "branch3x3dbl_1", 448, 1, 1, 0);
+  t = SQ (net, t, prefix, "branch3x3dbl_2", 384, 3, 1, 1);
+  pair[0] = LINE (net, t, prefix, "branch3x3dbl_3a", 384, 3, TRUE);
+  pair[1] = LINE (net, t, prefix, "branch3x3dbl_3b", 384, 3, FALSE);
+  b[2] = inception_cat (net, 2, pair, prefix, "myop2");
+  b[3] = inception_pool_branch (net, x, prefix, 192);
+  return inception_cat (net, 4, b, prefix, "myop3");
+}
+
+static gboolean
+build_inception_v3 (TvwNet                *net,
+                    const TvwArchitecture *arch,
+                    const TvwBuildConfig  *config,
+                    GError               **error)
+{
+  gboolean aux;
+  TvwVal x;
+
+  /* The float QuantizableInception3 has Inception3's keys. */
+  if (!tvw_build_config_get_boolean (config, "quantize", TRUE))
+    {
+      const TvwArchitecture *unquantized = tvw_architecture_lookup ("inception_v3");
+
+      return unquantized->build (net, unquantized, config, error);
+    }
+
+  /* _transform_input () in float, then QuantStub */
+  x = tvw_inception_input (net, arch, config, &aux, error);
+  if (x < 0)
+    return FALSE;
+  x = tvw_net_quantize_stub (net, x, "quant");
+
+  /* N×3×299×299 → N×192×35×35 */
+  x = SQ (net, x, "Conv2d_1a_3x3", NULL, 32, 3, 2, 0);
+  x = SQ (net, x, "Conv2d_2a_3x3", NULL, 32, 3, 1, 0);
+  x = SQ (net, x, "Conv2d_2b_3x3", NULL, 64, 3, 1, 1);
+  x = tvw_net_qmax_pool2d (net, x, 3, 2, 0, FALSE);
+  x = SQ (net, x, "Conv2d_3b_1x1", NULL, 80, 1, 1, 0);
+  x = SQ (net, x, "Conv2d_4a_3x3", NULL, 192, 3, 1, 0);
+  x = tvw_net_qmax_pool2d (net, x, 3, 2, 0, FALSE);
+
+  /* → N×288×35×35 → N×768×17×17 */
+  x = inception_a (net, x, "Mixed_5b", 32);
+  x = inception_a (net, x, "Mixed_5c", 64);
+  x = inception_a (net, x, "Mixed_5d", 64);
+  x = inception_b (net, x, "Mixed_6a");
+  x = inception_c (net, x, "Mixed_6b", 128);
+  x = inception_c (net, x, "Mixed_6c", 160);
+  x = inception_c (net, x, "Mixed_6d", 160);
+  x = inception_c (net, x, "Mixed_6e", 192);
+
+  /* inception_v3 (weights=…, quantize=True) drops the head before it
+   * loads the checkpoint unless aux_logits was asked for: the quantized
+   * checkpoint has none then. */
+  if (aux && (!config->with_weights || tvw_build_config_get_boolean (config, "aux_logits", FALSE)))
+    {
+      tvw_net_declare_qconv (net, "AuxLogits.conv0.conv", 768, 128, 1, TRUE);
+      tvw_net_declare_qconv (net, "AuxLogits.conv1.conv", 128, 768, 5, TRUE);
+      tvw_net_declare_qconv (net, "AuxLogits.fc", 768, (int) config->num_classes, 0, TRUE);
+    }
+
+  /* → N×1280×8×8 → N×2048×8×8 */
+  x = inception_d (net, x, "Mixed_7a");
+  x = inception_e (net, x, "Mixed_7b");
+  x = inception_e (net, x, "Mixed_7c");
+
+  /* avgpool, dropout, flatten, fc: N×2048×h×w → N×num_classes */
+  x = tvw_net_qadaptive_avg_pool2d (net, x);
+  x = tvw_net_qlinear (net, x, "fc", (int) config->num_classes, FALSE);
+  return dequant_output (net, TRUE, x, error);
+}
+
+#undef SQ
+#undef LINE
 
 static const char * const quantize_option[] = { "quantize", NULL };
 
 const TvwArchitecture tvw_quantized_architectures[] = {
-  { "quantized_googlenet",          1000, 15, build_googlenet, NULL, googlenet_options },
+  { "quantized_googlenet",          1000, 15, build_googlenet, NULL, inception_options },
+  { "quantized_inception_v3",       1000, 75, build_inception_v3, NULL, inception_options },
   { "quantized_mobilenet_v2",       1000, 1, build_mobilenet_v2, NULL, quantize_option },
   { "quantized_resnet18",           1000, 1, build_resnet, &resnet18, quantize_option },
   { "quantized_resnet50",           1000, 1, build_resnet, &resnet50, quantize_option },

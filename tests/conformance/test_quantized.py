@@ -42,6 +42,8 @@ MODELS = [
     # FloatFunctional cat of four branches, ceil-mode quint8 max pools,
     # the auxiliary heads' quantized keys (declared, not run)
     ("quantized_googlenet", ["zip"], (2, 64, 64)),
+    # quint8 avg_pool2d, 1×7 / 7×1 kernels, InceptionE's nested cats
+    ("quantized_inception_v3", ["zip"], (1, 96, 96)),
     # FloatFunctional cat requantising both halves, quint8 split and shuffle
     ("quantized_shufflenet_v2_x0_5", ["zip", "state_dict"], (2, 64, 64)),
     ("quantized_shufflenet_v2_x1_0", ["zip"], (1, 64, 64)),

@@ -4,8 +4,8 @@
  *
  * torch.ao.nn.quantized as torchvision's quantized models use them:
  * Quantize (the QuantStub), Conv2d / ConvReLU2d (grouped and depthwise
- * too), Linear, FloatFunctional's add / add_relu / cat, and max and adaptive
- * average pooling on quint8 maps.  Activations are quint8, per tensor;
+ * too), Linear, FloatFunctional's add / add_relu / cat, and max, average
+ * and adaptive average pooling on quint8 maps.  Activations are quint8, per tensor;
  * weights qint8, per tensor or per output channel.  A module's output
  * scale and zero point are weights (“@name.scale”, “@name.zero_point”), so
  * an output's quantization is only known after prepare: infer gives the
@@ -624,7 +624,7 @@ qpool_infer (TvwOpCall  *call,
       tvw_op_set_error (call, error, "an empty map cannot be pooled");
       return FALSE;
     }
-  if (call->cls == &tvw_op_qmax_pool2d)
+  if (call->cls != &tvw_op_qadaptive_avg_pool2d)
     {
       shape[2] = tvw_pool_out (x->shape[2], p->kernel, p->stride, p->padding, p->ceil_mode);
       shape[3] = tvw_pool_out (x->shape[3], p->kernel, p->stride, p->padding, p->ceil_mode);
@@ -689,6 +689,54 @@ qmax_rows (gpointer data,
     }
 }
 
+/* PyTorch's quantized avg_pool2d (count_include_pad): the int32 sum of
+ * (x − zx) over the window's input elements times 1/kernel², rounded to
+ * nearest even, plus zx. */
+static void
+qavg_rows (gpointer data,
+           gsize    begin,
+           gsize    end,
+           int      thread)
+{
+  const QPoolJob *job = data;
+  const TvwPool2dParams *p = job->call->params;
+  const TvwArray *x = &job->call->in[0];
+  guint8 *y = job->call->out[0].data;
+  const float mult = 1.f / (float) (p->kernel * p->kernel);
+  g_autofree gint32 *acc = g_new (gint32, job->c);
+
+  for (gsize row = begin; row < end; row++)
+    {
+      const int oy = (int) (row % job->oh);
+      const gsize b = row / job->oh;
+
+      for (int ox = 0; ox < job->ow; ox++)
+        {
+          guint8 *yp = y + ((b * job->oh + oy) * job->ow + ox) * job->c;
+          int count = 0;
+
+          memset (acc, 0, job->c * sizeof *acc);
+          for (int ky = 0; ky < p->kernel; ky++)
+            for (int kx = 0; kx < p->kernel; kx++)
+              {
+                const int iy = oy * p->stride - p->padding + ky;
+                const int ix = ox * p->stride - p->padding + kx;
+                const guint8 *xp;
+
+                if (iy < 0 || iy >= job->h || ix < 0 || ix >= job->w)
+                  continue;
+                xp = (const guint8 *) x->data + ((b * job->h + iy) * job->w + ix) * job->c;
+                for (int c = 0; c < job->c; c++)
+                  acc[c] += xp[c];
+                count++;
+              }
+          for (int c = 0; c < job->c; c++)
+            yp[c] = (guint8) CLAMP ((int) nearbyintf ((float) (acc[c] - x->zero_point * count) *
+                                                      mult) + x->zero_point, 0, 255);
+        }
+    }
+}
+
 /* PyTorch's quantized adaptive average pool to 1×1: the int32 sum of
  * (x − zx) times 1/size, rounded to nearest even, plus zx. */
 static void
@@ -727,12 +775,21 @@ qpool_run (TvwOpCall *call)
 
   if (call->cls == &tvw_op_qmax_pool2d)
     tvw_parallel_range ((gsize) (x->shape[0] * job.oh), call->n_threads, qmax_rows, &job);
+  else if (call->cls == &tvw_op_qavg_pool2d)
+    tvw_parallel_range ((gsize) (x->shape[0] * job.oh), call->n_threads, qavg_rows, &job);
   else
     tvw_parallel_range ((gsize) x->shape[0], 1, qavg_images, &job);
 }
 
 const TvwOpClass tvw_op_qmax_pool2d = {
   .name = "qmax_pool2d",
+  .flags = TVW_OP_CHANNELS_LAST,
+  .infer = qpool_infer,
+  .run = qpool_run,
+};
+
+const TvwOpClass tvw_op_qavg_pool2d = {
+  .name = "qavg_pool2d",
   .flags = TVW_OP_CHANNELS_LAST,
   .infer = qpool_infer,
   .run = qpool_run,
@@ -910,6 +967,26 @@ tvw_net_qmax_pool2d (TvwNet  *net,
   };
   TvwNodeSpec spec = {
     .cls = &tvw_op_qmax_pool2d,
+    .params = &params, .params_size = sizeof params,
+    .n_in = 1, .in = &x,
+    .n_out = 1,
+  };
+
+  return tvw_net_add_node (net, &spec, NULL);
+}
+
+TvwVal
+tvw_net_qavg_pool2d (TvwNet *net,
+                     TvwVal  x,
+                     int     kernel,
+                     int     stride,
+                     int     padding)
+{
+  const TvwPool2dParams params = {
+    .kernel = kernel, .stride = stride, .padding = padding, .count_include_pad = TRUE,
+  };
+  TvwNodeSpec spec = {
+    .cls = &tvw_op_qavg_pool2d,
     .params = &params, .params_size = sizeof params,
     .n_in = 1, .in = &x,
     .n_out = 1,

@@ -688,6 +688,7 @@ extern const TvwOpClass tvw_op_qadd;
 extern const TvwOpClass tvw_op_qmax_pool2d;
 extern const TvwOpClass tvw_op_qadaptive_avg_pool2d;
 extern const TvwOpClass tvw_op_qcat;
+extern const TvwOpClass tvw_op_qavg_pool2d;
 
 typedef struct
 {
@@ -730,6 +731,13 @@ TvwVal tvw_net_qmax_pool2d   (TvwNet            *net,
                               int                stride,
                               int                padding,
                               gboolean           ceil_mode);
+/* avg_pool2d (x, kernel, stride, padding), count_include_pad, floor
+ * mode. */
+TvwVal tvw_net_qavg_pool2d   (TvwNet            *net,
+                              TvwVal             x,
+                              int                kernel,
+                              int                stride,
+                              int                padding);
 /* adaptive_avg_pool2d (x, 1): N×C×H×W → N×C×1×1. */
 TvwVal tvw_net_qadaptive_avg_pool2d (TvwNet     *net,
                                      TvwVal      x);
