@@ -954,6 +954,23 @@ tvw_net_qadd (TvwNet     *net,
   return tvw_net_add_node (net, &spec, NULL);
 }
 
+/* A pooling node of @cls with @params. */
+static TvwVal
+qpool_node (TvwNet                *net,
+            const TvwOpClass      *cls,
+            TvwVal                 x,
+            const TvwPool2dParams *params)
+{
+  TvwNodeSpec spec = {
+    .cls = cls,
+    .params = params, .params_size = sizeof *params,
+    .n_in = 1, .in = &x,
+    .n_out = 1,
+  };
+
+  return tvw_net_add_node (net, &spec, NULL);
+}
+
 TvwVal
 tvw_net_qmax_pool2d (TvwNet  *net,
                      TvwVal   x,
@@ -965,14 +982,8 @@ tvw_net_qmax_pool2d (TvwNet  *net,
   const TvwPool2dParams params = {
     .kernel = kernel, .stride = stride, .padding = padding, .ceil_mode = ceil_mode,
   };
-  TvwNodeSpec spec = {
-    .cls = &tvw_op_qmax_pool2d,
-    .params = &params, .params_size = sizeof params,
-    .n_in = 1, .in = &x,
-    .n_out = 1,
-  };
 
-  return tvw_net_add_node (net, &spec, NULL);
+  return qpool_node (net, &tvw_op_qmax_pool2d, x, &params);
 }
 
 TvwVal
@@ -985,14 +996,8 @@ tvw_net_qavg_pool2d (TvwNet *net,
   const TvwPool2dParams params = {
     .kernel = kernel, .stride = stride, .padding = padding, .count_include_pad = TRUE,
   };
-  TvwNodeSpec spec = {
-    .cls = &tvw_op_qavg_pool2d,
-    .params = &params, .params_size = sizeof params,
-    .n_in = 1, .in = &x,
-    .n_out = 1,
-  };
 
-  return tvw_net_add_node (net, &spec, NULL);
+  return qpool_node (net, &tvw_op_qavg_pool2d, x, &params);
 }
 
 TvwVal
@@ -1000,14 +1005,8 @@ tvw_net_qadaptive_avg_pool2d (TvwNet *net,
                               TvwVal  x)
 {
   const TvwPool2dParams params = { .out_h = 1, .out_w = 1 };
-  TvwNodeSpec spec = {
-    .cls = &tvw_op_qadaptive_avg_pool2d,
-    .params = &params, .params_size = sizeof params,
-    .n_in = 1, .in = &x,
-    .n_out = 1,
-  };
 
-  return tvw_net_add_node (net, &spec, NULL);
+  return qpool_node (net, &tvw_op_qadaptive_avg_pool2d, x, &params);
 }
 
 TvwVal
