@@ -98,6 +98,19 @@ unused_functional (TvwNet     *net,
   tvw_net_declare_param (net, zero_point, 0, scalar, TRUE);
 }
 
+/* quantize=False when the float quantizable model is the float family's
+ * (same keys, same graph): its builder @name. */
+static gboolean
+build_unquantized (TvwNet               *net,
+                   const char           *name,
+                   const TvwBuildConfig *config,
+                   GError              **error)
+{
+  const TvwArchitecture *unquantized = tvw_architecture_lookup (name);
+
+  return unquantized->build (net, unquantized, config, error);
+}
+
 /* QuantStub, the network, DeQuantStub. */
 static TvwVal
 quant_input (TvwNet  *net,
@@ -172,11 +185,7 @@ build_resnet (TvwNet                *net,
 
   /* The float QuantizableResNet is torchvision's ResNet. */
   if (!tvw_build_config_get_boolean (config, "quantize", TRUE))
-    {
-      const TvwArchitecture *unquantized = tvw_architecture_lookup (cfg->unquantized);
-
-      return unquantized->build (net, unquantized, config, error);
-    }
+    return build_unquantized (net, cfg->unquantized, config, error);
 
   /* N×3×H×W → N×64×H/4×W/4 */
   x = quant_input (net, TRUE);
@@ -311,6 +320,7 @@ shufflenet_unit (TvwNet     *net,
 {
   const int in_channels = tvw_net_channels (net, x);
   const int branch_features = out_channels / 2;
+  g_autofree char *cat = g_strconcat (prefix, "cat", NULL);
   TvwVal halves[2], b2 = x;
 
   if (stride > 1)
@@ -337,11 +347,7 @@ shufflenet_unit (TvwNet     *net,
   halves[1] = conv_bn (net, TRUE, b2, prefix, "branch2.5", "branch2.6", branch_features, 1, 1,
                        1, TRUE);
 
-  {
-    g_autofree char *cat = g_strconcat (prefix, "cat", NULL);
-
-    return tvw_net_channel_shuffle (net, tvw_net_qcat (net, 2, halves, cat), 2);
-  }
+  return tvw_net_channel_shuffle (net, tvw_net_qcat (net, 2, halves, cat), 2);
 }
 
 typedef struct
@@ -364,11 +370,7 @@ build_shufflenet_v2 (TvwNet                *net,
   /* The float QuantizableShuffleNetV2 is torchvision's ShuffleNetV2 (its
    * FloatFunctionals hold nothing). */
   if (!tvw_build_config_get_boolean (config, "quantize", TRUE))
-    {
-      const TvwArchitecture *unquantized = tvw_architecture_lookup (cfg->unquantized);
-
-      return unquantized->build (net, unquantized, config, error);
-    }
+    return build_unquantized (net, cfg->unquantized, config, error);
 
   /* conv1, maxpool: N×3×H×W → N×24×H/4×W/4 */
   x = quant_input (net, TRUE);
@@ -483,11 +485,7 @@ build_googlenet (TvwNet                *net,
   /* The float QuantizableGoogLeNet has GoogLeNet's keys (its ReLUs are
    * modules, which hold nothing). */
   if (!tvw_build_config_get_boolean (config, "quantize", TRUE))
-    {
-      const TvwArchitecture *unquantized = tvw_architecture_lookup ("googlenet");
-
-      return unquantized->build (net, unquantized, config, error);
-    }
+    return build_unquantized (net, "googlenet", config, error);
 
   /* _transform_input () in float, then QuantStub */
   x = tvw_inception_input (net, arch, config, &aux, error);
@@ -697,11 +695,7 @@ build_inception_v3 (TvwNet                *net,
 
   /* The float QuantizableInception3 has Inception3's keys. */
   if (!tvw_build_config_get_boolean (config, "quantize", TRUE))
-    {
-      const TvwArchitecture *unquantized = tvw_architecture_lookup ("inception_v3");
-
-      return unquantized->build (net, unquantized, config, error);
-    }
+    return build_unquantized (net, "inception_v3", config, error);
 
   /* _transform_input () in float, then QuantStub */
   x = tvw_inception_input (net, arch, config, &aux, error);

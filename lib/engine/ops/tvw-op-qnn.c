@@ -5,13 +5,13 @@
  * torch.ao.nn.quantized as torchvision's quantized models use them:
  * Quantize (the QuantStub), Conv2d / ConvReLU2d (grouped and depthwise
  * too), Linear, FloatFunctional's add / add_relu / cat, and max, average
- * and adaptive average pooling on quint8 maps.  Activations are quint8, per tensor;
- * weights qint8, per tensor or per output channel.  A module's output
- * scale and zero point are weights (“@name.scale”, “@name.zero_point”), so
- * an output's quantization is only known after prepare: infer gives the
- * real one once the op is prepared (the executor infers again when it
- * plans) and scale 1, zero point 0 before that.  Kernels read the input's
- * quantization from the input array.
+ * and adaptive average pooling on quint8 maps.  Activations are quint8,
+ * per tensor; weights qint8, per tensor or per output channel.  A
+ * module's output scale and zero point are weights (“@name.scale”,
+ * “@name.zero_point”), so an output's quantization is only known after
+ * prepare: infer gives the real one once the op is prepared (the executor
+ * infers again when it plans) and scale 1, zero point 0 before that.
+ * Kernels read the input's quantization from the input array.
  */
 
 #include "config.h"
@@ -548,19 +548,24 @@ qcat_infer (TvwOpCall  *call,
   return TRUE;
 }
 
+typedef struct
+{
+  const TvwOpCall *call;
+  const guint8    *lut;         /* [n_in][256]: each input's byte requantised */
+} QCatJob;
+
 /* Rows are the N·H·W pixels; each input's C_i channels of a pixel go to
- * its slab of the output's. */
+ * its slab of the output's, through the input's table. */
 static void
 qcat_range (gpointer data,
             gsize    begin,
             gsize    end,
             int      thread)
 {
-  const TvwOpCall *call = data;
-  const QOut *q = call->prepared;
+  const QCatJob *job = data;
+  const TvwOpCall *call = job->call;
   const TvwArray *y = &call->out[0];
   const gint64 h = y->shape[2], w = y->shape[3];
-  const float inv = 1.f / (float) q->scale;
 
   for (gsize row = begin; row < end; row++)
     {
@@ -572,16 +577,11 @@ qcat_range (gpointer data,
           const TvwArray *x = &call->in[k];
           const guint8 *src = (const guint8 *) x->data + n * x->stride[0] + i * x->stride[2] +
                               j * x->stride[3];
-          const float s = (float) x->scale, sz = -(float) x->zero_point * s;
+          const guint8 *lut = job->lut + k * 256;
           const gint64 c = x->shape[1];
 
-          if (x->scale == q->scale && x->zero_point == q->zero_point)
-            for (gint64 ch = 0; ch < c; ch++)
-              out[ch * y->stride[1]] = src[ch * x->stride[1]];
-          else
-            for (gint64 ch = 0; ch < c; ch++)
-              out[ch * y->stride[1]] = quantize_u8 (fmaf ((float) src[ch * x->stride[1]], s, sz),
-                                                    inv, q->zero_point);
+          for (gint64 ch = 0; ch < c; ch++)
+            out[ch * y->stride[1]] = lut[src[ch * x->stride[1]]];
           out += c * y->stride[1];
         }
     }
@@ -590,11 +590,26 @@ qcat_range (gpointer data,
 static void
 qcat_run (TvwOpCall *call)
 {
+  const QOut *q = call->prepared;
   const TvwArray *y = &call->out[0];
   const gint64 rows = y->shape[0] * y->shape[2] * y->shape[3];
+  const float inv = 1.f / (float) q->scale;
+  g_autofree guint8 *lut = g_new (guint8, (gsize) call->n_in * 256);
+  QCatJob job = { call, lut };
 
+  /* An input byte has 256 values: its requantisation is a table. */
+  for (int k = 0; k < call->n_in; k++)
+    {
+      const TvwArray *x = &call->in[k];
+      const float s = (float) x->scale, sz = -(float) x->zero_point * s;
+      const gboolean same = x->scale == q->scale && x->zero_point == q->zero_point;
+
+      for (int v = 0; v < 256; v++)
+        lut[k * 256 + v] = same ? (guint8) v
+                                : quantize_u8 (fmaf ((float) v, s, sz), inv, q->zero_point);
+    }
   tvw_parallel_range ((gsize) rows, rows * y->shape[1] < 65536 ? 1 : call->n_threads,
-                      qcat_range, call);
+                      qcat_range, &job);
 }
 
 const TvwOpClass tvw_op_qcat = {
