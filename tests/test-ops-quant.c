@@ -263,6 +263,163 @@ test_qadd (void)
       }
 }
 
+/* FloatFunctional.cat: three maps of 5, 16 and 3 channels in different
+ * layouts, the second quantized like the output (copied as it is), the
+ * others requantised: x·s + (−z·s) fused, times 1/scale, rounded half to
+ * even, plus the zero point — PyTorch's qcat. */
+static void
+test_qcat (void)
+{
+  for (int layout = 0; layout < TEST_N_LAYOUTS; layout++)
+    {
+      g_autoptr(GRand) rng = g_rand_new_with_seed (2200 + layout);
+      const int channels[3] = { 5, 16, 3 };
+      const float out_scale = 0.05f, out_zero = 77.f;
+      const float *data[2] = { &out_scale, &out_zero };
+      const gint64 shape[4] = { 2, 24, 6, 7 };
+      const TvwDimParams p = { 1 };
+      g_autofree double *want = g_new (double, 2 * 24 * 6 * 7);
+      TvwArray weights[2] = { { 0 } }, in[3], out;
+      TestArray x[3];
+      int first = 0;
+
+      for (int k = 0; k < 3; k++)
+        {
+          const gint64 xshape[4] = { 2, channels[k], 6, 7 };
+
+          test_array_random (&x[k], rng, TVW_ELEM_U8, 4, xshape,
+                             k == 1 ? (TestLayout) layout : TEST_LAYOUT_CHANNELS_LAST, 0, 256);
+          quantize_array (&x[k], rng);
+          in[k] = x[k].a;
+        }
+      in[1].scale = out_scale;
+      in[1].zero_point = (int) out_zero;
+      for (int i = 0; i < 2; i++)
+        {
+          weights[i].elem = TVW_ELEM_F32;
+          weights[i].data = (gpointer) data[i];
+        }
+      for (int k = 0; k < 3; k++)
+        {
+          for (gint64 f = 0; f < 2 * channels[k] * 6 * 7; f++)
+            {
+              const float s = (float) in[k].scale;
+              gint64 idx[4];
+              float v;
+
+              test_unflatten (&in[k], f, idx);
+              v = (float) test_array_get (&in[k], idx);
+              if (k != 1)
+                v = CLAMP (nearbyintf (fmaf (v, s, -(float) in[k].zero_point * s) *
+                                       (1.f / out_scale)) + out_zero, 0, 255);
+              idx[1] += first;
+              want[((idx[0] * 24 + idx[1]) * 6 + idx[2]) * 7 + idx[3]] = v;
+            }
+          first += channels[k];
+        }
+      test_run_op (&tvw_op_qcat, &p, 3, in, 2, weights, 1, &out, 0);
+      test_assert_close ("qcat", &out, 4, shape, want, 0, 0);
+      /* (Run eagerly, the descriptor keeps what infer said before
+       * prepare read the module's scale: the conformance tests cover the
+       * graph's.) */
+      g_assert_true (out.quantized);
+      g_free (out.data);
+      for (int k = 0; k < 3; k++)
+        test_array_clear (&x[k]);
+    }
+}
+
+/* Maps of different heights, or a float input, are errors naming the
+ * module. */
+static void
+test_qcat_refuses (void)
+{
+  const gint64 a_shape[4] = { 1, 4, 5, 5 }, b_shape[4] = { 1, 4, 6, 5 };
+  const float scale = 0.1f, zero = 0.f;
+  const float *data[2] = { &scale, &zero };
+  const TvwDimParams p = { 1 };
+  g_autoptr(GRand) rng = g_rand_new_with_seed (2300);
+  g_autoptr(GError) error = NULL;
+  TvwArray weights[2] = { { 0 } }, in[2], out;
+  TestArray a, b, f;
+
+  for (int i = 0; i < 2; i++)
+    {
+      weights[i].elem = TVW_ELEM_F32;
+      weights[i].data = (gpointer) data[i];
+    }
+  test_array_random (&a, rng, TVW_ELEM_U8, 4, a_shape, TEST_LAYOUT_CONTIGUOUS, 0, 256);
+  test_array_random (&b, rng, TVW_ELEM_U8, 4, b_shape, TEST_LAYOUT_CONTIGUOUS, 0, 256);
+  test_array_random (&f, rng, TVW_ELEM_F32, 4, a_shape, TEST_LAYOUT_CONTIGUOUS, 0, 1);
+  quantize_array (&a, rng);
+  quantize_array (&b, rng);
+
+  in[0] = a.a;
+  in[1] = b.a;
+  g_assert_false (tvw_op_eager (&tvw_op_qcat, "stage2.0.cat", &p, 2, in, 2, weights, 1, &out,
+                                1, &error));
+  g_assert_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "stage2.0.cat"));
+  g_clear_error (&error);
+
+  in[1] = f.a;
+  g_assert_false (tvw_op_eager (&tvw_op_qcat, "stage2.0.cat", &p, 2, in, 2, weights, 1, &out,
+                                1, &error));
+  g_assert_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "input 1"));
+  test_array_clear (&a);
+  test_array_clear (&b);
+  test_array_clear (&f);
+}
+
+/* ShuffleNet V2's x.chunk (2, dim=1) and channel shuffle on quint8 maps:
+ * bytes moved, the per-tensor quantization kept. */
+static void
+test_shuffle_quint8 (void)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed (2400);
+  const gint64 shape[4] = { 2, 6, 3, 4 }, half[4] = { 2, 3, 3, 4 };
+  const TvwShuffleParams sp = { 2 };
+  g_autofree TvwSplitParams *split = g_malloc0 (sizeof (TvwSplitParams) + 2 * sizeof (gint64));
+  g_autofree double *want = g_new (double, 2 * 6 * 3 * 4);
+  g_autofree double *want_half = g_new (double, 2 * 3 * 3 * 4);
+  TvwArray out, parts[2];
+  TestArray x;
+
+  test_array_random (&x, rng, TVW_ELEM_U8, 4, shape, TEST_LAYOUT_CHANNELS_LAST, 0, 256);
+  quantize_array (&x, rng);
+  for (gint64 f = 0; f < 2 * 6 * 3 * 4; f++)
+    {
+      gint64 idx[4], src[4];
+
+      test_unflatten (&x.a, f, idx);
+      memcpy (src, idx, sizeof src);
+      /* out channel c = in channel (c % 2)·3 + c / 2 */
+      src[1] = idx[1] % 2 * 3 + idx[1] / 2;
+      want[f] = test_array_get (&x.a, src);
+      if (idx[1] >= 3)
+        want_half[((idx[0] * 3 + idx[1] - 3) * 3 + idx[2]) * 4 + idx[3]] =
+          test_array_get (&x.a, idx);
+    }
+  test_run_op (&tvw_op_channel_shuffle, &sp, 1, &x.a, 0, NULL, 1, &out, 0);
+  test_assert_close ("channel_shuffle", &out, 4, shape, want, 0, 0);
+  g_assert_true (out.quantized && out.qaxis < 0);
+  g_assert_cmpfloat (out.scale, ==, x.a.scale);
+  g_assert_cmpint (out.zero_point, ==, x.a.zero_point);
+  g_free (out.data);
+
+  /* A view: its outputs are not freed. */
+  split->dim = 1;
+  split->n = 2;
+  split->sizes[0] = split->sizes[1] = 3;
+  test_run_op (&tvw_op_split, split, 1, &x.a, 0, NULL, 2, parts, 0);
+  test_assert_close ("split", &parts[1], 4, half, want_half, 0, 0);
+  g_assert_true (parts[1].quantized);
+  g_assert_cmpfloat (parts[1].scale, ==, x.a.scale);
+  g_assert_cmpint (parts[1].zero_point, ==, x.a.zero_point);
+  test_array_clear (&x);
+}
+
 static void
 test_qpools (void)
 {
@@ -322,6 +479,110 @@ test_qpools (void)
       g_free (out.data);
       test_array_clear (&x);
     }
+}
+
+/* GoogLeNet's ceil-mode pools: 9×8 → 4×4 by 3×3 windows of stride 2, the
+ * last ones cut by the input's edge; and 3×3 stride 1 padding 1. */
+static void
+test_qmax_pool2d_ceil (void)
+{
+  static const struct { int kernel, stride, padding, oh, ow; } cases[] = {
+    { 3, 2, 0, 4, 4 },
+    { 3, 1, 1, 9, 8 },
+    { 2, 2, 0, 5, 4 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GRand) rng = g_rand_new_with_seed (2500 + i);
+      const gint64 shape[4] = { 1, 10, 9, 8 };
+      const gint64 oshape[4] = { 1, 10, cases[i].oh, cases[i].ow };
+      const TvwPool2dParams p = {
+        .kernel = cases[i].kernel, .stride = cases[i].stride, .padding = cases[i].padding,
+        .ceil_mode = TRUE,
+      };
+      g_autofree double *want = g_new (double, 10 * cases[i].oh * cases[i].ow);
+      TestArray x;
+      TvwArray out;
+
+      test_array_random (&x, rng, TVW_ELEM_U8, 4, shape, TEST_LAYOUT_CHANNELS_LAST, 0, 256);
+      quantize_array (&x, rng);
+      for (int c = 0; c < 10; c++)
+        for (int oy = 0; oy < cases[i].oh; oy++)
+          for (int ox = 0; ox < cases[i].ow; ox++)
+            {
+              double m = 0;
+
+              for (int ky = 0; ky < p.kernel; ky++)
+                for (int kx = 0; kx < p.kernel; kx++)
+                  {
+                    const gint64 idx[4] = {
+                      0, c, oy * p.stride - p.padding + ky, ox * p.stride - p.padding + kx
+                    };
+
+                    if (idx[2] >= 0 && idx[2] < 9 && idx[3] >= 0 && idx[3] < 8)
+                      m = MAX (m, test_array_get (&x.a, idx));
+                  }
+              want[(c * cases[i].oh + oy) * cases[i].ow + ox] = m;
+            }
+      test_run_op (&tvw_op_qmax_pool2d, &p, 1, &x.a, 0, NULL, 1, &out, 0);
+      test_assert_close ("qmax_pool2d ceil", &out, 4, oshape, want, 0, 0);
+      g_free (out.data);
+      test_array_clear (&x);
+    }
+}
+
+/* Inception v3's F.avg_pool2d (x, 3, stride=1, padding=1) on quint8
+ * (count_include_pad): the sum of (x − zx) over the window's input
+ * elements times 1/9, to nearest even, plus zx — checked against PyTorch's
+ * onednn output for this formula on NCHW and NHWC maps; and stride 2. */
+static void
+test_qavg_pool2d (void)
+{
+  static const struct { int stride, oh, ow; } cases[] = { { 1, 9, 8 }, { 2, 5, 4 } };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    for (int layout = 0; layout < TEST_N_LAYOUTS; layout++)
+      {
+        g_autoptr(GRand) rng = g_rand_new_with_seed (2600 + i * 10 + layout);
+        const gint64 shape[4] = { 2, 13, 9, 8 };
+        const gint64 oshape[4] = { 2, 13, cases[i].oh, cases[i].ow };
+        const TvwPool2dParams p = {
+          .kernel = 3, .stride = cases[i].stride, .padding = 1, .count_include_pad = TRUE,
+        };
+        g_autofree double *want = g_new (double, 2 * 13 * cases[i].oh * cases[i].ow);
+        TestArray x;
+        TvwArray out;
+
+        test_array_random (&x, rng, TVW_ELEM_U8, 4, shape, layout, 0, 256);
+        quantize_array (&x, rng);
+        for (int b = 0; b < 2; b++)
+          for (int c = 0; c < 13; c++)
+            for (int oy = 0; oy < cases[i].oh; oy++)
+              for (int ox = 0; ox < cases[i].ow; ox++)
+                {
+                  gint64 sum = 0;
+
+                  for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++)
+                      {
+                        const gint64 idx[4] = {
+                          b, c, oy * p.stride - 1 + ky, ox * p.stride - 1 + kx
+                        };
+
+                        if (idx[2] >= 0 && idx[2] < 9 && idx[3] >= 0 && idx[3] < 8)
+                          sum += (gint64) test_array_get (&x.a, idx) - x.a.zero_point;
+                      }
+                  want[((b * 13 + c) * cases[i].oh + oy) * cases[i].ow + ox] =
+                    CLAMP (nearbyintf ((float) sum * (1.f / 9.f)) + x.a.zero_point, 0, 255);
+                }
+        test_run_op (&tvw_op_qavg_pool2d, &p, 1, &x.a, 0, NULL, 1, &out, 0);
+        test_assert_close ("qavg_pool2d", &out, 4, oshape, want, 0, 0);
+        g_assert_cmpfloat (out.scale, ==, x.a.scale);
+        g_assert_cmpint (out.zero_point, ==, x.a.zero_point);
+        g_free (out.data);
+        test_array_clear (&x);
+      }
 }
 
 static void
@@ -416,7 +677,12 @@ main (int   argc,
   g_test_add_func ("/tvw/ops/qconv2d/refuses-bad-input", test_qconv2d_refuses);
   g_test_add_func ("/tvw/ops/qlinear/vs-definition", test_qlinear);
   g_test_add_func ("/tvw/ops/qadd/vs-definition", test_qadd);
+  g_test_add_func ("/tvw/ops/qcat/vs-definition", test_qcat);
+  g_test_add_func ("/tvw/ops/qcat/refuses-bad-input", test_qcat_refuses);
+  g_test_add_func ("/tvw/ops/channel_shuffle/quint8", test_shuffle_quint8);
   g_test_add_func ("/tvw/ops/qmax_pool2d/vs-definition", test_qpools);
+  g_test_add_func ("/tvw/ops/qmax_pool2d/ceil-mode", test_qmax_pool2d_ceil);
+  g_test_add_func ("/tvw/ops/qavg_pool2d/vs-definition", test_qavg_pool2d);
   g_test_add_func ("/tvw/ops/qadaptive_avg_pool2d/vs-definition", test_qpools);
   g_test_add_func ("/tvw/ops/quantize_stub/ties-to-even", test_quantize_stub);
 

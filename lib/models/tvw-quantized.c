@@ -17,8 +17,9 @@
  * quantized checkpoint (torchvision's default is False).
  *
  * Each family is a composer over two layer helpers, conv_bn () and
- * add (), that build either form; a new quantized family (GoogLeNet,
- * Inception V3, ShuffleNet V2) is its composer and a table row.
+ * add (), that build either form; GoogLeNet, Inception v3 and ShuffleNet V2
+ * add FloatFunctional cat and quint8 pools.  A new family is its composer
+ * and a table row.
  */
 
 #include "config.h"
@@ -26,6 +27,7 @@
 #include "tvw-architectures-private.h"
 #include "tvw-blocks-private.h"
 #include "tvw-error.h"
+#include "tvw-inception-private.h"
 #include "tvw-ops-private.h"
 
 #define BN_EPS 1e-5
@@ -94,6 +96,19 @@ unused_functional (TvwNet     *net,
 
   tvw_net_declare_param (net, scale, 0, scalar, TRUE);
   tvw_net_declare_param (net, zero_point, 0, scalar, TRUE);
+}
+
+/* quantize=False when the float quantizable model is the float family's
+ * (same keys, same graph): its builder @name. */
+static gboolean
+build_unquantized (TvwNet               *net,
+                   const char           *name,
+                   const TvwBuildConfig *config,
+                   GError              **error)
+{
+  const TvwArchitecture *unquantized = tvw_architecture_lookup (name);
+
+  return unquantized->build (net, unquantized, config, error);
 }
 
 /* QuantStub, the network, DeQuantStub. */
@@ -170,16 +185,12 @@ build_resnet (TvwNet                *net,
 
   /* The float QuantizableResNet is torchvision's ResNet. */
   if (!tvw_build_config_get_boolean (config, "quantize", TRUE))
-    {
-      const TvwArchitecture *unquantized = tvw_architecture_lookup (cfg->unquantized);
-
-      return unquantized->build (net, unquantized, config, error);
-    }
+    return build_unquantized (net, cfg->unquantized, config, error);
 
   /* N×3×H×W → N×64×H/4×W/4 */
   x = quant_input (net, TRUE);
   x = conv_bn (net, TRUE, x, "", "conv1", "bn1", 64, 7, 2, 1, TRUE);
-  x = tvw_net_qmax_pool2d (net, x, 3, 2, 1);
+  x = tvw_net_qmax_pool2d (net, x, 3, 2, 1, FALSE);
 
   for (int layer = 0; layer < 4; layer++)
     for (int b = 0; b < cfg->layers[layer]; b++)
@@ -294,13 +305,460 @@ build_mobilenet_v2 (TvwNet                *net,
   return dequant_output (net, quantized, x, error);
 }
 
+/* ---- QuantizableShuffleNetV2 -------------------------------------------- */
+
+/* QuantizableInvertedResidual “@prefix”: N×in×H×W → N×out×H/stride×W/stride,
+ * its branches' Conv2d + BatchNorm2d (+ ReLU) fused, the halves joined by
+ * the FloatFunctional “cat”, then the channel shuffle (a copy, keeping the
+ * cat's quantization). */
+static TvwVal
+shufflenet_unit (TvwNet     *net,
+                 TvwVal      x,
+                 const char *prefix,
+                 int         out_channels,
+                 int         stride)
+{
+  const int in_channels = tvw_net_channels (net, x);
+  const int branch_features = out_channels / 2;
+  g_autofree char *cat = g_strconcat (prefix, "cat", NULL);
+  TvwVal halves[2], b2 = x;
+
+  if (stride > 1)
+    {
+      halves[0] = conv_bn (net, TRUE, x, prefix, "branch1.0", "branch1.1", in_channels, 3,
+                           stride, in_channels, FALSE);
+      halves[0] = conv_bn (net, TRUE, halves[0], prefix, "branch1.2", "branch1.3",
+                           branch_features, 1, 1, 1, TRUE);
+    }
+  else
+    {
+      const gint64 sizes[2] = { in_channels / 2, in_channels - in_channels / 2 };
+      TvwVal chunks[2];
+
+      /* x.chunk (2, dim=1) */
+      tvw_net_split (net, x, 1, 2, sizes, chunks);
+      halves[0] = chunks[0];
+      b2 = chunks[1];
+    }
+
+  b2 = conv_bn (net, TRUE, b2, prefix, "branch2.0", "branch2.1", branch_features, 1, 1, 1, TRUE);
+  b2 = conv_bn (net, TRUE, b2, prefix, "branch2.3", "branch2.4", branch_features, 3, stride,
+                branch_features, FALSE);
+  halves[1] = conv_bn (net, TRUE, b2, prefix, "branch2.5", "branch2.6", branch_features, 1, 1,
+                       1, TRUE);
+
+  return tvw_net_channel_shuffle (net, tvw_net_qcat (net, 2, halves, cat), 2);
+}
+
+typedef struct
+{
+  const char *unquantized;      /* the float builder */
+  int         stages_out_channels[5];
+} QShuffleNetConfig;
+
+static gboolean
+build_shufflenet_v2 (TvwNet                *net,
+                     const TvwArchitecture *arch,
+                     const TvwBuildConfig  *config,
+                     GError               **error)
+{
+  static const int stages_repeats[3] = { 4, 8, 4 };
+  const QShuffleNetConfig *cfg = arch->config;
+  const int *channels = cfg->stages_out_channels;
+  TvwVal x;
+
+  /* The float QuantizableShuffleNetV2 is torchvision's ShuffleNetV2 (its
+   * FloatFunctionals hold nothing). */
+  if (!tvw_build_config_get_boolean (config, "quantize", TRUE))
+    return build_unquantized (net, cfg->unquantized, config, error);
+
+  /* conv1, maxpool: N×3×H×W → N×24×H/4×W/4 */
+  x = quant_input (net, TRUE);
+  x = conv_bn (net, TRUE, x, "conv1.", "0", "1", channels[0], 3, 2, 1, TRUE);
+  x = tvw_net_qmax_pool2d (net, x, 3, 2, 1, FALSE);
+
+  /* stage2–4: → N×channels[3]×H/32×W/32 */
+  for (int s = 0; s < 3; s++)
+    for (int r = 0; r < stages_repeats[s]; r++)
+      {
+        g_autofree char *prefix = g_strdup_printf ("stage%d.%d.", s + 2, r);
+
+        x = shufflenet_unit (net, x, prefix, channels[s + 1], r == 0 ? 2 : 1);
+      }
+
+  /* conv5, x.mean ([2, 3]), fc */
+  x = conv_bn (net, TRUE, x, "conv5.", "0", "1", channels[4], 1, 1, 1, TRUE);
+  x = tvw_net_qadaptive_avg_pool2d (net, x);
+  x = tvw_net_qlinear (net, x, "fc", (int) config->num_classes, FALSE);
+  return dequant_output (net, TRUE, x, error);
+}
+
+static const QShuffleNetConfig shufflenet_v2_x0_5 = { "shufflenet_v2_x0_5", { 24, 48, 96, 192, 1024 } };
+static const QShuffleNetConfig shufflenet_v2_x1_0 = { "shufflenet_v2_x1_0", { 24, 116, 232, 464, 1024 } };
+static const QShuffleNetConfig shufflenet_v2_x1_5 = { "shufflenet_v2_x1_5", { 24, 176, 352, 704, 1024 } };
+static const QShuffleNetConfig shufflenet_v2_x2_0 = { "shufflenet_v2_x2_0", { 24, 244, 488, 976, 2048 } };
+
+/* ---- QuantizableGoogLeNet ----------------------------------------------- */
+
+/* QuantizableBasicConv2d “@prefix”: Conv2d + BatchNorm2d + ReLU fused into
+ * one ConvReLU2d “@prefix.conv”, padded (kernel − 1) / 2. */
+static TvwVal
+basic_conv (TvwNet     *net,
+            TvwVal      x,
+            const char *prefix,
+            const char *name,
+            int         cout,
+            int         kernel,
+            int         stride)
+{
+  g_autofree char *full = g_strconcat (prefix, name, ".", NULL);
+
+  return conv_bn (net, TRUE, x, full, "conv", "bn", cout, kernel, stride, 1, TRUE);
+}
+
+typedef struct
+{
+  const char *name;
+  int         ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj;
+} QInceptionConfig;
+
+/* QuantizableInception: four branches joined by the FloatFunctional
+ * “cat”.  N×C×H×W → N×(ch1x1 + ch3x3 + ch5x5 + pool_proj)×H×W */
+static TvwVal
+googlenet_inception (TvwNet                 *net,
+                     TvwVal                  x,
+                     const QInceptionConfig *cfg)
+{
+  g_autofree char *prefix = g_strconcat (cfg->name, ".", NULL);
+  g_autofree char *cat = g_strconcat (cfg->name, ".cat", NULL);
+  TvwVal branches[4];
+
+  branches[0] = basic_conv (net, x, prefix, "branch1", cfg->ch1x1, 1, 1);
+  branches[1] = basic_conv (net, x, prefix, "branch2.0", cfg->ch3x3red, 1, 1);
+  branches[1] = basic_conv (net, branches[1], prefix, "branch2.1", cfg->ch3x3, 3, 1);
+  /* torchvision's “5×5” branch is a 3×3 */
+  branches[2] = basic_conv (net, x, prefix, "branch3.0", cfg->ch5x5red, 1, 1);
+  branches[2] = basic_conv (net, branches[2], prefix, "branch3.1", cfg->ch5x5, 3, 1);
+  branches[3] = tvw_net_qmax_pool2d (net, x, 3, 1, 1, TRUE);
+  branches[3] = basic_conv (net, branches[3], prefix, "branch4.1", cfg->pool_proj, 1, 1);
+  return tvw_net_qcat (net, 4, branches, cat);
+}
+
+/* QuantizableInceptionAux “@prefix”: declared only (it runs in training):
+ * its BasicConv2d fused, its Linears quantized. */
+static void
+declare_googlenet_aux (TvwNet     *net,
+                       const char *prefix,
+                       int         in_channels,
+                       int         num_classes,
+                       gboolean    counted)
+{
+  g_autofree char *conv = g_strconcat (prefix, ".conv.conv", NULL);
+  g_autofree char *fc1 = g_strconcat (prefix, ".fc1", NULL);
+  g_autofree char *fc2 = g_strconcat (prefix, ".fc2", NULL);
+
+  tvw_net_declare_qconv (net, conv, in_channels, 128, 1, counted);
+  tvw_net_declare_qconv (net, fc1, 2048, 1024, 0, counted);
+  tvw_net_declare_qconv (net, fc2, 1024, num_classes, 0, counted);
+}
+
+static gboolean
+build_googlenet (TvwNet                *net,
+                 const TvwArchitecture *arch,
+                 const TvwBuildConfig  *config,
+                 GError               **error)
+{
+  static const QInceptionConfig blocks[] = {
+    { "inception3a", 64,  96,  128, 16, 32,  32 },
+    { "inception3b", 128, 128, 192, 32, 96,  64 },
+    { "inception4a", 192, 96,  208, 16, 48,  64 },
+    { "inception4b", 160, 112, 224, 24, 64,  64 },
+    { "inception4c", 128, 128, 256, 24, 64,  64 },
+    { "inception4d", 112, 144, 288, 32, 64,  64 },
+    { "inception4e", 256, 160, 320, 32, 128, 128 },
+    { "inception5a", 256, 160, 320, 32, 128, 128 },
+    { "inception5b", 384, 192, 384, 48, 128, 128 },
+  };
+  gboolean aux;
+  TvwVal x;
+
+  /* The float QuantizableGoogLeNet has GoogLeNet's keys (its ReLUs are
+   * modules, which hold nothing). */
+  if (!tvw_build_config_get_boolean (config, "quantize", TRUE))
+    return build_unquantized (net, "googlenet", config, error);
+
+  /* _transform_input () in float, then QuantStub */
+  x = tvw_inception_input (net, arch, config, &aux, error);
+  if (x < 0)
+    return FALSE;
+  x = tvw_net_quantize_stub (net, x, "quant");
+
+  /* N×3×H×W → N×192×H/8×W/8 */
+  x = basic_conv (net, x, "", "conv1", 64, 7, 2);
+  x = tvw_net_qmax_pool2d (net, x, 3, 2, 0, TRUE);
+  x = basic_conv (net, x, "", "conv2", 64, 1, 1);
+  x = basic_conv (net, x, "", "conv3", 192, 3, 1);
+  x = tvw_net_qmax_pool2d (net, x, 3, 2, 0, TRUE);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (blocks); i++)
+    {
+      x = googlenet_inception (net, x, &blocks[i]);
+      /* maxpool3 after 3b, maxpool4 (2×2) after 4e */
+      if (i == 1)
+        x = tvw_net_qmax_pool2d (net, x, 3, 2, 0, TRUE);
+      else if (i == 6)
+        x = tvw_net_qmax_pool2d (net, x, 2, 2, 0, TRUE);
+    }
+
+  if (aux)
+    {
+      /* As googlenet (): loaded, then dropped unless aux_logits was asked
+       * for. */
+      gboolean kept = !config->with_weights ||
+                      tvw_build_config_get_boolean (config, "aux_logits", FALSE);
+
+      declare_googlenet_aux (net, "aux1", 512, (int) config->num_classes, kept);
+      declare_googlenet_aux (net, "aux2", 528, (int) config->num_classes, kept);
+    }
+
+  /* avgpool, flatten, dropout, fc: N×1024×h×w → N×num_classes */
+  x = tvw_net_qadaptive_avg_pool2d (net, x);
+  x = tvw_net_qlinear (net, x, "fc", (int) config->num_classes, FALSE);
+  return dequant_output (net, TRUE, x, error);
+}
+
+static const char * const inception_options[] = {
+  "quantize", "transform_input", "aux_logits", "init_weights", NULL
+};
+
+/* ---- QuantizableInception3 --------------------------------------------- */
+
+/* QuantizableBasicConv2d “@prefix.@name” (“@prefix” when @name is NULL),
+ * fused: a @kh×@kw ConvReLU2d “….conv”. */
+static TvwVal
+inception_conv (TvwNet     *net,
+                TvwVal      x,
+                const char *prefix,
+                const char *name,
+                int         cout,
+                int         kh,
+                int         kw,
+                int         stride,
+                int         pad_h,
+                int         pad_w)
+{
+  g_autofree char *full = name != NULL ? g_strconcat (prefix, ".", name, ".conv", NULL)
+                                        : g_strconcat (prefix, ".conv", NULL);
+  const TvwConvSpec spec = { kh, kw, stride, stride, pad_h, pad_w, 1, 1, 1, TRUE };
+
+  return tvw_net_qconv2d (net, x, full, cout, &spec, TRUE);
+}
+
+/* Square kernel @k, padding @pad */
+#define SQ(net, x, prefix, name, cout, k, stride, pad) \
+  inception_conv (net, x, prefix, name, cout, k, k, stride, pad, pad)
+/* 1×@k (@row) or @k×1, padded to keep the size */
+#define LINE(net, x, prefix, name, cout, k, row) \
+  inception_conv (net, x, prefix, name, cout, (row) ? 1 : (k), (row) ? (k) : 1, 1, \
+                  (row) ? 0 : (k) / 2, (row) ? (k) / 2 : 0)
+
+/* FloatFunctional “@prefix.@name”'s cat */
+static TvwVal
+inception_cat (TvwNet       *net,
+               int           n,
+               const TvwVal *branches,
+               const char   *prefix,
+               const char   *name)
+{
+  g_autofree char *full = g_strconcat (prefix, ".", name, NULL);
+
+  return tvw_net_qcat (net, n, branches, full);
+}
+
+/* F.avg_pool2d (x, 3, stride=1, padding=1) then “branch_pool” */
+static TvwVal
+inception_pool_branch (TvwNet     *net,
+                       TvwVal      x,
+                       const char *prefix,
+                       int         cout)
+{
+  return SQ (net, tvw_net_qavg_pool2d (net, x, 3, 1, 1), prefix, "branch_pool", cout, 1, 1, 0);
+}
+
+/* QuantizableInceptionA: N×C×H×W → N×(224 + @pool_features)×H×W */
+static TvwVal
+inception_a (TvwNet     *net,
+             TvwVal      x,
+             const char *prefix,
+             int         pool_features)
+{
+  TvwVal b[4];
+
+  b[0] = SQ (net, x, prefix, "branch1x1", 64, 1, 1, 0);
+  b[1] = SQ (net, x, prefix, "branch5x5_1", 48, 1, 1, 0);
+  b[1] = SQ (net, b[1], prefix, "branch5x5_2", 64, 5, 1, 2);
+  b[2] = SQ (net, x, prefix, "branch3x3dbl_1", 64, 1, 1, 0);
+  b[2] = SQ (net, b[2], prefix, "branch3x3dbl_2", 96, 3, 1, 1);
+  b[2] = SQ (net, b[2], prefix, "branch3x3dbl_3", 96, 3, 1, 1);
+  b[3] = inception_pool_branch (net, x, prefix, pool_features);
+  return inception_cat (net, 4, b, prefix, "myop");
+}
+
+/* QuantizableInceptionB: N×C×H×W → N×(480 + C)×(H−3)/2+1×(W−3)/2+1 */
+static TvwVal
+inception_b (TvwNet     *net,
+             TvwVal      x,
+             const char *prefix)
+{
+  TvwVal b[3];
+
+  b[0] = SQ (net, x, prefix, "branch3x3", 384, 3, 2, 0);
+  b[1] = SQ (net, x, prefix, "branch3x3dbl_1", 64, 1, 1, 0);
+  b[1] = SQ (net, b[1], prefix, "branch3x3dbl_2", 96, 3, 1, 1);
+  b[1] = SQ (net, b[1], prefix, "branch3x3dbl_3", 96, 3, 2, 0);
+  b[2] = tvw_net_qmax_pool2d (net, x, 3, 2, 0, FALSE);
+  return inception_cat (net, 3, b, prefix, "myop");
+}
+
+/* QuantizableInceptionC: N×C×H×W → N×768×H×W */
+static TvwVal
+inception_c (TvwNet     *net,
+             TvwVal      x,
+             const char *prefix,
+             int         c7)
+{
+  TvwVal b[4];
+
+  b[0] = SQ (net, x, prefix, "branch1x1", 192, 1, 1, 0);
+  b[1] = SQ (net, x, prefix, "branch7x7_1", c7, 1, 1, 0);
+  b[1] = LINE (net, b[1], prefix, "branch7x7_2", c7, 7, TRUE);
+  b[1] = LINE (net, b[1], prefix, "branch7x7_3", 192, 7, FALSE);
+  b[2] = SQ (net, x, prefix, "branch7x7dbl_1", c7, 1, 1, 0);
+  b[2] = LINE (net, b[2], prefix, "branch7x7dbl_2", c7, 7, FALSE);
+  b[2] = LINE (net, b[2], prefix, "branch7x7dbl_3", c7, 7, TRUE);
+  b[2] = LINE (net, b[2], prefix, "branch7x7dbl_4", c7, 7, FALSE);
+  b[2] = LINE (net, b[2], prefix, "branch7x7dbl_5", 192, 7, TRUE);
+  b[3] = inception_pool_branch (net, x, prefix, 192);
+  return inception_cat (net, 4, b, prefix, "myop");
+}
+
+/* QuantizableInceptionD: N×C×H×W → N×(512 + C)×(H−3)/2+1×(W−3)/2+1 */
+static TvwVal
+inception_d (TvwNet     *net,
+             TvwVal      x,
+             const char *prefix)
+{
+  TvwVal b[3];
+
+  b[0] = SQ (net, x, prefix, "branch3x3_1", 192, 1, 1, 0);
+  b[0] = SQ (net, b[0], prefix, "branch3x3_2", 320, 3, 2, 0);
+  b[1] = SQ (net, x, prefix, "branch7x7x3_1", 192, 1, 1, 0);
+  b[1] = LINE (net, b[1], prefix, "branch7x7x3_2", 192, 7, TRUE);
+  b[1] = LINE (net, b[1], prefix, "branch7x7x3_3", 192, 7, FALSE);
+  b[1] = SQ (net, b[1], prefix, "branch7x7x3_4", 192, 3, 2, 0);
+  b[2] = tvw_net_qmax_pool2d (net, x, 3, 2, 0, FALSE);
+  return inception_cat (net, 3, b, prefix, "myop");
+}
+
+/* QuantizableInceptionE: N×C×H×W → N×2048×H×W; the 1×3 and 3×1 pairs
+ * are FloatFunctionals of their own (myop1, myop2), requantised again by
+ * myop3. */
+static TvwVal
+inception_e (TvwNet     *net,
+             TvwVal      x,
+             const char *prefix)
+{
+  TvwVal b[4], pair[2], t;
+
+  b[0] = SQ (net, x, prefix, "branch1x1", 320, 1, 1, 0);
+  t = SQ (net, x, prefix, "branch3x3_1", 384, 1, 1, 0);
+  pair[0] = LINE (net, t, prefix, "branch3x3_2a", 384, 3, TRUE);
+  pair[1] = LINE (net, t, prefix, "branch3x3_2b", 384, 3, FALSE);
+  b[1] = inception_cat (net, 2, pair, prefix, "myop1");
+  t = SQ (net, x, prefix, "branch3x3dbl_1", 448, 1, 1, 0);
+  t = SQ (net, t, prefix, "branch3x3dbl_2", 384, 3, 1, 1);
+  pair[0] = LINE (net, t, prefix, "branch3x3dbl_3a", 384, 3, TRUE);
+  pair[1] = LINE (net, t, prefix, "branch3x3dbl_3b", 384, 3, FALSE);
+  b[2] = inception_cat (net, 2, pair, prefix, "myop2");
+  b[3] = inception_pool_branch (net, x, prefix, 192);
+  return inception_cat (net, 4, b, prefix, "myop3");
+}
+
+static gboolean
+build_inception_v3 (TvwNet                *net,
+                    const TvwArchitecture *arch,
+                    const TvwBuildConfig  *config,
+                    GError               **error)
+{
+  gboolean aux;
+  TvwVal x;
+
+  /* The float QuantizableInception3 has Inception3's keys. */
+  if (!tvw_build_config_get_boolean (config, "quantize", TRUE))
+    return build_unquantized (net, "inception_v3", config, error);
+
+  /* _transform_input () in float, then QuantStub */
+  x = tvw_inception_input (net, arch, config, &aux, error);
+  if (x < 0)
+    return FALSE;
+  x = tvw_net_quantize_stub (net, x, "quant");
+
+  /* N×3×299×299 → N×192×35×35 */
+  x = SQ (net, x, "Conv2d_1a_3x3", NULL, 32, 3, 2, 0);
+  x = SQ (net, x, "Conv2d_2a_3x3", NULL, 32, 3, 1, 0);
+  x = SQ (net, x, "Conv2d_2b_3x3", NULL, 64, 3, 1, 1);
+  x = tvw_net_qmax_pool2d (net, x, 3, 2, 0, FALSE);
+  x = SQ (net, x, "Conv2d_3b_1x1", NULL, 80, 1, 1, 0);
+  x = SQ (net, x, "Conv2d_4a_3x3", NULL, 192, 3, 1, 0);
+  x = tvw_net_qmax_pool2d (net, x, 3, 2, 0, FALSE);
+
+  /* → N×288×35×35 → N×768×17×17 */
+  x = inception_a (net, x, "Mixed_5b", 32);
+  x = inception_a (net, x, "Mixed_5c", 64);
+  x = inception_a (net, x, "Mixed_5d", 64);
+  x = inception_b (net, x, "Mixed_6a");
+  x = inception_c (net, x, "Mixed_6b", 128);
+  x = inception_c (net, x, "Mixed_6c", 160);
+  x = inception_c (net, x, "Mixed_6d", 160);
+  x = inception_c (net, x, "Mixed_6e", 192);
+
+  /* inception_v3 (weights=…, quantize=True) drops the head before it
+   * loads the checkpoint unless aux_logits was asked for: the quantized
+   * checkpoint has none then. */
+  if (aux && (!config->with_weights || tvw_build_config_get_boolean (config, "aux_logits", FALSE)))
+    {
+      tvw_net_declare_qconv (net, "AuxLogits.conv0.conv", 768, 128, 1, TRUE);
+      tvw_net_declare_qconv (net, "AuxLogits.conv1.conv", 128, 768, 5, TRUE);
+      tvw_net_declare_qconv (net, "AuxLogits.fc", 768, (int) config->num_classes, 0, TRUE);
+    }
+
+  /* → N×1280×8×8 → N×2048×8×8 */
+  x = inception_d (net, x, "Mixed_7a");
+  x = inception_e (net, x, "Mixed_7b");
+  x = inception_e (net, x, "Mixed_7c");
+
+  /* avgpool, dropout, flatten, fc: N×2048×h×w → N×num_classes */
+  x = tvw_net_qadaptive_avg_pool2d (net, x);
+  x = tvw_net_qlinear (net, x, "fc", (int) config->num_classes, FALSE);
+  return dequant_output (net, TRUE, x, error);
+}
+
+#undef SQ
+#undef LINE
+
 static const char * const quantize_option[] = { "quantize", NULL };
 
 const TvwArchitecture tvw_quantized_architectures[] = {
+  { "quantized_googlenet",          1000, 15, build_googlenet, NULL, inception_options },
+  { "quantized_inception_v3",       1000, 75, build_inception_v3, NULL, inception_options },
   { "quantized_mobilenet_v2",       1000, 1, build_mobilenet_v2, NULL, quantize_option },
   { "quantized_resnet18",           1000, 1, build_resnet, &resnet18, quantize_option },
   { "quantized_resnet50",           1000, 1, build_resnet, &resnet50, quantize_option },
   { "quantized_resnext101_32x8d",   1000, 1, build_resnet, &resnext101_32x8d, quantize_option },
   { "quantized_resnext101_64x4d",   1000, 1, build_resnet, &resnext101_64x4d, quantize_option },
+  { "quantized_shufflenet_v2_x0_5", 1000, 1, build_shufflenet_v2, &shufflenet_v2_x0_5, quantize_option },
+  { "quantized_shufflenet_v2_x1_0", 1000, 1, build_shufflenet_v2, &shufflenet_v2_x1_0, quantize_option },
+  { "quantized_shufflenet_v2_x1_5", 1000, 1, build_shufflenet_v2, &shufflenet_v2_x1_5, quantize_option },
+  { "quantized_shufflenet_v2_x2_0", 1000, 1, build_shufflenet_v2, &shufflenet_v2_x2_0, quantize_option },
   { NULL }
 };

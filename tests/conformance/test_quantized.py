@@ -39,6 +39,16 @@ MODELS = [
     ("quantized_mobilenet_v2", ["zip", "state_dict"], (2, 64, 64)),
     ("quantized_resnext101_32x8d", ["zip"], (1, 64, 64)),
     ("quantized_resnext101_64x4d", ["zip"], (1, 64, 64)),
+    # FloatFunctional cat of four branches, ceil-mode quint8 max pools,
+    # the auxiliary heads' quantized keys (declared, not run)
+    ("quantized_googlenet", ["zip"], (2, 64, 64)),
+    # quint8 avg_pool2d, 1×7 / 7×1 kernels, InceptionE's nested cats
+    ("quantized_inception_v3", ["zip"], (1, 96, 96)),
+    # FloatFunctional cat requantising both halves, quint8 split and shuffle
+    ("quantized_shufflenet_v2_x0_5", ["zip", "state_dict"], (2, 64, 64)),
+    ("quantized_shufflenet_v2_x1_0", ["zip"], (1, 64, 64)),
+    ("quantized_shufflenet_v2_x1_5", ["zip"], (1, 64, 64)),
+    ("quantized_shufflenet_v2_x2_0", ["zip"], (1, 64, 64)),
 ]
 PREFIX = "quantized_"
 
@@ -113,7 +123,8 @@ def judge(got, ref, step):
 # quantize=False: the float quantizable model (its ReLU6s made ReLUs), with
 # the float tolerance of the other conformance tests.  Through GI, as the
 # CLI takes no builder options.
-FLOAT_MODELS = ["quantized_mobilenet_v2", "quantized_resnet18"]
+FLOAT_MODELS = ["quantized_mobilenet_v2", "quantized_resnet18", "quantized_shufflenet_v2_x0_5",
+                "quantized_googlenet", "quantized_inception_v3"]
 
 
 def check_float(builder, seed, work, rng):
@@ -124,7 +135,8 @@ def check_float(builder, seed, work, rng):
     model = tvwconf.randomise(getattr(tvq, builder[len(PREFIX):])(weights=None, quantize=False), seed)
     ckpt = os.path.join(work, "float.pth")
     torch.save(model.state_dict(), ckpt)
-    batch = rng.standard_normal((2, 3, 64, 64)).astype(np.float32)
+    size = 80 if builder == "quantized_inception_v3" else 64  # its min_size is 75
+    batch = rng.standard_normal((2, 3, size, size)).astype(np.float32)
     with torch.no_grad():
         ref = model(torch.from_numpy(batch)).numpy()
 

@@ -14,12 +14,12 @@
  * the last window must start inside the input or the left padding, and
  * may be wider than what is left of the input: GoogLeNet's 3×3 ceil-mode
  * pools take a 2×2 map to 1×1. */
-static gint64
-pool_out (gint64   size,
-          int      kernel,
-          int      stride,
-          int      pad,
-          gboolean ceil_mode)
+gint64
+tvw_pool_out (gint64   size,
+              int      kernel,
+              int      stride,
+              int      pad,
+              gboolean ceil_mode)
 {
   gint64 num = size + 2 * pad - (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0);
   gint64 out;
@@ -60,8 +60,8 @@ pool_infer (TvwOpCall  *call,
     }
   else
     {
-      shape[2] = pool_out (x->shape[2], p->kernel, p->stride, p->padding, p->ceil_mode);
-      shape[3] = pool_out (x->shape[3], p->kernel, p->stride, p->padding, p->ceil_mode);
+      shape[2] = tvw_pool_out (x->shape[2], p->kernel, p->stride, p->padding, p->ceil_mode);
+      shape[3] = tvw_pool_out (x->shape[3], p->kernel, p->stride, p->padding, p->ceil_mode);
       if (shape[2] <= 0 || shape[3] <= 0 || p->padding * 2 > p->kernel)
         {
           g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,

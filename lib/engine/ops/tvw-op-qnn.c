@@ -4,14 +4,14 @@
  *
  * torch.ao.nn.quantized as torchvision's quantized models use them:
  * Quantize (the QuantStub), Conv2d / ConvReLU2d (grouped and depthwise
- * too), Linear, FloatFunctional's add / add_relu, and max and adaptive
- * average pooling on quint8 maps.  Activations are quint8, per tensor;
- * weights qint8, per tensor or per output channel.  A module's output
- * scale and zero point are weights (“@name.scale”, “@name.zero_point”), so
- * an output's quantization is only known after prepare: infer gives the
- * real one once the op is prepared (the executor infers again when it
- * plans) and scale 1, zero point 0 before that.  Kernels read the input's
- * quantization from the input array.
+ * too), Linear, FloatFunctional's add / add_relu / cat, and max, average
+ * and adaptive average pooling on quint8 maps.  Activations are quint8,
+ * per tensor; weights qint8, per tensor or per output channel.  A
+ * module's output scale and zero point are weights (“@name.scale”,
+ * “@name.zero_point”), so an output's quantization is only known after
+ * prepare: infer gives the real one once the op is prepared (the executor
+ * infers again when it plans) and scale 1, zero point 0 before that.
+ * Kernels read the input's quantization from the input array.
  */
 
 #include "config.h"
@@ -505,6 +505,122 @@ const TvwOpClass tvw_op_qadd = {
   .run = qadd_run,
 };
 
+/* ---- FloatFunctional cat ------------------------------------------------ */
+
+/* torch.ops.quantized.cat (qxs, dim=1, scale, zero_point): an input
+ * quantized like the output is copied; any other is requantised as
+ * PyTorch's qcat does it, x·s + (−z·s) in one fused multiply-add, then
+ * times 1/scale, rounded half to even, plus the zero point. */
+static gboolean
+qcat_infer (TvwOpCall  *call,
+            GError    **error)
+{
+  const TvwArray *in0 = &call->in[0];
+  gint64 shape[4];
+
+  if (call->n_in < 1)
+    {
+      tvw_op_set_invalid (call, error, "nothing to concatenate");
+      return FALSE;
+    }
+  memcpy (shape, in0->shape, sizeof shape);
+  shape[1] = 0;
+  for (int i = 0; i < call->n_in; i++)
+    {
+      const TvwArray *x = &call->in[i];
+
+      if (!tvw_op_check_rank (call, i, 4, 4, error) || !check_qinput (call, i, error))
+        return FALSE;
+      if (x->shape[0] != in0->shape[0] || x->shape[2] != in0->shape[2] ||
+          x->shape[3] != in0->shape[3])
+        {
+          char as[TVW_SHAPE_CHARS], bs[TVW_SHAPE_CHARS];
+
+          tvw_op_set_error (call, error, "input %d has shape %s, which does not match input 0's "
+                            "%s outside dim 1", i, tvw_array_format_shape (x, bs),
+                            tvw_array_format_shape (in0, as));
+          return FALSE;
+        }
+      shape[1] += x->shape[1];
+    }
+  tvw_array_init (&call->out[0], TVW_ELEM_U8, 4, shape);
+  set_qoutput (call, &call->out[0]);
+  return TRUE;
+}
+
+typedef struct
+{
+  const TvwOpCall *call;
+  const guint8    *lut;         /* [n_in][256]: each input's byte requantised */
+} QCatJob;
+
+/* Rows are the N·H·W pixels; each input's C_i channels of a pixel go to
+ * its slab of the output's, through the input's table. */
+static void
+qcat_range (gpointer data,
+            gsize    begin,
+            gsize    end,
+            int      thread)
+{
+  const QCatJob *job = data;
+  const TvwOpCall *call = job->call;
+  const TvwArray *y = &call->out[0];
+  const gint64 h = y->shape[2], w = y->shape[3];
+
+  for (gsize row = begin; row < end; row++)
+    {
+      const gint64 n = (gint64) row / (h * w), i = (gint64) row / w % h, j = (gint64) row % w;
+      guint8 *out = (guint8 *) y->data + n * y->stride[0] + i * y->stride[2] + j * y->stride[3];
+
+      for (int k = 0; k < call->n_in; k++)
+        {
+          const TvwArray *x = &call->in[k];
+          const guint8 *src = (const guint8 *) x->data + n * x->stride[0] + i * x->stride[2] +
+                              j * x->stride[3];
+          const guint8 *lut = job->lut + k * 256;
+          const gint64 c = x->shape[1];
+
+          for (gint64 ch = 0; ch < c; ch++)
+            out[ch * y->stride[1]] = lut[src[ch * x->stride[1]]];
+          out += c * y->stride[1];
+        }
+    }
+}
+
+static void
+qcat_run (TvwOpCall *call)
+{
+  const QOut *q = call->prepared;
+  const TvwArray *y = &call->out[0];
+  const gint64 rows = y->shape[0] * y->shape[2] * y->shape[3];
+  const float inv = 1.f / (float) q->scale;
+  g_autofree guint8 *lut = g_new (guint8, (gsize) call->n_in * 256);
+  QCatJob job = { call, lut };
+
+  /* An input byte has 256 values: its requantisation is a table. */
+  for (int k = 0; k < call->n_in; k++)
+    {
+      const TvwArray *x = &call->in[k];
+      const float s = (float) x->scale, sz = -(float) x->zero_point * s;
+      const gboolean same = x->scale == q->scale && x->zero_point == q->zero_point;
+
+      for (int v = 0; v < 256; v++)
+        lut[k * 256 + v] = same ? (guint8) v
+                                : quantize_u8 (fmaf ((float) v, s, sz), inv, q->zero_point);
+    }
+  tvw_parallel_range ((gsize) rows, rows * y->shape[1] < 65536 ? 1 : call->n_threads,
+                      qcat_range, &job);
+}
+
+const TvwOpClass tvw_op_qcat = {
+  .name = "qcat",
+  .flags = TVW_OP_CHANNELS_LAST_ALL,
+  .infer = qcat_infer,
+  .prepare = qout_prepare,
+  .release = prepared_release,
+  .run = qcat_run,
+};
+
 /* ---- max and adaptive average pooling (the input's quantization) ------ */
 
 static gboolean
@@ -523,11 +639,11 @@ qpool_infer (TvwOpCall  *call,
       tvw_op_set_error (call, error, "an empty map cannot be pooled");
       return FALSE;
     }
-  if (call->cls == &tvw_op_qmax_pool2d)
+  if (call->cls != &tvw_op_qadaptive_avg_pool2d)
     {
-      shape[2] = (x->shape[2] + 2 * p->padding - p->kernel) / p->stride + 1;
-      shape[3] = (x->shape[3] + 2 * p->padding - p->kernel) / p->stride + 1;
-      if (x->shape[2] + 2 * p->padding < p->kernel || x->shape[3] + 2 * p->padding < p->kernel)
+      shape[2] = tvw_pool_out (x->shape[2], p->kernel, p->stride, p->padding, p->ceil_mode);
+      shape[3] = tvw_pool_out (x->shape[3], p->kernel, p->stride, p->padding, p->ceil_mode);
+      if (shape[2] <= 0 || shape[3] <= 0)
         {
           g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
                        "The input is too small for this architecture: a pooling layer gets a %"
@@ -588,6 +704,54 @@ qmax_rows (gpointer data,
     }
 }
 
+/* PyTorch's quantized avg_pool2d (count_include_pad): the int32 sum of
+ * (x − zx) over the window's input elements times 1/kernel², rounded to
+ * nearest even, plus zx. */
+static void
+qavg_rows (gpointer data,
+           gsize    begin,
+           gsize    end,
+           int      thread)
+{
+  const QPoolJob *job = data;
+  const TvwPool2dParams *p = job->call->params;
+  const TvwArray *x = &job->call->in[0];
+  guint8 *y = job->call->out[0].data;
+  const float mult = 1.f / (float) (p->kernel * p->kernel);
+  g_autofree gint32 *acc = g_new (gint32, job->c);
+
+  for (gsize row = begin; row < end; row++)
+    {
+      const int oy = (int) (row % job->oh);
+      const gsize b = row / job->oh;
+
+      for (int ox = 0; ox < job->ow; ox++)
+        {
+          guint8 *yp = y + ((b * job->oh + oy) * job->ow + ox) * job->c;
+          int count = 0;
+
+          memset (acc, 0, job->c * sizeof *acc);
+          for (int ky = 0; ky < p->kernel; ky++)
+            for (int kx = 0; kx < p->kernel; kx++)
+              {
+                const int iy = oy * p->stride - p->padding + ky;
+                const int ix = ox * p->stride - p->padding + kx;
+                const guint8 *xp;
+
+                if (iy < 0 || iy >= job->h || ix < 0 || ix >= job->w)
+                  continue;
+                xp = (const guint8 *) x->data + ((b * job->h + iy) * job->w + ix) * job->c;
+                for (int c = 0; c < job->c; c++)
+                  acc[c] += xp[c];
+                count++;
+              }
+          for (int c = 0; c < job->c; c++)
+            yp[c] = (guint8) CLAMP ((int) nearbyintf ((float) (acc[c] - x->zero_point * count) *
+                                                      mult) + x->zero_point, 0, 255);
+        }
+    }
+}
+
 /* PyTorch's quantized adaptive average pool to 1×1: the int32 sum of
  * (x − zx) times 1/size, rounded to nearest even, plus zx. */
 static void
@@ -626,12 +790,21 @@ qpool_run (TvwOpCall *call)
 
   if (call->cls == &tvw_op_qmax_pool2d)
     tvw_parallel_range ((gsize) (x->shape[0] * job.oh), call->n_threads, qmax_rows, &job);
+  else if (call->cls == &tvw_op_qavg_pool2d)
+    tvw_parallel_range ((gsize) (x->shape[0] * job.oh), call->n_threads, qavg_rows, &job);
   else
     tvw_parallel_range ((gsize) x->shape[0], 1, qavg_images, &job);
 }
 
 const TvwOpClass tvw_op_qmax_pool2d = {
   .name = "qmax_pool2d",
+  .flags = TVW_OP_CHANNELS_LAST,
+  .infer = qpool_infer,
+  .run = qpool_run,
+};
+
+const TvwOpClass tvw_op_qavg_pool2d = {
+  .name = "qavg_pool2d",
   .flags = TVW_OP_CHANNELS_LAST,
   .infer = qpool_infer,
   .run = qpool_run,
@@ -674,6 +847,29 @@ tvw_net_quantize_stub (TvwNet     *net,
   return tvw_net_add_node (net, &spec, NULL);
 }
 
+/* A quantized Conv2d's or Linear's weights (rank 4 or 2). */
+static void
+qconv_weights (TvwWeightSpec          *weights,
+               const TvwQConvOpParams *params,
+               int                     weight_rank)
+{
+  const TvwConvSpec *s = &params->spec;
+
+  weights[W_WEIGHT] = (TvwWeightSpec) {
+    "weight", weight_rank,
+    { params->cout, params->cin / MAX (s->groups, 1), s->kernel_h, s->kernel_w },
+    TVW_WEIGHT_QUANTIZED
+  };
+  weights[W_SCALES] = (TvwWeightSpec) {
+    "weight.q_scales", 1, { params->cout }, TVW_WEIGHT_BUFFER | TVW_WEIGHT_INIT_ONES
+  };
+  weights[W_ZERO_POINTS] = (TvwWeightSpec) {
+    "weight.q_zero_points", 1, { params->cout }, TVW_WEIGHT_BUFFER
+  };
+  weights[W_BIAS] = (TvwWeightSpec) { "bias", 1, { params->cout }, TVW_WEIGHT_OPTIONAL };
+  qout_weights (weights + W_OUT_SCALE, 0);
+}
+
 static TvwVal
 qconv_node (TvwNet                 *net,
             const TvwOpClass       *cls,
@@ -683,14 +879,7 @@ qconv_node (TvwNet                 *net,
             int                     weight_rank)
 {
   const TvwConvSpec *s = &params->spec;
-  TvwWeightSpec weights[N_QCONV_WEIGHTS] = {
-    { "weight", weight_rank,
-      { params->cout, params->cin / MAX (s->groups, 1), s->kernel_h, s->kernel_w },
-      TVW_WEIGHT_QUANTIZED },
-    { "weight.q_scales", 1, { params->cout }, TVW_WEIGHT_BUFFER | TVW_WEIGHT_INIT_ONES },
-    { "weight.q_zero_points", 1, { params->cout }, TVW_WEIGHT_BUFFER },
-    { "bias", 1, { params->cout }, TVW_WEIGHT_OPTIONAL },
-  };
+  TvwWeightSpec weights[N_QCONV_WEIGHTS];
   TvwNodeSpec spec = {
     .cls = cls, .name = name,
     .params = params, .params_size = sizeof *params,
@@ -699,7 +888,7 @@ qconv_node (TvwNet                 *net,
     .n_out = 1,
   };
 
-  qout_weights (weights + W_OUT_SCALE, 0);
+  qconv_weights (weights, params, weight_rank);
   /* Model code, not user data, decides these. */
   g_return_val_if_fail (s->groups > 0, -1);
   g_return_val_if_fail (params->cin % s->groups == 0 && params->cout % s->groups == 0, -1);
@@ -737,6 +926,27 @@ tvw_net_qlinear (TvwNet     *net,
   return qconv_node (net, &tvw_op_qlinear, x, name, &params, 2);
 }
 
+void
+tvw_net_declare_qconv (TvwNet     *net,
+                       const char *name,
+                       int         in_channels,
+                       int         out_channels,
+                       int         kernel,
+                       gboolean    counted)
+{
+  const TvwQConvOpParams params = {
+    .spec = { MAX (kernel, 1), MAX (kernel, 1), 1, 1, 0, 0, 1, 1, 1, TRUE },
+    .cin = in_channels, .cout = out_channels,
+  };
+  TvwWeightSpec weights[N_QCONV_WEIGHTS];
+
+  qconv_weights (weights, &params, kernel > 0 ? 4 : 2);
+  if (!counted)
+    for (int i = 0; i < N_QCONV_WEIGHTS; i++)
+      weights[i].flags |= TVW_WEIGHT_BUFFER;
+  tvw_net_declare_weights (net, name, N_QCONV_WEIGHTS, weights);
+}
+
 TvwVal
 tvw_net_qadd (TvwNet     *net,
               TvwVal      a,
@@ -759,17 +969,16 @@ tvw_net_qadd (TvwNet     *net,
   return tvw_net_add_node (net, &spec, NULL);
 }
 
-TvwVal
-tvw_net_qmax_pool2d (TvwNet *net,
-                     TvwVal  x,
-                     int     kernel,
-                     int     stride,
-                     int     padding)
+/* A pooling node of @cls with @params. */
+static TvwVal
+qpool_node (TvwNet                *net,
+            const TvwOpClass      *cls,
+            TvwVal                 x,
+            const TvwPool2dParams *params)
 {
-  const TvwPool2dParams params = { .kernel = kernel, .stride = stride, .padding = padding };
   TvwNodeSpec spec = {
-    .cls = &tvw_op_qmax_pool2d,
-    .params = &params, .params_size = sizeof params,
+    .cls = cls,
+    .params = params, .params_size = sizeof *params,
     .n_in = 1, .in = &x,
     .n_out = 1,
   };
@@ -778,16 +987,59 @@ tvw_net_qmax_pool2d (TvwNet *net,
 }
 
 TvwVal
+tvw_net_qmax_pool2d (TvwNet  *net,
+                     TvwVal   x,
+                     int      kernel,
+                     int      stride,
+                     int      padding,
+                     gboolean ceil_mode)
+{
+  const TvwPool2dParams params = {
+    .kernel = kernel, .stride = stride, .padding = padding, .ceil_mode = ceil_mode,
+  };
+
+  return qpool_node (net, &tvw_op_qmax_pool2d, x, &params);
+}
+
+TvwVal
+tvw_net_qavg_pool2d (TvwNet *net,
+                     TvwVal  x,
+                     int     kernel,
+                     int     stride,
+                     int     padding)
+{
+  const TvwPool2dParams params = {
+    .kernel = kernel, .stride = stride, .padding = padding, .count_include_pad = TRUE,
+  };
+
+  return qpool_node (net, &tvw_op_qavg_pool2d, x, &params);
+}
+
+TvwVal
 tvw_net_qadaptive_avg_pool2d (TvwNet *net,
                               TvwVal  x)
 {
   const TvwPool2dParams params = { .out_h = 1, .out_w = 1 };
+
+  return qpool_node (net, &tvw_op_qadaptive_avg_pool2d, x, &params);
+}
+
+TvwVal
+tvw_net_qcat (TvwNet       *net,
+              int           n_in,
+              const TvwVal *inputs,
+              const char   *name)
+{
+  const TvwDimParams params = { 1 };
+  TvwWeightSpec weights[2];
   TvwNodeSpec spec = {
-    .cls = &tvw_op_qadaptive_avg_pool2d,
+    .cls = &tvw_op_qcat, .name = name,
     .params = &params, .params_size = sizeof params,
-    .n_in = 1, .in = &x,
+    .n_in = n_in, .in = inputs,
+    .n_weights = 2, .weights = weights,
     .n_out = 1,
   };
 
+  qout_weights (weights, 0);
   return tvw_net_add_node (net, &spec, NULL);
 }

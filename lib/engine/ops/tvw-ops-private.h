@@ -109,6 +109,14 @@ typedef struct
   gint64   out_h, out_w;           /* adaptive */
 } TvwPool2dParams;
 
+/* PyTorch's pooling output size along one dimension (0 when the window
+ * does not fit). */
+gint64 tvw_pool_out          (gint64         size,
+                              int            kernel,
+                              int            stride,
+                              int            pad,
+                              gboolean       ceil_mode);
+
 /* ---- tvw-op-se.c: torchvision.ops.SqueezeExcitation as one node -------- */
 extern const TvwOpClass tvw_op_squeeze_excitation;
 
@@ -679,6 +687,8 @@ extern const TvwOpClass tvw_op_qlinear;
 extern const TvwOpClass tvw_op_qadd;
 extern const TvwOpClass tvw_op_qmax_pool2d;
 extern const TvwOpClass tvw_op_qadaptive_avg_pool2d;
+extern const TvwOpClass tvw_op_qcat;
+extern const TvwOpClass tvw_op_qavg_pool2d;
 
 typedef struct
 {
@@ -719,9 +729,32 @@ TvwVal tvw_net_qmax_pool2d   (TvwNet            *net,
                               TvwVal             x,
                               int                kernel,
                               int                stride,
+                              int                padding,
+                              gboolean           ceil_mode);
+/* avg_pool2d (x, kernel, stride, padding), count_include_pad, floor
+ * mode. */
+TvwVal tvw_net_qavg_pool2d   (TvwNet            *net,
+                              TvwVal             x,
+                              int                kernel,
+                              int                stride,
                               int                padding);
 /* adaptive_avg_pool2d (x, 1): N×C×H×W → N×C×1×1. */
 TvwVal tvw_net_qadaptive_avg_pool2d (TvwNet     *net,
                                      TvwVal      x);
+/* Declares the weights of Conv2d / ConvReLU2d “@name” (@kernel > 0) or
+ * Linear “@name” (@kernel 0) without running it (GoogLeNet's auxiliary
+ * heads); not @counted as parameters: as buffers. */
+void   tvw_net_declare_qconv (TvwNet            *net,
+                              const char        *name,
+                              int                in_channels,
+                              int                out_channels,
+                              int                kernel,
+                              gboolean           counted);
+/* FloatFunctional “@name”'s cat (inputs, dim=1) of @n_in N×Cᵢ×H×W maps:
+ * each input requantised to the module's scale and zero point. */
+TvwVal tvw_net_qcat          (TvwNet            *net,
+                              int                n_in,
+                              const TvwVal      *inputs,
+                              const char        *name);
 
 G_END_DECLS

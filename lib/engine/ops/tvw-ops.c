@@ -65,6 +65,8 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_qconv2d,
   &tvw_op_qlinear,
   &tvw_op_qadd,
+  &tvw_op_qcat,
+  &tvw_op_qavg_pool2d,
   &tvw_op_qmax_pool2d,
   &tvw_op_qadaptive_avg_pool2d,
   /* tvw-op-attention.c (tests/test-ops-attention.c) */
