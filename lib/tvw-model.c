@@ -357,9 +357,9 @@ net_for_checkpoint (TvwModel      *self,
   g_autoptr(GVariant) given = NULL;
   gboolean wants;
 
-  /* Options a bare checkpoint implies and nobody set (ViT's image size,
-   * from its position embedding). */
-  if (self->weights == NULL && self->arch->checkpoint_options != NULL)
+  /* Options a checkpoint implies and nobody set (ViT's image size, from
+   * its position embedding; MNASNet's version 1 stem). */
+  if (self->arch->checkpoint_options != NULL)
     {
       dict = g_variant_dict_new (self->options);
       if (self->arch->checkpoint_options (self->arch, ckpt, self->net, dict))

@@ -75,6 +75,15 @@ build_mnasnet (TvwNet                *net,
   for (int i = 0; i < 8; i++)
     depths[i] = tvw_blocks_make_divisible (base_depths[i] * cfg->alpha, 8);
 
+  /* Checkpoints saved before torchvision's MNASNet version 2 (the first
+   * mnasnet0_5 weights) have a stem of fixed width, 32 → 16, whatever
+   * alpha is (torchvision's _load_from_state_dict patches it in). */
+  if (tvw_build_config_get_int (config, "checkpoint_version", 2) == 1)
+    {
+      depths[0] = 32;
+      depths[1] = 16;
+    }
+
   /* layers.0–7: N×3×H×W → N×depths[1]×H/2×W/2 */
   x = tvw_blocks_conv_bn (net, x, "layers.", "0", "1", BN_EPS, depths[0], 3, 2, 1, 1,
                           TVW_ACT_RELU);
@@ -106,6 +115,29 @@ build_mnasnet (TvwNet                *net,
   return tvw_net_check (net, error);
 }
 
+/* A checkpoint whose stem starts with 32 channels where alpha gives
+ * another width is a version 1 checkpoint: the net is built again with its
+ * stem. */
+static gboolean
+mnasnet_checkpoint_options (const TvwArchitecture *arch,
+                            TvwCheckpoint         *ckpt,
+                            TvwNet                *net,
+                            GVariantDict          *options)
+{
+  const MNASNetConfig *cfg = arch->config;
+  const TvwCkptTensor *t = tvw_checkpoint_lookup (ckpt, "layers.0.weight");
+
+  if (t == NULL || t->n_dims != 4 || t->shape[0] != 32 ||
+      tvw_blocks_make_divisible (32 * cfg->alpha, 8) == 32 ||
+      g_variant_dict_contains (options, "checkpoint_version"))
+    return FALSE;
+
+  g_variant_dict_insert (options, "checkpoint_version", "x", (gint64) 1);
+  return TRUE;
+}
+
+static const char * const mnasnet_options[] = { "checkpoint_version", NULL };
+
 static const MNASNetConfig mnasnet0_5 =  { 0.5 };
 static const MNASNetConfig mnasnet0_75 = { 0.75 };
 static const MNASNetConfig mnasnet1_0 =  { 1.0 };
@@ -113,9 +145,9 @@ static const MNASNetConfig mnasnet1_3 =  { 1.3 };
 
 /* Every convolution is padded k / 2: a 1×1 input stays 1×1. */
 const TvwArchitecture tvw_mnasnet_architectures[] = {
-  { "mnasnet0_5",  1000, 1, build_mnasnet, &mnasnet0_5 },
-  { "mnasnet0_75", 1000, 1, build_mnasnet, &mnasnet0_75 },
-  { "mnasnet1_0",  1000, 1, build_mnasnet, &mnasnet1_0 },
-  { "mnasnet1_3",  1000, 1, build_mnasnet, &mnasnet1_3 },
+  { "mnasnet0_5",  1000, 1, build_mnasnet, &mnasnet0_5,  mnasnet_options, mnasnet_checkpoint_options },
+  { "mnasnet0_75", 1000, 1, build_mnasnet, &mnasnet0_75, mnasnet_options, mnasnet_checkpoint_options },
+  { "mnasnet1_0",  1000, 1, build_mnasnet, &mnasnet1_0,  mnasnet_options, mnasnet_checkpoint_options },
+  { "mnasnet1_3",  1000, 1, build_mnasnet, &mnasnet1_3,  mnasnet_options, mnasnet_checkpoint_options },
   { NULL }
 };

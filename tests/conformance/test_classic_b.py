@@ -157,7 +157,50 @@ def card_check(index):
     return (builder, len(inputs), check)
 
 
+def mnasnet_v1_check():
+    """A check for run_models: a version 1 MNASNet checkpoint (the first
+    mnasnet0_5 weights predate torchvision's version 2) has a stem of fixed
+    width, 32 → 16; torchvision patches it in when such a state_dict loads,
+    libtvw builds it when the checkpoint's layers.0 has 32 channels."""
+    from torch import nn
+    from torchvision.models.mnasnet import _BN_MOMENTUM, _get_depths, _stack
+
+    def check(tap, work, rng):
+        with no_init():
+            model = M.mnasnet0_5(weights=None)
+        depths = _get_depths(0.5)
+        v1_stem = [
+            nn.Conv2d(3, 32, 3, padding=1, stride=2, bias=False),
+            nn.BatchNorm2d(32, momentum=_BN_MOMENTUM),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(32, 32, 3, padding=1, stride=1, groups=32, bias=False),
+            nn.BatchNorm2d(32, momentum=_BN_MOMENTUM),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(32, 16, 1, padding=0, stride=1, bias=False),
+            nn.BatchNorm2d(16, momentum=_BN_MOMENTUM),
+            _stack(16, depths[2], 3, 2, 3, 3, _BN_MOMENTUM),
+        ]
+        for i, layer in enumerate(v1_stem):
+            model.layers[i] = layer
+        model = tvwconf.randomise(model, 1450)
+        ckpt = os.path.join(work, "mnasnet0_5_v1.pth")
+        torch.save(model.state_dict(), ckpt)
+        batch = rng.standard_normal((2, 3, 64, 72)).astype(np.float32)
+        with torch.no_grad():
+            ref = model(torch.from_numpy(batch)).numpy()
+        try:
+            got = tvwconf.run_forward("mnasnet0_5", ckpt, batch, work)
+            ok, diag = tvwconf.compare(got, ref)
+        except Exception as e:  # a crash of the CLI is a failure
+            ok, diag = False, str(e)
+        tap.ok(ok, "mnasnet0_5 version 1 checkpoint (fixed-width stem) batch 2 64x72", diag)
+        os.unlink(ckpt)
+
+    return ("mnasnet0_5", 1, check)
+
+
 if __name__ == "__main__":
     tvwconf.run_models(MODELS, seed=1300, rng_seed=13, construct=construct, timings=True,
                        extra=[card_check(i) for i in range(len(CARDS))] +
-                       [mismatch_check(i) for i in range(len(MISMATCHES))])
+                       [mismatch_check(i) for i in range(len(MISMATCHES))] +
+                       [mnasnet_v1_check()])
