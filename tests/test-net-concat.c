@@ -391,7 +391,7 @@ test_batch_norm_pitched (void)
   TvwArray x, weights[TVW_BATCH_NORM_N_WEIGHTS], out;
   TvwWeightSpec specs[TVW_BATCH_NORM_N_WEIGHTS];
   g_autofree float *buf = random_floats ((gsize) n * h * w * pitch, -2, 2);
-  g_autofree float *params[4] = { NULL };
+  float *params[4] = { NULL };
   TvwBatchNormParams p = { EPS, TVW_ACT_RELU };
   g_autoptr(GError) error = NULL;
   const gint64 shape[4] = { n, c, h, w };
@@ -430,6 +430,9 @@ test_batch_norm_pitched (void)
           g_assert_cmpfloat_with_epsilon (got, MAX (y, 0), 1e-5);
         }
   g_free (out.data);
+  /* g_autofree on an array would free only its first element */
+  for (int i = 0; i < 4; i++)
+    g_free (params[i]);
 }
 
 /* A 3×3 window by 2 in ceil mode over a 2×2 map: one window, clipped to

@@ -16,6 +16,10 @@
 
 #include "config.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+# include <cpuid.h>
+#endif
+
 #include <math.h>
 #include <string.h>
 
@@ -236,16 +240,22 @@ tile_vnni512 (int           rows,
 /* The best variant this set and CPU have, capped by the tests. */
 static int variant_limit = 2;
 
+/* CPUID directly: clang 14's __builtin_cpu_supports () knows neither
+ * "avx512vnni" nor "avxvnni".  This set runs only when the CPU (and the
+ * OS's saved state) has its base ISA, checked by the dispatcher. */
 static int
 best_variant (void)
 {
 #if defined(__AVX2__)
-  __builtin_cpu_init ();
+  unsigned int eax, ebx, ecx, edx;
+
 # if defined(__AVX512F__) && defined(__AVX512BW__)
-  if (__builtin_cpu_supports ("avx512vnni"))
+  /* AVX512_VNNI: leaf 7, subleaf 0, ECX bit 11 */
+  if (__get_cpuid_count (7, 0, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 11)) != 0)
     return 2;
 # else
-  if (__builtin_cpu_supports ("avxvnni"))
+  /* AVX-VNNI: leaf 7, subleaf 1, EAX bit 4 */
+  if (__get_cpuid_count (7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 4)) != 0)
     return 2;
 # endif
   return 1;
