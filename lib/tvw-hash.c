@@ -45,7 +45,8 @@ tvw_hash_bytes (const void *data,
                 gsize       length)
 {
   static GOnce once = G_ONCE_INIT;
-  const guint8 *p = data;
+  /* An empty run may come as NULL: no arithmetic on a null pointer. */
+  const guint8 *p = data != NULL ? data : (const guint8 *) "";
   const guint8 *end = p + (length & ~(gsize) 7);
   guint64 v0, v1, v2, v3, m, b = (guint64) length << 56;
 
