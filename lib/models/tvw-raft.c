@@ -74,7 +74,6 @@ encoder_block (TvwNet           *net,
                const RaftConfig *cfg,
                const char       *prefix,
                Norm              norm,
-               int               in,
                int               out,
                int               stride)
 {
@@ -84,7 +83,6 @@ encoder_block (TvwNet           *net,
   g_autofree char *ds = g_strconcat (prefix, ".downsample", NULL);
   TvwVal y;
 
-  (void) in;
   if (cfg->bottleneck)
     {
       y = conv_norm (net, x, c1, norm, out / 4, 1, 1, TRUE);
@@ -121,8 +119,7 @@ encoder (TvwNet           *net,
       {
         g_autofree char *block = g_strdup_printf ("%s.layer%d.%d", prefix, l + 1, b);
 
-        x = encoder_block (net, x, cfg, block, norm, b == 0 ? layers[l] : layers[l + 1],
-                           layers[l + 1], b == 0 ? strides[l] : 1);
+        x = encoder_block (net, x, cfg, block, norm, layers[l + 1], b == 0 ? strides[l] : 1);
       }
   return tvw_net_conv2d (net, x, conv, layers[4], 1, 1, 0, 1, 1, TRUE);
 }
