@@ -6,6 +6,7 @@
 #pragma once
 
 #include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
 #include <tvw.h>
 
 G_BEGIN_DECLS
@@ -23,6 +24,8 @@ typedef struct
 /* Prints "tvw COMMAND: message" on stderr and returns EXIT_FAILURE. */
 int      tvw_cli_fail          (const char   *command,
                                 const GError *error);
+/* Prints the JSON value @builder built, indented, and a newline. */
+void     tvw_cli_print_json    (JsonBuilder  *builder);
 /* Parses @argc/@argv with @entries; handles --help and errors the same way
  * for every command.  Returns FALSE with *status set when the command
  * should exit. */

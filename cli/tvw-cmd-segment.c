@@ -271,16 +271,7 @@ tvw_cmd_segment (int    argc,
   json_builder_end_object (out);
 
   if (json)
-    {
-      g_autoptr(JsonGenerator) gen = json_generator_new ();
-      g_autoptr(JsonNode) root = json_builder_get_root (out);
-      g_autofree char *text = NULL;
-
-      json_generator_set_root (gen, root);
-      json_generator_set_pretty (gen, TRUE);
-      text = json_generator_to_data (gen, NULL);
-      g_print ("%s\n", text);
-    }
+    tvw_cli_print_json (out);
 
   return failures > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -28,6 +28,19 @@ static const TvwCommand commands[] = {
   { "cache",      N_("List or remove cached weights"), tvw_cmd_cache },
 };
 
+void
+tvw_cli_print_json (JsonBuilder *builder)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  text = json_generator_to_data (gen, NULL);
+  g_print ("%s\n", text);
+}
+
 int
 tvw_cli_fail (const char   *command,
               const GError *error)
