@@ -18,6 +18,8 @@
 
 #pragma once
 
+#include <sys/stat.h>
+
 #include <gio/gio.h>
 
 #include "tvw-cache.h"
@@ -41,5 +43,36 @@ char       *tvw_cache_lookup          (const char     *url,
  * @sha256, so the next lookup does not hash it again. */
 void        _tvw_cache_remember_verified (const char  *path,
                                           const char  *sha256);
+
+/* Shared by tvw-cache.c (paths, lookups), tvw-cache-verify.c (verification
+ * records), tvw-cache-fetch.c (downloads) and tvw-cache-list.c (`tvw cache`). */
+typedef enum
+{
+  TVW_CACHE_CHECK_OK,
+  TVW_CACHE_CHECK_MISSING,
+  TVW_CACHE_CHECK_CORRUPT,
+  TVW_CACHE_CHECK_FAILED,
+} TvwCacheCheck;
+
+gboolean       tvw_cache_is_valid_file_name (const char     *name);
+void           tvw_cache_get_search_dirs    (char          **tvw_dir,
+                                             char          **torch_dir);
+char          *tvw_cache_lookup_name        (const char     *url,
+                                             const char     *name,
+                                             const char     *hash_prefix,
+                                             GCancellable   *cancellable,
+                                             GError        **error);
+char          *tvw_cache_lookup_verified    (const char     *path,
+                                             const struct stat *st);
+void           tvw_cache_forget_verified    (const char     *path);
+TvwCacheCheck  tvw_cache_check_file         (const char     *dir,
+                                             const char     *name,
+                                             const char     *hash_prefix,
+                                             gboolean        may_hash,
+                                             char          **out_path,
+                                             GCancellable   *cancellable,
+                                             GError        **error);
+void           tvw_cache_lock_release       (const char     *lock_path,
+                                             int             fd);
 
 G_END_DECLS
