@@ -93,7 +93,7 @@ tvw_conv_scratch_floats (const TvwConvParams *p,
 
   if (p->winograd)
     return tvw_winograd_scratch_floats (p, n_threads);
-  if (p->depthwise || conv_is_direct (p))
+  if (conv_is_direct (p))
     return 0;
 
   conv_split (p, n_threads, &s);
@@ -223,70 +223,6 @@ typedef struct
 } ConvJob;
 
 static void
-depthwise_range (gpointer data,
-                 gsize    begin,
-                 gsize    end,
-                 int      thread)
-{
-  const ConvJob *job = data;
-  const TvwConvParams *p = job->p;
-  const float *input = job->input;
-  const float *residual = job->residual;
-  float *output = job->output;
-  const int c = p->cout;
-
-  for (int row = (int) begin; row < (int) end; row++)
-    {
-      const int b = row / p->oh;
-      const int oy = row % p->oh;
-      const float *img = input + (gsize) b * p->h * p->w * c;
-
-      for (int ox = 0; ox < p->ow; ox++)
-        {
-          gsize at = (((gsize) b * p->oh + oy) * p->ow + ox) * c;
-          float *o = output + at;
-
-          memcpy (o, p->bias, c * sizeof (float));
-          for (int ky = 0; ky < p->kh; ky++)
-            {
-              const int iy = oy * p->sh - p->ph + ky * p->dh;
-
-              if (iy < 0 || iy >= p->h)
-                continue;
-
-              for (int kx = 0; kx < p->kw; kx++)
-                {
-                  const int ix = ox * p->sw - p->pw + kx * p->dw;
-                  const float *in;
-                  const float *wt;
-
-                  if (ix < 0 || ix >= p->w)
-                    continue;
-
-                  in = img + ((gsize) iy * p->w + ix) * c;
-                  wt = p->weight + (gsize) (ky * p->kw + kx) * c;
-                  for (int ch = 0; ch < c; ch++)
-                    o[ch] += in[ch] * wt[ch];
-                }
-            }
-          epilogue (o, 1, c, c, NULL, residual != NULL ? residual + at : NULL, p->act);
-        }
-    }
-}
-
-static void
-depthwise (const TvwConvParams *p,
-           const float         *input,
-           const float         *residual,
-           float               *output,
-           int                  n_threads)
-{
-  ConvJob job = { .p = p, .input = input, .residual = residual, .output = output };
-
-  tvw_parallel_range ((gsize) p->n * p->oh, n_threads, depthwise_range, &job);
-}
-
-static void
 conv_task (gpointer data,
            int      task,
            int      thread)
@@ -362,11 +298,9 @@ tvw_kernel_conv2d (const TvwConvParams *p,
 {
   ConvJob job = { p, input, residual, output, scratch, scratch_per_thread, { 0 } };
 
-  if (p->depthwise)
-    {
-      depthwise (p, input, residual, output, n_threads);
-      return;
-    }
+  /* Depthwise convolutions never come here: tvw_kernel_grouped_conv2d ()
+   * takes them (tvw_kernel_grouped_supports ()). */
+  g_assert (!p->depthwise);
   if (p->winograd)
     {
       tvw_kernel_winograd_conv2d (p, input, residual, output, scratch, scratch_per_thread, n_threads);

@@ -388,6 +388,8 @@ conv_scratch (const TvwOpCall *call)
   TvwConvParams kp;
 
   conv_kernel_params (call, &kp);
+  if (tvw_kernel_grouped_supports (&kp))
+    return 0;
   return tvw_conv_scratch_floats (&kp, call->n_threads) * sizeof (float);
 }
 
