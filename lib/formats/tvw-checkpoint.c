@@ -68,19 +68,43 @@ tvw_ckpt_dtype_name (TvwCkptDType dtype)
 }
 
 void
+tvw_file_error_valist (GError     **error,
+                       const char  *display_name,
+                       const char  *format,
+                       va_list      args)
+{
+  g_autofree char *msg = NULL;
+
+  if (error == NULL)
+    return;
+  msg = g_strdup_vprintf (format, args);
+  g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA, "%s: %s", display_name, msg);
+}
+
+void
+tvw_file_error (GError     **error,
+                const char  *display_name,
+                const char  *format,
+                ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  tvw_file_error_valist (error, display_name, format, args);
+  va_end (args);
+}
+
+void
 tvw_ckpt_set_error (TvwCheckpoint  *self,
                     GError        **error,
                     const char     *format,
                     ...)
 {
-  g_autofree char *msg = NULL;
   va_list args;
 
   va_start (args, format);
-  msg = g_strdup_vprintf (format, args);
+  tvw_file_error_valist (error, self->display_name, format, args);
   va_end (args);
-  g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA, "%s: %s",
-               self->display_name, msg);
 }
 
 void

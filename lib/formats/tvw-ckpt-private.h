@@ -262,7 +262,17 @@ void         tvw_ckpt_prefetch     (const guint8       *data,
                                     guint64             offset,
                                     guint64             len);
 
-/* Sets a TVW_ERROR_INVALID_DATA error "NAME: message". */
+/* Sets a TVW_ERROR_INVALID_DATA error "@display_name: message": the one
+ * form every reader (zip, pickle, torch, safetensors) reports bad data in. */
+void         tvw_file_error_valist (GError            **error,
+                                    const char         *display_name,
+                                    const char         *format,
+                                    va_list             args) G_GNUC_PRINTF (3, 0);
+void         tvw_file_error        (GError            **error,
+                                    const char         *display_name,
+                                    const char         *format,
+                                    ...) G_GNUC_PRINTF (3, 4);
+/* tvw_file_error_valist () with the checkpoint's name. */
 void         tvw_ckpt_set_error    (TvwCheckpoint      *self,
                                     GError            **error,
                                     const char         *format,

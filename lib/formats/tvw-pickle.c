@@ -109,11 +109,8 @@ tvw_pickle_set_error (TvwPickle   *self,
   va_start (args, format);
   msg = g_strdup_vprintf (format, args);
   va_end (args);
-
-  g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
-               "%s: %s, byte %" G_GSIZE_FORMAT ": %s",
-               self->display_name, self->what ? self->what : "pickle",
-               self->op_pos, msg);
+  tvw_file_error (error, self->display_name, "%s, byte %" G_GSIZE_FORMAT ": %s",
+                  self->what ? self->what : "pickle", self->op_pos, msg);
 }
 
 TvwPickle *

@@ -42,14 +42,11 @@ zip_error (TvwZip      *self,
            const char  *format,
            ...)
 {
-  g_autofree char *msg = NULL;
   va_list args;
 
   va_start (args, format);
-  msg = g_strdup_vprintf (format, args);
+  tvw_file_error_valist (error, self->display_name, format, args);
   va_end (args);
-  g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA, "%s: %s",
-               self->display_name, msg);
 }
 
 static void
