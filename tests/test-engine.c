@@ -797,6 +797,55 @@ test_dynamic_shapes (void)
     }
 }
 
+/* A module applied twice with tvw_net_set_param_sharing () is one set of
+ * parameters and one copy of packed weights; the result is the module
+ * applied twice. */
+static void
+test_shared_packing (void)
+{
+  const gint64 shape[4] = { 1, 16, 6, 6 };
+  g_autofree float *input = random_buffer (16 * 36);
+  gsize bytes[2];
+  float *result[2];
+
+  for (int shared = 0; shared < 2; shared++)
+    {
+      g_autoptr(TvwNet) net = tvw_net_new ();
+      g_autoptr(GError) error = NULL;
+      TvwArray in, out;
+      TvwVal x;
+
+      x = tvw_net_input_full (net, "x", TVW_ELEM_F32, 4, shape);
+      tvw_net_set_param_sharing (net, shared);
+      x = tvw_net_conv2d (net, x, "conv", 16, 3, 1, 1, 1, 1, TRUE);
+      x = tvw_net_conv2d (net, x, shared ? "conv" : "conv2", 16, 3, 1, 1, 1, 1, TRUE);
+      tvw_net_output (net, "y", x);
+      g_assert_true (tvw_net_check (net, &error));
+      tvw_net_init_random (net, 5);
+      if (!shared)
+        {
+          /* The same values under the second name. */
+          memcpy (param (net, "conv2.weight"), param (net, "conv.weight"), 16 * 16 * 9 * sizeof (float));
+          memcpy (param (net, "conv2.bias"), param (net, "conv.bias"), 16 * sizeof (float));
+        }
+      g_assert_true (tvw_net_prepare (net, &error));
+      bytes[shared] = tvw_net_get_packed_bytes (net);
+
+      tvw_array_init (&in, TVW_ELEM_F32, 4, shape);
+      in.data = input;
+      g_assert_true (tvw_net_run_arrays (net, &in, 1, NULL, &out, &error));
+      g_assert_no_error (error);
+      result[shared] = out.data;
+    }
+
+  g_assert_cmpuint (bytes[1], >, 0);
+  g_assert_cmpuint (bytes[1] * 2, ==, bytes[0]);
+  for (int i = 0; i < 16 * 36; i++)
+    g_assert_cmpfloat (result[0][i], ==, result[1][i]);
+  g_free (result[0]);
+  g_free (result[1]);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -814,6 +863,7 @@ main (int   argc,
   g_test_add_func ("/tvw/engine/thread-pool", test_thread_pool);
   g_test_add_func ("/tvw/engine/fp-mode-restored", test_fp_mode_restored);
   g_test_add_func ("/tvw/engine/graph/named-outputs", test_named_outputs);
+  g_test_add_func ("/tvw/engine/graph/shared-packing", test_shared_packing);
   g_test_add_func ("/tvw/engine/graph/permuted-input-is-a-view", test_permuted_input);
   g_test_add_func ("/tvw/engine/graph/malformed", test_malformed_graph);
   g_test_add_func ("/tvw/engine/graph/data-dependent-shapes", test_dynamic_shapes);

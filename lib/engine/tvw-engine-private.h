@@ -212,9 +212,14 @@ void        tvw_net_set_param_data     (TvwNet              *net,
  * initialisation would (random weights, identity BatchNorm). */
 void      tvw_net_init_random          (TvwNet              *net,
                                         guint32              seed);
-/* Folds and packs.  Must be called after binding, before running. */
+/* Folds and packs.  Must be called after binding, before running.  Nodes
+ * applying the same shared parameters (tvw_net_set_param_sharing ()) the
+ * same way share one copy of their packed weights. */
 gboolean  tvw_net_prepare              (TvwNet              *net,
                                         GError             **error);
+/* Bytes of packed weights tvw_net_prepare () made (before rounding the
+ * mapping up to whole pages). */
+gsize     tvw_net_get_packed_bytes     (TvwNet              *net);
 
 /* Runs the network.  @inputs: one contiguous row-major array per graph
  * input, in order (f32).  @outputs: one per graph output, filled with

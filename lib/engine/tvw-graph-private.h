@@ -47,6 +47,7 @@ typedef struct
 typedef struct
 {
   TvwOpCall  call;
+  gsize      params_size;    /* of call.params */
   int       *in;             /* [call.n_in] values */
   int       *out;            /* [call.n_out] values */
   int       *weight;         /* [call.n_weights] params */
@@ -69,6 +70,7 @@ struct _TvwNet
   GPtrArray  *params;        /* TvwParam, declaration order */
   GHashTable *param_index;
   gboolean    share_params;  /* tvw_net_set_param_sharing () */
+  gboolean    params_shared; /* some node reuses another's parameters */
   GArray     *inputs;        /* TvwPort */
   GArray     *outputs;       /* TvwPort */
   GError     *error;         /* the first construction error */
@@ -89,6 +91,7 @@ struct _TvwNet
   /* Every packed weight (cls->packed_bytes ()) in one mapping. */
   guint8     *weights;
   gsize       weights_bytes;
+  gsize       packed_bytes;  /* used of it */
 };
 
 static inline TvwValue *

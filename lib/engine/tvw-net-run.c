@@ -83,6 +83,35 @@ bind_weights (TvwNet   *net,
   return TRUE;
 }
 
+/* Whether nodes @a and @b pack the same bytes: the same op on the same
+ * parameters (a module applied several times, as RAFT's update block is
+ * once per iteration), with the same op parameters and input shapes. */
+static gboolean
+same_packing (TvwNet  *net,
+              TvwNode *a,
+              TvwNode *b)
+{
+  if (a->call.cls != b->call.cls || a->params_size != b->params_size ||
+      a->call.n_weights != b->call.n_weights || a->call.n_in != b->call.n_in)
+    return FALSE;
+  if (a->params_size > 0 && memcmp (a->call.params, b->call.params, a->params_size) != 0)
+    return FALSE;
+  for (int w = 0; w < a->call.n_weights; w++)
+    if (a->weight[w] != b->weight[w])
+      return FALSE;
+  for (int i = 0; i < a->call.n_in; i++)
+    {
+      const TvwArray *x = &tvw_net_value (net, a->in[i])->a;
+      const TvwArray *y = &tvw_net_value (net, b->in[i])->a;
+
+      if (x->elem != y->elem || x->rank != y->rank ||
+          memcmp (x->shape, y->shape, x->rank * sizeof x->shape[0]) != 0)
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
 gboolean
 tvw_net_prepare (TvwNet  *net,
                  GError **error)
@@ -90,6 +119,8 @@ tvw_net_prepare (TvwNet  *net,
   const guint n_nodes = net->nodes->len;
   g_autofree gpointer *prepared = g_new0 (gpointer, MAX (n_nodes, 1));
   g_autofree gsize *offsets = g_new0 (gsize, MAX (n_nodes, 1));
+  /* The earlier node whose packed weights a node reuses, or -1. */
+  g_autofree int *packed_like = g_new (int, MAX (n_nodes, 1));
   g_autoptr(GArray) items = g_array_new (FALSE, FALSE, sizeof (PackItem));
   gsize total = 0, arena_bytes = 0;
   guint8 *arena = NULL;
@@ -99,6 +130,8 @@ tvw_net_prepare (TvwNet  *net,
     return FALSE;
   if (!net->finalized)
     tvw_net_run_passes (net);
+  for (guint i = 0; i < n_nodes; i++)
+    packed_like[i] = -1;
 
   /* Everything is checked and made aside before anything changes: a
    * failure leaves the net as it was. */
@@ -132,8 +165,24 @@ tvw_net_prepare (TvwNet  *net,
 
       if (call.cls->packed_bytes != NULL)
         {
-          offsets[i] = total;
-          total += ALIGN_UP (call.cls->packed_bytes (&call), TVW_ARENA_ALIGN);
+          gsize bytes = call.cls->packed_bytes (&call);
+
+          /* Parameters shared between nodes (tvw_net_set_param_sharing ())
+           * are packed once. */
+          for (guint j = 0; j < i && net->params_shared; j++)
+            if (packed_like[j] < 0 && !tvw_net_node (net, j)->dead &&
+                tvw_net_node (net, j)->call.cls->packed_bytes != NULL &&
+                same_packing (net, tvw_net_node (net, j), n))
+              {
+                packed_like[i] = (int) j;
+                offsets[i] = offsets[j];
+                break;
+              }
+          if (packed_like[i] < 0)
+            {
+              offsets[i] = total;
+              total += ALIGN_UP (bytes, TVW_ARENA_ALIGN);
+            }
         }
     }
 
@@ -172,6 +221,8 @@ tvw_net_prepare (TvwNet  *net,
       if (n->call.cls->packed_bytes == NULL)
         continue;
       n->call.packed = arena + offsets[i];
+      if (packed_like[i] >= 0)
+        continue;
       pieces = n->call.cls->pack_pieces (&n->call);
       for (int b = 0; b < pieces; b++)
         g_array_append_val (items, ((PackItem) { &n->call, b, b + 1 }));
@@ -185,10 +236,17 @@ tvw_net_prepare (TvwNet  *net,
     munmap (net->weights, net->weights_bytes);
   net->weights = arena;
   net->weights_bytes = arena_bytes;
+  net->packed_bytes = total;
   net->prepared = TRUE;
   net->planned = FALSE;   /* kernels and scratch may have changed */
 
   return TRUE;
+}
+
+gsize
+tvw_net_get_packed_bytes (TvwNet *net)
+{
+  return net->packed_bytes;
 }
 
 /* Running */

@@ -281,6 +281,7 @@ tvw_net_add_node (TvwNet            *net,
   n->call.cls = spec->cls;
   n->call.name = g_strdup (spec->name);
   n->call.params = spec->params_size > 0 ? g_memdup2 (spec->params, spec->params_size) : NULL;
+  n->params_size = spec->params_size;
   n->call.n_in = spec->n_in;
   n->call.in = g_new0 (TvwArray, MAX (spec->n_in, 1));
   n->call.n_out = spec->n_out;
@@ -307,6 +308,7 @@ tvw_net_add_node (TvwNet            *net,
 
       if (p != NULL)
         {
+          net->params_shared = TRUE;
           n->weight[i] = param_position (net, p);
           n->call.weights[i] = p->desc;
           continue;
