@@ -7,6 +7,8 @@
 
 #include <stdlib.h>
 
+#include <glib/gi18n-lib.h>
+
 #include "tvw-error.h"
 #include "tvw-transform.h"
 #include "tvw-cache-private.h"
@@ -479,7 +481,7 @@ tvw_model_initable_init (GInitable     *initable,
   if (self->architecture == NULL)
     {
       g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                   "A model needs an architecture or weights");
+                   _("A model needs an architecture or weights"));
       return FALSE;
     }
 
@@ -487,7 +489,7 @@ tvw_model_initable_init (GInitable     *initable,
       g_strcmp0 (tvw_weights_get_builder (self->weights), self->architecture) != 0)
     {
       g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                   "The weights %s are for %s, not %s",
+                   _("The weights %s are for %s, not %s"),
                    tvw_weights_get_full_name (self->weights),
                    tvw_weights_get_builder (self->weights), self->architecture);
       return FALSE;
@@ -498,10 +500,10 @@ tvw_model_initable_init (GInitable     *initable,
     {
       if (tvw_model_architecture_known (self->architecture))
         g_set_error (error, TVW_ERROR, TVW_ERROR_UNSUPPORTED,
-                     "The architecture %s is not implemented by libtvw yet", self->architecture);
+                     _("The architecture %s is not implemented by libtvw yet"), self->architecture);
       else
         g_set_error (error, TVW_ERROR, TVW_ERROR_NOT_FOUND,
-                     "Unknown architecture “%s”", self->architecture);
+                     _("Unknown architecture “%s”"), self->architecture);
       return FALSE;
     }
 
@@ -514,7 +516,7 @@ tvw_model_initable_init (GInitable     *initable,
         {
           /* torchvision refuses this too (_ovewrite_named_param). */
           g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                       "The parameter num_classes expected value %u but got %u instead",
+                       _("The parameter num_classes expected value %u but got %u instead"),
                        from_weights, self->num_classes);
           return FALSE;
         }
@@ -893,7 +895,7 @@ tvw_model_get_parameter_shape (TvwModel    *self,
 
   *n_dims = 0;
   g_set_error (error, TVW_ERROR, TVW_ERROR_NOT_FOUND,
-               "%s has no parameter “%s”", self->arch->name, name);
+               _("%s has no parameter “%s”"), self->arch->name, name);
   return NULL;
 }
 
@@ -957,8 +959,8 @@ check_input (TvwModel   *self,
   if (n_dims != rank && n_dims != rank - 1)
     {
       g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                   rank == 5 ? "%s expects an N×C×T×H×W batch of clips, not a tensor of %u dimensions"
-                             : "%s expects an N×C×H×W batch, not a tensor of %u dimensions",
+                   rank == 5 ? _("%s expects an N×C×T×H×W batch of clips, not a tensor of %u dimensions")
+                             : _("%s expects an N×C×H×W batch, not a tensor of %u dimensions"),
                    self->architecture, n_dims);
       return FALSE;
     }
@@ -972,8 +974,8 @@ check_input (TvwModel   *self,
   if (c != 3)
     {
       g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                   "%s expects 3 input channels, not %" G_GINT64_FORMAT,
-                   self->architecture, c);
+                   _("%s expects 3 input channels, not %lld"),
+                   self->architecture, (long long) c);
       return FALSE;
     }
 
@@ -984,16 +986,17 @@ check_input (TvwModel   *self,
     {
       if (rank == 5)
         g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                     "%s cannot take a batch of %" G_GINT64_FORMAT " clips of %" G_GINT64_FORMAT
-                     " frames of %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT
-                     " (sizes from %u to %d, at most %d pixels in a batch)",
-                     self->architecture, n, t, h, w, self->arch->min_size,
+                     _("%s cannot take a batch of %lld clips of %lld frames of %lld×%lld "
+                       "(sizes from %u to %d, at most %d pixels in a batch)"),
+                     self->architecture, (long long) n, (long long) t, (long long) h,
+                     (long long) w, self->arch->min_size,
                      TVW_MODEL_MAX_INPUT_SIZE, TVW_MODEL_MAX_INPUT_PIXELS);
       else
         g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                     "%s cannot take a batch of %" G_GINT64_FORMAT " images of %" G_GINT64_FORMAT
-                     "×%" G_GINT64_FORMAT " (sizes from %u to %d, at most %d pixels in a batch)",
-                     self->architecture, n, h, w, self->arch->min_size,
+                     _("%s cannot take a batch of %lld images of %lld×%lld "
+                       "(sizes from %u to %d, at most %d pixels in a batch)"),
+                     self->architecture, (long long) n, (long long) h, (long long) w,
+                     self->arch->min_size,
                      TVW_MODEL_MAX_INPUT_SIZE, TVW_MODEL_MAX_INPUT_PIXELS);
       return FALSE;
     }
@@ -1001,9 +1004,8 @@ check_input (TvwModel   *self,
   if (h % multiple != 0 || w % multiple != 0)
     {
       g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                   "%s needs heights and widths divisible by %u, not %" G_GINT64_FORMAT
-                   "×%" G_GINT64_FORMAT " (%s)",
-                   self->architecture, multiple, h, w, name);
+                   _("%s needs heights and widths divisible by %u, not %lld×%lld (%s)"),
+                   self->architecture, multiple, (long long) h, (long long) w, name);
       return FALSE;
     }
 
@@ -1378,7 +1380,7 @@ tvw_model_predictions_from_output (TvwModel   *self,
       tvw_tensor_get_n_dims (output) > 2)
     {
       g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                   "Predictions need the output of one image");
+                   _("Predictions need the output of one image"));
       return NULL;
     }
 
@@ -1600,7 +1602,7 @@ tvw_model_segment (TvwModel      *self,
   if (tvw_tensor_get_n_dims (output) != 4)
     {
       g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                   "%s is not a semantic segmentation model", self->architecture);
+                   _("%s is not a semantic segmentation model"), self->architecture);
       return NULL;
     }
 
