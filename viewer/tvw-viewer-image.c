@@ -40,6 +40,7 @@ struct _TvwViewerImage
   char                *weights_name;
   TvwViewerImageState  state;
   guint                readable : 1;
+  guint                waiting_busy : 1;
 };
 
 G_DEFINE_FINAL_TYPE (TvwViewerImage, tvw_viewer_image, G_TYPE_OBJECT)
@@ -402,19 +403,32 @@ set_predictions (TvwViewerImage *self,
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_PREDICTIONS]);
 }
 
-/* Drops the results of other weights: there are none that can run now. */
+/* Drops the results of other weights: there are none that can run now.
+ * @busy says whether something is under way (a download, loading) or the
+ * user has to act. */
 void
 tvw_viewer_image_set_waiting (TvwViewerImage *self,
-                              const char     *message)
+                              const char     *message,
+                              gboolean        busy)
 {
   g_return_if_fail (TVW_VIEWER_IS_IMAGE (self));
 
   if (!self->readable)
     return;
 
+  self->waiting_busy = !!busy;
+
   set_texture (self, &self->crop, NULL, props[PROP_CROP]);
   set_predictions (self, NULL, NULL);
   set_state (self, TVW_VIEWER_IMAGE_STATE_WAITING, message);
+}
+
+gboolean
+tvw_viewer_image_is_waiting_busy (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), FALSE);
+
+  return self->state == TVW_VIEWER_IMAGE_STATE_WAITING && self->waiting_busy;
 }
 
 /* The worker thread's side. */

@@ -6,6 +6,8 @@
 
 #pragma once
 
+#include <adwaita.h>
+
 #include "tvw-viewer-image.h"
 #include "tvw-viewer-window.h"
 
@@ -37,5 +39,11 @@ void           _tvw_viewer_window_set_test_report      (TvwViewerWindow  *self,
                                                         const char       *screenshot_path);
 const char    *_tvw_viewer_window_get_status_title     (TvwViewerWindow  *self);
 gboolean       _tvw_viewer_window_can_download         (TvwViewerWindow  *self);
+gboolean       _tvw_viewer_window_is_narrow            (TvwViewerWindow  *self);
+const char    *_tvw_viewer_window_get_status_subtitle  (TvwViewerWindow  *self);
+const char    *_tvw_viewer_window_get_status_details   (TvwViewerWindow  *self);
+const char    *_tvw_viewer_window_get_notice           (TvwViewerWindow  *self,
+                                                        GtkWidget       **button);
+AdwFlap       *_tvw_viewer_window_get_flap             (TvwViewerWindow  *self);
 
 G_END_DECLS

@@ -38,6 +38,7 @@ typedef enum
   MODEL_STATE_UNRUNNABLE,
   MODEL_STATE_NEEDS_DOWNLOAD,
   MODEL_STATE_DOWNLOADING,
+  MODEL_STATE_DOWNLOAD_FAILED,
   MODEL_STATE_LOADING,
   MODEL_STATE_READY,
   MODEL_STATE_FAILED,
@@ -59,7 +60,10 @@ struct _TvwViewerWindow
   TvwWeights            *weights;
   TvwModel              *model;
   ModelState             model_state;
-  char                  *model_error;
+  char                  *model_error;     /* a sentence for people */
+  char                  *error_details;   /* the error's own message */
+  TvwWeights            *general_weights;
+  GtkSortListModel      *sorted_enums;
   GCancellable          *model_cancellable;
   goffset                download_current;
   goffset                download_total;
@@ -71,6 +75,8 @@ struct _TvwViewerWindow
   GdkPaintable          *paintable;
   guint                  settle_source;
   guint                  reported : 1;
+  guint                  narrow : 1;
+  guint                  narrow_source;
 
   /* Template children. */
   AdwWindowTitle        *window_title;
@@ -85,7 +91,15 @@ struct _TvwViewerWindow
   GtkSpinner            *status_spinner;
   GtkWidget             *download_button;
   GtkProgressBar        *progress_bar;
+  GtkWidget             *progress_row;
   GtkWidget             *cancel_button;
+  AdwExpanderRow        *details_row;
+  GtkLabel              *details_label;
+  GtkRevealer           *notice_revealer;
+  GtkBox                *notice_box;
+  GtkImage              *notice_icon;
+  GtkLabel              *notice_label;
+  GtkButton             *notice_button;
   TvwViewerWeightsPanel *weights_panel;
   GtkRevealer           *drop_revealer;
   GtkStack              *content_stack;
@@ -134,7 +148,11 @@ waiting_message (TvwViewerWindow *self)
       return g_strdup_printf (_("These weights cannot run here: %s"),
                               tvw_viewer_weights_get_unrunnable_reason (self->weights));
     case MODEL_STATE_NEEDS_DOWNLOAD:
+      if (tvw_get_offline ())
+        return g_strdup (_("The chosen weights are not on this computer, and there is no network to download them"));
       return g_strdup (_("Download the weights to classify this image"));
+    case MODEL_STATE_DOWNLOAD_FAILED:
+      return g_strdup (_("The download of the weights failed"));
     case MODEL_STATE_DOWNLOADING:
       return g_strdup (_("Waiting for the download of the weights"));
     case MODEL_STATE_LOADING:
@@ -146,6 +164,68 @@ waiting_message (TvwViewerWindow *self)
     default:
       return g_strdup (_("Choose weights to classify this image"));
     }
+}
+
+/* The line above the images: what the chosen weights can tell, and what
+ * to do when they cannot run and the sidebar is out of sight. */
+static void
+update_notice (TvwViewerWindow *self)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *button = NULL;
+  const char *action = NULL;
+  const char *icon = "dialog-information-symbolic";
+  gboolean markup = TRUE;
+  gboolean sidebar_shown;
+
+  if (self->flap == NULL)
+    return;
+
+  sidebar_shown = adw_flap_get_reveal_flap (self->flap);
+
+  if (!sidebar_shown && self->model_state != MODEL_STATE_READY &&
+      self->model_state != MODEL_STATE_LOADING && self->model_state != MODEL_STATE_DOWNLOADING)
+    {
+      const char *title = adw_preferences_row_get_title (ADW_PREFERENCES_ROW (self->status_row));
+      const char *subtitle = adw_action_row_get_subtitle (self->status_row);
+
+      /* The status row's title and subtitle, as the row shows them. */
+      text = subtitle != NULL && *subtitle != '\0'
+               ? g_markup_printf_escaped ("<b>%s</b>\n%s", title, subtitle)
+               : g_markup_printf_escaped ("<b>%s</b>", title);
+      icon = self->model_state == MODEL_STATE_UNRUNNABLE || self->model_state == MODEL_STATE_NONE
+               ? "dialog-information-symbolic" : "dialog-warning-symbolic";
+      if (self->can_download)
+        {
+          button = g_strdup (gtk_button_get_label (GTK_BUTTON (self->download_button)));
+          action = "win.download";
+        }
+      else
+        {
+          button = g_strdup (_("Choose _Weights"));
+          action = "win.toggle-sidebar";
+        }
+    }
+  else if (self->weights != NULL && (text = tvw_viewer_weights_describe_scope (self->weights)) != NULL)
+    {
+      markup = FALSE;
+      if (!tvw_get_offline () && self->general_weights != NULL && self->general_weights != self->weights)
+        {
+          g_autofree char *name = tvw_viewer_weights_enum_get_display_name (tvw_weights_get_enum (self->general_weights));
+
+          /* Translators: a button that chooses general-purpose weights, e.g. “Use EfficientNet V2 S” */
+          button = g_strdup_printf (_("_Use %s"), name);
+          action = "win.use-general-weights";
+        }
+    }
+
+  gtk_label_set_label (self->notice_label, text != NULL ? text : "");
+  gtk_label_set_use_markup (self->notice_label, markup);
+  gtk_image_set_from_icon_name (self->notice_icon, icon);
+  gtk_widget_set_visible (GTK_WIDGET (self->notice_button), button != NULL);
+  gtk_button_set_label (self->notice_button, button != NULL ? button : "");
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->notice_button), action);
+  gtk_revealer_set_reveal_child (self->notice_revealer, text != NULL);
 }
 
 static char *
@@ -163,6 +243,7 @@ update_status (TvwViewerWindow *self)
   gboolean spinning = FALSE;
   gboolean show_download = FALSE;
   gboolean show_progress = FALSE;
+  gboolean show_details = FALSE;
   gboolean offline = tvw_get_offline ();
 
   switch (self->model_state)
@@ -180,9 +261,8 @@ update_status (TvwViewerWindow *self)
 
     case MODEL_STATE_NEEDS_DOWNLOAD:
       {
-        g_autoptr(GVariant) file_size = tvw_weights_lookup_meta (self->weights, "_file_size");
-        g_autoptr(GUri) uri = g_uri_parse (tvw_weights_get_url (self->weights), G_URI_FLAGS_NONE, NULL);
-        const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+        g_autofree char *size = tvw_viewer_weights_describe_download_size (self->weights);
+        g_autofree char *source = tvw_viewer_weights_get_download_source (self->weights);
 
         title = g_strdup (_("The weights must be downloaded first"));
         icon = "folder-download-symbolic";
@@ -190,18 +270,23 @@ update_status (TvwViewerWindow *self)
         gtk_button_set_label (GTK_BUTTON (self->download_button), _("_Download"));
 
         if (offline)
-          subtitle = g_strdup (_("Offline mode is on (TVW_OFFLINE), so nothing is downloaded"));
-        else if (file_size != NULL && g_variant_is_of_type (file_size, G_VARIANT_TYPE_DOUBLE) && host != NULL)
-          {
-            g_autofree char *size = tvw_viewer_format_megabytes (g_variant_get_double (file_size));
-
-            /* Translators: a download size and the server, e.g. “97.8 MB from download.pytorch.org” */
-            subtitle = g_strdup_printf (_("%s from %s"), size, host);
-          }
-        else if (host != NULL)
+          subtitle = g_strdup (_("There is no network access, so nothing can be downloaded now"));
+        else if (size != NULL && source != NULL)
+          /* Translators: a download size and the server, e.g. “97.8 MB from download.pytorch.org” */
+          subtitle = g_strdup_printf (_("%s from %s"), size, source);
+        else if (source != NULL)
           /* Translators: the server a download comes from */
-          subtitle = g_strdup_printf (_("From %s"), host);
+          subtitle = g_strdup_printf (_("From %s"), source);
       }
+      break;
+
+    case MODEL_STATE_DOWNLOAD_FAILED:
+      title = g_strdup (_("The download failed"));
+      subtitle = g_strdup (self->model_error);
+      icon = "dialog-error-symbolic";
+      show_download = TRUE;
+      show_details = TRUE;
+      gtk_button_set_label (GTK_BUTTON (self->download_button), _("_Try Again"));
       break;
 
     case MODEL_STATE_DOWNLOADING:
@@ -241,6 +326,7 @@ update_status (TvwViewerWindow *self)
       subtitle = g_strdup (self->model_error);
       icon = "dialog-error-symbolic";
       show_download = TRUE;
+      show_details = TRUE;
       gtk_button_set_label (GTK_BUTTON (self->download_button), _("_Try Again"));
       break;
 
@@ -255,12 +341,40 @@ update_status (TvwViewerWindow *self)
   gtk_spinner_set_spinning (self->status_spinner, spinning);
   gtk_stack_set_visible_child_name (self->status_icon_stack, spinning ? "spinner" : "icon");
   gtk_widget_set_visible (self->download_button, show_download);
-  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), show_progress);
+  gtk_widget_set_visible (self->progress_row, show_progress);
   gtk_widget_set_visible (self->cancel_button, show_progress);
+  gtk_label_set_label (self->details_label, self->error_details != NULL ? self->error_details : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->details_row), show_details && self->error_details != NULL);
+  if (!show_details)
+    adw_expander_row_set_expanded (self->details_row, FALSE);
 
-  self->can_download = show_download && !(offline && self->model_state == MODEL_STATE_NEEDS_DOWNLOAD);
+  self->can_download = show_download &&
+                       !(offline && (self->model_state == MODEL_STATE_NEEDS_DOWNLOAD ||
+                                     self->model_state == MODEL_STATE_DOWNLOAD_FAILED));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.download", self->can_download);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-download", show_progress);
+
+  update_notice (self);
+}
+
+static gboolean
+is_busy_state (ModelState state)
+{
+  return state == MODEL_STATE_DOWNLOADING || state == MODEL_STATE_LOADING;
+}
+
+/* Tells @image why it is not classified now.  Images that show results of
+ * earlier weights keep them (their row names those weights) until the
+ * chosen ones can run. */
+static void
+explain_waiting (TvwViewerWindow *self,
+                 TvwViewerImage  *image,
+                 const char      *message)
+{
+  if (tvw_viewer_image_get_state (image) == TVW_VIEWER_IMAGE_STATE_CLASSIFIED)
+    return;
+
+  tvw_viewer_image_set_waiting (image, message, is_busy_state (self->model_state));
 }
 
 static void
@@ -281,7 +395,7 @@ set_model_state (TvwViewerWindow *self,
           g_autoptr(TvwViewerImage) image = g_list_model_get_item (G_LIST_MODEL (self->images), i);
 
           if (tvw_viewer_image_is_settled (image))
-            tvw_viewer_image_set_waiting (image, message);
+            explain_waiting (self, image, message);
         }
     }
 
@@ -324,13 +438,9 @@ model_failed (TvwViewerWindow *self,
               const GError    *error)
 {
   g_free (self->model_error);
-  self->model_error = g_strdup (error->message);
-  /* Translators: %s is an error message */
-  {
-    g_autofree char *message = g_strdup_printf (_("The weights could not be loaded: %s"), error->message);
-
-    tvw_viewer_window_show_toast (self, message);
-  }
+  self->model_error = g_strdup (_("The checkpoint is there, but libtvw could not use it."));
+  g_free (self->error_details);
+  self->error_details = g_strdup (error->message);
   set_model_state (self, MODEL_STATE_FAILED);
 }
 
@@ -449,15 +559,21 @@ download_done_cb (GObject      *object,
   if (path == NULL)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        tvw_viewer_window_show_toast (self, _("Download canceled"));
+        {
+          tvw_viewer_window_show_toast (self, _("Download canceled"));
+          set_model_state (self, MODEL_STATE_NEEDS_DOWNLOAD);
+        }
       else
         {
-          /* Translators: %s is an error message */
-          g_autofree char *message = g_strdup_printf (_("The download failed: %s"), error->message);
+          g_autofree char *source = tvw_viewer_weights_get_download_source (self->weights);
 
-          tvw_viewer_window_show_toast (self, message);
+          /* Stays on the status row until the next attempt. */
+          g_free (self->model_error);
+          self->model_error = tvw_viewer_describe_download_error (error, source);
+          g_free (self->error_details);
+          self->error_details = g_strdup (error->message);
+          set_model_state (self, MODEL_STATE_DOWNLOAD_FAILED);
         }
-      set_model_state (self, MODEL_STATE_NEEDS_DOWNLOAD);
       download_data_free (data);
       return;
     }
@@ -471,6 +587,8 @@ start_download (TvwViewerWindow *self)
 {
   DownloadData *data;
 
+  g_clear_pointer (&self->model_error, g_free);
+  g_clear_pointer (&self->error_details, g_free);
   self->download_current = 0;
   self->download_total = -1;
   gtk_progress_bar_set_fraction (self->progress_bar, 0.0);
@@ -556,6 +674,7 @@ enum_bind_cb (GtkSignalListItemFactory *factory,
   guint n = g_list_model_get_n_items (G_LIST_MODEL (weights_enum));
   const char *reason = NULL;
   g_autofree char *count = NULL;
+  g_autofree char *name = NULL;
 
   if (def == NULL && n > 0)
     {
@@ -566,10 +685,10 @@ enum_bind_cb (GtkSignalListItemFactory *factory,
   else if (def != NULL)
     reason = tvw_viewer_weights_get_unrunnable_reason (def);
 
-  gtk_label_set_label (GTK_LABEL (title), tvw_weights_enum_get_builder (weights_enum));
+  name = tvw_viewer_weights_enum_get_display_name (weights_enum);
+  gtk_label_set_label (GTK_LABEL (title), name);
   if (!gtk_widget_get_visible (subtitle))
-    gtk_label_set_width_chars (GTK_LABEL (title),
-                               MIN ((int) strlen (tvw_weights_enum_get_builder (weights_enum)), 18));
+    gtk_label_set_width_chars (GTK_LABEL (title), MIN ((int) g_utf8_strlen (name, -1), 18));
 
   if (reason != NULL)
     {
@@ -578,11 +697,30 @@ enum_bind_cb (GtkSignalListItemFactory *factory,
     }
   else
     {
-      /* Translators: how many weights entries a model has */
-      count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u weights entry", "%u weights entries", n), n);
+      /* Translators: a builder and how many sets of weights it has, e.g. “resnet50 · 2 sets of weights” */
+      count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s · %u set of weights", "%s · %u sets of weights", n),
+                               tvw_weights_enum_get_builder (weights_enum), n);
       gtk_label_set_label (GTK_LABEL (subtitle), count);
       gtk_widget_remove_css_class (box, "unrunnable");
     }
+}
+
+/* What the model picker's search matches (GtkDropDown matches prefixes):
+ * the builder's name, then the readable one. */
+static char *
+enum_search_text (TvwWeightsEnum *weights_enum)
+{
+  g_autofree char *name = tvw_viewer_weights_enum_get_display_name (weights_enum);
+
+  return g_strconcat (tvw_weights_enum_get_builder (weights_enum), " ", name, NULL);
+}
+
+static int
+compare_enums_cb (gconstpointer a,
+                  gconstpointer b,
+                  gpointer      user_data)
+{
+  return tvw_viewer_compare_weights_enums ((TvwWeightsEnum *) a, (TvwWeightsEnum *) b);
 }
 
 static GtkWidget *
@@ -612,7 +750,14 @@ weights_setup_cb (GtkSignalListItemFactory *factory,
   GtkWidget *offline_tag = make_tag (_("Offline"), "offline");
 
   gtk_label_set_xalign (GTK_LABEL (title), 0.0f);
-  gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_MIDDLE);
+  /* The whole name in the list; the button ends it with “…” when long. */
+  if (in_list)
+    {
+      gtk_label_set_wrap (GTK_LABEL (title), TRUE);
+      gtk_label_set_wrap_mode (GTK_LABEL (title), PANGO_WRAP_WORD_CHAR);
+    }
+  else
+    gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_END);
   gtk_label_set_xalign (GTK_LABEL (subtitle), 0.0f);
   gtk_label_set_ellipsize (GTK_LABEL (subtitle), PANGO_ELLIPSIZE_END);
   gtk_widget_add_css_class (subtitle, "caption");
@@ -749,7 +894,7 @@ sync_pickers (TvwViewerWindow *self)
 
   self->syncing_pickers = TRUE;
   gtk_drop_down_set_selected (self->model_dropdown,
-                              find_position (tvw_get_weights_enums (), weights_enum));
+                              find_position (G_LIST_MODEL (self->sorted_enums), weights_enum));
   show_weights_enum (self, weights_enum);
   gtk_drop_down_set_selected (self->weights_dropdown,
                               find_position (G_LIST_MODEL (weights_enum), self->weights));
@@ -783,6 +928,7 @@ select_weights (TvwViewerWindow *self,
   self->jobs_cancellable = g_cancellable_new ();
   g_clear_object (&self->model);
   g_clear_pointer (&self->model_error, g_free);
+  g_clear_pointer (&self->error_details, g_free);
 
   prepare_model (self);
 }
@@ -926,7 +1072,7 @@ image_processed_cb (GObject      *object,
     {
       g_autofree char *message = waiting_message (self);
 
-      tvw_viewer_image_set_waiting (image, message);
+      explain_waiting (self, image, message);
     }
 
   run_jobs (self);
@@ -950,7 +1096,7 @@ run_jobs (TvwViewerWindow *self)
         {
           g_autofree char *message = waiting_message (self);
 
-          tvw_viewer_image_set_waiting (image, message);
+          explain_waiting (self, image, message);
           continue;
         }
 
@@ -1278,6 +1424,7 @@ download_action (GtkWidget  *widget,
     return;
 
   g_clear_pointer (&self->model_error, g_free);
+  g_clear_pointer (&self->error_details, g_free);
   if (tvw_viewer_weights_is_offline (self->weights))
     load_model (self);
   else
@@ -1297,6 +1444,29 @@ cancel_download_action (GtkWidget  *widget,
 }
 
 static void
+use_general_weights_action (GtkWidget  *widget,
+                            const char *action_name,
+                            GVariant   *param)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
+
+  if (self->general_weights != NULL)
+    select_weights (self, self->general_weights);
+}
+
+static void
+choose_weights_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *param)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
+  TvwWeights *weights = tvw_get_weight (g_variant_get_string (param, NULL), NULL);
+
+  if (weights != NULL)
+    select_weights (self, weights);
+}
+
+static void
 toggle_sidebar_action (GtkWidget  *widget,
                        const char *action_name,
                        GVariant   *param)
@@ -1307,11 +1477,82 @@ toggle_sidebar_action (GtkWidget  *widget,
                                 !gtk_toggle_button_get_active (self->sidebar_button));
 }
 
+/* Breakpoints, by hand (libadwaita 1.2 has no AdwBreakpoint): below this
+ * width of the images' area, the cards put the results under the
+ * pictures. */
+#define NARROW_CONTENT_WIDTH 560
+
+static void
+set_row_compact (GtkWidget *widget,
+                 gboolean   compact)
+{
+  if (TVW_VIEWER_IS_IMAGE_ROW (widget))
+    {
+      tvw_viewer_image_row_set_compact (TVW_VIEWER_IMAGE_ROW (widget), compact);
+      return;
+    }
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    set_row_compact (child, compact);
+}
+
+static gboolean
+apply_narrow_cb (gpointer user_data)
+{
+  TvwViewerWindow *self = user_data;
+
+  self->narrow_source = 0;
+  set_row_compact (GTK_WIDGET (self->images_view), self->narrow);
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (self->notice_box),
+                                  self->narrow ? GTK_ORIENTATION_VERTICAL : GTK_ORIENTATION_HORIZONTAL);
+  if (self->narrow)
+    gtk_widget_add_css_class (GTK_WIDGET (self), "narrow");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self), "narrow");
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+tvw_viewer_window_size_allocate (GtkWidget *widget,
+                                 int        width,
+                                 int        height,
+                                 int        baseline)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
+  gboolean narrow;
+
+  GTK_WIDGET_CLASS (tvw_viewer_window_parent_class)->size_allocate (widget, width, height, baseline);
+
+  /* The layout changes after this allocation, not during it. */
+  narrow = gtk_widget_get_width (GTK_WIDGET (self->content_stack)) < NARROW_CONTENT_WIDTH;
+  if (narrow != self->narrow)
+    {
+      self->narrow = narrow;
+      if (self->narrow_source == 0)
+        self->narrow_source = g_idle_add_full (G_PRIORITY_HIGH_IDLE, apply_narrow_cb, self, NULL);
+    }
+}
+
+gboolean
+_tvw_viewer_window_is_narrow (TvwViewerWindow *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), FALSE);
+
+  return self->narrow && self->narrow_source == 0;
+}
+
 static void
 image_setup_cb (GtkSignalListItemFactory *factory,
-                GtkListItem              *item)
+                GtkListItem              *item,
+                TvwViewerWindow          *self)
 {
-  gtk_list_item_set_child (item, tvw_viewer_image_row_new ());
+  GtkWidget *row = tvw_viewer_image_row_new ();
+
+  tvw_viewer_image_row_set_compact (TVW_VIEWER_IMAGE_ROW (row), self->narrow);
+  gtk_list_item_set_child (item, row);
   gtk_list_item_set_activatable (item, FALSE);
   gtk_list_item_set_selectable (item, FALSE);
 }
@@ -1688,6 +1929,51 @@ _tvw_viewer_window_get_status_title (TvwViewerWindow *self)
   return adw_preferences_row_get_title (ADW_PREFERENCES_ROW (self->status_row));
 }
 
+const char *
+_tvw_viewer_window_get_status_subtitle (TvwViewerWindow *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
+
+  return adw_action_row_get_subtitle (self->status_row);
+}
+
+/* The error's own message when the status row offers it, else %NULL. */
+const char *
+_tvw_viewer_window_get_status_details (TvwViewerWindow *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
+
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->details_row)))
+    return NULL;
+
+  return gtk_label_get_label (self->details_label);
+}
+
+/* The notice above the images, or %NULL when none is shown; @button: its
+ * button when it has one. */
+const char *
+_tvw_viewer_window_get_notice (TvwViewerWindow  *self,
+                               GtkWidget       **button)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
+
+  if (button != NULL)
+    *button = gtk_widget_get_visible (GTK_WIDGET (self->notice_button)) ? GTK_WIDGET (self->notice_button) : NULL;
+
+  if (!gtk_revealer_get_reveal_child (self->notice_revealer))
+    return NULL;
+
+  return gtk_label_get_text (self->notice_label);
+}
+
+AdwFlap *
+_tvw_viewer_window_get_flap (TvwViewerWindow *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
+
+  return self->flap;
+}
+
 gboolean
 _tvw_viewer_window_can_download (TvwViewerWindow *self)
 {
@@ -1733,6 +2019,7 @@ tvw_viewer_window_dispose (GObject *object)
   self->model_state = MODEL_STATE_NONE;
   g_clear_handle_id (&self->incoming_source, g_source_remove);
   g_clear_handle_id (&self->settle_source, g_source_remove);
+  g_clear_handle_id (&self->narrow_source, g_source_remove);
   g_queue_clear_full (&self->incoming, g_object_unref);
   g_queue_clear_full (&self->pending, g_object_unref);
 
@@ -1743,6 +2030,8 @@ tvw_viewer_window_dispose (GObject *object)
   g_clear_object (&self->model);
   g_clear_object (&self->weights);
   g_clear_object (&self->weights_enum);
+  g_clear_object (&self->general_weights);
+  g_clear_object (&self->sorted_enums);
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (tvw_viewer_window_parent_class)->dispose (object);
@@ -1756,6 +2045,7 @@ tvw_viewer_window_finalize (GObject *object)
   g_clear_object (&self->model_cancellable);
   g_clear_object (&self->jobs_cancellable);
   g_clear_pointer (&self->model_error, g_free);
+  g_clear_pointer (&self->error_details, g_free);
   g_clear_pointer (&self->report_path, g_free);
   g_clear_pointer (&self->screenshot_path, g_free);
 
@@ -1772,6 +2062,7 @@ tvw_viewer_window_class_init (TvwViewerWindowClass *klass)
   object_class->dispose = tvw_viewer_window_dispose;
   object_class->finalize = tvw_viewer_window_finalize;
   window_class->close_request = tvw_viewer_window_close_request;
+  widget_class->size_allocate = tvw_viewer_window_size_allocate;
 
   g_type_ensure (TVW_VIEWER_TYPE_WEIGHTS_PANEL);
 
@@ -1789,6 +2080,14 @@ tvw_viewer_window_class_init (TvwViewerWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, download_button);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, progress_row);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, details_row);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, details_label);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, notice_revealer);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, notice_box);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, notice_icon);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, notice_label);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, notice_button);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, weights_panel);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, drop_revealer);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, content_stack);
@@ -1805,6 +2104,8 @@ tvw_viewer_window_class_init (TvwViewerWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.download", NULL, download_action);
   gtk_widget_class_install_action (widget_class, "win.cancel-download", NULL, cancel_download_action);
   gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, toggle_sidebar_action);
+  gtk_widget_class_install_action (widget_class, "win.use-general-weights", NULL, use_general_weights_action);
+  gtk_widget_class_install_action (widget_class, "win.choose-weights", "s", choose_weights_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_v, GDK_CONTROL_MASK, "win.paste", NULL);
@@ -1862,8 +2163,11 @@ tvw_viewer_window_init (TvwViewerWindow *self)
   gtk_drop_down_set_factory (self->model_dropdown, factory);
   gtk_drop_down_set_list_factory (self->model_dropdown, list_factory);
   gtk_drop_down_set_expression (self->model_dropdown,
-                                gtk_property_expression_new (TVW_TYPE_WEIGHTS_ENUM, NULL, "builder"));
-  gtk_drop_down_set_model (self->model_dropdown, tvw_get_weights_enums ());
+                                gtk_cclosure_expression_new (G_TYPE_STRING, NULL, 0, NULL,
+                                                             G_CALLBACK (enum_search_text), NULL, NULL));
+  self->sorted_enums = gtk_sort_list_model_new (g_object_ref (tvw_get_weights_enums ()),
+                                                GTK_SORTER (gtk_custom_sorter_new (compare_enums_cb, NULL, NULL)));
+  gtk_drop_down_set_model (self->model_dropdown, G_LIST_MODEL (self->sorted_enums));
   g_signal_connect_object (self->model_dropdown, "notify::selected",
                            G_CALLBACK (model_selected_cb), self, G_CONNECT_SWAPPED);
   g_clear_object (&factory);
@@ -1885,7 +2189,7 @@ tvw_viewer_window_init (TvwViewerWindow *self)
 
   /* The images. */
   images_factory = gtk_signal_list_item_factory_new ();
-  g_signal_connect (images_factory, "setup", G_CALLBACK (image_setup_cb), NULL);
+  g_signal_connect (images_factory, "setup", G_CALLBACK (image_setup_cb), self);
   g_signal_connect (images_factory, "bind", G_CALLBACK (image_bind_cb), NULL);
   g_signal_connect (images_factory, "unbind", G_CALLBACK (image_unbind_cb), NULL);
   gtk_list_view_set_factory (self->images_view, images_factory);
@@ -1896,6 +2200,13 @@ tvw_viewer_window_init (TvwViewerWindow *self)
   gtk_widget_set_visible (self->samples_button, g_file_test (samples_dir, G_FILE_TEST_IS_DIR));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-samples",
                                  g_file_test (samples_dir, G_FILE_TEST_IS_DIR));
+
+  /* The weights offered when the chosen ones only know a narrow kind of
+   * picture. */
+  self->general_weights = tvw_viewer_find_general_weights ();
+
+  g_signal_connect_object (self->flap, "notify::reveal-flap",
+                           G_CALLBACK (update_notice), self, G_CONNECT_SWAPPED);
 
   update_status (self);
   update_content (self);

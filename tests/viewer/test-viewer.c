@@ -18,6 +18,8 @@
 #include <tvw.h>
 
 #include "tvw-viewer-image-row.h"
+#include "tvw-viewer-util.h"
+#include "tvw-viewer-weights-panel.h"
 #include "tvw-viewer-window-private.h"
 
 static char *fixture_dir;
@@ -558,7 +560,7 @@ test_unrunnable_weights (void)
   g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_WAITING);
   g_assert_nonnull (tvw_viewer_image_get_thumbnail (image));
   g_assert_cmpstr (tvw_viewer_image_get_message (image), ==,
-                   "These weights cannot run here: Not an image classifier or segmentation model");
+                   "These weights cannot run here: A video model: the viewer shows still images");
 
   destroy_window (window);
 }
@@ -750,6 +752,25 @@ test_first_start_offline (void)
       top = g_list_model_get_item (tvw_viewer_image_get_predictions (image), 0);
       g_assert_nonnull (tvw_prediction_get_category (top));
     }
+
+  /* Where the images are, the window says what these weights know; with
+   * no network it offers nothing to download. */
+  {
+    GtkWidget *button = NULL;
+    const char *notice = _tvw_viewer_window_get_notice (window, &button);
+    g_autoptr(TvwViewerImage) first = g_list_model_get_item (images, 0);
+    g_autofree char *shown = _tvw_viewer_window_get_shown_text (window, first);
+
+    g_assert_nonnull (notice);
+    if (strstr (notice, "only know 10 categories of Fashion-MNIST") == NULL ||
+        strstr (notice, "clothing") == NULL)
+      g_error ("The notice says “%s”", notice);
+    g_assert_null (button);
+    /* And every card, next to its results. */
+    g_assert_nonnull (shown);
+    if (strstr (shown, "By MobileNet V3 Small · FASHIONMNIST_V1") == NULL || strstr (shown, "clothing") == NULL)
+      g_error ("The card shows “%s”", shown);
+  }
 
   screenshot = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
                                  "viewer-first-start.png", NULL);
@@ -950,11 +971,11 @@ test_pickers (void)
   g_assert_cmpuint (entries->len, ==, 1);
   gtk_editable_set_text (GTK_EDITABLE (g_ptr_array_index (entries, 0)), "vit_");
   spin ();
-  g_assert_true (has_visible_label (popup, "vit_b_16"));
-  g_assert_false (has_visible_label (popup, "resnet50"));
+  g_assert_true (has_visible_label (popup, "ViT B 16"));
+  g_assert_false (has_visible_label (popup, "ResNet-50"));
   /* Not implemented (yet): listed, with the reason. */
   if (!tvw_is_model_supported ("vit_b_16"))
-    g_assert_true (has_visible_label (popup, "Not implemented yet"));
+    g_assert_true (has_visible_label (popup, "libtvw cannot build this model yet"));
 
   n_shown = 0;
   {
@@ -962,7 +983,7 @@ test_pickers (void)
 
     collect_widgets (popup, GTK_TYPE_LABEL, labels);
     for (guint i = 0; i < labels->len; i++)
-      if (g_str_has_prefix (gtk_label_get_label (g_ptr_array_index (labels, i)), "vit_") &&
+      if (g_str_has_prefix (gtk_label_get_label (g_ptr_array_index (labels, i)), "ViT ") &&
           gtk_widget_get_mapped (g_ptr_array_index (labels, i)))
         n_shown++;
   }
@@ -1017,7 +1038,13 @@ test_meta_panel (void)
   g_assert_true (has_visible_label (GTK_WIDGET (window), "Not downloaded"));
 
   /* Expand the categories and search them. */
-  collect_widgets (GTK_WIDGET (window), ADW_TYPE_EXPANDER_ROW, expanders);
+  {
+    g_autoptr(GPtrArray) panels = g_ptr_array_new ();
+
+    collect_widgets (GTK_WIDGET (window), TVW_VIEWER_TYPE_WEIGHTS_PANEL, panels);
+    g_assert_cmpuint (panels->len, ==, 1);
+    collect_widgets (g_ptr_array_index (panels, 0), ADW_TYPE_EXPANDER_ROW, expanders);
+  }
   g_assert_cmpuint (expanders->len, ==, 1);
   adw_expander_row_set_expanded (g_ptr_array_index (expanders, 0), TRUE);
   collect_widgets (g_ptr_array_index (expanders, 0), GTK_TYPE_SEARCH_ENTRY, entries);
@@ -1035,6 +1062,410 @@ test_meta_panel (void)
   destroy_window (window);
 }
 
+
+/* Nothing cached, network allowed, and downloads going to a mirror folder
+ * that does not exist: every download fails at once, without a network. */
+static char *
+use_failing_mirror (void)
+{
+  g_autofree char *cache = fixture_path ("empty-cache");
+  char *mirror = fixture_path ("no-such-mirror");
+
+  g_mkdir_with_parents (cache, 0755);
+  g_setenv ("TVW_CACHE_DIR", cache, TRUE);
+  g_setenv ("TORCH_HOME", cache, TRUE);
+  g_setenv ("TVW_OFFLINE", "0", TRUE);
+  {
+    g_autofree char *uri = g_filename_to_uri (mirror, NULL, NULL);
+
+    g_setenv ("TVW_MIRROR", uri, TRUE);
+  }
+
+  return mirror;
+}
+
+static void
+forget_failing_mirror (void)
+{
+  g_unsetenv ("TVW_CACHE_DIR");
+  g_unsetenv ("TORCH_HOME");
+  g_unsetenv ("TVW_MIRROR");
+  g_setenv ("TVW_OFFLINE", "1", TRUE);
+}
+
+static void
+assert_contains (const char *text,
+                 const char *part)
+{
+  if (text == NULL || strstr (text, part) == NULL)
+    g_error ("“%s” does not say “%s”", text, part);
+}
+
+/* A failed download stays on the status row, in a sentence, with the
+ * error itself in an expander, until the next attempt; the row names the
+ * mirror actually used and the size before anything is downloaded. */
+static void
+test_download_error_persists (void)
+{
+  TvwViewerWindow *window = new_window ();
+  g_autofree char *mirror = use_failing_mirror ();
+  const char *details;
+
+  g_assert_false (tvw_get_offline ());
+  tvw_viewer_window_choose_weights (window, "ResNet50_Weights.IMAGENET1K_V2");
+  wait_settled (window, 0);
+  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "The weights must be downloaded first");
+  /* 25 557 032 float32 parameters: about 97 MB, from the mirror. */
+  assert_contains (_tvw_viewer_window_get_status_subtitle (window), "about 97 MB from ");
+  assert_contains (_tvw_viewer_window_get_status_subtitle (window), mirror);
+  g_assert_true (_tvw_viewer_window_can_download (window));
+  g_assert_null (_tvw_viewer_window_get_status_details (window));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.download", NULL));
+  wait_settled (window, 0);
+  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "The download failed");
+  assert_contains (_tvw_viewer_window_get_status_subtitle (window), "could not be downloaded from");
+  assert_contains (_tvw_viewer_window_get_status_subtitle (window), mirror);
+  details = _tvw_viewer_window_get_status_details (window);
+  g_assert_nonnull (details);
+  /* The technical message is in the details, not in the sentence. */
+  assert_contains (details, "resnet50-11ad3fa6.pth");
+  g_assert_null (strstr (_tvw_viewer_window_get_status_subtitle (window), "resnet50-11ad3fa6.pth"));
+
+  /* Still there later: no toast that times out. */
+  for (int i = 0; i < 5; i++)
+    spin ();
+  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "The download failed");
+  g_assert_true (_tvw_viewer_window_can_download (window));
+
+  /* The next attempt clears it while it runs. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.download", NULL));
+  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "Downloading the weights…");
+  g_assert_null (_tvw_viewer_window_get_status_details (window));
+  wait_settled (window, 0);
+  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "The download failed");
+
+  forget_failing_mirror ();
+  destroy_window (window);
+}
+
+/* Offline: the status says “no network” in words, and choosing weights
+ * that are not here keeps the results of the ones that were. */
+static void
+test_offline_keeps_results (void)
+{
+  TvwViewerWindow *window = new_window ();
+  const char * const names[] = { "disc.png", "tall.png", NULL };
+  g_autofree char *cache = fixture_path ("empty-cache");
+
+  g_mkdir_with_parents (cache, 0755);
+  g_setenv ("TVW_CACHE_DIR", cache, TRUE);
+  g_setenv ("TORCH_HOME", cache, TRUE);
+
+  use_random_model (window);
+  drop_files (window, names);
+  wait_settled (window, 2);
+
+  tvw_viewer_window_choose_weights (window, "ResNet50_Weights.IMAGENET1K_V2");
+  wait_settled (window, 2);
+  g_assert_false (_tvw_viewer_window_can_download (window));
+  assert_contains (_tvw_viewer_window_get_status_subtitle (window), "no network");
+  g_assert_null (strstr (_tvw_viewer_window_get_status_subtitle (window), "TVW_OFFLINE"));
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      TvwViewerImage *image = find_image (window, names[i]);
+      g_autofree char *shown = _tvw_viewer_window_get_shown_text (window, image);
+
+      g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_CLASSIFIED);
+      g_assert_cmpuint (g_list_model_get_n_items (tvw_viewer_image_get_predictions (image)), ==, 5);
+      g_assert_cmpstr (tvw_viewer_image_get_weights_name (image), ==, "ResNet18_Weights.IMAGENET1K_V1");
+      /* The card says whose results they are. */
+      if (shown != NULL)
+        assert_contains (shown, "By ResNet-18 · IMAGENET1K_V1");
+    }
+
+  /* A new image cannot be classified: it says why, in words, and shows no
+   * “loading” dots since nothing is under way. */
+  {
+    const char * const more[] = { "tiny.png", NULL };
+    TvwViewerImage *image;
+
+    drop_files (window, more);
+    wait_settled (window, 3);
+    image = find_image (window, "tiny.png");
+    g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_WAITING);
+    assert_contains (tvw_viewer_image_get_message (image), "no network");
+    g_assert_false (tvw_viewer_image_is_waiting_busy (image));
+  }
+
+  g_unsetenv ("TVW_CACHE_DIR");
+  g_unsetenv ("TORCH_HOME");
+  destroy_window (window);
+}
+
+/* The model picker: models that run first, readable names in natural
+ * order; the others say why and never look busy. */
+static void
+test_runnable_first (void)
+{
+  TvwViewerWindow *window = new_window ();
+  g_autoptr(GPtrArray) dropdowns = g_ptr_array_new ();
+  const char * const names[] = { "disc.png", NULL };
+  GListModel *models;
+  gboolean seen_unrunnable = FALSE;
+  guint n_runnable = 0, n_unrunnable = 0;
+  int resnet18 = -1, resnet101 = -1;
+  TvwWeights *unrunnable = NULL;
+  TvwViewerImage *image;
+
+  collect_widgets (GTK_WIDGET (window), GTK_TYPE_DROP_DOWN, dropdowns);
+  models = gtk_drop_down_get_model (g_ptr_array_index (dropdowns, 0));
+  g_assert_cmpuint (g_list_model_get_n_items (models), ==, g_list_model_get_n_items (tvw_get_weights_enums ()));
+
+  for (guint i = 0; i < g_list_model_get_n_items (models); i++)
+    {
+      g_autoptr(TvwWeightsEnum) e = g_list_model_get_item (models, i);
+      g_autoptr(TvwWeights) first = g_list_model_get_item (G_LIST_MODEL (e), 0);
+      gboolean runs = FALSE;
+
+      /* What the library says, independently of the viewer's helpers. */
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (e)); j++)
+        {
+          g_autoptr(TvwWeights) w = g_list_model_get_item (G_LIST_MODEL (e), j);
+          const char *preset = tvw_weights_get_preset (w);
+
+          runs |= tvw_is_model_supported (tvw_weights_enum_get_builder (e)) &&
+                  (g_strcmp0 (preset, "ImageClassification") == 0 || g_strcmp0 (preset, "SemanticSegmentation") == 0);
+        }
+
+      if (runs)
+        {
+          g_assert_false (seen_unrunnable);
+          n_runnable++;
+        }
+      else
+        {
+          seen_unrunnable = TRUE;
+          n_unrunnable++;
+          if (unrunnable == NULL)
+            unrunnable = tvw_get_weight (tvw_weights_get_full_name (first), NULL);
+        }
+
+      if (g_str_equal (tvw_weights_enum_get_builder (e), "resnet18"))
+        resnet18 = i;
+      if (g_str_equal (tvw_weights_enum_get_builder (e), "resnet101"))
+        resnet101 = i;
+    }
+  g_test_message ("%u models run, %u do not", n_runnable, n_unrunnable);
+  g_assert_cmpuint (n_runnable, >, 0);
+  g_assert_cmpint (resnet18, >=, 0);
+  g_assert_cmpint (resnet101, >, resnet18);
+
+  {
+    g_autofree char *name = tvw_viewer_weights_enum_get_display_name (tvw_get_model_weights ("resnet50", NULL));
+
+    g_assert_cmpstr (name, ==, "ResNet-50");
+    g_clear_pointer (&name, g_free);
+    name = tvw_viewer_weights_enum_get_display_name (tvw_get_model_weights ("mobilenet_v3_small", NULL));
+    g_assert_cmpstr (name, ==, "MobileNet V3 Small");
+  }
+
+  /* Weights that cannot run (whichever they are in this build): the
+   * status and the card say why, with no dots of something loading. */
+  if (unrunnable != NULL)
+    {
+      tvw_viewer_window_choose_weights (window, tvw_weights_get_full_name (unrunnable));
+      drop_files (window, names);
+      wait_settled (window, 1);
+      g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "These weights cannot run here");
+      g_assert_cmpstr (_tvw_viewer_window_get_status_subtitle (window), ==,
+                       tvw_viewer_weights_get_unrunnable_reason (unrunnable));
+      image = find_image (window, "disc.png");
+      g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_WAITING);
+      g_assert_false (tvw_viewer_image_is_waiting_busy (image));
+      assert_contains (tvw_viewer_image_get_message (image), tvw_viewer_weights_get_unrunnable_reason (unrunnable));
+    }
+
+  destroy_window (window);
+}
+
+/* Each row's widgets within the row, and the row within the window. */
+static void
+assert_fits (GtkWidget *widget,
+             GtkWidget *window)
+{
+  graphene_rect_t bounds;
+  int min;
+
+  if (!gtk_widget_get_mapped (widget))
+    return;
+
+  g_assert_true (gtk_widget_compute_bounds (widget, window, &bounds));
+  if (bounds.origin.x < -0.5 || bounds.origin.x + bounds.size.width > gtk_widget_get_width (window) + 0.5)
+    g_error ("A %s spans %.0f to %.0f in a window %d px wide", G_OBJECT_TYPE_NAME (widget),
+             bounds.origin.x, bounds.origin.x + bounds.size.width, gtk_widget_get_width (window));
+
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
+  if (min > gtk_widget_get_width (widget))
+    g_error ("A %s needs %d px and has %d", G_OBJECT_TYPE_NAME (widget), min, gtk_widget_get_width (widget));
+}
+
+/* With three images, the window goes down to 360 px: the sidebar folds
+ * away, the cards put their results under the pictures, and what the
+ * sidebar offered (Download) is still at hand. */
+static void
+test_adaptive_360 (void)
+{
+  TvwViewerWindow *window = g_object_new (TVW_VIEWER_TYPE_WINDOW, NULL);
+  const char * const names[] = { "disc.png", "tall.png", "tiny.png", NULL };
+  g_autofree char *mirror = NULL;
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *screenshot = NULL;
+  GtkWidget *button = NULL;
+  int min_width;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1180, 800);
+  gtk_window_present (GTK_WINDOW (window));
+  use_random_model (window);
+  drop_files (window, names);
+  wait_settled (window, 3);
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 360, 800);
+  for (int i = 0; i < 5 && !(gtk_widget_get_width (GTK_WIDGET (window)) == 360 &&
+                             _tvw_viewer_window_is_narrow (window)); i++)
+    spin ();
+  spin ();
+
+  /* What the window asks for inside its decorations (the client-side
+   * shadow adds to the window's own measure). */
+  gtk_widget_measure (gtk_widget_get_first_child (GTK_WIDGET (window)), GTK_ORIENTATION_HORIZONTAL, -1,
+                      &min_width, NULL, NULL, NULL);
+  g_assert_cmpint (min_width, <=, 360);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), ==, 360);
+  g_assert_true (adw_flap_get_folded (_tvw_viewer_window_get_flap (window)));
+  g_assert_false (adw_flap_get_reveal_flap (_tvw_viewer_window_get_flap (window)));
+  g_assert_true (_tvw_viewer_window_is_narrow (window));
+
+  collect_widgets (GTK_WIDGET (window), TVW_VIEWER_TYPE_IMAGE_ROW, rows);
+  g_assert_cmpuint (rows->len, >=, 1);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      g_autoptr(GPtrArray) parts = g_ptr_array_new ();
+
+      g_assert_true (tvw_viewer_image_row_get_compact (g_ptr_array_index (rows, i)));
+      collect_widgets (g_ptr_array_index (rows, i), GTK_TYPE_WIDGET, parts);
+      for (guint j = 0; j < parts->len; j++)
+        assert_fits (g_ptr_array_index (parts, j), GTK_WIDGET (window));
+    }
+
+  screenshot = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
+                                 "viewer-360.png", NULL);
+  g_assert_true (_tvw_viewer_window_save_screenshot (window, screenshot, &error));
+  g_assert_no_error (error);
+
+  /* Weights that must be downloaded, the sidebar out of sight: the
+   * Download button is above the images. */
+  mirror = use_failing_mirror ();
+  tvw_viewer_window_choose_weights (window, "ResNet50_Weights.IMAGENET1K_V2");
+  wait_settled (window, 3);
+  spin ();
+  assert_contains (_tvw_viewer_window_get_notice (window, &button), "must be downloaded");
+  g_assert_nonnull (button);
+  g_assert_true (gtk_widget_get_mapped (button));
+  g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (button)), ==, "win.download");
+  assert_fits (button, GTK_WIDGET (window));
+
+  g_clear_pointer (&screenshot, g_free);
+  screenshot = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
+                                 "viewer-360-download.png", NULL);
+  g_assert_true (_tvw_viewer_window_save_screenshot (window, screenshot, &error));
+  g_assert_no_error (error);
+
+  /* Wide again: side by side. */
+  gtk_window_set_default_size (GTK_WINDOW (window), 1180, 800);
+  for (int i = 0; i < 5 && _tvw_viewer_window_is_narrow (window); i++)
+    spin ();
+  g_assert_false (_tvw_viewer_window_is_narrow (window));
+
+  forget_failing_mirror ();
+  destroy_window (window);
+}
+
+/* Accessible names say what a control acts on; the sidebar's values are
+ * not Tab stops. */
+static void
+test_accessible_names (void)
+{
+  TvwViewerWindow *window = new_window ();
+  const char * const names[] = { "disc.png", "tall.png", NULL };
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  g_autoptr(GHashTable) stops = g_hash_table_new (NULL, NULL);
+  GtkWidget *sidebar;
+  guint n_tabs = 0;
+
+  tvw_viewer_window_choose_weights (window, "ResNet50_Weights.IMAGENET1K_V2");
+  use_random_model (window);
+  drop_files (window, names);
+  wait_settled (window, 2);
+
+  collect_widgets (GTK_WIDGET (window), TVW_VIEWER_TYPE_IMAGE_ROW, rows);
+  g_assert_cmpuint (rows->len, ==, 2);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      TvwViewerImageRow *row = g_ptr_array_index (rows, i);
+      g_autofree char *expected = g_strdup_printf ("Remove “%s”",
+                                                   tvw_viewer_image_get_title (tvw_viewer_image_row_get_image (row)));
+      g_autofree char *problem = NULL;
+
+      problem = gtk_test_accessible_check_property (GTK_ACCESSIBLE (tvw_viewer_image_row_get_remove_button (row)),
+                                                    GTK_ACCESSIBLE_PROPERTY_LABEL, expected);
+      if (problem != NULL)
+        g_error ("%s", problem);
+    }
+
+  /* Tab through the sidebar: each control once; no text is a stop. */
+  sidebar = adw_flap_get_flap (_tvw_viewer_window_get_flap (window));
+  while (gtk_widget_child_focus (sidebar, GTK_DIR_TAB_FORWARD) && n_tabs < 100)
+    {
+      GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+
+      n_tabs++;
+      g_assert_nonnull (focus);
+      if (GTK_IS_LABEL (focus) || GTK_IS_TEXT (focus))
+        g_error ("Tab stops at text “%s”", GTK_IS_LABEL (focus) ? gtk_label_get_label (GTK_LABEL (focus)) : "");
+      g_assert_false (g_hash_table_contains (stops, focus));
+      g_hash_table_add (stops, focus);
+    }
+  g_test_message ("%u Tab presses leave the sidebar", n_tabs);
+  /* The two pickers, the categories; the rows of values are read, not
+   * visited (they were two stops each, 23 in all). */
+  g_assert_cmpuint (n_tabs, <=, 6);
+
+  /* Tab in the images visits every card's controls. */
+  {
+    GtkWidget *list = gtk_widget_get_ancestor (g_ptr_array_index (rows, 0), GTK_TYPE_LIST_VIEW);
+    g_autoptr(GHashTable) visited = g_hash_table_new (NULL, NULL);
+    guint n = 0;
+
+    while (gtk_widget_child_focus (list, GTK_DIR_TAB_FORWARD) && n < 100)
+      {
+        GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+        GtkWidget *row = focus != NULL ? gtk_widget_get_ancestor (focus, TVW_VIEWER_TYPE_IMAGE_ROW) : NULL;
+
+        n++;
+        g_test_message ("image stop %u: %s in %s", n, focus ? G_OBJECT_TYPE_NAME (focus) : "-",
+                        row ? tvw_viewer_image_get_title (tvw_viewer_image_row_get_image (TVW_VIEWER_IMAGE_ROW (row))) : "-");
+        if (row != NULL)
+          g_hash_table_add (visited, row);
+      }
+    g_assert_cmpuint (g_hash_table_size (visited), ==, rows->len);
+  }
+
+  destroy_window (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1042,6 +1473,9 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GtkCssProvider) css = NULL;
 
+  /* GTK's test accessibility backend: the accessible names and roles the
+   * tests check, without an AT-SPI bus. */
+  g_setenv ("GTK_A11Y", "test", TRUE);
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
   g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
@@ -1074,6 +1508,11 @@ main (int   argc,
   g_test_add_func ("/tvw/viewer/paste/image", test_paste_image);
   g_test_add_func ("/tvw/viewer/paste/files", test_paste_files);
   g_test_add_func ("/tvw/viewer/settings/remembered", test_settings_remembered);
+  g_test_add_func ("/tvw/viewer/download/error-persists-with-details", test_download_error_persists);
+  g_test_add_func ("/tvw/viewer/offline/no-network-in-words-results-kept", test_offline_keeps_results);
+  g_test_add_func ("/tvw/viewer/pickers/runnable-first-natural-names", test_runnable_first);
+  g_test_add_func ("/tvw/viewer/adaptive/360-px-with-three-images", test_adaptive_360);
+  g_test_add_func ("/tvw/viewer/a11y/names-and-tab-stops", test_accessible_names);
 
   return g_test_run ();
 }

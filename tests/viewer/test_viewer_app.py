@@ -196,7 +196,9 @@ def main():
         if item["shown"] is not None:
             lines = item["shown"].splitlines()
             want = [name] + [f"{categories[p['index']]}\t{100 * p['score']:.1f} %" for p in item["predictions"]]
-            tap.ok(lines == want, f"{name}: the row on screen shows the same", f"{lines}\n{want}")
+            # After the classes, one line names the weights that gave them.
+            tap.ok(lines[:len(want)] == want and len(lines) == len(want) + 1 and "RANDOM_V1" in lines[-1],
+                   f"{name}: the row on screen shows the same, and by which weights", f"{lines}\n{want}")
 
     for name, (state, reason) in bad.items():
         item = shown.get(name)
