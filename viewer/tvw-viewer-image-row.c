@@ -507,6 +507,8 @@ tvw_viewer_image_row_get_shown_text (TvwViewerImageRow *self)
           g_string_append_printf (out, "%s\t%s\n",
                                   gtk_label_get_label (self->category_labels[i]),
                                   gtk_label_get_label (self->score_labels[i]));
+      if (gtk_widget_get_visible (GTK_WIDGET (self->source_label)))
+        g_string_append_printf (out, "%s\n", gtk_label_get_label (self->source_label));
     }
   else if (g_strcmp0 (page, "segmentation") == 0)
     {
@@ -515,8 +517,6 @@ tvw_viewer_image_row_get_shown_text (TvwViewerImageRow *self)
       legend = tvw_viewer_segmentation_get_legend_text (TVW_VIEWER_SEGMENTATION (self->segmentation_view));
       g_string_append (out, legend);
     }
-  if (g_strcmp0 (page, "predictions") == 0 && gtk_widget_get_visible (GTK_WIDGET (self->source_label)))
-    g_string_append_printf (out, "%s\n", gtk_label_get_label (self->source_label));
   else if (g_strcmp0 (page, "busy") == 0)
     g_string_append_printf (out, "%s\n", gtk_label_get_label (self->busy_label));
   else

@@ -545,8 +545,6 @@ check_decodable (GFile         *file,
   g_autoptr(TvwTransform) probe = NULL;
   g_autoptr(GdkPixbuf) pixels = NULL;
   g_autoptr(GError) local_error = NULL;
-  g_autofree char *name = NULL;
-  const char *message;
 
   probe = g_object_new (TVW_TYPE_TRANSFORM,
                         "preset", TVW_PRESET_IMAGE_CLASSIFICATION,
@@ -565,14 +563,29 @@ check_decodable (GFile         *file,
       return FALSE;
     }
 
-  /* libtvw's messages start with the file's name, which the row shows. */
-  message = local_error->message;
-  name = g_file_get_parse_name (file);
-  if (g_str_has_prefix (message, name) && g_str_has_prefix (message + strlen (name), ": "))
-    message += strlen (name) + 2;
-
-  g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA, _("The image is damaged: %s"), message);
+  /* libtvw's own message (untranslated, technical) goes to the debug log;
+   * the row says it in the user's language. */
+  g_debug ("%s", local_error->message);
+  g_set_error_literal (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                       _("The image is damaged: its data is cut short or corrupt"));
   return FALSE;
+}
+
+/* A file that cannot be read, in a sentence without GIO's own (which
+ * repeats the path the row already shows). */
+static void
+set_read_error (GError      **error,
+                const GError *io_error)
+{
+  if (g_error_matches (io_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    g_set_error_literal (error, io_error->domain, io_error->code,
+                         _("The file is gone: it was moved or deleted"));
+  else if (g_error_matches (io_error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
+    g_set_error_literal (error, io_error->domain, io_error->code,
+                         _("You are not allowed to read this file"));
+  else
+    g_set_error (error, io_error->domain, io_error->code,
+                 _("Cannot read the file: %s"), io_error->message);
 }
 
 static gboolean
@@ -616,8 +629,7 @@ read_thumbnail (Job           *job,
                             G_FILE_QUERY_INFO_NONE, cancellable, &local_error);
   if (info == NULL)
     {
-      g_set_error (error, local_error->domain, local_error->code,
-                   _("Cannot read the file: %s"), local_error->message);
+      set_read_error (error, local_error);
       return FALSE;
     }
 
@@ -647,8 +659,7 @@ read_thumbnail (Job           *job,
   stream = G_INPUT_STREAM (g_file_read (job->file, cancellable, &local_error));
   if (stream == NULL)
     {
-      g_set_error (error, local_error->domain, local_error->code,
-                   _("Cannot read the file: %s"), local_error->message);
+      set_read_error (error, local_error);
       return FALSE;
     }
 
@@ -666,8 +677,7 @@ read_thumbnail (Job           *job,
           if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
             g_propagate_error (error, g_steal_pointer (&local_error));
           else
-            g_set_error (error, local_error->domain, local_error->code,
-                         _("Cannot read the file: %s"), local_error->message);
+            set_read_error (error, local_error);
           return FALSE;
         }
 
@@ -698,11 +708,18 @@ read_thumbnail (Job           *job,
   if (!ok || gdk_pixbuf_loader_get_pixbuf (loader) == NULL)
     {
       g_autofree char *description = describe_content_type (info);
+      const char *content_type = g_file_info_get_content_type (info);
 
       if (gdk_pixbuf_loader_get_format (loader) == NULL ||
           g_error_matches (local_error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_UNKNOWN_TYPE))
         {
-          if (description != NULL)
+          /* The type guessed from the name said image: not “Not an
+           * image: PNG image”. */
+          if (description != NULL && content_type != NULL && g_str_has_prefix (content_type, "image/"))
+            /* Translators: %s is a file type, e.g. “PNG image” */
+            g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                         _("Named like a %s, but its content is not an image"), description);
+          else if (description != NULL)
             /* Translators: %s describes the file’s type, e.g. “plain text document” */
             g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
                          _("Not an image: %s"), description);
@@ -711,9 +728,11 @@ read_thumbnail (Job           *job,
                                  _("Not an image"));
         }
       else
-        g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
-                     _("The image is damaged: %s"),
-                     local_error != NULL ? local_error->message : _("no pixels"));
+        {
+          g_debug ("%s", local_error != NULL ? local_error->message : "no pixels");
+          g_set_error_literal (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                               _("The image is damaged: its data is cut short or corrupt"));
+        }
       return FALSE;
     }
 

@@ -741,9 +741,20 @@ tvw_viewer_describe_results_source (const char *full_name)
   model = tvw_viewer_weights_enum_get_display_name (tvw_weights_get_enum (weights));
   scope = tvw_viewer_weights_describe_scope (weights);
   if (scope != NULL)
-    /* Translators: the weights that gave the results, then what they know, e.g.
-     * “By MobileNet V3 Small · FASHIONMNIST_V1. These weights only know …” */
-    return g_strdup_printf (_("By %s · %s. %s"), model, tvw_weights_get_name (weights), scope);
+    {
+      g_autofree char *dataset = NULL;
+      const char *pictures = describe_dataset (first_dataset (weights, &dataset));
+      guint n = tvw_weights_get_num_classes (weights);
+
+      /* Translators: the weights that gave the results, then what they know, e.g.
+       * “By MobileNet V3 Small · FASHIONMNIST_V1: the closest of its 10 categories
+       * (small grey pictures of clothing), whatever the picture shows” */
+      return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                           "By %s · %s: its %u category (%s), whatever the picture shows",
+                                           "By %s · %s: the closest of its %u categories (%s), whatever the picture shows",
+                                           n),
+                              model, tvw_weights_get_name (weights), n, pictures != NULL ? pictures : dataset);
+    }
 
   /* Translators: the weights that gave the results, e.g. “By ResNet-50 · IMAGENET1K_V2” */
   return g_strdup_printf (_("By %s · %s"), model, tvw_weights_get_name (weights));

@@ -50,10 +50,12 @@ struct _TvwViewerWindow
 
   GSettings             *settings;
   GListStore            *images;
+  GPtrArray             *removed;         /* for Undo after Remove All */
   GQueue                 incoming;
   guint                  incoming_source;
   GQueue                 pending;
   guint                  n_running;
+  guint                  n_folders;       /* being listed */
   GCancellable          *jobs_cancellable;
 
   TvwWeightsEnum        *weights_enum;
@@ -1159,6 +1161,137 @@ push_incoming (TvwViewerWindow *self,
     self->incoming_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, add_incoming_cb, self, NULL);
 }
 
+/* Folders */
+
+typedef struct
+{
+  GWeakRef   self;
+  GFile     *folder;
+  GPtrArray *files;
+} FolderData;
+
+static void
+folder_data_free (FolderData *data)
+{
+  g_weak_ref_clear (&data->self);
+  g_clear_object (&data->folder);
+  g_clear_pointer (&data->files, g_ptr_array_unref);
+  g_free (data);
+}
+
+static int
+compare_files (gconstpointer a,
+               gconstpointer b)
+{
+  g_autofree char *name_a = g_file_get_basename (*(GFile * const *) a);
+  g_autofree char *name_b = g_file_get_basename (*(GFile * const *) b);
+  g_autofree char *key_a = g_utf8_collate_key_for_filename (name_a, -1);
+  g_autofree char *key_b = g_utf8_collate_key_for_filename (name_b, -1);
+
+  return strcmp (key_a, key_b);
+}
+
+static void folder_next_cb (GObject      *object,
+                            GAsyncResult *result,
+                            gpointer      user_data);
+
+static void
+folder_done (FolderData *data)
+{
+  g_autoptr(TvwViewerWindow) self = g_weak_ref_get (&data->self);
+
+  if (self != NULL)
+    self->n_folders--;
+
+  if (self != NULL && self->images == NULL)
+    ;
+  else if (self != NULL && data->files->len == 0)
+    {
+      g_autofree char *name = g_file_get_basename (data->folder);
+      /* Translators: %s is a folder's name */
+      g_autofree char *message = g_strdup_printf (_("“%s” holds no images"), name);
+
+      tvw_viewer_window_show_toast (self, message);
+    }
+  else if (self != NULL)
+    {
+      g_ptr_array_sort (data->files, compare_files);
+      for (guint i = 0; i < data->files->len; i++)
+        push_incoming (self, g_ptr_array_index (data->files, i));
+      update_content (self);
+    }
+  if (self != NULL && self->images != NULL)
+    check_settled (self);
+
+  folder_data_free (data);
+}
+
+static void
+folder_next_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GFileEnumerator *enumerator = G_FILE_ENUMERATOR (object);
+  FolderData *data = user_data;
+  g_autolist(GFileInfo) infos = g_file_enumerator_next_files_finish (enumerator, result, NULL);
+
+  if (infos == NULL)
+    {
+      folder_done (data);
+      return;
+    }
+
+  for (GList *l = infos; l != NULL; l = l->next)
+    {
+      const char *type = g_file_info_get_content_type (l->data);
+
+      if (g_file_info_get_file_type (l->data) == G_FILE_TYPE_REGULAR &&
+          type != NULL && g_content_type_is_mime_type (type, "image/*"))
+        g_ptr_array_add (data->files, g_file_get_child (data->folder, g_file_info_get_name (l->data)));
+    }
+
+  g_file_enumerator_next_files_async (enumerator, 64, G_PRIORITY_DEFAULT, NULL, folder_next_cb, data);
+}
+
+static void
+folder_enumerated_cb (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  FolderData *data = user_data;
+  g_autoptr(GFileEnumerator) enumerator = NULL;
+
+  enumerator = g_file_enumerate_children_finish (G_FILE (object), result, NULL);
+  if (enumerator == NULL)
+    {
+      folder_done (data);
+      return;
+    }
+
+  g_file_enumerator_next_files_async (enumerator, 64, G_PRIORITY_DEFAULT, NULL, folder_next_cb, data);
+}
+
+/* A dropped or opened folder stands for the images in it (not in its
+ * subfolders), in natural order of their names. */
+static void
+open_folder (TvwViewerWindow *self,
+             GFile           *folder)
+{
+  FolderData *data = g_new0 (FolderData, 1);
+
+  g_weak_ref_init (&data->self, self);
+  data->folder = g_object_ref (folder);
+  data->files = g_ptr_array_new_with_free_func (g_object_unref);
+  self->n_folders++;
+
+  g_file_enumerate_children_async (folder,
+                                   G_FILE_ATTRIBUTE_STANDARD_NAME ","
+                                   G_FILE_ATTRIBUTE_STANDARD_TYPE ","
+                                   G_FILE_ATTRIBUTE_STANDARD_CONTENT_TYPE,
+                                   G_FILE_QUERY_INFO_NONE, G_PRIORITY_DEFAULT, NULL,
+                                   folder_enumerated_cb, data);
+}
+
 void
 tvw_viewer_window_open_files (TvwViewerWindow  *self,
                               GFile           **files,
@@ -1167,7 +1300,13 @@ tvw_viewer_window_open_files (TvwViewerWindow  *self,
   g_return_if_fail (TVW_VIEWER_IS_WINDOW (self));
 
   for (guint i = 0; i < n_files; i++)
-    push_incoming (self, G_OBJECT (files[i]));
+    {
+      /* A stat of what was just dropped: cheap on the main loop. */
+      if (g_file_query_file_type (files[i], G_FILE_QUERY_INFO_NONE, NULL) == G_FILE_TYPE_DIRECTORY)
+        open_folder (self, files[i]);
+      else
+        push_incoming (self, G_OBJECT (files[i]));
+    }
 
   update_content (self);
 }
@@ -1235,8 +1374,49 @@ clear_action (GtkWidget  *widget,
 
   g_queue_clear_full (&self->incoming, g_object_unref);
   g_clear_handle_id (&self->incoming_source, g_source_remove);
+
+  /* Kept until the toast goes, for its Undo button. */
+  g_clear_pointer (&self->removed, g_ptr_array_unref);
+  self->removed = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (self->removed, g_list_model_get_item (G_LIST_MODEL (self->images), i));
   g_list_store_remove_all (self->images);
   update_content (self);
+
+  if (n > 0 && self->toast_overlay != NULL)
+    {
+      /* Translators: a toast after Remove All */
+      g_autofree char *title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u image removed", "%u images removed", n), n);
+      AdwToast *toast = adw_toast_new (title);
+
+      adw_toast_set_button_label (toast, _("_Undo"));
+      adw_toast_set_action_name (toast, "win.undo-clear");
+      adw_toast_overlay_add_toast (self->toast_overlay, toast);
+    }
+}
+
+static void
+undo_clear_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *param)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
+  g_autoptr(GPtrArray) removed = g_steal_pointer (&self->removed);
+
+  if (removed == NULL)
+    return;
+
+  for (guint i = 0; i < removed->len; i++)
+    g_object_set_data (g_ptr_array_index (removed, i), REMOVED_KEY, NULL);
+  g_list_store_splice (self->images, 0, 0, removed->pdata, removed->len);
+
+  /* Those whose work was dropped with them start again. */
+  for (guint i = 0; i < removed->len; i++)
+    if (!tvw_viewer_image_is_settled (g_ptr_array_index (removed, i)))
+      queue_image (self, g_ptr_array_index (removed, i));
+  reclassify_all (self);
+  update_content (self);
+  check_settled (self);
 }
 
 /* Opening: the file chooser, the clipboard, the samples */
@@ -1602,7 +1782,7 @@ is_settled (TvwViewerWindow *self)
   n = g_list_model_get_n_items (G_LIST_MODEL (self->images));
 
   if (!g_queue_is_empty (&self->incoming) || !g_queue_is_empty (&self->pending) ||
-      self->n_running > 0 ||
+      self->n_running > 0 || self->n_folders > 0 ||
       self->model_state == MODEL_STATE_LOADING || self->model_state == MODEL_STATE_DOWNLOADING)
     return FALSE;
 
@@ -2027,6 +2207,7 @@ tvw_viewer_window_dispose (GObject *object)
 
   g_clear_object (&self->paintable);
   g_clear_object (&self->images);
+  g_clear_pointer (&self->removed, g_ptr_array_unref);
   g_clear_object (&self->model);
   g_clear_object (&self->weights);
   g_clear_object (&self->weights_enum);
@@ -2101,6 +2282,7 @@ tvw_viewer_window_class_init (TvwViewerWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-samples", NULL, open_samples_action);
   gtk_widget_class_install_action (widget_class, "win.remove-image", "u", remove_image_action);
   gtk_widget_class_install_action (widget_class, "win.clear", NULL, clear_action);
+  gtk_widget_class_install_action (widget_class, "win.undo-clear", NULL, undo_clear_action);
   gtk_widget_class_install_action (widget_class, "win.download", NULL, download_action);
   gtk_widget_class_install_action (widget_class, "win.cancel-download", NULL, cancel_download_action);
   gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, toggle_sidebar_action);

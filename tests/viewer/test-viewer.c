@@ -164,6 +164,11 @@ make_fixtures (void)
 
   text = fixture_path ("notes.txt");
   g_assert_true (g_file_set_contents (text, "This is not an image.\n", -1, &error));
+  {
+    g_autofree char *fake = fixture_path ("fake.png");
+
+    g_assert_true (g_file_set_contents (fake, "This is not an image either.\n", -1, &error));
+  }
 
   empty = fixture_path ("empty.png");
   g_assert_true (g_file_set_contents (empty, "", 0, &error));
@@ -176,6 +181,20 @@ make_fixtures (void)
 
   dir = fixture_path ("a-folder");
   g_mkdir_with_parents (dir, 0755);
+  {
+    g_autofree char *two = g_build_filename (dir, "img-2.png", NULL);
+    g_autofree char *ten = g_build_filename (dir, "img-10.png", NULL);
+    g_autofree char *note = g_build_filename (dir, "readme.txt", NULL);
+
+    write_png (two, 64, 48, 20);
+    write_png (ten, 64, 48, 21);
+    g_assert_true (g_file_set_contents (note, "not an image\n", -1, &error));
+  }
+  {
+    g_autofree char *empty_dir = fixture_path ("empty-folder");
+
+    g_mkdir_with_parents (empty_dir, 0755);
+  }
 
   many = fixture_path ("many");
   g_mkdir_with_parents (many, 0755);
@@ -351,7 +370,7 @@ static void
 test_drop_non_image (void)
 {
   TvwViewerWindow *window = new_window ();
-  const char * const names[] = { "notes.txt", NULL };
+  const char * const names[] = { "notes.txt", "fake.png", NULL };
   GdkDragAction action = 0;
 
   use_random_model (window);
@@ -371,9 +390,11 @@ test_drop_non_image (void)
 
   drop_files (window, names);
   g_assert_false (_tvw_viewer_window_get_drop_highlight (window));
-  wait_settled (window, 1);
+  wait_settled (window, 2);
 
   assert_failed (window, "notes.txt", "Not an image");
+  /* Not “Not an image: PNG image”. */
+  assert_failed (window, "fake.png", "Named like a PNG image, but its content is not an image");
   destroy_window (window);
 }
 
@@ -397,14 +418,28 @@ static void
 test_drop_directory (void)
 {
   TvwViewerWindow *window = new_window ();
-  const char * const names[] = { "a-folder", "does-not-exist.png", NULL };
+  const char * const names[] = { "a-folder", "empty-folder", "does-not-exist.png", NULL };
+  GListModel *images = _tvw_viewer_window_get_images (window);
 
   use_random_model (window);
   drop_files (window, names);
-  wait_settled (window, 2);
+  wait_settled (window, 3);
 
-  assert_failed (window, "a-folder", "folder");
-  assert_failed (window, "does-not-exist.png", "Cannot read the file");
+  /* The folder's images, in natural order, without its text file; the
+   * empty folder adds nothing. */
+  g_assert_cmpuint (g_list_model_get_n_items (images), ==, 3);
+  {
+    g_autoptr(TvwViewerImage) first = g_list_model_get_item (images, 1);
+    g_autoptr(TvwViewerImage) second = g_list_model_get_item (images, 2);
+
+    g_assert_cmpstr (tvw_viewer_image_get_title (first), ==, "img-2.png");
+    g_assert_cmpstr (tvw_viewer_image_get_title (second), ==, "img-10.png");
+    g_assert_cmpint (tvw_viewer_image_get_state (first), ==, TVW_VIEWER_IMAGE_STATE_CLASSIFIED);
+    g_assert_cmpint (tvw_viewer_image_get_state (second), ==, TVW_VIEWER_IMAGE_STATE_CLASSIFIED);
+  }
+  /* One plain sentence, not GIO's message repeating the path. */
+  assert_failed (window, "does-not-exist.png", "The file is gone");
+  g_assert_null (strstr (tvw_viewer_image_get_message (find_image (window, "does-not-exist.png")), "/"));
   destroy_window (window);
 }
 
@@ -1149,6 +1184,183 @@ test_download_error_persists (void)
   destroy_window (window);
 }
 
+
+/* A loopback server that starts every download and never finishes it:
+ * the first megabyte of a 100 MB file, then nothing. */
+static gboolean
+stalling_server_cb (GSocketService     *service,
+                    GSocketConnection  *connection,
+                    GObject            *source,
+                    GPtrArray          *kept)
+{
+  static const char headers[] = "HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n";
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  g_autofree char *body = g_malloc0 (1024 * 1024);
+
+  g_output_stream_write_all (out, headers, strlen (headers), NULL, NULL, NULL);
+  g_output_stream_write_all (out, body, 1024 * 1024, NULL, NULL, NULL);
+  g_ptr_array_add (kept, g_object_ref (connection));
+
+  return TRUE;
+}
+
+static GtkLabel *
+find_label (GtkWidget  *widget,
+            const char *text)
+{
+  g_autoptr(GPtrArray) labels = g_ptr_array_new ();
+
+  collect_widgets (widget, GTK_TYPE_LABEL, labels);
+  for (guint i = 0; i < labels->len; i++)
+    if (g_strcmp0 (gtk_label_get_label (g_ptr_array_index (labels, i)), text) == 0 &&
+        gtk_widget_get_mapped (g_ptr_array_index (labels, i)))
+      return g_ptr_array_index (labels, i);
+
+  return NULL;
+}
+
+/* While downloading, the status row keeps its title on one line (the
+ * progress bar has a row of its own) and can be cancelled. */
+static void
+test_download_progress_row (void)
+{
+  TvwViewerWindow *window = new_window ();
+  g_autoptr(GSocketService) service = g_socket_service_new ();
+  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *cache = fixture_path ("progress-cache");
+  g_autofree char *mirror = NULL;
+  GtkLabel *title;
+  guint16 port;
+  int one_line, height;
+
+  port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (service), NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (service, "incoming", G_CALLBACK (stalling_server_cb), kept);
+  g_socket_service_start (service);
+
+  mirror = g_strdup_printf ("http://127.0.0.1:%u", port);
+  g_mkdir_with_parents (cache, 0755);
+  g_setenv ("TVW_CACHE_DIR", cache, TRUE);
+  g_setenv ("TORCH_HOME", cache, TRUE);
+  g_setenv ("TVW_OFFLINE", "0", TRUE);
+  g_setenv ("TVW_MIRROR", mirror, TRUE);
+
+  tvw_viewer_window_choose_weights (window, "ResNet50_Weights.IMAGENET1K_V2");
+  wait_settled (window, 0);
+  assert_contains (_tvw_viewer_window_get_status_subtitle (window), "from 127.0.0.1");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.download", NULL));
+  while (strstr (_tvw_viewer_window_get_status_subtitle (window), "of 95.4 MB") == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  spin ();
+
+  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "Downloading the weights…");
+  title = find_label (GTK_WIDGET (window), "Downloading the weights…");
+  g_assert_nonnull (title);
+  /* Its height at the width it has is that of one line. */
+  gtk_widget_measure (GTK_WIDGET (title), GTK_ORIENTATION_VERTICAL, G_MAXINT / 2, &one_line, NULL, NULL, NULL);
+  height = gtk_widget_get_height (GTK_WIDGET (title));
+  g_assert_cmpint (height, ==, one_line);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.cancel-download", NULL));
+  wait_settled (window, 0);
+  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "The weights must be downloaded first");
+
+  g_socket_service_stop (service);
+  g_socket_listener_close (G_SOCKET_LISTENER (service));
+  /* The interrupted download's partial file would resume next time. */
+  {
+    g_autoptr(GDir) dir = g_dir_open (cache, 0, NULL);
+    const char *name;
+
+    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *path = g_build_filename (cache, name, NULL);
+
+        g_unlink (path);
+      }
+  }
+  forget_failing_mirror ();
+  destroy_window (window);
+}
+
+
+/* Remove All can be undone from its toast, with the results as they were. */
+static void
+test_remove_all_undo (void)
+{
+  TvwViewerWindow *window = new_window ();
+  const char * const names[] = { "disc.png", "tall.png", NULL };
+  GListModel *images = _tvw_viewer_window_get_images (window);
+
+  use_random_model (window);
+  drop_files (window, names);
+  wait_settled (window, 2);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.clear", NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (images), ==, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo-clear", NULL));
+  wait_settled (window, 2);
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      TvwViewerImage *image = find_image (window, names[i]);
+
+      g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_CLASSIFIED);
+      g_assert_cmpuint (g_list_model_get_n_items (tvw_viewer_image_get_predictions (image)), ==, 5);
+    }
+
+  /* Once only. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo-clear", NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (images), ==, 2);
+
+  destroy_window (window);
+}
+
+/* The meta panel per task: detection entries have no empty preprocessing
+ * group and name their metric; quantized entries link the unquantized
+ * weights their text speaks of. */
+static void
+test_meta_per_task (void)
+{
+  TvwViewerWindow *window = new_window ();
+  g_autoptr(GPtrArray) groups = g_ptr_array_new ();
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  AdwActionRow *unquantized = NULL;
+
+  tvw_viewer_window_choose_weights (window, "FasterRCNN_ResNet50_FPN_Weights.COCO_V1");
+  spin ();
+  collect_widgets (GTK_WIDGET (window), ADW_TYPE_PREFERENCES_GROUP, groups);
+  for (guint i = 0; i < groups->len; i++)
+    if (g_strcmp0 (adw_preferences_group_get_title (g_ptr_array_index (groups, i)), "Preprocessing") == 0)
+      g_assert_false (gtk_widget_get_visible (g_ptr_array_index (groups, i)));
+  collect_widgets (GTK_WIDGET (window), ADW_TYPE_ACTION_ROW, rows);
+  {
+    gboolean named = FALSE;
+
+    for (guint i = 0; i < rows->len; i++)
+      if (g_strcmp0 (adw_action_row_get_subtitle (g_ptr_array_index (rows, i)), "Box mAP: 37.0") == 0)
+        named = TRUE;
+    g_assert_true (named);
+  }
+
+  tvw_viewer_window_choose_weights (window, "ResNet50_QuantizedWeights.IMAGENET1K_FBGEMM_V1");
+  spin ();
+  g_ptr_array_set_size (rows, 0);
+  collect_widgets (GTK_WIDGET (window), ADW_TYPE_ACTION_ROW, rows);
+  for (guint i = 0; i < rows->len; i++)
+    if (g_strcmp0 (adw_preferences_row_get_title (g_ptr_array_index (rows, i)), "Unquantized weights") == 0)
+      unquantized = g_ptr_array_index (rows, i);
+  g_assert_nonnull (unquantized);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (unquantized)));
+  g_assert_cmpstr (adw_action_row_get_subtitle (unquantized), ==, "ResNet50_Weights.IMAGENET1K_V1");
+  g_signal_emit_by_name (unquantized, "activate");
+  spin ();
+  g_assert_cmpstr (tvw_weights_get_full_name (tvw_viewer_window_get_weights (window)), ==,
+                   "ResNet50_Weights.IMAGENET1K_V1");
+
+  destroy_window (window);
+}
+
 /* Offline: the status says “no network” in words, and choosing weights
  * that are not here keeps the results of the ones that were. */
 static void
@@ -1510,9 +1722,12 @@ main (int   argc,
   g_test_add_func ("/tvw/viewer/settings/remembered", test_settings_remembered);
   g_test_add_func ("/tvw/viewer/download/error-persists-with-details", test_download_error_persists);
   g_test_add_func ("/tvw/viewer/offline/no-network-in-words-results-kept", test_offline_keeps_results);
+  g_test_add_func ("/tvw/viewer/download/progress-row-one-line", test_download_progress_row);
   g_test_add_func ("/tvw/viewer/pickers/runnable-first-natural-names", test_runnable_first);
   g_test_add_func ("/tvw/viewer/adaptive/360-px-with-three-images", test_adaptive_360);
   g_test_add_func ("/tvw/viewer/a11y/names-and-tab-stops", test_accessible_names);
+  g_test_add_func ("/tvw/viewer/clear/undo-from-toast", test_remove_all_undo);
+  g_test_add_func ("/tvw/viewer/meta/per-task", test_meta_per_task);
 
   return g_test_run ();
 }

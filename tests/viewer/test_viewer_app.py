@@ -89,11 +89,9 @@ def make_bad_files(folder, good_png):
     broken = os.path.join(folder, "broken.png")
     with open(broken, "wb") as f:
         f.write(data[: len(data) // 2])
-    directory = os.path.join(folder, "a-folder")
-    os.makedirs(directory, exist_ok=True)
     return {"notes.txt": ("failed", "Not an image"),
             "broken.png": ("failed", "damaged"),
-            "a-folder": ("failed", "folder")}, [notes, broken, directory]
+            }, [notes, broken]
 
 
 def randomise(model, seed):
