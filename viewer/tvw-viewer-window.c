@@ -634,6 +634,10 @@ prepare_model (TvwViewerWindow *self)
 
 /* The pickers */
 
+/* The fewest characters of a name the pickers' buttons show: the sidebar
+ * keeps one width whatever the names. */
+#define BUTTON_MIN_CHARS 10
+
 static void
 enum_setup_cb (GtkSignalListItemFactory *factory,
                GtkListItem              *item,
@@ -689,8 +693,10 @@ enum_bind_cb (GtkSignalListItemFactory *factory,
 
   name = tvw_viewer_weights_enum_get_display_name (weights_enum);
   gtk_label_set_label (GTK_LABEL (title), name);
+  /* In the button: short names whole; long ones whole when there is room
+   * (natural width) but never making the sidebar wider (minimum width). */
   if (!gtk_widget_get_visible (subtitle))
-    gtk_label_set_width_chars (GTK_LABEL (title), MIN ((int) g_utf8_strlen (name, -1), 18));
+    gtk_label_set_width_chars (GTK_LABEL (title), MIN ((int) g_utf8_strlen (name, -1), BUTTON_MIN_CHARS));
 
   if (reason != NULL)
     {
@@ -801,9 +807,9 @@ weights_bind_cb (GtkSignalListItemFactory *factory,
   g_autofree char *accuracy = NULL;
 
   gtk_label_set_label (GTK_LABEL (title), tvw_weights_get_name (weights));
-  /* In the button, short names are never ellipsized, long ones are. */
+  /* In the button, as in the model's. */
   if (g_object_get_data (G_OBJECT (box), "in-list") == NULL)
-    gtk_label_set_width_chars (GTK_LABEL (title), MIN ((int) strlen (tvw_weights_get_name (weights)), 18));
+    gtk_label_set_width_chars (GTK_LABEL (title), MIN ((int) strlen (tvw_weights_get_name (weights)), BUTTON_MIN_CHARS));
   gtk_widget_set_visible (default_tag, tvw_weights_is_default (weights));
   /* The button is narrow: whether the entry works offline shows in the
    * status row under it, and in the list. */

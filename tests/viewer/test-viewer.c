@@ -1085,6 +1085,23 @@ test_meta_panel (void)
   collect_widgets (g_ptr_array_index (expanders, 0), GTK_TYPE_SEARCH_ENTRY, entries);
   g_assert_cmpuint (entries->len, ==, 1);
   search = g_ptr_array_index (entries, 0);
+  spin ();
+  /* The categories do not scroll inside the sidebar (a wheel trap): any
+   * scrolled window in them shows all it holds. */
+  {
+    g_autoptr(GPtrArray) scrollers = g_ptr_array_new ();
+
+    collect_widgets (g_ptr_array_index (expanders, 0), GTK_TYPE_SCROLLED_WINDOW, scrollers);
+    g_assert_cmpuint (scrollers->len, >=, 1);
+    for (guint i = 0; i < scrollers->len; i++)
+      {
+        GtkAdjustment *v = gtk_scrolled_window_get_vadjustment (g_ptr_array_index (scrollers, i));
+
+        g_assert_cmpfloat (gtk_adjustment_get_upper (v) - gtk_adjustment_get_lower (v), <=,
+                           gtk_adjustment_get_page_size (v) + 0.5);
+        g_assert_cmpfloat (gtk_adjustment_get_upper (v), >, 1000.0);
+      }
+  }
   gtk_editable_set_text (GTK_EDITABLE (search), "tabby");
   spin ();
   g_assert_true (has_visible_label (g_ptr_array_index (expanders, 0), "tabby"));
@@ -1326,6 +1343,30 @@ test_meta_per_task (void)
   g_autoptr(GPtrArray) groups = g_ptr_array_new ();
   g_autoptr(GPtrArray) rows = g_ptr_array_new ();
   AdwActionRow *unquantized = NULL;
+  GtkWidget *sidebar = adw_flap_get_flap (_tvw_viewer_window_get_flap (window));
+  const char * const entries[] = { "ResNet50_Weights.IMAGENET1K_V2", "MobileNet_V3_Small_Weights.FASHIONMNIST_V1",
+                                   "ViT_H_14_Weights.IMAGENET1K_SWAG_E2E_V1", NULL };
+  int width = -1;
+
+  /* The sidebar keeps its width whatever the entry shows. */
+  for (guint i = 0; entries[i] != NULL; i++)
+    {
+      tvw_viewer_window_choose_weights (window, entries[i]);
+      spin ();
+      if (width < 0)
+        width = gtk_widget_get_width (sidebar);
+      g_assert_cmpint (gtk_widget_get_width (sidebar), ==, width);
+    }
+
+  /* One precision for one number: the picker and the panel. */
+  {
+    g_autofree char *picker = tvw_viewer_weights_describe_accuracy (tvw_get_weight (entries[0], NULL));
+
+    tvw_viewer_window_choose_weights (window, entries[0]);
+    spin ();
+    assert_contains (picker, "80.86 %");
+    g_assert_true (has_visible_label (GTK_WIDGET (window), "80.86 %"));
+  }
 
   tvw_viewer_window_choose_weights (window, "FasterRCNN_ResNet50_FPN_Weights.COCO_V1");
   spin ();
