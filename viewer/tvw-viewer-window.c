@@ -79,6 +79,10 @@ struct _TvwViewerWindow
   guint                  reported : 1;
   guint                  narrow : 1;
   guint                  narrow_source;
+  guint                  focus_tick;      /* focusing a card scrolled to */
+  guint                  focus_position;
+  GtkDirectionType       focus_direction;
+  guint                  focus_tries;
 
   /* Template children. */
   AdwWindowTitle        *window_title;
@@ -119,6 +123,8 @@ static void queue_image         (TvwViewerWindow *self,
                                  TvwViewerImage  *image);
 static void run_jobs            (TvwViewerWindow *self);
 static void check_settled       (TvwViewerWindow *self);
+static void collect_rows        (GtkWidget       *widget,
+                                 GHashTable      *rows);
 
 /* Toasts */
 
@@ -1730,6 +1736,92 @@ _tvw_viewer_window_is_narrow (TvwViewerWindow *self)
   return self->narrow && self->narrow_source == 0;
 }
 
+/* Tab from card to card.  GtkListView (GTK 4.8) only has widgets for the
+ * rows on screen, so plain Tab leaves the list at the last of those;
+ * here Tab scrolls to the next card and focuses it. */
+
+static GtkWidget *
+find_row (TvwViewerWindow *self,
+          TvwViewerImage  *image)
+{
+  g_autoptr(GHashTable) rows = g_hash_table_new (NULL, NULL);
+
+  collect_rows (GTK_WIDGET (self->images_view), rows);
+
+  return g_hash_table_lookup (rows, image);
+}
+
+static gboolean
+focus_card_tick_cb (GtkWidget     *widget,
+                    GdkFrameClock *clock,
+                    gpointer       user_data)
+{
+  TvwViewerWindow *self = user_data;
+  g_autoptr(TvwViewerImage) image = g_list_model_get_item (G_LIST_MODEL (self->images), self->focus_position);
+  GtkWidget *row = image != NULL ? find_row (self, image) : NULL;
+
+  /* The row is made at the next layout after the scroll. */
+  if (row == NULL && image != NULL && ++self->focus_tries < 10)
+    return G_SOURCE_CONTINUE;
+
+  if (row != NULL)
+    gtk_widget_child_focus (row, self->focus_direction);
+
+  self->focus_tick = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+focus_card (TvwViewerWindow  *self,
+            guint             position,
+            GtkDirectionType  direction)
+{
+  self->focus_position = position;
+  self->focus_direction = direction;
+  self->focus_tries = 0;
+  gtk_widget_activate_action (GTK_WIDGET (self->images_view), "list.scroll-to-item", "u", position);
+  if (self->focus_tick == 0)
+    self->focus_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self->images_view),
+                                                     focus_card_tick_cb, self, NULL);
+}
+
+static gboolean
+images_key_pressed_cb (TvwViewerWindow       *self,
+                       guint                  keyval,
+                       guint                  keycode,
+                       GdkModifierType        state,
+                       GtkEventControllerKey *controller)
+{
+  GtkDirectionType direction;
+  GtkWidget *focus;
+  GtkWidget *row;
+  guint position;
+
+  if ((keyval != GDK_KEY_Tab && keyval != GDK_KEY_KP_Tab && keyval != GDK_KEY_ISO_Left_Tab) ||
+      (state & (GDK_CONTROL_MASK | GDK_ALT_MASK)) != 0)
+    return FALSE;
+
+  direction = keyval == GDK_KEY_ISO_Left_Tab || (state & GDK_SHIFT_MASK) != 0
+                ? GTK_DIR_TAB_BACKWARD : GTK_DIR_TAB_FORWARD;
+  focus = gtk_root_get_focus (GTK_ROOT (self));
+  row = focus != NULL ? gtk_widget_get_ancestor (focus, TVW_VIEWER_TYPE_IMAGE_ROW) : NULL;
+  if (row == NULL || tvw_viewer_image_row_get_image (TVW_VIEWER_IMAGE_ROW (row)) == NULL)
+    return FALSE;
+
+  /* Within the card first. */
+  if (gtk_widget_child_focus (row, direction))
+    return TRUE;
+
+  position = find_position (G_LIST_MODEL (self->images), tvw_viewer_image_row_get_image (TVW_VIEWER_IMAGE_ROW (row)));
+  if (position == GTK_INVALID_LIST_POSITION ||
+      (direction == GTK_DIR_TAB_FORWARD && position + 1 >= g_list_model_get_n_items (G_LIST_MODEL (self->images))) ||
+      (direction == GTK_DIR_TAB_BACKWARD && position == 0))
+    return FALSE;
+
+  focus_card (self, direction == GTK_DIR_TAB_FORWARD ? position + 1 : position - 1, direction);
+  return TRUE;
+}
+
 static void
 image_setup_cb (GtkSignalListItemFactory *factory,
                 GtkListItem              *item,
@@ -2206,6 +2298,9 @@ tvw_viewer_window_dispose (GObject *object)
   g_clear_handle_id (&self->incoming_source, g_source_remove);
   g_clear_handle_id (&self->settle_source, g_source_remove);
   g_clear_handle_id (&self->narrow_source, g_source_remove);
+  if (self->focus_tick != 0 && self->images_view != NULL)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self->images_view), self->focus_tick);
+  self->focus_tick = 0;
   g_queue_clear_full (&self->incoming, g_object_unref);
   g_queue_clear_full (&self->pending, g_object_unref);
 
@@ -2383,6 +2478,14 @@ tvw_viewer_window_init (TvwViewerWindow *self)
   gtk_list_view_set_factory (self->images_view, images_factory);
   selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->images)));
   gtk_list_view_set_model (self->images_view, GTK_SELECTION_MODEL (selection));
+  {
+    GtkEventController *keys = gtk_event_controller_key_new ();
+
+    gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+    gtk_event_controller_set_name (keys, "tvw-viewer-card-tab");
+    g_signal_connect_object (keys, "key-pressed", G_CALLBACK (images_key_pressed_cb), self, G_CONNECT_SWAPPED);
+    gtk_widget_add_controller (GTK_WIDGET (self->images_view), keys);
+  }
 
   samples_dir = get_samples_dir ();
   gtk_widget_set_visible (self->samples_button, g_file_test (samples_dir, G_FILE_TEST_IS_DIR));
