@@ -780,3 +780,21 @@ tvw_viewer_describe_metric (const char *metric)
 
   return g_strdup (metric);
 }
+
+/* The position of @item in @model, or G_MAXUINT (GTK_INVALID_LIST_POSITION). */
+guint
+tvw_viewer_list_model_find (GListModel *model,
+                            gpointer    item)
+{
+  guint n = g_list_model_get_n_items (model);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GObject) candidate = g_list_model_get_item (model, i);
+
+      if (candidate == item)
+        return i;
+    }
+
+  return G_MAXUINT;
+}

@@ -47,6 +47,9 @@ char                  *tvw_viewer_describe_results_source       (const char  *fu
 
 char                  *tvw_viewer_describe_metric               (const char  *metric);
 
+guint                  tvw_viewer_list_model_find               (GListModel  *model,
+                                                                  gpointer     item);
+
 char                  *tvw_viewer_rst_to_markup                 (const char  *text);
 char                  *tvw_viewer_format_megabytes              (double       megabytes);
 char                  *tvw_viewer_format_count                  (gint64       count);

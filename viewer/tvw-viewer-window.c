@@ -12,16 +12,12 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <glib/gstdio.h>
 #include <string.h>
-#include <json-glib/json-glib.h>
 
 #include <tvw.h>
 
 #include "tvw-viewer-config.h"
-#include "tvw-viewer-enums.h"
 #include "tvw-viewer-image-row.h"
-#include "tvw-viewer-segmentation.h"
 #include "tvw-viewer-util.h"
 #include "tvw-viewer-weights-panel.h"
 #include "tvw-viewer-window-private.h"
@@ -32,99 +28,11 @@
 /* Files turned into list items per main loop iteration. */
 #define ADD_BATCH 12
 
-typedef enum
-{
-  MODEL_STATE_NONE,
-  MODEL_STATE_UNRUNNABLE,
-  MODEL_STATE_NEEDS_DOWNLOAD,
-  MODEL_STATE_DOWNLOADING,
-  MODEL_STATE_DOWNLOAD_FAILED,
-  MODEL_STATE_LOADING,
-  MODEL_STATE_READY,
-  MODEL_STATE_FAILED,
-} ModelState;
-
-struct _TvwViewerWindow
-{
-  AdwApplicationWindow   parent_instance;
-
-  GSettings             *settings;
-  GListStore            *images;
-  GPtrArray             *removed;         /* for Undo after Remove All */
-  GQueue                 incoming;
-  guint                  incoming_source;
-  GQueue                 pending;
-  guint                  n_running;
-  guint                  n_folders;       /* being listed */
-  GCancellable          *jobs_cancellable;
-
-  TvwWeightsEnum        *weights_enum;
-  TvwWeights            *weights;
-  TvwModel              *model;
-  ModelState             model_state;
-  char                  *model_error;     /* a sentence for people */
-  char                  *error_details;   /* the error's own message */
-  TvwWeights            *general_weights;
-  GtkSortListModel      *sorted_enums;
-  GCancellable          *model_cancellable;
-  goffset                download_current;
-  goffset                download_total;
-  guint                  syncing_pickers : 1;
-  guint                  can_download : 1;
-
-  char                  *report_path;
-  char                  *screenshot_path;
-  GdkPaintable          *paintable;
-  guint                  settle_source;
-  guint                  reported : 1;
-  guint                  narrow : 1;
-  guint                  narrow_source;
-  guint                  focus_tick;      /* focusing a card scrolled to */
-  guint                  focus_position;
-  GtkDirectionType       focus_direction;
-  guint                  focus_tries;
-
-  /* Template children. */
-  AdwWindowTitle        *window_title;
-  GtkToggleButton       *sidebar_button;
-  AdwToastOverlay       *toast_overlay;
-  AdwFlap               *flap;
-  GtkDropDown           *model_dropdown;
-  GtkDropDown           *weights_dropdown;
-  AdwActionRow          *status_row;
-  GtkStack              *status_icon_stack;
-  GtkImage              *status_icon;
-  GtkSpinner            *status_spinner;
-  GtkWidget             *download_button;
-  GtkProgressBar        *progress_bar;
-  GtkWidget             *progress_row;
-  GtkWidget             *cancel_button;
-  AdwExpanderRow        *details_row;
-  GtkLabel              *details_label;
-  GtkRevealer           *notice_revealer;
-  GtkBox                *notice_box;
-  GtkImage              *notice_icon;
-  GtkLabel              *notice_label;
-  GtkButton             *notice_button;
-  TvwViewerWeightsPanel *weights_panel;
-  GtkRevealer           *drop_revealer;
-  GtkStack              *content_stack;
-  AdwStatusPage         *empty_page;
-  GtkWidget             *samples_button;
-  GtkScrolledWindow     *images_scroller;
-  GtkListView           *images_view;
-};
-
 G_DEFINE_FINAL_TYPE (TvwViewerWindow, tvw_viewer_window, ADW_TYPE_APPLICATION_WINDOW)
 
-static void select_weights      (TvwViewerWindow *self,
-                                 TvwWeights      *weights);
 static void queue_image         (TvwViewerWindow *self,
                                  TvwViewerImage  *image);
 static void run_jobs            (TvwViewerWindow *self);
-static void check_settled       (TvwViewerWindow *self);
-static void collect_rows        (GtkWidget       *widget,
-                                 GHashTable      *rows);
 
 /* Toasts */
 
@@ -407,7 +315,7 @@ set_model_state (TvwViewerWindow *self,
         }
     }
 
-  check_settled (self);
+  _tvw_viewer_window_check_settled (self);
 }
 
 /* Queues every readable image that does not show the current weights'
@@ -638,292 +546,15 @@ prepare_model (TvwViewerWindow *self)
     set_model_state (self, MODEL_STATE_NEEDS_DOWNLOAD);
 }
 
-/* The pickers */
-
-/* The fewest characters of a name the pickers' buttons show: the sidebar
- * keeps one width whatever the names. */
-#define BUTTON_MIN_CHARS 10
-
-static void
-enum_setup_cb (GtkSignalListItemFactory *factory,
-               GtkListItem              *item,
-               gpointer                  user_data)
-{
-  gboolean in_list = GPOINTER_TO_INT (user_data);
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
-  GtkWidget *title = gtk_label_new (NULL);
-  GtkWidget *subtitle = gtk_label_new (NULL);
-
-  gtk_label_set_xalign (GTK_LABEL (title), 0.0f);
-  gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_END);
-  gtk_label_set_xalign (GTK_LABEL (subtitle), 0.0f);
-  gtk_label_set_ellipsize (GTK_LABEL (subtitle), PANGO_ELLIPSIZE_END);
-  gtk_widget_add_css_class (subtitle, "caption");
-  gtk_widget_add_css_class (subtitle, "dim-label");
-  gtk_widget_set_visible (subtitle, in_list);
-  if (!in_list)
-    {
-      gtk_label_set_max_width_chars (GTK_LABEL (title), 18);
-      gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
-    }
-  else
-    gtk_label_set_width_chars (GTK_LABEL (title), 26);
-  gtk_box_append (GTK_BOX (box), title);
-  gtk_box_append (GTK_BOX (box), subtitle);
-  gtk_list_item_set_child (item, box);
-}
-
-static void
-enum_bind_cb (GtkSignalListItemFactory *factory,
-              GtkListItem              *item,
-              gpointer                  user_data)
-{
-  TvwWeightsEnum *weights_enum = gtk_list_item_get_item (item);
-  GtkWidget *box = gtk_list_item_get_child (item);
-  GtkWidget *title = gtk_widget_get_first_child (box);
-  GtkWidget *subtitle = gtk_widget_get_next_sibling (title);
-  TvwWeights *def = tvw_weights_enum_get_default (weights_enum);
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (weights_enum));
-  const char *reason = NULL;
-  g_autofree char *count = NULL;
-  g_autofree char *name = NULL;
-
-  if (def == NULL && n > 0)
-    {
-      g_autoptr(TvwWeights) first = g_list_model_get_item (G_LIST_MODEL (weights_enum), 0);
-
-      reason = tvw_viewer_weights_get_unrunnable_reason (first);
-    }
-  else if (def != NULL)
-    reason = tvw_viewer_weights_get_unrunnable_reason (def);
-
-  name = tvw_viewer_weights_enum_get_display_name (weights_enum);
-  gtk_label_set_label (GTK_LABEL (title), name);
-  /* In the button: short names whole; long ones whole when there is room
-   * (natural width) but never making the sidebar wider (minimum width). */
-  if (!gtk_widget_get_visible (subtitle))
-    gtk_label_set_width_chars (GTK_LABEL (title), MIN ((int) g_utf8_strlen (name, -1), BUTTON_MIN_CHARS));
-
-  if (reason != NULL)
-    {
-      gtk_label_set_label (GTK_LABEL (subtitle), reason);
-      gtk_widget_add_css_class (box, "unrunnable");
-    }
-  else
-    {
-      /* Translators: a builder and how many sets of weights it has, e.g. “resnet50 · 2 sets of weights” */
-      count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s · %u set of weights", "%s · %u sets of weights", n),
-                               tvw_weights_enum_get_builder (weights_enum), n);
-      gtk_label_set_label (GTK_LABEL (subtitle), count);
-      gtk_widget_remove_css_class (box, "unrunnable");
-    }
-}
-
-/* What the model picker's search matches (GtkDropDown matches prefixes):
- * the builder's name, then the readable one. */
-static char *
-enum_search_text (TvwWeightsEnum *weights_enum)
-{
-  g_autofree char *name = tvw_viewer_weights_enum_get_display_name (weights_enum);
-
-  return g_strconcat (tvw_weights_enum_get_builder (weights_enum), " ", name, NULL);
-}
-
-static int
-compare_enums_cb (gconstpointer a,
-                  gconstpointer b,
-                  gpointer      user_data)
-{
-  return tvw_viewer_compare_weights_enums ((TvwWeightsEnum *) a, (TvwWeightsEnum *) b);
-}
-
-static GtkWidget *
-make_tag (const char *text,
-          const char *css_class)
-{
-  GtkWidget *tag = gtk_label_new (text);
-
-  gtk_widget_add_css_class (tag, "tag");
-  gtk_widget_add_css_class (tag, css_class);
-  gtk_widget_set_valign (tag, GTK_ALIGN_CENTER);
-
-  return tag;
-}
-
-static void
-weights_setup_cb (GtkSignalListItemFactory *factory,
-                  GtkListItem              *item,
-                  gpointer                  user_data)
-{
-  gboolean in_list = GPOINTER_TO_INT (user_data);
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *texts = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
-  GtkWidget *title = gtk_label_new (NULL);
-  GtkWidget *subtitle = gtk_label_new (NULL);
-  GtkWidget *default_tag = make_tag (_("Default"), "default");
-  GtkWidget *offline_tag = make_tag (_("Offline"), "offline");
-
-  gtk_label_set_xalign (GTK_LABEL (title), 0.0f);
-  /* The whole name in the list; the button ends it with “…” when long. */
-  if (in_list)
-    {
-      gtk_label_set_wrap (GTK_LABEL (title), TRUE);
-      gtk_label_set_wrap_mode (GTK_LABEL (title), PANGO_WRAP_WORD_CHAR);
-    }
-  else
-    gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_END);
-  gtk_label_set_xalign (GTK_LABEL (subtitle), 0.0f);
-  gtk_label_set_ellipsize (GTK_LABEL (subtitle), PANGO_ELLIPSIZE_END);
-  gtk_widget_add_css_class (subtitle, "caption");
-  gtk_widget_add_css_class (subtitle, "dim-label");
-  gtk_widget_set_visible (subtitle, in_list);
-  gtk_widget_set_hexpand (texts, TRUE);
-  gtk_widget_set_valign (texts, GTK_ALIGN_CENTER);
-  if (!in_list)
-    gtk_label_set_max_width_chars (GTK_LABEL (title), 18);
-  else
-    gtk_label_set_width_chars (GTK_LABEL (title), 24);
-
-  gtk_widget_set_tooltip_text (offline_tag, _("Works offline: the checkpoint is on this computer"));
-  gtk_widget_set_tooltip_text (default_tag, _("DEFAULT stands for this entry"));
-
-  gtk_box_append (GTK_BOX (texts), title);
-  gtk_box_append (GTK_BOX (texts), subtitle);
-  gtk_box_append (GTK_BOX (box), texts);
-  gtk_box_append (GTK_BOX (box), default_tag);
-  gtk_box_append (GTK_BOX (box), offline_tag);
-  if (in_list)
-    g_object_set_data (G_OBJECT (box), "in-list", GINT_TO_POINTER (TRUE));
-  gtk_list_item_set_child (item, box);
-}
-
-static void
-weights_bind_cb (GtkSignalListItemFactory *factory,
-                 GtkListItem              *item,
-                 gpointer                  user_data)
-{
-  TvwWeights *weights = gtk_list_item_get_item (item);
-  GtkWidget *box = gtk_list_item_get_child (item);
-  GtkWidget *texts = gtk_widget_get_first_child (box);
-  GtkWidget *title = gtk_widget_get_first_child (texts);
-  GtkWidget *subtitle = gtk_widget_get_next_sibling (title);
-  GtkWidget *default_tag = gtk_widget_get_next_sibling (texts);
-  GtkWidget *offline_tag = gtk_widget_get_next_sibling (default_tag);
-  const char *reason = tvw_viewer_weights_get_unrunnable_reason (weights);
-  g_autofree char *accuracy = NULL;
-
-  gtk_label_set_label (GTK_LABEL (title), tvw_weights_get_name (weights));
-  /* In the button, as in the model's. */
-  if (g_object_get_data (G_OBJECT (box), "in-list") == NULL)
-    gtk_label_set_width_chars (GTK_LABEL (title), MIN ((int) strlen (tvw_weights_get_name (weights)), BUTTON_MIN_CHARS));
-  gtk_widget_set_visible (default_tag, tvw_weights_is_default (weights));
-  /* The button is narrow: whether the entry works offline shows in the
-   * status row under it, and in the list. */
-  gtk_widget_set_visible (offline_tag, g_object_get_data (G_OBJECT (box), "in-list") != NULL &&
-                                       reason == NULL && tvw_viewer_weights_is_offline (weights));
-
-  if (reason != NULL)
-    {
-      gtk_label_set_label (GTK_LABEL (subtitle), reason);
-      gtk_widget_add_css_class (box, "unrunnable");
-    }
-  else
-    {
-      accuracy = tvw_viewer_weights_describe_accuracy (weights);
-      gtk_label_set_label (GTK_LABEL (subtitle), accuracy != NULL ? accuracy : "");
-      gtk_widget_remove_css_class (box, "unrunnable");
-    }
-}
-
-static guint
-find_position (GListModel *model,
-               gpointer    item)
-{
-  guint n = g_list_model_get_n_items (model);
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(GObject) candidate = g_list_model_get_item (model, i);
-
-      if (candidate == item)
-        return i;
-    }
-
-  return GTK_INVALID_LIST_POSITION;
-}
-
-static void
-show_weights_enum (TvwViewerWindow *self,
-                   TvwWeightsEnum  *weights_enum)
-{
-  if (!g_set_object (&self->weights_enum, weights_enum))
-    return;
-
-  gtk_drop_down_set_model (self->weights_dropdown, G_LIST_MODEL (weights_enum));
-}
-
-static void
-model_selected_cb (TvwViewerWindow *self)
-{
-  TvwWeightsEnum *weights_enum = gtk_drop_down_get_selected_item (self->model_dropdown);
-  g_autoptr(TvwWeights) first = NULL;
-  TvwWeights *weights;
-
-  if (self->syncing_pickers || weights_enum == NULL || weights_enum == self->weights_enum)
-    return;
-
-  self->syncing_pickers = TRUE;
-  show_weights_enum (self, weights_enum);
-  weights = tvw_weights_enum_get_default (weights_enum);
-  if (weights == NULL && g_list_model_get_n_items (G_LIST_MODEL (weights_enum)) > 0)
-    weights = first = g_list_model_get_item (G_LIST_MODEL (weights_enum), 0);
-  gtk_drop_down_set_selected (self->weights_dropdown,
-                              weights != NULL ? find_position (G_LIST_MODEL (weights_enum), weights) : 0);
-  self->syncing_pickers = FALSE;
-
-  select_weights (self, weights);
-}
-
-static void
-weights_selected_cb (TvwViewerWindow *self)
-{
-  TvwWeights *weights = gtk_drop_down_get_selected_item (self->weights_dropdown);
-
-  if (self->syncing_pickers || weights == NULL)
-    return;
-
-  select_weights (self, weights);
-}
-
-/* Shows @weights in the pickers without reacting to it. */
-static void
-sync_pickers (TvwViewerWindow *self)
-{
-  TvwWeightsEnum *weights_enum;
-
-  if (self->weights == NULL)
-    return;
-
-  weights_enum = tvw_weights_get_enum (self->weights);
-
-  self->syncing_pickers = TRUE;
-  gtk_drop_down_set_selected (self->model_dropdown,
-                              find_position (G_LIST_MODEL (self->sorted_enums), weights_enum));
-  show_weights_enum (self, weights_enum);
-  gtk_drop_down_set_selected (self->weights_dropdown,
-                              find_position (G_LIST_MODEL (weights_enum), self->weights));
-  self->syncing_pickers = FALSE;
-}
-
-static void
-select_weights (TvwViewerWindow *self,
-                TvwWeights      *weights)
+void
+_tvw_viewer_window_select_weights (TvwViewerWindow *self,
+                                   TvwWeights      *weights)
 {
   if (weights == self->weights)
     return;
 
   g_set_object (&self->weights, weights);
-  sync_pickers (self);
+  _tvw_viewer_window_sync_pickers (self);
 
   if (self->settings != NULL && weights != NULL)
     g_settings_set_string (self->settings, "last-weights", tvw_weights_get_full_name (weights));
@@ -996,7 +627,7 @@ tvw_viewer_window_choose_weights (TvwViewerWindow *self,
   if (weights == NULL)
     weights = tvw_viewer_find_first_runnable_weights ();
 
-  select_weights (self, weights);
+  _tvw_viewer_window_select_weights (self, weights);
 }
 
 TvwWeights *
@@ -1012,8 +643,8 @@ tvw_viewer_window_get_weights (TvwViewerWindow *self)
 #define QUEUED_KEY "tvw-viewer-queued"
 #define REMOVED_KEY "tvw-viewer-removed"
 
-static void
-update_content (TvwViewerWindow *self)
+void
+_tvw_viewer_window_update_content (TvwViewerWindow *self)
 {
   gboolean empty;
 
@@ -1122,7 +753,7 @@ run_jobs (TvwViewerWindow *self)
                                       image_processed_cb, data);
     }
 
-  check_settled (self);
+  _tvw_viewer_window_check_settled (self);
 }
 
 static gboolean
@@ -1147,21 +778,21 @@ add_incoming_cb (gpointer user_data)
   for (guint i = 0; i < batch->len; i++)
     queue_image (self, g_ptr_array_index (batch, i));
 
-  update_content (self);
+  _tvw_viewer_window_update_content (self);
 
   if (g_queue_is_empty (&self->incoming))
     {
       self->incoming_source = 0;
-      check_settled (self);
+      _tvw_viewer_window_check_settled (self);
       return G_SOURCE_REMOVE;
     }
 
   return G_SOURCE_CONTINUE;
 }
 
-static void
-push_incoming (TvwViewerWindow *self,
-               GObject         *object)
+void
+_tvw_viewer_window_push_incoming (TvwViewerWindow *self,
+                                  GObject         *object)
 {
   /* A paste or drop that finished after the window closed. */
   if (self->images == NULL)
@@ -1171,156 +802,6 @@ push_incoming (TvwViewerWindow *self,
 
   if (self->incoming_source == 0)
     self->incoming_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, add_incoming_cb, self, NULL);
-}
-
-/* Folders */
-
-typedef struct
-{
-  GWeakRef   self;
-  GFile     *folder;
-  GPtrArray *files;
-} FolderData;
-
-static void
-folder_data_free (FolderData *data)
-{
-  g_weak_ref_clear (&data->self);
-  g_clear_object (&data->folder);
-  g_clear_pointer (&data->files, g_ptr_array_unref);
-  g_free (data);
-}
-
-static int
-compare_files (gconstpointer a,
-               gconstpointer b)
-{
-  g_autofree char *name_a = g_file_get_basename (*(GFile * const *) a);
-  g_autofree char *name_b = g_file_get_basename (*(GFile * const *) b);
-  g_autofree char *key_a = g_utf8_collate_key_for_filename (name_a, -1);
-  g_autofree char *key_b = g_utf8_collate_key_for_filename (name_b, -1);
-
-  return strcmp (key_a, key_b);
-}
-
-static void folder_next_cb (GObject      *object,
-                            GAsyncResult *result,
-                            gpointer      user_data);
-
-static void
-folder_done (FolderData *data)
-{
-  g_autoptr(TvwViewerWindow) self = g_weak_ref_get (&data->self);
-
-  if (self != NULL)
-    self->n_folders--;
-
-  if (self != NULL && self->images == NULL)
-    ;
-  else if (self != NULL && data->files->len == 0)
-    {
-      g_autofree char *name = g_file_get_basename (data->folder);
-      /* Translators: %s is a folder's name */
-      g_autofree char *message = g_strdup_printf (_("“%s” holds no images"), name);
-
-      tvw_viewer_window_show_toast (self, message);
-    }
-  else if (self != NULL)
-    {
-      g_ptr_array_sort (data->files, compare_files);
-      for (guint i = 0; i < data->files->len; i++)
-        push_incoming (self, g_ptr_array_index (data->files, i));
-      update_content (self);
-    }
-  if (self != NULL && self->images != NULL)
-    check_settled (self);
-
-  folder_data_free (data);
-}
-
-static void
-folder_next_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  GFileEnumerator *enumerator = G_FILE_ENUMERATOR (object);
-  FolderData *data = user_data;
-  g_autolist(GFileInfo) infos = g_file_enumerator_next_files_finish (enumerator, result, NULL);
-
-  if (infos == NULL)
-    {
-      folder_done (data);
-      return;
-    }
-
-  for (GList *l = infos; l != NULL; l = l->next)
-    {
-      const char *type = g_file_info_get_content_type (l->data);
-
-      if (g_file_info_get_file_type (l->data) == G_FILE_TYPE_REGULAR &&
-          type != NULL && g_content_type_is_mime_type (type, "image/*"))
-        g_ptr_array_add (data->files, g_file_get_child (data->folder, g_file_info_get_name (l->data)));
-    }
-
-  g_file_enumerator_next_files_async (enumerator, 64, G_PRIORITY_DEFAULT, NULL, folder_next_cb, data);
-}
-
-static void
-folder_enumerated_cb (GObject      *object,
-                      GAsyncResult *result,
-                      gpointer      user_data)
-{
-  FolderData *data = user_data;
-  g_autoptr(GFileEnumerator) enumerator = NULL;
-
-  enumerator = g_file_enumerate_children_finish (G_FILE (object), result, NULL);
-  if (enumerator == NULL)
-    {
-      folder_done (data);
-      return;
-    }
-
-  g_file_enumerator_next_files_async (enumerator, 64, G_PRIORITY_DEFAULT, NULL, folder_next_cb, data);
-}
-
-/* A dropped or opened folder stands for the images in it (not in its
- * subfolders), in natural order of their names. */
-static void
-open_folder (TvwViewerWindow *self,
-             GFile           *folder)
-{
-  FolderData *data = g_new0 (FolderData, 1);
-
-  g_weak_ref_init (&data->self, self);
-  data->folder = g_object_ref (folder);
-  data->files = g_ptr_array_new_with_free_func (g_object_unref);
-  self->n_folders++;
-
-  g_file_enumerate_children_async (folder,
-                                   G_FILE_ATTRIBUTE_STANDARD_NAME ","
-                                   G_FILE_ATTRIBUTE_STANDARD_TYPE ","
-                                   G_FILE_ATTRIBUTE_STANDARD_CONTENT_TYPE,
-                                   G_FILE_QUERY_INFO_NONE, G_PRIORITY_DEFAULT, NULL,
-                                   folder_enumerated_cb, data);
-}
-
-void
-tvw_viewer_window_open_files (TvwViewerWindow  *self,
-                              GFile           **files,
-                              guint             n_files)
-{
-  g_return_if_fail (TVW_VIEWER_IS_WINDOW (self));
-
-  for (guint i = 0; i < n_files; i++)
-    {
-      /* A stat of what was just dropped: cheap on the main loop. */
-      if (g_file_query_file_type (files[i], G_FILE_QUERY_INFO_NONE, NULL) == G_FILE_TYPE_DIRECTORY)
-        open_folder (self, files[i]);
-      else
-        push_incoming (self, G_OBJECT (files[i]));
-    }
-
-  update_content (self);
 }
 
 void
@@ -1334,8 +815,8 @@ tvw_viewer_window_open_texture (TvwViewerWindow *self,
   g_return_if_fail (GDK_IS_TEXTURE (texture));
 
   image = tvw_viewer_image_new_for_texture (texture, title);
-  push_incoming (self, G_OBJECT (image));
-  update_content (self);
+  _tvw_viewer_window_push_incoming (self, G_OBJECT (image));
+  _tvw_viewer_window_update_content (self);
 }
 
 static void
@@ -1365,8 +846,8 @@ remove_image_action (GtkWidget  *widget,
         }
     }
 
-  update_content (self);
-  check_settled (self);
+  _tvw_viewer_window_update_content (self);
+  _tvw_viewer_window_check_settled (self);
 }
 
 static void
@@ -1393,7 +874,7 @@ clear_action (GtkWidget  *widget,
   for (guint i = 0; i < n; i++)
     g_ptr_array_add (self->removed, g_list_model_get_item (G_LIST_MODEL (self->images), i));
   g_list_store_remove_all (self->images);
-  update_content (self);
+  _tvw_viewer_window_update_content (self);
 
   if (n > 0 && self->toast_overlay != NULL)
     {
@@ -1427,182 +908,8 @@ undo_clear_action (GtkWidget  *widget,
     if (!tvw_viewer_image_is_settled (g_ptr_array_index (removed, i)))
       queue_image (self, g_ptr_array_index (removed, i));
   reclassify_all (self);
-  update_content (self);
-  check_settled (self);
-}
-
-/* Opening: the file chooser, the clipboard, the samples */
-
-static void
-file_chooser_response_cb (TvwViewerWindow      *self,
-                          int                   response,
-                          GtkFileChooserNative *chooser)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GListModel) files = gtk_file_chooser_get_files (GTK_FILE_CHOOSER (chooser));
-      guint n = g_list_model_get_n_items (files);
-
-      for (guint i = 0; i < n; i++)
-        {
-          g_autoptr(GFile) file = g_list_model_get_item (files, i);
-
-          push_incoming (self, G_OBJECT (file));
-        }
-      update_content (self);
-    }
-
-  gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (chooser));
-  g_object_unref (chooser);
-}
-
-static void
-open_action (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *param)
-{
-  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
-  g_autoptr(GtkFileFilter) images = gtk_file_filter_new ();
-  g_autoptr(GtkFileFilter) all = gtk_file_filter_new ();
-  GtkFileChooserNative *chooser;
-
-  gtk_file_filter_set_name (images, _("Images"));
-  gtk_file_filter_add_pixbuf_formats (images);
-  gtk_file_filter_set_name (all, _("All Files"));
-  gtk_file_filter_add_pattern (all, "*");
-
-  chooser = gtk_file_chooser_native_new (_("Open Images"), GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_OPEN,
-                                         _("_Open"), _("_Cancel"));
-  gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (chooser), TRUE);
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), images);
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), all);
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  g_signal_connect_object (chooser, "response", G_CALLBACK (file_chooser_response_cb),
-                           self, G_CONNECT_SWAPPED);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
-
-static void
-paste_texture_cb (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autoptr(TvwViewerWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-
-  texture = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (object), result, &error);
-  if (texture == NULL)
-    {
-      /* Translators: %s is an error message */
-      g_autofree char *message = g_strdup_printf (_("Cannot paste the image: %s"), error->message);
-
-      tvw_viewer_window_show_toast (self, message);
-      return;
-    }
-
-  tvw_viewer_window_open_texture (self, texture, _("Pasted image"));
-}
-
-static void
-paste_files_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(TvwViewerWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
-  const GValue *value;
-
-  value = gdk_clipboard_read_value_finish (GDK_CLIPBOARD (object), result, &error);
-  if (value == NULL)
-    {
-      g_autofree char *message = g_strdup_printf (_("Cannot paste the files: %s"), error->message);
-
-      tvw_viewer_window_show_toast (self, message);
-      return;
-    }
-
-  _tvw_viewer_window_drop_value (self, value);
-}
-
-static void
-paste_action (GtkWidget  *widget,
-              const char *action_name,
-              GVariant   *param)
-{
-  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
-  GdkClipboard *clipboard = gtk_widget_get_clipboard (widget);
-  g_autoptr(GdkContentFormats) formats = NULL;
-
-  /* What the clipboard offers, and what GDK can make of it. */
-  formats = gdk_content_formats_union_deserialize_gtypes (gdk_content_formats_ref (gdk_clipboard_get_formats (clipboard)));
-
-  if (gdk_content_formats_contain_gtype (formats, GDK_TYPE_FILE_LIST))
-    gdk_clipboard_read_value_async (clipboard, GDK_TYPE_FILE_LIST, G_PRIORITY_DEFAULT, NULL,
-                                    paste_files_cb, g_object_ref (self));
-  else if (gdk_content_formats_contain_gtype (formats, GDK_TYPE_TEXTURE))
-    gdk_clipboard_read_texture_async (clipboard, NULL, paste_texture_cb, g_object_ref (self));
-  else
-    tvw_viewer_window_show_toast (self, _("The clipboard holds no image to paste"));
-}
-
-static char *
-get_samples_dir (void)
-{
-  const char *dir = g_getenv ("TVW_SAMPLES_DIR");
-
-  return g_strdup (dir != NULL && *dir != '\0' ? dir : TVW_VIEWER_SAMPLES_DIR);
-}
-
-static int
-compare_names (gconstpointer a,
-               gconstpointer b)
-{
-  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
-}
-
-static void
-open_samples_action (GtkWidget  *widget,
-                     const char *action_name,
-                     GVariant   *param)
-{
-  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
-  g_autofree char *dir_path = get_samples_dir ();
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
-  /* A handful of files in one local directory: cheap enough to list here. */
-  dir = g_dir_open (dir_path, 0, &error);
-  if (dir == NULL)
-    {
-      g_autofree char *message = g_strdup_printf (_("Cannot open the samples: %s"), error->message);
-
-      tvw_viewer_window_show_toast (self, message);
-      return;
-    }
-
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_suffix (name, ".png") || g_str_has_suffix (name, ".jpg") ||
-        g_str_has_suffix (name, ".jpeg"))
-      g_ptr_array_add (names, g_strdup (name));
-
-  if (names->len == 0)
-    {
-      tvw_viewer_window_show_toast (self, _("There are no samples"));
-      return;
-    }
-
-  g_ptr_array_sort (names, compare_names);
-  for (guint i = 0; i < names->len; i++)
-    {
-      g_autoptr(GFile) file = g_file_new_build_filename (dir_path, g_ptr_array_index (names, i), NULL);
-
-      push_incoming (self, G_OBJECT (file));
-    }
-  update_content (self);
+  _tvw_viewer_window_update_content (self);
+  _tvw_viewer_window_check_settled (self);
 }
 
 static void
@@ -1643,7 +950,7 @@ use_general_weights_action (GtkWidget  *widget,
   TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
 
   if (self->general_weights != NULL)
-    select_weights (self, self->general_weights);
+    _tvw_viewer_window_select_weights (self, self->general_weights);
 }
 
 static void
@@ -1655,7 +962,7 @@ choose_weights_action (GtkWidget  *widget,
   TvwWeights *weights = tvw_get_weight (g_variant_get_string (param, NULL), NULL);
 
   if (weights != NULL)
-    select_weights (self, weights);
+    _tvw_viewer_window_select_weights (self, weights);
 }
 
 static void
@@ -1746,7 +1053,7 @@ find_row (TvwViewerWindow *self,
 {
   g_autoptr(GHashTable) rows = g_hash_table_new (NULL, NULL);
 
-  collect_rows (GTK_WIDGET (self->images_view), rows);
+  _tvw_viewer_window_collect_rows (GTK_WIDGET (self->images_view), rows);
 
   return g_hash_table_lookup (rows, image);
 }
@@ -1812,7 +1119,7 @@ images_key_pressed_cb (TvwViewerWindow       *self,
   if (gtk_widget_child_focus (row, direction))
     return TRUE;
 
-  position = find_position (G_LIST_MODEL (self->images), tvw_viewer_image_row_get_image (TVW_VIEWER_IMAGE_ROW (row)));
+  position = tvw_viewer_list_model_find (G_LIST_MODEL (self->images), tvw_viewer_image_row_get_image (TVW_VIEWER_IMAGE_ROW (row)));
   if (position == GTK_INVALID_LIST_POSITION ||
       (direction == GTK_DIR_TAB_FORWARD && position + 1 >= g_list_model_get_n_items (G_LIST_MODEL (self->images))) ||
       (direction == GTK_DIR_TAB_BACKWARD && position == 0))
@@ -1867,315 +1174,7 @@ _tvw_viewer_window_get_drop_highlight (TvwViewerWindow *self)
   return gtk_revealer_get_reveal_child (self->drop_revealer);
 }
 
-/* The test hook: TVW_VIEWER_TEST_REPORT */
-
-static gboolean
-is_settled (TvwViewerWindow *self)
-{
-  guint n;
-
-  if (self->images == NULL)
-    return FALSE;
-
-  n = g_list_model_get_n_items (G_LIST_MODEL (self->images));
-
-  if (!g_queue_is_empty (&self->incoming) || !g_queue_is_empty (&self->pending) ||
-      self->n_running > 0 || self->n_folders > 0 ||
-      self->model_state == MODEL_STATE_LOADING || self->model_state == MODEL_STATE_DOWNLOADING)
-    return FALSE;
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(TvwViewerImage) image = g_list_model_get_item (G_LIST_MODEL (self->images), i);
-
-      if (!tvw_viewer_image_is_settled (image))
-        return FALSE;
-    }
-
-  return TRUE;
-}
-
-gboolean
-_tvw_viewer_window_is_settled (TvwViewerWindow *self)
-{
-  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), FALSE);
-
-  return is_settled (self);
-}
-
-static gboolean
-report_cb (gpointer user_data)
-{
-  TvwViewerWindow *self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *report = NULL;
-
-  self->settle_source = 0;
-  if (!is_settled (self))
-    return G_SOURCE_REMOVE;
-
-  /* The report says what is on screen: wait until it is. */
-  if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
-    {
-      self->settle_source = g_timeout_add (100, report_cb, self);
-      return G_SOURCE_REMOVE;
-    }
-
-  self->reported = TRUE;
-  report = _tvw_viewer_window_build_report (self);
-  if (!g_file_set_contents (self->report_path, report, -1, &error))
-    g_printerr ("tvw-viewer: %s\n", error->message);
-
-  if (self->screenshot_path != NULL &&
-      !_tvw_viewer_window_save_screenshot (self, self->screenshot_path, &error))
-    g_printerr ("tvw-viewer: %s\n", error->message);
-
-  g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))));
-
-  return G_SOURCE_REMOVE;
-}
-
-static void
-check_settled (TvwViewerWindow *self)
-{
-  if (self->report_path == NULL || self->reported || self->settle_source != 0 || !is_settled (self))
-    return;
-
-  /* Let the list lay out and draw what it shows first. */
-  self->settle_source = g_timeout_add (500, report_cb, self);
-}
-
-void
-_tvw_viewer_window_set_test_report (TvwViewerWindow *self,
-                                    const char      *report_path,
-                                    const char      *screenshot_path)
-{
-  g_return_if_fail (TVW_VIEWER_IS_WINDOW (self));
-
-  g_free (self->report_path);
-  self->report_path = g_strdup (report_path);
-  g_free (self->screenshot_path);
-  self->screenshot_path = g_strdup (screenshot_path);
-
-  /* A widget paintable follows what the window draws from now on. */
-  if (self->paintable == NULL)
-    self->paintable = gtk_widget_paintable_new (GTK_WIDGET (self));
-}
-
-static const char *
-state_name (TvwViewerImageState state)
-{
-  GEnumClass *klass = g_type_class_peek (TVW_TYPE_VIEWER_IMAGE_STATE);
-  GEnumValue *value = g_enum_get_value (klass, state);
-
-  return value != NULL ? value->value_nick : "?";
-}
-
-static void
-collect_rows (GtkWidget  *widget,
-              GHashTable *rows)
-{
-  if (TVW_VIEWER_IS_IMAGE_ROW (widget))
-    {
-      TvwViewerImage *image = tvw_viewer_image_row_get_image (TVW_VIEWER_IMAGE_ROW (widget));
-
-      if (image != NULL)
-        g_hash_table_insert (rows, image, widget);
-      return;
-    }
-
-  for (GtkWidget *child = gtk_widget_get_first_child (widget);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    collect_rows (child, rows);
-}
-
-/* The text the list shows for @image, or %NULL when no row shows it (the
- * list view only makes rows for what is on screen). */
-char *
-_tvw_viewer_window_get_shown_text (TvwViewerWindow *self,
-                                   TvwViewerImage  *image)
-{
-  g_autoptr(GHashTable) rows = g_hash_table_new (NULL, NULL);
-  GtkWidget *row;
-
-  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
-
-  collect_rows (GTK_WIDGET (self->images_view), rows);
-  row = g_hash_table_lookup (rows, image);
-
-  return row != NULL ? tvw_viewer_image_row_get_shown_text (TVW_VIEWER_IMAGE_ROW (row)) : NULL;
-}
-
-/* What the segmentation view of @row shows: the overlay's size, the
- * opacity, the legend, and the class named when the pointer is at the
- * picture's centre. */
-static void
-add_segmentation_report (JsonBuilder       *builder,
-                         TvwViewerImageRow *row)
-{
-  TvwViewerSegmentation *view = TVW_VIEWER_SEGMENTATION (tvw_viewer_image_row_get_segmentation_view (row));
-  GdkTexture *overlay = tvw_viewer_segmentation_get_overlay (view);
-  g_autofree char *legend = tvw_viewer_segmentation_get_legend_text (view);
-  g_autofree char *centre = NULL;
-  GtkWidget *picture = gtk_widget_get_first_child (GTK_WIDGET (view));
-
-  centre = tvw_viewer_segmentation_describe_point (view, gtk_widget_get_width (picture) / 2.0,
-                                                   gtk_widget_get_height (picture) / 2.0);
-
-  json_builder_set_member_name (builder, "segmentation");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "overlay");
-  json_builder_begin_array (builder);
-  if (overlay != NULL)
-    {
-      json_builder_add_int_value (builder, gdk_texture_get_width (overlay));
-      json_builder_add_int_value (builder, gdk_texture_get_height (overlay));
-    }
-  json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "opacity");
-  json_builder_add_double_value (builder, tvw_viewer_segmentation_get_opacity (view));
-  json_builder_set_member_name (builder, "legend");
-  json_builder_add_string_value (builder, legend);
-  json_builder_set_member_name (builder, "class_at_centre");
-  json_builder_add_string_value (builder, centre);
-  json_builder_set_member_name (builder, "visible");
-  json_builder_add_boolean_value (builder, gtk_widget_is_drawable (GTK_WIDGET (view)));
-  json_builder_end_object (builder);
-}
-
-char *
-_tvw_viewer_window_build_report (TvwViewerWindow *self)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GHashTable) rows = g_hash_table_new (NULL, NULL);
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->images));
-
-  collect_rows (GTK_WIDGET (self->images_view), rows);
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "weights");
-  if (self->weights != NULL)
-    json_builder_add_string_value (builder, tvw_weights_get_full_name (self->weights));
-  else
-    json_builder_add_null_value (builder);
-  json_builder_set_member_name (builder, "status");
-  json_builder_add_string_value (builder, adw_preferences_row_get_title (ADW_PREFERENCES_ROW (self->status_row)));
-
-  json_builder_set_member_name (builder, "images");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(TvwViewerImage) image = g_list_model_get_item (G_LIST_MODEL (self->images), i);
-      GListModel *predictions = tvw_viewer_image_get_predictions (image);
-      GtkWidget *row = g_hash_table_lookup (rows, image);
-
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "title");
-      json_builder_add_string_value (builder, tvw_viewer_image_get_title (image));
-      if (tvw_viewer_image_get_file (image) != NULL)
-        {
-          g_autofree char *path = g_file_get_path (tvw_viewer_image_get_file (image));
-
-          json_builder_set_member_name (builder, "file");
-          json_builder_add_string_value (builder, path);
-        }
-      json_builder_set_member_name (builder, "state");
-      json_builder_add_string_value (builder, state_name (tvw_viewer_image_get_state (image)));
-      json_builder_set_member_name (builder, "message");
-      json_builder_add_string_value (builder, tvw_viewer_image_get_message (image));
-      json_builder_set_member_name (builder, "details");
-      json_builder_add_string_value (builder, tvw_viewer_image_get_details (image));
-      json_builder_set_member_name (builder, "has_thumbnail");
-      json_builder_add_boolean_value (builder, tvw_viewer_image_get_thumbnail (image) != NULL);
-      json_builder_set_member_name (builder, "has_crop");
-      json_builder_add_boolean_value (builder, tvw_viewer_image_get_crop (image) != NULL);
-      json_builder_set_member_name (builder, "weights");
-      json_builder_add_string_value (builder, tvw_viewer_image_get_weights_name (image));
-
-      json_builder_set_member_name (builder, "predictions");
-      json_builder_begin_array (builder);
-      for (guint j = 0; predictions != NULL && j < g_list_model_get_n_items (predictions); j++)
-        {
-          g_autoptr(TvwPrediction) p = g_list_model_get_item (predictions, j);
-
-          json_builder_begin_object (builder);
-          json_builder_set_member_name (builder, "index");
-          json_builder_add_int_value (builder, tvw_prediction_get_index (p));
-          json_builder_set_member_name (builder, "category");
-          json_builder_add_string_value (builder, tvw_prediction_get_category (p));
-          json_builder_set_member_name (builder, "score");
-          json_builder_add_double_value (builder, tvw_prediction_get_score (p));
-          json_builder_end_object (builder);
-        }
-      json_builder_end_array (builder);
-
-      if (row != NULL && tvw_viewer_image_get_segmentation (image) != NULL &&
-          tvw_viewer_image_row_get_segmentation_view (TVW_VIEWER_IMAGE_ROW (row)) != NULL)
-        add_segmentation_report (builder, TVW_VIEWER_IMAGE_ROW (row));
-
-      /* What a row of the list shows, when the image is on screen. */
-      json_builder_set_member_name (builder, "shown");
-      if (row != NULL)
-        {
-          g_autofree char *text = tvw_viewer_image_row_get_shown_text (TVW_VIEWER_IMAGE_ROW (row));
-
-          json_builder_add_string_value (builder, text);
-        }
-      else
-        json_builder_add_null_value (builder);
-
-      json_builder_end_object (builder);
-    }
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  return json_to_string (root, TRUE);
-}
-
-gboolean
-_tvw_viewer_window_save_screenshot (TvwViewerWindow  *self,
-                                    const char       *path,
-                                    GError          **error)
-{
-  g_autoptr(GtkSnapshot) snapshot = NULL;
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  GskRenderer *renderer;
-  int width = gtk_widget_get_width (GTK_WIDGET (self));
-  int height = gtk_widget_get_height (GTK_WIDGET (self));
-
-  renderer = gtk_native_get_renderer (GTK_NATIVE (self));
-  if (renderer == NULL || width <= 0 || height <= 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
-                   "The window is not shown: no screenshot of it");
-      return FALSE;
-    }
-
-  if (self->paintable == NULL)
-    self->paintable = gtk_widget_paintable_new (GTK_WIDGET (self));
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (self->paintable, GDK_SNAPSHOT (snapshot), width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  if (node == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "The window drew nothing");
-      return FALSE;
-    }
-
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  if (!gdk_texture_save_to_png (texture, path))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot write the screenshot “%s”", path);
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
+/* For tests: a model that needs no checkpoint. */
 void
 _tvw_viewer_window_set_model_for_testing (TvwViewerWindow *self,
                                           TvwWeights      *weights,
@@ -2184,80 +1183,11 @@ _tvw_viewer_window_set_model_for_testing (TvwViewerWindow *self,
   g_return_if_fail (TVW_VIEWER_IS_WINDOW (self));
   g_return_if_fail (TVW_IS_MODEL (model));
 
-  select_weights (self, weights);
+  _tvw_viewer_window_select_weights (self, weights);
   g_cancellable_cancel (self->model_cancellable);
   g_clear_object (&self->model_cancellable);
   self->model_cancellable = g_cancellable_new ();
   set_model (self, model);
-}
-
-GListModel *
-_tvw_viewer_window_get_images (TvwViewerWindow *self)
-{
-  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
-
-  return G_LIST_MODEL (self->images);
-}
-
-const char *
-_tvw_viewer_window_get_status_title (TvwViewerWindow *self)
-{
-  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
-
-  return adw_preferences_row_get_title (ADW_PREFERENCES_ROW (self->status_row));
-}
-
-const char *
-_tvw_viewer_window_get_status_subtitle (TvwViewerWindow *self)
-{
-  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
-
-  return adw_action_row_get_subtitle (self->status_row);
-}
-
-/* The error's own message when the status row offers it, else %NULL. */
-const char *
-_tvw_viewer_window_get_status_details (TvwViewerWindow *self)
-{
-  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
-
-  if (!gtk_widget_get_visible (GTK_WIDGET (self->details_row)))
-    return NULL;
-
-  return gtk_label_get_label (self->details_label);
-}
-
-/* The notice above the images, or %NULL when none is shown; @button: its
- * button when it has one. */
-const char *
-_tvw_viewer_window_get_notice (TvwViewerWindow  *self,
-                               GtkWidget       **button)
-{
-  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
-
-  if (button != NULL)
-    *button = gtk_widget_get_visible (GTK_WIDGET (self->notice_button)) ? GTK_WIDGET (self->notice_button) : NULL;
-
-  if (!gtk_revealer_get_reveal_child (self->notice_revealer))
-    return NULL;
-
-  return gtk_label_get_text (self->notice_label);
-}
-
-AdwFlap *
-_tvw_viewer_window_get_flap (TvwViewerWindow *self)
-{
-  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
-
-  return self->flap;
-}
-
-gboolean
-_tvw_viewer_window_can_download (TvwViewerWindow *self)
-{
-  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), FALSE);
-
-  return self->can_download;
 }
 
 /* The window itself */
@@ -2378,9 +1308,7 @@ tvw_viewer_window_class_init (TvwViewerWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, images_scroller);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, images_view);
 
-  gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
-  gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);
-  gtk_widget_class_install_action (widget_class, "win.open-samples", NULL, open_samples_action);
+  _tvw_viewer_window_class_open_init (widget_class);
   gtk_widget_class_install_action (widget_class, "win.remove-image", "u", remove_image_action);
   gtk_widget_class_install_action (widget_class, "win.clear", NULL, clear_action);
   gtk_widget_class_install_action (widget_class, "win.undo-clear", NULL, undo_clear_action);
@@ -2390,8 +1318,6 @@ tvw_viewer_window_class_init (TvwViewerWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.use-general-weights", NULL, use_general_weights_action);
   gtk_widget_class_install_action (widget_class, "win.choose-weights", "s", choose_weights_action);
 
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_v, GDK_CONTROL_MASK, "win.paste", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.toggle-sidebar", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, GDK_CONTROL_MASK, "win.clear", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_w, GDK_CONTROL_MASK, "window.close", NULL);
@@ -2400,13 +1326,10 @@ tvw_viewer_window_class_init (TvwViewerWindowClass *klass)
 static void
 tvw_viewer_window_init (TvwViewerWindow *self)
 {
-  g_autoptr(GtkListItemFactory) factory = NULL;
-  g_autoptr(GtkListItemFactory) list_factory = NULL;
   g_autoptr(GtkListItemFactory) images_factory = NULL;
   g_autoptr(GtkNoSelection) selection = NULL;
   GSettingsSchemaSource *source;
   g_autoptr(GSettingsSchema) schema = NULL;
-  g_autofree char *samples_dir = NULL;
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
@@ -2436,39 +1359,7 @@ tvw_viewer_window_init (TvwViewerWindow *self)
   else
     gtk_window_set_default_size (GTK_WINDOW (self), 1180, 760);
 
-  /* The model picker: every torchvision builder, searchable by name. */
-  factory = gtk_signal_list_item_factory_new ();
-  g_signal_connect (factory, "setup", G_CALLBACK (enum_setup_cb), GINT_TO_POINTER (FALSE));
-  g_signal_connect (factory, "bind", G_CALLBACK (enum_bind_cb), NULL);
-  list_factory = gtk_signal_list_item_factory_new ();
-  g_signal_connect (list_factory, "setup", G_CALLBACK (enum_setup_cb), GINT_TO_POINTER (TRUE));
-  g_signal_connect (list_factory, "bind", G_CALLBACK (enum_bind_cb), NULL);
-  gtk_drop_down_set_factory (self->model_dropdown, factory);
-  gtk_drop_down_set_list_factory (self->model_dropdown, list_factory);
-  gtk_drop_down_set_expression (self->model_dropdown,
-                                gtk_cclosure_expression_new (G_TYPE_STRING, NULL, 0, NULL,
-                                                             G_CALLBACK (enum_search_text), NULL, NULL));
-  self->sorted_enums = gtk_sort_list_model_new (g_object_ref (tvw_get_weights_enums ()),
-                                                GTK_SORTER (gtk_custom_sorter_new (compare_enums_cb, NULL, NULL)));
-  gtk_drop_down_set_model (self->model_dropdown, G_LIST_MODEL (self->sorted_enums));
-  g_signal_connect_object (self->model_dropdown, "notify::selected",
-                           G_CALLBACK (model_selected_cb), self, G_CONNECT_SWAPPED);
-  g_clear_object (&factory);
-  g_clear_object (&list_factory);
-
-  /* The weights picker: the chosen model's TvwWeightsEnum. */
-  factory = gtk_signal_list_item_factory_new ();
-  g_signal_connect (factory, "setup", G_CALLBACK (weights_setup_cb), GINT_TO_POINTER (FALSE));
-  g_signal_connect (factory, "bind", G_CALLBACK (weights_bind_cb), NULL);
-  list_factory = gtk_signal_list_item_factory_new ();
-  g_signal_connect (list_factory, "setup", G_CALLBACK (weights_setup_cb), GINT_TO_POINTER (TRUE));
-  g_signal_connect (list_factory, "bind", G_CALLBACK (weights_bind_cb), NULL);
-  gtk_drop_down_set_factory (self->weights_dropdown, factory);
-  gtk_drop_down_set_list_factory (self->weights_dropdown, list_factory);
-  gtk_drop_down_set_expression (self->weights_dropdown,
-                                gtk_property_expression_new (TVW_TYPE_WEIGHTS, NULL, "name"));
-  g_signal_connect_object (self->weights_dropdown, "notify::selected",
-                           G_CALLBACK (weights_selected_cb), self, G_CONNECT_SWAPPED);
+  _tvw_viewer_window_pickers_init (self);
 
   /* The images. */
   images_factory = gtk_signal_list_item_factory_new ();
@@ -2487,10 +1378,7 @@ tvw_viewer_window_init (TvwViewerWindow *self)
     gtk_widget_add_controller (GTK_WIDGET (self->images_view), keys);
   }
 
-  samples_dir = get_samples_dir ();
-  gtk_widget_set_visible (self->samples_button, g_file_test (samples_dir, G_FILE_TEST_IS_DIR));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-samples",
-                                 g_file_test (samples_dir, G_FILE_TEST_IS_DIR));
+  _tvw_viewer_window_open_init (self);
 
   /* The weights offered when the chosen ones only know a narrow kind of
    * picture. */
@@ -2500,7 +1388,7 @@ tvw_viewer_window_init (TvwViewerWindow *self)
                            G_CALLBACK (update_notice), self, G_CONNECT_SWAPPED);
 
   update_status (self);
-  update_content (self);
+  _tvw_viewer_window_update_content (self);
 
   _tvw_viewer_window_dnd_init (self);
 }
