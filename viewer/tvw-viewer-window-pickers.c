@@ -20,6 +20,20 @@
  * keeps one width whatever the names. */
 #define BUTTON_MIN_CHARS 10
 
+/* An item's second line: why it cannot run (dimmed), else @text. */
+static void
+show_subtitle (GtkWidget  *box,
+               GtkWidget  *subtitle,
+               const char *reason,
+               const char *text)
+{
+  gtk_label_set_label (GTK_LABEL (subtitle), reason != NULL ? reason : text != NULL ? text : "");
+  if (reason != NULL)
+    gtk_widget_add_css_class (box, "unrunnable");
+  else
+    gtk_widget_remove_css_class (box, "unrunnable");
+}
+
 static void
 enum_setup_cb (GtkSignalListItemFactory *factory,
                GtkListItem              *item,
@@ -80,19 +94,11 @@ enum_bind_cb (GtkSignalListItemFactory *factory,
   if (!gtk_widget_get_visible (subtitle))
     gtk_label_set_width_chars (GTK_LABEL (title), MIN ((int) g_utf8_strlen (name, -1), BUTTON_MIN_CHARS));
 
-  if (reason != NULL)
-    {
-      gtk_label_set_label (GTK_LABEL (subtitle), reason);
-      gtk_widget_add_css_class (box, "unrunnable");
-    }
-  else
-    {
-      /* Translators: a builder and how many sets of weights it has, e.g. “resnet50 · 2 sets of weights” */
-      count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s · %u set of weights", "%s · %u sets of weights", n),
-                               tvw_weights_enum_get_builder (weights_enum), n);
-      gtk_label_set_label (GTK_LABEL (subtitle), count);
-      gtk_widget_remove_css_class (box, "unrunnable");
-    }
+  if (reason == NULL)
+    /* Translators: a builder and how many sets of weights it has, e.g. “resnet50 · 2 sets of weights” */
+    count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s · %u set of weights", "%s · %u sets of weights", n),
+                             tvw_weights_enum_get_builder (weights_enum), n);
+  show_subtitle (box, subtitle, reason, count);
 }
 
 /* What the model picker's search matches (GtkDropDown matches prefixes):
@@ -198,17 +204,9 @@ weights_bind_cb (GtkSignalListItemFactory *factory,
   gtk_widget_set_visible (offline_tag, g_object_get_data (G_OBJECT (box), "in-list") != NULL &&
                                        reason == NULL && tvw_viewer_weights_is_offline (weights));
 
-  if (reason != NULL)
-    {
-      gtk_label_set_label (GTK_LABEL (subtitle), reason);
-      gtk_widget_add_css_class (box, "unrunnable");
-    }
-  else
-    {
-      accuracy = tvw_viewer_weights_describe_accuracy (weights);
-      gtk_label_set_label (GTK_LABEL (subtitle), accuracy != NULL ? accuracy : "");
-      gtk_widget_remove_css_class (box, "unrunnable");
-    }
+  if (reason == NULL)
+    accuracy = tvw_viewer_weights_describe_accuracy (weights);
+  show_subtitle (box, subtitle, reason, accuracy);
 }
 
 static void

@@ -196,15 +196,6 @@ update_status (TvwViewerWindow *self)
       }
       break;
 
-    case MODEL_STATE_DOWNLOAD_FAILED:
-      title = g_strdup (_("The download failed"));
-      subtitle = g_strdup (self->model_error);
-      icon = "dialog-error-symbolic";
-      show_download = TRUE;
-      show_details = TRUE;
-      gtk_button_set_label (GTK_BUTTON (self->download_button), _("_Try Again"));
-      break;
-
     case MODEL_STATE_DOWNLOADING:
       title = g_strdup (_("Downloading the weights…"));
       icon = "folder-download-symbolic";
@@ -237,8 +228,10 @@ update_status (TvwViewerWindow *self)
       icon = "emblem-ok-symbolic";
       break;
 
+    case MODEL_STATE_DOWNLOAD_FAILED:
     case MODEL_STATE_FAILED:
-      title = g_strdup (_("The weights could not be loaded"));
+      title = g_strdup (self->model_state == MODEL_STATE_DOWNLOAD_FAILED
+                          ? _("The download failed") : _("The weights could not be loaded"));
       subtitle = g_strdup (self->model_error);
       icon = "dialog-error-symbolic";
       show_download = TRUE;
