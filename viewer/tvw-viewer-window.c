@@ -843,6 +843,16 @@ remove_image_action (GtkWidget  *widget,
   _tvw_viewer_window_check_settled (self);
 }
 
+/* Once its toast is gone, nothing can undo Remove All: the images go. */
+static void
+clear_toast_dismissed_cb (AdwToast        *toast,
+                          TvwViewerWindow *self)
+{
+  /* Not the images of a later Remove All, whose toast replaced this one. */
+  if (self->removed != NULL && self->removed == g_object_get_data (G_OBJECT (toast), "tvw-viewer-removed"))
+    g_clear_pointer (&self->removed, g_ptr_array_unref);
+}
+
 static void
 clear_action (GtkWidget  *widget,
               const char *action_name,
@@ -877,6 +887,8 @@ clear_action (GtkWidget  *widget,
 
       adw_toast_set_button_label (toast, _("_Undo"));
       adw_toast_set_action_name (toast, "win.undo-clear");
+      g_object_set_data (G_OBJECT (toast), "tvw-viewer-removed", self->removed);
+      g_signal_connect_object (toast, "dismissed", G_CALLBACK (clear_toast_dismissed_cb), self, 0);
       adw_toast_overlay_add_toast (self->toast_overlay, toast);
     }
 }
