@@ -1402,6 +1402,51 @@ test_meta_per_task (void)
   destroy_window (window);
 }
 
+
+/* With the network allowed, narrow weights come with an offer of
+ * general-purpose ones: choosing them downloads nothing by itself. */
+static void
+test_offer_general_weights (void)
+{
+  TvwWeights *builtin = tvw_get_weight ("MobileNet_V3_Small_Weights.FASHIONMNIST_V1", NULL);
+  g_autofree char *mirror = NULL;
+  TvwViewerWindow *window;
+  GtkWidget *button = NULL;
+  TvwWeights *chosen;
+  g_autoptr(GVariant) num_params = NULL;
+
+  if (builtin == NULL)
+    {
+      g_test_skip ("libtvw has no built-in weights");
+      return;
+    }
+
+  mirror = use_failing_mirror ();
+  window = new_window ();
+  tvw_viewer_window_choose_weights (window, "MobileNet_V3_Small_Weights.FASHIONMNIST_V1");
+  wait_settled (window, 0);
+  assert_contains (_tvw_viewer_window_get_notice (window, &button), "only know 10 categories");
+  g_assert_nonnull (button);
+  g_assert_true (g_str_has_prefix (gtk_button_get_label (GTK_BUTTON (button)), "_Use "));
+
+  g_signal_emit_by_name (button, "clicked");
+  wait_settled (window, 0);
+  chosen = tvw_viewer_window_get_weights (window);
+  g_assert_true (chosen != builtin);
+  /* An ImageNet classifier this build runs, of a reasonable download. */
+  g_assert_cmpuint (tvw_weights_get_num_classes (chosen), ==, 1000);
+  g_assert_null (tvw_viewer_weights_get_unrunnable_reason (chosen));
+  num_params = tvw_weights_lookup_meta (chosen, "num_params");
+  g_assert_cmpint (g_variant_get_int64 (num_params), <=, 30000000);
+  g_test_message ("offered: %s", tvw_weights_get_full_name (chosen));
+  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "The weights must be downloaded first");
+  /* General weights need no notice. */
+  g_assert_null (_tvw_viewer_window_get_notice (window, NULL));
+
+  forget_failing_mirror ();
+  destroy_window (window);
+}
+
 /* Offline: the status says “no network” in words, and choosing weights
  * that are not here keeps the results of the ones that were. */
 static void
@@ -1789,6 +1834,7 @@ main (int   argc,
   g_test_add_func ("/tvw/viewer/weights/offline-needs-download", test_needs_download_offline);
   g_test_add_func ("/tvw/viewer/samples/open-from-empty-state", test_open_samples);
   g_test_add_func ("/tvw/viewer/first-start/offline-builtin-weights", test_first_start_offline);
+  g_test_add_func ("/tvw/viewer/first-start/offers-general-weights-online", test_offer_general_weights);
   g_test_add_func ("/tvw/viewer/pickers/searchable-and-marked", test_pickers);
   g_test_add_func ("/tvw/viewer/meta/readable-and-searchable", test_meta_panel);
   g_test_add_func ("/tvw/viewer/paste/image", test_paste_image);
