@@ -67,8 +67,10 @@ get_window (TvwViewerApplication *self)
 
   tvw_viewer_window_choose_weights (window, self->weights);
 
+  /* Before anything else the main loop does: the report must not find the
+   * window settled (no images yet) before the actions ran. */
   if (g_getenv ("TVW_VIEWER_TEST_ACTIONS") != NULL)
-    g_idle_add_full (G_PRIORITY_LOW, run_test_actions_cb, g_object_ref (window), g_object_unref);
+    g_idle_add_full (G_PRIORITY_HIGH, run_test_actions_cb, g_object_ref (window), g_object_unref);
 
   return window;
 }

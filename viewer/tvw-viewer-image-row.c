@@ -9,6 +9,7 @@
 
 #include "tvw-viewer-image-row.h"
 #include "tvw-viewer-segmentation.h"
+#include "tvw-viewer-util.h"
 
 struct _TvwViewerImageRow
 {
@@ -16,6 +17,11 @@ struct _TvwViewerImageRow
 
   TvwViewerImage *image;
   gulong          notify_id;
+
+  GtkWidget      *media_box;
+  GtkWidget      *remove_button;
+  GtkLabel       *source_label;
+  gboolean        compact;
 
   GtkStack       *thumbnail_stack;
   GtkImage       *thumbnail;
@@ -79,6 +85,12 @@ show_predictions (TvwViewerImageRow *self,
                   GListModel        *predictions)
 {
   guint n = predictions != NULL ? g_list_model_get_n_items (predictions) : 0;
+  g_autofree char *source = tvw_viewer_describe_results_source (tvw_viewer_image_get_weights_name (self->image));
+
+  /* Which weights said this, and what they know: results are kept when
+   * other weights are chosen, until those can run. */
+  gtk_label_set_label (self->source_label, source);
+  gtk_widget_set_visible (GTK_WIDGET (self->source_label), source != NULL);
 
   for (guint i = 0; i < TVW_VIEWER_TOP_K; i++)
     {
@@ -152,6 +164,20 @@ sync_image (TvwViewerImageRow *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->thumbnail),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, tvw_viewer_image_get_title (image),
                                   -1);
+  {
+    /* Translators: the remove button of an image, e.g. “Remove “cat.jpg”” */
+    g_autofree char *remove = g_strdup_printf (_("Remove “%s”"), tvw_viewer_image_get_title (image));
+    /* Translators: the list of classes of an image, e.g. “Most likely classes of “cat.jpg”” */
+    g_autofree char *classes = g_strdup_printf (_("Most likely classes of “%s”"), tvw_viewer_image_get_title (image));
+
+    gtk_widget_set_tooltip_text (self->remove_button, remove);
+    gtk_accessible_update_property (GTK_ACCESSIBLE (self->remove_button),
+                                    GTK_ACCESSIBLE_PROPERTY_LABEL, remove,
+                                    -1);
+    gtk_accessible_update_property (GTK_ACCESSIBLE (self->predictions_grid),
+                                    GTK_ACCESSIBLE_PROPERTY_LABEL, classes,
+                                    -1);
+  }
 
   thumbnail = tvw_viewer_image_get_thumbnail (image);
   gtk_image_set_from_paintable (self->thumbnail, GDK_PAINTABLE (thumbnail));
@@ -184,7 +210,11 @@ sync_image (TvwViewerImageRow *self)
 
     case TVW_VIEWER_IMAGE_STATE_WAITING:
       gtk_spinner_set_spinning (self->spinner, FALSE);
-      show_message (self, "content-loading-symbolic", "dim-label",
+      /* Dots only while something is under way; otherwise the user has
+       * to act, and the card says so. */
+      show_message (self,
+                    tvw_viewer_image_is_waiting_busy (image) ? "content-loading-symbolic" : "dialog-information-symbolic",
+                    "dim-label",
                     tvw_viewer_image_get_message (image) != NULL
                       ? tvw_viewer_image_get_message (image)
                       : _("Waiting for weights that can run"));
@@ -300,6 +330,9 @@ tvw_viewer_image_row_class_init (TvwViewerImageRowClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, props);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/gnome/Tvw/Viewer/tvw-viewer-image-row.ui");
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerImageRow, media_box);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerImageRow, remove_button);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerImageRow, source_label);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerImageRow, thumbnail_stack);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerImageRow, thumbnail);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerImageRow, thumbnail_icon);
@@ -370,6 +403,43 @@ tvw_viewer_image_row_init (TvwViewerImageRow *self)
     }
 }
 
+/* Pictures above the results instead of beside them, for narrow
+ * windows. */
+void
+tvw_viewer_image_row_set_compact (TvwViewerImageRow *self,
+                                  gboolean           compact)
+{
+  g_return_if_fail (TVW_VIEWER_IS_IMAGE_ROW (self));
+
+  compact = !!compact;
+  if (self->compact == compact)
+    return;
+
+  self->compact = compact;
+  /* The card is the AdwBin's child (AdwBin unparents it itself). */
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (adw_bin_get_child (ADW_BIN (self))),
+                                  compact ? GTK_ORIENTATION_VERTICAL : GTK_ORIENTATION_HORIZONTAL);
+  gtk_widget_set_halign (self->media_box, compact ? GTK_ALIGN_CENTER : GTK_ALIGN_FILL);
+  gtk_image_set_pixel_size (self->thumbnail, compact ? 96 : 120);
+  gtk_widget_set_size_request (GTK_WIDGET (self->thumbnail_icon), compact ? 96 : 120, compact ? 96 : 120);
+}
+
+gboolean
+tvw_viewer_image_row_get_compact (TvwViewerImageRow *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE_ROW (self), FALSE);
+
+  return self->compact;
+}
+
+GtkWidget *
+tvw_viewer_image_row_get_remove_button (TvwViewerImageRow *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE_ROW (self), NULL);
+
+  return self->remove_button;
+}
+
 GtkWidget *
 tvw_viewer_image_row_new (void)
 {
@@ -437,6 +507,8 @@ tvw_viewer_image_row_get_shown_text (TvwViewerImageRow *self)
           g_string_append_printf (out, "%s\t%s\n",
                                   gtk_label_get_label (self->category_labels[i]),
                                   gtk_label_get_label (self->score_labels[i]));
+      if (gtk_widget_get_visible (GTK_WIDGET (self->source_label)))
+        g_string_append_printf (out, "%s\n", gtk_label_get_label (self->source_label));
     }
   else if (g_strcmp0 (page, "segmentation") == 0)
     {

@@ -40,6 +40,7 @@ struct _TvwViewerImage
   char                *weights_name;
   TvwViewerImageState  state;
   guint                readable : 1;
+  guint                waiting_busy : 1;
 };
 
 G_DEFINE_FINAL_TYPE (TvwViewerImage, tvw_viewer_image, G_TYPE_OBJECT)
@@ -402,19 +403,32 @@ set_predictions (TvwViewerImage *self,
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_PREDICTIONS]);
 }
 
-/* Drops the results of other weights: there are none that can run now. */
+/* Drops the results of other weights: there are none that can run now.
+ * @busy says whether something is under way (a download, loading) or the
+ * user has to act. */
 void
 tvw_viewer_image_set_waiting (TvwViewerImage *self,
-                              const char     *message)
+                              const char     *message,
+                              gboolean        busy)
 {
   g_return_if_fail (TVW_VIEWER_IS_IMAGE (self));
 
   if (!self->readable)
     return;
 
+  self->waiting_busy = !!busy;
+
   set_texture (self, &self->crop, NULL, props[PROP_CROP]);
   set_predictions (self, NULL, NULL);
   set_state (self, TVW_VIEWER_IMAGE_STATE_WAITING, message);
+}
+
+gboolean
+tvw_viewer_image_is_waiting_busy (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), FALSE);
+
+  return self->state == TVW_VIEWER_IMAGE_STATE_WAITING && self->waiting_busy;
 }
 
 /* The worker thread's side. */
@@ -531,8 +545,6 @@ check_decodable (GFile         *file,
   g_autoptr(TvwTransform) probe = NULL;
   g_autoptr(GdkPixbuf) pixels = NULL;
   g_autoptr(GError) local_error = NULL;
-  g_autofree char *name = NULL;
-  const char *message;
 
   probe = g_object_new (TVW_TYPE_TRANSFORM,
                         "preset", TVW_PRESET_IMAGE_CLASSIFICATION,
@@ -551,14 +563,29 @@ check_decodable (GFile         *file,
       return FALSE;
     }
 
-  /* libtvw's messages start with the file's name, which the row shows. */
-  message = local_error->message;
-  name = g_file_get_parse_name (file);
-  if (g_str_has_prefix (message, name) && g_str_has_prefix (message + strlen (name), ": "))
-    message += strlen (name) + 2;
-
-  g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA, _("The image is damaged: %s"), message);
+  /* libtvw's own message (untranslated, technical) goes to the debug log;
+   * the row says it in the user's language. */
+  g_debug ("%s", local_error->message);
+  g_set_error_literal (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                       _("The image is damaged: its data is cut short or corrupt"));
   return FALSE;
+}
+
+/* A file that cannot be read, in a sentence without GIO's own (which
+ * repeats the path the row already shows). */
+static void
+set_read_error (GError      **error,
+                const GError *io_error)
+{
+  if (g_error_matches (io_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    g_set_error_literal (error, io_error->domain, io_error->code,
+                         _("The file is gone: it was moved or deleted"));
+  else if (g_error_matches (io_error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
+    g_set_error_literal (error, io_error->domain, io_error->code,
+                         _("You are not allowed to read this file"));
+  else
+    g_set_error (error, io_error->domain, io_error->code,
+                 _("Cannot read the file: %s"), io_error->message);
 }
 
 static gboolean
@@ -602,8 +629,7 @@ read_thumbnail (Job           *job,
                             G_FILE_QUERY_INFO_NONE, cancellable, &local_error);
   if (info == NULL)
     {
-      g_set_error (error, local_error->domain, local_error->code,
-                   _("Cannot read the file: %s"), local_error->message);
+      set_read_error (error, local_error);
       return FALSE;
     }
 
@@ -633,8 +659,7 @@ read_thumbnail (Job           *job,
   stream = G_INPUT_STREAM (g_file_read (job->file, cancellable, &local_error));
   if (stream == NULL)
     {
-      g_set_error (error, local_error->domain, local_error->code,
-                   _("Cannot read the file: %s"), local_error->message);
+      set_read_error (error, local_error);
       return FALSE;
     }
 
@@ -652,8 +677,7 @@ read_thumbnail (Job           *job,
           if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
             g_propagate_error (error, g_steal_pointer (&local_error));
           else
-            g_set_error (error, local_error->domain, local_error->code,
-                         _("Cannot read the file: %s"), local_error->message);
+            set_read_error (error, local_error);
           return FALSE;
         }
 
@@ -684,11 +708,18 @@ read_thumbnail (Job           *job,
   if (!ok || gdk_pixbuf_loader_get_pixbuf (loader) == NULL)
     {
       g_autofree char *description = describe_content_type (info);
+      const char *content_type = g_file_info_get_content_type (info);
 
       if (gdk_pixbuf_loader_get_format (loader) == NULL ||
           g_error_matches (local_error, GDK_PIXBUF_ERROR, GDK_PIXBUF_ERROR_UNKNOWN_TYPE))
         {
-          if (description != NULL)
+          /* The type guessed from the name said image: not “Not an
+           * image: PNG image”. */
+          if (description != NULL && content_type != NULL && g_str_has_prefix (content_type, "image/"))
+            /* Translators: %s is a file type, e.g. “PNG image” */
+            g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                         _("Named like a %s, but its content is not an image"), description);
+          else if (description != NULL)
             /* Translators: %s describes the file’s type, e.g. “plain text document” */
             g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
                          _("Not an image: %s"), description);
@@ -697,9 +728,11 @@ read_thumbnail (Job           *job,
                                  _("Not an image"));
         }
       else
-        g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
-                     _("The image is damaged: %s"),
-                     local_error != NULL ? local_error->message : _("no pixels"));
+        {
+          g_debug ("%s", local_error != NULL ? local_error->message : "no pixels");
+          g_set_error_literal (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                               _("The image is damaged: its data is cut short or corrupt"));
+        }
       return FALSE;
     }
 

@@ -55,7 +55,9 @@ const char          *tvw_viewer_image_get_weights_name  (TvwViewerImage      *se
 gboolean             tvw_viewer_image_is_readable       (TvwViewerImage      *self);
 gboolean             tvw_viewer_image_is_settled        (TvwViewerImage      *self);
 void                 tvw_viewer_image_set_waiting       (TvwViewerImage      *self,
-                                                         const char          *message);
+                                                         const char          *message,
+                                                         gboolean             busy);
+gboolean             tvw_viewer_image_is_waiting_busy   (TvwViewerImage      *self);
 
 void                 tvw_viewer_image_process_async     (TvwViewerImage      *self,
                                                          TvwModel            *model,

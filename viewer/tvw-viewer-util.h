@@ -30,6 +30,26 @@ double                 tvw_viewer_weights_get_metric            (TvwWeights  *we
                                                                   const char  *metric);
 char                  *tvw_viewer_weights_describe_accuracy     (TvwWeights  *weights);
 
+char                  *tvw_viewer_weights_enum_get_display_name (TvwWeightsEnum *weights_enum);
+gboolean               tvw_viewer_weights_enum_is_runnable      (TvwWeightsEnum *weights_enum);
+int                    tvw_viewer_compare_weights_enums         (TvwWeightsEnum *a,
+                                                                  TvwWeightsEnum *b);
+char                  *tvw_viewer_weights_describe_scope        (TvwWeights  *weights);
+double                 tvw_viewer_weights_get_download_megabytes (TvwWeights *weights,
+                                                                  gboolean   *estimated);
+char                  *tvw_viewer_weights_describe_download_size (TvwWeights *weights);
+char                  *tvw_viewer_weights_get_download_source   (TvwWeights  *weights);
+TvwWeights            *tvw_viewer_find_general_weights          (void);
+char                  *tvw_viewer_describe_download_error       (const GError *error,
+                                                                  const char   *source);
+
+char                  *tvw_viewer_describe_results_source       (const char  *full_name);
+
+char                  *tvw_viewer_describe_metric               (const char  *metric);
+
+guint                  tvw_viewer_list_model_find               (GListModel  *model,
+                                                                  gpointer     item);
+
 char                  *tvw_viewer_rst_to_markup                 (const char  *text);
 char                  *tvw_viewer_format_megabytes              (double       megabytes);
 char                  *tvw_viewer_format_count                  (gint64       count);

@@ -48,6 +48,7 @@ struct _TvwViewerWeightsPanel
   AdwActionRow         *cache_row;
   GtkImage             *cache_icon;
   AdwActionRow         *source_row;
+  AdwActionRow         *unquantized_row;
 };
 
 G_DEFINE_FINAL_TYPE (TvwViewerWeightsPanel, tvw_viewer_weights_panel, ADW_TYPE_BIN)
@@ -76,7 +77,7 @@ set_value (AdwActionRow *row,
       label = GTK_LABEL (gtk_label_new (NULL));
       gtk_label_set_xalign (label, 1.0f);
       gtk_label_set_ellipsize (label, PANGO_ELLIPSIZE_END);
-      gtk_label_set_selectable (label, TRUE);
+      /* Not selectable: that would make every row two Tab stops. */
       gtk_widget_add_css_class (GTK_WIDGET (label), "dim-label");
       gtk_widget_add_css_class (GTK_WIDGET (label), "value");
       adw_action_row_add_suffix (row, GTK_WIDGET (label));
@@ -100,9 +101,11 @@ set_link (AdwActionRow *row,
 {
   gboolean is_link = url != NULL && (g_str_has_prefix (url, "https://") || g_str_has_prefix (url, "http://"));
 
-  gtk_widget_set_visible (GTK_WIDGET (row), url != NULL);
-  adw_action_row_set_subtitle (row, url != NULL ? url : "");
+  /* A path in libtvw's source tree means nothing to users. */
+  gtk_widget_set_visible (GTK_WIDGET (row), is_link);
+  adw_action_row_set_subtitle (row, is_link ? url : "");
   gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), is_link);
+  gtk_widget_set_focusable (GTK_WIDGET (row), is_link);
   g_object_set_data_full (G_OBJECT (row), "uri", is_link ? g_strdup (url) : NULL, g_free);
   gtk_widget_set_tooltip_text (GTK_WIDGET (row), is_link ? _("Open in the web browser") : NULL);
 }
@@ -229,11 +232,17 @@ update_accuracy (TvwViewerWeightsPanel *self)
                 /* Translators: a top-5 accuracy in percent */
                 g_string_append_printf (subtitle, _("Top-5: %.2f %%"), number);
               else
-                g_string_append_printf (subtitle, "%s: %g", metric, number);
+                {
+                  g_autofree char *name = tvw_viewer_describe_metric (metric);
+
+                  g_string_append_printf (subtitle, "%s: %.1f", name, number);
+                }
             }
         }
 
       row = adw_action_row_new ();
+      /* Text to read, not a control: no Tab stop. */
+      gtk_widget_set_focusable (row, FALSE);
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), dataset);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle->str);
       if (top1 != NULL)
@@ -341,6 +350,13 @@ update_preprocessing (TvwViewerWeightsPanel *self)
   take_value (self->mean_row, values != NULL && n_values > 0 ? tvw_viewer_format_doubles (values, n_values) : NULL);
   values = tvw_transform_get_std (transform, &n_values);
   take_value (self->std_row, values != NULL && n_values > 0 ? tvw_viewer_format_doubles (values, n_values) : NULL);
+
+  /* Detection presets only convert to floats: no group of empty rows. */
+  gtk_widget_set_visible (GTK_WIDGET (self->preprocessing_group),
+                          gtk_widget_get_visible (GTK_WIDGET (self->resize_row)) ||
+                          gtk_widget_get_visible (GTK_WIDGET (self->crop_row)) ||
+                          gtk_widget_get_visible (GTK_WIDGET (self->mean_row)) ||
+                          gtk_widget_get_visible (GTK_WIDGET (self->std_row)));
 }
 
 static void
@@ -352,6 +368,7 @@ update_details (TvwViewerWeightsPanel *self)
   g_autoptr(GVariant) recipe = tvw_weights_lookup_meta (self->weights, "recipe");
   g_autoptr(GVariant) license = tvw_weights_lookup_meta (self->weights, "license");
   g_autoptr(GVariant) docs = tvw_weights_lookup_meta (self->weights, "_docs");
+  g_autoptr(GVariant) unquantized = tvw_weights_lookup_meta (self->weights, "unquantized");
 
   if (num_params != NULL && g_variant_is_of_type (num_params, G_VARIANT_TYPE_INT64))
     {
@@ -365,8 +382,8 @@ update_details (TvwViewerWeightsPanel *self)
     set_value (self->params_row, NULL);
 
   if (ops != NULL && g_variant_is_of_type (ops, G_VARIANT_TYPE_DOUBLE))
-    /* Translators: billions of floating-point operations, torchvision's _ops */
-    take_value (self->ops_row, g_strdup_printf (_("%.3g GFLOPS"), g_variant_get_double (ops)));
+    /* Translators: billions of floating-point operations (a count, not a rate), torchvision's _ops */
+    take_value (self->ops_row, g_strdup_printf (_("%.3g GFLOPs"), g_variant_get_double (ops)));
   else
     set_value (self->ops_row, NULL);
 
@@ -391,6 +408,19 @@ update_details (TvwViewerWeightsPanel *self)
                           gtk_list_box_row_get_activatable (GTK_LIST_BOX_ROW (self->recipe_row)));
   gtk_widget_set_visible (self->license_icon,
                           gtk_list_box_row_get_activatable (GTK_LIST_BOX_ROW (self->license_row)));
+
+  /* Quantized weights' docs speak of “the unquantized weights listed
+   * below”: list them, as a row that chooses them. */
+  if (unquantized != NULL && g_variant_is_of_type (unquantized, G_VARIANT_TYPE_STRING) &&
+      tvw_get_weight (g_variant_get_string (unquantized, NULL), NULL) != NULL)
+    {
+      adw_action_row_set_subtitle (self->unquantized_row, g_variant_get_string (unquantized, NULL));
+      gtk_actionable_set_action_target_value (GTK_ACTIONABLE (self->unquantized_row), unquantized);
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (self->unquantized_row), "win.choose-weights");
+      gtk_widget_set_visible (GTK_WIDGET (self->unquantized_row), TRUE);
+    }
+  else
+    gtk_widget_set_visible (GTK_WIDGET (self->unquantized_row), FALSE);
 
   if (docs != NULL && g_variant_is_of_type (docs, G_VARIANT_TYPE_STRING))
     {
@@ -581,6 +611,7 @@ tvw_viewer_weights_panel_class_init (TvwViewerWeightsPanelClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWeightsPanel, cache_row);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWeightsPanel, cache_icon);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWeightsPanel, source_row);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWeightsPanel, unquantized_row);
   gtk_widget_class_bind_template_callback (widget_class, categories_search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, link_row_activated_cb);
 }

@@ -12,16 +12,12 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <glib/gstdio.h>
 #include <string.h>
-#include <json-glib/json-glib.h>
 
 #include <tvw.h>
 
 #include "tvw-viewer-config.h"
-#include "tvw-viewer-enums.h"
 #include "tvw-viewer-image-row.h"
-#include "tvw-viewer-segmentation.h"
 #include "tvw-viewer-util.h"
 #include "tvw-viewer-weights-panel.h"
 #include "tvw-viewer-window-private.h"
@@ -32,77 +28,11 @@
 /* Files turned into list items per main loop iteration. */
 #define ADD_BATCH 12
 
-typedef enum
-{
-  MODEL_STATE_NONE,
-  MODEL_STATE_UNRUNNABLE,
-  MODEL_STATE_NEEDS_DOWNLOAD,
-  MODEL_STATE_DOWNLOADING,
-  MODEL_STATE_LOADING,
-  MODEL_STATE_READY,
-  MODEL_STATE_FAILED,
-} ModelState;
-
-struct _TvwViewerWindow
-{
-  AdwApplicationWindow   parent_instance;
-
-  GSettings             *settings;
-  GListStore            *images;
-  GQueue                 incoming;
-  guint                  incoming_source;
-  GQueue                 pending;
-  guint                  n_running;
-  GCancellable          *jobs_cancellable;
-
-  TvwWeightsEnum        *weights_enum;
-  TvwWeights            *weights;
-  TvwModel              *model;
-  ModelState             model_state;
-  char                  *model_error;
-  GCancellable          *model_cancellable;
-  goffset                download_current;
-  goffset                download_total;
-  guint                  syncing_pickers : 1;
-  guint                  can_download : 1;
-
-  char                  *report_path;
-  char                  *screenshot_path;
-  GdkPaintable          *paintable;
-  guint                  settle_source;
-  guint                  reported : 1;
-
-  /* Template children. */
-  AdwWindowTitle        *window_title;
-  GtkToggleButton       *sidebar_button;
-  AdwToastOverlay       *toast_overlay;
-  AdwFlap               *flap;
-  GtkDropDown           *model_dropdown;
-  GtkDropDown           *weights_dropdown;
-  AdwActionRow          *status_row;
-  GtkStack              *status_icon_stack;
-  GtkImage              *status_icon;
-  GtkSpinner            *status_spinner;
-  GtkWidget             *download_button;
-  GtkProgressBar        *progress_bar;
-  GtkWidget             *cancel_button;
-  TvwViewerWeightsPanel *weights_panel;
-  GtkRevealer           *drop_revealer;
-  GtkStack              *content_stack;
-  AdwStatusPage         *empty_page;
-  GtkWidget             *samples_button;
-  GtkScrolledWindow     *images_scroller;
-  GtkListView           *images_view;
-};
-
 G_DEFINE_FINAL_TYPE (TvwViewerWindow, tvw_viewer_window, ADW_TYPE_APPLICATION_WINDOW)
 
-static void select_weights      (TvwViewerWindow *self,
-                                 TvwWeights      *weights);
 static void queue_image         (TvwViewerWindow *self,
                                  TvwViewerImage  *image);
 static void run_jobs            (TvwViewerWindow *self);
-static void check_settled       (TvwViewerWindow *self);
 
 /* Toasts */
 
@@ -134,7 +64,11 @@ waiting_message (TvwViewerWindow *self)
       return g_strdup_printf (_("These weights cannot run here: %s"),
                               tvw_viewer_weights_get_unrunnable_reason (self->weights));
     case MODEL_STATE_NEEDS_DOWNLOAD:
+      if (tvw_get_offline ())
+        return g_strdup (_("The chosen weights are not on this computer, and there is no network to download them"));
       return g_strdup (_("Download the weights to classify this image"));
+    case MODEL_STATE_DOWNLOAD_FAILED:
+      return g_strdup (_("The download of the weights failed"));
     case MODEL_STATE_DOWNLOADING:
       return g_strdup (_("Waiting for the download of the weights"));
     case MODEL_STATE_LOADING:
@@ -146,6 +80,68 @@ waiting_message (TvwViewerWindow *self)
     default:
       return g_strdup (_("Choose weights to classify this image"));
     }
+}
+
+/* The line above the images: what the chosen weights can tell, and what
+ * to do when they cannot run and the sidebar is out of sight. */
+static void
+update_notice (TvwViewerWindow *self)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *button = NULL;
+  const char *action = NULL;
+  const char *icon = "dialog-information-symbolic";
+  gboolean markup = TRUE;
+  gboolean sidebar_shown;
+
+  if (self->flap == NULL)
+    return;
+
+  sidebar_shown = adw_flap_get_reveal_flap (self->flap);
+
+  if (!sidebar_shown && self->model_state != MODEL_STATE_READY &&
+      self->model_state != MODEL_STATE_LOADING && self->model_state != MODEL_STATE_DOWNLOADING)
+    {
+      const char *title = adw_preferences_row_get_title (ADW_PREFERENCES_ROW (self->status_row));
+      const char *subtitle = adw_action_row_get_subtitle (self->status_row);
+
+      /* The status row's title and subtitle, as the row shows them. */
+      text = subtitle != NULL && *subtitle != '\0'
+               ? g_markup_printf_escaped ("<b>%s</b>\n%s", title, subtitle)
+               : g_markup_printf_escaped ("<b>%s</b>", title);
+      icon = self->model_state == MODEL_STATE_UNRUNNABLE || self->model_state == MODEL_STATE_NONE
+               ? "dialog-information-symbolic" : "dialog-warning-symbolic";
+      if (self->can_download)
+        {
+          button = g_strdup (gtk_button_get_label (GTK_BUTTON (self->download_button)));
+          action = "win.download";
+        }
+      else
+        {
+          button = g_strdup (_("Choose _Weights"));
+          action = "win.toggle-sidebar";
+        }
+    }
+  else if (self->weights != NULL && (text = tvw_viewer_weights_describe_scope (self->weights)) != NULL)
+    {
+      markup = FALSE;
+      if (!tvw_get_offline () && self->general_weights != NULL && self->general_weights != self->weights)
+        {
+          g_autofree char *name = tvw_viewer_weights_enum_get_display_name (tvw_weights_get_enum (self->general_weights));
+
+          /* Translators: a button that chooses general-purpose weights, e.g. “Use EfficientNet V2 S” */
+          button = g_strdup_printf (_("_Use %s"), name);
+          action = "win.use-general-weights";
+        }
+    }
+
+  gtk_label_set_label (self->notice_label, text != NULL ? text : "");
+  gtk_label_set_use_markup (self->notice_label, markup);
+  gtk_image_set_from_icon_name (self->notice_icon, icon);
+  gtk_widget_set_visible (GTK_WIDGET (self->notice_button), button != NULL);
+  gtk_button_set_label (self->notice_button, button != NULL ? button : "");
+  gtk_actionable_set_action_name (GTK_ACTIONABLE (self->notice_button), action);
+  gtk_revealer_set_reveal_child (self->notice_revealer, text != NULL);
 }
 
 static char *
@@ -163,6 +159,7 @@ update_status (TvwViewerWindow *self)
   gboolean spinning = FALSE;
   gboolean show_download = FALSE;
   gboolean show_progress = FALSE;
+  gboolean show_details = FALSE;
   gboolean offline = tvw_get_offline ();
 
   switch (self->model_state)
@@ -180,9 +177,8 @@ update_status (TvwViewerWindow *self)
 
     case MODEL_STATE_NEEDS_DOWNLOAD:
       {
-        g_autoptr(GVariant) file_size = tvw_weights_lookup_meta (self->weights, "_file_size");
-        g_autoptr(GUri) uri = g_uri_parse (tvw_weights_get_url (self->weights), G_URI_FLAGS_NONE, NULL);
-        const char *host = uri != NULL ? g_uri_get_host (uri) : NULL;
+        g_autofree char *size = tvw_viewer_weights_describe_download_size (self->weights);
+        g_autofree char *source = tvw_viewer_weights_get_download_source (self->weights);
 
         title = g_strdup (_("The weights must be downloaded first"));
         icon = "folder-download-symbolic";
@@ -190,17 +186,13 @@ update_status (TvwViewerWindow *self)
         gtk_button_set_label (GTK_BUTTON (self->download_button), _("_Download"));
 
         if (offline)
-          subtitle = g_strdup (_("Offline mode is on (TVW_OFFLINE), so nothing is downloaded"));
-        else if (file_size != NULL && g_variant_is_of_type (file_size, G_VARIANT_TYPE_DOUBLE) && host != NULL)
-          {
-            g_autofree char *size = tvw_viewer_format_megabytes (g_variant_get_double (file_size));
-
-            /* Translators: a download size and the server, e.g. “97.8 MB from download.pytorch.org” */
-            subtitle = g_strdup_printf (_("%s from %s"), size, host);
-          }
-        else if (host != NULL)
+          subtitle = g_strdup (_("There is no network access, so nothing can be downloaded now"));
+        else if (size != NULL && source != NULL)
+          /* Translators: a download size and the server, e.g. “97.8 MB from download.pytorch.org” */
+          subtitle = g_strdup_printf (_("%s from %s"), size, source);
+        else if (source != NULL)
           /* Translators: the server a download comes from */
-          subtitle = g_strdup_printf (_("From %s"), host);
+          subtitle = g_strdup_printf (_("From %s"), source);
       }
       break;
 
@@ -236,11 +228,14 @@ update_status (TvwViewerWindow *self)
       icon = "emblem-ok-symbolic";
       break;
 
+    case MODEL_STATE_DOWNLOAD_FAILED:
     case MODEL_STATE_FAILED:
-      title = g_strdup (_("The weights could not be loaded"));
+      title = g_strdup (self->model_state == MODEL_STATE_DOWNLOAD_FAILED
+                          ? _("The download failed") : _("The weights could not be loaded"));
       subtitle = g_strdup (self->model_error);
       icon = "dialog-error-symbolic";
       show_download = TRUE;
+      show_details = TRUE;
       gtk_button_set_label (GTK_BUTTON (self->download_button), _("_Try Again"));
       break;
 
@@ -255,12 +250,40 @@ update_status (TvwViewerWindow *self)
   gtk_spinner_set_spinning (self->status_spinner, spinning);
   gtk_stack_set_visible_child_name (self->status_icon_stack, spinning ? "spinner" : "icon");
   gtk_widget_set_visible (self->download_button, show_download);
-  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), show_progress);
+  gtk_widget_set_visible (self->progress_row, show_progress);
   gtk_widget_set_visible (self->cancel_button, show_progress);
+  gtk_label_set_label (self->details_label, self->error_details != NULL ? self->error_details : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->details_row), show_details && self->error_details != NULL);
+  if (!show_details)
+    adw_expander_row_set_expanded (self->details_row, FALSE);
 
-  self->can_download = show_download && !(offline && self->model_state == MODEL_STATE_NEEDS_DOWNLOAD);
+  self->can_download = show_download &&
+                       !(offline && (self->model_state == MODEL_STATE_NEEDS_DOWNLOAD ||
+                                     self->model_state == MODEL_STATE_DOWNLOAD_FAILED));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.download", self->can_download);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.cancel-download", show_progress);
+
+  update_notice (self);
+}
+
+static gboolean
+is_busy_state (ModelState state)
+{
+  return state == MODEL_STATE_DOWNLOADING || state == MODEL_STATE_LOADING;
+}
+
+/* Tells @image why it is not classified now.  Images that show results of
+ * earlier weights keep them (their row names those weights) until the
+ * chosen ones can run. */
+static void
+explain_waiting (TvwViewerWindow *self,
+                 TvwViewerImage  *image,
+                 const char      *message)
+{
+  if (tvw_viewer_image_get_state (image) == TVW_VIEWER_IMAGE_STATE_CLASSIFIED)
+    return;
+
+  tvw_viewer_image_set_waiting (image, message, is_busy_state (self->model_state));
 }
 
 static void
@@ -281,11 +304,11 @@ set_model_state (TvwViewerWindow *self,
           g_autoptr(TvwViewerImage) image = g_list_model_get_item (G_LIST_MODEL (self->images), i);
 
           if (tvw_viewer_image_is_settled (image))
-            tvw_viewer_image_set_waiting (image, message);
+            explain_waiting (self, image, message);
         }
     }
 
-  check_settled (self);
+  _tvw_viewer_window_check_settled (self);
 }
 
 /* Queues every readable image that does not show the current weights'
@@ -324,13 +347,9 @@ model_failed (TvwViewerWindow *self,
               const GError    *error)
 {
   g_free (self->model_error);
-  self->model_error = g_strdup (error->message);
-  /* Translators: %s is an error message */
-  {
-    g_autofree char *message = g_strdup_printf (_("The weights could not be loaded: %s"), error->message);
-
-    tvw_viewer_window_show_toast (self, message);
-  }
+  self->model_error = g_strdup (_("The checkpoint is there, but libtvw could not use it."));
+  g_free (self->error_details);
+  self->error_details = g_strdup (error->message);
   set_model_state (self, MODEL_STATE_FAILED);
 }
 
@@ -449,15 +468,21 @@ download_done_cb (GObject      *object,
   if (path == NULL)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        tvw_viewer_window_show_toast (self, _("Download canceled"));
+        {
+          tvw_viewer_window_show_toast (self, _("Download canceled"));
+          set_model_state (self, MODEL_STATE_NEEDS_DOWNLOAD);
+        }
       else
         {
-          /* Translators: %s is an error message */
-          g_autofree char *message = g_strdup_printf (_("The download failed: %s"), error->message);
+          g_autofree char *source = tvw_viewer_weights_get_download_source (self->weights);
 
-          tvw_viewer_window_show_toast (self, message);
+          /* Stays on the status row until the next attempt. */
+          g_free (self->model_error);
+          self->model_error = tvw_viewer_describe_download_error (error, source);
+          g_free (self->error_details);
+          self->error_details = g_strdup (error->message);
+          set_model_state (self, MODEL_STATE_DOWNLOAD_FAILED);
         }
-      set_model_state (self, MODEL_STATE_NEEDS_DOWNLOAD);
       download_data_free (data);
       return;
     }
@@ -471,6 +496,8 @@ start_download (TvwViewerWindow *self)
 {
   DownloadData *data;
 
+  g_clear_pointer (&self->model_error, g_free);
+  g_clear_pointer (&self->error_details, g_free);
   self->download_current = 0;
   self->download_total = -1;
   gtk_progress_bar_set_fraction (self->progress_bar, 0.0);
@@ -512,259 +539,15 @@ prepare_model (TvwViewerWindow *self)
     set_model_state (self, MODEL_STATE_NEEDS_DOWNLOAD);
 }
 
-/* The pickers */
-
-static void
-enum_setup_cb (GtkSignalListItemFactory *factory,
-               GtkListItem              *item,
-               gpointer                  user_data)
-{
-  gboolean in_list = GPOINTER_TO_INT (user_data);
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
-  GtkWidget *title = gtk_label_new (NULL);
-  GtkWidget *subtitle = gtk_label_new (NULL);
-
-  gtk_label_set_xalign (GTK_LABEL (title), 0.0f);
-  gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_END);
-  gtk_label_set_xalign (GTK_LABEL (subtitle), 0.0f);
-  gtk_label_set_ellipsize (GTK_LABEL (subtitle), PANGO_ELLIPSIZE_END);
-  gtk_widget_add_css_class (subtitle, "caption");
-  gtk_widget_add_css_class (subtitle, "dim-label");
-  gtk_widget_set_visible (subtitle, in_list);
-  if (!in_list)
-    {
-      gtk_label_set_max_width_chars (GTK_LABEL (title), 18);
-      gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
-    }
-  else
-    gtk_label_set_width_chars (GTK_LABEL (title), 26);
-  gtk_box_append (GTK_BOX (box), title);
-  gtk_box_append (GTK_BOX (box), subtitle);
-  gtk_list_item_set_child (item, box);
-}
-
-static void
-enum_bind_cb (GtkSignalListItemFactory *factory,
-              GtkListItem              *item,
-              gpointer                  user_data)
-{
-  TvwWeightsEnum *weights_enum = gtk_list_item_get_item (item);
-  GtkWidget *box = gtk_list_item_get_child (item);
-  GtkWidget *title = gtk_widget_get_first_child (box);
-  GtkWidget *subtitle = gtk_widget_get_next_sibling (title);
-  TvwWeights *def = tvw_weights_enum_get_default (weights_enum);
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (weights_enum));
-  const char *reason = NULL;
-  g_autofree char *count = NULL;
-
-  if (def == NULL && n > 0)
-    {
-      g_autoptr(TvwWeights) first = g_list_model_get_item (G_LIST_MODEL (weights_enum), 0);
-
-      reason = tvw_viewer_weights_get_unrunnable_reason (first);
-    }
-  else if (def != NULL)
-    reason = tvw_viewer_weights_get_unrunnable_reason (def);
-
-  gtk_label_set_label (GTK_LABEL (title), tvw_weights_enum_get_builder (weights_enum));
-  if (!gtk_widget_get_visible (subtitle))
-    gtk_label_set_width_chars (GTK_LABEL (title),
-                               MIN ((int) strlen (tvw_weights_enum_get_builder (weights_enum)), 18));
-
-  if (reason != NULL)
-    {
-      gtk_label_set_label (GTK_LABEL (subtitle), reason);
-      gtk_widget_add_css_class (box, "unrunnable");
-    }
-  else
-    {
-      /* Translators: how many weights entries a model has */
-      count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u weights entry", "%u weights entries", n), n);
-      gtk_label_set_label (GTK_LABEL (subtitle), count);
-      gtk_widget_remove_css_class (box, "unrunnable");
-    }
-}
-
-static GtkWidget *
-make_tag (const char *text,
-          const char *css_class)
-{
-  GtkWidget *tag = gtk_label_new (text);
-
-  gtk_widget_add_css_class (tag, "tag");
-  gtk_widget_add_css_class (tag, css_class);
-  gtk_widget_set_valign (tag, GTK_ALIGN_CENTER);
-
-  return tag;
-}
-
-static void
-weights_setup_cb (GtkSignalListItemFactory *factory,
-                  GtkListItem              *item,
-                  gpointer                  user_data)
-{
-  gboolean in_list = GPOINTER_TO_INT (user_data);
-  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
-  GtkWidget *texts = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
-  GtkWidget *title = gtk_label_new (NULL);
-  GtkWidget *subtitle = gtk_label_new (NULL);
-  GtkWidget *default_tag = make_tag (_("Default"), "default");
-  GtkWidget *offline_tag = make_tag (_("Offline"), "offline");
-
-  gtk_label_set_xalign (GTK_LABEL (title), 0.0f);
-  gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_MIDDLE);
-  gtk_label_set_xalign (GTK_LABEL (subtitle), 0.0f);
-  gtk_label_set_ellipsize (GTK_LABEL (subtitle), PANGO_ELLIPSIZE_END);
-  gtk_widget_add_css_class (subtitle, "caption");
-  gtk_widget_add_css_class (subtitle, "dim-label");
-  gtk_widget_set_visible (subtitle, in_list);
-  gtk_widget_set_hexpand (texts, TRUE);
-  gtk_widget_set_valign (texts, GTK_ALIGN_CENTER);
-  if (!in_list)
-    gtk_label_set_max_width_chars (GTK_LABEL (title), 18);
-  else
-    gtk_label_set_width_chars (GTK_LABEL (title), 24);
-
-  gtk_widget_set_tooltip_text (offline_tag, _("Works offline: the checkpoint is on this computer"));
-  gtk_widget_set_tooltip_text (default_tag, _("DEFAULT stands for this entry"));
-
-  gtk_box_append (GTK_BOX (texts), title);
-  gtk_box_append (GTK_BOX (texts), subtitle);
-  gtk_box_append (GTK_BOX (box), texts);
-  gtk_box_append (GTK_BOX (box), default_tag);
-  gtk_box_append (GTK_BOX (box), offline_tag);
-  if (in_list)
-    g_object_set_data (G_OBJECT (box), "in-list", GINT_TO_POINTER (TRUE));
-  gtk_list_item_set_child (item, box);
-}
-
-static void
-weights_bind_cb (GtkSignalListItemFactory *factory,
-                 GtkListItem              *item,
-                 gpointer                  user_data)
-{
-  TvwWeights *weights = gtk_list_item_get_item (item);
-  GtkWidget *box = gtk_list_item_get_child (item);
-  GtkWidget *texts = gtk_widget_get_first_child (box);
-  GtkWidget *title = gtk_widget_get_first_child (texts);
-  GtkWidget *subtitle = gtk_widget_get_next_sibling (title);
-  GtkWidget *default_tag = gtk_widget_get_next_sibling (texts);
-  GtkWidget *offline_tag = gtk_widget_get_next_sibling (default_tag);
-  const char *reason = tvw_viewer_weights_get_unrunnable_reason (weights);
-  g_autofree char *accuracy = NULL;
-
-  gtk_label_set_label (GTK_LABEL (title), tvw_weights_get_name (weights));
-  /* In the button, short names are never ellipsized, long ones are. */
-  if (g_object_get_data (G_OBJECT (box), "in-list") == NULL)
-    gtk_label_set_width_chars (GTK_LABEL (title), MIN ((int) strlen (tvw_weights_get_name (weights)), 18));
-  gtk_widget_set_visible (default_tag, tvw_weights_is_default (weights));
-  /* The button is narrow: whether the entry works offline shows in the
-   * status row under it, and in the list. */
-  gtk_widget_set_visible (offline_tag, g_object_get_data (G_OBJECT (box), "in-list") != NULL &&
-                                       reason == NULL && tvw_viewer_weights_is_offline (weights));
-
-  if (reason != NULL)
-    {
-      gtk_label_set_label (GTK_LABEL (subtitle), reason);
-      gtk_widget_add_css_class (box, "unrunnable");
-    }
-  else
-    {
-      accuracy = tvw_viewer_weights_describe_accuracy (weights);
-      gtk_label_set_label (GTK_LABEL (subtitle), accuracy != NULL ? accuracy : "");
-      gtk_widget_remove_css_class (box, "unrunnable");
-    }
-}
-
-static guint
-find_position (GListModel *model,
-               gpointer    item)
-{
-  guint n = g_list_model_get_n_items (model);
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(GObject) candidate = g_list_model_get_item (model, i);
-
-      if (candidate == item)
-        return i;
-    }
-
-  return GTK_INVALID_LIST_POSITION;
-}
-
-static void
-show_weights_enum (TvwViewerWindow *self,
-                   TvwWeightsEnum  *weights_enum)
-{
-  if (!g_set_object (&self->weights_enum, weights_enum))
-    return;
-
-  gtk_drop_down_set_model (self->weights_dropdown, G_LIST_MODEL (weights_enum));
-}
-
-static void
-model_selected_cb (TvwViewerWindow *self)
-{
-  TvwWeightsEnum *weights_enum = gtk_drop_down_get_selected_item (self->model_dropdown);
-  g_autoptr(TvwWeights) first = NULL;
-  TvwWeights *weights;
-
-  if (self->syncing_pickers || weights_enum == NULL || weights_enum == self->weights_enum)
-    return;
-
-  self->syncing_pickers = TRUE;
-  show_weights_enum (self, weights_enum);
-  weights = tvw_weights_enum_get_default (weights_enum);
-  if (weights == NULL && g_list_model_get_n_items (G_LIST_MODEL (weights_enum)) > 0)
-    weights = first = g_list_model_get_item (G_LIST_MODEL (weights_enum), 0);
-  gtk_drop_down_set_selected (self->weights_dropdown,
-                              weights != NULL ? find_position (G_LIST_MODEL (weights_enum), weights) : 0);
-  self->syncing_pickers = FALSE;
-
-  select_weights (self, weights);
-}
-
-static void
-weights_selected_cb (TvwViewerWindow *self)
-{
-  TvwWeights *weights = gtk_drop_down_get_selected_item (self->weights_dropdown);
-
-  if (self->syncing_pickers || weights == NULL)
-    return;
-
-  select_weights (self, weights);
-}
-
-/* Shows @weights in the pickers without reacting to it. */
-static void
-sync_pickers (TvwViewerWindow *self)
-{
-  TvwWeightsEnum *weights_enum;
-
-  if (self->weights == NULL)
-    return;
-
-  weights_enum = tvw_weights_get_enum (self->weights);
-
-  self->syncing_pickers = TRUE;
-  gtk_drop_down_set_selected (self->model_dropdown,
-                              find_position (tvw_get_weights_enums (), weights_enum));
-  show_weights_enum (self, weights_enum);
-  gtk_drop_down_set_selected (self->weights_dropdown,
-                              find_position (G_LIST_MODEL (weights_enum), self->weights));
-  self->syncing_pickers = FALSE;
-}
-
-static void
-select_weights (TvwViewerWindow *self,
-                TvwWeights      *weights)
+void
+_tvw_viewer_window_select_weights (TvwViewerWindow *self,
+                                   TvwWeights      *weights)
 {
   if (weights == self->weights)
     return;
 
   g_set_object (&self->weights, weights);
-  sync_pickers (self);
+  _tvw_viewer_window_sync_pickers (self);
 
   if (self->settings != NULL && weights != NULL)
     g_settings_set_string (self->settings, "last-weights", tvw_weights_get_full_name (weights));
@@ -783,6 +566,7 @@ select_weights (TvwViewerWindow *self,
   self->jobs_cancellable = g_cancellable_new ();
   g_clear_object (&self->model);
   g_clear_pointer (&self->model_error, g_free);
+  g_clear_pointer (&self->error_details, g_free);
 
   prepare_model (self);
 }
@@ -836,7 +620,7 @@ tvw_viewer_window_choose_weights (TvwViewerWindow *self,
   if (weights == NULL)
     weights = tvw_viewer_find_first_runnable_weights ();
 
-  select_weights (self, weights);
+  _tvw_viewer_window_select_weights (self, weights);
 }
 
 TvwWeights *
@@ -852,8 +636,8 @@ tvw_viewer_window_get_weights (TvwViewerWindow *self)
 #define QUEUED_KEY "tvw-viewer-queued"
 #define REMOVED_KEY "tvw-viewer-removed"
 
-static void
-update_content (TvwViewerWindow *self)
+void
+_tvw_viewer_window_update_content (TvwViewerWindow *self)
 {
   gboolean empty;
 
@@ -926,7 +710,7 @@ image_processed_cb (GObject      *object,
     {
       g_autofree char *message = waiting_message (self);
 
-      tvw_viewer_image_set_waiting (image, message);
+      explain_waiting (self, image, message);
     }
 
   run_jobs (self);
@@ -950,7 +734,7 @@ run_jobs (TvwViewerWindow *self)
         {
           g_autofree char *message = waiting_message (self);
 
-          tvw_viewer_image_set_waiting (image, message);
+          explain_waiting (self, image, message);
           continue;
         }
 
@@ -962,7 +746,7 @@ run_jobs (TvwViewerWindow *self)
                                       image_processed_cb, data);
     }
 
-  check_settled (self);
+  _tvw_viewer_window_check_settled (self);
 }
 
 static gboolean
@@ -987,21 +771,21 @@ add_incoming_cb (gpointer user_data)
   for (guint i = 0; i < batch->len; i++)
     queue_image (self, g_ptr_array_index (batch, i));
 
-  update_content (self);
+  _tvw_viewer_window_update_content (self);
 
   if (g_queue_is_empty (&self->incoming))
     {
       self->incoming_source = 0;
-      check_settled (self);
+      _tvw_viewer_window_check_settled (self);
       return G_SOURCE_REMOVE;
     }
 
   return G_SOURCE_CONTINUE;
 }
 
-static void
-push_incoming (TvwViewerWindow *self,
-               GObject         *object)
+void
+_tvw_viewer_window_push_incoming (TvwViewerWindow *self,
+                                  GObject         *object)
 {
   /* A paste or drop that finished after the window closed. */
   if (self->images == NULL)
@@ -1011,19 +795,6 @@ push_incoming (TvwViewerWindow *self,
 
   if (self->incoming_source == 0)
     self->incoming_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, add_incoming_cb, self, NULL);
-}
-
-void
-tvw_viewer_window_open_files (TvwViewerWindow  *self,
-                              GFile           **files,
-                              guint             n_files)
-{
-  g_return_if_fail (TVW_VIEWER_IS_WINDOW (self));
-
-  for (guint i = 0; i < n_files; i++)
-    push_incoming (self, G_OBJECT (files[i]));
-
-  update_content (self);
 }
 
 void
@@ -1037,8 +808,8 @@ tvw_viewer_window_open_texture (TvwViewerWindow *self,
   g_return_if_fail (GDK_IS_TEXTURE (texture));
 
   image = tvw_viewer_image_new_for_texture (texture, title);
-  push_incoming (self, G_OBJECT (image));
-  update_content (self);
+  _tvw_viewer_window_push_incoming (self, G_OBJECT (image));
+  _tvw_viewer_window_update_content (self);
 }
 
 static void
@@ -1068,8 +839,18 @@ remove_image_action (GtkWidget  *widget,
         }
     }
 
-  update_content (self);
-  check_settled (self);
+  _tvw_viewer_window_update_content (self);
+  _tvw_viewer_window_check_settled (self);
+}
+
+/* Once its toast is gone, nothing can undo Remove All: the images go. */
+static void
+clear_toast_dismissed_cb (AdwToast        *toast,
+                          TvwViewerWindow *self)
+{
+  /* Not the images of a later Remove All, whose toast replaced this one. */
+  if (self->removed != NULL && self->removed == g_object_get_data (G_OBJECT (toast), "tvw-viewer-removed"))
+    g_clear_pointer (&self->removed, g_ptr_array_unref);
 }
 
 static void
@@ -1089,182 +870,51 @@ clear_action (GtkWidget  *widget,
 
   g_queue_clear_full (&self->incoming, g_object_unref);
   g_clear_handle_id (&self->incoming_source, g_source_remove);
+
+  /* Kept until the toast goes, for its Undo button. */
+  g_clear_pointer (&self->removed, g_ptr_array_unref);
+  self->removed = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (self->removed, g_list_model_get_item (G_LIST_MODEL (self->images), i));
   g_list_store_remove_all (self->images);
-  update_content (self);
-}
+  _tvw_viewer_window_update_content (self);
 
-/* Opening: the file chooser, the clipboard, the samples */
-
-static void
-file_chooser_response_cb (TvwViewerWindow      *self,
-                          int                   response,
-                          GtkFileChooserNative *chooser)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
+  if (n > 0 && self->toast_overlay != NULL)
     {
-      g_autoptr(GListModel) files = gtk_file_chooser_get_files (GTK_FILE_CHOOSER (chooser));
-      guint n = g_list_model_get_n_items (files);
+      /* Translators: a toast after Remove All */
+      g_autofree char *title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u image removed", "%u images removed", n), n);
+      AdwToast *toast = adw_toast_new (title);
 
-      for (guint i = 0; i < n; i++)
-        {
-          g_autoptr(GFile) file = g_list_model_get_item (files, i);
-
-          push_incoming (self, G_OBJECT (file));
-        }
-      update_content (self);
+      adw_toast_set_button_label (toast, _("_Undo"));
+      adw_toast_set_action_name (toast, "win.undo-clear");
+      g_object_set_data (G_OBJECT (toast), "tvw-viewer-removed", self->removed);
+      g_signal_connect_object (toast, "dismissed", G_CALLBACK (clear_toast_dismissed_cb), self, 0);
+      adw_toast_overlay_add_toast (self->toast_overlay, toast);
     }
-
-  gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (chooser));
-  g_object_unref (chooser);
 }
 
 static void
-open_action (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *param)
+undo_clear_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *param)
 {
   TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
-  g_autoptr(GtkFileFilter) images = gtk_file_filter_new ();
-  g_autoptr(GtkFileFilter) all = gtk_file_filter_new ();
-  GtkFileChooserNative *chooser;
+  g_autoptr(GPtrArray) removed = g_steal_pointer (&self->removed);
 
-  gtk_file_filter_set_name (images, _("Images"));
-  gtk_file_filter_add_pixbuf_formats (images);
-  gtk_file_filter_set_name (all, _("All Files"));
-  gtk_file_filter_add_pattern (all, "*");
+  if (removed == NULL)
+    return;
 
-  chooser = gtk_file_chooser_native_new (_("Open Images"), GTK_WINDOW (self),
-                                         GTK_FILE_CHOOSER_ACTION_OPEN,
-                                         _("_Open"), _("_Cancel"));
-  gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (chooser), TRUE);
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), images);
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), all);
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  g_signal_connect_object (chooser, "response", G_CALLBACK (file_chooser_response_cb),
-                           self, G_CONNECT_SWAPPED);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
-}
+  for (guint i = 0; i < removed->len; i++)
+    g_object_set_data (g_ptr_array_index (removed, i), REMOVED_KEY, NULL);
+  g_list_store_splice (self->images, 0, 0, removed->pdata, removed->len);
 
-static void
-paste_texture_cb (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autoptr(TvwViewerWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-
-  texture = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (object), result, &error);
-  if (texture == NULL)
-    {
-      /* Translators: %s is an error message */
-      g_autofree char *message = g_strdup_printf (_("Cannot paste the image: %s"), error->message);
-
-      tvw_viewer_window_show_toast (self, message);
-      return;
-    }
-
-  tvw_viewer_window_open_texture (self, texture, _("Pasted image"));
-}
-
-static void
-paste_files_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(TvwViewerWindow) self = user_data;
-  g_autoptr(GError) error = NULL;
-  const GValue *value;
-
-  value = gdk_clipboard_read_value_finish (GDK_CLIPBOARD (object), result, &error);
-  if (value == NULL)
-    {
-      g_autofree char *message = g_strdup_printf (_("Cannot paste the files: %s"), error->message);
-
-      tvw_viewer_window_show_toast (self, message);
-      return;
-    }
-
-  _tvw_viewer_window_drop_value (self, value);
-}
-
-static void
-paste_action (GtkWidget  *widget,
-              const char *action_name,
-              GVariant   *param)
-{
-  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
-  GdkClipboard *clipboard = gtk_widget_get_clipboard (widget);
-  g_autoptr(GdkContentFormats) formats = NULL;
-
-  /* What the clipboard offers, and what GDK can make of it. */
-  formats = gdk_content_formats_union_deserialize_gtypes (gdk_content_formats_ref (gdk_clipboard_get_formats (clipboard)));
-
-  if (gdk_content_formats_contain_gtype (formats, GDK_TYPE_FILE_LIST))
-    gdk_clipboard_read_value_async (clipboard, GDK_TYPE_FILE_LIST, G_PRIORITY_DEFAULT, NULL,
-                                    paste_files_cb, g_object_ref (self));
-  else if (gdk_content_formats_contain_gtype (formats, GDK_TYPE_TEXTURE))
-    gdk_clipboard_read_texture_async (clipboard, NULL, paste_texture_cb, g_object_ref (self));
-  else
-    tvw_viewer_window_show_toast (self, _("The clipboard holds no image to paste"));
-}
-
-static char *
-get_samples_dir (void)
-{
-  const char *dir = g_getenv ("TVW_SAMPLES_DIR");
-
-  return g_strdup (dir != NULL && *dir != '\0' ? dir : TVW_VIEWER_SAMPLES_DIR);
-}
-
-static int
-compare_names (gconstpointer a,
-               gconstpointer b)
-{
-  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
-}
-
-static void
-open_samples_action (GtkWidget  *widget,
-                     const char *action_name,
-                     GVariant   *param)
-{
-  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
-  g_autofree char *dir_path = get_samples_dir ();
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
-  /* A handful of files in one local directory: cheap enough to list here. */
-  dir = g_dir_open (dir_path, 0, &error);
-  if (dir == NULL)
-    {
-      g_autofree char *message = g_strdup_printf (_("Cannot open the samples: %s"), error->message);
-
-      tvw_viewer_window_show_toast (self, message);
-      return;
-    }
-
-  while ((name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_suffix (name, ".png") || g_str_has_suffix (name, ".jpg") ||
-        g_str_has_suffix (name, ".jpeg"))
-      g_ptr_array_add (names, g_strdup (name));
-
-  if (names->len == 0)
-    {
-      tvw_viewer_window_show_toast (self, _("There are no samples"));
-      return;
-    }
-
-  g_ptr_array_sort (names, compare_names);
-  for (guint i = 0; i < names->len; i++)
-    {
-      g_autoptr(GFile) file = g_file_new_build_filename (dir_path, g_ptr_array_index (names, i), NULL);
-
-      push_incoming (self, G_OBJECT (file));
-    }
-  update_content (self);
+  /* Those whose work was dropped with them start again. */
+  for (guint i = 0; i < removed->len; i++)
+    if (!tvw_viewer_image_is_settled (g_ptr_array_index (removed, i)))
+      queue_image (self, g_ptr_array_index (removed, i));
+  reclassify_all (self);
+  _tvw_viewer_window_update_content (self);
+  _tvw_viewer_window_check_settled (self);
 }
 
 static void
@@ -1278,6 +928,7 @@ download_action (GtkWidget  *widget,
     return;
 
   g_clear_pointer (&self->model_error, g_free);
+  g_clear_pointer (&self->error_details, g_free);
   if (tvw_viewer_weights_is_offline (self->weights))
     load_model (self);
   else
@@ -1297,6 +948,29 @@ cancel_download_action (GtkWidget  *widget,
 }
 
 static void
+use_general_weights_action (GtkWidget  *widget,
+                            const char *action_name,
+                            GVariant   *param)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
+
+  if (self->general_weights != NULL)
+    _tvw_viewer_window_select_weights (self, self->general_weights);
+}
+
+static void
+choose_weights_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *param)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
+  TvwWeights *weights = tvw_get_weight (g_variant_get_string (param, NULL), NULL);
+
+  if (weights != NULL)
+    _tvw_viewer_window_select_weights (self, weights);
+}
+
+static void
 toggle_sidebar_action (GtkWidget  *widget,
                        const char *action_name,
                        GVariant   *param)
@@ -1307,11 +981,168 @@ toggle_sidebar_action (GtkWidget  *widget,
                                 !gtk_toggle_button_get_active (self->sidebar_button));
 }
 
+/* Breakpoints, by hand (libadwaita 1.2 has no AdwBreakpoint): below this
+ * width of the images' area, the cards put the results under the
+ * pictures. */
+#define NARROW_CONTENT_WIDTH 560
+
+static void
+set_row_compact (GtkWidget *widget,
+                 gboolean   compact)
+{
+  if (TVW_VIEWER_IS_IMAGE_ROW (widget))
+    {
+      tvw_viewer_image_row_set_compact (TVW_VIEWER_IMAGE_ROW (widget), compact);
+      return;
+    }
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    set_row_compact (child, compact);
+}
+
+static gboolean
+apply_narrow_cb (gpointer user_data)
+{
+  TvwViewerWindow *self = user_data;
+
+  self->narrow_source = 0;
+  set_row_compact (GTK_WIDGET (self->images_view), self->narrow);
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (self->notice_box),
+                                  self->narrow ? GTK_ORIENTATION_VERTICAL : GTK_ORIENTATION_HORIZONTAL);
+  if (self->narrow)
+    gtk_widget_add_css_class (GTK_WIDGET (self), "narrow");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self), "narrow");
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+tvw_viewer_window_size_allocate (GtkWidget *widget,
+                                 int        width,
+                                 int        height,
+                                 int        baseline)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
+  gboolean narrow;
+
+  GTK_WIDGET_CLASS (tvw_viewer_window_parent_class)->size_allocate (widget, width, height, baseline);
+
+  /* The layout changes after this allocation, not during it. */
+  narrow = gtk_widget_get_width (GTK_WIDGET (self->content_stack)) < NARROW_CONTENT_WIDTH;
+  if (narrow != self->narrow)
+    {
+      self->narrow = narrow;
+      if (self->narrow_source == 0)
+        self->narrow_source = g_idle_add_full (G_PRIORITY_HIGH_IDLE, apply_narrow_cb, self, NULL);
+    }
+}
+
+gboolean
+_tvw_viewer_window_is_narrow (TvwViewerWindow *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), FALSE);
+
+  return self->narrow && self->narrow_source == 0;
+}
+
+/* Tab from card to card.  GtkListView (GTK 4.8) only has widgets for the
+ * rows on screen, so plain Tab leaves the list at the last of those;
+ * here Tab scrolls to the next card and focuses it. */
+
+static GtkWidget *
+find_row (TvwViewerWindow *self,
+          TvwViewerImage  *image)
+{
+  g_autoptr(GHashTable) rows = g_hash_table_new (NULL, NULL);
+
+  _tvw_viewer_window_collect_rows (GTK_WIDGET (self->images_view), rows);
+
+  return g_hash_table_lookup (rows, image);
+}
+
+static gboolean
+focus_card_tick_cb (GtkWidget     *widget,
+                    GdkFrameClock *clock,
+                    gpointer       user_data)
+{
+  TvwViewerWindow *self = user_data;
+  g_autoptr(TvwViewerImage) image = g_list_model_get_item (G_LIST_MODEL (self->images), self->focus_position);
+  GtkWidget *row = image != NULL ? find_row (self, image) : NULL;
+
+  /* The row is made at the next layout after the scroll. */
+  if (row == NULL && image != NULL && ++self->focus_tries < 10)
+    return G_SOURCE_CONTINUE;
+
+  if (row != NULL)
+    gtk_widget_child_focus (row, self->focus_direction);
+
+  self->focus_tick = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+focus_card (TvwViewerWindow  *self,
+            guint             position,
+            GtkDirectionType  direction)
+{
+  self->focus_position = position;
+  self->focus_direction = direction;
+  self->focus_tries = 0;
+  gtk_widget_activate_action (GTK_WIDGET (self->images_view), "list.scroll-to-item", "u", position);
+  if (self->focus_tick == 0)
+    self->focus_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self->images_view),
+                                                     focus_card_tick_cb, self, NULL);
+}
+
+static gboolean
+images_key_pressed_cb (TvwViewerWindow       *self,
+                       guint                  keyval,
+                       guint                  keycode,
+                       GdkModifierType        state,
+                       GtkEventControllerKey *controller)
+{
+  GtkDirectionType direction;
+  GtkWidget *focus;
+  GtkWidget *row;
+  guint position;
+
+  if ((keyval != GDK_KEY_Tab && keyval != GDK_KEY_KP_Tab && keyval != GDK_KEY_ISO_Left_Tab) ||
+      (state & (GDK_CONTROL_MASK | GDK_ALT_MASK)) != 0)
+    return FALSE;
+
+  direction = keyval == GDK_KEY_ISO_Left_Tab || (state & GDK_SHIFT_MASK) != 0
+                ? GTK_DIR_TAB_BACKWARD : GTK_DIR_TAB_FORWARD;
+  focus = gtk_root_get_focus (GTK_ROOT (self));
+  row = focus != NULL ? gtk_widget_get_ancestor (focus, TVW_VIEWER_TYPE_IMAGE_ROW) : NULL;
+  if (row == NULL || tvw_viewer_image_row_get_image (TVW_VIEWER_IMAGE_ROW (row)) == NULL)
+    return FALSE;
+
+  /* Within the card first. */
+  if (gtk_widget_child_focus (row, direction))
+    return TRUE;
+
+  position = tvw_viewer_list_model_find (G_LIST_MODEL (self->images), tvw_viewer_image_row_get_image (TVW_VIEWER_IMAGE_ROW (row)));
+  if (position == GTK_INVALID_LIST_POSITION ||
+      (direction == GTK_DIR_TAB_FORWARD && position + 1 >= g_list_model_get_n_items (G_LIST_MODEL (self->images))) ||
+      (direction == GTK_DIR_TAB_BACKWARD && position == 0))
+    return FALSE;
+
+  focus_card (self, direction == GTK_DIR_TAB_FORWARD ? position + 1 : position - 1, direction);
+  return TRUE;
+}
+
 static void
 image_setup_cb (GtkSignalListItemFactory *factory,
-                GtkListItem              *item)
+                GtkListItem              *item,
+                TvwViewerWindow          *self)
 {
-  gtk_list_item_set_child (item, tvw_viewer_image_row_new ());
+  GtkWidget *row = tvw_viewer_image_row_new ();
+
+  tvw_viewer_image_row_set_compact (TVW_VIEWER_IMAGE_ROW (row), self->narrow);
+  gtk_list_item_set_child (item, row);
   gtk_list_item_set_activatable (item, FALSE);
   gtk_list_item_set_selectable (item, FALSE);
 }
@@ -1348,315 +1179,7 @@ _tvw_viewer_window_get_drop_highlight (TvwViewerWindow *self)
   return gtk_revealer_get_reveal_child (self->drop_revealer);
 }
 
-/* The test hook: TVW_VIEWER_TEST_REPORT */
-
-static gboolean
-is_settled (TvwViewerWindow *self)
-{
-  guint n;
-
-  if (self->images == NULL)
-    return FALSE;
-
-  n = g_list_model_get_n_items (G_LIST_MODEL (self->images));
-
-  if (!g_queue_is_empty (&self->incoming) || !g_queue_is_empty (&self->pending) ||
-      self->n_running > 0 ||
-      self->model_state == MODEL_STATE_LOADING || self->model_state == MODEL_STATE_DOWNLOADING)
-    return FALSE;
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(TvwViewerImage) image = g_list_model_get_item (G_LIST_MODEL (self->images), i);
-
-      if (!tvw_viewer_image_is_settled (image))
-        return FALSE;
-    }
-
-  return TRUE;
-}
-
-gboolean
-_tvw_viewer_window_is_settled (TvwViewerWindow *self)
-{
-  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), FALSE);
-
-  return is_settled (self);
-}
-
-static gboolean
-report_cb (gpointer user_data)
-{
-  TvwViewerWindow *self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *report = NULL;
-
-  self->settle_source = 0;
-  if (!is_settled (self))
-    return G_SOURCE_REMOVE;
-
-  /* The report says what is on screen: wait until it is. */
-  if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
-    {
-      self->settle_source = g_timeout_add (100, report_cb, self);
-      return G_SOURCE_REMOVE;
-    }
-
-  self->reported = TRUE;
-  report = _tvw_viewer_window_build_report (self);
-  if (!g_file_set_contents (self->report_path, report, -1, &error))
-    g_printerr ("tvw-viewer: %s\n", error->message);
-
-  if (self->screenshot_path != NULL &&
-      !_tvw_viewer_window_save_screenshot (self, self->screenshot_path, &error))
-    g_printerr ("tvw-viewer: %s\n", error->message);
-
-  g_application_quit (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))));
-
-  return G_SOURCE_REMOVE;
-}
-
-static void
-check_settled (TvwViewerWindow *self)
-{
-  if (self->report_path == NULL || self->reported || self->settle_source != 0 || !is_settled (self))
-    return;
-
-  /* Let the list lay out and draw what it shows first. */
-  self->settle_source = g_timeout_add (500, report_cb, self);
-}
-
-void
-_tvw_viewer_window_set_test_report (TvwViewerWindow *self,
-                                    const char      *report_path,
-                                    const char      *screenshot_path)
-{
-  g_return_if_fail (TVW_VIEWER_IS_WINDOW (self));
-
-  g_free (self->report_path);
-  self->report_path = g_strdup (report_path);
-  g_free (self->screenshot_path);
-  self->screenshot_path = g_strdup (screenshot_path);
-
-  /* A widget paintable follows what the window draws from now on. */
-  if (self->paintable == NULL)
-    self->paintable = gtk_widget_paintable_new (GTK_WIDGET (self));
-}
-
-static const char *
-state_name (TvwViewerImageState state)
-{
-  GEnumClass *klass = g_type_class_peek (TVW_TYPE_VIEWER_IMAGE_STATE);
-  GEnumValue *value = g_enum_get_value (klass, state);
-
-  return value != NULL ? value->value_nick : "?";
-}
-
-static void
-collect_rows (GtkWidget  *widget,
-              GHashTable *rows)
-{
-  if (TVW_VIEWER_IS_IMAGE_ROW (widget))
-    {
-      TvwViewerImage *image = tvw_viewer_image_row_get_image (TVW_VIEWER_IMAGE_ROW (widget));
-
-      if (image != NULL)
-        g_hash_table_insert (rows, image, widget);
-      return;
-    }
-
-  for (GtkWidget *child = gtk_widget_get_first_child (widget);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    collect_rows (child, rows);
-}
-
-/* The text the list shows for @image, or %NULL when no row shows it (the
- * list view only makes rows for what is on screen). */
-char *
-_tvw_viewer_window_get_shown_text (TvwViewerWindow *self,
-                                   TvwViewerImage  *image)
-{
-  g_autoptr(GHashTable) rows = g_hash_table_new (NULL, NULL);
-  GtkWidget *row;
-
-  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
-
-  collect_rows (GTK_WIDGET (self->images_view), rows);
-  row = g_hash_table_lookup (rows, image);
-
-  return row != NULL ? tvw_viewer_image_row_get_shown_text (TVW_VIEWER_IMAGE_ROW (row)) : NULL;
-}
-
-/* What the segmentation view of @row shows: the overlay's size, the
- * opacity, the legend, and the class named when the pointer is at the
- * picture's centre. */
-static void
-add_segmentation_report (JsonBuilder       *builder,
-                         TvwViewerImageRow *row)
-{
-  TvwViewerSegmentation *view = TVW_VIEWER_SEGMENTATION (tvw_viewer_image_row_get_segmentation_view (row));
-  GdkTexture *overlay = tvw_viewer_segmentation_get_overlay (view);
-  g_autofree char *legend = tvw_viewer_segmentation_get_legend_text (view);
-  g_autofree char *centre = NULL;
-  GtkWidget *picture = gtk_widget_get_first_child (GTK_WIDGET (view));
-
-  centre = tvw_viewer_segmentation_describe_point (view, gtk_widget_get_width (picture) / 2.0,
-                                                   gtk_widget_get_height (picture) / 2.0);
-
-  json_builder_set_member_name (builder, "segmentation");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "overlay");
-  json_builder_begin_array (builder);
-  if (overlay != NULL)
-    {
-      json_builder_add_int_value (builder, gdk_texture_get_width (overlay));
-      json_builder_add_int_value (builder, gdk_texture_get_height (overlay));
-    }
-  json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "opacity");
-  json_builder_add_double_value (builder, tvw_viewer_segmentation_get_opacity (view));
-  json_builder_set_member_name (builder, "legend");
-  json_builder_add_string_value (builder, legend);
-  json_builder_set_member_name (builder, "class_at_centre");
-  json_builder_add_string_value (builder, centre);
-  json_builder_set_member_name (builder, "visible");
-  json_builder_add_boolean_value (builder, gtk_widget_is_drawable (GTK_WIDGET (view)));
-  json_builder_end_object (builder);
-}
-
-char *
-_tvw_viewer_window_build_report (TvwViewerWindow *self)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(GHashTable) rows = g_hash_table_new (NULL, NULL);
-  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->images));
-
-  collect_rows (GTK_WIDGET (self->images_view), rows);
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "weights");
-  if (self->weights != NULL)
-    json_builder_add_string_value (builder, tvw_weights_get_full_name (self->weights));
-  else
-    json_builder_add_null_value (builder);
-  json_builder_set_member_name (builder, "status");
-  json_builder_add_string_value (builder, adw_preferences_row_get_title (ADW_PREFERENCES_ROW (self->status_row)));
-
-  json_builder_set_member_name (builder, "images");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(TvwViewerImage) image = g_list_model_get_item (G_LIST_MODEL (self->images), i);
-      GListModel *predictions = tvw_viewer_image_get_predictions (image);
-      GtkWidget *row = g_hash_table_lookup (rows, image);
-
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "title");
-      json_builder_add_string_value (builder, tvw_viewer_image_get_title (image));
-      if (tvw_viewer_image_get_file (image) != NULL)
-        {
-          g_autofree char *path = g_file_get_path (tvw_viewer_image_get_file (image));
-
-          json_builder_set_member_name (builder, "file");
-          json_builder_add_string_value (builder, path);
-        }
-      json_builder_set_member_name (builder, "state");
-      json_builder_add_string_value (builder, state_name (tvw_viewer_image_get_state (image)));
-      json_builder_set_member_name (builder, "message");
-      json_builder_add_string_value (builder, tvw_viewer_image_get_message (image));
-      json_builder_set_member_name (builder, "details");
-      json_builder_add_string_value (builder, tvw_viewer_image_get_details (image));
-      json_builder_set_member_name (builder, "has_thumbnail");
-      json_builder_add_boolean_value (builder, tvw_viewer_image_get_thumbnail (image) != NULL);
-      json_builder_set_member_name (builder, "has_crop");
-      json_builder_add_boolean_value (builder, tvw_viewer_image_get_crop (image) != NULL);
-      json_builder_set_member_name (builder, "weights");
-      json_builder_add_string_value (builder, tvw_viewer_image_get_weights_name (image));
-
-      json_builder_set_member_name (builder, "predictions");
-      json_builder_begin_array (builder);
-      for (guint j = 0; predictions != NULL && j < g_list_model_get_n_items (predictions); j++)
-        {
-          g_autoptr(TvwPrediction) p = g_list_model_get_item (predictions, j);
-
-          json_builder_begin_object (builder);
-          json_builder_set_member_name (builder, "index");
-          json_builder_add_int_value (builder, tvw_prediction_get_index (p));
-          json_builder_set_member_name (builder, "category");
-          json_builder_add_string_value (builder, tvw_prediction_get_category (p));
-          json_builder_set_member_name (builder, "score");
-          json_builder_add_double_value (builder, tvw_prediction_get_score (p));
-          json_builder_end_object (builder);
-        }
-      json_builder_end_array (builder);
-
-      if (row != NULL && tvw_viewer_image_get_segmentation (image) != NULL &&
-          tvw_viewer_image_row_get_segmentation_view (TVW_VIEWER_IMAGE_ROW (row)) != NULL)
-        add_segmentation_report (builder, TVW_VIEWER_IMAGE_ROW (row));
-
-      /* What a row of the list shows, when the image is on screen. */
-      json_builder_set_member_name (builder, "shown");
-      if (row != NULL)
-        {
-          g_autofree char *text = tvw_viewer_image_row_get_shown_text (TVW_VIEWER_IMAGE_ROW (row));
-
-          json_builder_add_string_value (builder, text);
-        }
-      else
-        json_builder_add_null_value (builder);
-
-      json_builder_end_object (builder);
-    }
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  return json_to_string (root, TRUE);
-}
-
-gboolean
-_tvw_viewer_window_save_screenshot (TvwViewerWindow  *self,
-                                    const char       *path,
-                                    GError          **error)
-{
-  g_autoptr(GtkSnapshot) snapshot = NULL;
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  GskRenderer *renderer;
-  int width = gtk_widget_get_width (GTK_WIDGET (self));
-  int height = gtk_widget_get_height (GTK_WIDGET (self));
-
-  renderer = gtk_native_get_renderer (GTK_NATIVE (self));
-  if (renderer == NULL || width <= 0 || height <= 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
-                   "The window is not shown: no screenshot of it");
-      return FALSE;
-    }
-
-  if (self->paintable == NULL)
-    self->paintable = gtk_widget_paintable_new (GTK_WIDGET (self));
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (self->paintable, GDK_SNAPSHOT (snapshot), width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  if (node == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "The window drew nothing");
-      return FALSE;
-    }
-
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  if (!gdk_texture_save_to_png (texture, path))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot write the screenshot “%s”", path);
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
+/* For tests: a model that needs no checkpoint. */
 void
 _tvw_viewer_window_set_model_for_testing (TvwViewerWindow *self,
                                           TvwWeights      *weights,
@@ -1665,35 +1188,11 @@ _tvw_viewer_window_set_model_for_testing (TvwViewerWindow *self,
   g_return_if_fail (TVW_VIEWER_IS_WINDOW (self));
   g_return_if_fail (TVW_IS_MODEL (model));
 
-  select_weights (self, weights);
+  _tvw_viewer_window_select_weights (self, weights);
   g_cancellable_cancel (self->model_cancellable);
   g_clear_object (&self->model_cancellable);
   self->model_cancellable = g_cancellable_new ();
   set_model (self, model);
-}
-
-GListModel *
-_tvw_viewer_window_get_images (TvwViewerWindow *self)
-{
-  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
-
-  return G_LIST_MODEL (self->images);
-}
-
-const char *
-_tvw_viewer_window_get_status_title (TvwViewerWindow *self)
-{
-  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), NULL);
-
-  return adw_preferences_row_get_title (ADW_PREFERENCES_ROW (self->status_row));
-}
-
-gboolean
-_tvw_viewer_window_can_download (TvwViewerWindow *self)
-{
-  g_return_val_if_fail (TVW_VIEWER_IS_WINDOW (self), FALSE);
-
-  return self->can_download;
 }
 
 /* The window itself */
@@ -1733,6 +1232,10 @@ tvw_viewer_window_dispose (GObject *object)
   self->model_state = MODEL_STATE_NONE;
   g_clear_handle_id (&self->incoming_source, g_source_remove);
   g_clear_handle_id (&self->settle_source, g_source_remove);
+  g_clear_handle_id (&self->narrow_source, g_source_remove);
+  if (self->focus_tick != 0 && self->images_view != NULL)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self->images_view), self->focus_tick);
+  self->focus_tick = 0;
   g_queue_clear_full (&self->incoming, g_object_unref);
   g_queue_clear_full (&self->pending, g_object_unref);
 
@@ -1740,9 +1243,12 @@ tvw_viewer_window_dispose (GObject *object)
 
   g_clear_object (&self->paintable);
   g_clear_object (&self->images);
+  g_clear_pointer (&self->removed, g_ptr_array_unref);
   g_clear_object (&self->model);
   g_clear_object (&self->weights);
   g_clear_object (&self->weights_enum);
+  g_clear_object (&self->general_weights);
+  g_clear_object (&self->sorted_enums);
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (tvw_viewer_window_parent_class)->dispose (object);
@@ -1756,6 +1262,7 @@ tvw_viewer_window_finalize (GObject *object)
   g_clear_object (&self->model_cancellable);
   g_clear_object (&self->jobs_cancellable);
   g_clear_pointer (&self->model_error, g_free);
+  g_clear_pointer (&self->error_details, g_free);
   g_clear_pointer (&self->report_path, g_free);
   g_clear_pointer (&self->screenshot_path, g_free);
 
@@ -1772,6 +1279,7 @@ tvw_viewer_window_class_init (TvwViewerWindowClass *klass)
   object_class->dispose = tvw_viewer_window_dispose;
   object_class->finalize = tvw_viewer_window_finalize;
   window_class->close_request = tvw_viewer_window_close_request;
+  widget_class->size_allocate = tvw_viewer_window_size_allocate;
 
   g_type_ensure (TVW_VIEWER_TYPE_WEIGHTS_PANEL);
 
@@ -1789,6 +1297,14 @@ tvw_viewer_window_class_init (TvwViewerWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, download_button);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, progress_row);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, details_row);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, details_label);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, notice_revealer);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, notice_box);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, notice_icon);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, notice_label);
+  gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, notice_button);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, weights_panel);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, drop_revealer);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, content_stack);
@@ -1797,17 +1313,16 @@ tvw_viewer_window_class_init (TvwViewerWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, images_scroller);
   gtk_widget_class_bind_template_child (widget_class, TvwViewerWindow, images_view);
 
-  gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
-  gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);
-  gtk_widget_class_install_action (widget_class, "win.open-samples", NULL, open_samples_action);
+  _tvw_viewer_window_class_open_init (widget_class);
   gtk_widget_class_install_action (widget_class, "win.remove-image", "u", remove_image_action);
   gtk_widget_class_install_action (widget_class, "win.clear", NULL, clear_action);
+  gtk_widget_class_install_action (widget_class, "win.undo-clear", NULL, undo_clear_action);
   gtk_widget_class_install_action (widget_class, "win.download", NULL, download_action);
   gtk_widget_class_install_action (widget_class, "win.cancel-download", NULL, cancel_download_action);
   gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL, toggle_sidebar_action);
+  gtk_widget_class_install_action (widget_class, "win.use-general-weights", NULL, use_general_weights_action);
+  gtk_widget_class_install_action (widget_class, "win.choose-weights", "s", choose_weights_action);
 
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.open", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_v, GDK_CONTROL_MASK, "win.paste", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.toggle-sidebar", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Delete, GDK_CONTROL_MASK, "win.clear", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_w, GDK_CONTROL_MASK, "window.close", NULL);
@@ -1816,13 +1331,10 @@ tvw_viewer_window_class_init (TvwViewerWindowClass *klass)
 static void
 tvw_viewer_window_init (TvwViewerWindow *self)
 {
-  g_autoptr(GtkListItemFactory) factory = NULL;
-  g_autoptr(GtkListItemFactory) list_factory = NULL;
   g_autoptr(GtkListItemFactory) images_factory = NULL;
   g_autoptr(GtkNoSelection) selection = NULL;
   GSettingsSchemaSource *source;
   g_autoptr(GSettingsSchema) schema = NULL;
-  g_autofree char *samples_dir = NULL;
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
@@ -1852,53 +1364,36 @@ tvw_viewer_window_init (TvwViewerWindow *self)
   else
     gtk_window_set_default_size (GTK_WINDOW (self), 1180, 760);
 
-  /* The model picker: every torchvision builder, searchable by name. */
-  factory = gtk_signal_list_item_factory_new ();
-  g_signal_connect (factory, "setup", G_CALLBACK (enum_setup_cb), GINT_TO_POINTER (FALSE));
-  g_signal_connect (factory, "bind", G_CALLBACK (enum_bind_cb), NULL);
-  list_factory = gtk_signal_list_item_factory_new ();
-  g_signal_connect (list_factory, "setup", G_CALLBACK (enum_setup_cb), GINT_TO_POINTER (TRUE));
-  g_signal_connect (list_factory, "bind", G_CALLBACK (enum_bind_cb), NULL);
-  gtk_drop_down_set_factory (self->model_dropdown, factory);
-  gtk_drop_down_set_list_factory (self->model_dropdown, list_factory);
-  gtk_drop_down_set_expression (self->model_dropdown,
-                                gtk_property_expression_new (TVW_TYPE_WEIGHTS_ENUM, NULL, "builder"));
-  gtk_drop_down_set_model (self->model_dropdown, tvw_get_weights_enums ());
-  g_signal_connect_object (self->model_dropdown, "notify::selected",
-                           G_CALLBACK (model_selected_cb), self, G_CONNECT_SWAPPED);
-  g_clear_object (&factory);
-  g_clear_object (&list_factory);
-
-  /* The weights picker: the chosen model's TvwWeightsEnum. */
-  factory = gtk_signal_list_item_factory_new ();
-  g_signal_connect (factory, "setup", G_CALLBACK (weights_setup_cb), GINT_TO_POINTER (FALSE));
-  g_signal_connect (factory, "bind", G_CALLBACK (weights_bind_cb), NULL);
-  list_factory = gtk_signal_list_item_factory_new ();
-  g_signal_connect (list_factory, "setup", G_CALLBACK (weights_setup_cb), GINT_TO_POINTER (TRUE));
-  g_signal_connect (list_factory, "bind", G_CALLBACK (weights_bind_cb), NULL);
-  gtk_drop_down_set_factory (self->weights_dropdown, factory);
-  gtk_drop_down_set_list_factory (self->weights_dropdown, list_factory);
-  gtk_drop_down_set_expression (self->weights_dropdown,
-                                gtk_property_expression_new (TVW_TYPE_WEIGHTS, NULL, "name"));
-  g_signal_connect_object (self->weights_dropdown, "notify::selected",
-                           G_CALLBACK (weights_selected_cb), self, G_CONNECT_SWAPPED);
+  _tvw_viewer_window_pickers_init (self);
 
   /* The images. */
   images_factory = gtk_signal_list_item_factory_new ();
-  g_signal_connect (images_factory, "setup", G_CALLBACK (image_setup_cb), NULL);
+  g_signal_connect (images_factory, "setup", G_CALLBACK (image_setup_cb), self);
   g_signal_connect (images_factory, "bind", G_CALLBACK (image_bind_cb), NULL);
   g_signal_connect (images_factory, "unbind", G_CALLBACK (image_unbind_cb), NULL);
   gtk_list_view_set_factory (self->images_view, images_factory);
   selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->images)));
   gtk_list_view_set_model (self->images_view, GTK_SELECTION_MODEL (selection));
+  {
+    GtkEventController *keys = gtk_event_controller_key_new ();
 
-  samples_dir = get_samples_dir ();
-  gtk_widget_set_visible (self->samples_button, g_file_test (samples_dir, G_FILE_TEST_IS_DIR));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-samples",
-                                 g_file_test (samples_dir, G_FILE_TEST_IS_DIR));
+    gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+    gtk_event_controller_set_name (keys, "tvw-viewer-card-tab");
+    g_signal_connect_object (keys, "key-pressed", G_CALLBACK (images_key_pressed_cb), self, G_CONNECT_SWAPPED);
+    gtk_widget_add_controller (GTK_WIDGET (self->images_view), keys);
+  }
+
+  _tvw_viewer_window_open_init (self);
+
+  /* The weights offered when the chosen ones only know a narrow kind of
+   * picture. */
+  self->general_weights = tvw_viewer_find_general_weights ();
+
+  g_signal_connect_object (self->flap, "notify::reveal-flap",
+                           G_CALLBACK (update_notice), self, G_CONNECT_SWAPPED);
 
   update_status (self);
-  update_content (self);
+  _tvw_viewer_window_update_content (self);
 
   _tvw_viewer_window_dnd_init (self);
 }

@@ -18,6 +18,8 @@
 #include <tvw.h>
 
 #include "tvw-viewer-image-row.h"
+#include "tvw-viewer-util.h"
+#include "tvw-viewer-weights-panel.h"
 #include "tvw-viewer-window-private.h"
 
 static char *fixture_dir;
@@ -162,6 +164,11 @@ make_fixtures (void)
 
   text = fixture_path ("notes.txt");
   g_assert_true (g_file_set_contents (text, "This is not an image.\n", -1, &error));
+  {
+    g_autofree char *fake = fixture_path ("fake.png");
+
+    g_assert_true (g_file_set_contents (fake, "This is not an image either.\n", -1, &error));
+  }
 
   empty = fixture_path ("empty.png");
   g_assert_true (g_file_set_contents (empty, "", 0, &error));
@@ -174,6 +181,20 @@ make_fixtures (void)
 
   dir = fixture_path ("a-folder");
   g_mkdir_with_parents (dir, 0755);
+  {
+    g_autofree char *two = g_build_filename (dir, "img-2.png", NULL);
+    g_autofree char *ten = g_build_filename (dir, "img-10.png", NULL);
+    g_autofree char *note = g_build_filename (dir, "readme.txt", NULL);
+
+    write_png (two, 64, 48, 20);
+    write_png (ten, 64, 48, 21);
+    g_assert_true (g_file_set_contents (note, "not an image\n", -1, &error));
+  }
+  {
+    g_autofree char *empty_dir = fixture_path ("empty-folder");
+
+    g_mkdir_with_parents (empty_dir, 0755);
+  }
 
   many = fixture_path ("many");
   g_mkdir_with_parents (many, 0755);
@@ -349,7 +370,7 @@ static void
 test_drop_non_image (void)
 {
   TvwViewerWindow *window = new_window ();
-  const char * const names[] = { "notes.txt", NULL };
+  const char * const names[] = { "notes.txt", "fake.png", NULL };
   GdkDragAction action = 0;
 
   use_random_model (window);
@@ -369,9 +390,11 @@ test_drop_non_image (void)
 
   drop_files (window, names);
   g_assert_false (_tvw_viewer_window_get_drop_highlight (window));
-  wait_settled (window, 1);
+  wait_settled (window, 2);
 
   assert_failed (window, "notes.txt", "Not an image");
+  /* Not “Not an image: PNG image”. */
+  assert_failed (window, "fake.png", "Named like a PNG image, but its content is not an image");
   destroy_window (window);
 }
 
@@ -395,14 +418,28 @@ static void
 test_drop_directory (void)
 {
   TvwViewerWindow *window = new_window ();
-  const char * const names[] = { "a-folder", "does-not-exist.png", NULL };
+  const char * const names[] = { "a-folder", "empty-folder", "does-not-exist.png", NULL };
+  GListModel *images = _tvw_viewer_window_get_images (window);
 
   use_random_model (window);
   drop_files (window, names);
-  wait_settled (window, 2);
+  wait_settled (window, 3);
 
-  assert_failed (window, "a-folder", "folder");
-  assert_failed (window, "does-not-exist.png", "Cannot read the file");
+  /* The folder's images, in natural order, without its text file; the
+   * empty folder adds nothing. */
+  g_assert_cmpuint (g_list_model_get_n_items (images), ==, 3);
+  {
+    g_autoptr(TvwViewerImage) first = g_list_model_get_item (images, 1);
+    g_autoptr(TvwViewerImage) second = g_list_model_get_item (images, 2);
+
+    g_assert_cmpstr (tvw_viewer_image_get_title (first), ==, "img-2.png");
+    g_assert_cmpstr (tvw_viewer_image_get_title (second), ==, "img-10.png");
+    g_assert_cmpint (tvw_viewer_image_get_state (first), ==, TVW_VIEWER_IMAGE_STATE_CLASSIFIED);
+    g_assert_cmpint (tvw_viewer_image_get_state (second), ==, TVW_VIEWER_IMAGE_STATE_CLASSIFIED);
+  }
+  /* One plain sentence, not GIO's message repeating the path. */
+  assert_failed (window, "does-not-exist.png", "The file is gone");
+  g_assert_null (strstr (tvw_viewer_image_get_message (find_image (window, "does-not-exist.png")), "/"));
   destroy_window (window);
 }
 
@@ -558,7 +595,7 @@ test_unrunnable_weights (void)
   g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_WAITING);
   g_assert_nonnull (tvw_viewer_image_get_thumbnail (image));
   g_assert_cmpstr (tvw_viewer_image_get_message (image), ==,
-                   "These weights cannot run here: Not an image classifier or segmentation model");
+                   "These weights cannot run here: A video model: the viewer shows still images");
 
   destroy_window (window);
 }
@@ -750,6 +787,25 @@ test_first_start_offline (void)
       top = g_list_model_get_item (tvw_viewer_image_get_predictions (image), 0);
       g_assert_nonnull (tvw_prediction_get_category (top));
     }
+
+  /* Where the images are, the window says what these weights know; with
+   * no network it offers nothing to download. */
+  {
+    GtkWidget *button = NULL;
+    const char *notice = _tvw_viewer_window_get_notice (window, &button);
+    g_autoptr(TvwViewerImage) first = g_list_model_get_item (images, 0);
+    g_autofree char *shown = _tvw_viewer_window_get_shown_text (window, first);
+
+    g_assert_nonnull (notice);
+    if (strstr (notice, "only know 10 categories of Fashion-MNIST") == NULL ||
+        strstr (notice, "clothing") == NULL)
+      g_error ("The notice says “%s”", notice);
+    g_assert_null (button);
+    /* And every card, next to its results. */
+    g_assert_nonnull (shown);
+    if (strstr (shown, "By MobileNet V3 Small · FASHIONMNIST_V1") == NULL || strstr (shown, "clothing") == NULL)
+      g_error ("The card shows “%s”", shown);
+  }
 
   screenshot = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
                                  "viewer-first-start.png", NULL);
@@ -950,11 +1006,11 @@ test_pickers (void)
   g_assert_cmpuint (entries->len, ==, 1);
   gtk_editable_set_text (GTK_EDITABLE (g_ptr_array_index (entries, 0)), "vit_");
   spin ();
-  g_assert_true (has_visible_label (popup, "vit_b_16"));
-  g_assert_false (has_visible_label (popup, "resnet50"));
+  g_assert_true (has_visible_label (popup, "ViT B 16"));
+  g_assert_false (has_visible_label (popup, "ResNet-50"));
   /* Not implemented (yet): listed, with the reason. */
   if (!tvw_is_model_supported ("vit_b_16"))
-    g_assert_true (has_visible_label (popup, "Not implemented yet"));
+    g_assert_true (has_visible_label (popup, "libtvw cannot build this model yet"));
 
   n_shown = 0;
   {
@@ -962,7 +1018,7 @@ test_pickers (void)
 
     collect_widgets (popup, GTK_TYPE_LABEL, labels);
     for (guint i = 0; i < labels->len; i++)
-      if (g_str_has_prefix (gtk_label_get_label (g_ptr_array_index (labels, i)), "vit_") &&
+      if (g_str_has_prefix (gtk_label_get_label (g_ptr_array_index (labels, i)), "ViT ") &&
           gtk_widget_get_mapped (g_ptr_array_index (labels, i)))
         n_shown++;
   }
@@ -1017,12 +1073,35 @@ test_meta_panel (void)
   g_assert_true (has_visible_label (GTK_WIDGET (window), "Not downloaded"));
 
   /* Expand the categories and search them. */
-  collect_widgets (GTK_WIDGET (window), ADW_TYPE_EXPANDER_ROW, expanders);
+  {
+    g_autoptr(GPtrArray) panels = g_ptr_array_new ();
+
+    collect_widgets (GTK_WIDGET (window), TVW_VIEWER_TYPE_WEIGHTS_PANEL, panels);
+    g_assert_cmpuint (panels->len, ==, 1);
+    collect_widgets (g_ptr_array_index (panels, 0), ADW_TYPE_EXPANDER_ROW, expanders);
+  }
   g_assert_cmpuint (expanders->len, ==, 1);
   adw_expander_row_set_expanded (g_ptr_array_index (expanders, 0), TRUE);
   collect_widgets (g_ptr_array_index (expanders, 0), GTK_TYPE_SEARCH_ENTRY, entries);
   g_assert_cmpuint (entries->len, ==, 1);
   search = g_ptr_array_index (entries, 0);
+  spin ();
+  /* The categories do not scroll inside the sidebar (a wheel trap): any
+   * scrolled window in them shows all it holds. */
+  {
+    g_autoptr(GPtrArray) scrollers = g_ptr_array_new ();
+
+    collect_widgets (g_ptr_array_index (expanders, 0), GTK_TYPE_SCROLLED_WINDOW, scrollers);
+    g_assert_cmpuint (scrollers->len, >=, 1);
+    for (guint i = 0; i < scrollers->len; i++)
+      {
+        GtkAdjustment *v = gtk_scrolled_window_get_vadjustment (g_ptr_array_index (scrollers, i));
+
+        g_assert_cmpfloat (gtk_adjustment_get_upper (v) - gtk_adjustment_get_lower (v), <=,
+                           gtk_adjustment_get_page_size (v) + 0.5);
+        g_assert_cmpfloat (gtk_adjustment_get_upper (v), >, 1000.0);
+      }
+  }
   gtk_editable_set_text (GTK_EDITABLE (search), "tabby");
   spin ();
   g_assert_true (has_visible_label (g_ptr_array_index (expanders, 0), "tabby"));
@@ -1035,6 +1114,689 @@ test_meta_panel (void)
   destroy_window (window);
 }
 
+
+/* Nothing cached, network allowed, and downloads going to a mirror folder
+ * that does not exist: every download fails at once, without a network. */
+static char *
+use_failing_mirror (void)
+{
+  g_autofree char *cache = fixture_path ("empty-cache");
+  char *mirror = fixture_path ("no-such-mirror");
+
+  g_mkdir_with_parents (cache, 0755);
+  g_setenv ("TVW_CACHE_DIR", cache, TRUE);
+  g_setenv ("TORCH_HOME", cache, TRUE);
+  g_setenv ("TVW_OFFLINE", "0", TRUE);
+  {
+    g_autofree char *uri = g_filename_to_uri (mirror, NULL, NULL);
+
+    g_setenv ("TVW_MIRROR", uri, TRUE);
+  }
+
+  return mirror;
+}
+
+static void
+forget_failing_mirror (void)
+{
+  g_unsetenv ("TVW_CACHE_DIR");
+  g_unsetenv ("TORCH_HOME");
+  g_unsetenv ("TVW_MIRROR");
+  g_setenv ("TVW_OFFLINE", "1", TRUE);
+}
+
+static void
+assert_contains (const char *text,
+                 const char *part)
+{
+  if (text == NULL || strstr (text, part) == NULL)
+    g_error ("“%s” does not say “%s”", text, part);
+}
+
+/* A failed download stays on the status row, in a sentence, with the
+ * error itself in an expander, until the next attempt; the row names the
+ * mirror actually used and the size before anything is downloaded. */
+static void
+test_download_error_persists (void)
+{
+  TvwViewerWindow *window = new_window ();
+  g_autofree char *mirror = use_failing_mirror ();
+  const char *details;
+
+  g_assert_false (tvw_get_offline ());
+  tvw_viewer_window_choose_weights (window, "ResNet50_Weights.IMAGENET1K_V2");
+  wait_settled (window, 0);
+  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "The weights must be downloaded first");
+  /* 25 557 032 float32 parameters: about 97 MB, from the mirror. */
+  assert_contains (_tvw_viewer_window_get_status_subtitle (window), "about 97 MB from ");
+  assert_contains (_tvw_viewer_window_get_status_subtitle (window), mirror);
+  g_assert_true (_tvw_viewer_window_can_download (window));
+  g_assert_null (_tvw_viewer_window_get_status_details (window));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.download", NULL));
+  wait_settled (window, 0);
+  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "The download failed");
+  assert_contains (_tvw_viewer_window_get_status_subtitle (window), "could not be downloaded from");
+  assert_contains (_tvw_viewer_window_get_status_subtitle (window), mirror);
+  details = _tvw_viewer_window_get_status_details (window);
+  g_assert_nonnull (details);
+  /* The technical message is in the details, not in the sentence. */
+  assert_contains (details, "resnet50-11ad3fa6.pth");
+  g_assert_null (strstr (_tvw_viewer_window_get_status_subtitle (window), "resnet50-11ad3fa6.pth"));
+
+  /* Still there later: no toast that times out. */
+  for (int i = 0; i < 5; i++)
+    spin ();
+  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "The download failed");
+  g_assert_true (_tvw_viewer_window_can_download (window));
+
+  /* The next attempt clears it while it runs. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.download", NULL));
+  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "Downloading the weights…");
+  g_assert_null (_tvw_viewer_window_get_status_details (window));
+  wait_settled (window, 0);
+  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "The download failed");
+
+  forget_failing_mirror ();
+  destroy_window (window);
+}
+
+
+/* A loopback server that starts every download and never finishes it:
+ * the first megabyte of a 100 MB file, then nothing. */
+static gboolean
+stalling_server_cb (GSocketService     *service,
+                    GSocketConnection  *connection,
+                    GObject            *source,
+                    GPtrArray          *kept)
+{
+  static const char headers[] = "HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n";
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  g_autofree char *body = g_malloc0 (1024 * 1024);
+
+  g_output_stream_write_all (out, headers, strlen (headers), NULL, NULL, NULL);
+  g_output_stream_write_all (out, body, 1024 * 1024, NULL, NULL, NULL);
+  g_ptr_array_add (kept, g_object_ref (connection));
+
+  return TRUE;
+}
+
+static GtkLabel *
+find_label (GtkWidget  *widget,
+            const char *text)
+{
+  g_autoptr(GPtrArray) labels = g_ptr_array_new ();
+
+  collect_widgets (widget, GTK_TYPE_LABEL, labels);
+  for (guint i = 0; i < labels->len; i++)
+    if (g_strcmp0 (gtk_label_get_label (g_ptr_array_index (labels, i)), text) == 0 &&
+        gtk_widget_get_mapped (g_ptr_array_index (labels, i)))
+      return g_ptr_array_index (labels, i);
+
+  return NULL;
+}
+
+/* While downloading, the status row keeps its title on one line (the
+ * progress bar has a row of its own) and can be cancelled. */
+static void
+test_download_progress_row (void)
+{
+  TvwViewerWindow *window = new_window ();
+  g_autoptr(GSocketService) service = g_socket_service_new ();
+  g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *cache = fixture_path ("progress-cache");
+  g_autofree char *mirror = NULL;
+  GtkLabel *title;
+  guint16 port;
+  int one_line, height;
+
+  port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (service), NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (service, "incoming", G_CALLBACK (stalling_server_cb), kept);
+  g_socket_service_start (service);
+
+  mirror = g_strdup_printf ("http://127.0.0.1:%u", port);
+  g_mkdir_with_parents (cache, 0755);
+  g_setenv ("TVW_CACHE_DIR", cache, TRUE);
+  g_setenv ("TORCH_HOME", cache, TRUE);
+  g_setenv ("TVW_OFFLINE", "0", TRUE);
+  g_setenv ("TVW_MIRROR", mirror, TRUE);
+
+  tvw_viewer_window_choose_weights (window, "ResNet50_Weights.IMAGENET1K_V2");
+  wait_settled (window, 0);
+  assert_contains (_tvw_viewer_window_get_status_subtitle (window), "from 127.0.0.1");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.download", NULL));
+  while (strstr (_tvw_viewer_window_get_status_subtitle (window), "of 95.4 MB") == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  spin ();
+
+  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "Downloading the weights…");
+  title = find_label (GTK_WIDGET (window), "Downloading the weights…");
+  g_assert_nonnull (title);
+  /* Its height at the width it has is that of one line. */
+  gtk_widget_measure (GTK_WIDGET (title), GTK_ORIENTATION_VERTICAL, G_MAXINT / 2, &one_line, NULL, NULL, NULL);
+  height = gtk_widget_get_height (GTK_WIDGET (title));
+  g_assert_cmpint (height, ==, one_line);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.cancel-download", NULL));
+  wait_settled (window, 0);
+  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "The weights must be downloaded first");
+
+  g_socket_service_stop (service);
+  g_socket_listener_close (G_SOCKET_LISTENER (service));
+  /* The interrupted download's partial file would resume next time. */
+  {
+    g_autoptr(GDir) dir = g_dir_open (cache, 0, NULL);
+    const char *name;
+
+    while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *path = g_build_filename (cache, name, NULL);
+
+        g_unlink (path);
+      }
+  }
+  forget_failing_mirror ();
+  destroy_window (window);
+}
+
+
+/* Remove All can be undone from its toast, with the results as they were. */
+static void
+test_remove_all_undo (void)
+{
+  TvwViewerWindow *window = new_window ();
+  const char * const names[] = { "disc.png", "tall.png", NULL };
+  GListModel *images = _tvw_viewer_window_get_images (window);
+
+  use_random_model (window);
+  drop_files (window, names);
+  wait_settled (window, 2);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.clear", NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (images), ==, 0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo-clear", NULL));
+  wait_settled (window, 2);
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      TvwViewerImage *image = find_image (window, names[i]);
+
+      g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_CLASSIFIED);
+      g_assert_cmpuint (g_list_model_get_n_items (tvw_viewer_image_get_predictions (image)), ==, 5);
+    }
+
+  /* Once only. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.undo-clear", NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (images), ==, 2);
+
+  destroy_window (window);
+}
+
+/* The meta panel per task: detection entries have no empty preprocessing
+ * group and name their metric; quantized entries link the unquantized
+ * weights their text speaks of. */
+static void
+test_meta_per_task (void)
+{
+  TvwViewerWindow *window = new_window ();
+  g_autoptr(GPtrArray) groups = g_ptr_array_new ();
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  AdwActionRow *unquantized = NULL;
+  GtkWidget *sidebar = adw_flap_get_flap (_tvw_viewer_window_get_flap (window));
+  const char * const entries[] = { "ResNet50_Weights.IMAGENET1K_V2", "MobileNet_V3_Small_Weights.FASHIONMNIST_V1",
+                                   "ViT_H_14_Weights.IMAGENET1K_SWAG_E2E_V1", NULL };
+  int width = -1;
+
+  /* The sidebar keeps its width whatever the entry shows. */
+  for (guint i = 0; entries[i] != NULL; i++)
+    {
+      tvw_viewer_window_choose_weights (window, entries[i]);
+      spin ();
+      if (width < 0)
+        width = gtk_widget_get_width (sidebar);
+      g_assert_cmpint (gtk_widget_get_width (sidebar), ==, width);
+    }
+
+  /* One precision for one number: the picker and the panel. */
+  {
+    g_autofree char *picker = tvw_viewer_weights_describe_accuracy (tvw_get_weight (entries[0], NULL));
+
+    tvw_viewer_window_choose_weights (window, entries[0]);
+    spin ();
+    assert_contains (picker, "80.86 %");
+    g_assert_true (has_visible_label (GTK_WIDGET (window), "80.86 %"));
+  }
+
+  tvw_viewer_window_choose_weights (window, "FasterRCNN_ResNet50_FPN_Weights.COCO_V1");
+  spin ();
+  collect_widgets (GTK_WIDGET (window), ADW_TYPE_PREFERENCES_GROUP, groups);
+  for (guint i = 0; i < groups->len; i++)
+    if (g_strcmp0 (adw_preferences_group_get_title (g_ptr_array_index (groups, i)), "Preprocessing") == 0)
+      g_assert_false (gtk_widget_get_visible (g_ptr_array_index (groups, i)));
+  collect_widgets (GTK_WIDGET (window), ADW_TYPE_ACTION_ROW, rows);
+  {
+    gboolean named = FALSE;
+
+    for (guint i = 0; i < rows->len; i++)
+      if (g_strcmp0 (adw_action_row_get_subtitle (g_ptr_array_index (rows, i)), "Box mAP: 37.0") == 0)
+        named = TRUE;
+    g_assert_true (named);
+  }
+
+  tvw_viewer_window_choose_weights (window, "ResNet50_QuantizedWeights.IMAGENET1K_FBGEMM_V1");
+  spin ();
+  g_ptr_array_set_size (rows, 0);
+  collect_widgets (GTK_WIDGET (window), ADW_TYPE_ACTION_ROW, rows);
+  for (guint i = 0; i < rows->len; i++)
+    if (g_strcmp0 (adw_preferences_row_get_title (g_ptr_array_index (rows, i)), "Unquantized weights") == 0)
+      unquantized = g_ptr_array_index (rows, i);
+  g_assert_nonnull (unquantized);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (unquantized)));
+  g_assert_cmpstr (adw_action_row_get_subtitle (unquantized), ==, "ResNet50_Weights.IMAGENET1K_V1");
+  g_signal_emit_by_name (unquantized, "activate");
+  spin ();
+  g_assert_cmpstr (tvw_weights_get_full_name (tvw_viewer_window_get_weights (window)), ==,
+                   "ResNet50_Weights.IMAGENET1K_V1");
+
+  destroy_window (window);
+}
+
+
+/* With the network allowed, narrow weights come with an offer of
+ * general-purpose ones: choosing them downloads nothing by itself. */
+static void
+test_offer_general_weights (void)
+{
+  TvwWeights *builtin = tvw_get_weight ("MobileNet_V3_Small_Weights.FASHIONMNIST_V1", NULL);
+  g_autofree char *mirror = NULL;
+  TvwViewerWindow *window;
+  GtkWidget *button = NULL;
+  TvwWeights *chosen;
+  g_autoptr(GVariant) num_params = NULL;
+
+  if (builtin == NULL)
+    {
+      g_test_skip ("libtvw has no built-in weights");
+      return;
+    }
+
+  mirror = use_failing_mirror ();
+  window = new_window ();
+  tvw_viewer_window_choose_weights (window, "MobileNet_V3_Small_Weights.FASHIONMNIST_V1");
+  wait_settled (window, 0);
+  assert_contains (_tvw_viewer_window_get_notice (window, &button), "only know 10 categories");
+  g_assert_nonnull (button);
+  g_assert_true (g_str_has_prefix (gtk_button_get_label (GTK_BUTTON (button)), "_Use "));
+
+  g_signal_emit_by_name (button, "clicked");
+  wait_settled (window, 0);
+  chosen = tvw_viewer_window_get_weights (window);
+  g_assert_true (chosen != builtin);
+  /* An ImageNet classifier this build runs, of a reasonable download. */
+  g_assert_cmpuint (tvw_weights_get_num_classes (chosen), ==, 1000);
+  g_assert_null (tvw_viewer_weights_get_unrunnable_reason (chosen));
+  num_params = tvw_weights_lookup_meta (chosen, "num_params");
+  g_assert_cmpint (g_variant_get_int64 (num_params), <=, 30000000);
+  g_test_message ("offered: %s", tvw_weights_get_full_name (chosen));
+  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "The weights must be downloaded first");
+  /* General weights need no notice. */
+  g_assert_null (_tvw_viewer_window_get_notice (window, NULL));
+
+  forget_failing_mirror ();
+  destroy_window (window);
+}
+
+/* Offline: the status says “no network” in words, and choosing weights
+ * that are not here keeps the results of the ones that were. */
+static void
+test_offline_keeps_results (void)
+{
+  TvwViewerWindow *window = new_window ();
+  const char * const names[] = { "disc.png", "tall.png", NULL };
+  g_autofree char *cache = fixture_path ("empty-cache");
+
+  g_mkdir_with_parents (cache, 0755);
+  g_setenv ("TVW_CACHE_DIR", cache, TRUE);
+  g_setenv ("TORCH_HOME", cache, TRUE);
+
+  use_random_model (window);
+  drop_files (window, names);
+  wait_settled (window, 2);
+
+  tvw_viewer_window_choose_weights (window, "ResNet50_Weights.IMAGENET1K_V2");
+  wait_settled (window, 2);
+  g_assert_false (_tvw_viewer_window_can_download (window));
+  assert_contains (_tvw_viewer_window_get_status_subtitle (window), "no network");
+  g_assert_null (strstr (_tvw_viewer_window_get_status_subtitle (window), "TVW_OFFLINE"));
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      TvwViewerImage *image = find_image (window, names[i]);
+      g_autofree char *shown = _tvw_viewer_window_get_shown_text (window, image);
+
+      g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_CLASSIFIED);
+      g_assert_cmpuint (g_list_model_get_n_items (tvw_viewer_image_get_predictions (image)), ==, 5);
+      g_assert_cmpstr (tvw_viewer_image_get_weights_name (image), ==, "ResNet18_Weights.IMAGENET1K_V1");
+      /* The card says whose results they are. */
+      if (shown != NULL)
+        assert_contains (shown, "By ResNet-18 · IMAGENET1K_V1");
+    }
+
+  /* A new image cannot be classified: it says why, in words, and shows no
+   * “loading” dots since nothing is under way. */
+  {
+    const char * const more[] = { "tiny.png", NULL };
+    TvwViewerImage *image;
+
+    drop_files (window, more);
+    wait_settled (window, 3);
+    image = find_image (window, "tiny.png");
+    g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_WAITING);
+    assert_contains (tvw_viewer_image_get_message (image), "no network");
+    g_assert_false (tvw_viewer_image_is_waiting_busy (image));
+  }
+
+  g_unsetenv ("TVW_CACHE_DIR");
+  g_unsetenv ("TORCH_HOME");
+  destroy_window (window);
+}
+
+/* The model picker: models that run first, readable names in natural
+ * order; the others say why and never look busy. */
+static void
+test_runnable_first (void)
+{
+  TvwViewerWindow *window = new_window ();
+  g_autoptr(GPtrArray) dropdowns = g_ptr_array_new ();
+  const char * const names[] = { "disc.png", NULL };
+  GListModel *models;
+  gboolean seen_unrunnable = FALSE;
+  guint n_runnable = 0, n_unrunnable = 0;
+  int resnet18 = -1, resnet101 = -1;
+  TvwWeights *unrunnable = NULL;
+  TvwViewerImage *image;
+
+  collect_widgets (GTK_WIDGET (window), GTK_TYPE_DROP_DOWN, dropdowns);
+  models = gtk_drop_down_get_model (g_ptr_array_index (dropdowns, 0));
+  g_assert_cmpuint (g_list_model_get_n_items (models), ==, g_list_model_get_n_items (tvw_get_weights_enums ()));
+
+  for (guint i = 0; i < g_list_model_get_n_items (models); i++)
+    {
+      g_autoptr(TvwWeightsEnum) e = g_list_model_get_item (models, i);
+      g_autoptr(TvwWeights) first = g_list_model_get_item (G_LIST_MODEL (e), 0);
+      gboolean runs = FALSE;
+
+      /* What the library says, independently of the viewer's helpers. */
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (e)); j++)
+        {
+          g_autoptr(TvwWeights) w = g_list_model_get_item (G_LIST_MODEL (e), j);
+          const char *preset = tvw_weights_get_preset (w);
+
+          runs |= tvw_is_model_supported (tvw_weights_enum_get_builder (e)) &&
+                  (g_strcmp0 (preset, "ImageClassification") == 0 || g_strcmp0 (preset, "SemanticSegmentation") == 0);
+        }
+
+      if (runs)
+        {
+          g_assert_false (seen_unrunnable);
+          n_runnable++;
+        }
+      else
+        {
+          seen_unrunnable = TRUE;
+          n_unrunnable++;
+          if (unrunnable == NULL)
+            unrunnable = tvw_get_weight (tvw_weights_get_full_name (first), NULL);
+        }
+
+      if (g_str_equal (tvw_weights_enum_get_builder (e), "resnet18"))
+        resnet18 = i;
+      if (g_str_equal (tvw_weights_enum_get_builder (e), "resnet101"))
+        resnet101 = i;
+    }
+  g_test_message ("%u models run, %u do not", n_runnable, n_unrunnable);
+  g_assert_cmpuint (n_runnable, >, 0);
+  g_assert_cmpint (resnet18, >=, 0);
+  g_assert_cmpint (resnet101, >, resnet18);
+
+  {
+    g_autofree char *name = tvw_viewer_weights_enum_get_display_name (tvw_get_model_weights ("resnet50", NULL));
+
+    g_assert_cmpstr (name, ==, "ResNet-50");
+    g_clear_pointer (&name, g_free);
+    name = tvw_viewer_weights_enum_get_display_name (tvw_get_model_weights ("mobilenet_v3_small", NULL));
+    g_assert_cmpstr (name, ==, "MobileNet V3 Small");
+  }
+
+  /* Weights that cannot run (whichever they are in this build): the
+   * status and the card say why, with no dots of something loading. */
+  if (unrunnable != NULL)
+    {
+      tvw_viewer_window_choose_weights (window, tvw_weights_get_full_name (unrunnable));
+      drop_files (window, names);
+      wait_settled (window, 1);
+      g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "These weights cannot run here");
+      g_assert_cmpstr (_tvw_viewer_window_get_status_subtitle (window), ==,
+                       tvw_viewer_weights_get_unrunnable_reason (unrunnable));
+      image = find_image (window, "disc.png");
+      g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_WAITING);
+      g_assert_false (tvw_viewer_image_is_waiting_busy (image));
+      assert_contains (tvw_viewer_image_get_message (image), tvw_viewer_weights_get_unrunnable_reason (unrunnable));
+    }
+
+  destroy_window (window);
+}
+
+/* Each row's widgets within the row, and the row within the window. */
+static void
+assert_fits (GtkWidget *widget,
+             GtkWidget *window)
+{
+  graphene_rect_t bounds;
+  int min;
+
+  if (!gtk_widget_get_mapped (widget))
+    return;
+
+  g_assert_true (gtk_widget_compute_bounds (widget, window, &bounds));
+  if (bounds.origin.x < -0.5 || bounds.origin.x + bounds.size.width > gtk_widget_get_width (window) + 0.5)
+    g_error ("A %s spans %.0f to %.0f in a window %d px wide", G_OBJECT_TYPE_NAME (widget),
+             bounds.origin.x, bounds.origin.x + bounds.size.width, gtk_widget_get_width (window));
+
+  gtk_widget_measure (widget, GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
+  if (min > gtk_widget_get_width (widget))
+    g_error ("A %s needs %d px and has %d", G_OBJECT_TYPE_NAME (widget), min, gtk_widget_get_width (widget));
+}
+
+/* With three images, the window goes down to 360 px: the sidebar folds
+ * away, the cards put their results under the pictures, and what the
+ * sidebar offered (Download) is still at hand. */
+static void
+test_adaptive_360 (void)
+{
+  TvwViewerWindow *window = g_object_new (TVW_VIEWER_TYPE_WINDOW, NULL);
+  const char * const names[] = { "disc.png", "tall.png", "tiny.png", NULL };
+  g_autofree char *mirror = NULL;
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *screenshot = NULL;
+  GtkWidget *button = NULL;
+  int min_width;
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1180, 800);
+  gtk_window_present (GTK_WINDOW (window));
+  use_random_model (window);
+  drop_files (window, names);
+  wait_settled (window, 3);
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 360, 800);
+  for (int i = 0; i < 5 && !(gtk_widget_get_width (GTK_WIDGET (window)) == 360 &&
+                             _tvw_viewer_window_is_narrow (window)); i++)
+    spin ();
+  spin ();
+
+  /* What the window asks for inside its decorations (the client-side
+   * shadow adds to the window's own measure). */
+  gtk_widget_measure (gtk_widget_get_first_child (GTK_WIDGET (window)), GTK_ORIENTATION_HORIZONTAL, -1,
+                      &min_width, NULL, NULL, NULL);
+  g_assert_cmpint (min_width, <=, 360);
+  g_assert_cmpint (gtk_widget_get_width (GTK_WIDGET (window)), ==, 360);
+  g_assert_true (adw_flap_get_folded (_tvw_viewer_window_get_flap (window)));
+  g_assert_false (adw_flap_get_reveal_flap (_tvw_viewer_window_get_flap (window)));
+  g_assert_true (_tvw_viewer_window_is_narrow (window));
+
+  collect_widgets (GTK_WIDGET (window), TVW_VIEWER_TYPE_IMAGE_ROW, rows);
+  g_assert_cmpuint (rows->len, >=, 1);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      g_autoptr(GPtrArray) parts = g_ptr_array_new ();
+
+      g_assert_true (tvw_viewer_image_row_get_compact (g_ptr_array_index (rows, i)));
+      collect_widgets (g_ptr_array_index (rows, i), GTK_TYPE_WIDGET, parts);
+      for (guint j = 0; j < parts->len; j++)
+        assert_fits (g_ptr_array_index (parts, j), GTK_WIDGET (window));
+    }
+
+  screenshot = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
+                                 "viewer-360.png", NULL);
+  g_assert_true (_tvw_viewer_window_save_screenshot (window, screenshot, &error));
+  g_assert_no_error (error);
+
+  /* Weights that must be downloaded, the sidebar out of sight: the
+   * Download button is above the images. */
+  mirror = use_failing_mirror ();
+  tvw_viewer_window_choose_weights (window, "ResNet50_Weights.IMAGENET1K_V2");
+  wait_settled (window, 3);
+  spin ();
+  assert_contains (_tvw_viewer_window_get_notice (window, &button), "must be downloaded");
+  g_assert_nonnull (button);
+  g_assert_true (gtk_widget_get_mapped (button));
+  g_assert_cmpstr (gtk_actionable_get_action_name (GTK_ACTIONABLE (button)), ==, "win.download");
+  assert_fits (button, GTK_WIDGET (window));
+
+  g_clear_pointer (&screenshot, g_free);
+  screenshot = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
+                                 "viewer-360-download.png", NULL);
+  g_assert_true (_tvw_viewer_window_save_screenshot (window, screenshot, &error));
+  g_assert_no_error (error);
+
+  /* Wide again: side by side. */
+  gtk_window_set_default_size (GTK_WINDOW (window), 1180, 800);
+  for (int i = 0; i < 5 && _tvw_viewer_window_is_narrow (window); i++)
+    spin ();
+  g_assert_false (_tvw_viewer_window_is_narrow (window));
+
+  forget_failing_mirror ();
+  destroy_window (window);
+}
+
+/* Accessible names say what a control acts on; the sidebar's values are
+ * not Tab stops. */
+static void
+test_accessible_names (void)
+{
+  TvwViewerWindow *window = new_window ();
+  const char * const names[] = { "disc.png", "tall.png", NULL };
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  g_autoptr(GHashTable) stops = g_hash_table_new (NULL, NULL);
+  GtkWidget *sidebar;
+  guint n_tabs = 0;
+
+  tvw_viewer_window_choose_weights (window, "ResNet50_Weights.IMAGENET1K_V2");
+  use_random_model (window);
+  drop_files (window, names);
+  wait_settled (window, 2);
+
+  collect_widgets (GTK_WIDGET (window), TVW_VIEWER_TYPE_IMAGE_ROW, rows);
+  g_assert_cmpuint (rows->len, ==, 2);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      TvwViewerImageRow *row = g_ptr_array_index (rows, i);
+      g_autofree char *expected = g_strdup_printf ("Remove “%s”",
+                                                   tvw_viewer_image_get_title (tvw_viewer_image_row_get_image (row)));
+      g_autofree char *problem = NULL;
+
+      problem = gtk_test_accessible_check_property (GTK_ACCESSIBLE (tvw_viewer_image_row_get_remove_button (row)),
+                                                    GTK_ACCESSIBLE_PROPERTY_LABEL, expected);
+      if (problem != NULL)
+        g_error ("%s", problem);
+    }
+
+  /* Tab through the sidebar: each control once; no text is a stop. */
+  sidebar = adw_flap_get_flap (_tvw_viewer_window_get_flap (window));
+  while (gtk_widget_child_focus (sidebar, GTK_DIR_TAB_FORWARD) && n_tabs < 100)
+    {
+      GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+
+      n_tabs++;
+      g_assert_nonnull (focus);
+      if (GTK_IS_LABEL (focus) || GTK_IS_TEXT (focus))
+        g_error ("Tab stops at text “%s”", GTK_IS_LABEL (focus) ? gtk_label_get_label (GTK_LABEL (focus)) : "");
+      g_assert_false (g_hash_table_contains (stops, focus));
+      g_hash_table_add (stops, focus);
+    }
+  g_test_message ("%u Tab presses leave the sidebar", n_tabs);
+  /* The two pickers, the categories; the rows of values are read, not
+   * visited (they were two stops each, 23 in all). */
+  g_assert_cmpuint (n_tabs, <=, 6);
+
+  /* Tab in the images visits every card, also those scrolled away. */
+  {
+    g_autofree char *many = fixture_path ("many");
+    g_autoptr(GPtrArray) more = g_ptr_array_new_with_free_func (g_free);
+    GtkWidget *list = gtk_widget_get_ancestor (g_ptr_array_index (rows, 0), GTK_TYPE_LIST_VIEW);
+    g_autoptr(GHashTable) visited = g_hash_table_new (g_str_hash, g_str_equal);
+    guint n = 0;
+
+    for (guint i = 0; i < 14; i++)
+      g_ptr_array_add (more, g_strdup_printf ("%s/img-%03u.png", many, i));
+    g_ptr_array_add (more, NULL);
+    drop_files (window, (const char * const *) more->pdata);
+    wait_settled (window, 16);
+
+    GtkEventController *keys = NULL;
+    gboolean handled = TRUE;
+
+    /* The window's Tab handler in the list (key events as a press of Tab
+     * delivers them; GTK 4.8 has no API to synthesize the press). */
+    for (guint i = 0; ; i++)
+      {
+        g_autoptr(GtkEventController) controller = g_list_model_get_item (gtk_widget_observe_controllers (list), i);
+
+        g_assert_nonnull (controller);
+        if (g_strcmp0 (gtk_event_controller_get_name (controller), "tvw-viewer-card-tab") == 0)
+          {
+            keys = controller;
+            break;
+          }
+      }
+
+    g_assert_true (gtk_widget_child_focus (list, GTK_DIR_TAB_FORWARD));
+    while (handled && n < 200)
+      {
+        GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+        GtkWidget *row = focus != NULL ? gtk_widget_get_ancestor (focus, TVW_VIEWER_TYPE_IMAGE_ROW) : NULL;
+
+        g_assert_nonnull (row);
+        g_hash_table_add (visited, (gpointer) tvw_viewer_image_get_title (tvw_viewer_image_row_get_image (TVW_VIEWER_IMAGE_ROW (row))));
+        g_signal_emit_by_name (keys, "key-pressed", GDK_KEY_Tab, 0, 0, &handled);
+        n++;
+        /* Scrolling and the next frame's rows. */
+        for (int j = 0; j < 6; j++)
+          {
+            g_usleep (20000);
+            while (g_main_context_iteration (NULL, FALSE))
+              ;
+          }
+      }
+    g_test_message ("Tab visits %u of 16 cards in %u presses", g_hash_table_size (visited), n);
+    g_assert_cmpuint (g_hash_table_size (visited), ==, 16);
+  }
+
+  destroy_window (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1042,6 +1804,9 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GtkCssProvider) css = NULL;
 
+  /* GTK's test accessibility backend: the accessible names and roles the
+   * tests check, without an AT-SPI bus. */
+  g_setenv ("GTK_A11Y", "test", TRUE);
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
   g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
@@ -1069,11 +1834,20 @@ main (int   argc,
   g_test_add_func ("/tvw/viewer/weights/offline-needs-download", test_needs_download_offline);
   g_test_add_func ("/tvw/viewer/samples/open-from-empty-state", test_open_samples);
   g_test_add_func ("/tvw/viewer/first-start/offline-builtin-weights", test_first_start_offline);
+  g_test_add_func ("/tvw/viewer/first-start/offers-general-weights-online", test_offer_general_weights);
   g_test_add_func ("/tvw/viewer/pickers/searchable-and-marked", test_pickers);
   g_test_add_func ("/tvw/viewer/meta/readable-and-searchable", test_meta_panel);
   g_test_add_func ("/tvw/viewer/paste/image", test_paste_image);
   g_test_add_func ("/tvw/viewer/paste/files", test_paste_files);
   g_test_add_func ("/tvw/viewer/settings/remembered", test_settings_remembered);
+  g_test_add_func ("/tvw/viewer/download/error-persists-with-details", test_download_error_persists);
+  g_test_add_func ("/tvw/viewer/offline/no-network-in-words-results-kept", test_offline_keeps_results);
+  g_test_add_func ("/tvw/viewer/download/progress-row-one-line", test_download_progress_row);
+  g_test_add_func ("/tvw/viewer/pickers/runnable-first-natural-names", test_runnable_first);
+  g_test_add_func ("/tvw/viewer/adaptive/360-px-with-three-images", test_adaptive_360);
+  g_test_add_func ("/tvw/viewer/a11y/names-and-tab-stops", test_accessible_names);
+  g_test_add_func ("/tvw/viewer/clear/undo-from-toast", test_remove_all_undo);
+  g_test_add_func ("/tvw/viewer/meta/per-task", test_meta_per_task);
 
   return g_test_run ();
 }
