@@ -224,9 +224,10 @@ qat_conv_prepare (TvwOpCall  *call,
                   GError    **error)
 {
   const TvwQatConvParams *p = call->params;
+  const TvwConvSpec *s = &p->q.spec;
   const int cout = p->q.cout;
-  const gsize n = (gsize) tvw_array_numel (&call->weights[QW_WEIGHT]);
-  const gsize k = n / cout;
+  const gsize k = (gsize) (p->q.cin / s->groups) * s->kernel_h * s->kernel_w;
+  const gsize n = k * cout;
   g_autofree float *w = g_memdup2 (call->weights[QW_WEIGHT].data, n * sizeof (float));
   g_autofree float *bias = g_new0 (float, cout);
   g_autofree float *scales = g_new (float, cout);
@@ -469,9 +470,19 @@ static void
 qat_eltwise_run (TvwOpCall *call)
 {
   const TvwQatEltwiseParams *p = call->params;
-  const TvwArray *x = &call->in[0], *y = &call->out[0];
+  const TvwArray *x = &call->in[0];
+  TvwArray *y = &call->out[0];
   const gint64 n = tvw_array_numel (y);
   QatJob job = { call };
+
+  /* The output's quantization as prepared (an eager call infers first). */
+  if (call->prepared != NULL && p->kind != TVW_QAT_HARDSIGMOID)
+    {
+      const QatOut *q = call->prepared;
+
+      y->scale = q->scale;
+      y->zero_point = q->zero_point;
+    }
 
   if (p->kind == TVW_QAT_HARDSWISH || p->kind == TVW_QAT_HARDSIGMOID)
     {
