@@ -216,8 +216,8 @@ def check_qat(tap, builder, seed, shape, observers_on, work, rng):
 # quantize=False: the float quantizable model (its ReLU6s made ReLUs), with
 # the float tolerance of the other conformance tests.  Through GI, as the
 # CLI takes no builder options.
-FLOAT_MODELS = ["quantized_mobilenet_v2", "quantized_mobilenet_v3_large", "quantized_resnet18", "quantized_shufflenet_v2_x0_5",
-                "quantized_googlenet", "quantized_inception_v3"]
+FLOAT_MODELS = ["quantized_mobilenet_v2", "quantized_mobilenet_v3_large", "quantized_resnet18",
+                "quantized_shufflenet_v2_x0_5", "quantized_googlenet", "quantized_inception_v3"]
 
 
 def check_float(builder, seed, work, rng):
