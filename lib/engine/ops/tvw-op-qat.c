@@ -290,22 +290,6 @@ typedef struct
 } QatOut;
 
 static gboolean
-check_quint8 (const TvwOpCall  *call,
-              int               i,
-              GError          **error)
-{
-  const TvwArray *x = &call->in[i];
-
-  if (x->elem != TVW_ELEM_U8 || !x->quantized || x->qaxis >= 0)
-    {
-      tvw_op_set_error (call, error, "input %d is %s%s, expected a quint8 tensor quantized "
-                        "per tensor", i, x->quantized ? "quantized " : "", tvw_elem_name (x->elem));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
 qat_eltwise_infer (TvwOpCall  *call,
                    GError    **error)
 {
@@ -321,7 +305,7 @@ qat_eltwise_infer (TvwOpCall  *call,
     }
   else
     for (int i = 0; i < call->n_in; i++)
-      if (!check_quint8 (call, i, error))
+      if (!tvw_qnn_check_input (call, i, error))
         return FALSE;
 
   if (p->kind == TVW_QAT_ADD && !tvw_array_same_shape (&call->in[0], &call->in[1]))

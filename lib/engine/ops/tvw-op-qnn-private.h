@@ -28,6 +28,12 @@ tvw_quantize_u8 (float v,
   return (guint8) CLAMP (q, 0.f, 255.f);
 }
 
+/* Input @i is a quint8 tensor quantized per tensor, else an error naming
+ * the module. */
+gboolean tvw_qnn_check_input    (const TvwOpCall  *call,
+                                 int               i,
+                                 GError          **error);
+
 /* qconv2d's and qlinear's class functions; call->params starts with a
  * TvwQConvOpParams. */
 gboolean tvw_qconv_infer        (TvwOpCall        *call,

@@ -31,10 +31,10 @@ typedef struct
   int    zero_point;
 } QOut;
 
-static gboolean
-check_qinput (const TvwOpCall  *call,
-              int               i,
-              GError          **error)
+gboolean
+tvw_qnn_check_input (const TvwOpCall  *call,
+                     int               i,
+                     GError          **error)
 {
   const TvwArray *x = &call->in[i];
 
@@ -186,7 +186,7 @@ tvw_qconv_infer (TvwOpCall  *call,
   const TvwArray *x = &call->in[0];
   gint64 shape[4];
 
-  if (!tvw_op_check_rank (call, 0, 4, 4, error) || !check_qinput (call, 0, error))
+  if (!tvw_op_check_rank (call, 0, 4, 4, error) || !tvw_qnn_check_input (call, 0, error))
     return FALSE;
   if (x->shape[1] != p->cin)
     {
@@ -225,7 +225,7 @@ tvw_qlinear_infer (TvwOpCall  *call,
   const gint64 shape[2] = { x->shape[0], p->cout };
 
   /* [N, cin], or the N×cin×1×1 map of an average pool before flatten. */
-  if (!check_qinput (call, 0, error))
+  if (!tvw_qnn_check_input (call, 0, error))
     return FALSE;
   if (!((x->rank == 2 && x->shape[1] == p->cin) ||
         (x->rank == 4 && x->shape[1] == p->cin && x->shape[2] == 1 && x->shape[3] == 1)))
@@ -481,7 +481,7 @@ qadd_infer (TvwOpCall  *call,
 {
   const TvwArray *a = &call->in[0];
 
-  if (!check_qinput (call, 0, error) || !check_qinput (call, 1, error))
+  if (!tvw_qnn_check_input (call, 0, error) || !tvw_qnn_check_input (call, 1, error))
     return FALSE;
   if (!tvw_array_same_shape (a, &call->in[1]))
     {
@@ -552,7 +552,7 @@ qcat_infer (TvwOpCall  *call,
     {
       const TvwArray *x = &call->in[i];
 
-      if (!tvw_op_check_rank (call, i, 4, 4, error) || !check_qinput (call, i, error))
+      if (!tvw_op_check_rank (call, i, 4, 4, error) || !tvw_qnn_check_input (call, i, error))
         return FALSE;
       if (x->shape[0] != in0->shape[0] || x->shape[2] != in0->shape[2] ||
           x->shape[3] != in0->shape[3])
@@ -655,7 +655,7 @@ qpool_infer (TvwOpCall  *call,
   TvwArray *y = &call->out[0];
   gint64 shape[4] = { x->shape[0], x->shape[1], 1, 1 };
 
-  if (!tvw_op_check_rank (call, 0, 4, 4, error) || !check_qinput (call, 0, error))
+  if (!tvw_op_check_rank (call, 0, 4, 4, error) || !tvw_qnn_check_input (call, 0, error))
     return FALSE;
   if (x->shape[2] <= 0 || x->shape[3] <= 0)
     {
