@@ -168,18 +168,18 @@ typedef struct
   const float *weight;   /* qint8 values as floats, as declared */
   float       *owned_weight;
   float       *w_scale;  /* [cout] */
-  gint32   *w_zero;      /* [cout], NULL when all are 0 */
-  float    *bias;        /* [cout], float, 0 without one */
-  gint32   *col_sum;     /* [cout], filled by pack */
+  gint32      *w_zero;   /* [cout], NULL when all are 0 */
+  float       *bias;     /* [cout], float, 0 without one */
+  gint32      *col_sum;  /* [cout], filled by pack */
   /* For the input scale last seen: sx·sw/sy and bias/sy. */
-  double    mult_for;
-  float    *mult;
-  float    *bias_q;
+  double       mult_for;
+  float       *mult;
+  float       *bias_q;
 } QConvPrepared;
 
 gboolean
 tvw_qconv_infer (TvwOpCall  *call,
-             GError    **error)
+                 GError    **error)
 {
   const TvwQConvOpParams *p = call->params;
   const TvwConvSpec *s = &p->spec;
@@ -218,7 +218,7 @@ tvw_qconv_infer (TvwOpCall  *call,
 
 gboolean
 tvw_qlinear_infer (TvwOpCall  *call,
-               GError    **error)
+                   GError    **error)
 {
   const TvwQConvOpParams *p = call->params;
   const TvwArray *x = &call->in[0];
@@ -353,8 +353,8 @@ tvw_qconv_pack_pieces (const TvwOpCall *call)
 
 void
 tvw_qconv_pack (const TvwOpCall *call,
-            int              begin,
-            int              end)
+                int              begin,
+                int              end)
 {
   const TvwQConvOpParams *p = call->params;
   QConvPrepared *prep = call->prepared;
