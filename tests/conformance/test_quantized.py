@@ -249,8 +249,10 @@ def main():
     models = [m for m in INT8_MODELS if not only or m[0] in only.split(",")]
     floats = [m for m in FLOAT_MODELS if not only or m in only.split(",")]
     qat = [m for m in QAT_MODELS if not only or m[0] in only.split(",")]
-    tap = tvwconf.Tap(sum(len(forms) + 1 for _, forms, _ in models) + 2 * (len(qat) + 1) +
-                      len(floats))
+    # the int8 models' lines, the two refusals, two lines per QAT case and
+    # its refusal, the float models
+    tap = tvwconf.Tap(sum(len(forms) + 1 for _, forms, _ in models) + 2 +
+                      2 * len(qat) + (1 if qat else 0) + len(floats))
     work = tvwconf.workdir()
     rng = np.random.default_rng(16)
     torch.manual_seed(16)
