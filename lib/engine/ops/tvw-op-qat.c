@@ -431,19 +431,26 @@ qat_eltwise_range (gpointer data,
 
     case TVW_QAT_MUL:
       {
-        /* Both channels-last: the scale is [N, C], the map [N, H·W, C]. */
+        /* Both channels-last: the scale is [N, C], the map [N·H·W, C];
+         * the range is over the map's pixels. */
         const TvwArray *s = &call->in[0], *x = &call->in[1];
         const gint64 c = x->shape[1], hw = x->shape[2] * x->shape[3];
-        const guint8 *sp = s->data, *xp = x->data;
+        const float zo = (float) y->zero_point;
 
-        for (gsize i = begin; i < end; i++)
+        for (gsize pixel = begin; pixel < end; pixel++)
           {
-            const gint64 n = (gint64) i / (hw * c), ch = (gint64) i % c;
-            const gint32 prod = ((gint32) sp[n * c + ch] - s->zero_point) *
-                                ((gint32) xp[i] - x->zero_point);
-            const float q = nearbyintf ((float) prod * job->multiplier) + (float) y->zero_point;
+            const guint8 *sp = (const guint8 *) s->data + (gint64) pixel / hw * c;
+            const guint8 *xp = (const guint8 *) x->data + pixel * c;
+            guint8 *op = out + pixel * c;
 
-            out[i] = (guint8) CLAMP (q, 0.f, 255.f);
+            for (gint64 ch = 0; ch < c; ch++)
+              {
+                const gint32 prod = ((gint32) sp[ch] - s->zero_point) *
+                                    ((gint32) xp[ch] - x->zero_point);
+                const float q = nearbyintf ((float) prod * job->multiplier) + zo;
+
+                op[ch] = (guint8) CLAMP (q, 0.f, 255.f);
+              }
           }
       }
       break;
@@ -484,8 +491,15 @@ qat_eltwise_run (TvwOpCall *call)
         }
     }
   else if (p->kind == TVW_QAT_MUL)
-    job.multiplier = (float) call->in[0].scale * (float) call->in[1].scale *
-                     (1.f / (float) y->scale);
+    {
+      const gint64 pixels = n / y->shape[1];
+
+      job.multiplier = (float) call->in[0].scale * (float) call->in[1].scale *
+                       (1.f / (float) y->scale);
+      tvw_parallel_range ((gsize) pixels, n < 65536 ? 1 : call->n_threads, qat_eltwise_range,
+                          &job);
+      return;
+    }
 
   tvw_parallel_range ((gsize) n, n < 65536 ? 1 : call->n_threads, qat_eltwise_range, &job);
 }
