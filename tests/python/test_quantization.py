@@ -31,6 +31,9 @@ from gi.repository import Tvw  # noqa: E402
 # was: from torchvision.models import quantization
 from gi.repository.Tvw import quantization  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "conformance"))
+from tvwconf import randomise  # noqa: E402  — every parameter and statistic random
+
 TESTS = []
 
 
@@ -53,23 +56,6 @@ def load(model, sd, work):
     torch.save(sd, path)
     model.load_state_dict_from_file(Gio.File.new_for_path(path), True)
     os.unlink(path)
-
-
-def randomise(model, seed):
-    """Every float parameter and BatchNorm statistic random."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.dim() >= 2:
-                p.copy_(torch.randn(p.shape, generator=g) * (1.0 / p[0].numel()) ** 0.5)
-            else:
-                p.copy_(torch.rand(p.shape, generator=g) + (0.5 if name.endswith("weight") else -0.5))
-        for name, b in model.named_buffers():
-            if name.endswith("running_mean"):
-                b.copy_((torch.rand(b.shape, generator=g) - 0.5) * 0.4)
-            elif name.endswith("running_var"):
-                b.copy_(torch.rand(b.shape, generator=g) * 1.5 + 0.5)
-    return model.eval()
 
 
 def within_steps(got, ref, step):
@@ -133,22 +119,20 @@ def resnet18_int8(work):
 def mobilenet_v3_large_qat(work):
     """quantization.mobilenet_v3_large(quantize=True) loads the QAT
     state_dict torchvision's weights file holds and converts it."""
-    def prepared():
-        m = tvq.mobilenet_v3_large(weights=None, quantize=False)
+    def prepared(m):
         m.fuse_model(is_qat=True)
         m.qconfig = torch.ao.quantization.get_default_qat_qconfig("qnnpack")
         m.train()
         return torch.ao.quantization.prepare_qat(m)
 
     torch.backends.quantized.engine = "onednn"
-    qat = prepared()
-    randomise(qat, 1901).train()
+    qat = prepared(randomise(tvq.mobilenet_v3_large(weights=None, quantize=False), 1901))
     qat.apply(torch.nn.intrinsic.qat.freeze_bn_stats)
     with torch.no_grad():
         for _ in range(2):
             qat(torch.randn(4, 3, 64, 64))
     sd = qat.state_dict()
-    ref_model = prepared()
+    ref_model = prepared(tvq.mobilenet_v3_large(weights=None, quantize=False))
     ref_model.load_state_dict(sd)
     torch.ao.quantization.convert(ref_model, inplace=True)
     ref_model.eval()
