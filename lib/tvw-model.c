@@ -248,7 +248,11 @@ tvw_model_class_init (TvwModelClass *klass)
    * TvwModel:weights:
    *
    * The weights entry whose checkpoint is loaded during construction, or
-   * %NULL for random initialisation.
+   * %NULL for random initialisation.  It must be an entry of the
+   * architecture's builder, or, for a `quantized_*` architecture built with
+   * the option `quantize=False`, of the float builder (the entry a
+   * quantized entry's `meta["unquantized"]` names), as torchvision's
+   * quantized builders take.
    */
   props[PROP_WEIGHTS] =
     g_param_spec_object ("weights", NULL, NULL,
