@@ -250,7 +250,11 @@ tvw_model_class_init (TvwModelClass *klass)
    * TvwModel:weights:
    *
    * The weights entry whose checkpoint is loaded during construction, or
-   * %NULL for random initialisation.
+   * %NULL for random initialisation.  It must be an entry of the
+   * architecture's builder, or, for a `quantized_*` architecture built with
+   * the option `quantize=False`, of the float builder (the entry a
+   * quantized entry's `meta["unquantized"]` names), as torchvision's
+   * quantized builders take.
    */
   props[PROP_WEIGHTS] =
     g_param_spec_object ("weights", NULL, NULL,
@@ -457,6 +461,23 @@ load_checkpoint (TvwModel      *self,
   return TRUE;
 }
 
+/* torchvision's quantized builders with quantize=False take the float
+ * weights (meta["unquantized"]): quantized_@builder built with the option
+ * quantize=False accepts @builder's weights. */
+static gboolean
+weights_are_unquantized (TvwModel *self)
+{
+  const char *builder = tvw_weights_get_builder (self->weights);
+  gboolean quantize = TRUE;
+
+  if (!g_str_has_prefix (self->architecture, "quantized_") ||
+      g_strcmp0 (builder, self->architecture + strlen ("quantized_")) != 0)
+    return FALSE;
+  if (self->options != NULL)
+    g_variant_lookup (self->options, "quantize", "b", &quantize);
+  return !quantize;
+}
+
 static gboolean
 tvw_model_initable_init (GInitable     *initable,
                          GCancellable  *cancellable,
@@ -486,7 +507,8 @@ tvw_model_initable_init (GInitable     *initable,
     }
 
   if (self->weights != NULL &&
-      g_strcmp0 (tvw_weights_get_builder (self->weights), self->architecture) != 0)
+      g_strcmp0 (tvw_weights_get_builder (self->weights), self->architecture) != 0 &&
+      !weights_are_unquantized (self))
     {
       g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
                    _("The weights %s are for %s, not %s"),

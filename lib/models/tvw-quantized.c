@@ -746,12 +746,191 @@ build_inception_v3 (TvwNet                *net,
 #undef SQ
 #undef LINE
 
+/* ---- QuantizableMobileNetV3 (a QAT checkpoint, converted on load) ------- */
+
+/* torchvision's mobilenet_v3_large (quantize=True) loads the state_dict of
+ * the prepare_qat model and converts afterwards: every key is a float
+ * weight, a BatchNorm buffer or a FakeQuantize observer, and the QAT ops
+ * (tvw-op-qat.c) convert them as they are prepared. */
+
+#define V3_BN_EPS 1e-3
+
+typedef enum { V3_NONE, V3_RELU, V3_HARDSWISH } V3Act;
+
+/* Conv2dNormActivation “@prefix”: its ConvBn2d / ConvBnReLU2d “@prefix.0”,
+ * padded (kernel − 1) / 2, then Hardswish “@prefix.2”.
+ * N×C×H×W → N×@cout×H/@stride×W/@stride */
+static TvwVal
+qat_conv_norm_act (TvwNet     *net,
+                   TvwVal      x,
+                   const char *prefix,
+                   int         cout,
+                   int         kernel,
+                   int         stride,
+                   int         groups,
+                   V3Act       act)
+{
+  g_autofree char *conv = g_strconcat (prefix, ".0", NULL);
+  g_autofree char *hardswish = g_strconcat (prefix, ".2", NULL);
+  const int pad = (kernel - 1) / 2;
+  const TvwConvSpec spec = { kernel, kernel, stride, stride, pad, pad, 1, 1, groups, TRUE };
+
+  x = tvw_net_qat_conv2d (net, x, conv, cout, &spec, TRUE, V3_BN_EPS, FALSE, act == V3_RELU);
+  return act == V3_HARDSWISH ? tvw_net_qat_eltwise (net, TVW_QAT_HARDSWISH, x, -1, hardswish) : x;
+}
+
+/* QuantizableSqueezeExcitation “@prefix”: avgpool, fc1 (ConvReLU2d), fc2,
+ * the Hardsigmoid (its FixedQParamsFakeQuantize's keys are only checked,
+ * and may be missing as in version 1 of the module), and skip_mul.
+ * N×C×H×W → N×C×H×W */
+static TvwVal
+qat_squeeze_excitation (TvwNet     *net,
+                        TvwVal      x,
+                        const char *prefix,
+                        int         squeeze)
+{
+  static const TvwWeightSpec fixed_qparams[] = {
+    { "scale_activation.activation_post_process.fake_quant_enabled", 1, { 1 },
+      TVW_WEIGHT_BUFFER | TVW_WEIGHT_INT | TVW_WEIGHT_OPTIONAL },
+    { "scale_activation.activation_post_process.observer_enabled", 1, { 1 },
+      TVW_WEIGHT_BUFFER | TVW_WEIGHT_INT | TVW_WEIGHT_OPTIONAL },
+    { "scale_activation.activation_post_process.scale", 1, { 1 },
+      TVW_WEIGHT_BUFFER | TVW_WEIGHT_OPTIONAL },
+    { "scale_activation.activation_post_process.zero_point", 1, { 1 },
+      TVW_WEIGHT_BUFFER | TVW_WEIGHT_INT | TVW_WEIGHT_OPTIONAL },
+    { "scale_activation.activation_post_process.activation_post_process.scale", 1, { 1 },
+      TVW_WEIGHT_BUFFER | TVW_WEIGHT_OPTIONAL },
+    { "scale_activation.activation_post_process.activation_post_process.zero_point", 1, { 1 },
+      TVW_WEIGHT_BUFFER | TVW_WEIGHT_INT | TVW_WEIGHT_OPTIONAL },
+  };
+  const TvwConvSpec spec = { 1, 1, 1, 1, 0, 0, 1, 1, 1, TRUE };
+  const int channels = tvw_net_channels (net, x);
+  g_autofree char *fc1 = g_strconcat (prefix, ".fc1", NULL);
+  g_autofree char *fc2 = g_strconcat (prefix, ".fc2", NULL);
+  g_autofree char *gate = g_strconcat (prefix, ".scale_activation", NULL);
+  g_autofree char *skip_mul = g_strconcat (prefix, ".skip_mul", NULL);
+  TvwVal s;
+
+  s = tvw_net_qadaptive_avg_pool2d (net, x);
+  s = tvw_net_qat_conv2d (net, s, fc1, squeeze, &spec, FALSE, 0, TRUE, TRUE);
+  s = tvw_net_qat_conv2d (net, s, fc2, channels, &spec, FALSE, 0, TRUE, FALSE);
+  s = tvw_net_qat_eltwise (net, TVW_QAT_HARDSIGMOID, s, -1, gate);
+  tvw_net_declare_weights (net, prefix, G_N_ELEMENTS (fixed_qparams), fixed_qparams);
+  return tvw_net_qat_eltwise (net, TVW_QAT_MUL, s, x, skip_mul);
+}
+
+typedef struct
+{
+  int      in, kernel, expanded, out;
+  gboolean se, hardswish;
+  int      stride;
+} V3Block;
+
+/* QuantizableInvertedResidual “@prefix”:
+ * N×in×H×W → N×out×H/stride×W/stride */
+static TvwVal
+qat_inverted_residual (TvwNet        *net,
+                       TvwVal         x,
+                       const char    *prefix,
+                       const V3Block *cnf)
+{
+  const V3Act act = cnf->hardswish ? V3_HARDSWISH : V3_RELU;
+  g_autofree char *skip_add = g_strconcat (prefix, ".skip_add", NULL);
+  int layer = 0;
+  TvwVal out = x;
+
+  if (cnf->expanded != cnf->in)
+    {
+      g_autofree char *expand = g_strdup_printf ("%s.block.%d", prefix, layer++);
+
+      out = qat_conv_norm_act (net, out, expand, cnf->expanded, 1, 1, 1, act);
+    }
+  {
+    g_autofree char *dw = g_strdup_printf ("%s.block.%d", prefix, layer++);
+
+    out = qat_conv_norm_act (net, out, dw, cnf->expanded, cnf->kernel, cnf->stride,
+                             cnf->expanded, act);
+  }
+  if (cnf->se)
+    {
+      g_autofree char *se = g_strdup_printf ("%s.block.%d", prefix, layer++);
+
+      out = qat_squeeze_excitation (net, out, se,
+                                    tvw_blocks_make_divisible (cnf->expanded / 4, 8));
+    }
+  {
+    g_autofree char *project = g_strdup_printf ("%s.block.%d", prefix, layer);
+
+    out = qat_conv_norm_act (net, out, project, cnf->out, 1, 1, 1, V3_NONE);
+  }
+
+  if (cnf->stride == 1 && cnf->in == cnf->out)
+    return tvw_net_qat_eltwise (net, TVW_QAT_ADD, x, out, skip_add);
+  tvw_net_declare_fake_quantize (net, skip_add);
+  return out;
+}
+
+static gboolean
+build_mobilenet_v3_large (TvwNet                *net,
+                          const TvwArchitecture *arch,
+                          const TvwBuildConfig  *config,
+                          GError               **error)
+{
+  /* _mobilenet_v3_conf ("mobilenet_v3_large") */
+  static const V3Block setting[] = {
+    /* in  k  exp  out  SE     HS     s */
+    { 16,  3, 16,  16,  FALSE, FALSE, 1 },
+    { 16,  3, 64,  24,  FALSE, FALSE, 2 },
+    { 24,  3, 72,  24,  FALSE, FALSE, 1 },
+    { 24,  5, 72,  40,  TRUE,  FALSE, 2 },
+    { 40,  5, 120, 40,  TRUE,  FALSE, 1 },
+    { 40,  5, 120, 40,  TRUE,  FALSE, 1 },
+    { 40,  3, 240, 80,  FALSE, TRUE,  2 },
+    { 80,  3, 200, 80,  FALSE, TRUE,  1 },
+    { 80,  3, 184, 80,  FALSE, TRUE,  1 },
+    { 80,  3, 184, 80,  FALSE, TRUE,  1 },
+    { 80,  3, 480, 112, TRUE,  TRUE,  1 },
+    { 112, 3, 672, 112, TRUE,  TRUE,  1 },
+    { 112, 5, 672, 160, TRUE,  TRUE,  2 },
+    { 160, 5, 960, 160, TRUE,  TRUE,  1 },
+    { 160, 5, 960, 160, TRUE,  TRUE,  1 },
+  };
+  TvwVal x;
+
+  /* The float QuantizableMobileNetV3 has MobileNetV3's keys (its
+   * FloatFunctionals hold nothing). */
+  if (!tvw_build_config_get_boolean (config, "quantize", TRUE))
+    return build_unquantized (net, "mobilenet_v3_large", config, error);
+
+  /* quant, features.0: N×3×H×W → N×16×H/2×W/2 */
+  x = tvw_net_qat_eltwise (net, TVW_QAT_QUANTIZE, tvw_net_input (net, 3), -1, "quant");
+  x = qat_conv_norm_act (net, x, "features.0", 16, 3, 2, 1, V3_HARDSWISH);
+
+  /* features.1 … features.15: → N×160×H/32×W/32 */
+  for (gsize i = 0; i < G_N_ELEMENTS (setting); i++)
+    {
+      g_autofree char *prefix = g_strdup_printf ("features.%" G_GSIZE_FORMAT, i + 1);
+
+      x = qat_inverted_residual (net, x, prefix, &setting[i]);
+    }
+
+  /* features.16, avgpool, classifier (classifier.2 is the dropout):
+   * → N×num_classes */
+  x = qat_conv_norm_act (net, x, "features.16", 960, 1, 1, 1, V3_HARDSWISH);
+  x = tvw_net_qadaptive_avg_pool2d (net, x);
+  x = tvw_net_qat_linear (net, x, "classifier.0", 1280);
+  x = tvw_net_qat_eltwise (net, TVW_QAT_HARDSWISH, x, -1, "classifier.1");
+  x = tvw_net_qat_linear (net, x, "classifier.3", (int) config->num_classes);
+  return dequant_output (net, TRUE, x, error);
+}
+
 static const char * const quantize_option[] = { "quantize", NULL };
 
 const TvwArchitecture tvw_quantized_architectures[] = {
   { "quantized_googlenet",          1000, 15, build_googlenet, NULL, inception_options },
   { "quantized_inception_v3",       1000, 75, build_inception_v3, NULL, inception_options },
   { "quantized_mobilenet_v2",       1000, 1, build_mobilenet_v2, NULL, quantize_option },
+  { "quantized_mobilenet_v3_large", 1000, 1, build_mobilenet_v3_large, NULL, quantize_option },
   { "quantized_resnet18",           1000, 1, build_resnet, &resnet18, quantize_option },
   { "quantized_resnet50",           1000, 1, build_resnet, &resnet50, quantize_option },
   { "quantized_resnext101_32x8d",   1000, 1, build_resnet, &resnext101_32x8d, quantize_option },

@@ -58,13 +58,22 @@ def main():
 
     torch.set_num_threads(args.threads)
     calibration = [torch.randn(1, 3, args.size, args.size) for _ in range(2)]
-    qmodel = test_quantized.quantized_model(args.model, 16, calibration)
+    if args.model == "mobilenet_v3_large":
+        # Its checkpoint is the QAT state_dict; PyTorch converts it.
+        sd = test_quantized.qat_state_dict(16, calibration, False)
+        qmodel = test_quantized.qat_prepared("onednn")
+        qmodel.load_state_dict(sd)
+        torch.ao.quantization.convert(qmodel, inplace=True)
+        qmodel.eval()
+    else:
+        qmodel = test_quantized.quantized_model(args.model, 16, calibration)
+        sd = qmodel.state_dict()
     torch.backends.quantized.engine = "onednn"
     batch = torch.randn(args.batch, 3, args.size, args.size)
 
     with tempfile.TemporaryDirectory() as work:
         ckpt = os.path.join(work, "q.pth")
-        torch.save(qmodel.state_dict(), ckpt)
+        torch.save(sd, ckpt)
         rows = []
         for r in range(args.rounds):
             tq = tvw_median(args.cli, f"quantized_{args.model}", ckpt, args)

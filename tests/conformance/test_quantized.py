@@ -33,7 +33,7 @@ import tvwconf  # noqa: E402
 
 # builder, checkpoint forms, input (N, H, W); the ResNeXt-101s are the
 # CI's biggest: one form, one small batch.
-MODELS = [
+INT8_MODELS = [
     ("quantized_resnet18", ["zip", "legacy"], (2, 64, 64)),
     ("quantized_resnet50", ["zip"], (1, 96, 96)),
     ("quantized_mobilenet_v2", ["zip", "state_dict"], (2, 64, 64)),
@@ -120,11 +120,104 @@ def judge(got, ref, step):
     return ok, diag
 
 
+# quantized_mobilenet_v3_large: torchvision fuses the model for QAT,
+# prepare_qat's it with the qnnpack QAT qconfig (per-tensor symmetric
+# qint8 weights, quint8 activations, moving-average min/max observers),
+# loads the QAT state_dict and converts; libtvw converts that state_dict
+# itself.  Cases: seed, input (N, H, W), whether the saved observers are
+# still enabled (then convert feeds each folded weight to its observer
+# once more) or disabled as torchvision's QAT recipe leaves them.
+QAT_MODELS = [
+    ("quantized_mobilenet_v3_large", 1801, (2, 64, 64), True),
+    ("quantized_mobilenet_v3_large", 1802, (1, 96, 96), False),
+    ("quantized_mobilenet_v3_large", 1803, (2, 64, 64), False),
+]
+
+# Every builder this script checks (test_builders.py reads the names).
+MODELS = INT8_MODELS + QAT_MODELS
+
+
+def qat_prepared(engine):
+    """_mobilenet_v3_model (quantize=True) up to load_state_dict."""
+    torch.backends.quantized.engine = engine
+    model = tvq.mobilenet_v3_large(weights=None, quantize=False)
+    model.fuse_model(is_qat=True)
+    model.qconfig = torch.ao.quantization.get_default_qat_qconfig("qnnpack")
+    model.train()
+    torch.ao.quantization.prepare_qat(model, inplace=True)
+    return model
+
+
+def qat_state_dict(seed, calibration, observers_on):
+    """A QAT checkpoint as torchvision's: random float weights (the
+    residual branches damped as in damp_residuals), BatchNorm statistics
+    from train-mode batches, then train-mode batches with fake quantization
+    on and BatchNorm frozen, which set every observer's range."""
+    model = tvwconf.randomise(tvq.mobilenet_v3_large(weights=None, quantize=False), seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if getattr(m, "use_res_connect", False):
+                m.block[-1][1].weight.mul_(0.1)
+    model.fuse_model(is_qat=True)
+    model.qconfig = torch.ao.quantization.get_default_qat_qconfig("qnnpack")
+    model.train()
+    torch.ao.quantization.prepare_qat(model, inplace=True)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = None  # a cumulative average
+    with torch.no_grad():
+        model.apply(torch.ao.quantization.disable_observer)
+        model.apply(torch.ao.quantization.disable_fake_quant)
+        for batch in calibration:
+            model(batch)
+        model.apply(torch.nn.intrinsic.qat.freeze_bn_stats)
+        model.apply(torch.ao.quantization.enable_observer)
+        model.apply(torch.ao.quantization.enable_fake_quant)
+        for batch in calibration:
+            model(batch)
+    if not observers_on:
+        model.apply(torch.ao.quantization.disable_observer)
+    return model.state_dict()
+
+
+def qat_reference(sd, batch, engine):
+    """torchvision's builder from here: load_state_dict, convert, eval."""
+    model = qat_prepared(engine)
+    model.load_state_dict(sd)
+    torch.ao.quantization.convert(model, inplace=True)
+    model.eval()
+    with torch.no_grad():
+        return model(batch).numpy(), float(model.classifier[3].scale)
+
+
+def check_qat(tap, builder, seed, shape, observers_on, work, rng):
+    n, h, w = shape
+    calibration = [torch.randn(4, 3, h, w) for _ in range(3)]
+    sd = qat_state_dict(seed, calibration, observers_on)
+    batch = torch.from_numpy(rng.standard_normal((n, 3, h, w)).astype(np.float32))
+    ref, step = qat_reference(sd, batch, "onednn")
+    other, _ = qat_reference(sd, batch, "qnnpack")
+    label = f"{builder} (QAT checkpoint, observers {'on' if observers_on else 'off'}) " \
+            f"batch {n} {h}x{w}"
+    ok, diag = judge(other, ref, step)
+    tap.ok(True, f"{label}: qnnpack vs onednn (measured, not judged)", diag)
+    ckpt = os.path.join(work, "qat.pth")
+    torch.save(sd, ckpt)
+    try:
+        got = tvwconf.run_forward(builder, ckpt, batch.numpy(), work)
+        ok, diag = judge(got, ref, step)
+        diag += f"; {len(np.unique(ref))} distinct reference logits"
+    except Exception as e:  # a crash of the CLI is a failure
+        ok, diag = False, str(e)
+    tap.ok(ok, label, diag)
+    os.unlink(ckpt)
+
+
 # quantize=False: the float quantizable model (its ReLU6s made ReLUs), with
 # the float tolerance of the other conformance tests.  Through GI, as the
 # CLI takes no builder options.
-FLOAT_MODELS = ["quantized_mobilenet_v2", "quantized_resnet18", "quantized_shufflenet_v2_x0_5",
-                "quantized_googlenet", "quantized_inception_v3"]
+FLOAT_MODELS = ["quantized_mobilenet_v2", "quantized_mobilenet_v3_large", "quantized_resnet18",
+                "quantized_shufflenet_v2_x0_5", "quantized_googlenet", "quantized_inception_v3"]
 
 
 def check_float(builder, seed, work, rng):
@@ -153,9 +246,13 @@ def check_float(builder, seed, work, rng):
 
 def main():
     only = os.environ.get("TVW_CONFORMANCE_ONLY")
-    models = [m for m in MODELS if not only or m[0] in only.split(",")]
+    models = [m for m in INT8_MODELS if not only or m[0] in only.split(",")]
     floats = [m for m in FLOAT_MODELS if not only or m in only.split(",")]
-    tap = tvwconf.Tap(sum(len(forms) + 1 for _, forms, _ in models) + 2 + len(floats))
+    qat = [m for m in QAT_MODELS if not only or m[0] in only.split(",")]
+    # the int8 models' lines, the two refusals, two lines per QAT case and
+    # its refusal, the float models
+    tap = tvwconf.Tap(sum(len(forms) + 1 for _, forms, _ in models) + 2 +
+                      2 * len(qat) + (1 if qat else 0) + len(floats))
     work = tvwconf.workdir()
     rng = np.random.default_rng(16)
     torch.manual_seed(16)
@@ -191,22 +288,39 @@ def main():
                 os.unlink(ckpt)
             del model, sd
 
-        # A float checkpoint given to a quantized builder: a clear error.
-        name = models[0][0][len(PREFIX):] if models else "resnet18"
-        ckpt = os.path.join(work, "float.pth")
-        torch.save(getattr(tvq, name)(weights=None, quantize=False).state_dict(), ckpt)
         inp = os.path.join(work, "in.npy")
         tvwconf.save_npy(inp, np.zeros((1, 3, 64, 64), np.float32))
-        proc = tvwconf.tvw("forward", "--model", f"quantized_{name}", "--checkpoint", ckpt,
-                           "--input", inp, "--output", os.path.join(work, "o.npy"), check=False)
-        tap.ok(proc.returncode != 0 and "needs a quantized checkpoint" in proc.stderr,
-               f"quantized_{name} refuses a float checkpoint", proc.stderr.strip())
-        # And the float builder refuses the quantized checkpoint.
-        proc = tvwconf.tvw("forward", "--model", name, "--checkpoint",
-                           os.path.join(work, "quantized.pth"), "--input", inp,
-                           "--output", os.path.join(work, "o.npy"), check=False)
-        tap.ok(proc.returncode != 0 and "is a quantized checkpoint" in proc.stderr,
-               f"{name} refuses a quantized checkpoint", proc.stderr.strip())
+        if models:
+            # A float checkpoint given to a quantized builder: a clear error.
+            name = models[0][0][len(PREFIX):]
+            ckpt = os.path.join(work, "float.pth")
+            torch.save(getattr(tvq, name)(weights=None, quantize=False).state_dict(), ckpt)
+            proc = tvwconf.tvw("forward", "--model", f"quantized_{name}", "--checkpoint", ckpt,
+                               "--input", inp, "--output", os.path.join(work, "o.npy"),
+                               check=False)
+            tap.ok(proc.returncode != 0 and "needs a quantized checkpoint" in proc.stderr,
+                   f"quantized_{name} refuses a float checkpoint", proc.stderr.strip())
+            # And the float builder refuses the quantized checkpoint.
+            proc = tvwconf.tvw("forward", "--model", name, "--checkpoint",
+                               os.path.join(work, "quantized.pth"), "--input", inp,
+                               "--output", os.path.join(work, "o.npy"), check=False)
+            tap.ok(proc.returncode != 0 and "is a quantized checkpoint" in proc.stderr,
+                   f"{name} refuses a quantized checkpoint", proc.stderr.strip())
+        else:
+            tap.skip("a quantized builder refuses a float checkpoint", "no int8 model selected")
+            tap.skip("a float builder refuses a quantized checkpoint", "no int8 model selected")
+        for builder, seed, shape, observers_on in qat:
+            check_qat(tap, builder, seed, shape, observers_on, work, rng)
+        if qat:
+            # The QAT checkpoint is not an int8 one: the float builder
+            # refuses it by its first observer key.
+            ckpt = os.path.join(work, "qat.pth")
+            torch.save(qat_prepared("onednn").state_dict(), ckpt)
+            proc = tvwconf.tvw("forward", "--model", "mobilenet_v3_large", "--checkpoint", ckpt,
+                               "--input", inp, "--output",
+                               os.path.join(work, "o.npy"), check=False)
+            tap.ok(proc.returncode != 0 and "Unexpected key" in proc.stderr,
+                   "mobilenet_v3_large refuses a QAT checkpoint", proc.stderr.strip())
         for index, builder in enumerate(floats):
             ok, diag = check_float(builder, 1700 + index, work, rng)
             tap.ok(ok, f"{builder} quantize=False (float, through GI)", diag)

@@ -21,6 +21,7 @@
 
 #include "tvw-engine-threads-private.h"
 #include "tvw-kernels-qconv-private.h"
+#include "tvw-op-qnn-private.h"
 #include "tvw-ops-private.h"
 
 /* What every prepared op here starts with: its output's quantization. */
@@ -30,10 +31,10 @@ typedef struct
   int    zero_point;
 } QOut;
 
-static gboolean
-check_qinput (const TvwOpCall  *call,
-              int               i,
-              GError          **error)
+gboolean
+tvw_qnn_check_input (const TvwOpCall  *call,
+                     int               i,
+                     GError          **error)
 {
   const TvwArray *x = &call->in[i];
 
@@ -78,16 +79,6 @@ read_qout (const TvwOpCall  *call,
   q->scale = scale;
   q->zero_point = (int) zero_point;
   return TRUE;
-}
-
-static inline guint8
-quantize_u8 (float v,
-             float inv_scale,
-             int   zero_point)
-{
-  float q = nearbyintf (CLAMP (v * inv_scale, -1024.f, 1024.f)) + (float) zero_point;
-
-  return (guint8) CLAMP (q, 0.f, 255.f);
 }
 
 /* ---- Quantize: the QuantStub ------------------------------------------ */
@@ -137,7 +128,7 @@ qstub_range (gpointer data,
   const float inv = 1.f / (float) q->scale;
 
   for (gsize i = begin; i < end; i++)
-    y[i] = quantize_u8 (x[i], inv, q->zero_point);
+    y[i] = tvw_quantize_u8 (x[i], inv, q->zero_point);
 }
 
 /* An elementwise op's ranges over its output, on one thread below 64 Ki
@@ -172,28 +163,30 @@ enum { W_WEIGHT, W_SCALES, W_ZERO_POINTS, W_BIAS, W_OUT_SCALE, W_OUT_ZERO_POINT,
 
 typedef struct
 {
-  QOut      out;
-  gboolean  depthwise;
-  float    *w_scale;     /* [cout] */
-  gint32   *w_zero;      /* [cout], NULL when all are 0 */
-  float    *bias;        /* [cout], float, 0 without one */
-  gint32   *col_sum;     /* [cout], filled by pack */
+  QOut         out;
+  gboolean     depthwise;
+  const float *weight;   /* qint8 values as floats, as declared */
+  float       *owned_weight;
+  float       *w_scale;  /* [cout] */
+  gint32      *w_zero;   /* [cout], NULL when all are 0 */
+  float       *bias;     /* [cout], float, 0 without one */
+  gint32      *col_sum;  /* [cout], filled by pack */
   /* For the input scale last seen: sx·sw/sy and bias/sy. */
-  double    mult_for;
-  float    *mult;
-  float    *bias_q;
+  double       mult_for;
+  float       *mult;
+  float       *bias_q;
 } QConvPrepared;
 
-static gboolean
-qconv_infer (TvwOpCall  *call,
-             GError    **error)
+gboolean
+tvw_qconv_infer (TvwOpCall  *call,
+                 GError    **error)
 {
   const TvwQConvOpParams *p = call->params;
   const TvwConvSpec *s = &p->spec;
   const TvwArray *x = &call->in[0];
   gint64 shape[4];
 
-  if (!tvw_op_check_rank (call, 0, 4, 4, error) || !check_qinput (call, 0, error))
+  if (!tvw_op_check_rank (call, 0, 4, 4, error) || !tvw_qnn_check_input (call, 0, error))
     return FALSE;
   if (x->shape[1] != p->cin)
     {
@@ -223,16 +216,16 @@ qconv_infer (TvwOpCall  *call,
   return TRUE;
 }
 
-static gboolean
-qlinear_infer (TvwOpCall  *call,
-               GError    **error)
+gboolean
+tvw_qlinear_infer (TvwOpCall  *call,
+                   GError    **error)
 {
   const TvwQConvOpParams *p = call->params;
   const TvwArray *x = &call->in[0];
   const gint64 shape[2] = { x->shape[0], p->cout };
 
   /* [N, cin], or the N×cin×1×1 map of an average pool before flatten. */
-  if (!check_qinput (call, 0, error))
+  if (!tvw_qnn_check_input (call, 0, error))
     return FALSE;
   if (!((x->rank == 2 && x->shape[1] == p->cin) ||
         (x->rank == 4 && x->shape[1] == p->cin && x->shape[2] == 1 && x->shape[3] == 1)))
@@ -248,13 +241,14 @@ qlinear_infer (TvwOpCall  *call,
   return TRUE;
 }
 
-static void
-qconv_release (TvwOpCall *call)
+void
+tvw_qconv_release (TvwOpCall *call)
 {
   QConvPrepared *prep = call->prepared;
 
   if (prep == NULL)
     return;
+  g_free (prep->owned_weight);
   g_free (prep->w_scale);
   g_free (prep->w_zero);
   g_free (prep->bias);
@@ -264,21 +258,25 @@ qconv_release (TvwOpCall *call)
   g_clear_pointer (&call->prepared, g_free);
 }
 
+/* Takes @owned_weight (NULL: @weight is the bound weight). */
 static gboolean
-qconv_prepare (TvwOpCall  *call,
-               GError    **error)
+qconv_setup (TvwOpCall    *call,
+             const float  *weight,
+             float        *owned_weight,
+             const float  *scales,
+             const float  *zero_points,
+             const float  *bias,
+             const QOut   *out,
+             GError      **error)
 {
   const TvwQConvOpParams *p = call->params;
-  const float *scales = call->weights[W_SCALES].data;
-  const float *zero_points = call->weights[W_ZERO_POINTS].data;
-  const float *bias = call->weights[W_BIAS].data;
   QConvPrepared *prep = g_new0 (QConvPrepared, 1);
   gboolean any_zero = FALSE;
 
   call->prepared = prep;
-  if (!read_qout (call, W_OUT_SCALE, &prep->out, error))
-    goto fail;
-
+  prep->out = *out;
+  prep->weight = weight;
+  prep->owned_weight = owned_weight;
   prep->depthwise = p->spec.groups > 1 && p->spec.groups == p->cin && p->spec.groups == p->cout;
   prep->w_scale = g_new (float, p->cout);
   prep->w_zero = g_new (gint32, p->cout);
@@ -292,7 +290,8 @@ qconv_prepare (TvwOpCall  *call,
         {
           tvw_op_set_invalid (call, error, "weight channel %d has scale %g and zero point %g",
                               c, scales[c], zero_points[c]);
-          goto fail;
+          tvw_qconv_release (call);
+          return FALSE;
         }
       prep->w_scale[c] = scales[c];
       prep->w_zero[c] = (gint32) zero_points[c];
@@ -303,14 +302,38 @@ qconv_prepare (TvwOpCall  *call,
   if (!any_zero)
     g_clear_pointer (&prep->w_zero, g_free);
   return TRUE;
-
-fail:
-  qconv_release (call);
-  return FALSE;
 }
 
-static gsize
-qconv_packed_bytes (const TvwOpCall *call)
+static gboolean
+qconv_prepare (TvwOpCall  *call,
+               GError    **error)
+{
+  QOut out;
+
+  if (!read_qout (call, W_OUT_SCALE, &out, error))
+    return FALSE;
+  return qconv_setup (call, call->weights[W_WEIGHT].data, NULL, call->weights[W_SCALES].data,
+                      call->weights[W_ZERO_POINTS].data, call->weights[W_BIAS].data, &out,
+                      error);
+}
+
+gboolean
+tvw_qconv_prepare_converted (TvwOpCall    *call,
+                             float        *weight,
+                             const float  *scales,
+                             const float  *zero_points,
+                             const float  *bias,
+                             double        out_scale,
+                             int           out_zero_point,
+                             GError      **error)
+{
+  const QOut out = { out_scale, out_zero_point };
+
+  return qconv_setup (call, weight, weight, scales, zero_points, bias, &out, error);
+}
+
+gsize
+tvw_qconv_packed_bytes (const TvwOpCall *call)
 {
   const TvwQConvOpParams *p = call->params;
   const QConvPrepared *prep = call->prepared;
@@ -322,20 +345,20 @@ qconv_packed_bytes (const TvwOpCall *call)
   return groups * tvw_qgemm_packed_bytes (taps * (p->cin / groups), p->cout / groups);
 }
 
-static int
-qconv_pack_pieces (const TvwOpCall *call)
+int
+tvw_qconv_pack_pieces (const TvwOpCall *call)
 {
   return 1;
 }
 
-static void
-qconv_pack (const TvwOpCall *call,
-            int              begin,
-            int              end)
+void
+tvw_qconv_pack (const TvwOpCall *call,
+                int              begin,
+                int              end)
 {
   const TvwQConvOpParams *p = call->params;
   QConvPrepared *prep = call->prepared;
-  const float *w = call->weights[W_WEIGHT].data;
+  const float *w = prep->weight;
   const int taps = p->spec.kernel_h * p->spec.kernel_w;
   const int groups = p->spec.groups;
   const int cin_g = p->cin / groups, cout_g = p->cout / groups;
@@ -367,7 +390,7 @@ qconv_kernel_params (const TvwOpCall *call,
   const QConvPrepared *prep = call->prepared;
   const TvwConvSpec *s = &p->spec;
   const TvwArray *x = &call->in[0], *y = &call->out[0];
-  const gboolean linear = call->cls == &tvw_op_qlinear;
+  const gboolean linear = y->rank == 2;
 
   *kp = (TvwQConvParams) {
     .n = (int) x->shape[0], .cin = p->cin, .cout = p->cout,
@@ -391,8 +414,8 @@ qconv_kernel_params (const TvwOpCall *call,
   kp->y_max = 255;
 }
 
-static gsize
-qconv_scratch (const TvwOpCall *call)
+gsize
+tvw_qconv_scratch (const TvwOpCall *call)
 {
   TvwQConvParams kp;
 
@@ -401,8 +424,8 @@ qconv_scratch (const TvwOpCall *call)
   return tvw_qconv_scratch_bytes (&kp);
 }
 
-static void
-qconv_run (TvwOpCall *call)
+void
+tvw_qconv_run (TvwOpCall *call)
 {
   const TvwQConvOpParams *p = call->params;
   QConvPrepared *prep = call->prepared;
@@ -427,27 +450,27 @@ qconv_run (TvwOpCall *call)
 const TvwOpClass tvw_op_qconv2d = {
   .name = "qconv2d",
   .flags = TVW_OP_CHANNELS_LAST,
-  .infer = qconv_infer,
+  .infer = tvw_qconv_infer,
   .prepare = qconv_prepare,
-  .release = qconv_release,
-  .packed_bytes = qconv_packed_bytes,
-  .pack_pieces = qconv_pack_pieces,
-  .pack = qconv_pack,
-  .scratch = qconv_scratch,
-  .run = qconv_run,
+  .release = tvw_qconv_release,
+  .packed_bytes = tvw_qconv_packed_bytes,
+  .pack_pieces = tvw_qconv_pack_pieces,
+  .pack = tvw_qconv_pack,
+  .scratch = tvw_qconv_scratch,
+  .run = tvw_qconv_run,
 };
 
 const TvwOpClass tvw_op_qlinear = {
   .name = "qlinear",
   .flags = TVW_OP_ROW_MAJOR,
-  .infer = qlinear_infer,
+  .infer = tvw_qlinear_infer,
   .prepare = qconv_prepare,
-  .release = qconv_release,
-  .packed_bytes = qconv_packed_bytes,
-  .pack_pieces = qconv_pack_pieces,
-  .pack = qconv_pack,
-  .scratch = qconv_scratch,
-  .run = qconv_run,
+  .release = tvw_qconv_release,
+  .packed_bytes = tvw_qconv_packed_bytes,
+  .pack_pieces = tvw_qconv_pack_pieces,
+  .pack = tvw_qconv_pack,
+  .scratch = tvw_qconv_scratch,
+  .run = tvw_qconv_run,
 };
 
 /* ---- FloatFunctional add and add_relu ---------------------------------- */
@@ -458,7 +481,7 @@ qadd_infer (TvwOpCall  *call,
 {
   const TvwArray *a = &call->in[0];
 
-  if (!check_qinput (call, 0, error) || !check_qinput (call, 1, error))
+  if (!tvw_qnn_check_input (call, 0, error) || !tvw_qnn_check_input (call, 1, error))
     return FALSE;
   if (!tvw_array_same_shape (a, &call->in[1]))
     {
@@ -529,7 +552,7 @@ qcat_infer (TvwOpCall  *call,
     {
       const TvwArray *x = &call->in[i];
 
-      if (!tvw_op_check_rank (call, i, 4, 4, error) || !check_qinput (call, i, error))
+      if (!tvw_op_check_rank (call, i, 4, 4, error) || !tvw_qnn_check_input (call, i, error))
         return FALSE;
       if (x->shape[0] != in0->shape[0] || x->shape[2] != in0->shape[2] ||
           x->shape[3] != in0->shape[3])
@@ -606,7 +629,7 @@ qcat_run (TvwOpCall *call)
 
       for (int v = 0; v < 256; v++)
         lut[k * 256 + v] = same ? (guint8) v
-                                : quantize_u8 (fmaf ((float) v, s, sz), inv, q->zero_point);
+                                : tvw_quantize_u8 (fmaf ((float) v, s, sz), inv, q->zero_point);
     }
   tvw_parallel_range ((gsize) rows, rows * y->shape[1] < 65536 ? 1 : call->n_threads,
                       qcat_range, &job);
@@ -632,7 +655,7 @@ qpool_infer (TvwOpCall  *call,
   TvwArray *y = &call->out[0];
   gint64 shape[4] = { x->shape[0], x->shape[1], 1, 1 };
 
-  if (!tvw_op_check_rank (call, 0, 4, 4, error) || !check_qinput (call, 0, error))
+  if (!tvw_op_check_rank (call, 0, 4, 4, error) || !tvw_qnn_check_input (call, 0, error))
     return FALSE;
   if (x->shape[2] <= 0 || x->shape[3] <= 0)
     {

@@ -757,4 +757,61 @@ TvwVal tvw_net_qcat          (TvwNet            *net,
                               const TvwVal      *inputs,
                               const char        *name);
 
+/* ---- tvw-op-qat.c: QAT modules converted on load (MobileNet V3) -------- */
+/* A prepare_qat module's keys — float weights, BatchNorm and FakeQuantize
+ * observers — converted in prepare as torch.ao.quantization.convert does,
+ * then run as the quantized module. */
+extern const TvwOpClass tvw_op_qat_conv2d;
+extern const TvwOpClass tvw_op_qat_linear;
+extern const TvwOpClass tvw_op_qat_eltwise;
+
+typedef struct
+{
+  TvwQConvOpParams q;          /* first: the quantized op reads it */
+  gboolean         bn;         /* ConvBn2d / ConvBnReLU2d */
+  double           bn_eps;
+  gboolean         bias;
+} TvwQatConvParams;
+
+typedef enum
+{
+  TVW_QAT_QUANTIZE,            /* QuantStub: f32 → quint8 */
+  TVW_QAT_HARDSWISH,
+  TVW_QAT_HARDSIGMOID,         /* no observer: output 1/256, zero point 0 */
+  TVW_QAT_ADD,                 /* FloatFunctional.add of two maps */
+  TVW_QAT_MUL,                 /* FloatFunctional.mul (N×C×1×1 scale, N×C×H×W map) */
+} TvwQatEltwiseKind;
+
+typedef struct
+{
+  TvwQatEltwiseKind kind;
+} TvwQatEltwiseParams;
+
+/* ConvBn2d / ConvBnReLU2d (@batch_norm), ConvReLU2d or Conv2d “@name”. */
+TvwVal tvw_net_qat_conv2d    (TvwNet            *net,
+                              TvwVal             x,
+                              const char        *name,
+                              int                out_channels,
+                              const TvwConvSpec *spec,
+                              gboolean           batch_norm,
+                              double             bn_eps,
+                              gboolean           bias,
+                              gboolean           relu);
+/* Linear “@name” with bias: N×C (or N×C×1×1) → N×@out_features. */
+TvwVal tvw_net_qat_linear    (TvwNet            *net,
+                              TvwVal             x,
+                              const char        *name,
+                              int                out_features);
+/* The module “@name” whose output observer is “@name.activation_post_process”
+ * (none for Hardsigmoid); @b only for add and mul (@a is mul's scale). */
+TvwVal tvw_net_qat_eltwise   (TvwNet            *net,
+                              TvwQatEltwiseKind  kind,
+                              TvwVal             a,
+                              TvwVal             b,
+                              const char        *name);
+/* The observer keys of “@name.activation_post_process” without a node (a
+ * FloatFunctional a block does not use). */
+void   tvw_net_declare_fake_quantize (TvwNet    *net,
+                                      const char *name);
+
 G_END_DECLS

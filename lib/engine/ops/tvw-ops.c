@@ -69,6 +69,10 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_qavg_pool2d,
   &tvw_op_qmax_pool2d,
   &tvw_op_qadaptive_avg_pool2d,
+  /* tvw-op-qat.c (tests/test-ops-qat.c) */
+  &tvw_op_qat_conv2d,
+  &tvw_op_qat_linear,
+  &tvw_op_qat_eltwise,
   /* tvw-op-attention.c (tests/test-ops-attention.c) */
   &tvw_op_attention,
   &tvw_op_parameter,

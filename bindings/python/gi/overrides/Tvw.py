@@ -609,6 +609,10 @@ def get_model(name, **config):
     return get_model_builder(name)(**config)
 
 
+# Quantized builders whose quantize=False model is not the float family's:
+# _replace_relu makes MobileNet V2's ReLU6s ReLUs.
+_QUANTIZABLE_FLOAT_DIFFERS = {"quantized_mobilenet_v2"}
+
 # Keywords that change nothing in an inference-only model: progress (libtvw
 # shows no progress bar), what is trainable, and dropout rates (eval mode).
 _NO_EFFECT = {"progress", "trainable_backbone_layers", "dropout", "attention_dropout", "dropout_aux",
@@ -703,11 +707,17 @@ def _build(name, builder, kwargs):
             raise TypeError(f"{name}() got an unexpected keyword argument '{key}'")
 
     architecture = builder
+    quantizable_float = False
     if Tvw.get_model_task(builder) == "quantization" and not kwargs.pop("quantize", False):
         # quantize=False (torchvision's default) builds the float model;
-        # its weights are the float enum's.
-        architecture = builder[len("quantized_"):]
-        weights = _verify(architecture, kwargs.pop("weights", None))
+        # its weights are the float enum's.  That model is the float family's
+        # network, except where _replace_relu changed it: then it is the
+        # quantized builder's own float form.
+        weights = _verify(builder[len("quantized_"):], kwargs.pop("weights", None))
+        if builder in _QUANTIZABLE_FLOAT_DIFFERS:
+            quantizable_float = True
+        else:
+            architecture = builder[len("quantized_"):]
     else:
         kwargs.pop("quantize", None)
         weights = _verify(builder, kwargs.pop("weights", None))
@@ -743,6 +753,8 @@ def _build(name, builder, kwargs):
             raise _error(UnsupportedError, f"libtvw cannot apply {name}({key}={value!r}) yet",
                          Tvw.Error.UNSUPPORTED) from None
 
+    if quantizable_float:
+        options["quantize"] = GLib.Variant("b", False)
     if num_classes is None and not options:
         return Tvw.get_model(architecture, weights.get_full_name() if weights is not None else None, None)
     properties = {"architecture": architecture, "weights": weights}
