@@ -5,9 +5,6 @@
 
 #include "config.h"
 
-#include <glib/gi18n.h>
-#include <locale.h>
-
 #include "tvw-viewer-application.h"
 
 int
@@ -15,14 +12,8 @@ main (int   argc,
       char *argv[])
 {
   g_autoptr(TvwViewerApplication) app = NULL;
-  const char *localedir = g_getenv ("TVW_LOCALEDIR");
 
-  /* TVW_LOCALEDIR: the translations of an uninstalled build (meson devenv). */
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL && *localedir != '\0' ? localedir : LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
-
+  tvw_viewer_setup_locale ();
   app = tvw_viewer_application_new ();
 
   return g_application_run (G_APPLICATION (app), argc, argv);

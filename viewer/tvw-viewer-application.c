@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <locale.h>
 
 #include "tvw-viewer-application.h"
 #include "tvw-viewer-config.h"
@@ -27,22 +28,6 @@ static const GOptionEntry option_entries[] = {
   { NULL }
 };
 
-/* TVW_VIEWER_TEST_ACTIONS: window actions a test activates once the
- * window is up, as if their buttons were clicked ("win.download",
- * "win.open-samples"), separated by commas. */
-static gboolean
-run_test_actions_cb (gpointer user_data)
-{
-  TvwViewerWindow *window = user_data;
-  g_auto(GStrv) actions = g_strsplit (g_getenv ("TVW_VIEWER_TEST_ACTIONS"), ",", -1);
-
-  for (guint i = 0; actions[i] != NULL; i++)
-    if (*actions[i] != '\0' && !gtk_widget_activate_action (GTK_WIDGET (window), actions[i], NULL))
-      g_printerr ("tvw-viewer: no action “%s”\n", actions[i]);
-
-  return G_SOURCE_REMOVE;
-}
-
 static TvwViewerWindow *
 get_window (TvwViewerApplication *self)
 {
@@ -53,24 +38,7 @@ get_window (TvwViewerApplication *self)
       return l->data;
 
   window = tvw_viewer_window_new (GTK_APPLICATION (self));
-
-  /* The test hook: write what the window shows once everything is done,
-   * take a screenshot, and quit. */
-  if (g_getenv ("TVW_VIEWER_TEST_REPORT") != NULL)
-    {
-      /* Screenshots without half-finished transitions. */
-      g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-      _tvw_viewer_window_set_test_report (window,
-                                          g_getenv ("TVW_VIEWER_TEST_REPORT"),
-                                          g_getenv ("TVW_VIEWER_TEST_SCREENSHOT"));
-    }
-
   tvw_viewer_window_choose_weights (window, self->weights);
-
-  /* Before anything else the main loop does: the report must not find the
-   * window settled (no images yet) before the actions ran. */
-  if (g_getenv ("TVW_VIEWER_TEST_ACTIONS") != NULL)
-    g_idle_add_full (G_PRIORITY_HIGH, run_test_actions_cb, g_object_ref (window), g_object_unref);
 
   return window;
 }
@@ -211,18 +179,25 @@ tvw_viewer_application_init (TvwViewerApplication *self)
                                             _("See what TorchVision weights make of your images."));
 }
 
+/* Locale and message catalogue, before anything prints.  TVW_LOCALEDIR:
+ * the translations of an uninstalled build (meson devenv). */
+void
+tvw_viewer_setup_locale (void)
+{
+  const char *localedir = g_getenv ("TVW_LOCALEDIR");
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL && *localedir != '\0' ? localedir : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+}
+
 TvwViewerApplication *
 tvw_viewer_application_new (void)
 {
-  GApplicationFlags flags = G_APPLICATION_HANDLES_OPEN;
-
-  /* A test run is its own instance, whatever else runs. */
-  if (g_getenv ("TVW_VIEWER_TEST_REPORT") != NULL)
-    flags |= G_APPLICATION_NON_UNIQUE;
-
   return g_object_new (TVW_VIEWER_TYPE_APPLICATION,
                        "application-id", APP_ID,
                        "resource-base-path", "/org/gnome/Tvw/Viewer",
-                       "flags", flags,
+                       "flags", G_APPLICATION_HANDLES_OPEN,
                        NULL);
 }

@@ -13,6 +13,7 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (TvwViewerApplication, tvw_viewer_application, TVW_VIEWER, APPLICATION, AdwApplication)
 
+void                  tvw_viewer_setup_locale    (void);
 TvwViewerApplication *tvw_viewer_application_new (void);
 
 G_END_DECLS

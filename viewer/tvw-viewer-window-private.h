@@ -19,7 +19,7 @@ G_BEGIN_DECLS
  * tvw-viewer-window.c (the weights and the model, the images and their
  * jobs, the layout), -pickers.c (the model and weights pickers), -open.c
  * (opening files, folders, the clipboard, the samples), -dnd.c (drops),
- * -report.c (what the window shows, for tests). */
+ * -report.c (whether it is busy; what it shows, for tests). */
 
 typedef enum
 {
@@ -61,11 +61,8 @@ struct _TvwViewerWindow
   guint                  syncing_pickers : 1;
   guint                  can_download : 1;
 
-  char                  *report_path;
-  char                  *screenshot_path;
-  GdkPaintable          *paintable;
-  guint                  settle_source;
-  guint                  reported : 1;
+  GdkPaintable          *paintable;     /* for screenshots */
+  guint                  busy : 1;
   guint                  narrow : 1;
   guint                  narrow_source;
   guint                  focus_tick;      /* focusing a card scrolled to */
@@ -141,13 +138,9 @@ GListModel    *_tvw_viewer_window_get_images           (TvwViewerWindow  *self);
 gboolean       _tvw_viewer_window_is_settled           (TvwViewerWindow  *self);
 char          *_tvw_viewer_window_get_shown_text       (TvwViewerWindow  *self,
                                                         TvwViewerImage   *image);
-char          *_tvw_viewer_window_build_report         (TvwViewerWindow  *self);
 gboolean       _tvw_viewer_window_save_screenshot      (TvwViewerWindow  *self,
                                                         const char       *path,
                                                         GError          **error);
-void           _tvw_viewer_window_set_test_report      (TvwViewerWindow  *self,
-                                                        const char       *report_path,
-                                                        const char       *screenshot_path);
 const char    *_tvw_viewer_window_get_status_title     (TvwViewerWindow  *self);
 gboolean       _tvw_viewer_window_can_download         (TvwViewerWindow  *self);
 gboolean       _tvw_viewer_window_is_narrow            (TvwViewerWindow  *self);

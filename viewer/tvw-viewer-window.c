@@ -30,6 +30,14 @@
 
 G_DEFINE_FINAL_TYPE (TvwViewerWindow, tvw_viewer_window, ADW_TYPE_APPLICATION_WINDOW)
 
+enum {
+  PROP_0,
+  PROP_BUSY,
+  N_PROPS
+};
+
+static GParamSpec *props[N_PROPS];
+
 static void queue_image         (TvwViewerWindow *self,
                                  TvwViewerImage  *image);
 static void run_jobs            (TvwViewerWindow *self);
@@ -1231,7 +1239,6 @@ tvw_viewer_window_dispose (GObject *object)
   g_cancellable_cancel (self->jobs_cancellable);
   self->model_state = MODEL_STATE_NONE;
   g_clear_handle_id (&self->incoming_source, g_source_remove);
-  g_clear_handle_id (&self->settle_source, g_source_remove);
   g_clear_handle_id (&self->narrow_source, g_source_remove);
   if (self->focus_tick != 0 && self->images_view != NULL)
     gtk_widget_remove_tick_callback (GTK_WIDGET (self->images_view), self->focus_tick);
@@ -1263,10 +1270,26 @@ tvw_viewer_window_finalize (GObject *object)
   g_clear_object (&self->jobs_cancellable);
   g_clear_pointer (&self->model_error, g_free);
   g_clear_pointer (&self->error_details, g_free);
-  g_clear_pointer (&self->report_path, g_free);
-  g_clear_pointer (&self->screenshot_path, g_free);
 
   G_OBJECT_CLASS (tvw_viewer_window_parent_class)->finalize (object);
+}
+
+static void
+tvw_viewer_window_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  TvwViewerWindow *self = TVW_VIEWER_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_BUSY:
+      g_value_set_boolean (value, self->busy);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
@@ -1278,8 +1301,20 @@ tvw_viewer_window_class_init (TvwViewerWindowClass *klass)
 
   object_class->dispose = tvw_viewer_window_dispose;
   object_class->finalize = tvw_viewer_window_finalize;
+  object_class->get_property = tvw_viewer_window_get_property;
   window_class->close_request = tvw_viewer_window_close_request;
   widget_class->size_allocate = tvw_viewer_window_size_allocate;
+
+  /**
+   * TvwViewerWindow:busy:
+   *
+   * Whether the window is still at work: weights loading or downloading,
+   * images being opened or run through the model.
+   */
+  props[PROP_BUSY] =
+    g_param_spec_boolean ("busy", NULL, NULL, TRUE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, props);
 
   g_type_ensure (TVW_VIEWER_TYPE_WEIGHTS_PANEL);
 
@@ -1338,6 +1373,7 @@ tvw_viewer_window_init (TvwViewerWindow *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
+  self->busy = TRUE;
   self->images = g_list_store_new (TVW_VIEWER_TYPE_IMAGE);
   self->model_cancellable = g_cancellable_new ();
   self->jobs_cancellable = g_cancellable_new ();

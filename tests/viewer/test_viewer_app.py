@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-# test_viewer_app.py — the real tvw-viewer binary, started with image
+# test_viewer_app.py — the viewer application (tvw-viewer-instrumented: its
+# application and window plus a report for tests), started with image
 # arguments under Xvfb, against PyTorch.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
