@@ -64,18 +64,6 @@ assert_refused (const TvwOpClass *cls,
     g_error ("“%s” does not say “%s”", error->message, expect);
 }
 
-static double
-get (const TvwArray *a,
-     gint64          i0,
-     gint64          i1,
-     gint64          i2,
-     gint64          i3)
-{
-  const gint64 idx[4] = { i0, i1, i2, i3 };
-
-  return test_array_get (a, idx);
-}
-
 /* ---- mvit_pos_encoding ------------------------------------------------------ */
 
 static void
@@ -155,6 +143,15 @@ test_pos_encoding_errors (void)
   g_assert_nonnull (strstr (error->message, "pos_encoding"));
   g_assert_nonnull (strstr (error->message, "3×4 positions"));
 
+
+  /* The same without the embeddings (V2). */
+  g_clear_error (&error);
+  p.with_pos = FALSE;
+  g_assert_false (tvw_op_eager (&tvw_op_mvit_pos_encoding, "pos_encoding", &p, 1, &x.a, 1,
+                                weights, 1, out, 1, &error));
+  g_assert_error (error, TVW_ERROR, TVW_ERROR_SHAPE_MISMATCH);
+  g_assert_nonnull (strstr (error->message, "3×4 positions"));
+
   test_array_clear (&x);
   for (int i = 0; i < 4; i++)
     test_array_clear (&w[i]);
@@ -185,7 +182,8 @@ ref_pool (const TvwMvitPoolParams *p,
       const gint64 b = plane / heads, hd = plane % heads;
       double *dst = want + plane * (1 + ol) * c;
 
-#define X(token, ch) (rank3 ? get (x, b, token, ch, 0) : get (x, b, hd, token, ch))
+#define X(token, ch) (rank3 ? test_array_get (x, (gint64[]) { b, token, ch }) \
+                            : test_array_get (x, (gint64[]) { b, hd, token, ch }))
       for (gint64 ch = 0; ch < c; ch++)
         {
           dst[ch] = X (0, ch);
@@ -376,7 +374,7 @@ ref_axis (const TvwArray *q,
   g_assert_cmpint (index, >=, 0);
   g_assert_cmpint (index, <, d);
   for (gint64 c = 0; c < q->shape[3]; c++)
-    s += get (q, b, h, token, c) * ref_table (table, d, index, c);
+    s += test_array_get (q, (gint64[]) { b, h, token, c }) * ref_table (table, d, index, c);
   return s;
 }
 

@@ -7,8 +7,8 @@
  * T·H·W tokens of a clip in row-major (t, h, w) order.
  *
  * mvit_pos_encoding: PositionalEncoding — the class token in front of
- * [N, L, C] and, for MViT V1, class_pos on it and temporal_pos[t] +
- * spatial_pos[h·W + w] on the others → [N, 1 + L, C].
+ * [N, T·HW, C] and, for MViT V1, class_pos on it and temporal_pos[t] +
+ * spatial_pos[h·W + w] on the others → [N, 1 + T·HW, C].
  *
  * mvit_pool: Pool without its norm — the tokens of [B, (heads,) 1 + T·H·W,
  * C] seen as a C×T×H×W map per head, pooled by a depthwise Conv3d without
@@ -52,8 +52,9 @@ pos_encoding_infer (TvwOpCall  *call,
   if (!tvw_op_check_rank (call, 0, 3, 3, error) ||
       !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error))
     return FALSE;
-  if (x->shape[2] != call->weights[0].shape[0] ||
-      (p->with_pos && x->shape[1] != p->temporal * p->spatial))
+  /* Without the embeddings (V2) the size is checked all the same: the
+   * blocks' pooling needs T×H·W tokens. */
+  if (x->shape[2] != call->weights[0].shape[0] || x->shape[1] != p->temporal * p->spatial)
     {
       char xs[TVW_SHAPE_CHARS];
 
