@@ -782,7 +782,8 @@ typedef struct
 
 /* PositionalEncoding “@name”: [N, T·HW, C] → [N, 1 + T·HW, C] with
  * “@name.class_token” in front, and with @with_pos (V1) “class_pos”,
- * “temporal_pos” [T, C] and “spatial_pos” [HW, C] added. */
+ * “temporal_pos” [T, C] and “spatial_pos” [HW, C] added; other token
+ * counts are refused (V2 too: its blocks pool T×H×W maps). */
 TvwVal tvw_net_mvit_pos_encoding (TvwNet      *net,
                               TvwVal         x,
                               const char    *name,
