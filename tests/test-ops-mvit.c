@@ -326,6 +326,13 @@ test_pool_errors (void)
                      TEST_LAYOUT_CONTIGUOUS, -1, 1);
   assert_refused (&tvw_op_mvit_pool, &p, &x.a, 1, &w.a, "channels");
   test_array_clear (&x);
+
+  /* a 3×3×3 kernel without padding over 2×4×4 tokens */
+  p.padding[0] = p.padding[1] = p.padding[2] = 0;
+  test_array_random (&x, rng, TVW_ELEM_F32, 4, (gint64[]) { 1, 2, 33, 5 },
+                     TEST_LAYOUT_CONTIGUOUS, -1, 1);
+  assert_refused (&tvw_op_mvit_pool, &p, &x.a, 1, &w.a, "does not fit 2×4×4 tokens");
+  test_array_clear (&x);
   test_array_clear (&w);
 }
 

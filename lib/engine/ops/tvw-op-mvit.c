@@ -212,6 +212,12 @@ pool_infer (TvwOpCall  *call,
     }
 
   tvw_mvit_pool_out_thw (p, out_thw);
+  if (out_thw[0] < 1 || out_thw[1] < 1 || out_thw[2] < 1)
+    {
+      tvw_op_set_error (call, error, "a %d×%d×%d kernel does not fit %d×%d×%d tokens",
+                        p->kernel[0], p->kernel[1], p->kernel[2], p->thw[0], p->thw[1], p->thw[2]);
+      return FALSE;
+    }
   memcpy (shape, x->shape, x->rank * sizeof (gint64));
   shape[x->rank - 2] = 1 + (gint64) out_thw[0] * out_thw[1] * out_thw[2];
   tvw_array_init (&call->out[0], TVW_ELEM_F32, x->rank, shape);
