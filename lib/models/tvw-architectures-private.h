@@ -100,5 +100,7 @@ extern const TvwArchitecture tvw_convnext_architectures[];
 extern const TvwArchitecture tvw_alexnet_vgg_architectures[];
 extern const TvwArchitecture tvw_squeezenet_architectures[];
 extern const TvwArchitecture tvw_densenet_architectures[];
+/* MViT V1 and V2 (issue 19) */
+extern const TvwArchitecture tvw_mvit_architectures[];
 
 G_END_DECLS

@@ -813,5 +813,60 @@ TvwVal tvw_net_qat_eltwise   (TvwNet            *net,
  * FloatFunctional a block does not use). */
 void   tvw_net_declare_fake_quantize (TvwNet    *net,
                                       const char *name);
+/* ---- tvw-op-mvit.c: MViT's token sequences (issue 19) ------------------- */
+extern const TvwOpClass tvw_op_mvit_pos_encoding;
+extern const TvwOpClass tvw_op_mvit_pool;
+extern const TvwOpClass tvw_op_mvit_rel_pos;
+
+typedef struct
+{
+  gboolean with_pos;             /* MViT V1's absolute embeddings */
+  gint64   temporal, spatial;    /* T and H·W of the tokens */
+} TvwMvitPosEncodingParams;
+
+typedef struct
+{
+  int      thw[3];               /* the input's tokens, class token aside */
+  int      kernel[3], stride[3], padding[3];
+  gboolean max;                  /* MaxPool3d, else a depthwise Conv3d */
+} TvwMvitPoolParams;
+
+typedef struct
+{
+  int q_thw[3], k_thw[3];
+} TvwMvitRelPosParams;
+
+/* PositionalEncoding “@name”: [N, T·HW, C] → [N, 1 + T·HW, C] with
+ * “@name.class_token” in front, and with @with_pos (V1) “class_pos”,
+ * “temporal_pos” [T, C] and “spatial_pos” [HW, C] added; other token
+ * counts are refused (V2 too: its blocks pool T×H×W maps). */
+TvwVal tvw_net_mvit_pos_encoding (TvwNet      *net,
+                              TvwVal         x,
+                              const char    *name,
+                              int            channels,
+                              int            temporal,
+                              int            spatial,
+                              gboolean       with_pos);
+/* Pool “@name” without its norm: [B, (heads,) 1 + T·H·W, C] → [B,
+ * (heads,) 1 + T'·H'·W', C], by the depthwise Conv3d “@name.weight”
+ * [C, 1, k…] or a MaxPool3d; @out_thw receives T', H', W'. */
+TvwVal tvw_net_mvit_pool     (TvwNet                  *net,
+                              TvwVal                   x,
+                              const char              *name,
+                              const TvwMvitPoolParams *params,
+                              int                      out_thw[3]);
+void   tvw_mvit_pool_out_thw (const TvwMvitPoolParams *params,
+                              int                      out_thw[3]);
+/* _add_rel_pos's bias from the pooled queries q [B, heads, 1 + Lq, D] and
+ * “@name.rel_pos_h/w” [@spatial_dim, D], “@name.rel_pos_t”
+ * [@temporal_dim, D] → [B, heads, 1 + Lq, 1 + Lk], zero in the class
+ * token's row and column. */
+TvwVal tvw_net_mvit_rel_pos  (TvwNet        *net,
+                              TvwVal         q,
+                              const char    *name,
+                              const int      q_thw[3],
+                              const int      k_thw[3],
+                              int            spatial_dim,
+                              int            temporal_dim);
 
 G_END_DECLS

@@ -83,5 +83,9 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_patch_merge,
   /* tvw-op-affine.c (tests/test-ops-classic.c) */
   &tvw_op_channel_affine,
+  /* tvw-op-mvit.c (tests/test-ops-mvit.c) */
+  &tvw_op_mvit_pos_encoding,
+  &tvw_op_mvit_pool,
+  &tvw_op_mvit_rel_pos,
   NULL
 };
