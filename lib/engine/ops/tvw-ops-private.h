@@ -813,6 +813,7 @@ TvwVal tvw_net_qat_eltwise   (TvwNet            *net,
  * FloatFunctional a block does not use). */
 void   tvw_net_declare_fake_quantize (TvwNet    *net,
                                       const char *name);
+
 /* ---- tvw-op-mvit.c: MViT's token sequences (issue 19) ------------------- */
 extern const TvwOpClass tvw_op_mvit_pos_encoding;
 extern const TvwOpClass tvw_op_mvit_pool;
