@@ -339,8 +339,12 @@ set_error_from_message (Reader      *r,
   else if (gst_error->domain == GST_RESOURCE_ERROR)
     code = TVW_ERROR_FAILED;
 
-  if (g_error_matches (gst_error, GST_STREAM_ERROR, GST_STREAM_ERROR_TYPE_NOT_FOUND))
+  if (g_error_matches (gst_error, GST_STREAM_ERROR, GST_STREAM_ERROR_TYPE_NOT_FOUND) ||
+      g_error_matches (gst_error, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE))
     g_set_error (error, TVW_ERROR, code, "%s is not a video file (GStreamer: %s)",
+                 r->name, gst_error->message);
+  else if (gst_error->domain == GST_STREAM_ERROR && code == TVW_ERROR_INVALID_DATA)
+    g_set_error (error, TVW_ERROR, code, "%s is truncated or corrupt (GStreamer: %s)",
                  r->name, gst_error->message);
   else
     g_set_error (error, TVW_ERROR, code, "%s: GStreamer cannot decode it: %s",
