@@ -269,7 +269,7 @@ reader_open (Reader   *r,
       if (e[i] == NULL)
         {
           for (gsize j = 0; j < i; j++)
-            gst_object_unref (e[j]);
+            gst_object_unref (gst_object_ref_sink (e[j]));
           g_set_error (error, TVW_ERROR, TVW_ERROR_UNSUPPORTED,
                        "The GStreamer element “%s” is missing (Debian: gstreamer1.0-plugins-base)",
                        factories[i]);
@@ -371,6 +371,7 @@ reader_preroll (Reader        *r,
                 GError       **error)
 {
   GstStateChangeReturn ret;
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 
   g_atomic_int_set (&r->video_pads, 0);
   g_atomic_int_set (&r->no_more_pads, 0);
@@ -412,6 +413,13 @@ reader_preroll (Reader        *r,
         }
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
+      /* A file prerolls in well under a second; a stall is not waited out. */
+      if (g_get_monotonic_time () > deadline)
+        {
+          g_set_error (error, TVW_ERROR, TVW_ERROR_FAILED,
+                       "%s: GStreamer gave no frame within a minute", r->name);
+          return FALSE;
+        }
     }
 }
 
