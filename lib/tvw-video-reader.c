@@ -187,8 +187,10 @@ typedef struct
   GstElement *filter;
   GstElement *sink;
   GstBus     *bus;
-  gint        video_pads;     /* atomic: decodebin's video pads so far */
+  gint        pads;           /* atomic: decodebin's pads so far */
+  gint        video_pads;     /* atomic: its video pads */
   gint        no_more_pads;   /* atomic */
+  gint        empty_demuxer;  /* atomic: a demuxer inside found no stream */
 } Reader;
 
 static void
@@ -200,6 +202,7 @@ pad_added_cb (GstElement *decodebin,
   g_autoptr(GstPad) sinkpad = NULL;
   const GstStructure *s;
 
+  g_atomic_int_inc (&r->pads);
   if (caps == NULL)
     caps = gst_pad_query_caps (pad, NULL);
   if (caps == NULL || gst_caps_is_empty (caps))
@@ -219,6 +222,23 @@ no_more_pads_cb (GstElement *decodebin,
                  Reader     *r)
 {
   g_atomic_int_set (&r->no_more_pads, 1);
+}
+
+static void
+child_no_more_pads_cb (GstElement *element,
+                       Reader     *r)
+{
+  if (element->numsrcpads == 0)
+    g_atomic_int_set (&r->empty_demuxer, 1);
+}
+
+static void
+element_added_cb (GstBin     *decodebin,
+                  GstElement *element,
+                  Reader     *r)
+{
+  /* Only demuxers emit it; decoders and typefind never do. */
+  g_signal_connect (element, "no-more-pads", G_CALLBACK (child_no_more_pads_cb), r);
 }
 
 static void
@@ -299,6 +319,7 @@ reader_open (Reader   *r,
     }
   g_signal_connect (e[1], "pad-added", G_CALLBACK (pad_added_cb), r);
   g_signal_connect (e[1], "no-more-pads", G_CALLBACK (no_more_pads_cb), r);
+  g_signal_connect (e[1], "element-added", G_CALLBACK (element_added_cb), r);
   r->bus = gst_element_get_bus (r->pipeline);
   return TRUE;
 }
@@ -371,9 +392,11 @@ reader_preroll (Reader        *r,
                 GError       **error)
 {
   GstStateChangeReturn ret;
-  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  gint64 start = g_get_monotonic_time ();
 
+  g_atomic_int_set (&r->pads, 0);
   g_atomic_int_set (&r->video_pads, 0);
+  g_atomic_int_set (&r->empty_demuxer, 0);
   g_atomic_int_set (&r->no_more_pads, 0);
   ret = gst_element_set_state (r->pipeline, GST_STATE_PAUSED);
   if (ret == GST_STATE_CHANGE_SUCCESS || ret == GST_STATE_CHANGE_NO_PREROLL)
@@ -413,8 +436,22 @@ reader_preroll (Reader        *r,
         }
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
-      /* A file prerolls in well under a second; a stall is not waited out. */
-      if (g_get_monotonic_time () > deadline)
+      /* decodebin drops the errors of an element it is still trying out
+       * (its "filtered" elements): a demuxer that fails at once on a
+       * truncated header can leave the pipeline waiting forever (about one
+       * run in three with a 300-byte WebM).  Such a demuxer says it has
+       * no more pads without having any; otherwise, streams are found from
+       * the headers in milliseconds, so none after 10 s means the same.  A
+       * stall after that is not waited out beyond a minute. */
+      if (g_atomic_int_get (&r->pads) == 0 &&
+          (g_atomic_int_get (&r->empty_demuxer) ||
+           g_get_monotonic_time () - start > 10 * G_USEC_PER_SEC))
+        {
+          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                       "%s is truncated or corrupt: GStreamer found no stream in it", r->name);
+          return FALSE;
+        }
+      if (g_get_monotonic_time () - start > 60 * G_USEC_PER_SEC)
         {
           g_set_error (error, TVW_ERROR, TVW_ERROR_FAILED,
                        "%s: GStreamer gave no frame within a minute", r->name);

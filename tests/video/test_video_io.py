@@ -114,7 +114,7 @@ def classify(env, *args):
 
 
 def main():
-    tap = tvwconf.Tap(15)
+    tap = tvwconf.Tap(16)
 
     # --- Reading frames -------------------------------------------------
     a = make_video("a.webm", 40, 96, 80, 25)
@@ -140,6 +140,13 @@ def main():
         tap.ok(False, "frame 40 of 40 is refused")
     except GLib.Error as e:
         tap.ok("a.webm has 40 frames" in e.message, "frame 40 of 40 is refused", e.message)
+
+    # Frames wider than 2048 pixels are read scaled down, aspect kept.
+    wide = make_video("wide.webm", 2, 2400, 160, 25)
+    ok, w, h, fps, n = Tvw.video_get_info(Gio.File.new_for_path(wide), None)
+    got = Tvw.video_read_frames(Gio.File.new_for_path(wide), [1], None)
+    tap.ok((w, h) == (2048, 137) and got.get_shape() == [1, 3, 137, 2048],
+           "a 2400×160 video is read at 2048×137", (w, h, got.get_shape()))
 
     # --- Errors name the file -------------------------------------------
     with open(a, "rb") as src:
