@@ -54,5 +54,14 @@ int tvw_cmd_download   (int argc, char **argv);
 int tvw_cmd_cache      (int argc, char **argv);
 /* segmentation (issue 17) */
 int tvw_cmd_segment    (int argc, char **argv);
+/* optical flow (issue 19) */
+int tvw_cmd_flow       (int argc, char **argv);
+/* --option KEY=VALUE… as a vardict of builder keyword arguments. */
+GVariant *tvw_cli_parse_options (char **options, GError **error);
+/* The model of tvw forward: an architecture with a checkpoint, or a
+ * weights entry (@checkpoint and @weights both NULL: random weights). */
+TvwModel *tvw_cli_open_model (const char *name, const char *checkpoint, const char *weights,
+                              int num_classes, GVariant *options, gboolean relaxed,
+                              GError **error);
 
 G_END_DECLS

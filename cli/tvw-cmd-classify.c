@@ -126,7 +126,7 @@ tvw_cmd_classify (int    argc,
     { "top", 'k', 0, G_OPTION_ARG_INT, &top_k, N_("How many classes to show (default: 5)"), N_("K") },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, N_("Number of threads (default: one per processor)"), N_("N") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print one JSON object"), NULL },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL, N_("IMAGE…") },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &images, NULL, N_("IMAGE…|VIDEO…") },
     { NULL }
   };
   g_autoptr(GError) error = NULL;
@@ -139,7 +139,8 @@ tvw_cmd_classify (int    argc,
   if (!tvw_cli_parse ("classify", _("IMAGE…"),
                       _("Classifies images with a weights entry and its own preprocessing, and\n"
                         "prints the most likely classes of each. Without --weights, the most\n"
-                        "accurate entry available without the network is used."),
+                        "accurate entry available without the network is used. Video entries\n"
+                        "(r3d_18, s3d, mvit…) take video files: several clips, averaged."),
                       entries, &argc, &argv, &status))
     return status;
 
@@ -197,7 +198,11 @@ tvw_cmd_classify (int    argc,
       g_autoptr(TvwTensor) logits = NULL;
       g_autoptr(GListModel) top = NULL;
 
-      img = tvw_transform_apply_file (preprocess, file, NULL, &local_error);
+      /* Video models take video files (clips sampled and averaged). */
+      if (tvw_transform_get_preset (preprocess) == TVW_PRESET_VIDEO_CLASSIFICATION)
+        top = tvw_model_classify_file (model, file, (guint) top_k, NULL, &local_error);
+      else
+        img = tvw_transform_apply_file (preprocess, file, NULL, &local_error);
       if (img != NULL)
         {
           batch = tvw_tensor_unsqueeze (img, 0);

@@ -13,9 +13,9 @@
 
 /* --option KEY=VALUE…: torchvision's builder keyword arguments, as
  * booleans (true/false), integers or numbers. */
-static GVariant *
-parse_options (char    **options,
-               GError  **error)
+GVariant *
+tvw_cli_parse_options (char    **options,
+                       GError  **error)
 {
   g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
 
@@ -55,14 +55,14 @@ parse_options (char    **options,
   return g_variant_ref_sink (g_variant_dict_end (&dict));
 }
 
-static TvwModel *
-open_model (const char    *name,
-            const char    *checkpoint,
-            const char    *weights,
-            int            num_classes,
-            GVariant      *options,
-            gboolean       relaxed,
-            GError       **error)
+TvwModel *
+tvw_cli_open_model (const char    *name,
+                    const char    *checkpoint,
+                    const char    *weights,
+                    int            num_classes,
+                    GVariant      *options,
+                    gboolean       relaxed,
+                    GError       **error)
 {
   g_autoptr(TvwModel) model = NULL;
   TvwWeights *w = NULL;
@@ -146,11 +146,11 @@ tvw_cmd_forward (int    argc,
       g_ptr_array_add (batches, batch);
     }
 
-  options = parse_options (option_args, &error);
+  options = tvw_cli_parse_options (option_args, &error);
   if (options == NULL)
     return tvw_cli_fail ("forward", error);
 
-  model = open_model (model_name, checkpoint, weights, num_classes, options, relaxed, &error);
+  model = tvw_cli_open_model (model_name, checkpoint, weights, num_classes, options, relaxed, &error);
   if (model == NULL)
     return tvw_cli_fail ("forward", error);
 

@@ -16,6 +16,7 @@ static const TvwCommand commands[] = {
   { "bench",      N_("Measure how fast a model runs"), tvw_cmd_bench },
   { "classify",   N_("Classify images with a weights entry"), tvw_cmd_classify },
   { "segment",    N_("Segment images: the class of every pixel"), tvw_cmd_segment },
+  { "flow",       N_("Optical flow between two images or video frames"), tvw_cmd_flow },
   { "eval",       N_("Measure the accuracy of a weights entry on a dataset"), tvw_cmd_eval },
   /* catalog (issue 3) */
   { "list",       N_("List the models, like torchvision's list_models()"), tvw_cmd_list },

@@ -18,6 +18,8 @@
 #include "tvw-checkpoint-private.h"
 #include "tvw-engine-private.h"
 #include "tvw-bind-private.h"
+#include "tvw-image-private.h"
+#include "tvw-video-reader-private.h"
 
 /**
  * TvwModel:
@@ -1572,6 +1574,48 @@ tvw_model_classify_finish (TvwModel      *self,
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tvw_model_classify_async, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * tvw_model_classify_file:
+ * @self: a model
+ * @file: an image file, or a video file for a video model
+ * @top_k: how many classes to return
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Classifies an image file as [method@Model.classify] does.  A video
+ * model (r3d_18, s3d, mvit…) takes a video file instead, read with
+ * GStreamer: clips of consecutive frames sampled as torchvision's
+ * video reference scripts sample them (the entry's `frame_rate`,
+ * `clip_len` and `clips_per_video`, from its documentation; 15 frames
+ * per second, 5 clips of 16 frames otherwise), each through the
+ * weights' preprocessing and the model, their softmax probabilities
+ * averaged.
+ *
+ * Returns: (transfer full): a list model of [class@Prediction], most likely
+ *   first, or %NULL with @error naming the file
+ */
+GListModel *
+tvw_model_classify_file (TvwModel      *self,
+                         GFile         *file,
+                         guint          top_k,
+                         GCancellable  *cancellable,
+                         GError       **error)
+{
+  g_autoptr(GdkPixbuf) image = NULL;
+
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (G_IS_FILE (file), NULL);
+  g_return_val_if_fail (self->net != NULL, NULL);
+
+  if (tvw_net_get_input (self->net, 0, NULL)->rank == 5)
+    return tvw_video_classify (self, file, top_k, cancellable, error);
+
+  image = tvw_image_load (file, cancellable, error);
+  if (image == NULL)
+    return NULL;
+  return tvw_model_classify (self, image, top_k, cancellable, error);
 }
 
 /**

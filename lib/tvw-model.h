@@ -108,6 +108,12 @@ GListModel  *tvw_model_classify_finish           (TvwModel            *self,
                                                   GAsyncResult        *result,
                                                   GError             **error);
 TVW_AVAILABLE_IN_ALL
+GListModel  *tvw_model_classify_file             (TvwModel            *self,
+                                                  GFile               *file,
+                                                  guint                top_k,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+TVW_AVAILABLE_IN_ALL
 GListModel  *tvw_model_predictions_from_output   (TvwModel            *self,
                                                   TvwTensor           *output,
                                                   guint                top_k,
