@@ -31,8 +31,10 @@ HEADS = {"bbox_reg": 0.1}
 # (name, kwargs, scale, forms, sizes)
 MODELS = [
     ("retinanet_resnet50_fpn", SMALL, HEADS, ["zip", "safetensors"], [(120, 170), (301, 203)]),
+    # a checkpoint without num_batches_tracked, as FrozenBatchNorm2d models save
     ("retinanet_resnet50_fpn", dict(SMALL, score_thresh=0.3, detections_per_img=50,
-                                    num_classes=11), HEADS, ["wrapped"], [(2, 97, 131)]),
+                                    num_classes=11), HEADS, ["wrapped", "frozen_bn"],
+     [(2, 97, 131)]),
     ("retinanet_resnet50_fpn_v2", SMALL, HEADS, ["zip", "fp16"], [(160, 160), (90, 250)]),
     ("fcos_resnet50_fpn", SMALL, HEADS, ["zip", "legacy"], [(120, 170), (333, 222)]),
     ("fcos_resnet50_fpn", dict(SMALL, score_thresh=0.05, topk_candidates=50, nms_thresh=0.4),

@@ -56,6 +56,16 @@ def randomise(model, seed, scale=None):
     return model
 
 
+def write_form(sd, form, path):
+    """tvwconf.write_form, plus "frozen_bn": the state_dict of a model
+    whose backbone has FrozenBatchNorm2d (trained weights), which has no
+    num_batches_tracked."""
+    if form == "frozen_bn":
+        torch.save({k: v for k, v in sd.items() if not k.endswith("num_batches_tracked")}, path)
+        return sd
+    return tvwconf.write_form(sd, form, path)
+
+
 def option_args(kwargs):
     """Builder keyword arguments as `tvw forward --option k=v`."""
     args = []
@@ -274,7 +284,7 @@ def run_models(models, seed, rng_seed, degenerate=(), sizes_in_turn=()):
                        for s in sizes]
             for form in forms:
                 ckpt = os.path.join(work, f"{name}.{form}")
-                used = tvwconf.write_form(sd, form, ckpt)
+                used = write_form(sd, form, ckpt)
                 if used is not sd:
                     model.load_state_dict(used)
                 for images in batches:
