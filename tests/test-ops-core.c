@@ -613,6 +613,7 @@ test_table_covered (void)
     "test-ops-resize-like", "test-ops-flow", "test-ops-quant", "test-ops-classic",
     "test-ops-qat",
     "test-ops-mvit",
+    "test-ops-boxes",
   };
   g_autoptr(GString) paths = g_string_new (NULL);
 

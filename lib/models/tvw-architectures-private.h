@@ -102,5 +102,7 @@ extern const TvwArchitecture tvw_squeezenet_architectures[];
 extern const TvwArchitecture tvw_densenet_architectures[];
 /* MViT V1 and V2 (issue 19) */
 extern const TvwArchitecture tvw_mvit_architectures[];
+/* RetinaNet (v1, v2), FCOS (issue 18) */
+extern const TvwArchitecture tvw_retinanet_architectures[];
 
 G_END_DECLS

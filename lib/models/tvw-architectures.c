@@ -33,6 +33,8 @@ static const TvwArchitecture *families[] = {
   tvw_densenet_architectures,
   /* issue 19 */
   tvw_mvit_architectures,
+  /* issue 18 */
+  tvw_retinanet_architectures,
 };
 
 const TvwArchitecture *

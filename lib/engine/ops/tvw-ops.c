@@ -87,5 +87,12 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_mvit_pos_encoding,
   &tvw_op_mvit_pool,
   &tvw_op_mvit_rel_pos,
+  /* tvw-op-boxes.c (tests/test-ops-boxes.c) */
+  &tvw_op_pad_to_multiple,
+  &tvw_op_anchor_generator,
+  &tvw_op_box_decode,
+  &tvw_op_rescale_boxes,
+  &tvw_op_remove_small_boxes,
+  &tvw_op_score_topk,
   NULL
 };
