@@ -757,4 +757,52 @@ TvwVal tvw_net_qcat          (TvwNet            *net,
                               const TvwVal      *inputs,
                               const char        *name);
 
+/* ---- tvw-op-ssd.c: SSD's L2 norm, default boxes, per-class selection ---- */
+extern const TvwOpClass tvw_op_ssd_l2_norm;
+extern const TvwOpClass tvw_op_ssd_default_boxes;
+extern const TvwOpClass tvw_op_ssd_select;
+
+#define TVW_SSD_MAX_LEVELS 8
+#define TVW_SSD_MAX_RATIOS 4
+
+/* DefaultBoxGenerator's configuration. */
+typedef struct
+{
+  int      n_levels;
+  int      n_ratios[TVW_SSD_MAX_LEVELS];
+  double   ratios[TVW_SSD_MAX_LEVELS][TVW_SSD_MAX_RATIOS];
+  double   scales[TVW_SSD_MAX_LEVELS + 1];
+  double   steps[TVW_SSD_MAX_LEVELS];        /* ≤ 0: the map's own size */
+  gboolean clip;
+} TvwSsdDefaultBoxesParams;
+
+typedef struct
+{
+  double score_thresh;
+  gint64 topk_candidates;
+} TvwSsdSelectParams;
+
+/* scale_weight.view (1, -1, 1, 1) · F.normalize (x) on N×C×H×W, the
+ * weight “@name.scale_weight” [C]. */
+TvwVal tvw_net_ssd_l2_norm   (TvwNet        *net,
+                              TvwVal         x,
+                              const char    *name);
+/* DefaultBoxGenerator (image_list, feature_maps) for the @image batch (only
+ * its H×W is read) and params->n_levels feature maps (only their h×w):
+ * → [A, 4] boxes (x1, y1, x2, y2) in the image's pixels. */
+TvwVal tvw_net_ssd_default_boxes (TvwNet                         *net,
+                              TvwVal                          image,
+                              const TvwVal                   *features,
+                              const TvwSsdDefaultBoxesParams *params);
+/* SSD.postprocess_detections before NMS, for scores [1, A, C] (softmax)
+ * and decoded boxes [A, 4]: per class 1 … C−1 the scores > @score_thresh,
+ * the best @topk_candidates of them by decreasing score → outputs[0] boxes
+ * [K, 4], outputs[1] scores [K], outputs[2] labels [K] (i64); a host op. */
+void   tvw_net_ssd_select    (TvwNet        *net,
+                              TvwVal         scores,
+                              TvwVal         boxes,
+                              double         score_thresh,
+                              gint64         topk_candidates,
+                              TvwVal        *outputs);
+
 G_END_DECLS

@@ -79,5 +79,9 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_patch_merge,
   /* tvw-op-affine.c (tests/test-ops-classic.c) */
   &tvw_op_channel_affine,
+  /* tvw-op-ssd.c (tests/test-ops-ssd.c) */
+  &tvw_op_ssd_l2_norm,
+  &tvw_op_ssd_default_boxes,
+  &tvw_op_ssd_select,
   NULL
 };
