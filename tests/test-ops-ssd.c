@@ -1,6 +1,5 @@
 /* test-ops-ssd.c — SSD's own ops (issue 18): the L2 norm of conv4_3, the
- * default boxes, the per-class selection before NMS, each against its
- * definition computed here
+ * default boxes, each against its definition computed here
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -245,121 +244,6 @@ test_default_boxes_errors (void)
   g_assert_nonnull (strstr (error->message, "1 feature maps for 2 levels"));
 }
 
-/* ---- ssd_select -------------------------------------------------------- */
-
-typedef struct
-{
-  const float *scores;
-  gint64       stride;
-} ColumnOrder;
-
-static int
-by_score_desc (gconstpointer a,
-               gconstpointer b,
-               gpointer      data)
-{
-  const ColumnOrder *o = data;
-  const int i = *(const int *) a, j = *(const int *) b;
-  const float si = o->scores[i * o->stride], sj = o->scores[j * o->stride];
-
-  if (si != sj)
-    return si > sj ? -1 : 1;
-  return i - j;
-}
-
-static void
-test_select_random (void)
-{
-  for (guint seed = 0; seed < 2 * N_SEEDS; seed++)
-    {
-      g_autoptr(GRand) rng = g_rand_new_with_seed (2000 + seed);
-      const gint64 a = g_rand_int_range (rng, 1, 300), c = g_rand_int_range (rng, 1, 12);
-      const TvwSsdSelectParams p = {
-        seed == 3 ? 2.0 : g_rand_double_range (rng, 0, 0.2), g_rand_int_range (rng, 0, 40)
-      };
-      g_autofree float *scores = g_new (float, a * c);
-      g_autofree float *boxes = g_new (float, a * 4);
-      g_autofree int *order = g_new (int, a);
-      GArray *want_boxes = g_array_new (FALSE, FALSE, sizeof (double));
-      GArray *want_scores = g_array_new (FALSE, FALSE, sizeof (double));
-      GArray *want_labels = g_array_new (FALSE, FALSE, sizeof (double));
-      TvwArray in[2], out[3];
-      gint64 k, shape[2];
-
-      /* Softmax-like rows: distinct scores in [0, 0.3) with many below the
-       * threshold. */
-      for (gint64 i = 0; i < a * c; i++)
-        scores[i] = (float) g_rand_double_range (rng, 0, 0.3);
-      for (gint64 i = 0; i < a * 4; i++)
-        boxes[i] = (float) g_rand_double_range (rng, 0, 300);
-
-      for (gint64 label = 1; label < c; label++)
-        {
-          ColumnOrder co = { scores + label, c };
-          int n = 0;
-
-          for (int i = 0; i < a; i++)
-            if (scores[i * c + label] > (float) p.score_thresh)
-              order[n++] = i;
-          g_qsort_with_data (order, n, sizeof (int), by_score_desc, &co);
-          for (int i = 0; i < MIN (n, p.topk_candidates); i++)
-            {
-              double l = (double) label, s = scores[order[i] * c + label];
-
-              for (int j = 0; j < 4; j++)
-                {
-                  double v = boxes[4 * order[i] + j];
-
-                  g_array_append_val (want_boxes, v);
-                }
-              g_array_append_val (want_scores, s);
-              g_array_append_val (want_labels, l);
-            }
-        }
-
-      tvw_array_init (&in[0], TVW_ELEM_F32, 3, (gint64[]) { 1, a, c });
-      tvw_array_init (&in[1], TVW_ELEM_F32, 2, (gint64[]) { a, 4 });
-      in[0].data = scores;
-      in[1].data = boxes;
-      test_run_op (&tvw_op_ssd_select, &p, 2, in, 0, NULL, 3, out, 0);
-
-      /* A selection and copies: exact. */
-      k = want_scores->len;
-      shape[0] = k;
-      shape[1] = 4;
-      test_assert_close ("ssd_select boxes", &out[0], 2, shape, (double *) want_boxes->data, 0, 0);
-      test_assert_close ("ssd_select scores", &out[1], 1, &k, (double *) want_scores->data, 0, 0);
-      test_assert_close ("ssd_select labels", &out[2], 1, &k, (double *) want_labels->data, 0, 0);
-      g_assert_cmpint (out[2].elem, ==, TVW_ELEM_I64);
-      if (seed == 3 || c == 1)
-        g_assert_cmpint (k, ==, 0);
-
-      for (int i = 0; i < 3; i++)
-        g_free (out[i].data);
-      g_array_unref (want_boxes);
-      g_array_unref (want_scores);
-      g_array_unref (want_labels);
-    }
-}
-
-static void
-test_select_errors (void)
-{
-  const TvwSsdSelectParams p = { 0.01, 10 };
-  float data[2 * 5 * 3] = { 0 };
-  TvwArray in[2];
-
-  tvw_array_init (&in[0], TVW_ELEM_F32, 3, (gint64[]) { 2, 5, 3 });
-  tvw_array_init (&in[1], TVW_ELEM_F32, 2, (gint64[]) { 5, 4 });
-  in[0].data = in[1].data = data;
-  assert_refused (&tvw_op_ssd_select, &p, 2, in, 0, NULL, 3, "one image at a time, got a batch of 2");
-
-  tvw_array_init (&in[0], TVW_ELEM_F32, 3, (gint64[]) { 1, 5, 3 });
-  tvw_array_init (&in[1], TVW_ELEM_F32, 2, (gint64[]) { 4, 4 });
-  in[0].data = in[1].data = data;
-  assert_refused (&tvw_op_ssd_select, &p, 2, in, 0, NULL, 3, "scores [1, 5, 3] and boxes [4, 4]");
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -371,8 +255,6 @@ main (int   argc,
   g_test_add_func ("/tvw/ops/ssd_default_boxes/ssd300-and-other-sizes", test_default_boxes_ssd300);
   g_test_add_func ("/tvw/ops/ssd_default_boxes/ssdlite-no-steps-unclipped", test_default_boxes_ssdlite);
   g_test_add_func ("/tvw/ops/ssd_default_boxes/bad-inputs", test_default_boxes_errors);
-  g_test_add_func ("/tvw/ops/ssd_select/per-class-topk", test_select_random);
-  g_test_add_func ("/tvw/ops/ssd_select/bad-shapes", test_select_errors);
 
   return g_test_run ();
 }

@@ -891,10 +891,9 @@ void   tvw_net_score_topk    (TvwNet        *net,
                               TvwVal        *rows,
                               TvwVal        *labels);
 
-/* ---- tvw-op-ssd.c: SSD's L2 norm, default boxes, per-class selection ---- */
+/* ---- tvw-op-ssd.c: SSD's L2 norm of conv4_3, its default boxes --------- */
 extern const TvwOpClass tvw_op_ssd_l2_norm;
 extern const TvwOpClass tvw_op_ssd_default_boxes;
-extern const TvwOpClass tvw_op_ssd_select;
 
 #define TVW_SSD_MAX_LEVELS 8
 #define TVW_SSD_MAX_RATIOS 4
@@ -910,12 +909,6 @@ typedef struct
   gboolean clip;
 } TvwSsdDefaultBoxesParams;
 
-typedef struct
-{
-  double score_thresh;
-  gint64 topk_candidates;
-} TvwSsdSelectParams;
-
 /* scale_weight.view (1, -1, 1, 1) · F.normalize (x) on N×C×H×W, the
  * weight “@name.scale_weight” [C]. */
 TvwVal tvw_net_ssd_l2_norm   (TvwNet        *net,
@@ -928,15 +921,5 @@ TvwVal tvw_net_ssd_default_boxes (TvwNet                         *net,
                               TvwVal                          image,
                               const TvwVal                   *features,
                               const TvwSsdDefaultBoxesParams *params);
-/* SSD.postprocess_detections before NMS, for scores [1, A, C] (softmax)
- * and decoded boxes [A, 4]: per class 1 … C−1 the scores > @score_thresh,
- * the best @topk_candidates of them by decreasing score → outputs[0] boxes
- * [K, 4], outputs[1] scores [K], outputs[2] labels [K] (i64); a host op. */
-void   tvw_net_ssd_select    (TvwNet        *net,
-                              TvwVal         scores,
-                              TvwVal         boxes,
-                              double         score_thresh,
-                              gint64         topk_candidates,
-                              TvwVal        *outputs);
 
 G_END_DECLS

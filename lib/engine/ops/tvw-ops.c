@@ -89,6 +89,5 @@ const TvwOpClass *const tvw_op_table[] = {
   /* tvw-op-ssd.c (tests/test-ops-ssd.c) */
   &tvw_op_ssd_l2_norm,
   &tvw_op_ssd_default_boxes,
-  &tvw_op_ssd_select,
   NULL
 };
