@@ -17,8 +17,6 @@
 
 #include "config.h"
 
-#include <math.h>
-
 #include "tvw-architectures-private.h"
 #include "tvw-backbones-private.h"
 #include "tvw-blocks-private.h"
