@@ -309,98 +309,109 @@ box_decode_infer (TvwOpCall  *call,
   return TRUE;
 }
 
+void
+tvw_box_decode_deltas (const float  code[4],
+                       const float  box[4],
+                       const float  weights[4],
+                       float        out[4])
+{
+  const float clip = logf (1000.f / 16.f);
+  const float widths = box[2] - box[0], heights = box[3] - box[1];
+  const float ctr_x = box[0] + 0.5f * widths, ctr_y = box[1] + 0.5f * heights;
+  const float dx = code[0] / weights[0], dy = code[1] / weights[1];
+  const float dw = MIN (code[2] / weights[2], clip), dh = MIN (code[3] / weights[3], clip);
+  const float pred_ctr_x = dx * widths + ctr_x, pred_ctr_y = dy * heights + ctr_y;
+  const float pred_w = expf (dw) * widths, pred_h = expf (dh) * heights;
+  const float half_w = 0.5f * pred_w, half_h = 0.5f * pred_h;
+
+  out[0] = pred_ctr_x - half_w;
+  out[1] = pred_ctr_y - half_h;
+  out[2] = pred_ctr_x + half_w;
+  out[3] = pred_ctr_y + half_h;
+}
+
+void
+tvw_box_decode_linear (const float  code[4],
+                       const float  box[4],
+                       gboolean     normalize_by_size,
+                       float        out[4])
+{
+  const float ctr_x = 0.5f * (box[0] + box[2]), ctr_y = 0.5f * (box[1] + box[3]);
+  const float bw = normalize_by_size ? box[2] - box[0] : 1.f;
+  const float bh = normalize_by_size ? box[3] - box[1] : 1.f;
+
+  out[0] = ctr_x - code[0] * bw;
+  out[1] = ctr_y - code[1] * bh;
+  out[2] = ctr_x + code[2] * bw;
+  out[3] = ctr_y + code[3] * bh;
+}
+
+void
+tvw_box_clip (float box[4],
+              float height,
+              float width)
+{
+  /* clamp (min=0, max=size); NaN stays NaN as in torch */
+  for (int j = 0; j < 4; j++)
+    {
+      const float hi = j % 2 == 0 ? width : height;
+
+      if (box[j] < 0.f)
+        box[j] = 0.f;
+      else if (box[j] > hi)
+        box[j] = hi;
+    }
+}
+
+gboolean
+tvw_box_is_small (const float box[4],
+                  float       min_size)
+{
+  return !(box[2] - box[0] >= min_size && box[3] - box[1] >= min_size);
+}
+
 static void
 box_decode_run (TvwOpCall *call)
 {
   const TvwBoxDecodeParams *p = call->params;
   const TvwArray *codes = &call->in[0], *boxes = &call->in[1];
   const gint64 k = codes->shape[0], groups = codes->shape[1] / 4;
-  const float clip = logf (1000.f / 16.f);
-  const float wx = (float) p->weights[0], wy = (float) p->weights[1];
-  const float ww = (float) p->weights[2], wh = (float) p->weights[3];
-  float max_x = 0.f, max_y = 0.f;
+  const float weights[4] = {
+    (float) p->weights[0], (float) p->weights[1], (float) p->weights[2], (float) p->weights[3]
+  };
+  float height = 0.f, width = 0.f;
   float *dst = call->out[0].data;
 
   if (p->clip)
     {
       const TvwArray *image = &call->in[call->n_in - 1];
 
-      max_y = (float) image_h (image);
-      max_x = (float) image_w (image);
+      height = (float) image_h (image);
+      width = (float) image_w (image);
     }
 
   for (gint64 i = 0; i < k; i++)
     {
-      float x1 = 0.f, y1 = 0.f, x2 = 0.f, y2 = 0.f;
+      float box[4] = { 0.f, 0.f, 0.f, 0.f };
 
       if (p->coder != TVW_BOX_CODER_NONE)
-        {
-          x1 = elem_f32 (boxes, i, 0);
-          y1 = elem_f32 (boxes, i, 1);
-          x2 = elem_f32 (boxes, i, 2);
-          y2 = elem_f32 (boxes, i, 3);
-        }
+        for (int j = 0; j < 4; j++)
+          box[j] = elem_f32 (boxes, i, j);
 
       for (gint64 g = 0; g < groups; g++, dst += 4)
         {
-          const float c0 = elem_f32 (codes, i, 4 * g), c1 = elem_f32 (codes, i, 4 * g + 1);
-          const float c2 = elem_f32 (codes, i, 4 * g + 2), c3 = elem_f32 (codes, i, 4 * g + 3);
+          float code[4];
 
+          for (int j = 0; j < 4; j++)
+            code[j] = elem_f32 (codes, i, 4 * g + j);
           if (p->coder == TVW_BOX_CODER_DELTAS)
-            {
-              const float widths = x2 - x1, heights = y2 - y1;
-              const float ctr_x = x1 + 0.5f * widths, ctr_y = y1 + 0.5f * heights;
-              const float dx = c0 / wx, dy = c1 / wy;
-              const float dw = MIN (c2 / ww, clip), dh = MIN (c3 / wh, clip);
-              const float pred_ctr_x = dx * widths + ctr_x, pred_ctr_y = dy * heights + ctr_y;
-              const float pred_w = expf (dw) * widths, pred_h = expf (dh) * heights;
-              const float half_w = 0.5f * pred_w, half_h = 0.5f * pred_h;
-
-              dst[0] = pred_ctr_x - half_w;
-              dst[1] = pred_ctr_y - half_h;
-              dst[2] = pred_ctr_x + half_w;
-              dst[3] = pred_ctr_y + half_h;
-            }
+            tvw_box_decode_deltas (code, box, weights, dst);
           else if (p->coder == TVW_BOX_CODER_LINEAR)
-            {
-              const float ctr_x = 0.5f * (x1 + x2), ctr_y = 0.5f * (y1 + y2);
-              float r0 = c0, r1 = c1, r2 = c2, r3 = c3;
-
-              if (p->normalize_by_size)
-                {
-                  const float bw = x2 - x1, bh = y2 - y1;
-
-                  r0 *= bw;
-                  r1 *= bh;
-                  r2 *= bw;
-                  r3 *= bh;
-                }
-              dst[0] = ctr_x - r0;
-              dst[1] = ctr_y - r1;
-              dst[2] = ctr_x + r2;
-              dst[3] = ctr_y + r3;
-            }
+            tvw_box_decode_linear (code, box, p->normalize_by_size, dst);
           else
-            {
-              dst[0] = c0;
-              dst[1] = c1;
-              dst[2] = c2;
-              dst[3] = c3;
-            }
-
+            memcpy (dst, code, sizeof code);
           if (p->clip)
-            {
-              /* clamp (min=0, max=size); NaN stays NaN as in torch */
-              for (int j = 0; j < 4; j++)
-                {
-                  const float hi = j % 2 == 0 ? max_x : max_y;
-
-                  if (dst[j] < 0.f)
-                    dst[j] = 0.f;
-                  else if (dst[j] > hi)
-                    dst[j] = hi;
-                }
-            }
+            tvw_box_clip (dst, height, width);
         }
     }
 }
@@ -499,10 +510,11 @@ remove_small_boxes_run (TvwOpCall *call)
 
   for (gint64 i = 0; i < b->shape[0]; i++)
     {
-      const float ws = elem_f32 (b, i, 2) - elem_f32 (b, i, 0);
-      const float hs = elem_f32 (b, i, 3) - elem_f32 (b, i, 1);
+      float box[4];
 
-      if (ws >= min_size && hs >= min_size)
+      for (int j = 0; j < 4; j++)
+        box[j] = elem_f32 (b, i, j);
+      if (!tvw_box_is_small (box, min_size))
         keep[kept++] = i;
     }
   call->out[0].shape[0] = kept;
