@@ -4,8 +4,9 @@
 # rather than all clipped to the image), the same keyword arguments on both
 # sides (min_size/max_size lowered for speed, one size larger than max_size
 # so that the transform scales down), several seeds, sizes (non-square, odd)
-# and checkpoint forms, a batch of two (image 0 compared), and the
-# degenerate inputs (1×1, all black, far larger than max_size).  Detections
+# and checkpoint forms, a batch of two (image 0 compared), the degenerate
+# inputs (1×1, all black, far larger than max_size), and one model run on
+# several sizes in turn (its graph planned again for each).  Detections
 # are matched as tvwdet.py explains (why exact order cannot be required:
 # near-tied scores swap, NMS and the threshold are discontinuous).
 #
@@ -30,8 +31,10 @@ HEADS = {"bbox_reg": 0.1}
 # (name, kwargs, scale, forms, sizes)
 MODELS = [
     ("retinanet_resnet50_fpn", SMALL, HEADS, ["zip", "safetensors"], [(120, 170), (301, 203)]),
+    # a checkpoint without num_batches_tracked, as FrozenBatchNorm2d models save
     ("retinanet_resnet50_fpn", dict(SMALL, score_thresh=0.3, detections_per_img=50,
-                                    num_classes=11), HEADS, ["wrapped"], [(2, 97, 131)]),
+                                    num_classes=11), HEADS, ["wrapped", "frozen_bn"],
+     [(2, 97, 131)]),
     ("retinanet_resnet50_fpn_v2", SMALL, HEADS, ["zip", "fp16"], [(160, 160), (90, 250)]),
     ("fcos_resnet50_fpn", SMALL, HEADS, ["zip", "legacy"], [(120, 170), (333, 222)]),
     ("fcos_resnet50_fpn", dict(SMALL, score_thresh=0.05, topk_candidates=50, nms_thresh=0.4),
@@ -42,4 +45,6 @@ MODELS = [
 
 if __name__ == "__main__":
     tvwdet.run_models(MODELS, seed=180, rng_seed=18,
-                      degenerate={"retinanet_resnet50_fpn", "fcos_resnet50_fpn"})
+                      degenerate={"retinanet_resnet50_fpn", "fcos_resnet50_fpn"},
+                      sizes_in_turn=[("fcos_resnet50_fpn", SMALL, HEADS,
+                                      [(120, 170), (333, 222), (64, 64), (120, 170)])])
