@@ -243,9 +243,9 @@ build (TvwNet                *net,
   if (num_classes < 1 || select.k < 0 || detections < 0)
     {
       g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                   "%s: num_classes %d (at least 1), topk_candidates %" G_GINT64_FORMAT
+                   "num_classes %d (at least 1), topk_candidates %" G_GINT64_FORMAT
                    " and detections_per_img %" G_GINT64_FORMAT " (at least 0)",
-                   arch->name, num_classes, select.k, detections);
+                   num_classes, select.k, detections);
       return FALSE;
     }
 
