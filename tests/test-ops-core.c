@@ -614,6 +614,7 @@ test_table_covered (void)
     "test-ops-qat",
     "test-ops-mvit",
     "test-ops-boxes",
+    "test-ops-ssd",
   };
   g_autoptr(GString) paths = g_string_new (NULL);
 

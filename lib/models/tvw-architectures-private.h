@@ -75,6 +75,12 @@ double    tvw_build_config_get_double   (const TvwBuildConfig *config,
                                          const char           *key,
                                          double                fallback);
 
+/* Refuses a “weights_backbone” option other than None: libtvw loads whole
+ * checkpoints only. */
+gboolean  tvw_build_config_check_no_backbone_weights (const TvwBuildConfig  *config,
+                                                      const TvwArchitecture *arch,
+                                                      GError               **error);
+
 const TvwArchitecture *tvw_architecture_lookup          (const char *name);
 gboolean               tvw_architecture_is_implemented  (const char *name);
 /* Sorted names, NULL-terminated, owned by the library. */
@@ -104,5 +110,6 @@ extern const TvwArchitecture tvw_densenet_architectures[];
 extern const TvwArchitecture tvw_mvit_architectures[];
 /* RetinaNet (v1, v2), FCOS (issue 18) */
 extern const TvwArchitecture tvw_retinanet_architectures[];
+extern const TvwArchitecture tvw_ssd_architectures[];
 
 G_END_DECLS
