@@ -37,6 +37,23 @@ gboolean tvw_cli_parse         (const char          *command,
                                 char              ***argv,
                                 int                 *status);
 
+/* --option KEY=VALUE…: torchvision's builder keyword arguments. */
+GVariant *tvw_cli_parse_options (char        **options,
+                                 GError      **error);
+/* A model of architecture @name with a weights entry, a checkpoint file
+ * (strict unless @relaxed) or random parameters. */
+TvwModel *tvw_cli_open_model    (const char   *name,
+                                 const char   *checkpoint,
+                                 const char   *weights,
+                                 int           num_classes,
+                                 GVariant     *options,
+                                 gboolean      relaxed,
+                                 GError      **error);
+/* OUT.png for one image; OUT-1.png, OUT-2.png … for several. */
+char     *tvw_cli_output_path   (const char   *output,
+                                 guint         index,
+                                 guint         n_images);
+
 int tvw_cmd_forward    (int argc, char **argv);
 int tvw_cmd_bench      (int argc, char **argv);
 int tvw_cmd_classify   (int argc, char **argv);
@@ -54,5 +71,7 @@ int tvw_cmd_download   (int argc, char **argv);
 int tvw_cmd_cache      (int argc, char **argv);
 /* segmentation (issue 17) */
 int tvw_cmd_segment    (int argc, char **argv);
+/* detection (issue 18) */
+int tvw_cmd_detect     (int argc, char **argv);
 
 G_END_DECLS

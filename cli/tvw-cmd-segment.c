@@ -65,22 +65,6 @@ best_offline_segmentation_weights (void)
   return best;
 }
 
-/* OUT.png for one image; OUT-1.png, OUT-2.png … for several. */
-static char *
-output_path (const char *output,
-             guint       index,
-             guint       n_images)
-{
-  const char *dot = strrchr (output, '.');
-  const char *slash = strrchr (output, G_DIR_SEPARATOR);
-
-  if (n_images == 1)
-    return g_strdup (output);
-  if (dot == NULL || (slash != NULL && dot < slash))
-    return g_strdup_printf ("%s-%u", output, index + 1);
-  return g_strdup_printf ("%.*s-%u%s", (int) (dot - output), output, index + 1, dot);
-}
-
 static JsonNode *
 classes_to_json (TvwSegmentation *seg)
 {
@@ -227,7 +211,7 @@ tvw_cmd_segment (int    argc,
         {
           rendered = mask ? tvw_segmentation_render_mask (seg, &local_error)
                           : tvw_segmentation_render_overlay (seg, image, opacity, &local_error);
-          path = output_path (output, i, n_images);
+          path = tvw_cli_output_path (output, i, n_images);
           if (rendered == NULL || !gdk_pixbuf_save (rendered, path, "png", &local_error, NULL))
             g_clear_object (&seg);
         }

@@ -19,6 +19,7 @@ G_BEGIN_DECLS
 #include "tvw-transform.h"
 #include "tvw-prediction.h"
 #include "tvw-segmentation.h"
+#include "tvw-detection.h"
 #include "tvw-model.h"
 #include "tvw-weights.h"
 #include "tvw-weights-enum.h"
