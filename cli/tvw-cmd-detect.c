@@ -133,7 +133,7 @@ tvw_cmd_detect (int    argc,
   guint n_images;
   int failures = 0;
 
-  if (!tvw_cli_parse ("detect", _("IMAGE…"),
+  if (!tvw_cli_parse ("detect", NULL,
                       _("Finds the objects in images with an object detection, instance\n"
                         "segmentation or keypoint model and prints them, most confident first;\n"
                         "with --output draws their boxes, labels, masks and skeletons over the\n"
