@@ -26,6 +26,18 @@ int      tvw_cli_fail          (const char   *command,
                                 const GError *error);
 /* Prints the JSON value @builder built, indented, and a newline. */
 void     tvw_cli_print_json    (JsonBuilder  *builder);
+/* Begins the JSON object of image @file in @out; with @error (the image
+ * failed) also prints “tvw COMMAND: message” on stderr and records it as
+ * the object's "error". */
+void     tvw_cli_json_begin_image (JsonBuilder  *out,
+                                   const char   *command,
+                                   const char   *file,
+                                   const GError *error);
+/* Adds an image's "width" and "height", and "output" with @path. */
+void     tvw_cli_json_add_size    (JsonBuilder  *out,
+                                   guint         width,
+                                   guint         height,
+                                   const char   *path);
 /* Parses @argc/@argv with @entries; handles --help and errors the same way
  * for every command.  Returns FALSE with *status set when the command
  * should exit. */

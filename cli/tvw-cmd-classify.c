@@ -206,17 +206,9 @@ tvw_cmd_classify (int    argc,
       if (logits != NULL)
         top = tvw_model_predictions_from_output (model, logits, (guint) top_k, &local_error);
 
-      json_builder_begin_object (out);
-      json_builder_set_member_name (out, "file");
-      json_builder_add_string_value (out, images[i]);
-
+      tvw_cli_json_begin_image (out, "classify", images[i], top == NULL ? local_error : NULL);
       if (top == NULL)
-        {
-          failures++;
-          g_printerr ("tvw classify: %s\n", local_error->message);
-          json_builder_set_member_name (out, "error");
-          json_builder_add_string_value (out, local_error->message);
-        }
+        failures++;
       else
         {
           json_builder_set_member_name (out, "top");

@@ -205,30 +205,15 @@ tvw_cmd_detect (int    argc,
             g_clear_object (&det);
         }
 
-      json_builder_begin_object (out);
-      json_builder_set_member_name (out, "file");
-      json_builder_add_string_value (out, images[i]);
-
+      tvw_cli_json_begin_image (out, "detect", images[i], det == NULL ? local_error : NULL);
       if (det == NULL)
-        {
-          failures++;
-          g_printerr ("tvw detect: %s\n", local_error->message);
-          json_builder_set_member_name (out, "error");
-          json_builder_add_string_value (out, local_error->message);
-        }
+        failures++;
       else
         {
-          json_builder_set_member_name (out, "width");
-          json_builder_add_int_value (out, tvw_detection_get_width (det));
-          json_builder_set_member_name (out, "height");
-          json_builder_add_int_value (out, tvw_detection_get_height (det));
+          tvw_cli_json_add_size (out, tvw_detection_get_width (det),
+                                 tvw_detection_get_height (det), path);
           json_builder_set_member_name (out, "found");
           json_builder_add_int_value (out, tvw_detection_get_n_objects (det));
-          if (path != NULL)
-            {
-              json_builder_set_member_name (out, "output");
-              json_builder_add_string_value (out, path);
-            }
           json_builder_set_member_name (out, "objects");
           json_builder_add_value (out, objects_to_json (det, threshold));
           if (!json)

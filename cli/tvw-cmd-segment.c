@@ -216,28 +216,13 @@ tvw_cmd_segment (int    argc,
             g_clear_object (&seg);
         }
 
-      json_builder_begin_object (out);
-      json_builder_set_member_name (out, "file");
-      json_builder_add_string_value (out, images[i]);
-
+      tvw_cli_json_begin_image (out, "segment", images[i], seg == NULL ? local_error : NULL);
       if (seg == NULL)
-        {
-          failures++;
-          g_printerr ("tvw segment: %s\n", local_error->message);
-          json_builder_set_member_name (out, "error");
-          json_builder_add_string_value (out, local_error->message);
-        }
+        failures++;
       else
         {
-          json_builder_set_member_name (out, "width");
-          json_builder_add_int_value (out, tvw_segmentation_get_width (seg));
-          json_builder_set_member_name (out, "height");
-          json_builder_add_int_value (out, tvw_segmentation_get_height (seg));
-          if (path != NULL)
-            {
-              json_builder_set_member_name (out, "output");
-              json_builder_add_string_value (out, path);
-            }
+          tvw_cli_json_add_size (out, tvw_segmentation_get_width (seg),
+                                 tvw_segmentation_get_height (seg), path);
           json_builder_set_member_name (out, "classes");
           json_builder_add_value (out, classes_to_json (seg));
           if (!json)

@@ -137,6 +137,40 @@ tvw_cli_output_path (const char *output,
   return g_strdup_printf ("%.*s-%u%s", (int) (dot - output), output, index + 1, dot);
 }
 
+void
+tvw_cli_json_begin_image (JsonBuilder  *out,
+                          const char   *command,
+                          const char   *file,
+                          const GError *error)
+{
+  json_builder_begin_object (out);
+  json_builder_set_member_name (out, "file");
+  json_builder_add_string_value (out, file);
+  if (error != NULL)
+    {
+      g_printerr ("tvw %s: %s\n", command, error->message);
+      json_builder_set_member_name (out, "error");
+      json_builder_add_string_value (out, error->message);
+    }
+}
+
+void
+tvw_cli_json_add_size (JsonBuilder *out,
+                       guint        width,
+                       guint        height,
+                       const char  *path)
+{
+  json_builder_set_member_name (out, "width");
+  json_builder_add_int_value (out, width);
+  json_builder_set_member_name (out, "height");
+  json_builder_add_int_value (out, height);
+  if (path != NULL)
+    {
+      json_builder_set_member_name (out, "output");
+      json_builder_add_string_value (out, path);
+    }
+}
+
 int
 tvw_cli_fail (const char   *command,
               const GError *error)

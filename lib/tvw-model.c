@@ -1423,6 +1423,29 @@ tvw_model_predictions_from_output (TvwModel   *self,
   return G_LIST_MODEL (g_steal_pointer (&store));
 }
 
+/* @image as a batch of one, preprocessed with the weights' own transforms
+ * (@preset's without weights). */
+static TvwTensor *
+image_batch (TvwModel   *self,
+             GdkPixbuf  *image,
+             TvwPreset   preset,
+             GError    **error)
+{
+  g_autoptr(TvwTransform) preprocess = NULL;
+  g_autoptr(TvwTensor) img = NULL;
+
+  if (self->weights != NULL)
+    preprocess = tvw_weights_transforms (self->weights);
+  else
+    preprocess = tvw_transform_new (preset);
+
+  img = tvw_transform_apply_pixbuf (preprocess, image, error);
+  if (img == NULL)
+    return NULL;
+
+  return tvw_tensor_unsqueeze (img, 0);
+}
+
 /**
  * tvw_model_classify:
  * @self: a model
@@ -1445,24 +1468,15 @@ tvw_model_classify (TvwModel      *self,
                     GCancellable  *cancellable,
                     GError       **error)
 {
-  g_autoptr(TvwTransform) preprocess = NULL;
-  g_autoptr(TvwTensor) img = NULL;
   g_autoptr(TvwTensor) batch = NULL;
   g_autoptr(TvwTensor) output = NULL;
 
   g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
   g_return_val_if_fail (GDK_IS_PIXBUF (image), NULL);
 
-  if (self->weights != NULL)
-    preprocess = tvw_weights_transforms (self->weights);
-  else
-    preprocess = tvw_transform_new (TVW_PRESET_IMAGE_CLASSIFICATION);
-
-  img = tvw_transform_apply_pixbuf (preprocess, image, error);
-  if (img == NULL)
+  batch = image_batch (self, image, TVW_PRESET_IMAGE_CLASSIFICATION, error);
+  if (batch == NULL)
     return NULL;
-
-  batch = tvw_tensor_unsqueeze (img, 0);
   output = tvw_model_forward (self, batch, cancellable, error);
   if (output == NULL)
     return NULL;
@@ -1577,8 +1591,6 @@ tvw_model_segment (TvwModel      *self,
                    GCancellable  *cancellable,
                    GError       **error)
 {
-  g_autoptr(TvwTransform) preprocess = NULL;
-  g_autoptr(TvwTensor) img = NULL;
   g_autoptr(TvwTensor) batch = NULL;
   g_autoptr(TvwTensor) output = NULL;
   const char * const *categories = NULL;
@@ -1587,18 +1599,11 @@ tvw_model_segment (TvwModel      *self,
   g_return_val_if_fail (GDK_IS_PIXBUF (image), NULL);
 
   if (self->weights != NULL)
-    {
-      preprocess = tvw_weights_transforms (self->weights);
-      categories = tvw_weights_get_categories (self->weights);
-    }
-  else
-    preprocess = tvw_transform_new (TVW_PRESET_SEMANTIC_SEGMENTATION);
+    categories = tvw_weights_get_categories (self->weights);
 
-  img = tvw_transform_apply_pixbuf (preprocess, image, error);
-  if (img == NULL)
+  batch = image_batch (self, image, TVW_PRESET_SEMANTIC_SEGMENTATION, error);
+  if (batch == NULL)
     return NULL;
-
-  batch = tvw_tensor_unsqueeze (img, 0);
   output = tvw_model_forward (self, batch, cancellable, error);
   if (output == NULL)
     return NULL;
@@ -1615,20 +1620,59 @@ tvw_model_segment (TvwModel      *self,
                                            categories, error);
 }
 
-static void
-segment_thread (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
-{
-  GError *error = NULL;
-  TvwSegmentation *segmentation;
+/* A task on one image whose result is an object: segment, detect. */
+typedef gpointer (*ImageTaskFunc) (TvwModel      *self,
+                                   GdkPixbuf     *image,
+                                   GCancellable  *cancellable,
+                                   GError       **error);
 
-  segmentation = tvw_model_segment (source_object, task_data, cancellable, &error);
-  if (segmentation == NULL)
+typedef struct
+{
+  GdkPixbuf     *image;
+  ImageTaskFunc  func;
+} ImageTask;
+
+static void
+image_task_free (ImageTask *data)
+{
+  g_object_unref (data->image);
+  g_free (data);
+}
+
+static void
+image_task_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  const ImageTask *data = task_data;
+  GError *error = NULL;
+  gpointer result;
+
+  result = data->func (source_object, data->image, cancellable, &error);
+  if (result == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, segmentation, g_object_unref);
+    g_task_return_pointer (task, result, g_object_unref);
+}
+
+static void
+run_image_task (TvwModel            *self,
+                GdkPixbuf           *image,
+                ImageTaskFunc        func,
+                gpointer             source_tag,
+                GCancellable        *cancellable,
+                GAsyncReadyCallback  callback,
+                gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  ImageTask *data = g_new (ImageTask, 1);
+
+  g_task_set_source_tag (task, source_tag);
+  data->image = g_object_ref (image);
+  data->func = func;
+  g_task_set_task_data (task, data, (GDestroyNotify) image_task_free);
+  g_task_run_in_thread (task, image_task_thread);
 }
 
 /**
@@ -1648,15 +1692,11 @@ tvw_model_segment_async (TvwModel            *self,
                          GAsyncReadyCallback  callback,
                          gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-
   g_return_if_fail (TVW_IS_MODEL (self));
   g_return_if_fail (GDK_IS_PIXBUF (image));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tvw_model_segment_async);
-  g_task_set_task_data (task, g_object_ref (image), g_object_unref);
-  g_task_run_in_thread (task, segment_thread);
+  run_image_task (self, image, (ImageTaskFunc) tvw_model_segment, tvw_model_segment_async,
+                  cancellable, callback, user_data);
 }
 
 /**
@@ -1714,8 +1754,6 @@ tvw_model_detect (TvwModel      *self,
                   GCancellable  *cancellable,
                   GError       **error)
 {
-  g_autoptr(TvwTransform) preprocess = NULL;
-  g_autoptr(TvwTensor) img = NULL;
   g_autoptr(TvwTensor) batch = NULL;
   g_autoptr(GListModel) outputs = NULL;
   g_autoptr(TvwTensor) boxes = NULL, labels = NULL, scores = NULL;
@@ -1741,20 +1779,15 @@ tvw_model_detect (TvwModel      *self,
 
   if (self->weights != NULL)
     {
-      preprocess = tvw_weights_transforms (self->weights);
       categories = tvw_weights_get_categories (self->weights);
       keypoint_names = tvw_weights_lookup_meta (self->weights, "keypoint_names");
       if (keypoint_names != NULL && g_variant_is_of_type (keypoint_names, G_VARIANT_TYPE_STRING_ARRAY))
         names_of_keypoints = g_variant_get_strv (keypoint_names, NULL);
     }
-  else
-    preprocess = tvw_transform_new (TVW_PRESET_OBJECT_DETECTION);
 
-  img = tvw_transform_apply_pixbuf (preprocess, image, error);
-  if (img == NULL)
+  batch = image_batch (self, image, TVW_PRESET_OBJECT_DETECTION, error);
+  if (batch == NULL)
     return NULL;
-
-  batch = tvw_tensor_unsqueeze (img, 0);
   outputs = tvw_model_forward_outputs (self, batch, cancellable, error);
   if (outputs == NULL)
     return NULL;
@@ -1771,22 +1804,6 @@ tvw_model_detect (TvwModel      *self,
                                          boxes, labels, scores, masks, keypoints,
                                          keypoints_scores, categories, names_of_keypoints,
                                          error);
-}
-
-static void
-detect_thread (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
-{
-  GError *error = NULL;
-  TvwDetection *detection;
-
-  detection = tvw_model_detect (source_object, task_data, cancellable, &error);
-  if (detection == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, detection, g_object_unref);
 }
 
 /**
@@ -1807,15 +1824,11 @@ tvw_model_detect_async (TvwModel            *self,
                         GAsyncReadyCallback  callback,
                         gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-
   g_return_if_fail (TVW_IS_MODEL (self));
   g_return_if_fail (GDK_IS_PIXBUF (image));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tvw_model_detect_async);
-  g_task_set_task_data (task, g_object_ref (image), g_object_unref);
-  g_task_run_in_thread (task, detect_thread);
+  run_image_task (self, image, (ImageTaskFunc) tvw_model_detect, tvw_model_detect_async,
+                  cancellable, callback, user_data);
 }
 
 /**
