@@ -79,5 +79,12 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_patch_merge,
   /* tvw-op-affine.c (tests/test-ops-classic.c) */
   &tvw_op_channel_affine,
+  /* tvw-op-boxes.c (tests/test-ops-boxes.c) */
+  &tvw_op_pad_to_multiple,
+  &tvw_op_anchor_generator,
+  &tvw_op_box_decode,
+  &tvw_op_rescale_boxes,
+  &tvw_op_remove_small_boxes,
+  &tvw_op_score_topk,
   NULL
 };
