@@ -113,7 +113,7 @@ tvw_cmd_detect (int    argc,
   double threshold = 0.5;
   gboolean json = FALSE;
   const GOptionEntry entries[] = {
-    { "weights", 'w', 0, G_OPTION_ARG_STRING, &weights_name, N_("A detection weights entry, e.g. FasterRCNN_ResNet50_FPN_Weights.COCO_V1"), N_("FULL_NAME") },
+    { "weights", 'w', 0, G_OPTION_ARG_STRING, &weights_name, N_("A detection weights entry (default: the best one available offline)"), N_("FULL_NAME") },
     { "checkpoint", 'c', 0, G_OPTION_ARG_FILENAME, &checkpoint, N_("A .pth or .safetensors state_dict of the --arch model, instead of --weights"), N_("FILE") },
     { "arch", 'm', 0, G_OPTION_ARG_STRING, &arch, N_("The architecture of --checkpoint, e.g. fasterrcnn_resnet50_fpn"), N_("NAME") },
     { "num-classes", 0, 0, G_OPTION_ARG_INT, &num_classes, N_("Number of classes of --checkpoint (default: the architecture’s, 91 for COCO)"), N_("N") },
@@ -137,16 +137,17 @@ tvw_cmd_detect (int    argc,
                       _("Finds the objects in images with an object detection, instance\n"
                         "segmentation or keypoint model and prints them, most confident first;\n"
                         "with --output draws their boxes, labels, masks and skeletons over the\n"
-                        "image.  The model is a weights entry (--weights) or a checkpoint of an\n"
-                        "architecture (--checkpoint and --arch)."),
+                        "image.  The model is a weights entry (--weights; without it the\n"
+                        "entry with the best box mAP available without the network) or a\n"
+                        "checkpoint of an architecture (--checkpoint and --arch)."),
                       entries, &argc, &argv, &status))
     return status;
 
   if (images == NULL || threads < 0 || num_classes < 0 ||
-      (weights_name == NULL) == (checkpoint == NULL) || (checkpoint != NULL) != (arch != NULL))
+      (weights_name != NULL && checkpoint != NULL) || (checkpoint != NULL) != (arch != NULL))
     {
-      g_printerr ("%s\n", _("tvw detect: give at least one image, and --weights or else "
-                            "--checkpoint with --arch"));
+      g_printerr ("%s\n", _("tvw detect: give at least one image, and at most one of --weights "
+                            "and --checkpoint (with --arch)"));
       return 2;
     }
   n_images = g_strv_length (images);
@@ -156,14 +157,25 @@ tvw_cmd_detect (int    argc,
     return tvw_cli_fail ("detect", error);
 
   if (weights_name != NULL)
+    weights = tvw_get_weight (weights_name, &error);
+  else if (checkpoint == NULL)
     {
-      weights = tvw_get_weight (weights_name, &error);
+      weights = tvw_cli_best_offline_weights_by ("box_map");
       if (weights == NULL)
-        return tvw_cli_fail ("detect", error);
-      arch = g_strdup (tvw_weights_get_builder (weights));
+        {
+          g_printerr ("%s\n", _("tvw detect: no detection weights are available offline; "
+                                "use --weights (and the network), tvw download or --checkpoint"));
+          return EXIT_FAILURE;
+        }
     }
+  if (weights_name != NULL && weights == NULL)
+    return tvw_cli_fail ("detect", error);
+  if (weights != NULL)
+    arch = g_strdup (tvw_weights_get_builder (weights));
 
-  model = tvw_cli_open_model (arch, checkpoint, weights_name, num_classes, options, FALSE, &error);
+  model = tvw_cli_open_model (arch, checkpoint,
+                              weights != NULL ? tvw_weights_get_full_name (weights) : NULL,
+                              num_classes, options, FALSE, &error);
   if (model == NULL)
     return tvw_cli_fail ("detect", error);
   tvw_model_set_n_threads (model, (guint) threads);

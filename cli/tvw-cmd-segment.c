@@ -11,60 +11,6 @@
 
 #include "tvw-cli.h"
 
-/* The first dataset's mIoU of an entry, or -1 without one. */
-static double
-miou_of (TvwWeights *weights)
-{
-  g_autoptr(GVariant) metrics = tvw_weights_lookup_meta (weights, "_metrics");
-  g_autoptr(GVariant) first = NULL;
-  GVariantIter iter;
-  const char *dataset;
-  double miou = -1;
-
-  if (metrics == NULL || !g_variant_is_of_type (metrics, G_VARIANT_TYPE_VARDICT))
-    return -1;
-
-  g_variant_iter_init (&iter, metrics);
-  if (g_variant_iter_next (&iter, "{&sv}", &dataset, &first) &&
-      g_variant_is_of_type (first, G_VARIANT_TYPE_VARDICT) &&
-      !g_variant_lookup (first, "miou", "d", &miou))
-    miou = -1;
-
-  return miou;
-}
-
-/* Among the segmentation entries usable now (an implemented architecture,
- * the checkpoint on this machine), the one with the best mIoU. */
-static TvwWeights *
-best_offline_segmentation_weights (void)
-{
-  GListModel *enums = tvw_get_weights_enums ();
-  TvwWeights *best = NULL;
-  double best_miou = -2;
-
-  for (guint i = 0; i < g_list_model_get_n_items (enums); i++)
-    {
-      g_autoptr(TvwWeightsEnum) e = g_list_model_get_item (enums, i);
-
-      if (!tvw_is_model_supported (tvw_weights_enum_get_builder (e)))
-        continue;
-
-      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (e)); j++)
-        {
-          g_autoptr(TvwWeights) w = g_list_model_get_item (G_LIST_MODEL (e), j);
-          double miou = miou_of (w);
-
-          if (miou >= 0 && miou > best_miou && tvw_weights_is_cached (w))
-            {
-              best = w;
-              best_miou = miou;
-            }
-        }
-    }
-
-  return best;
-}
-
 static JsonNode *
 classes_to_json (TvwSegmentation *seg)
 {
@@ -171,7 +117,7 @@ tvw_cmd_segment (int    argc,
     }
   else
     {
-      weights = best_offline_segmentation_weights ();
+      weights = tvw_cli_best_offline_weights_by ("miou");
       if (weights == NULL)
         {
           g_printerr ("%s\n", _("tvw segment: no segmentation weights are available offline; "

@@ -171,6 +171,59 @@ tvw_cli_json_add_size (JsonBuilder *out,
     }
 }
 
+/* The first dataset's @metric of an entry, or -1 without one. */
+static double
+metric_of (TvwWeights *weights,
+           const char *metric)
+{
+  g_autoptr(GVariant) metrics = tvw_weights_lookup_meta (weights, "_metrics");
+  g_autoptr(GVariant) first = NULL;
+  GVariantIter iter;
+  const char *dataset;
+  double value = -1;
+
+  if (metrics == NULL || !g_variant_is_of_type (metrics, G_VARIANT_TYPE_VARDICT))
+    return -1;
+
+  g_variant_iter_init (&iter, metrics);
+  if (g_variant_iter_next (&iter, "{&sv}", &dataset, &first) &&
+      g_variant_is_of_type (first, G_VARIANT_TYPE_VARDICT) &&
+      !g_variant_lookup (first, metric, "d", &value))
+    value = -1;
+
+  return value;
+}
+
+TvwWeights *
+tvw_cli_best_offline_weights_by (const char *metric)
+{
+  GListModel *enums = tvw_get_weights_enums ();
+  TvwWeights *best = NULL;
+  double best_value = -2;
+
+  for (guint i = 0; i < g_list_model_get_n_items (enums); i++)
+    {
+      g_autoptr(TvwWeightsEnum) e = g_list_model_get_item (enums, i);
+
+      if (!tvw_is_model_supported (tvw_weights_enum_get_builder (e)))
+        continue;
+
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (e)); j++)
+        {
+          g_autoptr(TvwWeights) w = g_list_model_get_item (G_LIST_MODEL (e), j);
+          double value = metric_of (w, metric);
+
+          if (value >= 0 && value > best_value && tvw_weights_is_cached (w))
+            {
+              best = w;
+              best_value = value;
+            }
+        }
+    }
+
+  return best;
+}
+
 int
 tvw_cli_fail (const char   *command,
               const GError *error)

@@ -47,8 +47,8 @@ CANDIDATES = [
 ]
 
 
-def run(*args):
-    return subprocess.run([cli, *args], capture_output=True, text=True, timeout=600)
+def run(*args, env=None):
+    return subprocess.run([cli, *args], capture_output=True, text=True, timeout=600, env=env)
 
 
 def palette(k):
@@ -102,8 +102,11 @@ def options_args(kwargs):
 
 
 def usage_and_errors(tap, classifier_ckpt, image):
-    r = run("detect", image)
-    tap.ok(r.returncode == 2 and "--weights" in r.stderr, "detect without a model: usage error", r.stderr)
+    empty = dict(os.environ, TVW_CACHE_DIR=os.path.join(work, "empty-cache"),
+                 TORCH_HOME=os.path.join(work, "empty-torch"), XDG_CACHE_HOME=os.path.join(work, "empty-xdg"))
+    r = run("detect", image, env=empty)
+    tap.ok(r.returncode == 1 and "no detection weights are available offline" in r.stderr,
+           "detect without a model and no entry offline: says so", r.stderr)
     r = run("detect", "--weights", "X.Y", "--checkpoint", classifier_ckpt, "--arch", "resnet18", image)
     tap.ok(r.returncode == 2, "detect with --weights and --checkpoint: usage error", r.stderr)
     r = run("detect", "--checkpoint", classifier_ckpt, image)
@@ -196,7 +199,7 @@ def end_to_end(tap, name, kwargs, seed):
 def main():
     listed = run("list").stdout.split()
     models = [(n, k) for n, k in CANDIDATES if n in listed]
-    tap = tvwconf.Tap(7 + 4 * len(models))
+    tap = tvwconf.Tap(7 + 5 * len(models))
 
     classifier = M.mobilenet_v3_small(weights=None)
     ckpt = os.path.join(work, "mobilenet_v3_small-random.pth")
