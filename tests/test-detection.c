@@ -652,6 +652,105 @@ test_classifier_refused (void)
   g_assert_error (later, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT);
 }
 
+static void
+detection_ready_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  TvwDetection **out = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *out = tvw_model_detect_finish (TVW_MODEL (object), result, &error);
+  g_assert_no_error (error);
+}
+
+/* A detector with random parameters (FCOS, when its builder is there):
+ * detect finds in an image exactly the objects forward_outputs returns for
+ * it as a [0, 1] batch of one, at the image's size, synchronously and in a
+ * thread; with a score threshold nothing passes, an empty detection. */
+static void
+test_model_detect (void)
+{
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+  g_auto(GVariantDict) strict = G_VARIANT_DICT_INIT (NULL);
+  g_autoptr(TvwModel) model = NULL;
+  g_autoptr(TvwModel) none_pass = NULL;
+  g_autoptr(GdkPixbuf) image = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 45, 37);
+  g_autoptr(TvwTensor) pixels = NULL;
+  g_autoptr(TvwTensor) scaled = NULL;
+  g_autoptr(TvwTensor) batch = NULL;
+  g_autoptr(GListModel) outputs = NULL;
+  g_autoptr(TvwTensor) scores = NULL;
+  g_autoptr(TvwTensor) labels = NULL;
+  g_autoptr(TvwDetection) det = NULL;
+  g_autoptr(TvwDetection) later = NULL;
+  g_autoptr(TvwDetection) empty = NULL;
+  g_autoptr(GError) error = NULL;
+  guint8 *p = gdk_pixbuf_get_pixels (image);
+  float *f;
+
+  if (!tvw_is_model_supported ("fcos_resnet50_fpn"))
+    {
+      g_test_skip ("no FCOS builder");
+      return;
+    }
+
+  for (int i = 0; i < 37 * gdk_pixbuf_get_rowstride (image); i++)
+    p[i] = (guint8) (i * 37 % 251);
+
+  g_variant_dict_insert (&dict, "min_size", "x", (gint64) 64);
+  g_variant_dict_insert (&dict, "max_size", "x", (gint64) 96);
+  g_variant_dict_insert (&dict, "score_thresh", "d", 0.0);
+  model = g_initable_new (TVW_TYPE_MODEL, NULL, &error, "architecture", "fcos_resnet50_fpn",
+                          "options", g_variant_dict_end (&dict), "n-threads", 2, NULL);
+  g_assert_no_error (error);
+
+  det = tvw_model_detect (model, image, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tvw_detection_get_width (det), ==, 45);
+  g_assert_cmpuint (tvw_detection_get_height (det), ==, 37);
+  g_assert_cmpuint (tvw_detection_get_n_objects (det), >, 0);
+  g_assert_cmpuint (tvw_detection_get_n_objects (det), <=, 100);
+
+  /* The same image as torchvision's ObjectDetection preset makes it. */
+  pixels = tvw_tensor_new_from_pixbuf (image);
+  scaled = tvw_tensor_to_float (pixels);
+  f = tvw_tensor_get_data (scaled);
+  for (gsize i = 0; i < tvw_tensor_get_n_elements (scaled); i++)
+    f[i] /= 255.f;
+  batch = tvw_tensor_unsqueeze (scaled, 0);
+  outputs = tvw_model_forward_outputs (model, batch, NULL, &error);
+  g_assert_no_error (error);
+  scores = g_list_model_get_item (outputs, 2);
+  labels = g_list_model_get_item (outputs, 1);
+  g_assert_cmpint (tvw_tensor_get_dtype (labels), ==, TVW_DTYPE_INT64);
+  g_assert_cmpuint (tvw_tensor_get_n_elements (scores), ==, tvw_detection_get_n_objects (det));
+  for (guint i = 0; i < tvw_detection_get_n_objects (det); i++)
+    {
+      g_assert_cmpfloat_with_epsilon (tvw_detection_get_score (det, i),
+                                      tvw_tensor_get_item (scores, i), 1e-5);
+      g_assert_cmpuint (tvw_detection_get_label (det, i), ==, tvw_tensor_get_item (labels, i));
+      g_assert_cmpstr (tvw_detection_get_category (det, i), !=, NULL);
+    }
+
+  tvw_model_detect_async (model, image, NULL, detection_ready_cb, &later);
+  while (later == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (tvw_detection_get_n_objects (later), ==, tvw_detection_get_n_objects (det));
+  for (guint i = 0; i < tvw_detection_get_n_objects (det); i++)
+    g_assert_cmpfloat (tvw_detection_get_score (later, i), ==, tvw_detection_get_score (det, i));
+
+  g_variant_dict_insert (&strict, "min_size", "x", (gint64) 64);
+  g_variant_dict_insert (&strict, "max_size", "x", (gint64) 96);
+  g_variant_dict_insert (&strict, "score_thresh", "d", 1.0);
+  none_pass = g_initable_new (TVW_TYPE_MODEL, NULL, &error, "architecture", "fcos_resnet50_fpn",
+                              "options", g_variant_dict_end (&strict), "n-threads", 2, NULL);
+  g_assert_no_error (error);
+  empty = tvw_model_detect (none_pass, image, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tvw_detection_get_n_objects (empty), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -672,6 +771,7 @@ main (int   argc,
   g_test_add_func ("/tvw/detection/render-wrong-image", test_render_wrong_image);
   g_test_add_func ("/tvw/detection/int64-tensor", test_int64_tensor);
   g_test_add_func ("/tvw/detection/classifier-refused", test_classifier_refused);
+  g_test_add_func ("/tvw/detection/model-detect", test_model_detect);
 
   return g_test_run ();
 }
