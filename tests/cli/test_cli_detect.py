@@ -196,10 +196,37 @@ def end_to_end(tap, name, kwargs, seed):
                f"{r.stderr} {drawn[row, max(col - 1, 0):col + 2] if drawn is not None else None}")
 
 
+def nothing_found_and_tiny(tap, name, kwargs, seed):
+    """A score threshold of 1: an empty .npz (0×4 boxes, int64 labels) and
+    no objects; a 1×1 image: objects or a clear error, never a crash."""
+    ckpt = os.path.join(work, f"{name}-{seed}.pth")
+    path = os.path.join(work, f"{name}-{seed}.png")
+    strict = {k: (1.0 if k.endswith("score_thresh") else v) for k, v in kwargs.items()}
+    npy = os.path.join(work, f"{name}-{seed}.npy")
+    npz = os.path.join(work, f"{name}-{seed}-none.npz")
+    r = run("forward", "--threads", "2", "--model", name, "--checkpoint", ckpt, *options_args(strict),
+            "--input", npy, "--output", npz)
+    arrays = np.load(npz) if r.returncode == 0 else None
+    tap.ok(arrays is not None and arrays["boxes"].shape == (0, 4) and arrays["labels"].shape == (0,) and
+           arrays["labels"].dtype == np.int64, f"{name}: nothing above a threshold of 1, an empty .npz",
+           r.stderr)
+    r = run("detect", "--threads", "2", "--checkpoint", ckpt, "--arch", name, *options_args(strict),
+            "--json", path)
+    found = json.loads(r.stdout)["images"][0].get("found") if r.returncode == 0 else None
+    tap.ok(found == 0, f"{name}: detect finds nothing", r.stderr)
+
+    tiny = os.path.join(work, "one-pixel.png")
+    Image.new("RGB", (1, 1), (200, 10, 10)).save(tiny)
+    r = run("detect", "--threads", "2", "--checkpoint", ckpt, "--arch", name, *options_args(kwargs),
+            "--json", tiny)
+    tap.ok(r.returncode in (0, 1) and r.stdout.startswith("{"), f"{name}: a 1×1 image, no crash",
+           f"{r.returncode} {r.stderr}")
+
+
 def main():
     listed = run("list").stdout.split()
     models = [(n, k) for n, k in CANDIDATES if n in listed]
-    tap = tvwconf.Tap(7 + 5 * len(models))
+    tap = tvwconf.Tap(7 + 5 * len(models) + (3 if models else 0))
 
     classifier = M.mobilenet_v3_small(weights=None)
     ckpt = os.path.join(work, "mobilenet_v3_small-random.pth")
@@ -210,6 +237,8 @@ def main():
 
     for seed, (name, kwargs) in enumerate(models, 181):
         end_to_end(tap, name, kwargs, seed)
+    if models:
+        nothing_found_and_tiny(tap, models[0][0], models[0][1], 181)
     if not models:
         print("# no detection builder in `tvw list` yet: end-to-end checks skipped")
 
