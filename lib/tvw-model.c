@@ -1174,7 +1174,9 @@ tvw_model_get_output_names (TvwModel *self)
  *
  * Runs the model and returns all its outputs, like the dictionary
  * torchvision's segmentation models return: one tensor per name of
- * [method@Model.get_output_names], in that order.
+ * [method@Model.get_output_names], in that order.  A detection model
+ * returns image 0's `boxes`, `labels` (int64), `scores` and its other
+ * keys; [method@Model.detect] wraps them.
  *
  * Returns: (transfer full): a list model of [class@Tensor], or %NULL on
  *   error
