@@ -128,11 +128,11 @@ draw_keypoints (TvwDetection *self,
 }
 
 static void
-draw_label (TvwDetection         *self,
-            guint                 index,
-            cairo_t              *cr,
-            PangoLayout          *layout,
-            double                line_width)
+draw_label (TvwDetection *self,
+            guint         index,
+            cairo_t      *cr,
+            PangoLayout  *layout,
+            double        line_width)
 {
   guint32 color = tvw_detection_get_color (self, index);
   g_autofree char *text = NULL;
@@ -145,8 +145,10 @@ draw_label (TvwDetection         *self,
   pango_layout_set_text (layout, text, -1);
   pango_layout_get_pixel_size (layout, &tw, &th);
 
-  /* Above the box's top left corner, or inside it at the image's top. */
-  x1 -= line_width / 2;
+  /* Above the box's top left corner, or inside it at the image's top;
+   * moved left as far as the image's right edge needs. */
+  x1 = MIN (x1 - line_width / 2, tvw_detection_get_width (self) - (tw + 2 * line_width));
+  x1 = MAX (x1, 0);
   top = y1 - line_width / 2 - th;
   if (top < 0)
     top = y1 + line_width / 2;

@@ -244,6 +244,41 @@ test_render_label (void)
   g_assert_cmpuint (n_white, >, 5);
 }
 
+/* A box at the image's right edge keeps its whole label in the image:
+ * the tab is moved left to end at the last column. */
+static void
+test_render_label_at_the_right_edge (void)
+{
+  const float box_data[] = { 100, 40, 119, 80 };
+  const gint64 label_data[] = { 1 };
+  const float score_data[] = { 0.9f };
+  g_autoptr(TvwTensor) boxes = floats (box_data, (gint64[]) { 1, 4 }, 2);
+  g_autoptr(TvwTensor) labels = int64s (label_data, 1);
+  g_autoptr(TvwTensor) scores = floats (score_data, (gint64[]) { 1 }, 1);
+  g_autoptr(TvwDetection) det = NULL;
+  g_autoptr(GdkPixbuf) image = grey_image (120, 90);
+  g_autoptr(GdkPixbuf) out = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_tab = 0;
+
+  det = tvw_detection_new_from_tensors (120, 90, boxes, labels, scores, NULL, NULL, NULL,
+                                        NULL, NULL, &error);
+  g_assert_no_error (error);
+  out = tvw_detection_render (det, image, 0.5, &error);
+  g_assert_no_error (error);
+
+  /* “class 1 0.90” is wider than the 20 pixels right of x = 100. */
+  for (int y = 28; y < 39; y++)
+    {
+      const guint8 *p = pixel (out, 119, y);
+
+      n_tab += p[0] != 0x60 || p[1] != 0x60;
+    }
+  g_assert_cmpuint (n_tab, >=, 8);
+  for (int y = 28; y < 39; y++)
+    g_assert_cmpint (pixel (out, 70, y)[0], !=, 0x60);
+}
+
 static void
 test_masks (void)
 {
@@ -762,6 +797,8 @@ main (int   argc,
   g_test_add_func ("/tvw/detection/filter", test_filter);
   g_test_add_func ("/tvw/detection/render-boxes-at-their-edges", test_render_boxes);
   g_test_add_func ("/tvw/detection/render-label-above-the-box", test_render_label);
+  g_test_add_func ("/tvw/detection/render-label-inside-at-the-right-edge",
+                   test_render_label_at_the_right_edge);
   g_test_add_func ("/tvw/detection/masks-above-one-half", test_masks);
   g_test_add_func ("/tvw/detection/render-mask-tint", test_render_mask_tint);
   g_test_add_func ("/tvw/detection/keypoints", test_keypoints);
