@@ -612,6 +612,7 @@ test_table_covered (void)
     "test-ops-core", "test-ops-shape", "test-ops-nn", "test-ops-attention",
     "test-ops-resize-like", "test-ops-flow", "test-ops-quant", "test-ops-classic",
     "test-ops-boxes",
+    "test-ops-ssd",
   };
   g_autoptr(GString) paths = g_string_new (NULL);
 

@@ -102,5 +102,6 @@ extern const TvwArchitecture tvw_squeezenet_architectures[];
 extern const TvwArchitecture tvw_densenet_architectures[];
 /* RetinaNet (v1, v2), FCOS (issue 18) */
 extern const TvwArchitecture tvw_retinanet_architectures[];
+extern const TvwArchitecture tvw_ssd_architectures[];
 
 G_END_DECLS

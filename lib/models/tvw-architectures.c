@@ -33,6 +33,7 @@ static const TvwArchitecture *families[] = {
   tvw_densenet_architectures,
   /* issue 18 */
   tvw_retinanet_architectures,
+  tvw_ssd_architectures,
 };
 
 const TvwArchitecture *

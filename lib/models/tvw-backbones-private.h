@@ -59,4 +59,17 @@ TvwVal  tvw_mobilenet_v3_large_features_full (TvwNet    *net,
                                          double          eps,
                                          TvwVal          features[TVW_MOBILENET_V3_LARGE_N_FEATURES]);
 
+/* SSDLiteFeatureExtractorMobileNet.features of mobilenet_v3_large
+ * (reduced_tail=@reduced_tail, BatchNorm @eps) on @x: “@base.0” holds
+ * features 0 … 12 and block 13's expansion (“@base.0.13”), “@base.1” the
+ * rest of block 13 (“@base.1.0.1” …: torchvision keeps the indices) and
+ * features 14 … 16 (“@base.1.1” … “@base.1.3”).  @out receives the two
+ * maps: N×672×H/16×W/16 and N×480 (960 without the reduced tail)×H/32×W/32. */
+void    tvw_mobilenet_v3_large_ssdlite_features (TvwNet     *net,
+                                                 TvwVal      x,
+                                                 const char *base,
+                                                 gboolean    reduced_tail,
+                                                 double      eps,
+                                                 TvwVal      out[2]);
+
 G_END_DECLS

@@ -130,19 +130,25 @@ typedef struct
   int      dilation;
 } InvertedResidualConfig;
 
-/* InvertedResidual (V3): N×in×H×W → N×out×H/stride×W/stride */
+/* InvertedResidual (V3) with its expansion named @expand and its later
+ * modules “@rest.i” (i counting on from the expansion's 0): torchvision
+ * names them “@prefix.block.0”, “@prefix.block.i”, and SSDlite's feature
+ * extractor cuts one block after its expansion, naming the halves apart.
+ * @expanded (nullable) receives the expansion's output.
+ * N×in×H×W → N×out×H/stride×W/stride */
 static TvwVal
-inverted_residual_v3 (TvwNet                       *net,
-                      TvwVal                        x,
-                      const char                   *prefix,
-                      const InvertedResidualConfig *cnf,
-                      double                        eps)
+inverted_residual_v3_named (TvwNet                       *net,
+                            TvwVal                        x,
+                            const char                   *expand,
+                            const char                   *rest,
+                            const InvertedResidualConfig *cnf,
+                            double                        eps,
+                            TvwVal                       *expanded)
 {
   TvwActivation act = cnf->use_hs ? TVW_ACT_HARDSWISH : TVW_ACT_RELU;
   int stride = cnf->dilation > 1 ? 1 : cnf->stride;
   int layer = 0;
   TvwVal out = x;
-  g_autofree char *expand = g_strdup_printf ("%s.block.0", prefix);
   g_autofree char *dw = NULL;
   g_autofree char *project = NULL;
 
@@ -152,14 +158,16 @@ inverted_residual_v3 (TvwNet                       *net,
                                       1, 1, 1, 1, act);
       layer++;
     }
+  if (expanded != NULL)
+    *expanded = out;
 
-  dw = g_strdup_printf ("%s.block.%d", prefix, layer++);
+  dw = g_strdup_printf ("%s.%d", rest, layer++);
   out = tvw_blocks_conv_norm_act (net, out, dw, eps, cnf->expanded_channels,
                                   cnf->kernel, stride, cnf->dilation, cnf->expanded_channels, act);
 
   if (cnf->use_se)
     {
-      g_autofree char *se = g_strdup_printf ("%s.block.%d", prefix, layer++);
+      g_autofree char *se = g_strdup_printf ("%s.%d", rest, layer++);
 
       /* SqueezeExcitation with ReLU and a hard-sigmoid gate, in one engine
        * node. */
@@ -168,7 +176,7 @@ inverted_residual_v3 (TvwNet                       *net,
                                         TVW_ACT_RELU, TVW_ACT_HARDSIGMOID);
     }
 
-  project = g_strdup_printf ("%s.block.%d", prefix, layer);
+  project = g_strdup_printf ("%s.%d", rest, layer);
   out = tvw_blocks_conv_norm_act (net, out, project, eps, cnf->out_channels, 1, 1, 1, 1,
                                   TVW_ACT_NONE);
 
@@ -176,6 +184,20 @@ inverted_residual_v3 (TvwNet                       *net,
     out = tvw_net_add (net, out, x);
 
   return out;
+}
+
+/* InvertedResidual (V3) “@prefix”. */
+static TvwVal
+inverted_residual_v3 (TvwNet                       *net,
+                      TvwVal                        x,
+                      const char                   *prefix,
+                      const InvertedResidualConfig *cnf,
+                      double                        eps)
+{
+  g_autofree char *expand = g_strdup_printf ("%s.block.0", prefix);
+  g_autofree char *rest = g_strdup_printf ("%s.block", prefix);
+
+  return inverted_residual_v3_named (net, x, expand, rest, cnf, eps, NULL);
 }
 
 /* features.0 … features.(n_blocks + 1), the modules named “@base.i”; with
@@ -308,6 +330,27 @@ const TvwArchitecture tvw_mobilenet_architectures[] = {
   { NULL }
 };
 
+/* mobilenet_v3_large's blocks as _mobilenet_v3_conf gives them; with
+ * @reduced_tail the last three at half width. */
+static void
+v3_large_setting (gboolean                reduced_tail,
+                  InvertedResidualConfig  setting[G_N_ELEMENTS (v3_large)])
+{
+  const gsize n = G_N_ELEMENTS (v3_large);
+
+  memcpy (setting, v3_large, sizeof v3_large);
+  if (reduced_tail)
+    {
+      setting[n - 3].out_channels /= 2;
+      for (gsize i = n - 2; i < n; i++)
+        {
+          setting[i].input_channels /= 2;
+          setting[i].expanded_channels /= 2;
+          setting[i].out_channels /= 2;
+        }
+    }
+}
+
 TvwVal
 tvw_mobilenet_v3_large_features (TvwNet     *net,
                                  TvwVal      x,
@@ -328,23 +371,51 @@ tvw_mobilenet_v3_large_features_full (TvwNet     *net,
                                       TvwVal      features[TVW_MOBILENET_V3_LARGE_N_FEATURES])
 {
   InvertedResidualConfig setting[G_N_ELEMENTS (v3_large)];
-  const gsize n = G_N_ELEMENTS (v3_large);
 
   G_STATIC_ASSERT (G_N_ELEMENTS (v3_large) + 2 == TVW_MOBILENET_V3_LARGE_N_FEATURES);
 
-  /* _mobilenet_v3_conf (reduced_tail=True): the last three blocks at half
-   * width. */
-  memcpy (setting, v3_large, sizeof setting);
-  if (reduced_tail)
+  v3_large_setting (reduced_tail, setting);
+  return features_v3 (net, x, base, setting, G_N_ELEMENTS (v3_large), dilated, eps, features);
+}
+
+void
+tvw_mobilenet_v3_large_ssdlite_features (TvwNet     *net,
+                                         TvwVal      x,
+                                         const char *base,
+                                         gboolean    reduced_tail,
+                                         double      eps,
+                                         TvwVal      out[2])
+{
+  /* C4, the last strided block: its expansion ends the first map. */
+  const gsize c4 = 12, n_blocks = G_N_ELEMENTS (v3_large);
+  InvertedResidualConfig setting[G_N_ELEMENTS (v3_large)];
+  g_autofree char *stem = g_strdup_printf ("%s.0.0", base);
+  g_autofree char *expand = g_strdup_printf ("%s.0.%" G_GSIZE_FORMAT, base, c4 + 1);
+  g_autofree char *rest = g_strdup_printf ("%s.1.0", base);
+  g_autofree char *head = g_strdup_printf ("%s.1.%" G_GSIZE_FORMAT, base, n_blocks - c4);
+
+  v3_large_setting (reduced_tail, setting);
+
+  /* “@base.0”: the stem, blocks 1 … 12 and block 13's expansion:
+   * N×3×H×W → N×672×H/16×W/16 */
+  x = tvw_blocks_conv_norm_act (net, x, stem, eps, setting[0].input_channels,
+                                3, 2, 1, 1, TVW_ACT_HARDSWISH);
+  for (gsize i = 0; i < c4; i++)
     {
-      setting[n - 3].out_channels /= 2;
-      for (gsize i = n - 2; i < n; i++)
-        {
-          setting[i].input_channels /= 2;
-          setting[i].expanded_channels /= 2;
-          setting[i].out_channels /= 2;
-        }
+      g_autofree char *prefix = g_strdup_printf ("%s.0.%" G_GSIZE_FORMAT, base, i + 1);
+
+      x = inverted_residual_v3 (net, x, prefix, &setting[i], eps);
     }
 
-  return features_v3 (net, x, base, setting, n, dilated, eps, features);
+  /* “@base.1”: the rest of block 13 (its module indices kept), blocks 14
+   * and 15, the 1×1 head: → N×480 (960)×H/32×W/32 */
+  x = inverted_residual_v3_named (net, x, expand, rest, &setting[c4], eps, &out[0]);
+  for (gsize i = c4 + 1; i < n_blocks; i++)
+    {
+      g_autofree char *prefix = g_strdup_printf ("%s.1.%" G_GSIZE_FORMAT, base, i - c4);
+
+      x = inverted_residual_v3 (net, x, prefix, &setting[i], eps);
+    }
+  out[1] = tvw_blocks_conv_norm_act (net, x, head, eps, 6 * setting[n_blocks - 1].out_channels,
+                                     1, 1, 1, 1, TVW_ACT_HARDSWISH);
 }

@@ -909,4 +909,35 @@ void   tvw_net_score_topk    (TvwNet        *net,
                               TvwVal        *rows,
                               TvwVal        *labels);
 
+/* ---- tvw-op-ssd.c: SSD's L2 norm of conv4_3, its default boxes --------- */
+extern const TvwOpClass tvw_op_ssd_l2_norm;
+extern const TvwOpClass tvw_op_ssd_default_boxes;
+
+#define TVW_SSD_MAX_LEVELS 8
+#define TVW_SSD_MAX_RATIOS 4
+
+/* DefaultBoxGenerator's configuration. */
+typedef struct
+{
+  int      n_levels;
+  int      n_ratios[TVW_SSD_MAX_LEVELS];
+  double   ratios[TVW_SSD_MAX_LEVELS][TVW_SSD_MAX_RATIOS];
+  double   scales[TVW_SSD_MAX_LEVELS + 1];
+  double   steps[TVW_SSD_MAX_LEVELS];        /* ≤ 0: the map's own size */
+  gboolean clip;
+} TvwSsdDefaultBoxesParams;
+
+/* scale_weight.view (1, -1, 1, 1) · F.normalize (x) on N×C×H×W, the
+ * weight “@name.scale_weight” [C]. */
+TvwVal tvw_net_ssd_l2_norm   (TvwNet        *net,
+                              TvwVal         x,
+                              const char    *name);
+/* DefaultBoxGenerator (image_list, feature_maps) for the @image batch (only
+ * its H×W is read) and params->n_levels feature maps (only their h×w):
+ * → [A, 4] boxes (x1, y1, x2, y2) in the image's pixels. */
+TvwVal tvw_net_ssd_default_boxes (TvwNet                         *net,
+                              TvwVal                          image,
+                              const TvwVal                   *features,
+                              const TvwSsdDefaultBoxesParams *params);
+
 G_END_DECLS

@@ -86,5 +86,8 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_rescale_boxes,
   &tvw_op_remove_small_boxes,
   &tvw_op_score_topk,
+  /* tvw-op-ssd.c (tests/test-ops-ssd.c) */
+  &tvw_op_ssd_l2_norm,
+  &tvw_op_ssd_default_boxes,
   NULL
 };
