@@ -79,5 +79,10 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_patch_merge,
   /* tvw-op-affine.c (tests/test-ops-classic.c) */
   &tvw_op_channel_affine,
+  /* tvw-op-detection.c, tvw-op-rcnn.c: the two-stage detectors
+   * (tests/test-ops-rcnn.c) */
+  &tvw_op_multi_scale_roi_align,
+  &tvw_op_rpn_proposals,
+  &tvw_op_roi_detections,
   NULL
 };
