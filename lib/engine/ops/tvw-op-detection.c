@@ -218,41 +218,6 @@ const TvwOpClass tvw_op_roi_align = {
 
 /* ---- multi_scale_roi_align --------------------------------------------- */
 
-double
-tvw_detection_size_at (const TvwArray *size,
-                       int             i)
-{
-  const guint8 *p = (const guint8 *) size->data + i * size->stride[0] * (gint64) tvw_elem_size (size->elem);
-
-  switch (size->elem)
-    {
-    case TVW_ELEM_F32: return *(const float *) p;
-    case TVW_ELEM_I64: return (double) *(const gint64 *) p;
-    case TVW_ELEM_I32: return *(const gint32 *) p;
-    default: return 0;
-    }
-}
-
-gboolean
-tvw_detection_check_size (const TvwOpCall  *call,
-                          int               input,
-                          GError          **error)
-{
-  const TvwArray *a = &call->in[input];
-
-  if (a->rank != 1 || a->shape[0] < 2 ||
-      (a->elem != TVW_ELEM_F32 && a->elem != TVW_ELEM_I64 && a->elem != TVW_ELEM_I32))
-    {
-      char s[TVW_SHAPE_CHARS];
-
-      tvw_array_format_shape (a, s);
-      tvw_op_set_error (call, error, "input %d (an image size) is %s %s, expected (height, width)",
-                        input, tvw_elem_name (a->elem), s);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static gboolean
 multi_scale_roi_align_infer (TvwOpCall  *call,
                              GError    **error)
@@ -263,7 +228,7 @@ multi_scale_roi_align_infer (TvwOpCall  *call,
 
   if (!tvw_op_check_rank (call, 0, 2, 2, error) ||
       !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error) ||
-      !tvw_detection_check_size (call, 1, error))
+      !tvw_op_check_rank (call, 1, 2, TVW_MAX_RANK, error))
     return FALSE;
   if (boxes->shape[1] != 4)
     {
@@ -273,7 +238,7 @@ multi_scale_roi_align_infer (TvwOpCall  *call,
       tvw_op_set_error (call, error, "boxes have shape %s, expected [K, 4]", bs);
       return FALSE;
     }
-  if (p->out_h < 1 || p->out_w < 1 || call->n_in < 3)
+  if (p->out_h < 1 || p->out_w < 1 || call->n_in < 3 || call->n_in > 2 + TVW_MSRA_MAX_LEVELS)
     {
       tvw_op_set_invalid (call, error, "output size %d×%d, %d feature maps",
                           p->out_h, p->out_w, call->n_in - 2);
@@ -364,7 +329,8 @@ multi_scale_roi_align_run (TvwOpCall *call)
 {
   const TvwArray *y = &call->out[0];
   const int n_levels = call->n_in - 2;
-  const double image_h = tvw_detection_size_at (&call->in[1], 0);
+  const TvwArray *image = &call->in[1];
+  const double image_h = (double) image->shape[image->rank - 2];
   MsraJob job = { call };
 
   if (tvw_array_numel (y) == 0)
@@ -610,7 +576,7 @@ tvw_net_batched_nms (TvwNet *net,
 TvwVal
 tvw_net_multi_scale_roi_align (TvwNet       *net,
                                TvwVal        boxes,
-                               TvwVal        image_size,
+                               TvwVal        image,
                                int           n_levels,
                                const TvwVal *features,
                                int           out_size,
@@ -636,7 +602,7 @@ tvw_net_multi_scale_roi_align (TvwNet       *net,
 
   g_return_val_if_fail (n_levels >= 1 && n_levels <= TVW_MSRA_MAX_LEVELS, -1);
   in[0] = boxes;
-  in[1] = image_size;
+  in[1] = image;
   memcpy (in + 2, features, n_levels * sizeof (TvwVal));
   return tvw_net_add_node (net, &spec, NULL);
 }

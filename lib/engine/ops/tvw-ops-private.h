@@ -760,15 +760,7 @@ TvwVal tvw_net_qcat          (TvwNet            *net,
 /* ---- tvw-op-detection.c (more) and tvw-op-rcnn.c: the two-stage detectors -- */
 extern const TvwOpClass tvw_op_multi_scale_roi_align;
 extern const TvwOpClass tvw_op_rpn_proposals;
-extern const TvwOpClass tvw_op_roi_detections;
-
-/* Element @i of an image size value ((height, width): f32, i32 or i64,
- * rank 1), and the infer check that input @input is one. */
-double   tvw_detection_size_at    (const TvwArray   *size,
-                                   int               i);
-gboolean tvw_detection_check_size (const TvwOpCall  *call,
-                                   int               input,
-                                   GError          **error);
+extern const TvwOpClass tvw_op_roi_candidates;
 
 /* torchvision.ops.batched_nms on plain arrays (boxes n×4, scores n, idxs
  * n, contiguous): writes the kept indices by decreasing score to @keep
@@ -794,14 +786,15 @@ typedef struct
 } TvwMultiScaleRoiAlignParams;
 
 /* torchvision.ops.MultiScaleRoIAlign for one image: @boxes K×4 in the
- * (resized) image's coordinates, @image_size its (height, width), the
- * @n_levels feature maps 1×C×Hₗ×Wₗ ('0', '1', … in order).  Each box is
- * pooled (roi_align, aligned=False) from the level the LevelMapper gives
- * it (canonical size 224 at level 4, eps 1e-6), the levels' scales
- * inferred at run time from the maps' heights.  → K×C×@out_size×@out_size */
+ * resized image's coordinates, @image that image (only the last two
+ * dimensions of its shape are read: image_sizes), the @n_levels feature
+ * maps 1×C×Hₗ×Wₗ ('0', '1', … in order).  Each box is pooled (roi_align,
+ * aligned=False) from the level the LevelMapper gives it (canonical size
+ * 224 at level 4, eps 1e-6), the levels' scales inferred at run time
+ * from the maps' heights.  → K×C×@out_size×@out_size */
 TvwVal   tvw_net_multi_scale_roi_align (TvwNet       *net,
                                         TvwVal        boxes,
-                                        TvwVal        image_size,
+                                        TvwVal        image,
                                         int           n_levels,
                                         const TvwVal *features,
                                         int           out_size,
@@ -810,40 +803,35 @@ TvwVal   tvw_net_multi_scale_roi_align (TvwNet       *net,
 typedef struct
 {
   int    n_levels;
-  int    pre_nms_top_n, post_nms_top_n;
+  int    post_nms_top_n;
   double nms_thresh, score_thresh, min_size;
 } TvwRpnProposalsParams;
 
-/* RegionProposalNetwork.filter_proposals (after decoding) for one image:
- * @anchors [ΣHₗ·Wₗ·A, 4] (AnchorGenerator's, all levels), @image_size,
- * per level the objectness 1×A×Hₗ×Wₗ and deltas 1×4A×Hₗ×Wₗ of the RPN
- * head.  Per level the top @pre_nms_top_n objectness logits, decoded
- * (weights 1, 1, 1, 1), clipped, boxes under @min_size and scores
- * (sigmoid) under @score_thresh removed, NMS per level at @nms_thresh,
- * the first @post_nms_top_n kept by score → proposals P×4.  A host op. */
+/* The end of RegionProposalNetwork.filter_proposals for one image, given
+ * per level its pre_nms_top_n best objectness logits (by decreasing
+ * value) and their boxes, decoded and clipped: boxes under @min_size and
+ * probabilities (sigmoid) under @score_thresh removed, NMS per level at
+ * @nms_thresh, the first @post_nms_top_n by score → proposals P×4.  A host
+ * op. */
 TvwVal   tvw_net_rpn_proposals    (TvwNet                      *net,
-                                   TvwVal                       anchors,
-                                   TvwVal                       image_size,
-                                   const TvwVal                *objectness,
-                                   const TvwVal                *deltas,
+                                   const TvwVal                *logits,
+                                   const TvwVal                *boxes,
                                    const TvwRpnProposalsParams *params);
 
 typedef struct
 {
-  double weights[4];
-  double score_thresh, nms_thresh, min_size;
-  int    detections_per_img;
-} TvwRoiDetectionsParams;
+  double score_thresh, min_size;
+} TvwRoiCandidatesParams;
 
-/* RoIHeads.postprocess_detections for one image: @class_logits K×C,
- * @box_regression K×4C, @proposals K×4, @image_size → boxes D×4, scores
- * D, labels D (i64), torchvision's order.  A host op. */
-void     tvw_net_roi_detections   (TvwNet                       *net,
-                                   TvwVal                        class_logits,
-                                   TvwVal                        box_regression,
-                                   TvwVal                        proposals,
-                                   TvwVal                        image_size,
-                                   const TvwRoiDetectionsParams *params,
+/* The candidates of RoIHeads.postprocess_detections for one image:
+ * @scores K×C (softmax), @boxes K×4C (decoded, clipped); every (RoI,
+ * class ≥ 1) whose score is over @score_thresh and whose box is at least
+ * @min_size wide and high, RoI-major → boxes M×4, scores M, labels M
+ * (i64).  A host op. */
+void     tvw_net_roi_candidates   (TvwNet                       *net,
+                                   TvwVal                        scores,
+                                   TvwVal                        boxes,
+                                   const TvwRoiCandidatesParams *params,
                                    TvwVal                        outputs[3]);
 
 G_END_DECLS

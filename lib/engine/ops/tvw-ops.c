@@ -83,6 +83,6 @@ const TvwOpClass *const tvw_op_table[] = {
    * (tests/test-ops-rcnn.c) */
   &tvw_op_multi_scale_roi_align,
   &tvw_op_rpn_proposals,
-  &tvw_op_roi_detections,
+  &tvw_op_roi_candidates,
   NULL
 };
