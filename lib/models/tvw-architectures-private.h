@@ -100,5 +100,7 @@ extern const TvwArchitecture tvw_convnext_architectures[];
 extern const TvwArchitecture tvw_alexnet_vgg_architectures[];
 extern const TvwArchitecture tvw_squeezenet_architectures[];
 extern const TvwArchitecture tvw_densenet_architectures[];
+/* RetinaNet (v1, v2), FCOS (issue 18) */
+extern const TvwArchitecture tvw_retinanet_architectures[];
 
 G_END_DECLS

@@ -31,6 +31,8 @@ static const TvwArchitecture *families[] = {
   tvw_alexnet_vgg_architectures,
   tvw_squeezenet_architectures,
   tvw_densenet_architectures,
+  /* issue 18 */
+  tvw_retinanet_architectures,
 };
 
 const TvwArchitecture *

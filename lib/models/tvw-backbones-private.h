@@ -25,6 +25,16 @@ void    tvw_resnet_features             (TvwNet         *net,
                                          const gboolean  replace_stride_with_dilation[3],
                                          TvwVal          layers[4]);
 
+/* The same with the BatchNorms' @eps (the detection models' COCO_V1
+ * weights run their FrozenBatchNorm2d at eps 0: overwrite_eps ()). */
+void    tvw_resnet_features_full        (TvwNet         *net,
+                                         TvwVal          x,
+                                         const char     *name,
+                                         const char     *prefix,
+                                         const gboolean  replace_stride_with_dilation[3],
+                                         double          eps,
+                                         TvwVal          layers[4]);
+
 /* MobileNetV3-Large's features: modules 0 (the stem) … 16 (the 1×1 head). */
 #define TVW_MOBILENET_V3_LARGE_N_FEATURES 17
 
@@ -35,6 +45,18 @@ TvwVal  tvw_mobilenet_v3_large_features (TvwNet         *net,
                                          TvwVal          x,
                                          const char     *base,
                                          gboolean        dilated,
+                                         TvwVal          features[TVW_MOBILENET_V3_LARGE_N_FEATURES]);
+
+/* The same with torchvision's other arguments: @reduced_tail (the last
+ * three blocks at half width, SSDlite) and the BatchNorm @eps (the
+ * detection models pass their own norm_layer: 1e-5, not MobileNetV3's
+ * 0.001). */
+TvwVal  tvw_mobilenet_v3_large_features_full (TvwNet    *net,
+                                         TvwVal          x,
+                                         const char     *base,
+                                         gboolean        dilated,
+                                         gboolean        reduced_tail,
+                                         double          eps,
                                          TvwVal          features[TVW_MOBILENET_V3_LARGE_N_FEATURES]);
 
 G_END_DECLS

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "tvw-architectures-private.h"
 #include "tvw-backbones-private.h"
@@ -134,7 +135,8 @@ static TvwVal
 inverted_residual_v3 (TvwNet                       *net,
                       TvwVal                        x,
                       const char                   *prefix,
-                      const InvertedResidualConfig *cnf)
+                      const InvertedResidualConfig *cnf,
+                      double                        eps)
 {
   TvwActivation act = cnf->use_hs ? TVW_ACT_HARDSWISH : TVW_ACT_RELU;
   int stride = cnf->dilation > 1 ? 1 : cnf->stride;
@@ -146,13 +148,13 @@ inverted_residual_v3 (TvwNet                       *net,
 
   if (cnf->expanded_channels != cnf->input_channels)
     {
-      out = tvw_blocks_conv_norm_act (net, out, expand, V3_BN_EPS, cnf->expanded_channels,
+      out = tvw_blocks_conv_norm_act (net, out, expand, eps, cnf->expanded_channels,
                                       1, 1, 1, 1, act);
       layer++;
     }
 
   dw = g_strdup_printf ("%s.block.%d", prefix, layer++);
-  out = tvw_blocks_conv_norm_act (net, out, dw, V3_BN_EPS, cnf->expanded_channels,
+  out = tvw_blocks_conv_norm_act (net, out, dw, eps, cnf->expanded_channels,
                                   cnf->kernel, stride, cnf->dilation, cnf->expanded_channels, act);
 
   if (cnf->use_se)
@@ -167,7 +169,7 @@ inverted_residual_v3 (TvwNet                       *net,
     }
 
   project = g_strdup_printf ("%s.block.%d", prefix, layer);
-  out = tvw_blocks_conv_norm_act (net, out, project, V3_BN_EPS, cnf->out_channels, 1, 1, 1, 1,
+  out = tvw_blocks_conv_norm_act (net, out, project, eps, cnf->out_channels, 1, 1, 1, 1,
                                   TVW_ACT_NONE);
 
   if (cnf->stride == 1 && cnf->input_channels == cnf->out_channels)
@@ -187,13 +189,14 @@ features_v3 (TvwNet                       *net,
              const InvertedResidualConfig *setting,
              gsize                         n_blocks,
              gboolean                      dilated,
+             double                        eps,
              TvwVal                       *features)
 {
   int last_in = setting[n_blocks - 1].out_channels;
   g_autofree char *first = g_strdup_printf ("%s.0", base);
 
   /* features.0: N×3×H×W → N×16×H/2×W/2 */
-  x = tvw_blocks_conv_norm_act (net, x, first, V3_BN_EPS, setting[0].input_channels,
+  x = tvw_blocks_conv_norm_act (net, x, first, eps, setting[0].input_channels,
                                 3, 2, 1, 1, TVW_ACT_HARDSWISH);
   if (features != NULL)
     features[0] = x;
@@ -206,7 +209,7 @@ features_v3 (TvwNet                       *net,
 
       if (dilated && i + 3 >= n_blocks)
         cnf.dilation = 2;
-      x = inverted_residual_v3 (net, x, prefix, &cnf);
+      x = inverted_residual_v3 (net, x, prefix, &cnf, eps);
       if (features != NULL)
         features[i + 1] = x;
     }
@@ -215,7 +218,7 @@ features_v3 (TvwNet                       *net,
   {
     g_autofree char *head = g_strdup_printf ("%s.%" G_GSIZE_FORMAT, base, n_blocks + 1);
 
-    x = tvw_blocks_conv_norm_act (net, x, head, V3_BN_EPS, 6 * last_in, 1, 1, 1, 1,
+    x = tvw_blocks_conv_norm_act (net, x, head, eps, 6 * last_in, 1, 1, 1, 1,
                                   TVW_ACT_HARDSWISH);
     if (features != NULL)
       features[n_blocks + 1] = x;
@@ -231,7 +234,8 @@ build_mobilenet_v3 (TvwNet                       *net,
                     int                           last_channel,
                     guint                         num_classes)
 {
-  TvwVal x = features_v3 (net, tvw_net_input (net, 3), "features", setting, n_blocks, FALSE, NULL);
+  TvwVal x = features_v3 (net, tvw_net_input (net, 3), "features", setting, n_blocks, FALSE, V3_BN_EPS,
+                          NULL);
 
   /* N×6·last_in×h×w → N×num_classes (classifier.2 is the dropout) */
   x = tvw_net_adaptive_avg_pool2d (net, x, 1, 1);
@@ -311,7 +315,36 @@ tvw_mobilenet_v3_large_features (TvwNet     *net,
                                  gboolean    dilated,
                                  TvwVal      features[TVW_MOBILENET_V3_LARGE_N_FEATURES])
 {
+  return tvw_mobilenet_v3_large_features_full (net, x, base, dilated, FALSE, V3_BN_EPS, features);
+}
+
+TvwVal
+tvw_mobilenet_v3_large_features_full (TvwNet     *net,
+                                      TvwVal      x,
+                                      const char *base,
+                                      gboolean    dilated,
+                                      gboolean    reduced_tail,
+                                      double      eps,
+                                      TvwVal      features[TVW_MOBILENET_V3_LARGE_N_FEATURES])
+{
+  InvertedResidualConfig setting[G_N_ELEMENTS (v3_large)];
+  const gsize n = G_N_ELEMENTS (v3_large);
+
   G_STATIC_ASSERT (G_N_ELEMENTS (v3_large) + 2 == TVW_MOBILENET_V3_LARGE_N_FEATURES);
 
-  return features_v3 (net, x, base, v3_large, G_N_ELEMENTS (v3_large), dilated, features);
+  /* _mobilenet_v3_conf (reduced_tail=True): the last three blocks at half
+   * width. */
+  memcpy (setting, v3_large, sizeof setting);
+  if (reduced_tail)
+    {
+      setting[n - 3].out_channels /= 2;
+      for (gsize i = n - 2; i < n; i++)
+        {
+          setting[i].input_channels /= 2;
+          setting[i].expanded_channels /= 2;
+          setting[i].out_channels /= 2;
+        }
+    }
+
+  return features_v3 (net, x, base, setting, n, dilated, eps, features);
 }

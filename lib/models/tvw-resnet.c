@@ -31,7 +31,8 @@ block (TvwNet             *net,
        const char         *prefix,
        int                 planes,
        int                 stride,
-       int                 dilation)
+       int                 dilation,
+       double              eps)
 {
   int expansion = cfg->bottleneck ? 4 : 1;
   int in_channels = tvw_net_channels (net, x);
@@ -41,25 +42,25 @@ block (TvwNet             *net,
   /* The shortcut runs first so that the last convolution can add it in its
    * epilogue. */
   if (stride != 1 || in_channels != planes * expansion)
-    identity = tvw_blocks_conv_bn (net, x, prefix, "downsample.0", "downsample.1", BN_EPS,
+    identity = tvw_blocks_conv_bn (net, x, prefix, "downsample.0", "downsample.1", eps,
                                    planes * expansion, 1, stride, 1, 1, TVW_ACT_NONE);
 
   if (cfg->bottleneck)
     {
       int width = planes * cfg->width_per_group / 64 * cfg->groups;
 
-      out = tvw_blocks_conv_bn (net, x, prefix, "conv1", "bn1", BN_EPS,
+      out = tvw_blocks_conv_bn (net, x, prefix, "conv1", "bn1", eps,
                                 width, 1, 1, 1, 1, TVW_ACT_RELU);
-      out = tvw_blocks_conv_bn (net, out, prefix, "conv2", "bn2", BN_EPS,
+      out = tvw_blocks_conv_bn (net, out, prefix, "conv2", "bn2", eps,
                                 width, 3, stride, dilation, cfg->groups, TVW_ACT_RELU);
-      out = tvw_blocks_conv_bn (net, out, prefix, "conv3", "bn3", BN_EPS,
+      out = tvw_blocks_conv_bn (net, out, prefix, "conv3", "bn3", eps,
                                 planes * 4, 1, 1, 1, 1, TVW_ACT_NONE);
     }
   else
     {
-      out = tvw_blocks_conv_bn (net, x, prefix, "conv1", "bn1", BN_EPS,
+      out = tvw_blocks_conv_bn (net, x, prefix, "conv1", "bn1", eps,
                                 planes, 3, stride, 1, 1, TVW_ACT_RELU);
-      out = tvw_blocks_conv_bn (net, out, prefix, "conv2", "bn2", BN_EPS,
+      out = tvw_blocks_conv_bn (net, out, prefix, "conv2", "bn2", eps,
                                 planes, 3, 1, 1, 1, TVW_ACT_NONE);
     }
 
@@ -77,12 +78,13 @@ trunk (TvwNet             *net,
        const ResNetConfig *cfg,
        const char         *prefix,
        const gboolean     *dilate,
+       double              eps,
        TvwVal             *layers)
 {
   int dilation = 1;
 
   /* N×3×H×W → N×64×H/4×W/4 */
-  x = tvw_blocks_conv_bn (net, x, prefix, "conv1", "bn1", BN_EPS, 64, 7, 2, 1, 1, TVW_ACT_RELU);
+  x = tvw_blocks_conv_bn (net, x, prefix, "conv1", "bn1", eps, 64, 7, 2, 1, 1, TVW_ACT_RELU);
   x = tvw_net_max_pool2d (net, x, 3, 2, 1, FALSE);
 
   for (int layer = 0; layer < 4; layer++)
@@ -102,7 +104,7 @@ trunk (TvwNet             *net,
           g_autofree char *block_prefix = g_strdup_printf ("%slayer%d.%d.", prefix, layer + 1, b);
 
           x = block (net, x, cfg, block_prefix, planes, b == 0 ? stride : 1,
-                     b == 0 ? first_dilation : dilation);
+                     b == 0 ? first_dilation : dilation, eps);
         }
       if (layers != NULL)
         layers[layer] = x;
@@ -118,7 +120,7 @@ build_resnet (TvwNet                *net,
               GError               **error)
 {
   const guint num_classes = config->num_classes;
-  TvwVal x = trunk (net, tvw_net_input (net, 3), arch->config, "", NULL, NULL);
+  TvwVal x = trunk (net, tvw_net_input (net, 3), arch->config, "", NULL, BN_EPS, NULL);
 
   /* N×512·expansion×h×w → N×num_classes */
   x = tvw_net_adaptive_avg_pool2d (net, x, 1, 1);
@@ -162,10 +164,22 @@ tvw_resnet_features (TvwNet         *net,
                      const gboolean  replace_stride_with_dilation[3],
                      TvwVal          layers[4])
 {
+  tvw_resnet_features_full (net, x, name, prefix, replace_stride_with_dilation, BN_EPS, layers);
+}
+
+void
+tvw_resnet_features_full (TvwNet         *net,
+                          TvwVal          x,
+                          const char     *name,
+                          const char     *prefix,
+                          const gboolean  replace_stride_with_dilation[3],
+                          double          eps,
+                          TvwVal          layers[4])
+{
   for (const TvwArchitecture *a = tvw_resnet_architectures; a->name != NULL; a++)
     if (g_str_equal (a->name, name))
       {
-        trunk (net, x, a->config, prefix, replace_stride_with_dilation, layers);
+        trunk (net, x, a->config, prefix, replace_stride_with_dilation, eps, layers);
         return;
       }
 

@@ -75,7 +75,7 @@ interpolate_infer (TvwOpCall  *call,
    * the net runs on. */
   if (call->n_in == 2 && !tvw_op_check_rank (call, 1, 3, TVW_MAX_RANK, error))
     return FALSE;
-  if (call->n_in != 2 &&
+  if (call->n_in != 2 && !(p->min_size > 0) &&
       ((p->out_h <= 0 && !(p->scale_h > 0)) || (p->out_w <= 0 && !(p->scale_w > 0))))
     {
       tvw_op_set_invalid (call, error, "neither an output size nor a positive scale factor");
@@ -90,6 +90,18 @@ interpolate_infer (TvwOpCall  *call,
 
       shape[2] = like->shape[like->rank - 2];
       shape[3] = like->shape[like->rank - 1];
+    }
+  else if (p->min_size > 0 && x->shape[2] > 0 && x->shape[3] > 0)
+    {
+      /* torch.min (min_size / min_size_f32, max_size / max_size_f32) in
+       * float32, .item () to a double, then F.interpolate's floor (size ·
+       * scale) in double; the kernel then uses size / output size. */
+      const float lo = (float) MIN (x->shape[2], x->shape[3]);
+      const float hi = (float) MAX (x->shape[2], x->shape[3]);
+      const double scale = (double) MIN ((float) p->min_size / lo, (float) p->max_size / hi);
+
+      shape[2] = resize_size (x->shape[2], 0, scale);
+      shape[3] = resize_size (x->shape[3], 0, scale);
     }
   else
     {
@@ -486,6 +498,29 @@ tvw_net_interpolate (TvwNet        *net,
     out_h, out_w,
     out_h > 0 ? 0.0 : scale_h, out_w > 0 ? 0.0 : scale_w,
     mode, align_corners,
+  };
+  const TvwNodeSpec spec = {
+    .cls = &tvw_op_interpolate,
+    .params = &p,
+    .params_size = sizeof p,
+    .n_in = 1,
+    .in = &x,
+    .n_out = 1,
+  };
+
+  return tvw_net_add_node (net, &spec, NULL);
+}
+
+TvwVal
+tvw_net_interpolate_min_max (TvwNet *net,
+                             TvwVal  x,
+                             double  min_size,
+                             double  max_size)
+{
+  const TvwResizeParams p = {
+    .mode = TVW_RESIZE_BILINEAR,
+    .min_size = min_size,
+    .max_size = max_size,
   };
   const TvwNodeSpec spec = {
     .cls = &tvw_op_interpolate,

@@ -304,6 +304,13 @@ TvwVal tvw_net_interpolate_like (TvwNet        *net,
                                  TvwVal         like,
                                  TvwResizeMode  mode,
                                  gboolean       align_corners);
+/* GeneralizedRCNNTransform.resize's F.interpolate (bilinear,
+ * align_corners=False, recompute_scale_factor=True) with the scale of
+ * @min_size and @max_size, from the shape @x has at run time. */
+TvwVal tvw_net_interpolate_min_max (TvwNet  *net,
+                              TvwVal         x,
+                              double         min_size,
+                              double         max_size);
 /* F.grid_sample (x, grid, mode, padding_mode="zeros", align_corners) */
 TvwVal tvw_net_grid_sample   (TvwNet        *net,
                               TvwVal         x,
@@ -617,6 +624,10 @@ typedef struct
   double   scale_h, scale_w;   /* F.interpolate's scale_factor, 0 if none */
   int      mode;               /* TvwResizeMode */
   gboolean align_corners;
+  /* > 0: GeneralizedRCNNTransform's size rule instead (detection): scale
+   * min (min_size / min (H, W), max_size / max (H, W)) computed in float32,
+   * sizes floor (H · scale), recompute_scale_factor=True. */
+  double   min_size, max_size;
 } TvwResizeParams;
 
 typedef struct
@@ -756,6 +767,129 @@ TvwVal tvw_net_qcat          (TvwNet            *net,
                               int                n_in,
                               const TvwVal      *inputs,
                               const char        *name);
+
+/* ---- tvw-op-boxes.c: detection box arithmetic (issue 18) ---------------- */
+extern const TvwOpClass tvw_op_pad_to_multiple;
+extern const TvwOpClass tvw_op_anchor_generator;
+extern const TvwOpClass tvw_op_box_decode;
+extern const TvwOpClass tvw_op_rescale_boxes;
+extern const TvwOpClass tvw_op_remove_small_boxes;
+extern const TvwOpClass tvw_op_score_topk;
+
+typedef struct
+{
+  int multiple;
+} TvwPadMultipleParams;
+
+/* GeneralizedRCNNTransform.batch_images for a batch of one size: N×C×H×W
+ * padded with zeros at the bottom and right to multiples of @multiple. */
+TvwVal tvw_net_pad_to_multiple (TvwNet      *net,
+                              TvwVal         x,
+                              int            multiple);
+
+#define TVW_ANCHOR_MAX_LEVELS    8
+#define TVW_ANCHOR_MAX_PER_LEVEL 32
+
+typedef struct
+{
+  int   n_levels;
+  int   n_anchors[TVW_ANCHOR_MAX_LEVELS];
+  float cell[TVW_ANCHOR_MAX_LEVELS][TVW_ANCHOR_MAX_PER_LEVEL][4];
+} TvwAnchorParams;
+
+/* AnchorGenerator.generate_anchors for @level of zero-initialised @p:
+ * one cell anchor per (ratio, size), ratio major; FALSE when too many. */
+gboolean tvw_anchor_params_set_level (TvwAnchorParams *p,
+                              int            level,
+                              int            n_sizes,
+                              const double  *sizes,
+                              int            n_ratios,
+                              const double  *ratios);
+/* AnchorGenerator.forward for the padded @image (N×C×H×W, only its shape
+ * is read) and @params->n_levels feature maps: @anchors[l] receives level
+ * l's (h·w·A)×4 anchors, torchvision's order (concatenate them for its
+ * per-image tensor). */
+void   tvw_net_anchor_generator (TvwNet     *net,
+                              TvwVal         image,
+                              const TvwVal  *features,
+                              const TvwAnchorParams *params,
+                              TvwVal        *anchors);
+
+typedef enum
+{
+  TVW_BOX_CODER_NONE,            /* the codes are boxes: clip only */
+  TVW_BOX_CODER_DELTAS,          /* BoxCoder.decode_single (weights) */
+  TVW_BOX_CODER_LINEAR,          /* BoxLinearCoder.decode (FCOS) */
+} TvwBoxCoder;
+
+typedef struct
+{
+  int      coder;                /* TvwBoxCoder */
+  double   weights[4];           /* DELTAS: (wx, wy, ww, wh) */
+  gboolean normalize_by_size;    /* LINEAR */
+  gboolean clip;                 /* set by the constructor */
+} TvwBoxDecodeParams;
+
+/* @codes K×(4·n) decoded against @boxes K×4 (each group of four against
+ * its row's box) → K×(4·n); with @clip_to ≥ 0, clip_boxes_to_image to its
+ * last two dimensions (h, w: an image whose shape only is read). */
+TvwVal tvw_net_box_decode    (TvwNet        *net,
+                              TvwVal         codes,
+                              TvwVal         boxes,
+                              TvwVal         clip_to,
+                              const TvwBoxDecodeParams *params);
+/* clip_boxes_to_image (boxes K×(4·n), image.shape[-2:]) */
+TvwVal tvw_net_clip_boxes    (TvwNet        *net,
+                              TvwVal         boxes,
+                              TvwVal         image);
+/* transform.postprocess: boxes K×4 (or keypoints K×P×3: x, y scaled, the
+ * rest kept) from @resized's size to @original's (only their last two
+ * dimensions are read; the sizes before padding). */
+TvwVal tvw_net_rescale_boxes (TvwNet        *net,
+                              TvwVal         boxes,
+                              TvwVal         resized,
+                              TvwVal         original);
+
+typedef struct
+{
+  double min_size;
+} TvwRemoveSmallParams;
+
+/* box_ops.remove_small_boxes: indices (i64) of the boxes K×4 whose width
+ * and height are ≥ @min_size; a host op. */
+TvwVal tvw_net_remove_small_boxes (TvwNet   *net,
+                              TvwVal         boxes,
+                              double         min_size);
+
+typedef enum
+{
+  TVW_SCORE_IDENTITY,            /* scores as given (SSD's softmax) */
+  TVW_SCORE_SIGMOID,             /* sigmoid (logits): RetinaNet */
+  TVW_SCORE_SIGMOID_CENTERNESS,  /* sqrt (sigmoid (logits) · sigmoid (ctr)): FCOS */
+} TvwScoreMode;
+
+typedef struct
+{
+  int      mode;                 /* TvwScoreMode */
+  double   threshold;            /* kept when score > threshold */
+  gint64   k;                    /* topk_candidates */
+  gboolean per_class;            /* k per class, classes in order (SSD) */
+  int      first_class;          /* classes before it are skipped (SSD's background) */
+} TvwScoreTopkParams;
+
+/* The candidates of one level (RetinaNet, FCOS) or image (SSD): @scores
+ * [1,] rows×classes (logits or scores per @params->mode), @centerness
+ * rows×1 for FCOS (else ignored), scores over the threshold, the k best
+ * by decreasing score (all classes together, or per class one after the
+ * other) → @values (f32), @rows and @labels (i64: index // classes and
+ * index % classes); a host op, at most k (per class) long. */
+void   tvw_net_score_topk    (TvwNet        *net,
+                              TvwVal         scores,
+                              TvwVal         centerness,
+                              const TvwScoreTopkParams *params,
+                              TvwVal        *values,
+                              TvwVal        *rows,
+                              TvwVal        *labels);
 
 /* ---- tvw-op-detection.c (more) and tvw-op-rcnn.c: the two-stage detectors -- */
 extern const TvwOpClass tvw_op_multi_scale_roi_align;

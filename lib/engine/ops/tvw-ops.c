@@ -79,6 +79,13 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_patch_merge,
   /* tvw-op-affine.c (tests/test-ops-classic.c) */
   &tvw_op_channel_affine,
+  /* tvw-op-boxes.c (tests/test-ops-boxes.c) */
+  &tvw_op_pad_to_multiple,
+  &tvw_op_anchor_generator,
+  &tvw_op_box_decode,
+  &tvw_op_rescale_boxes,
+  &tvw_op_remove_small_boxes,
+  &tvw_op_score_topk,
   /* tvw-op-detection.c, tvw-op-rcnn.c: the two-stage detectors
    * (tests/test-ops-rcnn.c) */
   &tvw_op_multi_scale_roi_align,
