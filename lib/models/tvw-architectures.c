@@ -33,6 +33,8 @@ static const TvwArchitecture *families[] = {
   tvw_densenet_architectures,
   /* issue 18 */
   tvw_retinanet_architectures,
+  /* Faster R-CNN (issue 18) */
+  tvw_rcnn_architectures,
 };
 
 const TvwArchitecture *
