@@ -613,6 +613,7 @@ test_table_covered (void)
     "test-ops-resize-like", "test-ops-flow", "test-ops-quant", "test-ops-classic",
     "test-ops-boxes",
     "test-ops-ssd",
+    "test-ops-rcnn",
   };
   g_autoptr(GString) paths = g_string_new (NULL);
 

@@ -1,0 +1,256 @@
+/* tvw-op-rcnn.c — the data-dependent steps of the two-stage detectors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Two host ops for one image, their output sizes depending on the scores;
+ * the box decoding, clipping and top-k before them are tvw-op-boxes.c's.
+ *
+ * - rpn_proposals: the end of RegionProposalNetwork.filter_proposals:
+ *   each level's best objectness logits (already top-k) turned into
+ *   probabilities, their clipped boxes tested by remove_small_boxes (≥
+ *   min_size) and score ≥ rpn_score_thresh, NMS per level
+ *   (tvw_batched_nms () with the level as the class), the first
+ *   post_nms_top_n kept.
+ * - roi_candidates: the middle of RoIHeads.postprocess_detections: every
+ *   (RoI, class) pair but the background's, RoI-major as torchvision
+ *   flattens them, kept when its softmax score is > box_score_thresh and
+ *   its box passes remove_small_boxes (1e-2); NMS and the rest follow
+ *   (tvw_detection_finish ()).
+ *
+ * Comparisons are in float32 as torchvision makes them (a Python float
+ * threshold against a float tensor).
+ */
+
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "tvw-error.h"
+#include "tvw-ops-private.h"
+
+/* remove_small_boxes' test. */
+static inline gboolean
+big_enough (const float *box,
+            float        min_size)
+{
+  return box[2] - box[0] >= min_size && box[3] - box[1] >= min_size;
+}
+
+/* ---- rpn_proposals ------------------------------------------------------ */
+
+static gint64
+n_candidates (const TvwOpCall *call)
+{
+  const TvwRpnProposalsParams *p = call->params;
+  gint64 m = 0;
+
+  for (int l = 0; l < p->n_levels; l++)
+    m += call->in[l].shape[0];
+  return m;
+}
+
+static gboolean
+rpn_proposals_infer (TvwOpCall  *call,
+                     GError    **error)
+{
+  const TvwRpnProposalsParams *p = call->params;
+  gint64 shape[2];
+
+  if (p->n_levels < 1 || call->n_in != 2 * p->n_levels || p->post_nms_top_n < 0)
+    {
+      tvw_op_set_invalid (call, error, "%d levels, %d inputs, post_nms_top_n %d", p->n_levels,
+                          call->n_in, p->post_nms_top_n);
+      return FALSE;
+    }
+  for (int l = 0; l < p->n_levels; l++)
+    {
+      const TvwArray *logits = &call->in[l], *boxes = &call->in[p->n_levels + l];
+
+      if (!tvw_op_check_rank (call, l, 1, 1, error) ||
+          !tvw_op_check_elem (call, l, TVW_ELEM_F32, error) ||
+          !tvw_op_check_rank (call, p->n_levels + l, 2, 2, error) ||
+          !tvw_op_check_elem (call, p->n_levels + l, TVW_ELEM_F32, error))
+        return FALSE;
+      if (boxes->shape[0] != logits->shape[0] || boxes->shape[1] != 4)
+        {
+          char ls[TVW_SHAPE_CHARS], bs[TVW_SHAPE_CHARS];
+
+          tvw_array_format_shape (logits, ls);
+          tvw_array_format_shape (boxes, bs);
+          tvw_op_set_error (call, error, "level %d: logits %s and boxes %s, expected [K] and [K, 4]",
+                            l, ls, bs);
+          return FALSE;
+        }
+    }
+
+  shape[0] = MIN (n_candidates (call), (gint64) p->post_nms_top_n);
+  shape[1] = 4;
+  tvw_array_init (&call->out[0], TVW_ELEM_F32, 2, shape);
+  return TRUE;
+}
+
+/* Scratch: the candidates' levels and kept indices, boxes and
+ * probabilities, and the NMS's own. */
+static gsize
+rpn_proposals_scratch (const TvwOpCall *call)
+{
+  const gint64 m = n_candidates (call);
+
+  return (gsize) m * (2 * sizeof (gint64) + 5 * sizeof (float)) + tvw_batched_nms_scratch (m);
+}
+
+static void
+rpn_proposals_run (TvwOpCall *call)
+{
+  const TvwRpnProposalsParams *p = call->params;
+  const gint64 m = n_candidates (call);
+  gint64 *levels = (gint64 *) call->scratch, *keep = levels + m;
+  float *boxes = (float *) (keep + m), *scores = boxes + 4 * m;
+  guint8 *nms_scratch = (guint8 *) (scores + m);
+  float *out = call->out[0].data;
+  gint64 n = 0, kept;
+
+  for (int l = 0; l < p->n_levels; l++)
+    {
+      const float *logits = call->in[l].data, *lb = call->in[p->n_levels + l].data;
+
+      for (gint64 i = 0; i < call->in[l].shape[0]; i++)
+        {
+          const float score = 1.f / (1.f + expf (-logits[i]));
+
+          if (!big_enough (lb + 4 * i, (float) p->min_size) || !(score >= (float) p->score_thresh))
+            continue;
+          memcpy (boxes + 4 * n, lb + 4 * i, 4 * sizeof (float));
+          scores[n] = score;
+          levels[n] = l;
+          n++;
+        }
+    }
+
+  kept = tvw_batched_nms (boxes, scores, levels, (int) n, p->nms_thresh, keep, nms_scratch);
+  kept = MIN (kept, (gint64) p->post_nms_top_n);
+  for (gint64 i = 0; i < kept; i++)
+    memcpy (out + 4 * i, boxes + 4 * keep[i], 4 * sizeof (float));
+  call->out[0].shape[0] = kept;
+}
+
+const TvwOpClass tvw_op_rpn_proposals = {
+  .name = "rpn_proposals",
+  .flags = TVW_OP_ROW_MAJOR | TVW_OP_HOST,
+  .infer = rpn_proposals_infer,
+  .scratch = rpn_proposals_scratch,
+  .run = rpn_proposals_run,
+};
+
+/* ---- roi_candidates ----------------------------------------------------- */
+
+static gboolean
+roi_candidates_infer (TvwOpCall  *call,
+                      GError    **error)
+{
+  const TvwArray *scores = &call->in[0], *boxes = &call->in[1];
+  gint64 k, c, m, shape[2];
+
+  if (!tvw_op_check_rank (call, 0, 2, 2, error) ||
+      !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error) ||
+      !tvw_op_check_rank (call, 1, 2, 2, error) ||
+      !tvw_op_check_elem (call, 1, TVW_ELEM_F32, error))
+    return FALSE;
+  k = scores->shape[0];
+  c = scores->shape[1];
+  if (c < 1 || boxes->shape[0] != k || boxes->shape[1] != 4 * c)
+    {
+      char ss[TVW_SHAPE_CHARS], bs[TVW_SHAPE_CHARS];
+
+      tvw_array_format_shape (scores, ss);
+      tvw_array_format_shape (boxes, bs);
+      tvw_op_set_error (call, error, "scores %s and boxes %s: expected [K, C] and [K, 4·C]", ss, bs);
+      return FALSE;
+    }
+
+  m = k * (c - 1);
+  shape[0] = m;
+  shape[1] = 4;
+  tvw_array_init (&call->out[0], TVW_ELEM_F32, 2, shape);
+  tvw_array_init (&call->out[1], TVW_ELEM_F32, 1, &m);
+  tvw_array_init (&call->out[2], TVW_ELEM_I64, 1, &m);
+  return TRUE;
+}
+
+static void
+roi_candidates_run (TvwOpCall *call)
+{
+  const TvwRoiCandidatesParams *p = call->params;
+  const gint64 k = call->in[0].shape[0], c = call->in[0].shape[1];
+  const float *scores = call->in[0].data, *boxes = call->in[1].data;
+  float *out_boxes = call->out[0].data, *out_scores = call->out[1].data;
+  gint64 *out_labels = call->out[2].data;
+  gint64 n = 0;
+
+  for (gint64 i = 0; i < k; i++)
+    for (gint64 j = 1; j < c; j++)
+      {
+        const float score = scores[i * c + j], *box = boxes + 4 * (i * c + j);
+
+        if (!(score > (float) p->score_thresh) || !big_enough (box, (float) p->min_size))
+          continue;
+        memcpy (out_boxes + 4 * n, box, 4 * sizeof (float));
+        out_scores[n] = score;
+        out_labels[n] = j;
+        n++;
+      }
+  for (int o = 0; o < 3; o++)
+    call->out[o].shape[0] = n;
+}
+
+const TvwOpClass tvw_op_roi_candidates = {
+  .name = "roi_candidates",
+  .flags = TVW_OP_ROW_MAJOR | TVW_OP_HOST,
+  .infer = roi_candidates_infer,
+  .run = roi_candidates_run,
+};
+
+/* ---- graph constructors ------------------------------------------------- */
+
+TvwVal
+tvw_net_rpn_proposals (TvwNet                      *net,
+                       const TvwVal                *logits,
+                       const TvwVal                *boxes,
+                       const TvwRpnProposalsParams *params)
+{
+  const int n_levels = MAX (params->n_levels, 0);
+  g_autofree TvwVal *in = g_new (TvwVal, 2 * n_levels + 1);
+  const TvwNodeSpec spec = {
+    .cls = &tvw_op_rpn_proposals,
+    .params = params,
+    .params_size = sizeof *params,
+    .n_in = 2 * n_levels,
+    .in = in,
+    .n_out = 1,
+  };
+
+  memcpy (in, logits, n_levels * sizeof (TvwVal));
+  memcpy (in + n_levels, boxes, n_levels * sizeof (TvwVal));
+  return tvw_net_add_node (net, &spec, NULL);
+}
+
+void
+tvw_net_roi_candidates (TvwNet                       *net,
+                        TvwVal                        scores,
+                        TvwVal                        boxes,
+                        const TvwRoiCandidatesParams *params,
+                        TvwVal                        outputs[3])
+{
+  const TvwVal in[2] = { scores, boxes };
+  const TvwNodeSpec spec = {
+    .cls = &tvw_op_roi_candidates,
+    .params = params,
+    .params_size = sizeof *params,
+    .n_in = 2,
+    .in = in,
+    .n_out = 3,
+  };
+
+  tvw_net_add_node (net, &spec, outputs);
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/python3
+# Faster R-CNN (ResNet-50 FPN v1/v2, MobileNetV3-Large FPN and its 320
+# variant) against PyTorch (issue 18): random weights, the box regressions
+# (RPN and RoI heads) scaled by 0.1 so that boxes stay near their anchors
+# and proposals, the class scores scaled up so that softmax over 91
+# classes puts some over box_score_thresh; the same keyword arguments on
+# both sides (min_size/max_size lowered for speed, one size larger than
+# max_size so that the transform scales down), several seeds, sizes
+# (non-square, odd) and checkpoint forms, a batch of two (image 0
+# compared), and the degenerate inputs (1×1, all black, far larger than
+# max_size).  Detections are matched as tvwdet.py explains (why exact
+# order cannot be required: near-tied scores swap, NMS and the thresholds
+# are discontinuous — twice here, in the RPN and in the RoI heads).
+#
+#   TVW_CONFORMANCE_ONLY=fasterrcnn_resnet50_fpn  runs a subset.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import torch
+
+import tvwdet
+
+torch.set_num_threads(2)
+
+SMALL = {"min_size": 160, "max_size": 256}
+HEADS = {"bbox_pred": 0.1, "cls_score": 4.0}
+
+# (name, kwargs, scale, forms, sizes)
+MODELS = [
+    ("fasterrcnn_resnet50_fpn", SMALL, HEADS, ["zip", "safetensors"], [(120, 170), (301, 203)]),
+    ("fasterrcnn_resnet50_fpn", dict(SMALL, box_score_thresh=0.2, box_detections_per_img=40,
+                                     rpn_pre_nms_top_n_test=300, rpn_post_nms_top_n_test=200,
+                                     num_classes=11), HEADS, ["wrapped"], [(2, 97, 131)]),
+    ("fasterrcnn_resnet50_fpn_v2", SMALL, HEADS, ["zip", "fp16"], [(160, 160), (90, 250)]),
+    ("fasterrcnn_mobilenet_v3_large_fpn", SMALL, HEADS, ["zip", "legacy"], [(120, 170), (333, 222)]),
+    ("fasterrcnn_mobilenet_v3_large_320_fpn", {}, HEADS, ["zip", "state_dict"],
+     [(240, 320), (700, 500)]),
+]
+
+if __name__ == "__main__":
+    tvwdet.run_models(MODELS, seed=181, rng_seed=81,
+                      degenerate={"fasterrcnn_resnet50_fpn", "fasterrcnn_mobilenet_v3_large_320_fpn"})
