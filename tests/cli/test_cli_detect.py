@@ -8,11 +8,11 @@
 # writes for image 0 of a 2-image batch (the same graph: boxes within
 # 1e-3 px, the preprocessing of a PNG and of a .npy differing only in the
 # last bit of x / 255), the .npz under torchvision's keys with int64
-# labels; and torchvision's detections are matched as the detection
-# conformance tests do (same label, box IoU ≥ 0.95, score within 2e-3 for
-# ≥ 90 % of them, counts within 10 %: near-tied scores may swap places and
-# NMS is discontinuous, so no exact order is required).  The drawn PNG has
-# the top object's box in its colour.
+# labels; and that .npz matches torchvision's detections of the image by
+# tvwdet.compare_detections (same label, box IoU ≥ 0.95, score within 2e-3
+# for ≥ 90 % of them, counts within 10 %: near-tied scores may swap places
+# and NMS is discontinuous, so no exact order is required; masks and
+# keypoints too).  The drawn PNG has the top object's box in its colour.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -26,21 +26,22 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "conformance"))
 import numpy as np
 import torch
 import torchvision.models as M
-import torchvision.models.detection as D
 from PIL import Image
 
 import tvwconf
+import tvwdet
 
 torch.set_num_threads(2)
 work = tvwconf.workdir()
 cli = os.environ.get("TVW_CLI", "tvw")
 
-# Builder, torchvision keyword arguments given to both sides (small inputs
-# for speed; a low score threshold so that random weights find objects).
+# One builder of each family (RetinaNet is FCOS's family; the conformance
+# tests cover every builder), torchvision keyword arguments given to both
+# sides (small inputs for speed; a low score threshold so that random
+# weights find objects).
 CANDIDATES = [
-    ("ssdlite320_mobilenet_v3_large", {"score_thresh": 0.001}),
     ("fcos_resnet50_fpn", {"min_size": 160, "max_size": 240, "score_thresh": 0.001}),
-    ("retinanet_resnet50_fpn", {"min_size": 160, "max_size": 240, "score_thresh": 0.001}),
+    ("ssdlite320_mobilenet_v3_large", {"score_thresh": 0.001}),
     ("fasterrcnn_mobilenet_v3_large_320_fpn", {"box_score_thresh": 0.001}),
     ("maskrcnn_resnet50_fpn", {"min_size": 160, "max_size": 240, "box_score_thresh": 0.001}),
     ("keypointrcnn_resnet50_fpn", {"min_size": 160, "max_size": 240, "box_score_thresh": 0.001}),
@@ -73,34 +74,6 @@ def make_image(path, size, seed):
     return noisy
 
 
-def iou(a, b):
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else float(a == b)
-
-
-def matched_share(ref, ours):
-    """Greedy by score: the share of ref's detections with a partner in ours."""
-    used = set()
-    hits = 0
-    for box, label, score in ref:
-        for j, (b, lab, s) in enumerate(ours):
-            if j not in used and lab == label and abs(s - score) <= 2e-3 and iou(box, b) >= 0.95:
-                used.add(j)
-                hits += 1
-                break
-    return hits / max(len(ref), 1)
-
-
-def options_args(kwargs):
-    out = []
-    for k, v in kwargs.items():
-        out += ["--option", f"{k}={v}"]
-    return out
-
-
 def usage_and_errors(tap, classifier_ckpt, image):
     empty = dict(os.environ, TVW_CACHE_DIR=os.path.join(work, "empty-cache"),
                  TORCH_HOME=os.path.join(work, "empty-torch"), XDG_CACHE_HOME=os.path.join(work, "empty-xdg"))
@@ -129,9 +102,7 @@ def usage_and_errors(tap, classifier_ckpt, image):
 
 
 def end_to_end(tap, name, kwargs, seed):
-    builder = getattr(D, name)
-    model = builder(weights=None, weights_backbone=None, **kwargs).eval()
-    tvwconf.randomise(model, seed)
+    model = tvwdet.randomise(tvwdet.construct(name, kwargs), seed)
     ckpt = os.path.join(work, f"{name}-{seed}.pth")
     torch.save(model.state_dict(), ckpt)
 
@@ -142,7 +113,7 @@ def end_to_end(tap, name, kwargs, seed):
     npy = os.path.join(work, f"{name}-{seed}.npy")
     np.save(npy, batch)
     npz = os.path.join(work, f"{name}-{seed}.npz")
-    opts = options_args(kwargs)
+    opts = tvwdet.option_args(kwargs)
 
     r = run("forward", "--threads", "2", "--model", name, "--checkpoint", ckpt, *opts,
             "--input", npy, "--output", npz)
@@ -170,15 +141,9 @@ def end_to_end(tap, name, kwargs, seed):
     tap.ok(r.returncode == 0 and same, f"{name}: detect lists what forward writes for image 0",
            f"{len(objects)} vs {len(arrays['scores'])} {r.stderr}")
 
-    with torch.no_grad():
-        ref = model([x])[0]
-    ref_list = [(b.tolist(), int(l), float(s)) for b, l, s in zip(ref["boxes"], ref["labels"], ref["scores"])]
-    ours = [(o["box"], o["label"], o["score"]) for o in objects]
-    share = matched_share(ref_list, ours)
-    counts_ok = abs(len(ours) - len(ref_list)) <= 0.1 * max(len(ref_list), 1)
-    tap.ok(len(ref_list) > 0 and share >= 0.9 and counts_ok,
-           f"{name}: torchvision's detections matched ({len(ref_list)} found)",
-           f"matched {share:.3f}, counts {len(ours)} vs {len(ref_list)}")
+    ref = tvwdet.reference(model, batch[:1])
+    matched, diag = tvwdet.compare_detections({k: arrays[k] for k in arrays.files}, ref)
+    tap.ok(len(ref["scores"]) > 0 and matched, f"{name}: torchvision's detections matched", diag)
 
     if objects:
         top = objects[0]
@@ -204,20 +169,20 @@ def nothing_found_and_tiny(tap, name, kwargs, seed):
     strict = {k: (1.0 if k.endswith("score_thresh") else v) for k, v in kwargs.items()}
     npy = os.path.join(work, f"{name}-{seed}.npy")
     npz = os.path.join(work, f"{name}-{seed}-none.npz")
-    r = run("forward", "--threads", "2", "--model", name, "--checkpoint", ckpt, *options_args(strict),
+    r = run("forward", "--threads", "2", "--model", name, "--checkpoint", ckpt, *tvwdet.option_args(strict),
             "--input", npy, "--output", npz)
     arrays = np.load(npz) if r.returncode == 0 else None
     tap.ok(arrays is not None and arrays["boxes"].shape == (0, 4) and arrays["labels"].shape == (0,) and
            arrays["labels"].dtype == np.int64, f"{name}: nothing above a threshold of 1, an empty .npz",
            r.stderr)
-    r = run("detect", "--threads", "2", "--checkpoint", ckpt, "--arch", name, *options_args(strict),
+    r = run("detect", "--threads", "2", "--checkpoint", ckpt, "--arch", name, *tvwdet.option_args(strict),
             "--json", path)
     found = json.loads(r.stdout)["images"][0].get("found") if r.returncode == 0 else None
     tap.ok(found == 0, f"{name}: detect finds nothing", r.stderr)
 
     tiny = os.path.join(work, "one-pixel.png")
     Image.new("RGB", (1, 1), (200, 10, 10)).save(tiny)
-    r = run("detect", "--threads", "2", "--checkpoint", ckpt, "--arch", name, *options_args(kwargs),
+    r = run("detect", "--threads", "2", "--checkpoint", ckpt, "--arch", name, *tvwdet.option_args(kwargs),
             "--json", tiny)
     tap.ok(r.returncode in (0, 1) and r.stdout.startswith("{"), f"{name}: a 1×1 image, no crash",
            f"{r.returncode} {r.stderr}")
