@@ -70,11 +70,9 @@ int tvw_cmd_forward    (int argc, char **argv);
 int tvw_cmd_bench      (int argc, char **argv);
 int tvw_cmd_classify   (int argc, char **argv);
 int tvw_cmd_eval       (int argc, char **argv);
-/* The most accurate entry usable without the network, or NULL. */
-TvwWeights *tvw_cli_best_offline_weights (void);
 /* Among the entries usable without the network (an implemented
  * architecture, the checkpoint on this machine), the one with the best
- * @metric (“miou”, “box_map”) on its first dataset, or NULL. */
+ * @metric (“acc@1”, “miou”, “box_map”) on its first dataset, or NULL. */
 TvwWeights *tvw_cli_best_offline_weights_by (const char *metric);
 /* catalog (issue 3) */
 int tvw_cmd_list       (int argc, char **argv);

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <locale.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,7 +192,7 @@ metric_of (TvwWeights *weights,
       !g_variant_lookup (first, metric, "d", &value))
     value = -1;
 
-  return value;
+  return isnan (value) ? -1 : value;
 }
 
 TvwWeights *
