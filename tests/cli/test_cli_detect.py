@@ -2,8 +2,8 @@
 # `tvw detect` and `tvw forward` with detection models.
 #
 # Always: the usage errors, a classifier refused by name (as a JSON error
-# too), the help texts.  For every detection builder `tvw list` shows (the
-# builders land separately), end to end against torchvision with a random
+# too), the help texts.  For one detection builder of each family `tvw
+# list` shows (CANDIDATES), end to end against torchvision with a random
 # checkpoint: `tvw detect --json` must list exactly what `tvw forward`
 # writes for image 0 of a 2-image batch (the same graph: boxes within
 # 1e-3 px, the preprocessing of a PNG and of a .npy differing only in the
@@ -12,7 +12,8 @@
 # tvwdet.compare_detections (same label, box IoU ≥ 0.95, score within 2e-3
 # for ≥ 90 % of them, counts within 10 %: near-tied scores may swap places
 # and NMS is discontinuous, so no exact order is required; masks and
-# keypoints too).  The drawn PNG has the top object's box in its colour.
+# keypoints too).  The drawn PNG has the top object's box in the colour the
+# JSON gives it.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -50,17 +51,6 @@ CANDIDATES = [
 
 def run(*args, env=None):
     return subprocess.run([cli, *args], capture_output=True, text=True, timeout=600, env=env)
-
-
-def palette(k):
-    """VOC's colour of class k, the colour tvw draws label k in."""
-    r = g = b = 0
-    for j in range(7, -1, -1):
-        r |= (k & 1) << j
-        g |= ((k >> 1) & 1) << j
-        b |= ((k >> 2) & 1) << j
-        k >>= 3
-    return r, g, b
 
 
 def make_image(path, size, seed):
@@ -154,7 +144,7 @@ def end_to_end(tap, name, kwargs, seed):
         x1, y1, x2, y2 = top["box"]
         col = min(max(int(x1), 0), 96)
         row = min(max(int((y1 + y2) / 2), 0), 70)
-        color = np.array(palette(top["label"]))
+        color = np.array([int(top["color"][i:i + 2], 16) for i in (1, 3, 5)])
         near = drawn is not None and any(
             np.abs(drawn[row, c].astype(int) - color).max() <= 8 for c in range(max(col - 1, 0), min(col + 2, 97)))
         tap.ok(near, f"{name}: the drawn PNG has the top box's left edge in its colour",
