@@ -36,6 +36,8 @@ MODELS = [
     ("fcos_resnet50_fpn", SMALL, HEADS, ["zip", "legacy"], [(120, 170), (333, 222)]),
     ("fcos_resnet50_fpn", dict(SMALL, score_thresh=0.05, topk_candidates=50, nms_thresh=0.4),
      HEADS, ["state_dict"], [(141, 99)]),
+    # nothing over the threshold: K = 0, empty outputs
+    ("fcos_resnet50_fpn", dict(SMALL, score_thresh=1.0), HEADS, ["zip"], [(64, 64)]),
 ]
 
 if __name__ == "__main__":

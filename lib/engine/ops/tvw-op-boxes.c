@@ -32,6 +32,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tvw-error.h"
@@ -595,55 +596,21 @@ typedef struct
   gint64 index;    /* row · classes + class */
 } Candidate;
 
-/* Whether @a ranks below @b: a lower score, or an equal one further on. */
-static inline gboolean
-worse (const Candidate *a,
-       const Candidate *b)
+/* Decreasing score, then increasing index (torch.topk leaves the order of
+ * ties open; this one is deterministic). */
+static int
+candidate_order (gconstpointer a,
+                 gconstpointer b)
 {
-  return a->score < b->score || (a->score == b->score && a->index > b->index);
+  const Candidate *x = a, *y = b;
+
+  if (x->score != y->score)
+    return x->score > y->score ? -1 : 1;
+  return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static void
-sift_down (Candidate *heap,
-           gint64     n,
-           gint64     i)
-{
-  for (;;)
-    {
-      gint64 l = 2 * i + 1, r = l + 1, m = i;
-      Candidate t;
-
-      if (l < n && worse (&heap[l], &heap[m]))
-        m = l;
-      if (r < n && worse (&heap[r], &heap[m]))
-        m = r;
-      if (m == i)
-        return;
-      t = heap[i];
-      heap[i] = heap[m];
-      heap[m] = t;
-      i = m;
-    }
-}
-
-static void
-sift_up (Candidate *heap,
-         gint64     i)
-{
-  while (i > 0)
-    {
-      gint64 parent = (i - 1) / 2;
-      Candidate t;
-
-      if (!worse (&heap[i], &heap[parent]))
-        return;
-      t = heap[i];
-      heap[i] = heap[parent];
-      heap[parent] = t;
-      i = parent;
-    }
-}
-
+/* Room for 2·k candidates: whenever it fills up, sorting it and keeping
+ * the k best costs O(k log k) per k candidates. */
 static gsize
 score_topk_scratch (const TvwOpCall *call)
 {
@@ -651,7 +618,7 @@ score_topk_scratch (const TvwOpCall *call)
   const TvwArray *s = &call->in[0];
   const gint64 rows = s->shape[s->rank - 2], classes = s->shape[s->rank - 1];
 
-  return (gsize) MIN (p->k, rows * classes) * sizeof (Candidate) + 1;
+  return (gsize) MIN (2 * p->k, rows * classes) * sizeof (Candidate) + 1;
 }
 
 static inline float
@@ -675,8 +642,12 @@ select_topk (const TvwOpCall *call,
   const gint64 rs = s->stride[r - 2], cs = s->stride[r - 1];
   const float threshold = (float) p->threshold;
   const float *base = s->data;
-  Candidate *heap = (Candidate *) call->scratch;
+  const gint64 room = MIN (2 * p->k, rows * classes);
+  Candidate *best = (Candidate *) call->scratch;
   gint64 n = 0;
+  /* Once k are known, a candidate must rank before the k-th. */
+  gboolean full = FALSE;
+  Candidate kth = { 0 };
 
   if (p->k == 0)
     return 0;
@@ -706,33 +677,30 @@ select_topk (const TvwOpCall *call,
             continue;
           cand.score = v;
           cand.index = i * classes + j;
-          if (n < p->k)
+          if (full && candidate_order (&cand, &kth) > 0)
+            continue;
+          if (n == room)
             {
-              heap[n] = cand;
-              sift_up (heap, n++);
+              qsort (best, n, sizeof *best, candidate_order);
+              n = p->k;
+              kth = best[n - 1];
+              full = TRUE;
             }
-          else if (worse (&heap[0], &cand))
-            {
-              heap[0] = cand;
-              sift_down (heap, n, 0);
-            }
+          best[n++] = cand;
         }
     }
 
-  /* Pop the worst to the end: decreasing order. */
+  qsort (best, n, sizeof *best, candidate_order);
+  n = MIN (n, p->k);
   {
     float *scores = call->out[0].data;
     gint64 *row = call->out[1].data, *label = call->out[2].data;
 
-    for (gint64 m = n; m > 0; m--)
+    for (gint64 m = 0; m < n; m++)
       {
-        const Candidate worst = heap[0];
-
-        heap[0] = heap[m - 1];
-        sift_down (heap, m - 1, 0);
-        scores[at + m - 1] = worst.score;
-        row[at + m - 1] = worst.index / classes;
-        label[at + m - 1] = worst.index % classes;
+        scores[at + m] = best[m].score;
+        row[at + m] = best[m].index / classes;
+        label[at + m] = best[m].index % classes;
       }
   }
   return n;
