@@ -75,6 +75,12 @@ double    tvw_build_config_get_double   (const TvwBuildConfig *config,
                                          const char           *key,
                                          double                fallback);
 
+/* Refuses a “weights_backbone” option other than None: libtvw loads whole
+ * checkpoints only. */
+gboolean  tvw_build_config_check_no_backbone_weights (const TvwBuildConfig  *config,
+                                                      const TvwArchitecture *arch,
+                                                      GError               **error);
+
 const TvwArchitecture *tvw_architecture_lookup          (const char *name);
 gboolean               tvw_architecture_is_implemented  (const char *name);
 /* Sorted names, NULL-terminated, owned by the library. */

@@ -142,3 +142,24 @@ tvw_build_config_get_boolean (const TvwBuildConfig *config,
     return g_variant_get_boolean (v);
   return fallback;
 }
+
+gboolean
+tvw_build_config_check_no_backbone_weights (const TvwBuildConfig  *config,
+                                            const TvwArchitecture *arch,
+                                            GError               **error)
+{
+  g_autoptr(GVariant) v = lookup_option (config, "weights_backbone");
+
+  /* Only None (an empty maybe, or no value) is meaningful here: a backbone
+   * checkpoint would be overwritten by any full one, and random weights
+   * are what weights=None, weights_backbone=None gives. */
+  if (v != NULL && !(g_variant_is_of_type (v, G_VARIANT_TYPE_MAYBE) && g_variant_n_children (v) == 0))
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_UNSUPPORTED,
+                   "weights_backbone: loading a backbone's weights alone is not supported; "
+                   "load a whole checkpoint of %s instead", arch->name);
+      return FALSE;
+    }
+
+  return TRUE;
+}

@@ -170,22 +170,9 @@ build (TvwNet                *net,
   gboolean aux = tvw_build_config_get_boolean (config, "aux_loss", config->with_weights);
   TvwVal input = tvw_net_input (net, 3);
   TvwVal out, aux_features = -1;
-  g_autoptr(GVariant) backbone_weights = NULL;
 
-  if (config->options != NULL)
-    backbone_weights = g_variant_dict_lookup_value (config->options, "weights_backbone", NULL);
-  /* Only None (an empty maybe, or no value) is meaningful here: a backbone
-   * checkpoint would be overwritten by any full one, and random weights
-   * are what weights=None, weights_backbone=None gives. */
-  if (backbone_weights != NULL &&
-      !(g_variant_is_of_type (backbone_weights, G_VARIANT_TYPE_MAYBE) &&
-        g_variant_n_children (backbone_weights) == 0))
-    {
-      g_set_error (error, TVW_ERROR, TVW_ERROR_UNSUPPORTED,
-                   "weights_backbone: loading a backbone's weights alone is not supported; "
-                   "load a whole checkpoint of %s instead", arch->name);
-      return FALSE;
-    }
+  if (!tvw_build_config_check_no_backbone_weights (config, arch, error))
+    return FALSE;
 
   if (cfg->head == HEAD_LRASPP)
     {

@@ -17,8 +17,6 @@
 
 #include "config.h"
 
-#include <math.h>
-
 #include "tvw-architectures-private.h"
 #include "tvw-backbones-private.h"
 #include "tvw-blocks-private.h"
@@ -232,26 +230,16 @@ build (TvwNet                *net,
   const double nms_thresh = tvw_build_config_get_double (config, "nms_thresh", cfg->nms_thresh);
   const gint64 detections = tvw_build_config_get_int (config, "detections_per_img",
                                                       cfg->detections_per_img);
-  g_autoptr(GVariant) backbone_weights = NULL;
   TvwDetectionTransform transform;
   TvwDetectionImages images;
   TvwSsdDefaultBoxesParams anchors_params;
   TvwVal maps[N_LEVELS], cls[N_LEVELS], reg[N_LEVELS];
   TvwVal anchors, scores, boxes, values, rows, labels;
 
-  if (config->options != NULL)
-    backbone_weights = g_variant_dict_lookup_value (config->options, "weights_backbone", NULL);
-  /* Only None: random weights are what weights=None,
-   * weights_backbone=None gives (and SSDlite's reduced tail with it). */
-  if (backbone_weights != NULL &&
-      !(g_variant_is_of_type (backbone_weights, G_VARIANT_TYPE_MAYBE) &&
-        g_variant_n_children (backbone_weights) == 0))
-    {
-      g_set_error (error, TVW_ERROR, TVW_ERROR_UNSUPPORTED,
-                   "weights_backbone: loading a backbone's weights alone is not supported; "
-                   "load a whole checkpoint of %s instead", arch->name);
-      return FALSE;
-    }
+  /* weights_backbone=None, as with any weights entry: SSDlite's
+   * MobileNetV3 has its reduced tail then. */
+  if (!tvw_build_config_check_no_backbone_weights (config, arch, error))
+    return FALSE;
   if (num_classes < 1 || select.k < 0 || detections < 0)
     {
       g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
