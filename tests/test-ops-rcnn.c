@@ -522,6 +522,156 @@ test_roi_candidates_errors (void)
   assert_refused (&tvw_op_roi_candidates, &p, 2, in, 3, "scores [2, 3] and boxes [2, 8]");
 }
 
+/* ---- paste_masks --------------------------------------------------------- */
+
+/* One detection, worked out by hand: a 2×2 mask of label 1 certain
+ * everywhere (sigmoid (20) is 1 in float), box [10, 20, 18, 24] in a
+ * 30×40 image.  expand_masks pads it to 4×4 with a zero border, scale
+ * 4 / 2 = 2; expand_boxes gives [6, 18, 22, 26], so the mask is resized
+ * to 17×9 and pasted on rows 18…26, columns 6…22.  At the centre (22, 14)
+ * the sources are 1.5, 1.5 (between two ones): 1; at the corner (18, 6)
+ * the source is the zero border: 0. */
+static void
+test_paste_masks_by_hand (void)
+{
+  const gint64 ms[4] = { 1, 2, 2, 2 }, one = 1, bs[2] = { 1, 4 }, image[4] = { 1, 3, 30, 40 };
+  const float logits[8] = { -20, -20, -20, -20, 20, 20, 20, 20 };
+  const gint64 labels[1] = { 1 };
+  const float boxes[4] = { 10, 20, 18, 24 };
+  TvwArray in[4], out;
+  const float *m;
+  int inside = 0;
+
+  tvw_array_init (&in[0], TVW_ELEM_F32, 4, ms);
+  in[0].data = (gpointer) logits;
+  tvw_array_init (&in[1], TVW_ELEM_I64, 1, &one);
+  in[1].data = (gpointer) labels;
+  tvw_array_init (&in[2], TVW_ELEM_F32, 2, bs);
+  in[2].data = (gpointer) boxes;
+  tvw_array_init (&in[3], TVW_ELEM_F32, 4, image);
+  in[3].data = (gpointer) logits;
+
+  test_run_op (&tvw_op_paste_masks, NULL, 4, in, 0, NULL, 1, &out, 0);
+  g_assert_cmpint (out.rank, ==, 4);
+  g_assert_cmpint (out.shape[0], ==, 1);
+  g_assert_cmpint (out.shape[1], ==, 1);
+  g_assert_cmpint (out.shape[2], ==, 30);
+  g_assert_cmpint (out.shape[3], ==, 40);
+  m = out.data;
+  g_assert_cmpfloat (m[22 * 40 + 14], ==, 1.f);
+  g_assert_cmpfloat (m[18 * 40 + 6], ==, 0.f);
+  for (int y = 0; y < 30; y++)
+    for (int x = 0; x < 40; x++)
+      {
+        const gboolean in_box = y >= 18 && y <= 26 && x >= 6 && x <= 22;
+
+        g_assert_true (m[y * 40 + x] >= 0.f && m[y * 40 + x] <= 1.f);
+        if (!in_box)
+          g_assert_cmpfloat (m[y * 40 + x], ==, 0.f);
+        else
+          inside += m[y * 40 + x] > 0.5f;
+      }
+  /* The certain 2×2 core covers about half of the expanded box. */
+  g_assert_cmpint (inside, >, 30);
+  g_assert_cmpint (inside, <, 17 * 9);
+  g_free (out.data);
+}
+
+/* Random detections, some over the image's edges, against
+ * paste_masks_in_image written out in double (the box arithmetic in
+ * float32 as torchvision's, so that both paste at the same pixels). */
+static void
+test_paste_masks (void)
+{
+  for (int seed = 0; seed < N_SEEDS; seed++)
+    {
+      g_autoptr(GRand) rng = g_rand_new_with_seed (1870 + seed);
+      const gint64 k = seed == 0 ? 0 : 6, c = 3, mm = 5, h = 37, w = 29;
+      const gint64 ms[4] = { k, c, mm, mm }, bs[2] = { k, 4 }, image[4] = { 1, 3, h, w };
+      g_autofree float *logits = g_new (float, MAX (k * c * mm * mm, 1));
+      g_autofree gint64 *labels = g_new (gint64, MAX (k, 1));
+      g_autofree float *boxes = g_new (float, MAX (4 * k, 1));
+      g_autofree double *want = g_new0 (double, MAX (k * h * w, 1));
+      TvwArray in[4], out;
+
+      for (gint64 i = 0; i < k * c * mm * mm; i++)
+        logits[i] = (float) g_rand_double_range (rng, -4, 4);
+      for (gint64 i = 0; i < k; i++)
+        {
+          const double x = g_rand_double_range (rng, -10, 30), y = g_rand_double_range (rng, -10, 40);
+
+          labels[i] = g_rand_int_range (rng, 0, (int) c);
+          boxes[4 * i] = (float) x;
+          boxes[4 * i + 1] = (float) y;
+          boxes[4 * i + 2] = (float) (x + g_rand_double_range (rng, 0, 25));
+          boxes[4 * i + 3] = (float) (y + g_rand_double_range (rng, 0, 25));
+        }
+      tvw_array_init (&in[0], TVW_ELEM_F32, 4, ms);
+      in[0].data = logits;
+      tvw_array_init (&in[1], TVW_ELEM_I64, 1, &k);
+      in[1].data = labels;
+      tvw_array_init (&in[2], TVW_ELEM_F32, 2, bs);
+      in[2].data = boxes;
+      tvw_array_init (&in[3], TVW_ELEM_F32, 4, image);
+      in[3].data = logits;
+
+      test_run_op (&tvw_op_paste_masks, NULL, 4, in, 0, NULL, 1, &out, 0);
+
+      for (gint64 i = 0; i < k; i++)
+        {
+          const float *b = boxes + 4 * i, scale = (float) (mm + 2) / (float) mm;
+          const float wh = (b[2] - b[0]) * 0.5f * scale, hh = (b[3] - b[1]) * 0.5f * scale;
+          const float xc = (b[2] + b[0]) * 0.5f, yc = (b[3] + b[1]) * 0.5f;
+          const gint64 x0 = (gint64) (xc - wh), x1 = (gint64) (xc + wh);
+          const gint64 y0 = (gint64) (yc - hh), y1 = (gint64) (yc + hh);
+          const gint64 bw = MAX (x1 - x0 + 1, 1), bh = MAX (y1 - y0 + 1, 1);
+          double padded[7][7] = { { 0 } };
+
+          for (int r = 0; r < mm; r++)
+            for (int q = 0; q < mm; q++)
+              padded[r + 1][q + 1] = 1 / (1 + exp (-(double) logits[((i * c + labels[i]) * mm + r) * mm + q]));
+          for (gint64 yy = MAX (y0, 0); yy < MIN (y1 + 1, h); yy++)
+            for (gint64 xx = MAX (x0, 0); xx < MIN (x1 + 1, w); xx++)
+              {
+                /* F.interpolate, bilinear, align_corners=False */
+                const double sy = MAX ((double) (mm + 2) / bh * (yy - y0 + 0.5) - 0.5, 0);
+                const double sx = MAX ((double) (mm + 2) / bw * (xx - x0 + 0.5) - 0.5, 0);
+                const int r0 = (int) sy, q0 = (int) sx;
+                const int r1 = r0 < mm + 1 ? r0 + 1 : r0, q1 = q0 < mm + 1 ? q0 + 1 : q0;
+                const double ly = sy - r0, lx = sx - q0;
+
+                want[(i * h + yy) * w + xx] =
+                  (1 - ly) * ((1 - lx) * padded[r0][q0] + lx * padded[r0][q1]) +
+                  ly * ((1 - lx) * padded[r1][q0] + lx * padded[r1][q1]);
+              }
+        }
+      {
+        const gint64 shape[4] = { k, 1, h, w };
+
+        /* Probabilities in [0, 1] through float32 sampling weights. */
+        test_assert_close ("paste_masks", &out, 4, shape, want, 1e-5, 0);
+      }
+      g_free (out.data);
+    }
+}
+
+static void
+test_paste_masks_errors (void)
+{
+  const gint64 ms[4] = { 2, 3, 4, 4 }, one = 1, bs[2] = { 2, 4 }, image[2] = { 8, 8 };
+  float data[128] = { 0 };
+  TvwArray in[4];
+
+  tvw_array_init (&in[0], TVW_ELEM_F32, 4, ms);
+  tvw_array_init (&in[1], TVW_ELEM_I64, 1, &one);
+  tvw_array_init (&in[2], TVW_ELEM_F32, 2, bs);
+  tvw_array_init (&in[3], TVW_ELEM_F32, 2, image);
+  for (int i = 0; i < 4; i++)
+    in[i].data = data;
+  /* One label for two masks. */
+  assert_refused (&tvw_op_paste_masks, NULL, 4, in, 1, "labels [1]");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -537,6 +687,9 @@ main (int   argc,
   g_test_add_func ("/tvw/ops/roi_candidates/reference", test_roi_candidates);
   g_test_add_func ("/tvw/ops/roi_candidates/by-hand", test_roi_candidates_by_hand);
   g_test_add_func ("/tvw/ops/roi_candidates/bad-inputs", test_roi_candidates_errors);
+  g_test_add_func ("/tvw/ops/paste_masks/by-hand", test_paste_masks_by_hand);
+  g_test_add_func ("/tvw/ops/paste_masks/reference", test_paste_masks);
+  g_test_add_func ("/tvw/ops/paste_masks/bad-inputs", test_paste_masks_errors);
 
   return g_test_run ();
 }

@@ -33,8 +33,15 @@ typedef enum
   BACKBONE_MOBILENET_V3_LARGE,
 } Backbone;
 
+typedef enum
+{
+  HEADS_BOXES,                /* Faster R-CNN */
+  HEADS_MASKS,                /* Mask R-CNN */
+} Heads;
+
 typedef struct
 {
+  Heads    heads;
   Backbone backbone;
   gboolean v2;                /* BatchNorm FPN, two RPN convolutions, the conv box head */
   /* The COCO_V1 weights are loaded with overwrite_eps (model, 0.0). */
@@ -47,6 +54,7 @@ typedef struct
 #define CHANNELS            256
 #define REPRESENTATION      1024
 #define ROI_SIZE            7
+#define MASK_ROI_SIZE       14
 #define ROI_SAMPLING_RATIO  2
 #define BOX_HEAD_BN_EPS     1e-5
 /* MultiScaleRoIAlign's featmap_names '0'…'3': never the 'pool' level. */
@@ -162,6 +170,54 @@ box_head (TvwNet           *net,
   return tvw_net_activation (net, x, TVW_ACT_RELU);
 }
 
+/* RoIHeads' mask branch on the detections (@boxes K×4 in the resized
+ * image, @labels K): MultiScaleRoIAlign 14×14, MaskRCNNHeads (four 3×3
+ * convolutions with ReLU; v2 with BatchNorm), MaskRCNNPredictor (a 2×2
+ * transposed convolution of stride 2, ReLU, 1×1 logits), then the label's
+ * sigmoid pasted at the boxes in the input's pixels → K×1×H×W. */
+static TvwVal
+mask_branch (TvwNet                   *net,
+             const RcnnConfig         *cfg,
+             const TvwDetectionImages *images,
+             int                       n_levels,
+             const TvwVal             *levels,
+             TvwVal                    boxes,
+             TvwVal                    labels,
+             int                       num_classes)
+{
+  const TvwConvNdSpec up = {
+    .rank = 2,
+    .kernel = { 2, 2 },
+    .stride = { 2, 2 },
+    .dilation = { 1, 1 },
+    .groups = 1,
+    .bias = TRUE,
+    .transposed = TRUE,
+  };
+  TvwVal x = tvw_net_multi_scale_roi_align (net, boxes, images->resized, n_levels, levels,
+                                            MASK_ROI_SIZE, ROI_SAMPLING_RATIO);
+
+  for (int i = 0; i < 4; i++)
+    {
+      g_autofree char *prefix = g_strdup_printf ("roi_heads.mask_head.%d", i);
+      g_autofree char *conv = g_strdup_printf ("roi_heads.mask_head.%d.0", i);
+
+      if (cfg->v2)
+        x = tvw_blocks_conv_norm_act (net, x, prefix, BOX_HEAD_BN_EPS, CHANNELS, 3, 1, 1, 1,
+                                      TVW_ACT_RELU);
+      else
+        x = tvw_net_activation (net, tvw_net_conv2d (net, x, conv, CHANNELS, 3, 1, 1, 1, 1, TRUE),
+                                TVW_ACT_RELU);
+    }
+  x = tvw_net_conv_nd (net, x, "roi_heads.mask_predictor.conv5_mask", CHANNELS, &up);
+  x = tvw_net_activation (net, x, TVW_ACT_RELU);
+  x = tvw_net_conv2d (net, x, "roi_heads.mask_predictor.mask_fcn_logits", num_classes, 1, 1, 0, 1,
+                      1, TRUE);
+  return tvw_net_paste_masks (net, x, labels,
+                              tvw_net_rescale_boxes (net, boxes, images->resized, images->original),
+                              images->original);
+}
+
 static gboolean
 build (TvwNet                *net,
        const TvwArchitecture *arch,
@@ -197,8 +253,8 @@ build (TvwNet                *net,
   };
   TvwDetectionTransform transform;
   TvwDetectionImages images;
-  TvwVal levels[TVW_FPN_MAX_LEVELS], proposals, x, class_logits, box_regression, cand[3];
-  int n_levels;
+  TvwVal levels[TVW_FPN_MAX_LEVELS], proposals, x, class_logits, box_regression, cand[3], kept;
+  int n_levels, n_roi_levels;
 
   if (num_classes < 1 || opt.pre_nms_top_n < 0 || opt.post_nms_top_n < 0 ||
       opt.detections_per_img < 0 || opt.detections_per_img > G_MAXINT)
@@ -223,8 +279,8 @@ build (TvwNet                *net,
   proposals = region_proposals (net, cfg, &opt, &images, n_levels, levels);
 
   /* RoIHeads: the levels but 'pool'. */
-  x = tvw_net_multi_scale_roi_align (net, proposals, images.resized,
-                                     MIN (n_levels - 1, ROI_MAX_LEVELS), levels, ROI_SIZE,
+  n_roi_levels = MIN (n_levels - 1, ROI_MAX_LEVELS);
+  x = tvw_net_multi_scale_roi_align (net, proposals, images.resized, n_roi_levels, levels, ROI_SIZE,
                                      ROI_SAMPLING_RATIO);
   x = box_head (net, cfg, x);
   class_logits = tvw_net_linear (net, x, "roi_heads.box_predictor.cls_score", num_classes, TRUE);
@@ -236,22 +292,33 @@ build (TvwNet                *net,
                           tvw_net_box_decode (net, box_regression, proposals, images.resized, &coder),
                           &candidates, cand);
   tvw_detection_finish (net, &images, cand[0], cand[1], cand[2], opt.box_nms_thresh,
-                        opt.detections_per_img, NULL);
+                        opt.detections_per_img, &kept);
+  if (cfg->heads == HEADS_MASKS)
+    tvw_net_output (net, "masks",
+                    mask_branch (net, cfg, &images, n_roi_levels, levels,
+                                 tvw_net_index_select (net, cand[0], 0, kept),
+                                 tvw_net_index_select (net, cand[2], 0, kept), num_classes));
 
   return tvw_net_check (net, error);
 }
 
 static const RcnnConfig fasterrcnn_resnet50_fpn = {
-  BACKBONE_RESNET50, FALSE, TRUE, 800, 1333, 1000, 1000, 0.0
+  HEADS_BOXES, BACKBONE_RESNET50, FALSE, TRUE, 800, 1333, 1000, 1000, 0.0
 };
 static const RcnnConfig fasterrcnn_resnet50_fpn_v2 = {
-  BACKBONE_RESNET50, TRUE, FALSE, 800, 1333, 1000, 1000, 0.0
+  HEADS_BOXES, BACKBONE_RESNET50, TRUE, FALSE, 800, 1333, 1000, 1000, 0.0
 };
 static const RcnnConfig fasterrcnn_mobilenet_v3_large_fpn = {
-  BACKBONE_MOBILENET_V3_LARGE, FALSE, FALSE, 800, 1333, 1000, 1000, 0.05
+  HEADS_BOXES, BACKBONE_MOBILENET_V3_LARGE, FALSE, FALSE, 800, 1333, 1000, 1000, 0.05
 };
 static const RcnnConfig fasterrcnn_mobilenet_v3_large_320_fpn = {
-  BACKBONE_MOBILENET_V3_LARGE, FALSE, FALSE, 320, 640, 150, 150, 0.05
+  HEADS_BOXES, BACKBONE_MOBILENET_V3_LARGE, FALSE, FALSE, 320, 640, 150, 150, 0.05
+};
+static const RcnnConfig maskrcnn_resnet50_fpn = {
+  HEADS_MASKS, BACKBONE_RESNET50, FALSE, TRUE, 800, 1333, 1000, 1000, 0.0
+};
+static const RcnnConfig maskrcnn_resnet50_fpn_v2 = {
+  HEADS_MASKS, BACKBONE_RESNET50, TRUE, FALSE, 800, 1333, 1000, 1000, 0.0
 };
 
 /* FasterRCNN's keyword arguments; the training ones are accepted and
@@ -274,5 +341,7 @@ const TvwArchitecture tvw_rcnn_architectures[] = {
     options },
   { "fasterrcnn_mobilenet_v3_large_320_fpn", 91, 1, build, &fasterrcnn_mobilenet_v3_large_320_fpn,
     options },
+  { "maskrcnn_resnet50_fpn",                 91, 1, build, &maskrcnn_resnet50_fpn, options },
+  { "maskrcnn_resnet50_fpn_v2",              91, 1, build, &maskrcnn_resnet50_fpn_v2, options },
   { NULL }
 };

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "tvw-error.h"
+#include "tvw-engine-threads-private.h"
 #include "tvw-ops-private.h"
 
 /* remove_small_boxes' test. */
@@ -211,6 +212,158 @@ const TvwOpClass tvw_op_roi_candidates = {
   .run = roi_candidates_run,
 };
 
+/* ---- paste_masks -------------------------------------------------------- */
+
+static gboolean
+paste_masks_infer (TvwOpCall  *call,
+                   GError    **error)
+{
+  const TvwArray *logits = &call->in[0], *labels = &call->in[1], *boxes = &call->in[2];
+  const TvwArray *image = &call->in[3];
+  gint64 shape[4];
+
+  if (!tvw_op_check_rank (call, 0, 4, 4, error) ||
+      !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error) ||
+      !tvw_op_check_rank (call, 1, 1, 1, error) ||
+      !tvw_op_check_elem (call, 1, TVW_ELEM_I64, error) ||
+      !tvw_op_check_rank (call, 2, 2, 2, error) ||
+      !tvw_op_check_elem (call, 2, TVW_ELEM_F32, error) ||
+      !tvw_op_check_rank (call, 3, 2, TVW_MAX_RANK, error))
+    return FALSE;
+  if (labels->shape[0] != logits->shape[0] || boxes->shape[0] != logits->shape[0] ||
+      boxes->shape[1] != 4 || logits->shape[2] < 1 || logits->shape[3] < 1)
+    {
+      char ms[TVW_SHAPE_CHARS], ls[TVW_SHAPE_CHARS], bs[TVW_SHAPE_CHARS];
+
+      tvw_array_format_shape (logits, ms);
+      tvw_array_format_shape (labels, ls);
+      tvw_array_format_shape (boxes, bs);
+      tvw_op_set_error (call, error,
+                        "mask logits %s, labels %s and boxes %s: expected [K, C, M, M], [K] and "
+                        "[K, 4]", ms, ls, bs);
+      return FALSE;
+    }
+
+  shape[0] = logits->shape[0];
+  shape[1] = 1;
+  shape[2] = image->shape[image->rank - 2];
+  shape[3] = image->shape[image->rank - 1];
+  tvw_array_init (&call->out[0], TVW_ELEM_F32, 4, shape);
+  return TRUE;
+}
+
+/* F.interpolate (bilinear, align_corners=False, size=@out) along one
+ * axis of @in samples, in float as PyTorch's CPU kernel: the source
+ * index of output @i and its two weights. */
+static inline void
+linear_source (gint64  in,
+               gint64  out,
+               gint64  i,
+               gint64 *i0,
+               gint64 *i1,
+               float  *l1)
+{
+  const float scale = (float) in / (float) out;
+  const float src = MAX (scale * ((float) i + 0.5f) - 0.5f, 0.f);
+
+  *i0 = (gint64) src;
+  *i1 = *i0 < in - 1 ? *i0 + 1 : *i0;
+  *l1 = CLAMP (src - (float) *i0, 0.f, 1.f);
+}
+
+typedef struct
+{
+  const TvwOpCall *call;
+  float           *padded;      /* per thread: (M + 2)² */
+} PasteJob;
+
+static void
+paste_masks_rows (gpointer data,
+                  gsize    begin,
+                  gsize    end,
+                  int      thread)
+{
+  const PasteJob *job = data;
+  const TvwOpCall *call = job->call;
+  const TvwArray *logits = &call->in[0], *y = &call->out[0];
+  const gint64 c = logits->shape[1], mh = logits->shape[2], mw = logits->shape[3];
+  const gint64 ph = mh + 2, pw = mw + 2, im_h = y->shape[2], im_w = y->shape[3];
+  const gint64 *labels = call->in[1].data;
+  const float *boxes = call->in[2].data;
+  float *padded = job->padded + thread * ph * pw;
+
+  for (gsize k = begin; k < end; k++)
+    {
+      const gint64 label = CLAMP (labels[k], 0, c - 1);
+      const float *m = (const float *) logits->data + (k * c + label) * mh * mw;
+      const float *b = boxes + 4 * k;
+      float *dst = (float *) y->data + k * im_h * im_w;
+      /* expand_masks (padding 1: the scale of the width, M + 2 over M)
+       * and expand_boxes, in float32. */
+      const float scale = (float) ((double) pw / (double) mw);
+      const float w_half = (b[2] - b[0]) * 0.5f * scale, h_half = (b[3] - b[1]) * 0.5f * scale;
+      const float x_c = (b[2] + b[0]) * 0.5f, y_c = (b[3] + b[1]) * 0.5f;
+      /* .to (torch.int64) truncates. */
+      const gint64 bx0 = (gint64) (x_c - w_half), bx1 = (gint64) (x_c + w_half);
+      const gint64 by0 = (gint64) (y_c - h_half), by1 = (gint64) (y_c + h_half);
+      const gint64 w = MAX (bx1 - bx0 + 1, 1), h = MAX (by1 - by0 + 1, 1);
+      const gint64 x_0 = MAX (bx0, 0), x_1 = MIN (bx1 + 1, im_w);
+      const gint64 y_0 = MAX (by0, 0), y_1 = MIN (by1 + 1, im_h);
+
+      memset (dst, 0, im_h * im_w * sizeof (float));
+      /* The label's probabilities inside a border of zeros. */
+      memset (padded, 0, ph * pw * sizeof (float));
+      for (gint64 i = 0; i < mh; i++)
+        for (gint64 j = 0; j < mw; j++)
+          padded[(i + 1) * pw + j + 1] = 1.f / (1.f + expf (-m[i * mw + j]));
+
+      /* paste_mask_in_image: the mask resized to h×w, its part inside the
+       * image written at the box. */
+      for (gint64 yy = y_0; yy < y_1; yy++)
+        {
+          gint64 r0, r1;
+          float lr;
+
+          linear_source (ph, h, yy - by0, &r0, &r1, &lr);
+          for (gint64 xx = x_0; xx < x_1; xx++)
+            {
+              gint64 c0, c1;
+              float lc;
+
+              linear_source (pw, w, xx - bx0, &c0, &c1, &lc);
+              dst[yy * im_w + xx] =
+                (1.f - lr) * ((1.f - lc) * padded[r0 * pw + c0] + lc * padded[r0 * pw + c1]) +
+                lr * ((1.f - lc) * padded[r1 * pw + c0] + lc * padded[r1 * pw + c1]);
+            }
+        }
+    }
+}
+
+static gsize
+paste_masks_scratch (const TvwOpCall *call)
+{
+  return (gsize) (call->in[0].shape[2] + 2) * (gsize) (call->in[0].shape[3] + 2) * sizeof (float);
+}
+
+static void
+paste_masks_run (TvwOpCall *call)
+{
+  const PasteJob job = { call, (float *) call->scratch };
+
+  if (call->out[0].shape[0] == 0)
+    return;
+  tvw_parallel_range ((gsize) call->out[0].shape[0], call->n_threads, paste_masks_rows,
+                      (gpointer) &job);
+}
+
+const TvwOpClass tvw_op_paste_masks = {
+  .name = "paste_masks",
+  .flags = TVW_OP_ROW_MAJOR,
+  .infer = paste_masks_infer,
+  .scratch = paste_masks_scratch,
+  .run = paste_masks_run,
+};
+
 /* ---- graph constructors ------------------------------------------------- */
 
 TvwVal
@@ -253,4 +406,22 @@ tvw_net_roi_candidates (TvwNet                       *net,
   };
 
   tvw_net_add_node (net, &spec, outputs);
+}
+
+TvwVal
+tvw_net_paste_masks (TvwNet *net,
+                     TvwVal  mask_logits,
+                     TvwVal  labels,
+                     TvwVal  boxes,
+                     TvwVal  image)
+{
+  const TvwVal in[4] = { mask_logits, labels, boxes, image };
+  const TvwNodeSpec spec = {
+    .cls = &tvw_op_paste_masks,
+    .n_in = 4,
+    .in = in,
+    .n_out = 1,
+  };
+
+  return tvw_net_add_node (net, &spec, NULL);
 }

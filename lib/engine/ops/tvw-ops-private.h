@@ -943,6 +943,7 @@ TvwVal tvw_net_ssd_default_boxes (TvwNet                         *net,
 extern const TvwOpClass tvw_op_multi_scale_roi_align;
 extern const TvwOpClass tvw_op_rpn_proposals;
 extern const TvwOpClass tvw_op_roi_candidates;
+extern const TvwOpClass tvw_op_paste_masks;
 
 /* torchvision.ops.batched_nms on plain arrays (boxes n×4, scores n, idxs
  * n, contiguous): writes the kept indices by decreasing score to @keep
@@ -1015,5 +1016,17 @@ void     tvw_net_roi_candidates   (TvwNet                       *net,
                                    TvwVal                        boxes,
                                    const TvwRoiCandidatesParams *params,
                                    TvwVal                        outputs[3]);
+
+/* maskrcnn_inference and transform.postprocess's paste_masks_in_image
+ * for one image: the sigmoid of each detection's @labels channel of
+ * @mask_logits K×C×M×M, padded by one zero, resized (bilinear) to its box
+ * of @boxes K×4 (in @image's pixels) expanded by (M + 2) / M and pasted
+ * into zeros the size of @image (only the last two dimensions of its
+ * shape are read) → masks K×1×H×W. */
+TvwVal   tvw_net_paste_masks      (TvwNet                       *net,
+                                   TvwVal                        mask_logits,
+                                   TvwVal                        labels,
+                                   TvwVal                        boxes,
+                                   TvwVal                        image);
 
 G_END_DECLS

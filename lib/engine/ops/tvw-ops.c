@@ -94,5 +94,6 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_multi_scale_roi_align,
   &tvw_op_rpn_proposals,
   &tvw_op_roi_candidates,
+  &tvw_op_paste_masks,
   NULL
 };
