@@ -403,8 +403,9 @@ tvw_detection_new_from_tensors (guint                width,
         }
     }
 
-  if (keypoints != NULL && keypoint_names != NULL &&
-      g_strv_length ((char **) keypoint_names) != (guint) kp_dims[1])
+  /* Names are of the keypoints there are, or none. */
+  if (keypoints == NULL || (keypoint_names != NULL &&
+                            g_strv_length ((char **) keypoint_names) != (guint) kp_dims[1]))
     keypoint_names = NULL;
 
   self = detection_new (width, height, (guint) k, masks != NULL,
