@@ -275,6 +275,15 @@ tvw_detection_render (TvwDetection  *self,
       return NULL;
     }
 
+  /* Cairo's image surfaces stop there. */
+  if (width > 32767 || height > 32767)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   "The render draws on images of at most 32767 pixels a side, not %u×%u",
+                   width, height);
+      return NULL;
+    }
+
   surface = surface_from_pixbuf (image);
   if (surface == NULL)
     {

@@ -635,6 +635,24 @@ test_render_wrong_image (void)
   g_assert_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT);
 }
 
+/* Wider than Cairo draws: an error, not a crash. */
+static void
+test_render_too_wide (void)
+{
+  g_autoptr(TvwTensor) boxes = tvw_tensor_new (TVW_DTYPE_FLOAT32, (gint64[]) { 0, 4 }, 2);
+  g_autoptr(TvwTensor) labels = tvw_tensor_new (TVW_DTYPE_INT64, (gint64[]) { 0 }, 1);
+  g_autoptr(TvwTensor) scores = tvw_tensor_new (TVW_DTYPE_FLOAT32, (gint64[]) { 0 }, 1);
+  g_autoptr(TvwDetection) det = NULL;
+  g_autoptr(GdkPixbuf) image = grey_image (40000, 1);
+  g_autoptr(GError) error = NULL;
+
+  det = tvw_detection_new_from_tensors (40000, 1, boxes, labels, scores, NULL, NULL, NULL,
+                                        NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (tvw_detection_render (det, image, 0.5, &error));
+  g_assert_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT);
+}
+
 /* int64 tensors: what a detector's labels are. */
 static void
 test_int64_tensor (void)
@@ -806,6 +824,7 @@ main (int   argc,
   g_test_add_func ("/tvw/detection/empty", test_empty);
   g_test_add_func ("/tvw/detection/bad-tensors", test_bad_tensors);
   g_test_add_func ("/tvw/detection/render-wrong-image", test_render_wrong_image);
+  g_test_add_func ("/tvw/detection/render-too-wide", test_render_too_wide);
   g_test_add_func ("/tvw/detection/int64-tensor", test_int64_tensor);
   g_test_add_func ("/tvw/detection/classifier-refused", test_classifier_refused);
   g_test_add_func ("/tvw/detection/model-detect", test_model_detect);
