@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 # The detection API through GObject Introspection (PyGObject): a
 # TvwDetection made from tensors (int64 labels from bytes), its out
-# parameters, mask bytes, keypoints, filter and render, and TvwModel's
-# detect and detect_async refusing a classifier.  The pixels and numbers
+# parameters, mask bytes, keypoints, filter and render; TvwModel's detect
+# and detect_async refusing a classifier and, with a random FCOS, finding
+# the same objects; int64 labels from forward_outputs.  The pixels and numbers
 # themselves are checked by test-detection.c; here, what a binding sees.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
@@ -100,6 +101,29 @@ model.detect_async(image, None, done)
 loop.run()
 ok(later and later[0] is not None and "not a detection model" in later[0].message,
    "detect_async: the same error in the callback")
+
+# A detector with random parameters, when its builder is there: detect and
+# detect_async find the same objects, at the image's size.
+if Tvw.is_model_supported("fcos_resnet50_fpn"):
+    options = GLib.Variant("a{sv}", {"min_size": GLib.Variant("x", 64), "max_size": GLib.Variant("x", 96),
+                                     "score_thresh": GLib.Variant("d", 0.0)})
+    fcos = Tvw.Model(architecture="fcos_resnet50_fpn", options=options, n_threads=2)
+    fcos.init(None)
+    found = fcos.detect(image, None)
+    ok((found.props.width, found.props.height) == (W, H) and 0 < found.props.n_objects <= 100,
+       "detect: a detector's objects at the image's size", found.props.n_objects)
+    got = []
+
+    def found_cb(source, result):
+        got.append(source.detect_finish(result))
+        loop.quit()
+
+    fcos.detect_async(image, None, found_cb)
+    loop.run()
+    ok(got and [got[0].get_score(i) for i in range(got[0].props.n_objects)] ==
+       [found.get_score(i) for i in range(found.props.n_objects)], "detect_async: the same objects")
+    ok(fcos.forward_outputs(Tvw.Tensor.new(Tvw.DType.FLOAT32, [1, 3, H, W]), None).get_item(1).get_dtype()
+       == Tvw.DType.INT64, "forward_outputs: labels are an int64 tensor")
 
 print(f"1..{len(results)}")
 for n, (cond, name, diag) in enumerate(results, 1):
