@@ -4,8 +4,9 @@
 # rather than all clipped to the image), the same keyword arguments on both
 # sides (min_size/max_size lowered for speed, one size larger than max_size
 # so that the transform scales down), several seeds, sizes (non-square, odd)
-# and checkpoint forms, a batch of two (image 0 compared), and the
-# degenerate inputs (1×1, all black, far larger than max_size).  Detections
+# and checkpoint forms, a batch of two (image 0 compared), the degenerate
+# inputs (1×1, all black, far larger than max_size), and one model run on
+# several sizes in turn (its graph planned again for each).  Detections
 # are matched as tvwdet.py explains (why exact order cannot be required:
 # near-tied scores swap, NMS and the threshold are discontinuous).
 #
@@ -42,4 +43,6 @@ MODELS = [
 
 if __name__ == "__main__":
     tvwdet.run_models(MODELS, seed=180, rng_seed=18,
-                      degenerate={"retinanet_resnet50_fpn", "fcos_resnet50_fpn"})
+                      degenerate={"retinanet_resnet50_fpn", "fcos_resnet50_fpn"},
+                      sizes_in_turn=[("fcos_resnet50_fpn", SMALL, HEADS,
+                                      [(120, 170), (333, 222), (64, 64), (120, 170)])])

@@ -199,7 +199,46 @@ def check_degenerate(tap, name, ckpt, model, kwargs, work, label, images):
 DEGENERATE = 3
 
 
-def run_models(models, seed, rng_seed, degenerate=()):
+def check_sizes_in_turn(tap, name, kwargs, scale, seed, sizes, work, rng):
+    """One libtvw model (through GObject introspection) run on images of
+    each of @sizes in turn — its graph planned again for each shape —
+    against PyTorch: every size-dependent quantity must follow the input,
+    whatever the shapes the model ran on before."""
+    import gi
+    gi.require_version("Tvw", "1.0")
+    from gi.repository import Gio, GLib, Tvw
+
+    model = randomise(construct(name, kwargs), seed, scale)
+    ckpt = os.path.join(work, f"{name}.sizes.pth")
+    torch.save(model.state_dict(), ckpt)
+    options = GLib.VariantDict.new(None)
+    for k, v in kwargs.items():
+        options.insert_value(k, GLib.Variant("x", v) if isinstance(v, int) else GLib.Variant("d", v))
+    ours_model = Tvw.Model(architecture=name, options=options.end())
+    ours_model.init()
+    ours_model.load_state_dict_from_file(Gio.File.new_for_path(ckpt), True, None)
+    names = ours_model.get_output_names()
+    dtypes = {"float32": np.float32, "uint8": np.uint8, "int64": np.int64}
+    for h, w in sizes:
+        images = rng.random((1, 3, h, w)).astype(np.float32)
+        label = f"{name} one model, sizes in turn: {h}x{w}"
+        try:
+            tensor = Tvw.Tensor.new_from_bytes(Tvw.DType.FLOAT32, [1, 3, h, w],
+                                               GLib.Bytes.new(images.tobytes()))
+            results = ours_model.forward_inputs([tensor], None)
+            ours = {}
+            for i, key in enumerate(names):
+                t = results.get_item(i)
+                dtype = dtypes[t.get_dtype().value_nick]
+                ours[key] = np.frombuffer(t.get_bytes().get_data(), dtype=dtype).reshape(t.get_shape())
+            ok, diag = compare_detections(ours, reference(model, images))
+        except Exception as e:
+            ok, diag = False, str(e)
+        tap.ok(ok, label, diag)
+    os.unlink(ckpt)
+
+
+def run_models(models, seed, rng_seed, degenerate=(), sizes_in_turn=()):
     """Compares `tvw forward` with PyTorch on every (name, kwargs, scale,
     forms, sizes) of @models (TVW_CONFORMANCE_ONLY=a,b keeps a subset):
     the model built with the keyword arguments @kwargs on both sides
@@ -207,19 +246,26 @@ def run_models(models, seed, rng_seed, degenerate=()):
     @seed plus its index and its heads scaled by @scale (randomise ()),
     written in each checkpoint form, and run on images in [0, 1] of each
     size ((h, w), or (n, h, w) for a batch whose image 0 is compared).
-    The names in @degenerate also get the three degenerate inputs.  One
-    TAP line per (form, size); exits with the TAP status."""
+    The names in @degenerate also get the three degenerate inputs;
+    @sizes_in_turn: (name, kwargs, scale, sizes) run on one model
+    (check_sizes_in_turn ()).  One TAP line per (form, size); exits with
+    the TAP status."""
     only = os.environ.get("TVW_CONFORMANCE_ONLY")
     if only:
         models = [m for m in models if m[0] in only.split(",")]
     planned = sum(len(forms) * len(sizes) for _, _, _, forms, sizes in models)
     planned += DEGENERATE * len({m[0] for m in models if m[0] in degenerate})
+    if only:
+        sizes_in_turn = [m for m in sizes_in_turn if m[0] in only.split(",")]
+    planned += sum(len(m[3]) for m in sizes_in_turn)
     tap = tvwconf.Tap(planned)
     work = tvwconf.workdir()
     rng = np.random.default_rng(rng_seed)
     done_degenerate = set()
 
     try:
+        for name, kwargs, scale, sizes in sizes_in_turn:
+            check_sizes_in_turn(tap, name, kwargs, scale, seed - 1, sizes, work, rng)
         for index, (name, kwargs, scale, forms, sizes) in enumerate(models):
             start = time.monotonic()
             model = randomise(construct(name, kwargs), seed + index, scale)

@@ -609,8 +609,15 @@ candidate_order (gconstpointer a,
   return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* Room for 2·k candidates: whenever it fills up, sorting it and keeping
- * the k best costs O(k log k) per k candidates. */
+/* Room for 2·k candidates (at most all @n): whenever it fills up,
+ * sorting it and keeping the k best costs O(k log k) per k candidates. */
+static gint64
+topk_room (gint64 k,
+           gint64 n)
+{
+  return MIN (2 * MIN (k, n), n);
+}
+
 static gsize
 score_topk_scratch (const TvwOpCall *call)
 {
@@ -618,7 +625,7 @@ score_topk_scratch (const TvwOpCall *call)
   const TvwArray *s = &call->in[0];
   const gint64 rows = s->shape[s->rank - 2], classes = s->shape[s->rank - 1];
 
-  return (gsize) MIN (2 * p->k, rows * classes) * sizeof (Candidate) + 1;
+  return (gsize) topk_room (p->k, rows * classes) * sizeof (Candidate) + 1;
 }
 
 static inline float
@@ -642,7 +649,7 @@ select_topk (const TvwOpCall *call,
   const gint64 rs = s->stride[r - 2], cs = s->stride[r - 1];
   const float threshold = (float) p->threshold;
   const float *base = s->data;
-  const gint64 room = MIN (2 * p->k, rows * classes);
+  const gint64 room = topk_room (p->k, rows * classes);
   Candidate *best = (Candidate *) call->scratch;
   gint64 n = 0;
   /* Once k are known, a candidate must rank before the k-th. */
