@@ -265,6 +265,33 @@ test_run_op (const TvwOpClass *cls,
     }
 }
 
+/* Checks that @cls refuses @in (run as node “@name” with @n_out outputs)
+ * with a TVW_ERROR @code whose message names the node and says @expect. */
+static inline void
+test_assert_refused (const TvwOpClass *cls,
+                     const char       *name,
+                     gconstpointer     params,
+                     int               n_in,
+                     const TvwArray   *in,
+                     int               n_weights,
+                     const TvwArray   *weights,
+                     int               n_out,
+                     int               code,
+                     const char       *expect)
+{
+  GError *error = NULL;
+  TvwArray out[TVW_MAX_RANK];
+
+  g_assert_cmpint (n_out, <=, TVW_MAX_RANK);
+  g_assert_false (tvw_op_eager (cls, name, params, n_in, in, n_weights, weights, n_out, out, 1,
+                                &error));
+  g_assert_error (error, TVW_ERROR, code);
+  g_assert_nonnull (strstr (error->message, name));
+  if (strstr (error->message, expect) == NULL)
+    g_error ("“%s” does not say “%s”", error->message, expect);
+  g_error_free (error);
+}
+
 /* PyTorch's output size of a convolution. */
 static inline int
 test_conv_out (int size,

@@ -46,7 +46,7 @@ MODELS = [
     (LITE, dict(score_thresh=0.3, nms_thresh=0.4, detections_per_img=50, topk_candidates=100),
      HEADS, ["legacy", "wrapped"], [(333, 222)]),
     (LITE, dict(num_classes=7, score_thresh=0.05), HEADS, ["state_dict"], [(150, 120)]),
-    (SSD300, {}, HEADS, ["zip", "safetensors"], [(300, 300), (2, 181, 257)]),
+    (SSD300, {}, HEADS, ["zip"], [(300, 300), (2, 181, 257)]),
 ]
 
 if __name__ == "__main__":
