@@ -33,7 +33,7 @@ static const TvwArchitecture *families[] = {
   tvw_densenet_architectures,
   /* issue 18 */
   tvw_retinanet_architectures,
-  /* Faster R-CNN (issue 18) */
+  /* Faster, Mask and Keypoint R-CNN (issue 18) */
   tvw_rcnn_architectures,
 };
 
