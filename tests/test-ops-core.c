@@ -611,6 +611,7 @@ test_table_covered (void)
   static const char *const programs[] = {
     "test-ops-core", "test-ops-shape", "test-ops-nn", "test-ops-attention",
     "test-ops-resize-like", "test-ops-flow", "test-ops-quant", "test-ops-classic",
+    "test-ops-boxes",
     "test-ops-rcnn",
   };
   g_autoptr(GString) paths = g_string_new (NULL);

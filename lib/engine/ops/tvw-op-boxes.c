@@ -32,6 +32,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tvw-error.h"
@@ -309,98 +310,109 @@ box_decode_infer (TvwOpCall  *call,
   return TRUE;
 }
 
+void
+tvw_box_decode_deltas (const float  code[4],
+                       const float  box[4],
+                       const float  weights[4],
+                       float        out[4])
+{
+  const float clip = logf (1000.f / 16.f);
+  const float widths = box[2] - box[0], heights = box[3] - box[1];
+  const float ctr_x = box[0] + 0.5f * widths, ctr_y = box[1] + 0.5f * heights;
+  const float dx = code[0] / weights[0], dy = code[1] / weights[1];
+  const float dw = MIN (code[2] / weights[2], clip), dh = MIN (code[3] / weights[3], clip);
+  const float pred_ctr_x = dx * widths + ctr_x, pred_ctr_y = dy * heights + ctr_y;
+  const float pred_w = expf (dw) * widths, pred_h = expf (dh) * heights;
+  const float half_w = 0.5f * pred_w, half_h = 0.5f * pred_h;
+
+  out[0] = pred_ctr_x - half_w;
+  out[1] = pred_ctr_y - half_h;
+  out[2] = pred_ctr_x + half_w;
+  out[3] = pred_ctr_y + half_h;
+}
+
+void
+tvw_box_decode_linear (const float  code[4],
+                       const float  box[4],
+                       gboolean     normalize_by_size,
+                       float        out[4])
+{
+  const float ctr_x = 0.5f * (box[0] + box[2]), ctr_y = 0.5f * (box[1] + box[3]);
+  const float bw = normalize_by_size ? box[2] - box[0] : 1.f;
+  const float bh = normalize_by_size ? box[3] - box[1] : 1.f;
+
+  out[0] = ctr_x - code[0] * bw;
+  out[1] = ctr_y - code[1] * bh;
+  out[2] = ctr_x + code[2] * bw;
+  out[3] = ctr_y + code[3] * bh;
+}
+
+void
+tvw_box_clip (float box[4],
+              float height,
+              float width)
+{
+  /* clamp (min=0, max=size); NaN stays NaN as in torch */
+  for (int j = 0; j < 4; j++)
+    {
+      const float hi = j % 2 == 0 ? width : height;
+
+      if (box[j] < 0.f)
+        box[j] = 0.f;
+      else if (box[j] > hi)
+        box[j] = hi;
+    }
+}
+
+gboolean
+tvw_box_is_small (const float box[4],
+                  float       min_size)
+{
+  return !(box[2] - box[0] >= min_size && box[3] - box[1] >= min_size);
+}
+
 static void
 box_decode_run (TvwOpCall *call)
 {
   const TvwBoxDecodeParams *p = call->params;
   const TvwArray *codes = &call->in[0], *boxes = &call->in[1];
   const gint64 k = codes->shape[0], groups = codes->shape[1] / 4;
-  const float clip = logf (1000.f / 16.f);
-  const float wx = (float) p->weights[0], wy = (float) p->weights[1];
-  const float ww = (float) p->weights[2], wh = (float) p->weights[3];
-  float max_x = 0.f, max_y = 0.f;
+  const float weights[4] = {
+    (float) p->weights[0], (float) p->weights[1], (float) p->weights[2], (float) p->weights[3]
+  };
+  float height = 0.f, width = 0.f;
   float *dst = call->out[0].data;
 
   if (p->clip)
     {
       const TvwArray *image = &call->in[call->n_in - 1];
 
-      max_y = (float) image_h (image);
-      max_x = (float) image_w (image);
+      height = (float) image_h (image);
+      width = (float) image_w (image);
     }
 
   for (gint64 i = 0; i < k; i++)
     {
-      float x1 = 0.f, y1 = 0.f, x2 = 0.f, y2 = 0.f;
+      float box[4] = { 0.f, 0.f, 0.f, 0.f };
 
       if (p->coder != TVW_BOX_CODER_NONE)
-        {
-          x1 = elem_f32 (boxes, i, 0);
-          y1 = elem_f32 (boxes, i, 1);
-          x2 = elem_f32 (boxes, i, 2);
-          y2 = elem_f32 (boxes, i, 3);
-        }
+        for (int j = 0; j < 4; j++)
+          box[j] = elem_f32 (boxes, i, j);
 
       for (gint64 g = 0; g < groups; g++, dst += 4)
         {
-          const float c0 = elem_f32 (codes, i, 4 * g), c1 = elem_f32 (codes, i, 4 * g + 1);
-          const float c2 = elem_f32 (codes, i, 4 * g + 2), c3 = elem_f32 (codes, i, 4 * g + 3);
+          float code[4];
 
+          for (int j = 0; j < 4; j++)
+            code[j] = elem_f32 (codes, i, 4 * g + j);
           if (p->coder == TVW_BOX_CODER_DELTAS)
-            {
-              const float widths = x2 - x1, heights = y2 - y1;
-              const float ctr_x = x1 + 0.5f * widths, ctr_y = y1 + 0.5f * heights;
-              const float dx = c0 / wx, dy = c1 / wy;
-              const float dw = MIN (c2 / ww, clip), dh = MIN (c3 / wh, clip);
-              const float pred_ctr_x = dx * widths + ctr_x, pred_ctr_y = dy * heights + ctr_y;
-              const float pred_w = expf (dw) * widths, pred_h = expf (dh) * heights;
-              const float half_w = 0.5f * pred_w, half_h = 0.5f * pred_h;
-
-              dst[0] = pred_ctr_x - half_w;
-              dst[1] = pred_ctr_y - half_h;
-              dst[2] = pred_ctr_x + half_w;
-              dst[3] = pred_ctr_y + half_h;
-            }
+            tvw_box_decode_deltas (code, box, weights, dst);
           else if (p->coder == TVW_BOX_CODER_LINEAR)
-            {
-              const float ctr_x = 0.5f * (x1 + x2), ctr_y = 0.5f * (y1 + y2);
-              float r0 = c0, r1 = c1, r2 = c2, r3 = c3;
-
-              if (p->normalize_by_size)
-                {
-                  const float bw = x2 - x1, bh = y2 - y1;
-
-                  r0 *= bw;
-                  r1 *= bh;
-                  r2 *= bw;
-                  r3 *= bh;
-                }
-              dst[0] = ctr_x - r0;
-              dst[1] = ctr_y - r1;
-              dst[2] = ctr_x + r2;
-              dst[3] = ctr_y + r3;
-            }
+            tvw_box_decode_linear (code, box, p->normalize_by_size, dst);
           else
-            {
-              dst[0] = c0;
-              dst[1] = c1;
-              dst[2] = c2;
-              dst[3] = c3;
-            }
-
+            memcpy (dst, code, sizeof code);
           if (p->clip)
-            {
-              /* clamp (min=0, max=size); NaN stays NaN as in torch */
-              for (int j = 0; j < 4; j++)
-                {
-                  const float hi = j % 2 == 0 ? max_x : max_y;
-
-                  if (dst[j] < 0.f)
-                    dst[j] = 0.f;
-                  else if (dst[j] > hi)
-                    dst[j] = hi;
-                }
-            }
+            tvw_box_clip (dst, height, width);
         }
     }
 }
@@ -499,10 +511,11 @@ remove_small_boxes_run (TvwOpCall *call)
 
   for (gint64 i = 0; i < b->shape[0]; i++)
     {
-      const float ws = elem_f32 (b, i, 2) - elem_f32 (b, i, 0);
-      const float hs = elem_f32 (b, i, 3) - elem_f32 (b, i, 1);
+      float box[4];
 
-      if (ws >= min_size && hs >= min_size)
+      for (int j = 0; j < 4; j++)
+        box[j] = elem_f32 (b, i, j);
+      if (!tvw_box_is_small (box, min_size))
         keep[kept++] = i;
     }
   call->out[0].shape[0] = kept;
@@ -583,53 +596,26 @@ typedef struct
   gint64 index;    /* row · classes + class */
 } Candidate;
 
-/* Whether @a ranks below @b: a lower score, or an equal one further on. */
-static inline gboolean
-worse (const Candidate *a,
-       const Candidate *b)
+/* Decreasing score, then increasing index (torch.topk leaves the order of
+ * ties open; this one is deterministic). */
+static int
+candidate_order (gconstpointer a,
+                 gconstpointer b)
 {
-  return a->score < b->score || (a->score == b->score && a->index > b->index);
+  const Candidate *x = a, *y = b;
+
+  if (x->score != y->score)
+    return x->score > y->score ? -1 : 1;
+  return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static void
-sift_down (Candidate *heap,
-           gint64     n,
-           gint64     i)
+/* Room for 2·k candidates (at most all @n): whenever it fills up,
+ * sorting it and keeping the k best costs O(k log k) per k candidates. */
+static gint64
+topk_room (gint64 k,
+           gint64 n)
 {
-  for (;;)
-    {
-      gint64 l = 2 * i + 1, r = l + 1, m = i;
-      Candidate t;
-
-      if (l < n && worse (&heap[l], &heap[m]))
-        m = l;
-      if (r < n && worse (&heap[r], &heap[m]))
-        m = r;
-      if (m == i)
-        return;
-      t = heap[i];
-      heap[i] = heap[m];
-      heap[m] = t;
-      i = m;
-    }
-}
-
-static void
-sift_up (Candidate *heap,
-         gint64     i)
-{
-  while (i > 0)
-    {
-      gint64 parent = (i - 1) / 2;
-      Candidate t;
-
-      if (!worse (&heap[i], &heap[parent]))
-        return;
-      t = heap[i];
-      heap[i] = heap[parent];
-      heap[parent] = t;
-      i = parent;
-    }
+  return MIN (2 * MIN (k, n), n);
 }
 
 static gsize
@@ -639,7 +625,7 @@ score_topk_scratch (const TvwOpCall *call)
   const TvwArray *s = &call->in[0];
   const gint64 rows = s->shape[s->rank - 2], classes = s->shape[s->rank - 1];
 
-  return (gsize) MIN (p->k, rows * classes) * sizeof (Candidate) + 1;
+  return (gsize) topk_room (p->k, rows * classes) * sizeof (Candidate) + 1;
 }
 
 static inline float
@@ -663,8 +649,12 @@ select_topk (const TvwOpCall *call,
   const gint64 rs = s->stride[r - 2], cs = s->stride[r - 1];
   const float threshold = (float) p->threshold;
   const float *base = s->data;
-  Candidate *heap = (Candidate *) call->scratch;
+  const gint64 room = topk_room (p->k, rows * classes);
+  Candidate *best = (Candidate *) call->scratch;
   gint64 n = 0;
+  /* Once k are known, a candidate must rank before the k-th. */
+  gboolean full = FALSE;
+  Candidate kth = { 0 };
 
   if (p->k == 0)
     return 0;
@@ -694,33 +684,30 @@ select_topk (const TvwOpCall *call,
             continue;
           cand.score = v;
           cand.index = i * classes + j;
-          if (n < p->k)
+          if (full && candidate_order (&cand, &kth) > 0)
+            continue;
+          if (n == room)
             {
-              heap[n] = cand;
-              sift_up (heap, n++);
+              qsort (best, n, sizeof *best, candidate_order);
+              n = p->k;
+              kth = best[n - 1];
+              full = TRUE;
             }
-          else if (worse (&heap[0], &cand))
-            {
-              heap[0] = cand;
-              sift_down (heap, n, 0);
-            }
+          best[n++] = cand;
         }
     }
 
-  /* Pop the worst to the end: decreasing order. */
+  qsort (best, n, sizeof *best, candidate_order);
+  n = MIN (n, p->k);
   {
     float *scores = call->out[0].data;
     gint64 *row = call->out[1].data, *label = call->out[2].data;
 
-    for (gint64 m = n; m > 0; m--)
+    for (gint64 m = 0; m < n; m++)
       {
-        const Candidate worst = heap[0];
-
-        heap[0] = heap[m - 1];
-        sift_down (heap, m - 1, 0);
-        scores[at + m - 1] = worst.score;
-        row[at + m - 1] = worst.index / classes;
-        label[at + m - 1] = worst.index % classes;
+        scores[at + m] = best[m].score;
+        row[at + m] = best[m].index / classes;
+        label[at + m] = best[m].index % classes;
       }
   }
   return n;

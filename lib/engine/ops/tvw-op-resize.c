@@ -94,11 +94,16 @@ interpolate_infer (TvwOpCall  *call,
   else if (p->min_size > 0 && x->shape[2] > 0 && x->shape[3] > 0)
     {
       /* torch.min (min_size / min_size_f32, max_size / max_size_f32) in
-       * float32, .item () to a double, then F.interpolate's floor (size ·
-       * scale) in double; the kernel then uses size / output size. */
+       * float32 — a Python number divided by a tensor is the tensor's
+       * reciprocal times the number (Tensor.__rtruediv__), which rounds
+       * differently from a division — .item () to a double, then
+       * F.interpolate's floor (size · scale) in double; the kernel then
+       * uses size / output size. */
       const float lo = (float) MIN (x->shape[2], x->shape[3]);
       const float hi = (float) MAX (x->shape[2], x->shape[3]);
-      const double scale = (double) MIN ((float) p->min_size / lo, (float) p->max_size / hi);
+      const float by_min = (1.f / lo) * (float) p->min_size;
+      const float by_max = (1.f / hi) * (float) p->max_size;
+      const double scale = (double) MIN (by_min, by_max);
 
       shape[2] = resize_size (x->shape[2], 0, scale);
       shape[3] = resize_size (x->shape[3], 0, scale);

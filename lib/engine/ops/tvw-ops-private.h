@@ -850,6 +850,24 @@ TvwVal tvw_net_rescale_boxes (TvwNet        *net,
                               TvwVal         resized,
                               TvwVal         original);
 
+/* The same on one box, for host ops' own loops (float32 like
+ * torchvision): BoxCoder.decode_single with @weights (dw, dh clamped at
+ * log (1000 / 16)); BoxLinearCoder.decode; clip_boxes_to_image to
+ * @height × @width in place; whether remove_small_boxes drops @box. */
+void     tvw_box_decode_deltas (const float  code[4],
+                              const float    box[4],
+                              const float    weights[4],
+                              float          out[4]);
+void     tvw_box_decode_linear (const float  code[4],
+                              const float    box[4],
+                              gboolean       normalize_by_size,
+                              float          out[4]);
+void     tvw_box_clip        (float          box[4],
+                              float          height,
+                              float          width);
+gboolean tvw_box_is_small    (const float    box[4],
+                              float          min_size);
+
 typedef struct
 {
   double min_size;
