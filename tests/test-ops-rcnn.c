@@ -672,6 +672,144 @@ test_paste_masks_errors (void)
   assert_refused (&tvw_op_paste_masks, NULL, 4, in, 1, "labels [1]");
 }
 
+/* ---- heatmaps_to_keypoints ---------------------------------------------- */
+
+/* A box the size of the map: bicubic at scale 1 samples the pixels
+ * themselves (t = 0), so the keypoint is the peak's centre plus the box's
+ * corner and its score the peak; a box under a pixel wide counts as one. */
+static void
+test_keypoints_by_hand (void)
+{
+  const gint64 ms[4] = { 2, 1, 4, 5 }, bs[2] = { 2, 4 };
+  float maps[40] = { 0 };
+  const float boxes[8] = { 10, 20, 15, 24, 3, 3, 3.5f, 3.25f };
+  TvwArray in[2], out[2];
+  const float *kp, *sc;
+
+  maps[2 * 5 + 3] = 7;        /* detection 0: peak at (y 2, x 3) */
+  maps[20 + 1 * 5 + 1] = 2;   /* detection 1: the 1×1 resize averages the map */
+  tvw_array_init (&in[0], TVW_ELEM_F32, 4, ms);
+  in[0].data = maps;
+  tvw_array_init (&in[1], TVW_ELEM_F32, 2, bs);
+  in[1].data = (gpointer) boxes;
+  test_run_op (&tvw_op_heatmaps_to_keypoints, NULL, 2, in, 0, NULL, 2, out, 0);
+  g_assert_cmpint (out[0].rank, ==, 3);
+  g_assert_cmpint (out[0].shape[2], ==, 3);
+  kp = out[0].data;
+  sc = out[1].data;
+  g_assert_cmpfloat (kp[0], ==, 13.5f);
+  g_assert_cmpfloat (kp[1], ==, 22.5f);
+  g_assert_cmpfloat (kp[2], ==, 1.f);
+  g_assert_cmpfloat (sc[0], ==, 7.f);
+  /* Widths and heights clamped to 1: the one pixel's centre, 0.5 in. */
+  g_assert_cmpfloat (kp[3], ==, 3.5f);
+  g_assert_cmpfloat (kp[4], ==, 3.5f);
+  for (int o = 0; o < 2; o++)
+    g_free (out[o].data);
+}
+
+/* Bicubic interpolation (A = -0.75, align_corners=False, indices clamped)
+ * of @map h×w at output pixel (oy, ox) of an rh×rw resize, in double. */
+static double
+reference_bicubic (const float *map,
+                   int          h,
+                   int          w,
+                   int          rh,
+                   int          rw,
+                   int          oy,
+                   int          ox)
+{
+  const double a = -0.75, ry = (double) h / rh * (oy + 0.5) - 0.5, rx = (double) w / rw * (ox + 0.5) - 0.5;
+  const double fy = floor (ry), fx = floor (rx), ty = ry - fy, tx = rx - fx;
+  double cy[4], cx[4], v = 0;
+
+  for (int k = 0; k < 4; k++)
+    {
+      const double dy = fabs (ty - (k - 1)), dx = fabs (tx - (k - 1));
+
+      cy[k] = dy <= 1 ? ((a + 2) * dy - (a + 3)) * dy * dy + 1 : ((a * dy - 5 * a) * dy + 8 * a) * dy - 4 * a;
+      cx[k] = dx <= 1 ? ((a + 2) * dx - (a + 3)) * dx * dx + 1 : ((a * dx - 5 * a) * dx + 8 * a) * dx - 4 * a;
+    }
+  for (int k = 0; k < 4; k++)
+    for (int j = 0; j < 4; j++)
+      {
+        const int y = CLAMP ((int) fy - 1 + k, 0, h - 1), x = CLAMP ((int) fx - 1 + j, 0, w - 1);
+
+        v += cy[k] * cx[j] * map[y * w + x];
+      }
+  return v;
+}
+
+/* Random maps and boxes: each keypoint must sit on a maximum of the
+ * resized map (within float rounding: near-ties may pick either), at that
+ * pixel's centre in the box, with the map's value there as its score. */
+static void
+test_keypoints_reference (void)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed (1890);
+  const gint64 k = 5, np = 3, mh = 8, mw = 8, ms[4] = { k, np, mh, mw }, bs[2] = { k, 4 };
+  float maps[5 * 3 * 64], boxes[20];
+  TvwArray in[2], out[2];
+
+  for (int i = 0; i < 5 * 3 * 64; i++)
+    maps[i] = (float) g_rand_double_range (rng, -2, 2);
+  for (int i = 0; i < 5; i++)
+    {
+      const double x = g_rand_double_range (rng, 0, 50), y = g_rand_double_range (rng, 0, 50);
+
+      boxes[4 * i] = (float) x;
+      boxes[4 * i + 1] = (float) y;
+      boxes[4 * i + 2] = (float) (x + g_rand_double_range (rng, 0.5, 30));
+      boxes[4 * i + 3] = (float) (y + g_rand_double_range (rng, 0.5, 30));
+    }
+  tvw_array_init (&in[0], TVW_ELEM_F32, 4, ms);
+  in[0].data = maps;
+  tvw_array_init (&in[1], TVW_ELEM_F32, 2, bs);
+  in[1].data = boxes;
+  test_run_op (&tvw_op_heatmaps_to_keypoints, NULL, 2, in, 0, NULL, 2, out, 0);
+
+  for (int i = 0; i < k; i++)
+    for (int p = 0; p < np; p++)
+      {
+        const float *b = boxes + 4 * i, *map = maps + (i * np + p) * 64;
+        const double bw = MAX (b[2] - b[0], 1.f), bh = MAX (b[3] - b[1], 1.f);
+        const int rw = (int) ceil (bw), rh = (int) ceil (bh);
+        const float *kp = (const float *) out[0].data + 3 * (i * np + p);
+        const double score = ((const float *) out[1].data)[i * np + p];
+        const int ox = (int) floor ((kp[0] - b[0]) / (bw / rw)), oy = (int) floor ((kp[1] - b[1]) / (bh / rh));
+        double best = -INFINITY;
+
+        for (int y = 0; y < rh; y++)
+          for (int x = 0; x < rw; x++)
+            best = MAX (best, reference_bicubic (map, 8, 8, rh, rw, y, x));
+        g_assert_cmpint (ox, >=, 0);
+        g_assert_cmpint (ox, <, rw);
+        g_assert_cmpint (oy, >=, 0);
+        g_assert_cmpint (oy, <, rh);
+        g_assert_cmpfloat (fabs (kp[0] - (b[0] + (ox + 0.5) * bw / rw)), <=, 1e-4);
+        g_assert_cmpfloat (fabs (kp[1] - (b[1] + (oy + 0.5) * bh / rh)), <=, 1e-4);
+        g_assert_cmpfloat (kp[2], ==, 1.f);
+        g_assert_cmpfloat (fabs (score - reference_bicubic (map, 8, 8, rh, rw, oy, ox)), <=, 1e-5);
+        g_assert_cmpfloat (score, >=, best - 1e-5);
+      }
+  for (int o = 0; o < 2; o++)
+    g_free (out[o].data);
+}
+
+static void
+test_keypoints_errors (void)
+{
+  const gint64 ms[4] = { 2, 17, 56, 56 }, bs[2] = { 3, 4 };
+  float data[16] = { 0 };
+  TvwArray in[2];
+
+  tvw_array_init (&in[0], TVW_ELEM_F32, 4, ms);
+  tvw_array_init (&in[1], TVW_ELEM_F32, 2, bs);
+  in[0].data = in[1].data = data;
+  /* Three boxes for two detections' maps. */
+  assert_refused (&tvw_op_heatmaps_to_keypoints, NULL, 2, in, 2, "boxes [3, 4]");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -690,6 +828,9 @@ main (int   argc,
   g_test_add_func ("/tvw/ops/paste_masks/by-hand", test_paste_masks_by_hand);
   g_test_add_func ("/tvw/ops/paste_masks/reference", test_paste_masks);
   g_test_add_func ("/tvw/ops/paste_masks/bad-inputs", test_paste_masks_errors);
+  g_test_add_func ("/tvw/ops/heatmaps_to_keypoints/by-hand", test_keypoints_by_hand);
+  g_test_add_func ("/tvw/ops/heatmaps_to_keypoints/reference", test_keypoints_reference);
+  g_test_add_func ("/tvw/ops/heatmaps_to_keypoints/bad-inputs", test_keypoints_errors);
 
   return g_test_run ();
 }

@@ -109,7 +109,7 @@ extern const TvwArchitecture tvw_densenet_architectures[];
 /* RetinaNet (v1, v2), FCOS (issue 18) */
 extern const TvwArchitecture tvw_retinanet_architectures[];
 extern const TvwArchitecture tvw_ssd_architectures[];
-/* Faster R-CNN (issue 18) */
+/* Faster, Mask and Keypoint R-CNN (issue 18) */
 extern const TvwArchitecture tvw_rcnn_architectures[];
 
 G_END_DECLS

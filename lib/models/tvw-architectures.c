@@ -34,7 +34,7 @@ static const TvwArchitecture *families[] = {
   /* issue 18 */
   tvw_retinanet_architectures,
   tvw_ssd_architectures,
-  /* Faster R-CNN (issue 18) */
+  /* Faster, Mask and Keypoint R-CNN (issue 18) */
   tvw_rcnn_architectures,
 };
 

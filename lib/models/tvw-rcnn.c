@@ -1,5 +1,5 @@
 /* tvw-rcnn.c — Faster R-CNN (ResNet-50 FPN v1/v2, MobileNetV3-Large FPN),
- * as torchvision builds them
+ * Mask R-CNN (v1, v2) and Keypoint R-CNN, as torchvision builds them
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
@@ -17,7 +17,11 @@
  * postprocess_detections: softmax, boxes decoded with weights (10, 10, 5,
  * 5) and clipped, the background dropped, scores over box_score_thresh,
  * boxes at least 1e-2 wide and high, batched NMS, box_detections_per_img;
- * last the boxes back in the input image's pixels.
+ * last the boxes back in the input image's pixels.  Mask R-CNN and
+ * Keypoint R-CNN add a branch on the detections (mask_rcnn.py,
+ * keypoint_rcnn.py, roi_heads.py's maskrcnn_inference and
+ * heatmaps_to_keypoints, transform.py's paste_masks_in_image and
+ * resize_keypoints).
  */
 
 #include "config.h"
@@ -37,6 +41,7 @@ typedef enum
 {
   HEADS_BOXES,                /* Faster R-CNN */
   HEADS_MASKS,                /* Mask R-CNN */
+  HEADS_KEYPOINTS,            /* Keypoint R-CNN */
 } Heads;
 
 typedef struct
@@ -55,6 +60,7 @@ typedef struct
 #define REPRESENTATION      1024
 #define ROI_SIZE            7
 #define MASK_ROI_SIZE       14
+#define KEYPOINT_CHANNELS   512
 #define ROI_SAMPLING_RATIO  2
 #define BOX_HEAD_BN_EPS     1e-5
 /* MultiScaleRoIAlign's featmap_names '0'…'3': never the 'pool' level. */
@@ -218,6 +224,49 @@ mask_branch (TvwNet                   *net,
                               images->original);
 }
 
+/* RoIHeads' keypoint branch on the detections (@boxes K×4 in the resized
+ * image): MultiScaleRoIAlign 14×14, KeypointRCNNHeads (eight 3×3
+ * convolutions of 512 channels with ReLU), KeypointRCNNPredictor (a 4×4
+ * transposed convolution of stride 2, then bilinear ×2), and
+ * heatmaps_to_keypoints; the keypoints back in the input's pixels. */
+static void
+keypoint_branch (TvwNet                   *net,
+                 const TvwDetectionImages *images,
+                 int                       n_levels,
+                 const TvwVal             *levels,
+                 TvwVal                    boxes,
+                 int                       num_keypoints)
+{
+  const TvwConvNdSpec up = {
+    .rank = 2,
+    .kernel = { 4, 4 },
+    .stride = { 2, 2 },
+    .padding = { 1, 1 },
+    .dilation = { 1, 1 },
+    .groups = 1,
+    .bias = TRUE,
+    .transposed = TRUE,
+  };
+  TvwVal x = tvw_net_multi_scale_roi_align (net, boxes, images->resized, n_levels, levels,
+                                            MASK_ROI_SIZE, ROI_SAMPLING_RATIO);
+  TvwVal kps[2];
+
+  for (int i = 0; i < 8; i++)
+    {
+      g_autofree char *conv = g_strdup_printf ("roi_heads.keypoint_head.%d", 2 * i);
+
+      x = tvw_net_conv2d (net, x, conv, KEYPOINT_CHANNELS, 3, 1, 1, 1, 1, TRUE);
+      x = tvw_net_activation (net, x, TVW_ACT_RELU);
+    }
+  x = tvw_net_conv_nd (net, x, "roi_heads.keypoint_predictor.kps_score_lowres", num_keypoints, &up);
+  /* F.interpolate (scale_factor=2, bilinear, recompute_scale_factor=False) */
+  x = tvw_net_interpolate (net, x, 0, 0, 2.0, 2.0, TVW_RESIZE_BILINEAR, FALSE);
+  tvw_net_heatmaps_to_keypoints (net, x, boxes, kps);
+  tvw_net_output (net, "keypoints",
+                  tvw_net_rescale_boxes (net, kps[0], images->resized, images->original));
+  tvw_net_output (net, "keypoints_scores", kps[1]);
+}
+
 static gboolean
 build (TvwNet                *net,
        const TvwArchitecture *arch,
@@ -298,6 +347,10 @@ build (TvwNet                *net,
                     mask_branch (net, cfg, &images, n_roi_levels, levels,
                                  tvw_net_index_select (net, cand[0], 0, kept),
                                  tvw_net_index_select (net, cand[2], 0, kept), num_classes));
+  else if (cfg->heads == HEADS_KEYPOINTS)
+    keypoint_branch (net, &images, n_roi_levels, levels,
+                     tvw_net_index_select (net, cand[0], 0, kept),
+                     (int) tvw_build_config_get_int (config, "num_keypoints", 17));
 
   return tvw_net_check (net, error);
 }
@@ -320,6 +373,10 @@ static const RcnnConfig maskrcnn_resnet50_fpn = {
 static const RcnnConfig maskrcnn_resnet50_fpn_v2 = {
   HEADS_MASKS, BACKBONE_RESNET50, TRUE, FALSE, 800, 1333, 1000, 1000, 0.0
 };
+/* min_size (640, 672, …, 800): the last one at inference. */
+static const RcnnConfig keypointrcnn_resnet50_fpn = {
+  HEADS_KEYPOINTS, BACKBONE_RESNET50, FALSE, TRUE, 800, 1333, 1000, 1000, 0.0
+};
 
 /* FasterRCNN's keyword arguments; the training ones are accepted and
  * change nothing at inference. */
@@ -327,6 +384,17 @@ static const char * const options[] = {
   TVW_DETECTION_TRANSFORM_OPTIONS,
   "rpn_pre_nms_top_n_test", "rpn_post_nms_top_n_test", "rpn_nms_thresh", "rpn_score_thresh",
   "box_score_thresh", "box_nms_thresh", "box_detections_per_img",
+  "rpn_pre_nms_top_n_train", "rpn_post_nms_top_n_train", "rpn_fg_iou_thresh",
+  "rpn_bg_iou_thresh", "rpn_batch_size_per_image", "rpn_positive_fraction",
+  "box_fg_iou_thresh", "box_bg_iou_thresh", "box_batch_size_per_image",
+  "box_positive_fraction",
+  NULL
+};
+
+static const char * const keypoint_options[] = {
+  TVW_DETECTION_TRANSFORM_OPTIONS,
+  "rpn_pre_nms_top_n_test", "rpn_post_nms_top_n_test", "rpn_nms_thresh", "rpn_score_thresh",
+  "box_score_thresh", "box_nms_thresh", "box_detections_per_img", "num_keypoints",
   "rpn_pre_nms_top_n_train", "rpn_post_nms_top_n_train", "rpn_fg_iou_thresh",
   "rpn_bg_iou_thresh", "rpn_batch_size_per_image", "rpn_positive_fraction",
   "box_fg_iou_thresh", "box_bg_iou_thresh", "box_batch_size_per_image",
@@ -343,5 +411,7 @@ const TvwArchitecture tvw_rcnn_architectures[] = {
     options },
   { "maskrcnn_resnet50_fpn",                 91, 1, build, &maskrcnn_resnet50_fpn, options },
   { "maskrcnn_resnet50_fpn_v2",              91, 1, build, &maskrcnn_resnet50_fpn_v2, options },
+  { "keypointrcnn_resnet50_fpn",             2, 1, build, &keypointrcnn_resnet50_fpn,
+    keypoint_options },
   { NULL }
 };

@@ -2,8 +2,9 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Two host ops for one image, their output sizes depending on the scores;
- * the box decoding, clipping and top-k before them are tvw-op-boxes.c's.
+ * Two host ops for one image, their output sizes depending on the scores
+ * (the box decoding, clipping and top-k before them are tvw-op-boxes.c's),
+ * and the mask and keypoint decoding of the detections.
  *
  * - rpn_proposals: the end of RegionProposalNetwork.filter_proposals:
  *   each level's best objectness logits (already top-k) turned into
@@ -16,6 +17,13 @@
  *   flattens them, kept when its softmax score is > box_score_thresh and
  *   its box passes remove_small_boxes (1e-2); NMS and the rest follow
  *   (tvw_detection_finish ()).
+ * - paste_masks: maskrcnn_inference's sigmoid of each detection's label
+ *   and paste_masks_in_image (expand_masks, expand_boxes, a bilinear
+ *   resize to the box, the part inside the image pasted), per box as
+ *   torchvision's CPU path does.
+ * - heatmaps_to_keypoints: each keypoint heat map resized (bicubic, A =
+ *   -0.75) to its box and its first maximum taken, without materialising
+ *   the resized map.
  *
  * Comparisons are in float32 as torchvision makes them (a Python float
  * threshold against a float tensor).
@@ -364,6 +372,141 @@ const TvwOpClass tvw_op_paste_masks = {
   .run = paste_masks_run,
 };
 
+/* ---- heatmaps_to_keypoints ---------------------------------------------- */
+
+static gboolean
+heatmaps_to_keypoints_infer (TvwOpCall  *call,
+                             GError    **error)
+{
+  const TvwArray *maps = &call->in[0], *boxes = &call->in[1];
+  gint64 shape[3];
+
+  if (!tvw_op_check_rank (call, 0, 4, 4, error) ||
+      !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error) ||
+      !tvw_op_check_rank (call, 1, 2, 2, error) ||
+      !tvw_op_check_elem (call, 1, TVW_ELEM_F32, error))
+    return FALSE;
+  if (boxes->shape[0] != maps->shape[0] || boxes->shape[1] != 4 || maps->shape[2] < 1 ||
+      maps->shape[3] < 1)
+    {
+      char ms[TVW_SHAPE_CHARS], bs[TVW_SHAPE_CHARS];
+
+      tvw_array_format_shape (maps, ms);
+      tvw_array_format_shape (boxes, bs);
+      tvw_op_set_error (call, error, "heat maps %s and boxes %s: expected [K, P, H, W] and [K, 4]",
+                        ms, bs);
+      return FALSE;
+    }
+
+  shape[0] = maps->shape[0];
+  shape[1] = maps->shape[1];
+  shape[2] = 3;
+  tvw_array_init (&call->out[0], TVW_ELEM_F32, 3, shape);
+  tvw_array_init (&call->out[1], TVW_ELEM_F32, 2, shape);
+  return TRUE;
+}
+
+/* upsample_bicubic2d's cubic convolution (A = -0.75) of four samples. */
+static inline float
+cubic (float x0,
+       float x1,
+       float x2,
+       float x3,
+       float t)
+{
+  const float a = -0.75f, u = 1.f - t;
+  const float c0 = ((a * (t + 1.f) - 5.f * a) * (t + 1.f) + 8.f * a) * (t + 1.f) - 4.f * a;
+  const float c1 = ((a + 2.f) * t - (a + 3.f)) * t * t + 1.f;
+  const float c2 = ((a + 2.f) * u - (a + 3.f)) * u * u + 1.f;
+  const float c3 = ((a * (u + 1.f) - 5.f * a) * (u + 1.f) + 8.f * a) * (u + 1.f) - 4.f * a;
+
+  return x0 * c0 + x1 * c1 + x2 * c2 + x3 * c3;
+}
+
+static void
+heatmaps_to_keypoints_rows (gpointer data,
+                            gsize    begin,
+                            gsize    end,
+                            int      thread)
+{
+  const TvwOpCall *call = data;
+  const TvwArray *maps = &call->in[0];
+  const gint64 np = maps->shape[1], mh = maps->shape[2], mw = maps->shape[3];
+  const float *boxes = call->in[1].data;
+  float *kps = call->out[0].data, *kps_scores = call->out[1].data;
+
+  for (gsize row = begin; row < end; row++)
+    {
+      const gint64 i = (gint64) row / np, p = (gint64) row % np;
+      const float *b = boxes + 4 * i;
+      const float *map = (const float *) maps->data + (i * np + p) * mh * mw;
+      const float widths = MAX (b[2] - b[0], 1.f), heights = MAX (b[3] - b[1], 1.f);
+      const gint64 rw = (gint64) ceilf (widths), rh = (gint64) ceilf (heights);
+      /* F.interpolate (size=(rh, rw), mode="bicubic", align_corners=False):
+       * source scale in float, indices clamped when read. */
+      const float scale_x = (float) mw / (float) rw, scale_y = (float) mh / (float) rh;
+      float best = -INFINITY;
+      gint64 best_x = 0, best_y = 0;
+
+      for (gint64 oy = 0; oy < rh; oy++)
+        {
+          const float ry = scale_y * ((float) oy + 0.5f) - 0.5f, fy = floorf (ry);
+          const gint64 iy = (gint64) fy;
+          const float ty = ry - fy;
+          gint64 ys[4];
+
+          for (int k = 0; k < 4; k++)
+            ys[k] = CLAMP (iy - 1 + k, 0, mh - 1);
+          for (gint64 ox = 0; ox < rw; ox++)
+            {
+              const float rx = scale_x * ((float) ox + 0.5f) - 0.5f, fx = floorf (rx);
+              const gint64 ix = (gint64) fx;
+              const float tx = rx - fx;
+              gint64 xs[4];
+              float r[4], v;
+
+              for (int k = 0; k < 4; k++)
+                xs[k] = CLAMP (ix - 1 + k, 0, mw - 1);
+              for (int k = 0; k < 4; k++)
+                {
+                  const float *line = map + ys[k] * mw;
+
+                  r[k] = cubic (line[xs[0]], line[xs[1]], line[xs[2]], line[xs[3]], tx);
+                }
+              v = cubic (r[0], r[1], r[2], r[3], ty);
+              /* argmax: the first of equal maxima, row-major. */
+              if (v > best)
+                {
+                  best = v;
+                  best_x = ox;
+                  best_y = oy;
+                }
+            }
+        }
+
+      kps[3 * row] = ((float) best_x + 0.5f) * (widths / (float) rw) + b[0];
+      kps[3 * row + 1] = ((float) best_y + 0.5f) * (heights / (float) rh) + b[1];
+      kps[3 * row + 2] = 1.f;
+      kps_scores[row] = best;
+    }
+}
+
+static void
+heatmaps_to_keypoints_run (TvwOpCall *call)
+{
+  const gsize n = (gsize) (call->in[0].shape[0] * call->in[0].shape[1]);
+
+  if (n > 0)
+    tvw_parallel_range (n, call->n_threads, heatmaps_to_keypoints_rows, call);
+}
+
+const TvwOpClass tvw_op_heatmaps_to_keypoints = {
+  .name = "heatmaps_to_keypoints",
+  .flags = TVW_OP_ROW_MAJOR,
+  .infer = heatmaps_to_keypoints_infer,
+  .run = heatmaps_to_keypoints_run,
+};
+
 /* ---- graph constructors ------------------------------------------------- */
 
 TvwVal
@@ -424,4 +567,21 @@ tvw_net_paste_masks (TvwNet *net,
   };
 
   return tvw_net_add_node (net, &spec, NULL);
+}
+
+void
+tvw_net_heatmaps_to_keypoints (TvwNet *net,
+                               TvwVal  maps,
+                               TvwVal  boxes,
+                               TvwVal  outputs[2])
+{
+  const TvwVal in[2] = { maps, boxes };
+  const TvwNodeSpec spec = {
+    .cls = &tvw_op_heatmaps_to_keypoints,
+    .n_in = 2,
+    .in = in,
+    .n_out = 2,
+  };
+
+  tvw_net_add_node (net, &spec, outputs);
 }

@@ -944,6 +944,7 @@ extern const TvwOpClass tvw_op_multi_scale_roi_align;
 extern const TvwOpClass tvw_op_rpn_proposals;
 extern const TvwOpClass tvw_op_roi_candidates;
 extern const TvwOpClass tvw_op_paste_masks;
+extern const TvwOpClass tvw_op_heatmaps_to_keypoints;
 
 /* torchvision.ops.batched_nms on plain arrays (boxes n×4, scores n, idxs
  * n, contiguous): writes the kept indices by decreasing score to @keep
@@ -1028,5 +1029,14 @@ TvwVal   tvw_net_paste_masks      (TvwNet                       *net,
                                    TvwVal                        labels,
                                    TvwVal                        boxes,
                                    TvwVal                        image);
+
+/* roi_heads.heatmaps_to_keypoints: each heat map of @maps K×P×H×W
+ * resized (bicubic) to its box of @boxes K×4 (rounded up, at least 1×1),
+ * its first maximum's pixel centre in the box's coordinates → keypoints
+ * K×P×3 (x, y, 1) and their scores K×P (the maxima). */
+void     tvw_net_heatmaps_to_keypoints (TvwNet                  *net,
+                                        TvwVal                   maps,
+                                        TvwVal                   boxes,
+                                        TvwVal                   outputs[2]);
 
 G_END_DECLS

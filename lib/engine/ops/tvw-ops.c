@@ -95,5 +95,6 @@ const TvwOpClass *const tvw_op_table[] = {
   &tvw_op_rpn_proposals,
   &tvw_op_roi_candidates,
   &tvw_op_paste_masks,
+  &tvw_op_heatmaps_to_keypoints,
   NULL
 };
