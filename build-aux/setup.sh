@@ -23,14 +23,15 @@ for arg in "$@"; do
   esac
 done
 
-# Building and running: compiler, meson, the libraries, introspection, the
-# viewer's toolkit, xmllint for the viewer's resources, and GStreamer (with
-# Pango for the tvwclassify element's overlay; plugins-base has
-# videoconvert).
+# Building and running: compiler, meson, the libraries (Cairo, and Pango
+# with a font, draw the detection render), introspection, the viewer's
+# toolkit, xmllint for the viewer's resources, and GStreamer (with Pango
+# for the tvwclassify element's overlay; plugins-base has videoconvert).
 PACKAGES="
   gcc pkg-config meson ninja-build git
   libglib2.0-dev libgdk-pixbuf-2.0-dev libjson-glib-dev libsoup-3.0-dev
   libopenblas-dev gobject-introspection libgirepository1.0-dev
+  libcairo2-dev fonts-dejavu-core
   libgtk-4-dev libadwaita-1-dev gir1.2-gtk-4.0 gir1.2-adw-1
   gettext libxml2-utils
   python3-gi gjs

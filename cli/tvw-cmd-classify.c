@@ -11,65 +11,6 @@
 
 #include "tvw-cli.h"
 
-/* The first dataset's acc@1 of an entry, or -1 without metrics. */
-static double
-top1_of (TvwWeights *weights)
-{
-  g_autoptr(GVariant) metrics = tvw_weights_lookup_meta (weights, "_metrics");
-  g_autoptr(GVariant) first = NULL;
-  GVariantIter iter;
-  const char *dataset;
-  double acc = -1;
-
-  if (metrics == NULL || !g_variant_is_of_type (metrics, G_VARIANT_TYPE_VARDICT))
-    return -1;
-
-  g_variant_iter_init (&iter, metrics);
-  if (g_variant_iter_next (&iter, "{&sv}", &dataset, &first) &&
-      g_variant_is_of_type (first, G_VARIANT_TYPE_VARDICT))
-    {
-      if (!g_variant_lookup (first, "acc@1", "d", &acc))
-        acc = -1;
-    }
-
-  return isnan (acc) ? -1 : acc;
-}
-
-TvwWeights *
-tvw_cli_best_offline_weights (void)
-{
-  GListModel *enums = tvw_get_weights_enums ();
-  TvwWeights *best = NULL;
-  double best_acc = -2;
-
-  /* Among the entries usable now (an implemented architecture, the
-   * checkpoint on this machine), the most accurate one. */
-  for (guint i = 0; i < g_list_model_get_n_items (enums); i++)
-    {
-      g_autoptr(TvwWeightsEnum) e = g_list_model_get_item (enums, i);
-
-      if (!tvw_is_model_supported (tvw_weights_enum_get_builder (e)))
-        continue;
-
-      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (e)); j++)
-        {
-          g_autoptr(TvwWeights) w = g_list_model_get_item (G_LIST_MODEL (e), j);
-          double acc;
-
-          if (!tvw_weights_is_cached (w))
-            continue;
-          acc = top1_of (w);
-          if (acc > best_acc)
-            {
-              best = w;
-              best_acc = acc;
-            }
-        }
-    }
-
-  return best;
-}
-
 static void
 print_predictions (GListModel *top)
 {
@@ -158,7 +99,7 @@ tvw_cmd_classify (int    argc,
     }
   else
     {
-      weights = tvw_cli_best_offline_weights ();
+      weights = tvw_cli_best_offline_weights_by ("acc@1");
       if (weights == NULL)
         {
           g_printerr ("%s\n", _("tvw classify: no weights are available offline; "
@@ -211,17 +152,9 @@ tvw_cmd_classify (int    argc,
       if (logits != NULL)
         top = tvw_model_predictions_from_output (model, logits, (guint) top_k, &local_error);
 
-      json_builder_begin_object (out);
-      json_builder_set_member_name (out, "file");
-      json_builder_add_string_value (out, images[i]);
-
+      tvw_cli_json_begin_image (out, "classify", images[i], top == NULL ? local_error : NULL);
       if (top == NULL)
-        {
-          failures++;
-          g_printerr ("tvw classify: %s\n", local_error->message);
-          json_builder_set_member_name (out, "error");
-          json_builder_add_string_value (out, local_error->message);
-        }
+        failures++;
       else
         {
           json_builder_set_member_name (out, "top");

@@ -11,85 +11,6 @@
 #include "tvw-cli.h"
 #include "tvw-npy.h"
 
-/* --option KEY=VALUE…: torchvision's builder keyword arguments, as
- * booleans (true/false), integers or numbers. */
-GVariant *
-tvw_cli_parse_options (char    **options,
-                       GError  **error)
-{
-  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
-
-  for (guint i = 0; options != NULL && options[i] != NULL; i++)
-    {
-      const char *eq = strchr (options[i], '=');
-      g_autofree char *key = NULL;
-      const char *value;
-      char *end;
-      gint64 n;
-      double d;
-
-      if (eq == NULL || eq == options[i])
-        {
-          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                       _("--option “%s” is not KEY=VALUE"), options[i]);
-          return NULL;
-        }
-      key = g_strndup (options[i], eq - options[i]);
-      value = eq + 1;
-      if (g_strcmp0 (value, "true") == 0 || g_strcmp0 (value, "True") == 0)
-        g_variant_dict_insert (&dict, key, "b", TRUE);
-      else if (g_strcmp0 (value, "false") == 0 || g_strcmp0 (value, "False") == 0)
-        g_variant_dict_insert (&dict, key, "b", FALSE);
-      else if ((n = g_ascii_strtoll (value, &end, 10), *value != '\0' && *end == '\0'))
-        g_variant_dict_insert (&dict, key, "x", n);
-      else if ((d = g_ascii_strtod (value, &end), *value != '\0' && *end == '\0'))
-        g_variant_dict_insert (&dict, key, "d", d);
-      else
-        {
-          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                       _("--option %s: “%s” is not a boolean or a number"), key, value);
-          return NULL;
-        }
-    }
-
-  return g_variant_ref_sink (g_variant_dict_end (&dict));
-}
-
-TvwModel *
-tvw_cli_open_model (const char    *name,
-                    const char    *checkpoint,
-                    const char    *weights,
-                    int            num_classes,
-                    GVariant      *options,
-                    gboolean       relaxed,
-                    GError       **error)
-{
-  g_autoptr(TvwModel) model = NULL;
-  TvwWeights *w = NULL;
-
-  if (weights != NULL && (w = tvw_get_weight (weights, error)) == NULL)
-    return NULL;
-
-  model = g_initable_new (TVW_TYPE_MODEL, NULL, error,
-                          "architecture", name,
-                          "weights", w,
-                          "num-classes", (guint) num_classes,
-                          "options", options,
-                          NULL);
-  if (model == NULL || w != NULL)
-    return g_steal_pointer (&model);
-
-  if (checkpoint != NULL)
-    {
-      g_autoptr(GFile) file = g_file_new_for_commandline_arg (checkpoint);
-
-      if (!tvw_model_load_state_dict_from_file (model, file, !relaxed, NULL, error))
-        return NULL;
-    }
-
-  return g_steal_pointer (&model);
-}
-
 int
 tvw_cmd_forward (int    argc,
                  char **argv)
@@ -125,7 +46,11 @@ tvw_cmd_forward (int    argc,
   if (!tvw_cli_parse ("forward", NULL,
                       _("Runs a model on a float32 N×C×H×W NumPy array and writes its output\n"
                         "as another .npy file, to compare with PyTorch; a model with several\n"
-                        "outputs (“out”, “aux”) writes an .npz archive under those keys."),
+                        "outputs (“out”, “aux”) writes an .npz archive under those keys.\n"
+                        "A detection model takes images in [0, 1] and runs image 0 of the\n"
+                        "batch: the .npz holds its “boxes”, “labels” (int64), “scores” (and\n"
+                        "“masks”, or “keypoints” and “keypoints_scores”), as torchvision's\n"
+                        "dict for that image."),
                       entries, &argc, &argv, &status))
     return status;
 
@@ -154,6 +79,24 @@ tvw_cmd_forward (int    argc,
   if (model == NULL)
     return tvw_cli_fail ("forward", error);
 
+  /* A detection model returns one image's objects: image 0's (a batch of
+   * images of one size is padded alike, so it finds the same objects in
+   * image 0 as alone). */
+  names = tvw_model_get_output_names (model);
+  if (g_strv_contains ((const char * const *) names, "boxes"))
+    for (guint i = 0; i < batches->len; i++)
+      {
+        TvwTensor *batch = batches->pdata[i];
+
+        if (tvw_tensor_get_n_dims (batch) == 4 && tvw_tensor_get_dim (batch, 0) > 1)
+          {
+            g_autoptr(TvwTensor) image = tvw_tensor_index (batch, 0);
+
+            batches->pdata[i] = tvw_tensor_unsqueeze (image, 0);
+            g_object_unref (batch);
+          }
+      }
+
   tvw_model_set_n_threads (model, (guint) threads);
   results = tvw_model_forward_inputs (model, (TvwTensor **) batches->pdata, batches->len,
                                       NULL, &error);
@@ -162,7 +105,6 @@ tvw_cmd_forward (int    argc,
 
   /* Several outputs (“out” and “aux”) go to an .npz under torchvision's
    * keys; so does one if the file name asks for it. */
-  names = tvw_model_get_output_names (model);
   if (g_list_model_get_n_items (results) > 1 || g_str_has_suffix (output, ".npz"))
     {
       if (!tvw_npz_save (output, (const char * const *) names, results, &error))

@@ -11,76 +11,6 @@
 
 #include "tvw-cli.h"
 
-/* The first dataset's mIoU of an entry, or -1 without one. */
-static double
-miou_of (TvwWeights *weights)
-{
-  g_autoptr(GVariant) metrics = tvw_weights_lookup_meta (weights, "_metrics");
-  g_autoptr(GVariant) first = NULL;
-  GVariantIter iter;
-  const char *dataset;
-  double miou = -1;
-
-  if (metrics == NULL || !g_variant_is_of_type (metrics, G_VARIANT_TYPE_VARDICT))
-    return -1;
-
-  g_variant_iter_init (&iter, metrics);
-  if (g_variant_iter_next (&iter, "{&sv}", &dataset, &first) &&
-      g_variant_is_of_type (first, G_VARIANT_TYPE_VARDICT) &&
-      !g_variant_lookup (first, "miou", "d", &miou))
-    miou = -1;
-
-  return miou;
-}
-
-/* Among the segmentation entries usable now (an implemented architecture,
- * the checkpoint on this machine), the one with the best mIoU. */
-static TvwWeights *
-best_offline_segmentation_weights (void)
-{
-  GListModel *enums = tvw_get_weights_enums ();
-  TvwWeights *best = NULL;
-  double best_miou = -2;
-
-  for (guint i = 0; i < g_list_model_get_n_items (enums); i++)
-    {
-      g_autoptr(TvwWeightsEnum) e = g_list_model_get_item (enums, i);
-
-      if (!tvw_is_model_supported (tvw_weights_enum_get_builder (e)))
-        continue;
-
-      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (e)); j++)
-        {
-          g_autoptr(TvwWeights) w = g_list_model_get_item (G_LIST_MODEL (e), j);
-          double miou = miou_of (w);
-
-          if (miou >= 0 && miou > best_miou && tvw_weights_is_cached (w))
-            {
-              best = w;
-              best_miou = miou;
-            }
-        }
-    }
-
-  return best;
-}
-
-/* OUT.png for one image; OUT-1.png, OUT-2.png … for several. */
-static char *
-output_path (const char *output,
-             guint       index,
-             guint       n_images)
-{
-  const char *dot = strrchr (output, '.');
-  const char *slash = strrchr (output, G_DIR_SEPARATOR);
-
-  if (n_images == 1)
-    return g_strdup (output);
-  if (dot == NULL || (slash != NULL && dot < slash))
-    return g_strdup_printf ("%s-%u", output, index + 1);
-  return g_strdup_printf ("%.*s-%u%s", (int) (dot - output), output, index + 1, dot);
-}
-
 static JsonNode *
 classes_to_json (TvwSegmentation *seg)
 {
@@ -187,7 +117,7 @@ tvw_cmd_segment (int    argc,
     }
   else
     {
-      weights = best_offline_segmentation_weights ();
+      weights = tvw_cli_best_offline_weights_by ("miou");
       if (weights == NULL)
         {
           g_printerr ("%s\n", _("tvw segment: no segmentation weights are available offline; "
@@ -227,33 +157,18 @@ tvw_cmd_segment (int    argc,
         {
           rendered = mask ? tvw_segmentation_render_mask (seg, &local_error)
                           : tvw_segmentation_render_overlay (seg, image, opacity, &local_error);
-          path = output_path (output, i, n_images);
+          path = tvw_cli_output_path (output, i, n_images);
           if (rendered == NULL || !gdk_pixbuf_save (rendered, path, "png", &local_error, NULL))
             g_clear_object (&seg);
         }
 
-      json_builder_begin_object (out);
-      json_builder_set_member_name (out, "file");
-      json_builder_add_string_value (out, images[i]);
-
+      tvw_cli_json_begin_image (out, "segment", images[i], seg == NULL ? local_error : NULL);
       if (seg == NULL)
-        {
-          failures++;
-          g_printerr ("tvw segment: %s\n", local_error->message);
-          json_builder_set_member_name (out, "error");
-          json_builder_add_string_value (out, local_error->message);
-        }
+        failures++;
       else
         {
-          json_builder_set_member_name (out, "width");
-          json_builder_add_int_value (out, tvw_segmentation_get_width (seg));
-          json_builder_set_member_name (out, "height");
-          json_builder_add_int_value (out, tvw_segmentation_get_height (seg));
-          if (path != NULL)
-            {
-              json_builder_set_member_name (out, "output");
-              json_builder_add_string_value (out, path);
-            }
+          tvw_cli_json_add_size (out, tvw_segmentation_get_width (seg),
+                                 tvw_segmentation_get_height (seg), path);
           json_builder_set_member_name (out, "classes");
           json_builder_add_value (out, classes_to_json (seg));
           if (!json)

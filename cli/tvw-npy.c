@@ -167,10 +167,17 @@ tvw_npy_encode (GByteArray *out,
   guint n_dims;
   guint16 len;
   guint8 preamble[10] = { 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0, 0 };
+  const char *descr;
 
+  switch (tvw_tensor_get_dtype (tensor))
+    {
+    case TVW_DTYPE_UINT8: descr = "|u1"; break;
+    case TVW_DTYPE_INT64: descr = "<i8"; break;
+    case TVW_DTYPE_FLOAT32:
+    default:              descr = "<f4"; break;
+    }
   shape = tvw_tensor_get_shape (tensor, &n_dims);
-  g_string_append_printf (header, "{'descr': '%s', 'fortran_order': False, 'shape': (",
-                          tvw_tensor_get_dtype (tensor) == TVW_DTYPE_UINT8 ? "|u1" : "<f4");
+  g_string_append_printf (header, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
   for (guint i = 0; i < n_dims; i++)
     g_string_append_printf (header, "%" G_GINT64_FORMAT "%s", shape[i],
                             n_dims == 1 || i + 1 < n_dims ? ", " : "");

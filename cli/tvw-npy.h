@@ -14,7 +14,7 @@ G_BEGIN_DECLS
  * naming @path. */
 TvwTensor *tvw_npy_load (const char  *path,
                          GError     **error);
-/* Writes @tensor ('<f4' or '|u1') atomically. */
+/* Writes @tensor ('<f4', '|u1' or '<i8') atomically. */
 gboolean   tvw_npy_save (const char  *path,
                          TvwTensor   *tensor,
                          GError     **error);

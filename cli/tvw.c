@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <locale.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ static const TvwCommand commands[] = {
   { "classify",   N_("Classify images with a weights entry"), tvw_cmd_classify },
   { "segment",    N_("Segment images: the class of every pixel"), tvw_cmd_segment },
   { "flow",       N_("Optical flow between two images or video frames"), tvw_cmd_flow },
+  { "detect",     N_("Find the objects in images: boxes, masks, keypoints"), tvw_cmd_detect },
   { "eval",       N_("Measure the accuracy of a weights entry on a dataset"), tvw_cmd_eval },
   /* catalog (issue 3) */
   { "list",       N_("List the models, like torchvision's list_models()"), tvw_cmd_list },
@@ -40,6 +42,188 @@ tvw_cli_print_json (JsonBuilder *builder)
   json_generator_set_pretty (gen, TRUE);
   text = json_generator_to_data (gen, NULL);
   g_print ("%s\n", text);
+}
+
+/* --option KEY=VALUE…: torchvision's builder keyword arguments, as
+ * booleans (true/false), integers or numbers. */
+GVariant *
+tvw_cli_parse_options (char    **options,
+                       GError  **error)
+{
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+
+  for (guint i = 0; options != NULL && options[i] != NULL; i++)
+    {
+      const char *eq = strchr (options[i], '=');
+      g_autofree char *key = NULL;
+      const char *value;
+      char *end;
+      gint64 n;
+      double d;
+
+      if (eq == NULL || eq == options[i])
+        {
+          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                       _("--option “%s” is not KEY=VALUE"), options[i]);
+          return NULL;
+        }
+      key = g_strndup (options[i], eq - options[i]);
+      value = eq + 1;
+      if (g_strcmp0 (value, "true") == 0 || g_strcmp0 (value, "True") == 0)
+        g_variant_dict_insert (&dict, key, "b", TRUE);
+      else if (g_strcmp0 (value, "false") == 0 || g_strcmp0 (value, "False") == 0)
+        g_variant_dict_insert (&dict, key, "b", FALSE);
+      else if ((n = g_ascii_strtoll (value, &end, 10), *value != '\0' && *end == '\0'))
+        g_variant_dict_insert (&dict, key, "x", n);
+      else if ((d = g_ascii_strtod (value, &end), *value != '\0' && *end == '\0'))
+        g_variant_dict_insert (&dict, key, "d", d);
+      else
+        {
+          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                       _("--option %s: “%s” is not a boolean or a number"), key, value);
+          return NULL;
+        }
+    }
+
+  return g_variant_ref_sink (g_variant_dict_end (&dict));
+}
+
+TvwModel *
+tvw_cli_open_model (const char    *name,
+                    const char    *checkpoint,
+                    const char    *weights,
+                    int            num_classes,
+                    GVariant      *options,
+                    gboolean       relaxed,
+                    GError       **error)
+{
+  g_autoptr(TvwModel) model = NULL;
+  TvwWeights *w = NULL;
+
+  if (weights != NULL && (w = tvw_get_weight (weights, error)) == NULL)
+    return NULL;
+
+  model = g_initable_new (TVW_TYPE_MODEL, NULL, error,
+                          "architecture", name,
+                          "weights", w,
+                          "num-classes", (guint) num_classes,
+                          "options", options,
+                          NULL);
+  if (model == NULL || w != NULL)
+    return g_steal_pointer (&model);
+
+  if (checkpoint != NULL)
+    {
+      g_autoptr(GFile) file = g_file_new_for_commandline_arg (checkpoint);
+
+      if (!tvw_model_load_state_dict_from_file (model, file, !relaxed, NULL, error))
+        return NULL;
+    }
+
+  return g_steal_pointer (&model);
+}
+
+/* OUT.png for one image; OUT-1.png, OUT-2.png … for several. */
+char *
+tvw_cli_output_path (const char *output,
+                     guint       index,
+                     guint       n_images)
+{
+  const char *dot = strrchr (output, '.');
+  const char *slash = strrchr (output, G_DIR_SEPARATOR);
+
+  if (n_images == 1)
+    return g_strdup (output);
+  if (dot == NULL || (slash != NULL && dot < slash))
+    return g_strdup_printf ("%s-%u", output, index + 1);
+  return g_strdup_printf ("%.*s-%u%s", (int) (dot - output), output, index + 1, dot);
+}
+
+void
+tvw_cli_json_begin_image (JsonBuilder  *out,
+                          const char   *command,
+                          const char   *file,
+                          const GError *error)
+{
+  json_builder_begin_object (out);
+  json_builder_set_member_name (out, "file");
+  json_builder_add_string_value (out, file);
+  if (error != NULL)
+    {
+      g_printerr ("tvw %s: %s\n", command, error->message);
+      json_builder_set_member_name (out, "error");
+      json_builder_add_string_value (out, error->message);
+    }
+}
+
+void
+tvw_cli_json_add_size (JsonBuilder *out,
+                       guint        width,
+                       guint        height,
+                       const char  *path)
+{
+  json_builder_set_member_name (out, "width");
+  json_builder_add_int_value (out, width);
+  json_builder_set_member_name (out, "height");
+  json_builder_add_int_value (out, height);
+  if (path != NULL)
+    {
+      json_builder_set_member_name (out, "output");
+      json_builder_add_string_value (out, path);
+    }
+}
+
+/* The first dataset's @metric of an entry, or -1 without one. */
+static double
+metric_of (TvwWeights *weights,
+           const char *metric)
+{
+  g_autoptr(GVariant) metrics = tvw_weights_lookup_meta (weights, "_metrics");
+  g_autoptr(GVariant) first = NULL;
+  GVariantIter iter;
+  const char *dataset;
+  double value = -1;
+
+  if (metrics == NULL || !g_variant_is_of_type (metrics, G_VARIANT_TYPE_VARDICT))
+    return -1;
+
+  g_variant_iter_init (&iter, metrics);
+  if (g_variant_iter_next (&iter, "{&sv}", &dataset, &first) &&
+      g_variant_is_of_type (first, G_VARIANT_TYPE_VARDICT) &&
+      !g_variant_lookup (first, metric, "d", &value))
+    value = -1;
+
+  return isnan (value) ? -1 : value;
+}
+
+TvwWeights *
+tvw_cli_best_offline_weights_by (const char *metric)
+{
+  GListModel *enums = tvw_get_weights_enums ();
+  TvwWeights *best = NULL;
+  double best_value = -2;
+
+  for (guint i = 0; i < g_list_model_get_n_items (enums); i++)
+    {
+      g_autoptr(TvwWeightsEnum) e = g_list_model_get_item (enums, i);
+
+      if (!tvw_is_model_supported (tvw_weights_enum_get_builder (e)))
+        continue;
+
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (e)); j++)
+        {
+          g_autoptr(TvwWeights) w = g_list_model_get_item (G_LIST_MODEL (e), j);
+          double value = metric_of (w, metric);
+
+          if (value >= 0 && value > best_value && tvw_weights_is_cached (w))
+            {
+              best = w;
+              best_value = value;
+            }
+        }
+    }
+
+  return best;
 }
 
 int

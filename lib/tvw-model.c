@@ -1096,20 +1096,26 @@ run_outputs (TvwModel      *self,
       return FALSE;
     }
 
-  /* Users see float32 tensors: integer outputs (labels, indices) are
-   * converted, exactly up to 2^24. */
+  /* Users see float32 tensors, and int64 ones for int64 outputs (a
+   * detection's labels, as torchvision returns them); other integer
+   * outputs are converted, exactly up to 2^24. */
   for (guint k = 0; k < n_outputs; k++)
     {
       gsize count = (gsize) tvw_array_numel (&out[k]);
       float *data = out[k].data;
 
+      if (out[k].elem == TVW_ELEM_I64)
+        {
+          outputs[k] = tvw_tensor_new_take (TVW_DTYPE_INT64, out[k].shape, (guint) out[k].rank,
+                                            g_bytes_new_take (out[k].data, count * sizeof (gint64)));
+          continue;
+        }
       if (out[k].elem != TVW_ELEM_F32)
         {
           data = g_new (float, MAX (count, 1));
           for (gsize i = 0; i < count; i++)
             switch (out[k].elem)
               {
-              case TVW_ELEM_I64: data[i] = (float) ((const gint64 *) out[k].data)[i]; break;
               case TVW_ELEM_I32: data[i] = (float) ((const gint32 *) out[k].data)[i]; break;
               case TVW_ELEM_I8:  data[i] = (float) ((const gint8 *) out[k].data)[i]; break;
               case TVW_ELEM_U8:
@@ -1194,7 +1200,9 @@ tvw_model_get_output_names (TvwModel *self)
  *
  * Runs the model and returns all its outputs, like the dictionary
  * torchvision's segmentation models return: one tensor per name of
- * [method@Model.get_output_names], in that order.
+ * [method@Model.get_output_names], in that order.  A detection model
+ * returns image 0's `boxes`, `labels` (int64), `scores` and its other
+ * keys; [method@Model.detect] wraps them.
  *
  * Returns: (transfer full): a list model of [class@Tensor], or %NULL on
  *   error
@@ -1443,6 +1451,29 @@ tvw_model_predictions_from_output (TvwModel   *self,
   return G_LIST_MODEL (g_steal_pointer (&store));
 }
 
+/* @image as a batch of one, preprocessed with the weights' own transforms
+ * (@preset's without weights). */
+static TvwTensor *
+image_batch (TvwModel   *self,
+             GdkPixbuf  *image,
+             TvwPreset   preset,
+             GError    **error)
+{
+  g_autoptr(TvwTransform) preprocess = NULL;
+  g_autoptr(TvwTensor) img = NULL;
+
+  if (self->weights != NULL)
+    preprocess = tvw_weights_transforms (self->weights);
+  else
+    preprocess = tvw_transform_new (preset);
+
+  img = tvw_transform_apply_pixbuf (preprocess, image, error);
+  if (img == NULL)
+    return NULL;
+
+  return tvw_tensor_unsqueeze (img, 0);
+}
+
 /**
  * tvw_model_classify:
  * @self: a model
@@ -1465,24 +1496,15 @@ tvw_model_classify (TvwModel      *self,
                     GCancellable  *cancellable,
                     GError       **error)
 {
-  g_autoptr(TvwTransform) preprocess = NULL;
-  g_autoptr(TvwTensor) img = NULL;
   g_autoptr(TvwTensor) batch = NULL;
   g_autoptr(TvwTensor) output = NULL;
 
   g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
   g_return_val_if_fail (GDK_IS_PIXBUF (image), NULL);
 
-  if (self->weights != NULL)
-    preprocess = tvw_weights_transforms (self->weights);
-  else
-    preprocess = tvw_transform_new (TVW_PRESET_IMAGE_CLASSIFICATION);
-
-  img = tvw_transform_apply_pixbuf (preprocess, image, error);
-  if (img == NULL)
+  batch = image_batch (self, image, TVW_PRESET_IMAGE_CLASSIFICATION, error);
+  if (batch == NULL)
     return NULL;
-
-  batch = tvw_tensor_unsqueeze (img, 0);
   output = tvw_model_forward (self, batch, cancellable, error);
   if (output == NULL)
     return NULL;
@@ -1639,8 +1661,6 @@ tvw_model_segment (TvwModel      *self,
                    GCancellable  *cancellable,
                    GError       **error)
 {
-  g_autoptr(TvwTransform) preprocess = NULL;
-  g_autoptr(TvwTensor) img = NULL;
   g_autoptr(TvwTensor) batch = NULL;
   g_autoptr(TvwTensor) output = NULL;
   const char * const *categories = NULL;
@@ -1649,18 +1669,11 @@ tvw_model_segment (TvwModel      *self,
   g_return_val_if_fail (GDK_IS_PIXBUF (image), NULL);
 
   if (self->weights != NULL)
-    {
-      preprocess = tvw_weights_transforms (self->weights);
-      categories = tvw_weights_get_categories (self->weights);
-    }
-  else
-    preprocess = tvw_transform_new (TVW_PRESET_SEMANTIC_SEGMENTATION);
+    categories = tvw_weights_get_categories (self->weights);
 
-  img = tvw_transform_apply_pixbuf (preprocess, image, error);
-  if (img == NULL)
+  batch = image_batch (self, image, TVW_PRESET_SEMANTIC_SEGMENTATION, error);
+  if (batch == NULL)
     return NULL;
-
-  batch = tvw_tensor_unsqueeze (img, 0);
   output = tvw_model_forward (self, batch, cancellable, error);
   if (output == NULL)
     return NULL;
@@ -1677,20 +1690,59 @@ tvw_model_segment (TvwModel      *self,
                                            categories, error);
 }
 
-static void
-segment_thread (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
-{
-  GError *error = NULL;
-  TvwSegmentation *segmentation;
+/* A task on one image whose result is an object: segment, detect. */
+typedef gpointer (*ImageTaskFunc) (TvwModel      *self,
+                                   GdkPixbuf     *image,
+                                   GCancellable  *cancellable,
+                                   GError       **error);
 
-  segmentation = tvw_model_segment (source_object, task_data, cancellable, &error);
-  if (segmentation == NULL)
+typedef struct
+{
+  GdkPixbuf     *image;
+  ImageTaskFunc  func;
+} ImageTask;
+
+static void
+image_task_free (ImageTask *data)
+{
+  g_object_unref (data->image);
+  g_free (data);
+}
+
+static void
+image_task_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  const ImageTask *data = task_data;
+  GError *error = NULL;
+  gpointer result;
+
+  result = data->func (source_object, data->image, cancellable, &error);
+  if (result == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, segmentation, g_object_unref);
+    g_task_return_pointer (task, result, g_object_unref);
+}
+
+static void
+run_image_task (TvwModel            *self,
+                GdkPixbuf           *image,
+                ImageTaskFunc        func,
+                gpointer             source_tag,
+                GCancellable        *cancellable,
+                GAsyncReadyCallback  callback,
+                gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  ImageTask *data = g_new (ImageTask, 1);
+
+  g_task_set_source_tag (task, source_tag);
+  data->image = g_object_ref (image);
+  data->func = func;
+  g_task_set_task_data (task, data, (GDestroyNotify) image_task_free);
+  g_task_run_in_thread (task, image_task_thread);
 }
 
 /**
@@ -1710,15 +1762,11 @@ tvw_model_segment_async (TvwModel            *self,
                          GAsyncReadyCallback  callback,
                          gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-
   g_return_if_fail (TVW_IS_MODEL (self));
   g_return_if_fail (GDK_IS_PIXBUF (image));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tvw_model_segment_async);
-  g_task_set_task_data (task, g_object_ref (image), g_object_unref);
-  g_task_run_in_thread (task, segment_thread);
+  run_image_task (self, image, (ImageTaskFunc) tvw_model_segment, tvw_model_segment_async,
+                  cancellable, callback, user_data);
 }
 
 /**
@@ -1737,6 +1785,138 @@ tvw_model_segment_finish (TvwModel      *self,
   g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tvw_model_segment_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* The output named @name of @outputs, or NULL. */
+static TvwTensor *
+output_named (GListModel         *outputs,
+              const char * const *names,
+              const char         *name)
+{
+  for (guint k = 0; names[k] != NULL; k++)
+    if (g_str_equal (names[k], name))
+      return g_list_model_get_item (outputs, k);
+  return NULL;
+}
+
+/**
+ * tvw_model_detect:
+ * @self: an object detection, instance segmentation or keypoint model
+ * @image: an 8-bit RGB or RGBA image
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Finds the objects in @image the way torchvision's documentation does:
+ * the weights' own preprocessing (`ObjectDetection`: the image as floats
+ * in [0, 1] at its own size; the model resizes and normalises it itself),
+ * a forward pass, the model's `boxes`, `labels`, `scores` (and `masks`,
+ * or `keypoints` and `keypoints_scores`) for the image, named with the
+ * weights' `categories` and `keypoint_names`.
+ *
+ * Returns: (transfer full): the detection, or %NULL on error (a model
+ *   whose outputs are not a detection's among them)
+ */
+TvwDetection *
+tvw_model_detect (TvwModel      *self,
+                  GdkPixbuf     *image,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  g_autoptr(TvwTensor) batch = NULL;
+  g_autoptr(GListModel) outputs = NULL;
+  g_autoptr(TvwTensor) boxes = NULL, labels = NULL, scores = NULL;
+  g_autoptr(TvwTensor) masks = NULL, keypoints = NULL, keypoints_scores = NULL;
+  g_autoptr(GVariant) keypoint_names = NULL;
+  g_autofree const char **names_of_keypoints = NULL;
+  g_auto(GStrv) names = NULL;
+  const char * const *categories = NULL;
+
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (GDK_IS_PIXBUF (image), NULL);
+
+  names = tvw_model_get_output_names (self);
+  if (!g_strv_contains ((const char * const *) names, "boxes") ||
+      !g_strv_contains ((const char * const *) names, "labels") ||
+      !g_strv_contains ((const char * const *) names, "scores"))
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                   "%s is not a detection model (it has no boxes, labels and scores)",
+                   self->architecture);
+      return NULL;
+    }
+
+  if (self->weights != NULL)
+    {
+      categories = tvw_weights_get_categories (self->weights);
+      keypoint_names = tvw_weights_lookup_meta (self->weights, "keypoint_names");
+      if (keypoint_names != NULL && g_variant_is_of_type (keypoint_names, G_VARIANT_TYPE_STRING_ARRAY))
+        names_of_keypoints = g_variant_get_strv (keypoint_names, NULL);
+    }
+
+  batch = image_batch (self, image, TVW_PRESET_OBJECT_DETECTION, error);
+  if (batch == NULL)
+    return NULL;
+  outputs = tvw_model_forward_outputs (self, batch, cancellable, error);
+  if (outputs == NULL)
+    return NULL;
+
+  boxes = output_named (outputs, (const char * const *) names, "boxes");
+  labels = output_named (outputs, (const char * const *) names, "labels");
+  scores = output_named (outputs, (const char * const *) names, "scores");
+  masks = output_named (outputs, (const char * const *) names, "masks");
+  keypoints = output_named (outputs, (const char * const *) names, "keypoints");
+  keypoints_scores = output_named (outputs, (const char * const *) names, "keypoints_scores");
+
+  return tvw_detection_new_from_tensors ((guint) gdk_pixbuf_get_width (image),
+                                         (guint) gdk_pixbuf_get_height (image),
+                                         boxes, labels, scores, masks, keypoints,
+                                         keypoints_scores, categories, names_of_keypoints,
+                                         error);
+}
+
+/**
+ * tvw_model_detect_async:
+ * @self: an object detection, instance segmentation or keypoint model
+ * @image: an 8-bit RGB or RGBA image
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the detection is ready
+ * @user_data: data for @callback
+ *
+ * Finds the objects in @image in a worker thread.  See
+ * [method@Model.detect].
+ */
+void
+tvw_model_detect_async (TvwModel            *self,
+                        GdkPixbuf           *image,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_return_if_fail (TVW_IS_MODEL (self));
+  g_return_if_fail (GDK_IS_PIXBUF (image));
+
+  run_image_task (self, image, (ImageTaskFunc) tvw_model_detect, tvw_model_detect_async,
+                  cancellable, callback, user_data);
+}
+
+/**
+ * tvw_model_detect_finish:
+ * @self: a model
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Returns: (transfer full): the detection, or %NULL on error
+ */
+TvwDetection *
+tvw_model_detect_finish (TvwModel      *self,
+                         GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (TVW_IS_MODEL (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tvw_model_detect_async, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }

@@ -16,6 +16,7 @@
 #include "tvw-weights.h"
 #include "tvw-prediction.h"
 #include "tvw-segmentation.h"
+#include "tvw-detection.h"
 #include <gdk-pixbuf/gdk-pixbuf.h>
 
 G_BEGIN_DECLS
@@ -131,6 +132,22 @@ void         tvw_model_segment_async             (TvwModel            *self,
                                                   gpointer             user_data);
 TVW_AVAILABLE_IN_ALL
 TvwSegmentation *tvw_model_segment_finish        (TvwModel            *self,
+                                                  GAsyncResult        *result,
+                                                  GError             **error);
+
+TVW_AVAILABLE_IN_ALL
+TvwDetection *tvw_model_detect                   (TvwModel            *self,
+                                                  GdkPixbuf           *image,
+                                                  GCancellable        *cancellable,
+                                                  GError             **error);
+TVW_AVAILABLE_IN_ALL
+void         tvw_model_detect_async              (TvwModel            *self,
+                                                  GdkPixbuf           *image,
+                                                  GCancellable        *cancellable,
+                                                  GAsyncReadyCallback  callback,
+                                                  gpointer             user_data);
+TVW_AVAILABLE_IN_ALL
+TvwDetection *tvw_model_detect_finish            (TvwModel            *self,
                                                   GAsyncResult        *result,
                                                   GError             **error);
 

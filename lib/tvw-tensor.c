@@ -71,7 +71,13 @@ tvw_tensor_init (TvwTensor *self)
 static gsize
 dtype_size (TvwDType dtype)
 {
-  return dtype == TVW_DTYPE_UINT8 ? 1 : 4;
+  switch (dtype)
+    {
+    case TVW_DTYPE_UINT8: return 1;
+    case TVW_DTYPE_INT64: return 8;
+    case TVW_DTYPE_FLOAT32:
+    default:              return 4;
+    }
 }
 
 /* Checks a shape and computes its element count without overflow. */
@@ -359,11 +365,26 @@ tvw_tensor_get_data_uint8 (TvwTensor *self)
 }
 
 /**
+ * tvw_tensor_get_data_int64: (skip)
+ * @self: an int64 tensor
+ *
+ * Returns: the elements, owned by @self
+ */
+gint64 *
+tvw_tensor_get_data_int64 (TvwTensor *self)
+{
+  g_return_val_if_fail (TVW_IS_TENSOR (self), NULL);
+  g_return_val_if_fail (self->dtype == TVW_DTYPE_INT64, NULL);
+
+  return (gint64 *) g_bytes_get_data (self->bytes, NULL);
+}
+
+/**
  * tvw_tensor_to_float:
  * @self: a tensor
  *
- * Converts uint8 values to float32 without scaling (like PyTorch's
- * `tensor.float()`).
+ * Converts uint8 or int64 values to float32 without scaling (like
+ * PyTorch's `tensor.float()`).
  *
  * Returns: (transfer full): @self if it is float32 already, else a new tensor
  */
@@ -371,7 +392,6 @@ TvwTensor *
 tvw_tensor_to_float (TvwTensor *self)
 {
   TvwTensor *out;
-  const guint8 *src;
   float *dst;
 
   g_return_val_if_fail (TVW_IS_TENSOR (self), NULL);
@@ -380,10 +400,9 @@ tvw_tensor_to_float (TvwTensor *self)
     return g_object_ref (self);
 
   out = tvw_tensor_new (TVW_DTYPE_FLOAT32, self->shape, self->n_dims);
-  src = g_bytes_get_data (self->bytes, NULL);
   dst = tvw_tensor_get_data (out);
   for (gsize i = 0; i < self->n_elements; i++)
-    dst[i] = src[i];
+    dst[i] = (float) tvw_tensor_get_item (self, (gint64) i);
 
   return out;
 }
@@ -634,6 +653,8 @@ tvw_tensor_get_item (TvwTensor *self,
 
   if (self->dtype == TVW_DTYPE_UINT8)
     return tvw_tensor_get_data_uint8 (self)[index];
+  if (self->dtype == TVW_DTYPE_INT64)
+    return (double) tvw_tensor_get_data_int64 (self)[index];
 
   return tvw_tensor_get_data (self)[index];
 }
@@ -860,7 +881,8 @@ tvw_tensor_to_string (TvwTensor *self)
   g_return_val_if_fail (TVW_IS_TENSOR (self), NULL);
 
   str = g_string_new ("tensor(");
-  g_string_append (str, self->dtype == TVW_DTYPE_UINT8 ? "uint8" : "float32");
+  g_string_append (str, self->dtype == TVW_DTYPE_UINT8 ? "uint8" :
+                        self->dtype == TVW_DTYPE_INT64 ? "int64" : "float32");
   g_string_append (str, ", [");
   for (guint i = 0; i < self->n_dims; i++)
     g_string_append_printf (str, "%s%" G_GINT64_FORMAT, i ? ", " : "", self->shape[i]);

@@ -27,6 +27,7 @@ G_BEGIN_DECLS
  * TvwDType:
  * @TVW_DTYPE_FLOAT32: 32-bit IEEE float
  * @TVW_DTYPE_UINT8: unsigned 8-bit integer (image pixels)
+ * @TVW_DTYPE_INT64: signed 64-bit integer (class labels, PyTorch's `int64`)
  *
  * The element type of a [class@Tensor].
  */
@@ -34,6 +35,7 @@ typedef enum
 {
   TVW_DTYPE_FLOAT32,
   TVW_DTYPE_UINT8,
+  TVW_DTYPE_INT64,
 } TvwDType;
 
 #define TVW_TYPE_TENSOR (tvw_tensor_get_type ())
@@ -76,6 +78,8 @@ TVW_AVAILABLE_IN_ALL
 float         *tvw_tensor_get_data        (TvwTensor      *self);
 TVW_AVAILABLE_IN_ALL
 guint8        *tvw_tensor_get_data_uint8  (TvwTensor      *self);
+TVW_AVAILABLE_IN_ALL
+gint64        *tvw_tensor_get_data_int64  (TvwTensor      *self);
 
 TVW_AVAILABLE_IN_ALL
 TvwTensor     *tvw_tensor_to_float        (TvwTensor      *self);

@@ -20,6 +20,7 @@ G_BEGIN_DECLS
 #include "tvw-prediction.h"
 #include "tvw-segmentation.h"
 #include "tvw-video.h"
+#include "tvw-detection.h"
 #include "tvw-model.h"
 #include "tvw-weights.h"
 #include "tvw-weights-enum.h"

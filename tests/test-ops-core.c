@@ -615,6 +615,7 @@ test_table_covered (void)
     "test-ops-mvit",
     "test-ops-boxes",
     "test-ops-ssd",
+    "test-ops-rcnn",
   };
   g_autoptr(GString) paths = g_string_new (NULL);
 

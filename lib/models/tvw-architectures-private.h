@@ -111,5 +111,7 @@ extern const TvwArchitecture tvw_mvit_architectures[];
 /* RetinaNet (v1, v2), FCOS (issue 18) */
 extern const TvwArchitecture tvw_retinanet_architectures[];
 extern const TvwArchitecture tvw_ssd_architectures[];
+/* Faster, Mask and Keypoint R-CNN (issue 18) */
+extern const TvwArchitecture tvw_rcnn_architectures[];
 
 G_END_DECLS

@@ -36,6 +36,8 @@ static const TvwArchitecture *families[] = {
   /* issue 18 */
   tvw_retinanet_architectures,
   tvw_ssd_architectures,
+  /* Faster, Mask and Keypoint R-CNN (issue 18) */
+  tvw_rcnn_architectures,
 };
 
 const TvwArchitecture *

@@ -172,6 +172,21 @@ check('tensor.topk(k): values and indices, largest first', () => {
     assert(values.get_item(0) === 3 && values.get_item(2) === 7, `${values.get_item(0)}`);
 });
 
+check('a detection from tensors: boxes as out parameters, int64 labels, render', () => {
+    const f32 = (values, shape) => Tvw.Tensor.new_from_bytes(Tvw.DType.FLOAT32, shape,
+        new GLib.Bytes(new Uint8Array(new Float32Array(values).buffer)));
+    const labels = Tvw.Tensor.new_from_bytes(Tvw.DType.INT64, [1],
+        new GLib.Bytes(new Uint8Array(new BigInt64Array([2n]).buffer)));
+    const det = Tvw.Detection.new_from_tensors(16, 12, f32([1, 2, 9, 10], [1, 4]), labels,
+        f32([0.75], [1]), null, null, null, ['__background__', 'person', 'bicycle'], null);
+    assert(det.n_objects === 1 && det.get_category(0) === 'bicycle', det.get_category(0));
+    assert(JSON.stringify(det.get_box(0)) === '[1,2,9,10]', JSON.stringify(det.get_box(0)));
+    const image = GdkPixbuf.Pixbuf.new(GdkPixbuf.Colorspace.RGB, false, 8, 16, 12);
+    image.fill(0);
+    assert(det.render(image, 0.5).get_width() === 16);
+    assert(det.filter(0.8).n_objects === 0);
+});
+
 print(`1..${results.length}`);
 results.forEach(([ok, name, message], i) => {
     print(`${ok ? 'ok' : 'not ok'} ${i + 1} - ${name}`);

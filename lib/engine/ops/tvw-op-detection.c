@@ -70,6 +70,110 @@ roi_align_infer (TvwOpCall  *call,
   return TRUE;
 }
 
+/* Output row @ph of one RoI: the box (x1, y1, x2, y2) in image
+ * coordinates, on image @batch of @x at @scale, into @dst (the RoI's
+ * C×oh×ow output at @y's strides). */
+static void
+roi_align_row (const TvwArray           *x,
+               const TvwRoiAlignParams  *p,
+               float                     scale,
+               gint64                    batch,
+               const float               box[4],
+               int                       ph,
+               const TvwArray           *y,
+               float                    *dst_roi)
+{
+  const gint64 channels = x->shape[1];
+  const int height = (int) x->shape[2], width = (int) x->shape[3];
+  const gint64 xs1 = x->stride[1], ys1 = y->stride[1];
+  const float offset = p->aligned ? 0.5f : 0.f;
+  const float start_w = box[0] * scale - offset, start_h = box[1] * scale - offset;
+  const float end_w = box[2] * scale - offset, end_h = box[3] * scale - offset;
+  float roi_w = end_w - start_w, roi_h = end_h - start_h, bin_w, bin_h, count;
+  int grid_h, grid_w;
+  const float *xn;
+
+  if (!p->aligned)
+    {
+      roi_w = MAX (roi_w, 1.f);
+      roi_h = MAX (roi_h, 1.f);
+    }
+  bin_h = roi_h / (float) p->out_h;
+  bin_w = roi_w / (float) p->out_w;
+  grid_h = p->sampling_ratio > 0 ? p->sampling_ratio : (int) ceilf (roi_h / (float) p->out_h);
+  grid_w = p->sampling_ratio > 0 ? p->sampling_ratio : (int) ceilf (roi_w / (float) p->out_w);
+  count = (float) MAX (grid_h * grid_w, 1);
+
+  for (int pw = 0; pw < p->out_w; pw++)
+    {
+      float *dst = dst_roi + ph * y->stride[2] + pw * y->stride[3];
+
+      for (gint64 c = 0; c < channels; c++)
+        dst[c * ys1] = 0.f;
+      /* A batch index outside the input reads nothing. */
+      if (batch < 0 || batch >= x->shape[0] || height <= 0 || width <= 0)
+        continue;
+      xn = (const float *) x->data + batch * x->stride[0];
+
+      for (int iy = 0; iy < grid_h; iy++)
+        {
+          const float yy = start_h + ph * bin_h + ((float) iy + .5f) * bin_h / (float) grid_h;
+
+          for (int ix = 0; ix < grid_w; ix++)
+            {
+              float sx = start_w + pw * bin_w + ((float) ix + .5f) * bin_w / (float) grid_w;
+              float sy = yy, ly, lx, hy, hx, w1, w2, w3, w4;
+              int y_low, x_low, y_high, x_high;
+              const float *p1, *p2, *p3, *p4;
+
+              if (sy < -1.f || sy > (float) height || sx < -1.f || sx > (float) width)
+                continue;
+              sy = MAX (sy, 0.f);
+              sx = MAX (sx, 0.f);
+              y_low = (int) sy;
+              x_low = (int) sx;
+              if (y_low >= height - 1)
+                {
+                  y_high = y_low = height - 1;
+                  sy = (float) y_low;
+                }
+              else
+                y_high = y_low + 1;
+              if (x_low >= width - 1)
+                {
+                  x_high = x_low = width - 1;
+                  sx = (float) x_low;
+                }
+              else
+                x_high = x_low + 1;
+
+              ly = sy - y_low;
+              lx = sx - x_low;
+              hy = 1.f - ly;
+              hx = 1.f - lx;
+              w1 = hy * hx;
+              w2 = hy * lx;
+              w3 = ly * hx;
+              w4 = ly * lx;
+              p1 = xn + y_low * x->stride[2] + x_low * x->stride[3];
+              p2 = xn + y_low * x->stride[2] + x_high * x->stride[3];
+              p3 = xn + y_high * x->stride[2] + x_low * x->stride[3];
+              p4 = xn + y_high * x->stride[2] + x_high * x->stride[3];
+
+              for (gint64 c = 0; c < channels; c++)
+                {
+                  const gint64 o = c * xs1;
+
+                  dst[c * ys1] += w1 * p1[o] + w2 * p2[o] + w3 * p3[o] + w4 * p4[o];
+                }
+            }
+        }
+
+      for (gint64 c = 0; c < channels; c++)
+        dst[c * ys1] /= count;
+    }
+}
+
 static void
 roi_align_rows (gpointer data,
                 gsize    begin,
@@ -78,11 +182,8 @@ roi_align_rows (gpointer data,
 {
   const TvwOpCall *call = data;
   const TvwRoiAlignParams *p = call->params;
-  const TvwArray *x = &call->in[0], *rois = &call->in[1], *y = &call->out[0];
-  const gint64 channels = x->shape[1];
-  const int height = (int) x->shape[2], width = (int) x->shape[3];
-  const gint64 xs1 = x->stride[1], ys1 = y->stride[1];
-  const float scale = (float) p->spatial_scale, offset = p->aligned ? 0.5f : 0.f;
+  const TvwArray *rois = &call->in[1], *y = &call->out[0];
+  const gint64 rs = rois->stride[1];
 
   /* One task is one (roi, output row). */
   for (gsize row = begin; row < end; row++)
@@ -90,93 +191,10 @@ roi_align_rows (gpointer data,
       const gint64 k = (gint64) row / p->out_h;
       const int ph = (int) ((gint64) row % p->out_h);
       const float *r = (const float *) rois->data + k * rois->stride[0];
-      const gint64 rs = rois->stride[1];
-      const gint64 batch = (gint64) r[0];
-      const float start_w = r[rs] * scale - offset, start_h = r[2 * rs] * scale - offset;
-      const float end_w = r[3 * rs] * scale - offset, end_h = r[4 * rs] * scale - offset;
-      float roi_w = end_w - start_w, roi_h = end_h - start_h, bin_w, bin_h, count;
-      int grid_h, grid_w;
-      const float *xn;
+      const float box[4] = { r[rs], r[2 * rs], r[3 * rs], r[4 * rs] };
 
-      if (!p->aligned)
-        {
-          roi_w = MAX (roi_w, 1.f);
-          roi_h = MAX (roi_h, 1.f);
-        }
-      bin_h = roi_h / (float) p->out_h;
-      bin_w = roi_w / (float) p->out_w;
-      grid_h = p->sampling_ratio > 0 ? p->sampling_ratio : (int) ceilf (roi_h / (float) p->out_h);
-      grid_w = p->sampling_ratio > 0 ? p->sampling_ratio : (int) ceilf (roi_w / (float) p->out_w);
-      count = (float) MAX (grid_h * grid_w, 1);
-
-      for (int pw = 0; pw < p->out_w; pw++)
-        {
-          float *dst = (float *) y->data + k * y->stride[0] + ph * y->stride[2] + pw * y->stride[3];
-
-          for (gint64 c = 0; c < channels; c++)
-            dst[c * ys1] = 0.f;
-          /* A batch index outside the input reads nothing. */
-          if (batch < 0 || batch >= x->shape[0] || height <= 0 || width <= 0)
-            continue;
-          xn = (const float *) x->data + batch * x->stride[0];
-
-          for (int iy = 0; iy < grid_h; iy++)
-            {
-              const float yy = start_h + ph * bin_h + ((float) iy + .5f) * bin_h / (float) grid_h;
-
-              for (int ix = 0; ix < grid_w; ix++)
-                {
-                  float sx = start_w + pw * bin_w + ((float) ix + .5f) * bin_w / (float) grid_w;
-                  float sy = yy, ly, lx, hy, hx, w1, w2, w3, w4;
-                  int y_low, x_low, y_high, x_high;
-                  const float *p1, *p2, *p3, *p4;
-
-                  if (sy < -1.f || sy > (float) height || sx < -1.f || sx > (float) width)
-                    continue;
-                  sy = MAX (sy, 0.f);
-                  sx = MAX (sx, 0.f);
-                  y_low = (int) sy;
-                  x_low = (int) sx;
-                  if (y_low >= height - 1)
-                    {
-                      y_high = y_low = height - 1;
-                      sy = (float) y_low;
-                    }
-                  else
-                    y_high = y_low + 1;
-                  if (x_low >= width - 1)
-                    {
-                      x_high = x_low = width - 1;
-                      sx = (float) x_low;
-                    }
-                  else
-                    x_high = x_low + 1;
-
-                  ly = sy - y_low;
-                  lx = sx - x_low;
-                  hy = 1.f - ly;
-                  hx = 1.f - lx;
-                  w1 = hy * hx;
-                  w2 = hy * lx;
-                  w3 = ly * hx;
-                  w4 = ly * lx;
-                  p1 = xn + y_low * x->stride[2] + x_low * x->stride[3];
-                  p2 = xn + y_low * x->stride[2] + x_high * x->stride[3];
-                  p3 = xn + y_high * x->stride[2] + x_low * x->stride[3];
-                  p4 = xn + y_high * x->stride[2] + x_high * x->stride[3];
-
-                  for (gint64 c = 0; c < channels; c++)
-                    {
-                      const gint64 o = c * xs1;
-
-                      dst[c * ys1] += w1 * p1[o] + w2 * p2[o] + w3 * p3[o] + w4 * p4[o];
-                    }
-                }
-            }
-
-          for (gint64 c = 0; c < channels; c++)
-            dst[c * ys1] /= count;
-        }
+      roi_align_row (&call->in[0], p, (float) p->spatial_scale, (gint64) r[0], box, ph, y,
+                     (float *) y->data + k * y->stride[0]);
     }
 }
 
@@ -196,6 +214,146 @@ const TvwOpClass tvw_op_roi_align = {
   .flags = TVW_OP_STRIDED,
   .infer = roi_align_infer,
   .run = roi_align_run,
+};
+
+/* ---- multi_scale_roi_align --------------------------------------------- */
+
+static gboolean
+multi_scale_roi_align_infer (TvwOpCall  *call,
+                             GError    **error)
+{
+  const TvwMultiScaleRoiAlignParams *p = call->params;
+  const TvwArray *boxes = &call->in[0], *x0 = &call->in[2];
+  gint64 shape[4];
+
+  if (!tvw_op_check_rank (call, 0, 2, 2, error) ||
+      !tvw_op_check_elem (call, 0, TVW_ELEM_F32, error) ||
+      !tvw_op_check_rank (call, 1, 2, TVW_MAX_RANK, error))
+    return FALSE;
+  if (boxes->shape[1] != 4)
+    {
+      char bs[TVW_SHAPE_CHARS];
+
+      tvw_array_format_shape (boxes, bs);
+      tvw_op_set_error (call, error, "boxes have shape %s, expected [K, 4]", bs);
+      return FALSE;
+    }
+  if (p->out_h < 1 || p->out_w < 1 || call->n_in < 3 || call->n_in > 2 + TVW_MSRA_MAX_LEVELS)
+    {
+      tvw_op_set_invalid (call, error, "output size %d×%d, %d feature maps",
+                          p->out_h, p->out_w, call->n_in - 2);
+      return FALSE;
+    }
+  for (int l = 2; l < call->n_in; l++)
+    {
+      const TvwArray *x = &call->in[l];
+
+      if (!tvw_op_check_rank (call, l, 4, 4, error) ||
+          !tvw_op_check_elem (call, l, TVW_ELEM_F32, error))
+        return FALSE;
+      if (x->shape[0] != x0->shape[0] || x->shape[1] != x0->shape[1] || x->shape[2] < 1 ||
+          x->shape[3] < 1)
+        {
+          char s0[TVW_SHAPE_CHARS], sl[TVW_SHAPE_CHARS];
+
+          tvw_array_format_shape (x0, s0);
+          tvw_array_format_shape (x, sl);
+          tvw_op_set_error (call, error, "feature map %d is %s, feature map 0 %s", l - 2, sl, s0);
+          return FALSE;
+        }
+    }
+
+  shape[0] = boxes->shape[0];
+  shape[1] = x0->shape[1];
+  shape[2] = p->out_h;
+  shape[3] = p->out_w;
+  tvw_array_init (&call->out[0], TVW_ELEM_F32, 4, shape);
+  if (x0->stride[1] == 1 && tvw_array_is_channels_last (x0))
+    tvw_array_set_channels_last (&call->out[0]);
+  return TRUE;
+}
+
+/* torchvision's _infer_scale: 2 ** round (log2 (feature height / image
+ * height)), in float32 like torch.tensor (approx_scale).log2 ().round ()
+ * (half to even). */
+static float
+infer_scale (gint64 feature_h,
+             double image_h)
+{
+  const float approx = (float) ((double) feature_h / image_h);
+
+  return (float) pow (2.0, nearbyintf (log2f (approx)));
+}
+
+typedef struct
+{
+  const TvwOpCall *call;
+  float            scale[TVW_MSRA_MAX_LEVELS];
+  int              k_min, k_max;
+} MsraJob;
+
+static void
+multi_scale_roi_align_rows (gpointer data,
+                            gsize    begin,
+                            gsize    end,
+                            int      thread)
+{
+  const MsraJob *job = data;
+  const TvwOpCall *call = job->call;
+  const TvwMultiScaleRoiAlignParams *p = call->params;
+  const TvwRoiAlignParams rp = { p->out_h, p->out_w, 0, p->sampling_ratio, FALSE };
+  const TvwArray *boxes = &call->in[0], *y = &call->out[0];
+  const gint64 bs = boxes->stride[1];
+
+  for (gsize row = begin; row < end; row++)
+    {
+      const gint64 k = (gint64) row / p->out_h;
+      const int ph = (int) ((gint64) row % p->out_h);
+      const float *b = (const float *) boxes->data + k * boxes->stride[0];
+      const float box[4] = { b[0], b[bs], b[2 * bs], b[3 * bs] };
+      /* LevelMapper, in float32 as torchvision. */
+      const float s = sqrtf ((box[2] - box[0]) * (box[3] - box[1]));
+      float target = floorf ((float) p->canonical_level + log2f (s / (float) p->canonical_scale) +
+                             (float) p->eps);
+      int level;
+
+      target = CLAMP (target, (float) job->k_min, (float) job->k_max);
+      level = (int) target - job->k_min;
+      roi_align_row (&call->in[2 + level], &rp, job->scale[level], 0, box, ph, y,
+                     (float *) y->data + k * y->stride[0]);
+    }
+}
+
+static void
+multi_scale_roi_align_run (TvwOpCall *call)
+{
+  const TvwArray *y = &call->out[0];
+  const int n_levels = call->n_in - 2;
+  const TvwArray *image = &call->in[1];
+  const double image_h = (double) image->shape[image->rank - 2];
+  MsraJob job = { call };
+
+  if (tvw_array_numel (y) == 0)
+    return;
+  for (int l = 0; l < n_levels; l++)
+    job.scale[l] = infer_scale (call->in[2 + l].shape[2], MAX (image_h, 1.0));
+  /* k_min and k_max from the first and last scales (int () truncates). */
+  job.k_min = (int) -log2f (job.scale[0]);
+  job.k_max = (int) -log2f (job.scale[n_levels - 1]);
+  /* Levels are consecutive powers of two in torchvision's FPNs; a mapping
+   * outside the maps given reads the nearest one. */
+  if (job.k_max - job.k_min + 1 > n_levels)
+    job.k_max = job.k_min + n_levels - 1;
+  tvw_parallel_range ((gsize) (y->shape[0] * y->shape[2]),
+                      tvw_array_numel (y) < 4096 ? 1 : call->n_threads,
+                      multi_scale_roi_align_rows, &job);
+}
+
+const TvwOpClass tvw_op_multi_scale_roi_align = {
+  .name = "multi_scale_roi_align",
+  .flags = TVW_OP_STRIDED,
+  .infer = multi_scale_roi_align_infer,
+  .run = multi_scale_roi_align_run,
 };
 
 /* ---- batched_nms ------------------------------------------------------- */
@@ -242,12 +400,16 @@ batched_nms_infer (TvwOpCall  *call,
 
 /* Scratch: the visiting order, a merge buffer, the boxes NMS compares
  * (moved per class, or not) with their areas, and the suppressed flags. */
+gsize
+tvw_batched_nms_scratch (gint64 n)
+{
+  return (gsize) n * (2 * sizeof (int) + 5 * sizeof (float) + 1);
+}
+
 static gsize
 batched_nms_scratch (const TvwOpCall *call)
 {
-  const gsize k = (gsize) call->in[0].shape[0];
-
-  return k * (2 * sizeof (int) + 5 * sizeof (float) + 1);
+  return tvw_batched_nms_scratch (call->in[0].shape[0]);
 }
 
 /* Decreasing score, then increasing index: a stable order. */
@@ -285,16 +447,16 @@ sort_by_score (int         *order,
     }
 }
 
-static void
-batched_nms_run (TvwOpCall *call)
+int
+tvw_batched_nms (const float  *b,
+                 const float  *scores,
+                 const gint64 *idxs,
+                 int           n,
+                 double        iou_threshold,
+                 gint64       *keep,
+                 guint8       *scratch)
 {
-  const TvwNmsParams *p = call->params;
-  const TvwArray *boxes = &call->in[0];
-  const int n = (int) boxes->shape[0];
-  const float *b = boxes->data, *scores = call->in[1].data;
-  const gint64 *idxs = call->in[2].data;
-  gint64 *keep = call->out[0].data;
-  int *order = (int *) call->scratch, *tmp = order + n;
+  int *order = (int *) scratch, *tmp = order + n;
   float *nb = (float *) (tmp + n), *area = nb + 4 * (gsize) n;
   guint8 *suppressed = (guint8 *) (area + n);
   const gboolean trick = (gint64) n * 4 <= NMS_TRICK_MAX_NUMEL;
@@ -302,10 +464,7 @@ batched_nms_run (TvwOpCall *call)
   int kept = 0;
 
   if (n == 0)
-    {
-      call->out[0].shape[0] = 0;
-      return;
-    }
+    return 0;
 
   for (int i = 0; i < 4 * n; i++)
     max_coord = MAX (max_coord, b[i]);
@@ -342,12 +501,21 @@ batched_nms_run (TvwOpCall *call)
           w = MAX (0.f, MIN (bi[2], bj[2]) - MAX (bi[0], bj[0]));
           h = MAX (0.f, MIN (bi[3], bj[3]) - MAX (bi[1], bj[1]));
           inter = w * h;
-          if (inter / (area[i] + area[j] - inter) > p->iou_threshold)
+          if (inter / (area[i] + area[j] - inter) > iou_threshold)
             suppressed[j] = 1;
         }
     }
+  return kept;
+}
 
-  call->out[0].shape[0] = kept;
+static void
+batched_nms_run (TvwOpCall *call)
+{
+  const TvwNmsParams *p = call->params;
+
+  call->out[0].shape[0] = tvw_batched_nms (call->in[0].data, call->in[1].data, call->in[2].data,
+                                           (int) call->in[0].shape[0], p->iou_threshold,
+                                           call->out[0].data, call->scratch);
 }
 
 const TvwOpClass tvw_op_batched_nms = {
@@ -402,5 +570,39 @@ tvw_net_batched_nms (TvwNet *net,
     .n_out = 1,
   };
 
+  return tvw_net_add_node (net, &spec, NULL);
+}
+
+TvwVal
+tvw_net_multi_scale_roi_align (TvwNet       *net,
+                               TvwVal        boxes,
+                               TvwVal        image,
+                               int           n_levels,
+                               const TvwVal *features,
+                               int           out_size,
+                               int           sampling_ratio)
+{
+  const TvwMultiScaleRoiAlignParams p = {
+    .out_h = out_size,
+    .out_w = out_size,
+    .sampling_ratio = sampling_ratio,
+    .canonical_scale = 224,
+    .canonical_level = 4,
+    .eps = 1e-6,
+  };
+  TvwVal in[2 + TVW_MSRA_MAX_LEVELS];
+  const TvwNodeSpec spec = {
+    .cls = &tvw_op_multi_scale_roi_align,
+    .params = &p,
+    .params_size = sizeof p,
+    .n_in = 2 + n_levels,
+    .in = in,
+    .n_out = 1,
+  };
+
+  g_return_val_if_fail (n_levels >= 1 && n_levels <= TVW_MSRA_MAX_LEVELS, -1);
+  in[0] = boxes;
+  in[1] = image;
+  memcpy (in + 2, features, n_levels * sizeof (TvwVal));
   return tvw_net_add_node (net, &spec, NULL);
 }

@@ -1051,5 +1051,104 @@ TvwVal tvw_net_ssd_default_boxes (TvwNet                         *net,
                               TvwVal                          image,
                               const TvwVal                   *features,
                               const TvwSsdDefaultBoxesParams *params);
+/* ---- tvw-op-detection.c (more) and tvw-op-rcnn.c: the two-stage detectors -- */
+extern const TvwOpClass tvw_op_multi_scale_roi_align;
+extern const TvwOpClass tvw_op_rpn_proposals;
+extern const TvwOpClass tvw_op_roi_candidates;
+extern const TvwOpClass tvw_op_paste_masks;
+extern const TvwOpClass tvw_op_heatmaps_to_keypoints;
+
+/* torchvision.ops.batched_nms on plain arrays (boxes n×4, scores n, idxs
+ * n, contiguous): writes the kept indices by decreasing score to @keep
+ * and returns how many; @scratch holds tvw_batched_nms_scratch (n)
+ * bytes. */
+gsize    tvw_batched_nms_scratch  (gint64            n);
+int      tvw_batched_nms          (const float      *boxes,
+                                   const float      *scores,
+                                   const gint64     *idxs,
+                                   int               n,
+                                   double            iou_threshold,
+                                   gint64           *keep,
+                                   guint8           *scratch);
+
+#define TVW_MSRA_MAX_LEVELS 8
+
+typedef struct
+{
+  int    out_h, out_w, sampling_ratio;
+  double canonical_scale;
+  int    canonical_level;
+  double eps;
+} TvwMultiScaleRoiAlignParams;
+
+/* torchvision.ops.MultiScaleRoIAlign for one image: @boxes K×4 in the
+ * resized image's coordinates, @image that image (only the last two
+ * dimensions of its shape are read: image_sizes), the @n_levels feature
+ * maps 1×C×Hₗ×Wₗ ('0', '1', … in order).  Each box is pooled (roi_align,
+ * aligned=False) from the level the LevelMapper gives it (canonical size
+ * 224 at level 4, eps 1e-6), the levels' scales inferred at run time
+ * from the maps' heights.  → K×C×@out_size×@out_size */
+TvwVal   tvw_net_multi_scale_roi_align (TvwNet       *net,
+                                        TvwVal        boxes,
+                                        TvwVal        image,
+                                        int           n_levels,
+                                        const TvwVal *features,
+                                        int           out_size,
+                                        int           sampling_ratio);
+
+typedef struct
+{
+  int    n_levels;
+  int    post_nms_top_n;
+  double nms_thresh, score_thresh, min_size;
+} TvwRpnProposalsParams;
+
+/* The end of RegionProposalNetwork.filter_proposals for one image, given
+ * per level its pre_nms_top_n best objectness logits (by decreasing
+ * value) and their boxes, decoded and clipped: boxes under @min_size and
+ * probabilities (sigmoid) under @score_thresh removed, NMS per level at
+ * @nms_thresh, the first @post_nms_top_n by score → proposals P×4.  A host
+ * op. */
+TvwVal   tvw_net_rpn_proposals    (TvwNet                      *net,
+                                   const TvwVal                *logits,
+                                   const TvwVal                *boxes,
+                                   const TvwRpnProposalsParams *params);
+
+typedef struct
+{
+  double score_thresh, min_size;
+} TvwRoiCandidatesParams;
+
+/* The candidates of RoIHeads.postprocess_detections for one image:
+ * @scores K×C (softmax), @boxes K×4C (decoded, clipped); every (RoI,
+ * class ≥ 1) whose score is over @score_thresh and whose box is at least
+ * @min_size wide and high, RoI-major → boxes M×4, scores M, labels M
+ * (i64).  A host op. */
+void     tvw_net_roi_candidates   (TvwNet                       *net,
+                                   TvwVal                        scores,
+                                   TvwVal                        boxes,
+                                   const TvwRoiCandidatesParams *params,
+                                   TvwVal                        outputs[3]);
+
+/* maskrcnn_inference and transform.postprocess's paste_masks_in_image
+ * for one image: the sigmoid of each detection's @labels channel of
+ * @mask_logits K×C×M×M, padded by one zero, resized (bilinear) to its box
+ * of @boxes K×4 (in @image's pixels) expanded by (M + 2) / M and pasted
+ * into zeros the size of @image (only the last two dimensions of its
+ * shape are read) → masks K×1×H×W. */
+TvwVal   tvw_net_paste_masks      (TvwNet                       *net,
+                                   TvwVal                        mask_logits,
+                                   TvwVal                        labels,
+                                   TvwVal                        boxes,
+                                   TvwVal                        image);
+
+/* roi_heads.heatmaps_to_keypoints: each heat map of @maps K×P×H×W
+ * resized (bicubic) to its box of @boxes K×4 (rounded up, at least 1×1),
+ * its first maximum's pixel centre in the box's coordinates → keypoints
+ * K×P×3 (x, y, 1) and their scores K×P (the maxima). */
+void     tvw_net_heatmaps_to_keypoints (TvwNet                  *net,
+                                        TvwVal                   maps,
+                                        TvwVal                   boxes,
+                                        TvwVal                   outputs[2]);
 
 G_END_DECLS

@@ -97,5 +97,12 @@ const TvwOpClass *const tvw_op_table[] = {
   /* tvw-op-ssd.c (tests/test-ops-ssd.c) */
   &tvw_op_ssd_l2_norm,
   &tvw_op_ssd_default_boxes,
+  /* tvw-op-detection.c, tvw-op-rcnn.c: the two-stage detectors
+   * (tests/test-ops-rcnn.c) */
+  &tvw_op_multi_scale_roi_align,
+  &tvw_op_rpn_proposals,
+  &tvw_op_roi_candidates,
+  &tvw_op_paste_masks,
+  &tvw_op_heatmaps_to_keypoints,
   NULL
 };
