@@ -48,9 +48,12 @@ MODELS = [
     # Eight 512-channel convolutions per detection: few detections.
     ("keypointrcnn_resnet50_fpn", dict(FAST, box_detections_per_img=20), HEADS, ["zip"],
      [(160, 160), (120, 170)]),
+    # No detection (K = 0): no proposal over rpn_score_thresh, or no box over box_score_thresh.
+    ("fasterrcnn_mobilenet_v3_large_fpn", dict(FAST, rpn_score_thresh=0.9999), HEADS, ["zip"],
+     [(100, 100)]),
+    ("keypointrcnn_resnet50_fpn", dict(FAST, box_score_thresh=0.999), HEADS, ["zip"], [(100, 100)]),
 ]
 
 if __name__ == "__main__":
     tvwdet.run_models(MODELS, seed=181, rng_seed=81,
-                      degenerate={"fasterrcnn_resnet50_fpn", "fasterrcnn_mobilenet_v3_large_320_fpn",
-                                  "maskrcnn_resnet50_fpn"})
+                      degenerate={"fasterrcnn_mobilenet_v3_large_320_fpn", "maskrcnn_resnet50_fpn"})
