@@ -297,6 +297,30 @@ run_node (TvwNet   *net,
       memcpy (tvw_net_value (net, n->out[o])->a.shape, call->out[o].shape, sizeof call->out[o].shape);
 }
 
+/* Makes the scratch @per_thread bytes (aligned) for each of @n_threads;
+ * its contents are not kept. */
+static gboolean
+grow_scratch (TvwNet  *net,
+              gsize    per_thread,
+              int      n_threads,
+              GError **error)
+{
+  const gsize bytes = ALIGN_UP (per_thread, TVW_ARENA_ALIGN) * n_threads + TVW_ARENA_ALIGN;
+  guint8 *scratch = g_try_malloc (bytes);
+
+  if (scratch == NULL)
+    {
+      g_set_error (error, TVW_ERROR, TVW_ERROR_NO_MEMORY, "Not enough memory for %" G_GSIZE_FORMAT
+                   " bytes of scratch", bytes);
+      return FALSE;
+    }
+  g_free (net->scratch);
+  net->scratch = scratch;
+  net->scratch_alloc = bytes;
+  net->scratch_per_thread = ALIGN_UP (per_thread, TVW_ARENA_ALIGN);
+  return TRUE;
+}
+
 gboolean
 tvw_net_run_arrays (TvwNet          *net,
                     const TvwArray  *inputs,
@@ -347,14 +371,20 @@ tvw_net_run_arrays (TvwNet          *net,
         goto fail;
 
       n->call.n_threads = n_threads;
-      n->call.scratch = (guint8 *) ALIGN_UP ((guintptr) net->scratch, TVW_ARENA_ALIGN);
-      n->call.scratch_bytes = net->scratch_per_thread;
 
       /* A data-dependent op and everything after it are inferred again
        * (within the planned bounds). */
       dynamic |= (n->call.cls->flags & TVW_OP_HOST) != 0;
       if (dynamic && !tvw_net_reinfer_node (net, n, error))
         goto fail;
+      /* Scratch was planned at the bounds, but a kernel may need more for
+       * fewer rows (Winograd splits few tiles by columns instead). */
+      if (dynamic && n->call.cls->scratch != NULL &&
+          n->call.cls->scratch (&n->call) > net->scratch_per_thread &&
+          !grow_scratch (net, n->call.cls->scratch (&n->call), n_threads, error))
+        goto fail;
+      n->call.scratch = (guint8 *) ALIGN_UP ((guintptr) net->scratch, TVW_ARENA_ALIGN);
+      n->call.scratch_bytes = net->scratch_per_thread;
 
       run_node (net, n, dynamic);
 

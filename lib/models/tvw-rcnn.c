@@ -176,6 +176,30 @@ box_head (TvwNet           *net,
   return tvw_net_activation (net, x, TVW_ACT_RELU);
 }
 
+/* nn.ConvTranspose2d “@name” with a bias, @kernel×@kernel, stride 2,
+ * @padding: N×C×H×W → N×@out_channels×(2H + kernel − 2 − 2·padding)×… */
+static TvwVal
+conv_transpose_x2 (TvwNet     *net,
+                   TvwVal      x,
+                   const char *name,
+                   int         out_channels,
+                   int         kernel,
+                   int         padding)
+{
+  const TvwConvNdSpec spec = {
+    .rank = 2,
+    .kernel = { kernel, kernel },
+    .stride = { 2, 2 },
+    .padding = { padding, padding },
+    .dilation = { 1, 1 },
+    .groups = 1,
+    .bias = TRUE,
+    .transposed = TRUE,
+  };
+
+  return tvw_net_conv_nd (net, x, name, out_channels, &spec);
+}
+
 /* RoIHeads' mask branch on the detections (@boxes K×4 in the resized
  * image, @labels K): MultiScaleRoIAlign 14×14, MaskRCNNHeads (four 3×3
  * convolutions with ReLU; v2 with BatchNorm), MaskRCNNPredictor (a 2×2
@@ -191,15 +215,6 @@ mask_branch (TvwNet                   *net,
              TvwVal                    labels,
              int                       num_classes)
 {
-  const TvwConvNdSpec up = {
-    .rank = 2,
-    .kernel = { 2, 2 },
-    .stride = { 2, 2 },
-    .dilation = { 1, 1 },
-    .groups = 1,
-    .bias = TRUE,
-    .transposed = TRUE,
-  };
   TvwVal x = tvw_net_multi_scale_roi_align (net, boxes, images->resized, n_levels, levels,
                                             MASK_ROI_SIZE, ROI_SAMPLING_RATIO);
 
@@ -215,7 +230,7 @@ mask_branch (TvwNet                   *net,
         x = tvw_net_activation (net, tvw_net_conv2d (net, x, conv, CHANNELS, 3, 1, 1, 1, 1, TRUE),
                                 TVW_ACT_RELU);
     }
-  x = tvw_net_conv_nd (net, x, "roi_heads.mask_predictor.conv5_mask", CHANNELS, &up);
+  x = conv_transpose_x2 (net, x, "roi_heads.mask_predictor.conv5_mask", CHANNELS, 2, 0);
   x = tvw_net_activation (net, x, TVW_ACT_RELU);
   x = tvw_net_conv2d (net, x, "roi_heads.mask_predictor.mask_fcn_logits", num_classes, 1, 1, 0, 1,
                       1, TRUE);
@@ -237,16 +252,6 @@ keypoint_branch (TvwNet                   *net,
                  TvwVal                    boxes,
                  int                       num_keypoints)
 {
-  const TvwConvNdSpec up = {
-    .rank = 2,
-    .kernel = { 4, 4 },
-    .stride = { 2, 2 },
-    .padding = { 1, 1 },
-    .dilation = { 1, 1 },
-    .groups = 1,
-    .bias = TRUE,
-    .transposed = TRUE,
-  };
   TvwVal x = tvw_net_multi_scale_roi_align (net, boxes, images->resized, n_levels, levels,
                                             MASK_ROI_SIZE, ROI_SAMPLING_RATIO);
   TvwVal kps[2];
@@ -258,7 +263,8 @@ keypoint_branch (TvwNet                   *net,
       x = tvw_net_conv2d (net, x, conv, KEYPOINT_CHANNELS, 3, 1, 1, 1, 1, TRUE);
       x = tvw_net_activation (net, x, TVW_ACT_RELU);
     }
-  x = tvw_net_conv_nd (net, x, "roi_heads.keypoint_predictor.kps_score_lowres", num_keypoints, &up);
+  x = conv_transpose_x2 (net, x, "roi_heads.keypoint_predictor.kps_score_lowres", num_keypoints,
+                         4, 1);
   /* F.interpolate (scale_factor=2, bilinear, recompute_scale_factor=False) */
   x = tvw_net_interpolate (net, x, 0, 0, 2.0, 2.0, TVW_RESIZE_BILINEAR, FALSE);
   tvw_net_heatmaps_to_keypoints (net, x, boxes, kps);

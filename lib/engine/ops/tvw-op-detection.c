@@ -1,4 +1,5 @@
-/* tvw-op-detection.c — RoIAlign and batched NMS (torchvision.ops)
+/* tvw-op-detection.c — RoIAlign, MultiScaleRoIAlign and batched NMS
+ * (torchvision.ops)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
@@ -8,6 +9,12 @@
  * zero outside [-1, size] and clamped inside, averaged per bin.  The
  * sampling weights of a bin are computed once and applied to every channel
  * (the inner loop), so a channels-last input is read contiguously.
+ *
+ * multi_scale_roi_align is MultiScaleRoIAlign for one image: each box
+ * pooled by the same kernel from the level LevelMapper picks (in float32
+ * as torchvision: floor (4 + log2 (sqrt (area) / 224) + 1e-6), clamped to
+ * [k_min, k_max]), the levels' scales 2^round (log2 (map height / image
+ * height)) and k_min/k_max found at run time, so any input size works.
  *
  * batched_nms is torchvision.ops.batched_nms: up to 1000 boxes, the
  * coordinate trick (each class's boxes moved by idx · (max coordinate + 1),
