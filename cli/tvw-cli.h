@@ -74,20 +74,20 @@ int tvw_cmd_eval       (int argc, char **argv);
  * architecture, the checkpoint on this machine), the one with the best
  * @metric (“acc@1”, “miou”, “box_map”) on its first dataset, or NULL. */
 TvwWeights *tvw_cli_best_offline_weights_by (const char *metric);
-/* catalog (issue 3) */
+/* catalog */
 int tvw_cmd_list       (int argc, char **argv);
 int tvw_cmd_weights    (int argc, char **argv);
 int tvw_cmd_info       (int argc, char **argv);
-/* transforms (issue 4) */
+/* transforms */
 int tvw_cmd_preprocess (int argc, char **argv);
-/* download (issue 5) */
+/* download */
 int tvw_cmd_download   (int argc, char **argv);
 int tvw_cmd_cache      (int argc, char **argv);
-/* segmentation (issue 17) */
+/* segmentation */
 int tvw_cmd_segment    (int argc, char **argv);
-/* optical flow (issue 19) */
+/* optical flow */
 int tvw_cmd_flow       (int argc, char **argv);
-/* detection (issue 18) */
+/* detection */
 int tvw_cmd_detect     (int argc, char **argv);
 
 G_END_DECLS

@@ -20,13 +20,13 @@ static const TvwCommand commands[] = {
   { "flow",       N_("Optical flow between two images or video frames"), tvw_cmd_flow },
   { "detect",     N_("Find the objects in images: boxes, masks, keypoints"), tvw_cmd_detect },
   { "eval",       N_("Measure the accuracy of a weights entry on a dataset"), tvw_cmd_eval },
-  /* catalog (issue 3) */
+  /* catalog */
   { "list",       N_("List the models, like torchvision's list_models()"), tvw_cmd_list },
   { "weights",    N_("List the weights entries of a model"), tvw_cmd_weights },
   { "info",       N_("Show a weights entry and its meta-data"), tvw_cmd_info },
-  /* transforms (issue 4) */
+  /* transforms */
   { "preprocess", N_("Preprocess an image like a weights entry's transforms"), tvw_cmd_preprocess },
-  /* download (issue 5) */
+  /* download */
   { "download",   N_("Download weights into the cache"), tvw_cmd_download },
   { "cache",      N_("List or remove cached weights"), tvw_cmd_cache },
 };

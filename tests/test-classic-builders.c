@@ -1,4 +1,4 @@
-/* test-classic-builders.c — the builders of issue 14 as torchvision's
+/* test-classic-builders.c — the classic CNN builders as torchvision's
  * keyword arguments and weights entries shape them: parameter counts
  * (torchvision's num_params, auxiliary heads included or not), GoogLeNet's
  * and Inception v3's transform_input / aux_logits / init_weights rules

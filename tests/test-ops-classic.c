@@ -1,4 +1,4 @@
-/* test-ops-classic.c — the ops the classic families added (issue 14):
+/* test-ops-classic.c — the ops the classic families added:
  * the per-channel affine map of GoogLeNet's and Inception v3's
  * transform_input, and ConvNeXt's channel Linear layers (1×1 convolutions
  * declared with a Linear's weight, the layer scale folded in, GELU and the

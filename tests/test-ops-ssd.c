@@ -1,4 +1,4 @@
-/* test-ops-ssd.c — SSD's own ops (issue 18): the L2 norm of conv4_3, the
+/* test-ops-ssd.c — SSD's own ops: the L2 norm of conv4_3, the
  * default boxes, each against its definition computed here
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later

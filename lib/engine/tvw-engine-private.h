@@ -157,7 +157,7 @@ const TvwArray *tvw_net_get_input      (TvwNet              *net,
 guint       tvw_net_get_n_outputs      (TvwNet              *net);
 const char *tvw_net_get_output_name    (TvwNet              *net,
                                         guint                index);
-/* torchvision.ops.SqueezeExcitation as one node (issue 6):
+/* torchvision.ops.SqueezeExcitation as one node:
  * x · gate_act (fc2 (act (fc1 (mean of x over the map)))), fc1 and fc2
  * being 1×1 convolutions with bias named “@prefix.fc1”, “@prefix.fc2”. */
 TvwVal    tvw_net_squeeze_excitation   (TvwNet              *net,

@@ -97,7 +97,7 @@ extern const TvwArchitecture tvw_quantized_architectures[];
 extern const TvwArchitecture tvw_vit_architectures[];
 extern const TvwArchitecture tvw_swin_architectures[];
 extern const TvwArchitecture tvw_maxvit_architectures[];
-/* GoogLeNet, Inception v3, MNASNet, ShuffleNet V2, ConvNeXt (issue 14) */
+/* GoogLeNet, Inception v3, MNASNet, ShuffleNet V2, ConvNeXt */
 extern const TvwArchitecture tvw_googlenet_architectures[];
 extern const TvwArchitecture tvw_inception_architectures[];
 extern const TvwArchitecture tvw_mnasnet_architectures[];
@@ -106,12 +106,12 @@ extern const TvwArchitecture tvw_convnext_architectures[];
 extern const TvwArchitecture tvw_alexnet_vgg_architectures[];
 extern const TvwArchitecture tvw_squeezenet_architectures[];
 extern const TvwArchitecture tvw_densenet_architectures[];
-/* MViT V1 and V2 (issue 19) */
+/* MViT V1 and V2 */
 extern const TvwArchitecture tvw_mvit_architectures[];
-/* RetinaNet (v1, v2), FCOS (issue 18) */
+/* RetinaNet (v1, v2), FCOS */
 extern const TvwArchitecture tvw_retinanet_architectures[];
 extern const TvwArchitecture tvw_ssd_architectures[];
-/* Faster, Mask and Keypoint R-CNN (issue 18) */
+/* Faster, Mask and Keypoint R-CNN */
 extern const TvwArchitecture tvw_rcnn_architectures[];
 
 G_END_DECLS

@@ -22,7 +22,6 @@ static const TvwArchitecture *families[] = {
   tvw_vit_architectures,
   tvw_swin_architectures,
   tvw_maxvit_architectures,
-  /* issue 14 */
   tvw_googlenet_architectures,
   tvw_inception_architectures,
   tvw_mnasnet_architectures,
@@ -31,12 +30,9 @@ static const TvwArchitecture *families[] = {
   tvw_alexnet_vgg_architectures,
   tvw_squeezenet_architectures,
   tvw_densenet_architectures,
-  /* issue 19 */
   tvw_mvit_architectures,
-  /* issue 18 */
   tvw_retinanet_architectures,
   tvw_ssd_architectures,
-  /* Faster, Mask and Keypoint R-CNN (issue 18) */
   tvw_rcnn_architectures,
 };
 

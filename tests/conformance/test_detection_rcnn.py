@@ -2,7 +2,7 @@
 # Faster R-CNN (ResNet-50 FPN v1/v2, MobileNetV3-Large FPN and its 320
 # variant), Mask R-CNN (v1, v2: masks pasted in the image, matched by IoU
 # at 0.5) and Keypoint R-CNN (keypoints within 1.5 px) against PyTorch
-# (issue 18): random weights, the box regressions (RPN and RoI heads)
+#: random weights, the box regressions (RPN and RoI heads)
 # scaled by 0.1 so that boxes stay near their anchors and proposals, the
 # class scores scaled up so that softmax over 91 classes puts some over
 # box_score_thresh (with the tolerance stated in tvwdet.py: scores within

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# RetinaNet (v1, v2) and FCOS against PyTorch (issue 18): random weights
+# RetinaNet (v1, v2) and FCOS against PyTorch: random weights
 # (regression heads scaled by 0.1 so that boxes stay near their anchors
 # rather than all clipped to the image), the same keyword arguments on both
 # sides (min_size/max_size lowered for speed, one size larger than max_size

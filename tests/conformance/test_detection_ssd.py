@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# SSD300-VGG16 and SSDlite320-MobileNetV3-Large against PyTorch (issue 18):
+# SSD300-VGG16 and SSDlite320-MobileNetV3-Large against PyTorch:
 # random weights with the classification heads scaled by 3 so that the
 # softmax scores spread out (at 1 they sit near 1/91 and all but tie; much
 # higher they saturate at 1.0 and tie again), the same keyword arguments on

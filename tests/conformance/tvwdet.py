@@ -1,4 +1,4 @@
-# Shared helpers of the detection conformance tests (issue 18): random
+# Shared helpers of the detection conformance tests: random
 # torchvision detection models whose heads are scaled so that they detect
 # things, `tvw forward` on them (an .npz with torchvision's keys for image
 # 0: boxes, labels, scores, masks, keypoints, keypoints_scores), and the

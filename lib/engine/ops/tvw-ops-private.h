@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 /* Every op class, NULL-terminated (ops/tvw-ops.c). */
 extern const TvwOpClass *const tvw_op_table[];
 
-/* ---- tvw-op-conv.c: convolution and linear layers on the GEMM kernels -- */
+/* ---- tvw-op-conv.c: convolution and linear layers on the GEMM kernels --- */
 extern const TvwOpClass tvw_op_conv2d;
 extern const TvwOpClass tvw_op_linear;
 
@@ -53,7 +53,7 @@ TvwVal tvw_net_conv2d_channel_linear (TvwNet     *net,
                                       gboolean    bias,
                                       const char *layer_scale);
 
-/* ---- tvw-op-batchnorm.c: BatchNorm 1/2/3-D in eval mode ---------------- */
+/* ---- tvw-op-batchnorm.c: BatchNorm 1/2/3-D in eval mode ------------- */
 extern const TvwOpClass tvw_op_batch_norm;
 
 typedef struct
@@ -67,7 +67,7 @@ typedef struct
 void   tvw_batch_norm_weights (gint64         channels,
                                TvwWeightSpec *specs);
 
-/* ---- tvw-op-eltwise.c: activations, broadcasting binary ops ------------ */
+/* ---- tvw-op-eltwise.c: activations, broadcasting binary ops --------- */
 extern const TvwOpClass tvw_op_activation;
 extern const TvwOpClass tvw_op_binary;
 extern const TvwOpClass tvw_op_scale_channels;
@@ -97,7 +97,7 @@ TvwVal tvw_net_binary        (TvwNet        *net,
                               TvwVal         a,
                               TvwVal         b);
 
-/* ---- tvw-op-pool.c: 2-D pooling on channels-last maps ------------------- */
+/* ---- tvw-op-pool.c: 2-D pooling on channels-last maps --------------- */
 extern const TvwOpClass tvw_op_max_pool2d;
 extern const TvwOpClass tvw_op_avg_pool2d;
 extern const TvwOpClass tvw_op_adaptive_avg_pool2d;
@@ -117,7 +117,7 @@ gint64 tvw_pool_out          (gint64         size,
                               int            pad,
                               gboolean       ceil_mode);
 
-/* ---- tvw-op-se.c: torchvision.ops.SqueezeExcitation as one node -------- */
+/* ---- tvw-op-se.c: torchvision.ops.SqueezeExcitation as one node ----- */
 extern const TvwOpClass tvw_op_squeeze_excitation;
 
 typedef struct
@@ -126,7 +126,7 @@ typedef struct
   TvwActivation  act, gate_act;
 } TvwSqueezeExcitationParams;
 
-/* ---- tvw-op-shape.c: views and copies that move data around ------------ */
+/* ---- tvw-op-shape.c: views and copies that move data around --------- */
 /* (reshape, flatten, permute, transpose, squeeze/unsqueeze, slice, split,
  * concat, pad, roll, channel shuffle, contiguous) */
 extern const TvwOpClass tvw_op_reshape;          /* reshape, flatten_dims */
@@ -201,7 +201,7 @@ TvwVal tvw_net_channel_shuffle (TvwNet      *net,
 TvwVal tvw_net_contiguous    (TvwNet        *net,
                               TvwVal         x);
 
-/* ---- tvw-op-reduce.c: reductions, softmax ------------------------------ */
+/* ---- tvw-op-reduce.c: reductions, softmax --------------------------- */
 extern const TvwOpClass tvw_op_reduce;
 extern const TvwOpClass tvw_op_softmax;          /* softmax, log_softmax */
 
@@ -223,7 +223,7 @@ TvwVal tvw_net_softmax       (TvwNet        *net,
                               int            dim,
                               gboolean       log);
 
-/* ---- tvw-op-index.c: gather, index_select, top-k ----------------------- */
+/* ---- tvw-op-index.c: gather, index_select, top-k -------------------- */
 extern const TvwOpClass tvw_op_index_select;
 extern const TvwOpClass tvw_op_gather;
 extern const TvwOpClass tvw_op_topk;
@@ -246,7 +246,7 @@ void   tvw_net_topk          (TvwNet        *net,
                               TvwVal        *values,
                               TvwVal        *indices);
 
-/* ---- tvw-op-norm.c: LayerNorm, GroupNorm, InstanceNorm ----------------- */
+/* ---- tvw-op-norm.c: LayerNorm, GroupNorm, InstanceNorm -------------- */
 extern const TvwOpClass tvw_op_layer_norm;
 extern const TvwOpClass tvw_op_layer_norm_channels;
 extern const TvwOpClass tvw_op_group_norm;
@@ -271,14 +271,14 @@ TvwVal tvw_net_instance_norm (TvwNet        *net,
                               double         eps,
                               gboolean       affine);
 
-/* ---- tvw-op-matmul.c: matmul, batched matmul --------------------------- */
+/* ---- tvw-op-matmul.c: matmul, batched matmul ------------------------ */
 extern const TvwOpClass tvw_op_matmul;
 /* torch.matmul (a, b) for ranks ≥ 2 with batch broadcasting. */
 TvwVal tvw_net_matmul        (TvwNet        *net,
                               TvwVal         a,
                               TvwVal         b);
 
-/* ---- tvw-op-resize.c: interpolate, grid sample ------------------------- */
+/* ---- tvw-op-resize.c: interpolate, grid sample ---------------------- */
 extern const TvwOpClass tvw_op_interpolate;
 extern const TvwOpClass tvw_op_grid_sample;
 typedef enum
@@ -318,7 +318,7 @@ TvwVal tvw_net_grid_sample   (TvwNet        *net,
                               TvwResizeMode  mode,
                               gboolean       align_corners);
 
-/* ---- tvw-op-convnd.c: other convolutions (1-D, 3-D, transposed) --------- */
+/* ---- tvw-op-convnd.c: other convolutions (1-D, 3-D, transposed) ----- */
 extern const TvwOpClass tvw_op_conv_nd;
 typedef struct
 {
@@ -335,7 +335,7 @@ TvwVal tvw_net_conv_nd       (TvwNet              *net,
                               int                  out_channels,
                               const TvwConvNdSpec *spec);
 
-/* ---- tvw-op-pool3d.c: 3-D pooling and ceil-mode pools over N×C×T×H×W ---- */
+/* ---- tvw-op-pool3d.c: 3-D pooling and ceil-mode pools over N×C×T×H×W --- */
 extern const TvwOpClass tvw_op_max_pool3d;
 extern const TvwOpClass tvw_op_avg_pool3d;
 extern const TvwOpClass tvw_op_adaptive_avg_pool3d;
@@ -356,7 +356,7 @@ TvwVal tvw_net_adaptive_avg_pool3d (TvwNet  *net,
                               TvwVal         x,
                               const gint64  *out_size); /* [3] */
 
-/* ---- tvw-op-detection.c: RoIAlign, NMS ---------------------------------- */
+/* ---- tvw-op-detection.c: RoIAlign, NMS ------------------------------ */
 extern const TvwOpClass tvw_op_roi_align;
 extern const TvwOpClass tvw_op_batched_nms;
 /* torchvision.ops.roi_align (x, rois K×5 [batch, x1, y1, x2, y2],
@@ -377,7 +377,7 @@ TvwVal tvw_net_batched_nms   (TvwNet        *net,
                               TvwVal         idxs,
                               double         iou_threshold);
 
-/* ---- tvw-op-quant.c: quantize, dequantize ------------------------------- */
+/* ---- tvw-op-quant.c: quantize, dequantize --------------------------- */
 extern const TvwOpClass tvw_op_quantize;
 extern const TvwOpClass tvw_op_dequantize;
 /* torch.quantize_per_tensor (x, scale, zero_point, dtype u8/i8) */
@@ -389,7 +389,7 @@ TvwVal tvw_net_quantize      (TvwNet        *net,
 TvwVal tvw_net_dequantize    (TvwNet        *net,
                               TvwVal         x);
 
-/* ---- tvw-op-flow.c: RAFT's correlation lookup and convex upsampling ---- */
+/* ---- tvw-op-flow.c: RAFT's correlation lookup and convex upsampling --- */
 extern const TvwOpClass tvw_op_corr_lookup;
 extern const TvwOpClass tvw_op_upsample_flow;
 extern const TvwOpClass tvw_op_zeros_like_flow;
@@ -418,7 +418,7 @@ TvwVal tvw_net_upsample_flow (TvwNet        *net,
 TvwVal tvw_net_zeros_like_flow (TvwNet      *net,
                               TvwVal         like);
 
-/* ---- tvw-op-attention.c: fused attention, transformer helpers ---------- */
+/* ---- tvw-op-attention.c: fused attention, transformer helpers ------- */
 extern const TvwOpClass tvw_op_attention;
 extern const TvwOpClass tvw_op_parameter;
 extern const TvwOpClass tvw_op_relative_position_bias;
@@ -522,7 +522,7 @@ TvwVal tvw_net_window_mask   (TvwNet        *net,
 /* Swin's patch merging gather: [N, H, W, C] → [N, ⌈H/2⌉, ⌈W/2⌉, 4·C]. */
 TvwVal tvw_net_patch_merge   (TvwNet        *net,
                               TvwVal         x);
-/* ---- tvw-op-affine.c: a per-channel affine map by constants ------------ */
+/* ---- tvw-op-affine.c: a per-channel affine map by constants --------- */
 extern const TvwOpClass tvw_op_channel_affine;
 /* x[:, c] · scale[c] + shift[c] on N×@channels×H×W, the constants known
  * when the model is built (GoogLeNet's and Inception v3's
@@ -533,7 +533,7 @@ TvwVal tvw_net_channel_affine (TvwNet      *net,
                               const float   *scale,
                               const float   *shift);
 
-/* ---- the parameter blocks of the ops above (tests build them too) ------- */
+/* ---- the parameter blocks of the ops above (tests build them too) --- */
 
 typedef struct
 {
@@ -686,7 +686,7 @@ typedef struct
   int    dim;
 } TvwTopkParams;
 
-/* ---- tvw-op-qnn.c: the modules of converted (int8) torchvision models -- */
+/* ---- tvw-op-qnn.c: the modules of converted (int8) torchvision models --- */
 /* quint8 activations (per tensor), qint8 weights (per tensor or channel);
  * each module's output scale and zero point are its “scale” and
  * “zero_point” weights, a quantized weight comes with “weight.q_scales”
@@ -768,7 +768,7 @@ TvwVal tvw_net_qcat          (TvwNet            *net,
                               const TvwVal      *inputs,
                               const char        *name);
 
-/* ---- tvw-op-qat.c: QAT modules converted on load (MobileNet V3) -------- */
+/* ---- tvw-op-qat.c: QAT modules converted on load (MobileNet V3) ----- */
 /* A prepare_qat module's keys — float weights, BatchNorm and FakeQuantize
  * observers — converted in prepare as torch.ao.quantization.convert does,
  * then run as the quantized module. */
@@ -825,7 +825,7 @@ TvwVal tvw_net_qat_eltwise   (TvwNet            *net,
 void   tvw_net_declare_fake_quantize (TvwNet    *net,
                                       const char *name);
 
-/* ---- tvw-op-mvit.c: MViT's token sequences (issue 19) ------------------- */
+/* ---- tvw-op-mvit.c: MViT's token sequences -------------------------- */
 extern const TvwOpClass tvw_op_mvit_pos_encoding;
 extern const TvwOpClass tvw_op_mvit_pool;
 extern const TvwOpClass tvw_op_mvit_rel_pos;
@@ -880,7 +880,7 @@ TvwVal tvw_net_mvit_rel_pos  (TvwNet        *net,
                               const int      k_thw[3],
                               int            spatial_dim,
                               int            temporal_dim);
-/* ---- tvw-op-boxes.c: detection box arithmetic (issue 18) ---------------- */
+/* ---- tvw-op-boxes.c: detection box arithmetic ----------------------- */
 extern const TvwOpClass tvw_op_pad_to_multiple;
 extern const TvwOpClass tvw_op_anchor_generator;
 extern const TvwOpClass tvw_op_box_decode;
@@ -1021,7 +1021,7 @@ void   tvw_net_score_topk    (TvwNet        *net,
                               TvwVal        *rows,
                               TvwVal        *labels);
 
-/* ---- tvw-op-ssd.c: SSD's L2 norm of conv4_3, its default boxes --------- */
+/* ---- tvw-op-ssd.c: SSD's L2 norm of conv4_3, its default boxes ------ */
 extern const TvwOpClass tvw_op_ssd_l2_norm;
 extern const TvwOpClass tvw_op_ssd_default_boxes;
 
@@ -1051,7 +1051,7 @@ TvwVal tvw_net_ssd_default_boxes (TvwNet                         *net,
                               TvwVal                          image,
                               const TvwVal                   *features,
                               const TvwSsdDefaultBoxesParams *params);
-/* ---- tvw-op-detection.c (more) and tvw-op-rcnn.c: the two-stage detectors -- */
+/* ---- tvw-op-detection.c (more) and tvw-op-rcnn.c: the two-stage detectors --- */
 extern const TvwOpClass tvw_op_multi_scale_roi_align;
 extern const TvwOpClass tvw_op_rpn_proposals;
 extern const TvwOpClass tvw_op_roi_candidates;
