@@ -30,6 +30,7 @@
 # cluster of ~340 candidates that no bias splits (between 6 and 260 there is
 # nothing), so the bias keeps them.  The bias, the number of candidates and
 # the detections of each side are printed: the detections should agree.
+# PyTorch flushes denormals, as libtvw always does.
 # For the video and flow models, the relative difference of the logits or
 # the final flow is printed (max |tvw − torch| / max(1, max |torch|)).
 #
@@ -262,7 +263,7 @@ def torch_forward_argv(name, threads, checkpoint, paths):
     @checkpoint on the .npy files @paths, for peak_rss_kb."""
     module, kwargs, _, _ = MODELS[name]
     script = ("import importlib, torch, numpy as np;"
-              f"torch.set_num_threads({threads});"
+              f"torch.set_num_threads({threads}); torch.set_flush_denormal(True);"
               f"m = getattr(importlib.import_module({module!r}), {name!r})(weights=None, **{kwargs!r}).eval();"
               f"m.load_state_dict(torch.load({checkpoint!r}));"
               f"xs = [torch.from_numpy(np.load(p)) for p in {paths!r}];"
@@ -361,6 +362,9 @@ def main():
 
     import torch
     torch.set_num_threads(args.threads)
+    # libtvw always flushes denormals; without this, random weights make
+    # PyTorch's time depend on how many denormals the layers produce.
+    torch.set_flush_denormal(True)
 
     results = []
     for name in args.model or list(MODELS):
