@@ -580,6 +580,75 @@ describe_content_type (GFileInfo *info)
   return g_content_type_get_description (content_type);
 }
 
+/* The first frame of a video, as libtvw's GStreamer reader decodes it. */
+static GdkPixbuf *
+read_poster (GFile         *file,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  static const gint64 first[1] = { 0 };
+  g_autoptr(TvwTensor) frames = NULL;
+  const gint64 *shape;
+  const guint8 *data;
+  GdkPixbuf *poster;
+  guint8 *pixels;
+  guint rank;
+  gsize plane;
+  int width, height, stride;
+
+  frames = tvw_video_read_frames (file, first, 1, cancellable, error);
+  if (frames == NULL)
+    return NULL;
+
+  /* (1, 3, H, W) uint8 */
+  shape = tvw_tensor_get_shape (frames, &rank);
+  data = tvw_tensor_get_data_uint8 (frames);
+  if (rank != 4 || shape[0] != 1 || shape[1] != 3 || data == NULL)
+    {
+      g_set_error_literal (error, TVW_ERROR, TVW_ERROR_INVALID_DATA, _("The video’s frames cannot be read"));
+      return NULL;
+    }
+
+  height = (int) shape[2];
+  width = (int) shape[3];
+  plane = (gsize) width * height;
+  poster = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
+  pixels = gdk_pixbuf_get_pixels (poster);
+  stride = gdk_pixbuf_get_rowstride (poster);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      for (int c = 0; c < 3; c++)
+        pixels[y * stride + x * 3 + c] = data[c * plane + (gsize) y * width + x];
+
+  return poster;
+}
+
+/* A video's poster frame as its thumbnail, and its size and length. */
+static gboolean
+read_video_thumbnail (Job           *job,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  g_autoptr(GdkPixbuf) poster = read_poster (job->file, cancellable, error);
+  guint width, height;
+  gint64 n_frames;
+  double fps;
+
+  if (poster == NULL)
+    return FALSE;
+
+  job->thumbnail = thumbnail_of (poster);
+  if (tvw_video_get_info (job->file, &width, &height, &fps, &n_frames, cancellable, NULL) && fps > 0)
+    /* Translators: a video’s size in pixels and its length, e.g. “640 × 480 · video, 2.5 s” */
+    job->details = g_strdup_printf (_("%u × %u · video, %.1f s"), width, height, n_frames / fps);
+  else
+    /* Translators: a video’s size in pixels */
+    job->details = g_strdup_printf (_("%d × %d · video"), gdk_pixbuf_get_width (poster),
+                                    gdk_pixbuf_get_height (poster));
+
+  return TRUE;
+}
+
 static gboolean
 check_decodable (GFile         *file,
                  GCancellable  *cancellable,
@@ -690,6 +759,10 @@ read_thumbnail (Job           *job,
                            _("The file is empty"));
       return FALSE;
     }
+
+  if (g_file_info_get_content_type (info) != NULL &&
+      g_content_type_is_a (g_file_info_get_content_type (info), "video/*"))
+    return read_video_thumbnail (job, cancellable, error);
 
   stream = G_INPUT_STREAM (g_file_read (job->file, cancellable, &local_error));
   if (stream == NULL)
@@ -918,6 +991,35 @@ detect (Job           *job,
   return TRUE;
 }
 
+/* A video model's actions for a video file, the clips sampled and
+ * averaged by libtvw; the picture beside is the poster frame. */
+static gboolean
+classify_video (Job           *job,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  g_autoptr(GListModel) predictions = NULL;
+  g_autoptr(GdkPixbuf) poster = NULL;
+
+  if (job->file == NULL)
+    {
+      g_set_error_literal (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                           _("A video model needs a video file"));
+      return FALSE;
+    }
+
+  poster = read_poster (job->file, cancellable, error);
+  if (poster == NULL)
+    return FALSE;
+  predictions = tvw_model_classify_file (job->model, job->file, TVW_VIEWER_TOP_K, cancellable, error);
+  if (predictions == NULL)
+    return FALSE;
+
+  job->predictions = name_predictions (predictions, job->weights);
+  job->crop = thumbnail_of (poster);
+  return TRUE;
+}
+
 static gboolean
 classify (Job           *job,
           GCancellable  *cancellable,
@@ -934,6 +1036,8 @@ classify (Job           *job,
     transform = tvw_weights_transforms (job->weights);
   if (transform != NULL && tvw_transform_get_preset (transform) == TVW_PRESET_OBJECT_DETECTION)
     return detect (job, cancellable, error);
+  if (transform != NULL && tvw_transform_get_preset (transform) == TVW_PRESET_VIDEO_CLASSIFICATION)
+    return classify_video (job, cancellable, error);
   if (transform == NULL)
     transform = tvw_transform_new (TVW_PRESET_IMAGE_CLASSIFICATION);
 

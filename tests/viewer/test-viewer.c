@@ -584,10 +584,10 @@ test_unrunnable_weights (void)
   const char * const names[] = { "disc.png", NULL };
   TvwViewerImage *image;
 
-  /* A video classifier: in the catalog, never runnable in the viewer. */
-  tvw_viewer_window_choose_weights (window, "R3D_18_Weights.KINETICS400_V1");
+  /* Optical flow: in the catalog, never runnable in the viewer. */
+  tvw_viewer_window_choose_weights (window, "Raft_Small_Weights.C_T_V2");
   g_assert_cmpstr (tvw_weights_get_full_name (tvw_viewer_window_get_weights (window)), ==,
-                   "R3D_18_Weights.KINETICS400_V1");
+                   "Raft_Small_Weights.C_T_V2");
   drop_files (window, names);
   wait_settled (window, 1);
 
@@ -596,7 +596,7 @@ test_unrunnable_weights (void)
   g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_WAITING);
   g_assert_nonnull (tvw_viewer_image_get_thumbnail (image));
   g_assert_cmpstr (tvw_viewer_image_get_message (image), ==,
-                   "These weights cannot run here: A video model: the viewer shows still images");
+                   "These weights cannot run here: Optical flow: needs two frames, the viewer shows single images");
 
   destroy_window (window);
 }
@@ -1536,7 +1536,7 @@ test_runnable_first (void)
 
           runs |= tvw_is_model_supported (tvw_weights_enum_get_builder (e)) &&
                   (g_strcmp0 (preset, "ImageClassification") == 0 || g_strcmp0 (preset, "SemanticSegmentation") == 0 ||
-                   g_strcmp0 (preset, "ObjectDetection") == 0);
+                   g_strcmp0 (preset, "ObjectDetection") == 0 || g_strcmp0 (preset, "VideoClassification") == 0);
         }
 
       if (runs)
@@ -1780,6 +1780,98 @@ test_detection (void)
   spin ();
   g_assert_cmpint (tvw_viewer_detection_get_selected_object (view), ==, -1);
   g_object_unref (plain);
+
+  destroy_window (window);
+}
+
+/* A video entry with a random R3D-18: a dropped clip (made here with
+ * GStreamer's videotestsrc) gets its first frame as thumbnail and picture,
+ * and the top-5 actions libtvw gives for the file with the same model. */
+static void
+test_video (void)
+{
+  g_autofree char *gst_launch = g_find_program_in_path ("gst-launch-1.0");
+  g_autofree char *path = fixture_path ("clip.webm");
+  g_autofree char *location = NULL;
+  g_autofree char *command = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *shown = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TvwModel) model = NULL;
+  g_autoptr(GListModel) expected = NULL;
+  g_autoptr(GFile) file = NULL;
+  TvwWeights *weights = tvw_get_weight ("R3D_18_Weights.KINETICS400_V1", NULL);
+  TvwViewerWindow *window;
+  TvwViewerImage *image;
+  GListModel *predictions;
+  int status = -1;
+
+  if (gst_launch == NULL)
+    {
+      g_test_skip ("gst-launch-1.0 is not installed: no clip to drop");
+      return;
+    }
+
+  location = g_shell_quote (path);
+  command = g_strdup_printf ("%s -q videotestsrc num-buffers=20 ! video/x-raw,width=160,height=120 "
+                             "! vp8enc ! webmmux ! filesink location=%s", gst_launch, location);
+  g_assert_true (g_spawn_command_line_sync (command, NULL, &err, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("%s failed: %s", command, err);
+
+  g_assert_nonnull (weights);
+  g_assert_null (tvw_viewer_weights_get_unrunnable_reason (weights));
+  model = tvw_model_new ("r3d_18", 400, NULL, &error);
+  g_assert_no_error (error);
+
+  window = new_window ();
+  _tvw_viewer_window_set_model_for_testing (window, weights, model);
+  {
+    const char * const names[] = { path, NULL };
+
+    drop_files (window, names);
+  }
+  wait_settled (window, 1);
+
+  image = find_image (window, "clip.webm");
+  if (tvw_viewer_image_get_state (image) != TVW_VIEWER_IMAGE_STATE_CLASSIFIED)
+    g_error ("the clip was not classified: %s", tvw_viewer_image_get_message (image));
+  g_assert_nonnull (tvw_viewer_image_get_thumbnail (image));
+  g_assert_nonnull (tvw_viewer_image_get_crop (image));
+  /* videotestsrc's first frame is its colour bars: 160 × 120, shown at
+   * least 128 wide. */
+  g_assert_cmpint (gdk_texture_get_width (tvw_viewer_image_get_thumbnail (image)) * 120, ==,
+                   gdk_texture_get_height (tvw_viewer_image_get_thumbnail (image)) * 160);
+  assert_contains (tvw_viewer_image_get_details (image), "160 × 120 · video");
+
+  /* The same actions as libtvw's for the file, named by the weights. */
+  file = g_file_new_for_path (path);
+  expected = tvw_model_classify_file (model, file, 5, NULL, &error);
+  g_assert_no_error (error);
+  predictions = tvw_viewer_image_get_predictions (image);
+  g_assert_cmpuint (g_list_model_get_n_items (predictions), ==, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(TvwPrediction) got = g_list_model_get_item (predictions, i);
+      g_autoptr(TvwPrediction) want = g_list_model_get_item (expected, i);
+
+      g_assert_cmpuint (tvw_prediction_get_index (got), ==, tvw_prediction_get_index (want));
+      g_assert_cmpfloat_with_epsilon (tvw_prediction_get_score (got), tvw_prediction_get_score (want), 1e-6);
+      g_assert_cmpstr (tvw_prediction_get_category (got), ==,
+                       tvw_weights_get_categories (weights)[tvw_prediction_get_index (want)]);
+    }
+
+  spin ();
+  {
+    g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+    g_autoptr(TvwPrediction) top = g_list_model_get_item (predictions, 0);
+
+    collect_widgets (GTK_WIDGET (window), TVW_VIEWER_TYPE_IMAGE_ROW, rows);
+    g_assert_cmpuint (rows->len, ==, 1);
+    shown = tvw_viewer_image_row_get_shown_text (g_ptr_array_index (rows, 0));
+    assert_contains (shown, tvw_prediction_get_category (top));
+  }
 
   destroy_window (window);
 }
@@ -2045,6 +2137,7 @@ main (int   argc,
   g_test_add_func ("/tvw/viewer/clear/undo-from-toast", test_remove_all_undo);
   g_test_add_func ("/tvw/viewer/meta/per-task", test_meta_per_task);
   g_test_add_func ("/tvw/viewer/detection/threshold-list-highlight", test_detection);
+  g_test_add_func ("/tvw/viewer/video/poster-and-actions", test_video);
 
   return g_test_run ();
 }
