@@ -19,6 +19,7 @@
 #define PICTURE_HEIGHT 220
 #define SWATCH_SIZE 12
 #define LIST_HEIGHT 140
+#define LIST_MIN_HEIGHT 96
 
 struct _TvwViewerDetection
 {
@@ -212,7 +213,7 @@ fill_list (TvwViewerDetection *self)
 
     gtk_label_set_label (self->count_label, count);
   }
-  gtk_widget_set_visible (GTK_WIDGET (self->objects), n > 0);
+  gtk_widget_set_visible (gtk_widget_get_ancestor (GTK_WIDGET (self->objects), GTK_TYPE_SCROLLED_WINDOW), n > 0);
 }
 
 static void
@@ -317,6 +318,7 @@ tvw_viewer_detection_init (TvwViewerDetection *self)
 
   scrolled = gtk_scrolled_window_new ();
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scrolled), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_min_content_height (GTK_SCROLLED_WINDOW (scrolled), LIST_MIN_HEIGHT);
   gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (scrolled), LIST_HEIGHT);
   gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scrolled), TRUE);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), GTK_WIDGET (self->objects));

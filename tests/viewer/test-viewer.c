@@ -1775,6 +1775,17 @@ test_detection (void)
       }
   }
 
+  {
+    g_autofree char *screenshot = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
+                                                    "viewer-detection.png", NULL);
+
+    /* For people to look at: the first object selected, the others
+     * dimmed. */
+    spin ();
+    g_assert_true (_tvw_viewer_window_save_screenshot (window, screenshot, &error));
+    g_assert_no_error (error);
+  }
+
   /* A threshold above its score drops the selection with the row. */
   tvw_viewer_detection_set_threshold (view, 1.0);
   spin ();
