@@ -253,7 +253,8 @@ sync_image (TvwViewerImageRow *self)
         }
       else if (tvw_viewer_image_get_detection (image) != NULL)
         {
-          TvwWeights *weights = tvw_get_weight (tvw_viewer_image_get_weights_name (image), NULL);
+          const char *name = tvw_viewer_image_get_weights_name (image);
+          TvwWeights *weights = name != NULL ? tvw_get_weight (name, NULL) : NULL;
 
           if (self->detection_view == NULL)
             {
@@ -497,8 +498,9 @@ tvw_viewer_image_row_set_image (TvwViewerImageRow *self,
 }
 
 /* What the row shows, as text: the title, then either the status message,
- * one "category<TAB>percent" line per prediction or detected object, or a segmentation's
- * legend, one "category percent" line per class.  Tests read it. */
+ * one "category<TAB>percent" line per prediction or detected object, or
+ * a segmentation's legend, one "category percent" line per class.  Tests
+ * read it. */
 /* The segmentation view, shown for segmentation models (%NULL before the
  * row showed a segmentation). */
 GtkWidget *
