@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 
 #include "tvw-viewer-image-row.h"
+#include "tvw-viewer-detection.h"
 #include "tvw-viewer-segmentation.h"
 #include "tvw-viewer-util.h"
 
@@ -39,6 +40,7 @@ struct _TvwViewerImageRow
   GtkInscription *message_label;
   GtkGrid        *predictions_grid;
   GtkWidget      *segmentation_view;
+  GtkWidget      *detection_view;
 
   GtkLabel       *category_labels[TVW_VIEWER_TOP_K];
   GtkLevelBar    *score_bars[TVW_VIEWER_TOP_K];
@@ -140,6 +142,9 @@ sync_image (TvwViewerImageRow *self)
       (image == NULL || tvw_viewer_image_get_segmentation (image) == NULL))
     tvw_viewer_segmentation_set_segmentation (TVW_VIEWER_SEGMENTATION (self->segmentation_view),
                                               NULL, NULL);
+  if (self->detection_view != NULL &&
+      (image == NULL || tvw_viewer_image_get_detection (image) == NULL))
+    tvw_viewer_detection_set_detection (TVW_VIEWER_DETECTION (self->detection_view), NULL, NULL, NULL);
 
   if (image == NULL)
     {
@@ -242,9 +247,26 @@ sync_image (TvwViewerImageRow *self)
             }
           tvw_viewer_segmentation_set_segmentation (TVW_VIEWER_SEGMENTATION (self->segmentation_view),
                                                     tvw_viewer_image_get_segmentation (image),
-                                                    tvw_viewer_image_get_segmented_pixbuf (image));
+                                                    tvw_viewer_image_get_model_pixbuf (image));
           gtk_spinner_set_spinning (self->spinner, FALSE);
           gtk_stack_set_visible_child_name (self->status_stack, "segmentation");
+        }
+      else if (tvw_viewer_image_get_detection (image) != NULL)
+        {
+          const char *name = tvw_viewer_image_get_weights_name (image);
+          TvwWeights *weights = name != NULL ? tvw_get_weight (name, NULL) : NULL;
+
+          if (self->detection_view == NULL)
+            {
+              self->detection_view = tvw_viewer_detection_new ();
+              gtk_stack_add_named (self->status_stack, self->detection_view, "detection");
+            }
+          tvw_viewer_detection_set_detection (TVW_VIEWER_DETECTION (self->detection_view),
+                                              tvw_viewer_image_get_detection (image),
+                                              tvw_viewer_image_get_model_pixbuf (image),
+                                              weights != NULL ? tvw_weights_get_categories (weights) : NULL);
+          gtk_spinner_set_spinning (self->spinner, FALSE);
+          gtk_stack_set_visible_child_name (self->status_stack, "detection");
         }
       else
         show_predictions (self, tvw_viewer_image_get_predictions (image));
@@ -476,8 +498,9 @@ tvw_viewer_image_row_set_image (TvwViewerImageRow *self,
 }
 
 /* What the row shows, as text: the title, then either the status message,
- * one "category<TAB>percent" line per prediction, or a segmentation's
- * legend, one "category percent" line per class.  Tests read it. */
+ * one "category<TAB>percent" line per prediction or detected object, or
+ * a segmentation's legend, one "category percent" line per class.  Tests
+ * read it. */
 /* The segmentation view, shown for segmentation models (%NULL before the
  * row showed a segmentation). */
 GtkWidget *
@@ -486,6 +509,16 @@ tvw_viewer_image_row_get_segmentation_view (TvwViewerImageRow *self)
   g_return_val_if_fail (TVW_VIEWER_IS_IMAGE_ROW (self), NULL);
 
   return self->segmentation_view;
+}
+
+/* The detection view, shown for detection models (%NULL before the row
+ * showed a detection). */
+GtkWidget *
+tvw_viewer_image_row_get_detection_view (TvwViewerImageRow *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE_ROW (self), NULL);
+
+  return self->detection_view;
 }
 
 char *
@@ -516,6 +549,13 @@ tvw_viewer_image_row_get_shown_text (TvwViewerImageRow *self)
 
       legend = tvw_viewer_segmentation_get_legend_text (TVW_VIEWER_SEGMENTATION (self->segmentation_view));
       g_string_append (out, legend);
+    }
+  else if (g_strcmp0 (page, "detection") == 0)
+    {
+      g_autofree char *objects = NULL;
+
+      objects = tvw_viewer_detection_get_list_text (TVW_VIEWER_DETECTION (self->detection_view));
+      g_string_append (out, objects);
     }
   else if (g_strcmp0 (page, "busy") == 0)
     g_string_append_printf (out, "%s\n", gtk_label_get_label (self->busy_label));

@@ -21,6 +21,7 @@ void            tvw_viewer_image_row_set_image        (TvwViewerImageRow *self,
                                                        TvwViewerImage    *image);
 char           *tvw_viewer_image_row_get_shown_text   (TvwViewerImageRow *self);
 GtkWidget      *tvw_viewer_image_row_get_segmentation_view (TvwViewerImageRow *self);
+GtkWidget      *tvw_viewer_image_row_get_detection_view (TvwViewerImageRow *self);
 void            tvw_viewer_image_row_set_compact      (TvwViewerImageRow *self,
                                                        gboolean           compact);
 gboolean        tvw_viewer_image_row_get_compact      (TvwViewerImageRow *self);

@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "tvw-viewer-detection.h"
 #include "tvw-viewer-image.h"
 #include "tvw-viewer-enums.h"
 
@@ -35,7 +36,8 @@ struct _TvwViewerImage
   GdkTexture          *crop;
   GListModel          *predictions;
   TvwSegmentation     *segmentation;
-  GdkPixbuf           *segmented;   /* the pixels segmentation is of */
+  TvwDetection        *detection;
+  GdkPixbuf           *pixels;      /* what segmentation or detection is of */
   char                *message;
   char                *weights_name;
   TvwViewerImageState  state;
@@ -54,6 +56,7 @@ enum {
   PROP_CROP,
   PROP_PREDICTIONS,
   PROP_SEGMENTATION,
+  PROP_DETECTION,
   PROP_STATE,
   PROP_MESSAGE,
   N_PROPS
@@ -74,7 +77,8 @@ tvw_viewer_image_finalize (GObject *object)
   g_clear_object (&self->crop);
   g_clear_object (&self->predictions);
   g_clear_object (&self->segmentation);
-  g_clear_object (&self->segmented);
+  g_clear_object (&self->detection);
+  g_clear_object (&self->pixels);
   g_clear_pointer (&self->message, g_free);
   g_clear_pointer (&self->weights_name, g_free);
 
@@ -117,6 +121,10 @@ tvw_viewer_image_get_property (GObject    *object,
 
     case PROP_SEGMENTATION:
       g_value_set_object (value, self->segmentation);
+      break;
+
+    case PROP_DETECTION:
+      g_value_set_object (value, self->detection);
       break;
 
     case PROP_STATE:
@@ -167,6 +175,10 @@ tvw_viewer_image_class_init (TvwViewerImageClass *klass)
   props[PROP_SEGMENTATION] =
     g_param_spec_object ("segmentation", NULL, NULL,
                          TVW_TYPE_SEGMENTATION,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_DETECTION] =
+    g_param_spec_object ("detection", NULL, NULL,
+                         TVW_TYPE_DETECTION,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   props[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL,
@@ -317,14 +329,24 @@ tvw_viewer_image_get_segmentation (TvwViewerImage *self)
   return self->segmentation;
 }
 
-/* The pixels the segmentation is of (EXIF orientation not applied, as the
- * model saw them). */
-GdkPixbuf *
-tvw_viewer_image_get_segmented_pixbuf (TvwViewerImage *self)
+/* The objects found, for weights of a detection model: then the
+ * predictions are the most confident objects. */
+TvwDetection *
+tvw_viewer_image_get_detection (TvwViewerImage *self)
 {
   g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), NULL);
 
-  return self->segmented;
+  return self->detection;
+}
+
+/* The pixels the segmentation or detection is of (EXIF orientation not
+ * applied, as the model saw them). */
+GdkPixbuf *
+tvw_viewer_image_get_model_pixbuf (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), NULL);
+
+  return self->pixels;
 }
 
 gboolean
@@ -380,13 +402,16 @@ set_texture (TvwViewerImage  *self,
 }
 
 static void
-set_segmentation (TvwViewerImage  *self,
-                  TvwSegmentation *segmentation,
-                  GdkPixbuf       *segmented)
+set_results (TvwViewerImage  *self,
+             TvwSegmentation *segmentation,
+             TvwDetection    *detection,
+             GdkPixbuf       *pixels)
 {
-  g_set_object (&self->segmented, segmented);
+  g_set_object (&self->pixels, pixels);
   if (g_set_object (&self->segmentation, segmentation))
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_SEGMENTATION]);
+  if (g_set_object (&self->detection, detection))
+    g_object_notify_by_pspec (G_OBJECT (self), props[PROP_DETECTION]);
 }
 
 static void
@@ -398,7 +423,7 @@ set_predictions (TvwViewerImage *self,
   self->weights_name = g_strdup (weights_name);
 
   if (predictions == NULL)
-    set_segmentation (self, NULL, NULL);
+    set_results (self, NULL, NULL, NULL);
   if (g_set_object (&self->predictions, predictions))
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_PREDICTIONS]);
 }
@@ -448,7 +473,8 @@ typedef struct
   GdkPixbuf    *crop;
   GListModel   *predictions;
   TvwSegmentation *segmentation;
-  GdkPixbuf    *segmented;
+  TvwDetection *detection;
+  GdkPixbuf    *pixels;
   GError       *read_error;
   GError       *classify_error;
 } Job;
@@ -467,7 +493,8 @@ job_free (gpointer data)
   g_clear_object (&job->crop);
   g_clear_object (&job->predictions);
   g_clear_object (&job->segmentation);
-  g_clear_object (&job->segmented);
+  g_clear_object (&job->detection);
+  g_clear_object (&job->pixels);
   g_clear_error (&job->read_error);
   g_clear_error (&job->classify_error);
   g_free (job);
@@ -526,6 +553,22 @@ enlarge_small (GdkPixbuf *pixbuf)
   return gdk_pixbuf_scale_simple (pixbuf, width * factor, height * factor, GDK_INTERP_NEAREST);
 }
 
+/* @pixbuf at the size of a thumbnail. */
+static GdkPixbuf *
+thumbnail_of (GdkPixbuf *pixbuf)
+{
+  int width = gdk_pixbuf_get_width (pixbuf);
+  int height = gdk_pixbuf_get_height (pixbuf);
+  double scale = MIN (1.0, (double) THUMBNAIL_SIZE / MAX (width, height));
+  g_autoptr(GdkPixbuf) scaled = NULL;
+
+  scaled = gdk_pixbuf_scale_simple (pixbuf,
+                                    MAX (1, (int) (width * scale + 0.5)),
+                                    MAX (1, (int) (height * scale + 0.5)),
+                                    GDK_INTERP_BILINEAR);
+  return enlarge_small (scaled);
+}
+
 static char *
 describe_content_type (GFileInfo *info)
 {
@@ -535,6 +578,75 @@ describe_content_type (GFileInfo *info)
     return NULL;
 
   return g_content_type_get_description (content_type);
+}
+
+/* The first frame of a video, as libtvw's GStreamer reader decodes it. */
+static GdkPixbuf *
+read_poster (GFile         *file,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  static const gint64 first[1] = { 0 };
+  g_autoptr(TvwTensor) frames = NULL;
+  const gint64 *shape;
+  const guint8 *data;
+  GdkPixbuf *poster;
+  guint8 *pixels;
+  guint rank;
+  gsize plane;
+  int width, height, stride;
+
+  frames = tvw_video_read_frames (file, first, 1, cancellable, error);
+  if (frames == NULL)
+    return NULL;
+
+  /* (1, 3, H, W) uint8 */
+  shape = tvw_tensor_get_shape (frames, &rank);
+  data = tvw_tensor_get_data_uint8 (frames);
+  if (rank != 4 || shape[0] != 1 || shape[1] != 3 || data == NULL)
+    {
+      g_set_error_literal (error, TVW_ERROR, TVW_ERROR_INVALID_DATA, _("The video’s frames cannot be read"));
+      return NULL;
+    }
+
+  height = (int) shape[2];
+  width = (int) shape[3];
+  plane = (gsize) width * height;
+  poster = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
+  pixels = gdk_pixbuf_get_pixels (poster);
+  stride = gdk_pixbuf_get_rowstride (poster);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      for (int c = 0; c < 3; c++)
+        pixels[y * stride + x * 3 + c] = data[c * plane + (gsize) y * width + x];
+
+  return poster;
+}
+
+/* A video's poster frame as its thumbnail, and its size and length. */
+static gboolean
+read_video_thumbnail (Job           *job,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  g_autoptr(GdkPixbuf) poster = read_poster (job->file, cancellable, error);
+  guint width, height;
+  gint64 n_frames;
+  double fps;
+
+  if (poster == NULL)
+    return FALSE;
+
+  job->thumbnail = thumbnail_of (poster);
+  if (tvw_video_get_info (job->file, &width, &height, &fps, &n_frames, cancellable, NULL) && fps > 0)
+    /* Translators: a video’s size in pixels and its length, e.g. “640 × 480 · video, 2.5 s” */
+    job->details = g_strdup_printf (_("%u × %u · video, %.1f s"), width, height, n_frames / fps);
+  else
+    /* Translators: a video’s size in pixels */
+    job->details = g_strdup_printf (_("%d × %d · video"), gdk_pixbuf_get_width (poster),
+                                    gdk_pixbuf_get_height (poster));
+
+  return TRUE;
 }
 
 static gboolean
@@ -607,18 +719,10 @@ read_thumbnail (Job           *job,
 
   if (job->source != NULL)
     {
-      int width = gdk_pixbuf_get_width (job->source);
-      int height = gdk_pixbuf_get_height (job->source);
-      double scale = MIN (1.0, (double) THUMBNAIL_SIZE / MAX (width, height));
-      g_autoptr(GdkPixbuf) scaled = NULL;
-
-      scaled = gdk_pixbuf_scale_simple (job->source,
-                                        MAX (1, (int) (width * scale + 0.5)),
-                                        MAX (1, (int) (height * scale + 0.5)),
-                                        GDK_INTERP_BILINEAR);
-      job->thumbnail = enlarge_small (scaled);
+      job->thumbnail = thumbnail_of (job->source);
       /* Translators: the size of an image in pixels, e.g. “640 × 480” */
-      job->details = g_strdup_printf (_("%d × %d"), width, height);
+      job->details = g_strdup_printf (_("%d × %d"), gdk_pixbuf_get_width (job->source),
+                                      gdk_pixbuf_get_height (job->source));
       return TRUE;
     }
 
@@ -655,6 +759,10 @@ read_thumbnail (Job           *job,
                            _("The file is empty"));
       return FALSE;
     }
+
+  if (g_file_info_get_content_type (info) != NULL &&
+      g_content_type_is_a (g_file_info_get_content_type (info), "video/*"))
+    return read_video_thumbnail (job, cancellable, error);
 
   stream = G_INPUT_STREAM (g_file_read (job->file, cancellable, &local_error));
   if (stream == NULL)
@@ -789,6 +897,25 @@ name_predictions (GListModel *predictions,
   return G_LIST_MODEL (g_steal_pointer (&named));
 }
 
+/* The image's own pixels, as the model sees them (EXIF orientation not
+ * applied). */
+static GdkPixbuf *
+read_pixels (Job           *job,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  g_autoptr(GInputStream) stream = NULL;
+
+  if (job->file == NULL)
+    return g_object_ref (job->source);
+
+  stream = G_INPUT_STREAM (g_file_read (job->file, cancellable, error));
+  if (stream == NULL)
+    return NULL;
+
+  return gdk_pixbuf_new_from_stream (stream, cancellable, error);
+}
+
 /* A segmentation model's output: the classes of the image's own pixels,
  * and the classes present as predictions scored by their share. */
 static gboolean
@@ -803,18 +930,9 @@ segment (Job           *job,
   g_autofree guint *present = NULL;
   guint n;
 
-  if (job->file != NULL)
-    {
-      g_autoptr(GInputStream) stream = G_INPUT_STREAM (g_file_read (job->file, cancellable, error));
-
-      if (stream == NULL)
-        return FALSE;
-      pixels = gdk_pixbuf_new_from_stream (stream, cancellable, error);
-      if (pixels == NULL)
-        return FALSE;
-    }
-  else
-    pixels = g_object_ref (job->source);
+  pixels = read_pixels (job, cancellable, error);
+  if (pixels == NULL)
+    return FALSE;
 
   job->segmentation = tvw_segmentation_new_from_output (output, gdk_pixbuf_get_width (pixels),
                                                         gdk_pixbuf_get_height (pixels),
@@ -833,7 +951,72 @@ segment (Job           *job,
     }
 
   job->predictions = G_LIST_MODEL (g_steal_pointer (&classes));
-  job->segmented = g_steal_pointer (&pixels);
+  job->pixels = g_steal_pointer (&pixels);
+  return TRUE;
+}
+
+/* A detection model's objects in the image's own pixels, and the most
+ * confident ones as predictions.  The picture beside is the whole image:
+ * detection models see all of it. */
+static gboolean
+detect (Job           *job,
+        GCancellable  *cancellable,
+        GError       **error)
+{
+  const char * const *categories = job->weights != NULL ? tvw_weights_get_categories (job->weights) : NULL;
+  g_autoptr(GListStore) objects = g_list_store_new (TVW_TYPE_PREDICTION);
+  g_autoptr(GdkPixbuf) pixels = NULL;
+
+  pixels = read_pixels (job, cancellable, error);
+  if (pixels == NULL)
+    return FALSE;
+
+  job->detection = tvw_model_detect (job->model, pixels, cancellable, error);
+  if (job->detection == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < MIN (tvw_detection_get_n_objects (job->detection), TVW_VIEWER_TOP_K); i++)
+    {
+      g_autofree char *name = tvw_viewer_detection_object_name (job->detection, i, categories);
+      g_autoptr(TvwPrediction) p = NULL;
+
+      p = tvw_prediction_new (tvw_detection_get_label (job->detection, i), name,
+                              tvw_detection_get_score (job->detection, i));
+      g_list_store_append (objects, p);
+    }
+
+  job->crop = thumbnail_of (pixels);
+  job->predictions = G_LIST_MODEL (g_steal_pointer (&objects));
+  job->pixels = g_steal_pointer (&pixels);
+  return TRUE;
+}
+
+/* A video model's actions for a video file, the clips sampled and
+ * averaged by libtvw; the picture beside is the poster frame. */
+static gboolean
+classify_video (Job           *job,
+                GCancellable  *cancellable,
+                GError       **error)
+{
+  g_autoptr(GListModel) predictions = NULL;
+  g_autoptr(GdkPixbuf) poster = NULL;
+
+  if (job->file == NULL)
+    {
+      g_set_error_literal (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                           _("A video model needs a video file"));
+      return FALSE;
+    }
+
+  poster = read_poster (job->file, cancellable, error);
+  if (poster == NULL)
+    return FALSE;
+  predictions = tvw_model_classify_file (job->model, job->file, TVW_VIEWER_TOP_K, cancellable, error);
+  if (predictions == NULL)
+    return FALSE;
+
+  job->predictions = name_predictions (predictions, job->weights);
+  job->crop = thumbnail_of (poster);
   return TRUE;
 }
 
@@ -851,7 +1034,11 @@ classify (Job           *job,
 
   if (job->weights != NULL)
     transform = tvw_weights_transforms (job->weights);
-  else
+  if (transform != NULL && tvw_transform_get_preset (transform) == TVW_PRESET_OBJECT_DETECTION)
+    return detect (job, cancellable, error);
+  if (transform != NULL && tvw_transform_get_preset (transform) == TVW_PRESET_VIDEO_CLASSIFICATION)
+    return classify_video (job, cancellable, error);
+  if (transform == NULL)
     transform = tvw_transform_new (TVW_PRESET_IMAGE_CLASSIFICATION);
 
   /* Files go through libtvw's own decoder: the pixels Pillow would give
@@ -1016,7 +1203,7 @@ tvw_viewer_image_process_finish (TvwViewerImage  *self,
     }
 
   set_texture (self, &self->crop, job->crop, props[PROP_CROP]);
-  set_segmentation (self, job->segmentation, job->segmented);
+  set_results (self, job->segmentation, job->detection, job->pixels);
   set_predictions (self, job->predictions,
                    job->weights != NULL ? tvw_weights_get_full_name (job->weights) : NULL);
   set_state (self, TVW_VIEWER_IMAGE_STATE_CLASSIFIED, NULL);

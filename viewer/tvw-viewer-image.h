@@ -48,7 +48,8 @@ GdkTexture          *tvw_viewer_image_get_thumbnail     (TvwViewerImage      *se
 GdkTexture          *tvw_viewer_image_get_crop          (TvwViewerImage      *self);
 GListModel          *tvw_viewer_image_get_predictions   (TvwViewerImage      *self);
 TvwSegmentation     *tvw_viewer_image_get_segmentation  (TvwViewerImage      *self);
-GdkPixbuf           *tvw_viewer_image_get_segmented_pixbuf (TvwViewerImage   *self);
+TvwDetection        *tvw_viewer_image_get_detection     (TvwViewerImage      *self);
+GdkPixbuf           *tvw_viewer_image_get_model_pixbuf  (TvwViewerImage      *self);
 TvwViewerImageState  tvw_viewer_image_get_state         (TvwViewerImage      *self);
 const char          *tvw_viewer_image_get_message       (TvwViewerImage      *self);
 const char          *tvw_viewer_image_get_weights_name  (TvwViewerImage      *self);

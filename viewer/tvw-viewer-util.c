@@ -20,19 +20,18 @@ tvw_viewer_weights_get_unrunnable_reason (TvwWeights *weights)
   g_return_val_if_fail (TVW_IS_WEIGHTS (weights), NULL);
 
   if (g_strcmp0 (tvw_weights_get_preset (weights), "ImageClassification") == 0 ||
-      g_strcmp0 (tvw_weights_get_preset (weights), "SemanticSegmentation") == 0)
+      g_strcmp0 (tvw_weights_get_preset (weights), "SemanticSegmentation") == 0 ||
+      g_strcmp0 (tvw_weights_get_preset (weights), "ObjectDetection") == 0 ||
+      g_strcmp0 (tvw_weights_get_preset (weights), "VideoClassification") == 0)
     return tvw_is_model_supported (tvw_weights_get_builder (weights))
              ? NULL : _("libtvw cannot build this model yet");
 
-  /* The viewer shows classes and masks of still images. */
-  if (g_strcmp0 (tvw_weights_get_preset (weights), "ObjectDetection") == 0)
-    return _("Object detection: the viewer cannot show boxes yet");
-  if (g_strcmp0 (tvw_weights_get_preset (weights), "VideoClassification") == 0)
-    return _("A video model: the viewer shows still images");
+  /* The viewer shows classes, masks and objects of still images, and
+   * actions in videos. */
   if (g_strcmp0 (tvw_weights_get_preset (weights), "OpticalFlow") == 0)
     return _("Optical flow: needs two frames, the viewer shows single images");
 
-  return _("Not an image classifier or segmentation model");
+  return _("Not an image or video classifier, segmentation or detection model");
 }
 
 gboolean

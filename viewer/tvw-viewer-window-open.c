@@ -196,11 +196,15 @@ open_action (GtkWidget  *widget,
 {
   TvwViewerWindow *self = TVW_VIEWER_WINDOW (widget);
   g_autoptr(GtkFileFilter) images = gtk_file_filter_new ();
+  g_autoptr(GtkFileFilter) videos = gtk_file_filter_new ();
   g_autoptr(GtkFileFilter) all = gtk_file_filter_new ();
   GtkFileChooserNative *chooser;
 
   gtk_file_filter_set_name (images, _("Images"));
   gtk_file_filter_add_pixbuf_formats (images);
+  /* For video classifiers. */
+  gtk_file_filter_set_name (videos, _("Videos"));
+  gtk_file_filter_add_mime_type (videos, "video/*");
   gtk_file_filter_set_name (all, _("All Files"));
   gtk_file_filter_add_pattern (all, "*");
 
@@ -209,6 +213,7 @@ open_action (GtkWidget  *widget,
                                          _("_Open"), _("_Cancel"));
   gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (chooser), TRUE);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), images);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), videos);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), all);
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
   g_signal_connect_object (chooser, "response", G_CALLBACK (file_chooser_response_cb),

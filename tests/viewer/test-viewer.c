@@ -17,6 +17,7 @@
 #include <adwaita.h>
 #include <tvw.h>
 
+#include "tvw-viewer-detection.h"
 #include "tvw-viewer-image-row.h"
 #include "tvw-viewer-util.h"
 #include "tvw-viewer-weights-panel.h"
@@ -583,10 +584,10 @@ test_unrunnable_weights (void)
   const char * const names[] = { "disc.png", NULL };
   TvwViewerImage *image;
 
-  /* A video classifier: in the catalog, never runnable in the viewer. */
-  tvw_viewer_window_choose_weights (window, "R3D_18_Weights.KINETICS400_V1");
+  /* Optical flow: in the catalog, never runnable in the viewer. */
+  tvw_viewer_window_choose_weights (window, "Raft_Small_Weights.C_T_V2");
   g_assert_cmpstr (tvw_weights_get_full_name (tvw_viewer_window_get_weights (window)), ==,
-                   "R3D_18_Weights.KINETICS400_V1");
+                   "Raft_Small_Weights.C_T_V2");
   drop_files (window, names);
   wait_settled (window, 1);
 
@@ -595,7 +596,7 @@ test_unrunnable_weights (void)
   g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_WAITING);
   g_assert_nonnull (tvw_viewer_image_get_thumbnail (image));
   g_assert_cmpstr (tvw_viewer_image_get_message (image), ==,
-                   "These weights cannot run here: A video model: the viewer shows still images");
+                   "These weights cannot run here: Optical flow: needs two frames, the viewer shows single images");
 
   destroy_window (window);
 }
@@ -1534,7 +1535,8 @@ test_runnable_first (void)
           const char *preset = tvw_weights_get_preset (w);
 
           runs |= tvw_is_model_supported (tvw_weights_enum_get_builder (e)) &&
-                  (g_strcmp0 (preset, "ImageClassification") == 0 || g_strcmp0 (preset, "SemanticSegmentation") == 0);
+                  (g_strcmp0 (preset, "ImageClassification") == 0 || g_strcmp0 (preset, "SemanticSegmentation") == 0 ||
+                   g_strcmp0 (preset, "ObjectDetection") == 0 || g_strcmp0 (preset, "VideoClassification") == 0);
         }
 
       if (runs)
@@ -1584,6 +1586,303 @@ test_runnable_first (void)
       g_assert_false (tvw_viewer_image_is_waiting_busy (image));
       assert_contains (tvw_viewer_image_get_message (image), tvw_viewer_weights_get_unrunnable_reason (unrunnable));
     }
+
+  destroy_window (window);
+}
+
+static void
+assert_accessible_label (GtkWidget  *widget,
+                         const char *expected)
+{
+  g_autofree char *problem = gtk_test_accessible_check_property (GTK_ACCESSIBLE (widget),
+                                                                 GTK_ACCESSIBLE_PROPERTY_LABEL, expected);
+
+  if (problem != NULL)
+    g_error ("%s", problem);
+}
+
+/* The RGB of @texture at (@x, @y). */
+static void
+texture_pixel (GdkTexture *texture,
+               int         x,
+               int         y,
+               guint8      rgb[3])
+{
+  int width = gdk_texture_get_width (texture);
+  int height = gdk_texture_get_height (texture);
+  g_autofree guint8 *data = g_malloc ((gsize) width * height * 4);
+  guint32 pixel;
+
+  /* GDK_MEMORY_DEFAULT: premultiplied B, G, R, A in memory; the images
+   * are opaque. */
+  gdk_texture_download (texture, data, (gsize) width * 4);
+  memcpy (&pixel, data + ((gsize) y * width + x) * 4, 4);
+  rgb[0] = (pixel >> 16) & 0xff;
+  rgb[1] = (pixel >> 8) & 0xff;
+  rgb[2] = pixel & 0xff;
+}
+
+/* A detection entry with a random SSDlite: the drawn image, the list of
+ * the objects at the slider's threshold, redrawn without the model
+ * running again, and the selected object highlighted.  Random weights
+ * find any number of objects: the test holds the list to
+ * tvw_detection_count_above () and to what libtvw finds by itself. */
+static void
+test_detection (void)
+{
+  TvwViewerWindow *window = new_window ();
+  const char * const names[] = { "disc.png", NULL };
+  TvwWeights *weights = tvw_get_weight ("SSDLite320_MobileNet_V3_Large_Weights.COCO_V1", NULL);
+  g_autoptr(TvwModel) model = NULL;
+  g_autoptr(TvwDetection) expected = NULL;
+  g_autoptr(GdkPixbuf) pixels = NULL;
+  g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = fixture_path ("disc.png");
+  g_autofree char *shown = NULL;
+  TvwViewerDetection *view;
+  TvwViewerImageRow *row;
+  TvwViewerImage *image;
+  TvwDetection *detection;
+  GdkTexture *plain;
+  guint n_objects;
+  int first;
+
+  g_assert_nonnull (weights);
+  g_assert_null (tvw_viewer_weights_get_unrunnable_reason (weights));
+  model = tvw_model_new ("ssdlite320_mobilenet_v3_large", 91, NULL, &error);
+  g_assert_no_error (error);
+
+  _tvw_viewer_window_set_model_for_testing (window, weights, model);
+  drop_files (window, names);
+  wait_settled (window, 1);
+
+  image = find_image (window, "disc.png");
+  g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_CLASSIFIED);
+  detection = tvw_viewer_image_get_detection (image);
+  g_assert_nonnull (detection);
+  g_assert_null (tvw_viewer_image_get_segmentation (image));
+
+  /* What libtvw finds in the same pixels with the same model. */
+  pixels = gdk_pixbuf_new_from_file (path, &error);
+  g_assert_no_error (error);
+  expected = tvw_model_detect (model, pixels, NULL, &error);
+  g_assert_no_error (error);
+  n_objects = tvw_detection_get_n_objects (expected);
+  g_test_message ("%u objects, %u at 0.5", n_objects, tvw_detection_count_above (expected, 0.5));
+  g_assert_cmpuint (tvw_detection_get_n_objects (detection), ==, n_objects);
+  g_assert_cmpuint (tvw_detection_get_width (detection), ==, 320);
+  g_assert_cmpuint (tvw_detection_get_height (detection), ==, 240);
+  if (n_objects > 0)
+    g_assert_cmpfloat_with_epsilon (tvw_detection_get_score (detection, 0),
+                                    tvw_detection_get_score (expected, 0), 1e-6);
+
+  spin ();
+  collect_widgets (GTK_WIDGET (window), TVW_VIEWER_TYPE_IMAGE_ROW, rows);
+  g_assert_cmpuint (rows->len, ==, 1);
+  row = g_ptr_array_index (rows, 0);
+  g_assert_nonnull (tvw_viewer_image_row_get_detection_view (row));
+  view = TVW_VIEWER_DETECTION (tvw_viewer_image_row_get_detection_view (row));
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (view)));
+  g_assert_true (tvw_viewer_detection_get_detection (view) == detection);
+
+  /* The default threshold, and the drawing at the image's size. */
+  g_assert_cmpfloat (tvw_viewer_detection_get_threshold (view), ==, 0.5);
+  g_assert_cmpuint (tvw_viewer_detection_get_n_listed (view), ==, tvw_detection_count_above (detection, 0.5));
+  g_assert_nonnull (tvw_viewer_detection_get_rendered (view));
+  g_assert_cmpint (gdk_texture_get_width (tvw_viewer_detection_get_rendered (view)), ==, 320);
+  g_assert_cmpint (gdk_texture_get_height (tvw_viewer_detection_get_rendered (view)), ==, 240);
+  assert_accessible_label (tvw_viewer_detection_get_threshold_scale (view), "Lowest score of the objects shown");
+  assert_accessible_label (GTK_WIDGET (tvw_viewer_detection_get_list (view)), "Objects found");
+
+  /* Every threshold: the list is the objects scoring at least it, and the
+   * model does not run again. */
+  for (double t = 0.0; t <= 1.0001; t += 0.25)
+    {
+      tvw_viewer_detection_set_threshold (view, t);
+      spin ();
+      g_assert_cmpuint (tvw_viewer_detection_get_n_listed (view), ==, tvw_detection_count_above (detection, t));
+      for (guint i = 0; i < tvw_viewer_detection_get_n_listed (view); i++)
+        g_assert_cmpfloat (tvw_detection_get_score (detection, tvw_viewer_detection_get_listed_object (view, i)), >=, t);
+      g_assert_true (tvw_viewer_image_get_detection (image) == detection);
+      g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_CLASSIFIED);
+    }
+  g_assert_cmpuint (tvw_viewer_detection_get_n_listed (view), ==, 0);
+  shown = tvw_viewer_image_row_get_shown_text (row);
+  g_assert_cmpstr (shown, ==, "disc.png\n");
+
+  /* Everything listed, the first object selected: the others dimmed,
+   * its box kept as drawn. */
+  tvw_viewer_detection_set_threshold (view, 0.0);
+  spin ();
+  if (n_objects == 0)
+    {
+      g_test_message ("random weights found nothing: selection not checked");
+      destroy_window (window);
+      return;
+    }
+  first = tvw_viewer_detection_get_listed_object (view, 0);
+  g_assert_cmpint (first, >=, 0);
+  {
+    GtkListBoxRow *list_row = gtk_list_box_get_row_at_index (tvw_viewer_detection_get_list (view), 0);
+    g_autofree char *name = tvw_viewer_detection_object_name (detection, first, tvw_weights_get_categories (weights));
+    g_autofree char *label = g_strdup_printf ("%s, score %.1f %%", name, 100.0 * tvw_detection_get_score (detection, first));
+
+    const char *category = tvw_weights_get_categories (weights)[tvw_detection_get_label (detection, first)];
+
+    /* Named from the weights' categories, though the model has none
+     * (COCO's unused labels are “N/A”: then the model's “class N”). */
+    if (g_strcmp0 (category, "N/A") != 0)
+      g_assert_cmpstr (name, ==, category);
+    else
+      g_assert_cmpstr (name, ==, tvw_detection_get_category (detection, first));
+    assert_accessible_label (GTK_WIDGET (list_row), label);
+  }
+
+  plain = g_object_ref (tvw_viewer_detection_get_rendered (view));
+  tvw_viewer_detection_select_object (view, first);
+  g_assert_cmpint (tvw_viewer_detection_get_selected_object (view), ==, first);
+  g_assert_true (tvw_viewer_detection_get_rendered (view) != plain);
+  {
+    double x1, y1, x2, y2;
+    guint8 before[3], after[3];
+    gboolean compared = FALSE;
+
+    tvw_detection_get_box (detection, first, &x1, &y1, &x2, &y2);
+    for (int y = 0; y < 240 && !compared; y += 7)
+      for (int x = 0; x < 320 && !compared; x += 7)
+        {
+          /* Outside the box and its frame: dimmed to 2/5. */
+          if (x >= x1 - 4 && x <= x2 + 4 && y >= y1 - 4 && y <= y2 + 4)
+            continue;
+          texture_pixel (plain, x, y, before);
+          texture_pixel (tvw_viewer_detection_get_rendered (view), x, y, after);
+          for (int c = 0; c < 3; c++)
+            g_assert_cmpint (after[c], ==, before[c] * 2 / 5);
+          compared = TRUE;
+        }
+    if (!compared)
+      g_test_message ("the first box covers the image: dimming not checked");
+
+    if (x2 - x1 >= 2 && y2 - y1 >= 2)
+      {
+        int cx = (int) ((x1 + x2) / 2), cy = (int) ((y1 + y2) / 2);
+
+        /* Inside it: as drawn. */
+        texture_pixel (plain, cx, cy, before);
+        texture_pixel (tvw_viewer_detection_get_rendered (view), cx, cy, after);
+        g_assert_cmpmem (before, 3, after, 3);
+      }
+  }
+
+  {
+    g_autofree char *screenshot = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
+                                                    "viewer-detection.png", NULL);
+
+    /* For people to look at: the first object selected, the others
+     * dimmed. */
+    spin ();
+    g_assert_true (_tvw_viewer_window_save_screenshot (window, screenshot, &error));
+    g_assert_no_error (error);
+  }
+
+  /* A threshold above its score drops the selection with the row. */
+  tvw_viewer_detection_set_threshold (view, 1.0);
+  spin ();
+  g_assert_cmpint (tvw_viewer_detection_get_selected_object (view), ==, -1);
+  g_object_unref (plain);
+
+  destroy_window (window);
+}
+
+/* A video entry with a random R3D-18: a dropped clip (made here with
+ * GStreamer's videotestsrc) gets its first frame as thumbnail and picture,
+ * and the top-5 actions libtvw gives for the file with the same model. */
+static void
+test_video (void)
+{
+  g_autofree char *gst_launch = g_find_program_in_path ("gst-launch-1.0");
+  g_autofree char *path = fixture_path ("clip.webm");
+  g_autofree char *location = NULL;
+  g_autofree char *command = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *shown = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TvwModel) model = NULL;
+  g_autoptr(GListModel) expected = NULL;
+  g_autoptr(GFile) file = NULL;
+  TvwWeights *weights = tvw_get_weight ("R3D_18_Weights.KINETICS400_V1", NULL);
+  TvwViewerWindow *window;
+  TvwViewerImage *image;
+  GListModel *predictions;
+  int status = -1;
+
+  if (gst_launch == NULL)
+    {
+      g_test_skip ("gst-launch-1.0 is not installed: no clip to drop");
+      return;
+    }
+
+  location = g_shell_quote (path);
+  command = g_strdup_printf ("%s -q videotestsrc num-buffers=20 ! video/x-raw,width=160,height=120 "
+                             "! vp8enc ! webmmux ! filesink location=%s", gst_launch, location);
+  g_assert_true (g_spawn_command_line_sync (command, NULL, &err, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("%s failed: %s", command, err);
+
+  g_assert_nonnull (weights);
+  g_assert_null (tvw_viewer_weights_get_unrunnable_reason (weights));
+  model = tvw_model_new ("r3d_18", 400, NULL, &error);
+  g_assert_no_error (error);
+
+  window = new_window ();
+  _tvw_viewer_window_set_model_for_testing (window, weights, model);
+  {
+    const char * const names[] = { path, NULL };
+
+    drop_files (window, names);
+  }
+  wait_settled (window, 1);
+
+  image = find_image (window, "clip.webm");
+  if (tvw_viewer_image_get_state (image) != TVW_VIEWER_IMAGE_STATE_CLASSIFIED)
+    g_error ("the clip was not classified: %s", tvw_viewer_image_get_message (image));
+  g_assert_nonnull (tvw_viewer_image_get_thumbnail (image));
+  g_assert_nonnull (tvw_viewer_image_get_crop (image));
+  /* videotestsrc's first frame is its colour bars: 160 × 120, shown at
+   * least 128 wide. */
+  g_assert_cmpint (gdk_texture_get_width (tvw_viewer_image_get_thumbnail (image)) * 120, ==,
+                   gdk_texture_get_height (tvw_viewer_image_get_thumbnail (image)) * 160);
+  assert_contains (tvw_viewer_image_get_details (image), "160 × 120 · video");
+
+  /* The same actions as libtvw's for the file, named by the weights. */
+  file = g_file_new_for_path (path);
+  expected = tvw_model_classify_file (model, file, 5, NULL, &error);
+  g_assert_no_error (error);
+  predictions = tvw_viewer_image_get_predictions (image);
+  g_assert_cmpuint (g_list_model_get_n_items (predictions), ==, 5);
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(TvwPrediction) got = g_list_model_get_item (predictions, i);
+      g_autoptr(TvwPrediction) want = g_list_model_get_item (expected, i);
+
+      g_assert_cmpuint (tvw_prediction_get_index (got), ==, tvw_prediction_get_index (want));
+      g_assert_cmpfloat_with_epsilon (tvw_prediction_get_score (got), tvw_prediction_get_score (want), 1e-6);
+      g_assert_cmpstr (tvw_prediction_get_category (got), ==,
+                       tvw_weights_get_categories (weights)[tvw_prediction_get_index (want)]);
+    }
+
+  spin ();
+  {
+    g_autoptr(GPtrArray) rows = g_ptr_array_new ();
+    g_autoptr(TvwPrediction) top = g_list_model_get_item (predictions, 0);
+
+    collect_widgets (GTK_WIDGET (window), TVW_VIEWER_TYPE_IMAGE_ROW, rows);
+    g_assert_cmpuint (rows->len, ==, 1);
+    shown = tvw_viewer_image_row_get_shown_text (g_ptr_array_index (rows, 0));
+    assert_contains (shown, tvw_prediction_get_category (top));
+  }
 
   destroy_window (window);
 }
@@ -1848,6 +2147,8 @@ main (int   argc,
   g_test_add_func ("/tvw/viewer/a11y/names-and-tab-stops", test_accessible_names);
   g_test_add_func ("/tvw/viewer/clear/undo-from-toast", test_remove_all_undo);
   g_test_add_func ("/tvw/viewer/meta/per-task", test_meta_per_task);
+  g_test_add_func ("/tvw/viewer/detection/threshold-list-highlight", test_detection);
+  g_test_add_func ("/tvw/viewer/video/poster-and-actions", test_video);
 
   return g_test_run ();
 }
