@@ -302,7 +302,7 @@ test_rpn_proposals (void)
       {
         g_autoptr(GRand) rng = g_rand_new_with_seed (1810 + 10 * seed + pi);
         TvwRpnProposalsParams p = { 3, posts[pi], 0.7, seed == 1 ? 0.4 : 0.0, 1e-3 };
-        g_autofree float *logits[3] = { NULL }, *boxes[3] = { NULL };
+        float *logits[3] = { NULL }, *boxes[3] = { NULL };
         g_autofree double *want = NULL;
         GArray *cand = g_array_new (FALSE, FALSE, sizeof (Candidate));
         TvwArray in[6], out;
@@ -351,6 +351,11 @@ test_rpn_proposals (void)
         g_test_message ("rpn_proposals: post %d, %u candidates, %d kept", posts[pi], cand->len, kept);
         g_free (out.data);
         g_array_unref (cand);
+        for (int l = 0; l < 3; l++)
+          {
+            g_free (logits[l]);
+            g_free (boxes[l]);
+          }
       }
 }
 
