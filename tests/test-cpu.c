@@ -76,27 +76,32 @@ test_forced (void)
 }
 
 /* C = A·B + bias (+ residual), ReLU, against doubles: every edge case of
- * the tiles (rows and columns past a tile, K past a block). */
+ * the tiles (rows and columns past a tile, K past a block), and rows of A
+ * 2 or 4 KiB apart (or a multiple), which the kernel copies to another
+ * pitch first: several row blocks and K blocks, one tile, a pitch wider
+ * than K. */
 static void
 test_gemm (void)
 {
-  static const int shapes[][3] = {
-    { 1, 1, 1 }, { 5, 7, 17 }, { 13, 300, 33 }, { 25, 64, 48 },
-    { 97, 513, 40 }, { 12, 16, 16 }, { 6, 9, 70 },
+  static const int shapes[][4] = {
+    { 1, 1, 1, 1 }, { 5, 7, 17, 7 }, { 13, 300, 33, 300 }, { 25, 64, 48, 64 },
+    { 97, 513, 40, 513 }, { 12, 16, 16, 16 }, { 6, 9, 70, 9 },
+    { 30, 1024, 80, 1024 }, { 200, 512, 70, 512 }, { 8, 2048, 64, 2048 },
+    { 101, 1000, 50, 1024 }, { 3, 3072, 40, 3072 },
   };
 
   for (gsize t = 0; t < G_N_ELEMENTS (shapes); t++)
     {
-      const int m = shapes[t][0], k = shapes[t][1], n = shapes[t][2];
+      const int m = shapes[t][0], k = shapes[t][1], n = shapes[t][2], lda = shapes[t][3];
       const int n_panels = (n + TVW_GEMM_NR - 1) / TVW_GEMM_NR;
-      float *a = g_new (float, (gsize) m * k);
+      float *a = g_new (float, (gsize) m * lda);
       float *b = g_new (float, (gsize) k * n);
       float *bias = g_new (float, n);
       float *res = g_new (float, (gsize) m * n);
       float *packed = g_new (float, tvw_gemm_packed_floats (k, n));
       float *c = g_new (float, (gsize) m * n);
 
-      for (gsize i = 0; i < (gsize) m * k; i++)
+      for (gsize i = 0; i < (gsize) m * lda; i++)
         a[i] = rnd ();
       for (gsize i = 0; i < (gsize) k * n; i++)
         b[i] = rnd ();
@@ -108,7 +113,7 @@ test_gemm (void)
       tvw_gemm_pack_b (b, k, n, n, packed);
       for (int with_res = 0; with_res < 2; with_res++)
         {
-          tvw_gemm_packed (m, k, a, k, packed, n, 0, n_panels, c, n, bias,
+          tvw_gemm_packed (m, k, a, lda, packed, n, 0, n_panels, c, n, bias,
                            with_res ? res : NULL, n, TVW_ACT_RELU);
 
           for (int i = 0; i < m; i++)
@@ -117,7 +122,7 @@ test_gemm (void)
                 double want = bias[j] + (with_res ? res[(gsize) i * n + j] : 0.0);
 
                 for (int kk = 0; kk < k; kk++)
-                  want += (double) a[(gsize) i * k + kk] * b[(gsize) kk * n + j];
+                  want += (double) a[(gsize) i * lda + kk] * b[(gsize) kk * n + j];
                 want = MAX (want, 0.0);
                 g_assert_cmpfloat_with_epsilon (c[(gsize) i * n + j], want,
                                                 1e-5 * (k + 1) + 1e-5 * fabs (want));

@@ -21,6 +21,8 @@
 /* Keep one task's im2col slice within a few MB so it stays in cache while
  * the GEMM reads it. */
 #define IM2COL_TARGET_FLOATS (512 * 1024)
+/* Rows of taps up to this many floats are copied inline. */
+#define SHORT_RUN 64
 
 static inline gboolean
 conv_is_direct (const TvwConvParams *p)
@@ -112,14 +114,17 @@ im2col (const TvwConvParams *p,
 {
   const int cin_g = p->cin / p->groups;
   const gsize plane = (gsize) p->oh * p->ow;
+  const int run = p->kw * cin_g;
+  /* The output pixel of row m0, then stepped along: no division per row
+   * (a stem has some 12 000 rows of 27 floats). */
+  int b = (int) (m0 / plane);
+  int oy = (int) (m0 % plane) / p->ow;
+  int ox = (int) (m0 % plane) % p->ow;
 
   for (gsize m = m0; m < m1; m++)
     {
-      const int b = (int) (m / plane);
-      const int r = (int) (m % plane);
-      const int oy = r / p->ow;
-      const int ox = r % p->ow;
       const float *img = input + (gsize) b * p->h * p->w * p->cin + (gsize) g * cin_g;
+      const int ix0 = ox * p->sw - p->pw;
 
       for (int ky = 0; ky < p->kh; ky++)
         {
@@ -129,12 +134,20 @@ im2col (const TvwConvParams *p,
             {
               /* The row's taps are neighbouring pixels, whose channels
                * follow each other: one copy for the whole row. */
-              const int ix0 = ox * p->sw - p->pw;
               const int kx0 = CLAMP (-ix0, 0, p->kw);
               const int kx1 = CLAMP (p->w - ix0, kx0, p->kw);
 
               if (iy < 0 || iy >= p->h)
-                memset (dst, 0, (gsize) p->kw * cin_g * sizeof (float));
+                memset (dst, 0, (gsize) run * sizeof (float));
+              else if (run <= SHORT_RUN && kx0 == 0 && kx1 == p->kw)
+                {
+                  /* A stem's few input channels: a call per row of
+                   * taps would cost more than the copy. */
+                  const float *src = img + ((gsize) iy * p->w + ix0) * p->cin;
+
+                  for (int j = 0; j < run; j++)
+                    dst[j] = src[j];
+                }
               else
                 {
                   memset (dst, 0, (gsize) kx0 * cin_g * sizeof (float));
@@ -143,19 +156,29 @@ im2col (const TvwConvParams *p,
                           (gsize) (kx1 - kx0) * cin_g * sizeof (float));
                   memset (dst + (gsize) kx1 * cin_g, 0, (gsize) (p->kw - kx1) * cin_g * sizeof (float));
                 }
-              dst += (gsize) p->kw * cin_g;
+              dst += run;
               continue;
             }
 
           for (int kx = 0; kx < p->kw; kx++)
             {
-              const int ix = ox * p->sw - p->pw + kx * p->dw;
+              const int ix = ix0 + kx * p->dw;
 
               if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w)
                 memset (dst, 0, cin_g * sizeof (float));
               else
                 memcpy (dst, img + ((gsize) iy * p->w + ix) * p->cin, cin_g * sizeof (float));
               dst += cin_g;
+            }
+        }
+
+      if (++ox == p->ow)
+        {
+          ox = 0;
+          if (++oy == p->oh)
+            {
+              oy = 0;
+              b++;
             }
         }
     }
