@@ -494,7 +494,10 @@ test_pool_random (gconstpointer data)
   for (guint seed = 0; seed < 4 * N_SEEDS; seed++)
     {
       g_autoptr(GRand) rng = g_rand_new_with_seed (600 + seed);
-      const gint64 xs[4] = { g_rand_int_range (rng, 1, 3), g_rand_int_range (rng, 1, 12),
+      /* Some with more channels than one block of the max pool's (64),
+       * and a partial block after full ones. */
+      const gint64 xs[4] = { g_rand_int_range (rng, 1, 3),
+                             seed % 3 == 2 ? g_rand_int_range (rng, 60, 140) : g_rand_int_range (rng, 1, 12),
                              g_rand_int_range (rng, 3, 14), g_rand_int_range (rng, 3, 14) };
       TvwPool2dParams p = { 0 };
       gint64 ys[4] = { xs[0], xs[1] };
@@ -534,6 +537,47 @@ test_pool_random (gconstpointer data)
       g_free (out.data);
       test_array_clear (&x);
     }
+}
+
+/* A NaN in a max pool's window gives NaN, as in PyTorch; in every channel
+ * block (the kernel keeps 64 channels in registers). */
+static void
+test_max_pool_nan (void)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed (77);
+  const gint64 xs[4] = { 1, 150, 4, 4 }, ys[4] = { 1, 150, 2, 2 };
+  const int nan_channels[] = { 3, 64, 149 };
+  TvwPool2dParams p = { 0 };
+  TestArray x;
+  TvwArray out;
+
+  p.kernel = 2;
+  p.stride = 2;
+  test_array_random (&x, rng, TVW_ELEM_F32, 4, xs, TEST_LAYOUT_CHANNELS_LAST, -2, 2);
+  /* Pixel (1, 2): in output pixel (0, 1)'s window only. */
+  for (guint i = 0; i < G_N_ELEMENTS (nan_channels); i++)
+    {
+      const gint64 idx[4] = { 0, nan_channels[i], 1, 2 };
+      gint64 off = 0;
+
+      for (int d = 0; d < 4; d++)
+        off += idx[d] * x.a.stride[d];
+      ((float *) x.a.data)[off] = NAN;
+    }
+
+  test_run_op (&tvw_op_max_pool2d, &p, 1, &x.a, 0, NULL, 1, &out, 0);
+  for (gint64 c = 0; c < ys[1]; c++)
+    for (gint64 oy = 0; oy < 2; oy++)
+      for (gint64 ox = 0; ox < 2; ox++)
+        {
+          const gint64 idx[4] = { 0, c, oy, ox };
+          gboolean nan_channel = c == 3 || c == 64 || c == 149;
+
+          g_assert_cmpint (isnan (test_array_get (&out, idx)), ==, nan_channel && oy == 0 && ox == 1);
+        }
+
+  g_free (out.data);
+  test_array_clear (&x);
 }
 
 static void
@@ -659,6 +703,7 @@ main (int   argc,
   g_test_add_func ("/tvw/ops/binary/errors", test_binary_errors);
   g_test_add_func ("/tvw/ops/scale_channels/random-strides", test_scale_channels_random);
   g_test_add_data_func ("/tvw/ops/max_pool2d/random-strides", &tvw_op_max_pool2d, test_pool_random);
+  g_test_add_func ("/tvw/ops/max_pool2d/nan", test_max_pool_nan);
   g_test_add_data_func ("/tvw/ops/avg_pool2d/random-strides", &tvw_op_avg_pool2d, test_pool_random);
   g_test_add_data_func ("/tvw/ops/adaptive_avg_pool2d/random-strides", &tvw_op_adaptive_avg_pool2d,
                         test_pool_random);

@@ -206,6 +206,8 @@ typedef struct
   gboolean             adaptive;   /* mean pools */
 } Pooling;
 
+#define MAX_POOL_CB 64
+
 static void
 max_pool_range (gpointer data,
                 gsize    begin,
@@ -234,23 +236,42 @@ max_pool_range (gpointer data,
           const int x1 = MIN (ox * p->sw - p->pw + p->kw, p->w);
           float *restrict o = output + (((gsize) b * p->oh + oy) * p->ow + ox) * pitch;
 
-          for (int ch = 0; ch < c; ch++)
-            o[ch] = -INFINITY;
+          /* Blocks of MAX_POOL_CB channels, in registers across the taps
+           * (through the output they would be loaded and stored once per
+           * tap). */
+          for (int c0 = 0; c0 < c; c0 += MAX_POOL_CB)
+            {
+              const int cb = MIN (MAX_POOL_CB, c - c0);
+              float acc[MAX_POOL_CB];
 
-          for (int y = y0; y < y1; y++)
-            for (int x = x0; x < x1; x++)
-              {
-                const float *restrict in = input + (((gsize) b * p->h + y) * p->w + x) * c;
+              for (int ch = 0; ch < MAX_POOL_CB; ch++)
+                acc[ch] = -INFINITY;
 
-                /* NaN propagates, as in PyTorch (v != v is NaN, and
-                 * unlike isnan() it vectorises). */
-                for (int ch = 0; ch < c; ch++)
+              for (int y = y0; y < y1; y++)
+                for (int x = x0; x < x1; x++)
                   {
-                    float v = in[ch];
+                    const float *restrict in = input + (((gsize) b * p->h + y) * p->w + x) * c + c0;
 
-                    o[ch] = (v > o[ch] || v != v) ? v : o[ch];
+                    /* NaN propagates, as in PyTorch (v != v is NaN, and
+                     * unlike isnan() it vectorises). */
+                    if (cb == MAX_POOL_CB)
+                      for (int ch = 0; ch < MAX_POOL_CB; ch++)
+                        {
+                          float v = in[ch];
+
+                          acc[ch] = (v > acc[ch] || v != v) ? v : acc[ch];
+                        }
+                    else
+                      for (int ch = 0; ch < cb; ch++)
+                        {
+                          float v = in[ch];
+
+                          acc[ch] = (v > acc[ch] || v != v) ? v : acc[ch];
+                        }
                   }
-              }
+
+              memcpy (o + c0, acc, cb * sizeof (float));
+            }
         }
     }
 }
