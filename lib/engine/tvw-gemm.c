@@ -489,9 +489,13 @@ tvw_gemm_packed (int                 m,
   /* Aliasing rows are copied, a block at a time, to rows of a pitch that
    * does not alias; worth it when the block meets more than one register
    * tile of B (the copy costs about what one tile's FMAs do). */
+  /* Row blocks of equal size (in whole tiles), at most BLOCK_ROWS: no
+   * short block at the end sweeping B once more for a few rows. */
+  const int n_blocks = (m + BLOCK_ROWS - 1) / BLOCK_ROWS;
+  const int block_rows = ((m + n_blocks - 1) / n_blocks + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS;
   const gsize copy_lda = (gsize) kc_max + A_COPY_PAD;
   g_autofree float *copy = m > 1 && panel_end - panel_begin > TILE_PANELS && rows_alias (lda) ?
-                           g_malloc (sizeof (float) * copy_lda * MIN (m, BLOCK_ROWS)) : NULL;
+                           g_malloc (sizeof (float) * copy_lda * MIN (m, block_rows)) : NULL;
 
   for (int k0 = 0; k0 < k; k0 += kc_max)
     {
@@ -499,9 +503,9 @@ tvw_gemm_packed (int                 m,
       const gboolean first = k0 == 0;
       const gboolean last = k0 + kc >= k;
 
-      for (int i0 = 0; i0 < m; i0 += BLOCK_ROWS)
+      for (int i0 = 0; i0 < m; i0 += block_rows)
         {
-          const int mc = MIN (BLOCK_ROWS, m - i0);
+          const int mc = MIN (block_rows, m - i0);
           const gboolean prefetch_b = mc <= PREFETCH_B_ROWS;
           const float *block = a + (gsize) i0 * lda + k0;
           gsize block_lda = lda;
