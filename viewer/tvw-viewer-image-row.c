@@ -206,7 +206,7 @@ sync_image (TvwViewerImageRow *self)
   gtk_stack_set_visible_child_name (self->crop_stack, crop != NULL ? "picture" : "empty");
   /* Optical flow shows both frames and the flow in the results instead. */
   gtk_widget_set_visible (self->crop_box, tvw_viewer_image_is_readable (image) &&
-                                          tvw_viewer_image_get_flow (image) == NULL);
+                                          !tvw_viewer_image_is_flow_task (image));
 
   gtk_widget_remove_css_class (GTK_WIDGET (self), "failed");
 
@@ -217,7 +217,7 @@ sync_image (TvwViewerImageRow *self)
       break;
 
     case TVW_VIEWER_IMAGE_STATE_CLASSIFYING:
-      show_busy (self, _("Classifying…"));
+      show_busy (self, tvw_viewer_image_is_flow_task (image) ? _("Estimating the motion…") : _("Classifying…"));
       break;
 
     case TVW_VIEWER_IMAGE_STATE_WAITING:

@@ -46,6 +46,7 @@ struct _TvwViewerImage
   guint                readable : 1;
   guint                waiting_busy : 1;
   guint                video : 1;
+  guint                flow_task : 1;
 
   /* Optical flow: the image before this one (the first frame), whether
    * one comes after it, and the flow from the first frame to this one. */
@@ -391,6 +392,16 @@ tvw_viewer_image_is_video (TvwViewerImage *self)
   g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), FALSE);
 
   return self->video;
+}
+
+/* Whether the image is run through an optical flow model (or was last):
+ * its results are a flow, with no model input of its own to show. */
+gboolean
+tvw_viewer_image_is_flow_task (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), FALSE);
+
+  return self->flow_task;
 }
 
 /* Optical flow pairs images: @previous is the first frame of this one's
@@ -1328,6 +1339,8 @@ tvw_viewer_image_process_async (TvwViewerImage      *self,
   job->weights = weights != NULL ? g_object_ref (weights) : NULL;
   job->need_thumbnail = !self->readable;
   job->is_video = self->video;
+  if (model != NULL)
+    self->flow_task = weights != NULL && g_strcmp0 (tvw_weights_get_preset (weights), "OpticalFlow") == 0;
   job->followed = self->flow_followed;
   if (self->flow_previous != NULL)
     {

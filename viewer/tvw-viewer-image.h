@@ -55,6 +55,7 @@ const char          *tvw_viewer_image_get_message       (TvwViewerImage      *se
 const char          *tvw_viewer_image_get_weights_name  (TvwViewerImage      *self);
 gboolean             tvw_viewer_image_is_readable       (TvwViewerImage      *self);
 gboolean             tvw_viewer_image_is_video          (TvwViewerImage      *self);
+gboolean             tvw_viewer_image_is_flow_task      (TvwViewerImage      *self);
 gboolean             tvw_viewer_image_set_flow_pair     (TvwViewerImage      *self,
                                                          TvwViewerImage      *previous,
                                                          gboolean             followed);
