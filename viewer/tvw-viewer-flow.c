@@ -16,10 +16,12 @@
 #include "tvw-viewer-flow.h"
 #include "tvw-viewer-util.h"
 
-#define FIRST_WIDTH 120
-#define FIRST_HEIGHT 90
-#define FLOW_WIDTH 200
-#define FLOW_HEIGHT 150
+/* The smallest sizes of the pictures: both fit beside each other in a
+ * card of a 360-pixel-wide window; they grow to the frames' size. */
+#define FIRST_WIDTH 96
+#define FIRST_HEIGHT 72
+#define FLOW_WIDTH 160
+#define FLOW_HEIGHT 120
 
 void
 tvw_viewer_flow_result_free (TvwViewerFlowResult *result)

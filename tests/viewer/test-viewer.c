@@ -2344,6 +2344,27 @@ test_flow_images (void)
     g_assert_no_error (error);
   }
 
+  /* In a 360-pixel window, the flow and the first frame fit in the card. */
+  gtk_window_set_default_size (GTK_WINDOW (window), 360, 800);
+  for (int i = 0; i < 5 && !(gtk_widget_get_width (GTK_WIDGET (window)) == 360 &&
+                             _tvw_viewer_window_is_narrow (window)); i++)
+    spin ();
+  spin ();
+  g_assert_true (_tvw_viewer_window_is_narrow (window));
+  {
+    g_autoptr(GPtrArray) parts = g_ptr_array_new ();
+    g_autofree char *path = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
+                                              "viewer-flow-360.png", NULL);
+    g_autoptr(GError) error = NULL;
+
+    row = row_of (window, find_image (window, "flow-b.png"));
+    collect_widgets (row, GTK_TYPE_WIDGET, parts);
+    for (guint j = 0; j < parts->len; j++)
+      assert_fits (g_ptr_array_index (parts, j), GTK_WIDGET (window));
+    g_assert_true (_tvw_viewer_window_save_screenshot (window, path, &error));
+    g_assert_no_error (error);
+  }
+
   /* Without the first, the second is a first frame: its flow goes. */
   image = find_image (window, "flow-a.png");
   gtk_widget_activate_action (GTK_WIDGET (window), "win.remove-image", "u", tvw_viewer_image_get_id (image));
