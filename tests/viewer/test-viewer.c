@@ -1810,17 +1810,47 @@ test_detection (void)
   destroy_window (window);
 }
 
+/* Writes a WebM clip of @source (GStreamer's videotestsrc and its
+ * options) at @width × @height.  Without gst-launch-1.0, skips the test
+ * and returns FALSE. */
+static gboolean
+make_clip (const char *path,
+           const char *source,
+           int         width,
+           int         height)
+{
+  g_autofree char *gst_launch = g_find_program_in_path ("gst-launch-1.0");
+  g_autofree char *location = NULL;
+  g_autofree char *command = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  if (gst_launch == NULL)
+    {
+      g_test_skip ("gst-launch-1.0 is not installed: no clip to drop");
+      return FALSE;
+    }
+
+  location = g_shell_quote (path);
+  command = g_strdup_printf ("%s -q %s ! video/x-raw,width=%d,height=%d "
+                             "! vp8enc ! webmmux ! filesink location=%s",
+                             gst_launch, source, width, height, location);
+  g_assert_true (g_spawn_command_line_sync (command, NULL, &err, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("%s failed: %s", command, err);
+
+  return TRUE;
+}
+
 /* A video entry with a random R3D-18: a dropped clip (made here with
  * GStreamer's videotestsrc) gets its first frame as thumbnail and picture,
  * and the top-5 actions libtvw gives for the file with the same model. */
 static void
 test_video (void)
 {
-  g_autofree char *gst_launch = g_find_program_in_path ("gst-launch-1.0");
   g_autofree char *path = fixture_path ("clip.webm");
-  g_autofree char *location = NULL;
-  g_autofree char *command = NULL;
-  g_autofree char *err = NULL;
   g_autofree char *shown = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(TvwModel) model = NULL;
@@ -1830,21 +1860,9 @@ test_video (void)
   TvwViewerWindow *window;
   TvwViewerImage *image;
   GListModel *predictions;
-  int status = -1;
 
-  if (gst_launch == NULL)
-    {
-      g_test_skip ("gst-launch-1.0 is not installed: no clip to drop");
-      return;
-    }
-
-  location = g_shell_quote (path);
-  command = g_strdup_printf ("%s -q videotestsrc num-buffers=20 ! video/x-raw,width=160,height=120 "
-                             "! vp8enc ! webmmux ! filesink location=%s", gst_launch, location);
-  g_assert_true (g_spawn_command_line_sync (command, NULL, &err, &status, &error));
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("%s failed: %s", command, err);
+  if (!make_clip (path, "videotestsrc num-buffers=20", 160, 120))
+    return;
 
   g_assert_nonnull (weights);
   g_assert_null (tvw_viewer_weights_get_unrunnable_reason (weights));
@@ -2383,11 +2401,7 @@ test_flow_images (void)
 static void
 test_flow_video (void)
 {
-  g_autofree char *gst_launch = g_find_program_in_path ("gst-launch-1.0");
   g_autofree char *path = fixture_path ("flow-clip.webm");
-  g_autofree char *location = NULL;
-  g_autofree char *command = NULL;
-  g_autofree char *err = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(TvwModel) model = new_raft_small ();
   g_autoptr(TvwTransform) transform = NULL;
@@ -2401,22 +2415,11 @@ test_flow_video (void)
   TvwViewerWindow *window;
   TvwViewerImage *image;
   double mean, longest, want_mean, want_longest;
-  int status = -1;
 
-  if (gst_launch == NULL)
-    {
-      g_test_skip ("gst-launch-1.0 is not installed: no clip to drop");
-      return;
-    }
-
-  location = g_shell_quote (path);
-  /* The ball pattern moves from frame to frame. */
-  command = g_strdup_printf ("%s -q videotestsrc pattern=ball num-buffers=10 ! video/x-raw,width=160,height=128 "
-                             "! vp8enc ! webmmux ! filesink location=%s", gst_launch, location);
-  g_assert_true (g_spawn_command_line_sync (command, NULL, &err, &status, &error));
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("%s failed: %s", command, err);
+  /* The ball pattern moves from frame to frame; RAFT-Small takes 128
+   * pixels each way at least. */
+  if (!make_clip (path, "videotestsrc pattern=ball num-buffers=10", 160, 128))
+    return;
 
   window = new_window ();
   _tvw_viewer_window_set_model_for_testing (window, weights, model);
