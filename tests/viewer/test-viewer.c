@@ -2395,6 +2395,71 @@ test_flow_images (void)
   destroy_window (window);
 }
 
+/* Two pasted images make a pair as files do; a file that cannot be read
+ * as the first frame is named in the next one's message. */
+static void
+test_flow_pasted (void)
+{
+  TvwWeights *weights = tvw_get_weight ("Raft_Small_Weights.C_T_V2", NULL);
+  g_autoptr(TvwModel) model = new_raft_small ();
+  g_autoptr(TvwTransform) transform = tvw_weights_transforms (weights);
+  g_autofree char *a = fixture_path ("paste-a.png");
+  g_autofree char *b = fixture_path ("paste-b.png");
+  g_autoptr(GdkPixbuf) pixbuf_a = NULL;
+  g_autoptr(GdkPixbuf) pixbuf_b = NULL;
+  g_autoptr(GdkTexture) texture_a = NULL;
+  g_autoptr(GdkTexture) texture_b = NULL;
+  g_autoptr(TvwTensor) input_a = NULL;
+  g_autoptr(TvwTensor) input_b = NULL;
+  g_autoptr(TvwTensor) first = NULL;
+  g_autoptr(TvwTensor) second = NULL;
+  g_autoptr(GdkPixbuf) expected = NULL;
+  g_autoptr(GError) error = NULL;
+  const char * const names[] = { "notes.txt", "paste-b.png", NULL };
+  TvwViewerWindow *window;
+  TvwViewerImage *image;
+  double want_mean, want_longest;
+
+  write_png (a, 128, 128, 50);
+  write_png (b, 128, 128, 51);
+  pixbuf_a = gdk_pixbuf_new_from_file (a, &error);
+  g_assert_no_error (error);
+  pixbuf_b = gdk_pixbuf_new_from_file (b, &error);
+  g_assert_no_error (error);
+  texture_a = gdk_texture_new_for_pixbuf (pixbuf_a);
+  texture_b = gdk_texture_new_for_pixbuf (pixbuf_b);
+
+  window = new_window ();
+  _tvw_viewer_window_set_model_for_testing (window, weights, model);
+  tvw_viewer_window_open_texture (window, texture_a, "Pasted A");
+  tvw_viewer_window_open_texture (window, texture_b, "Pasted B");
+  wait_settled (window, 2);
+
+  image = find_image (window, "Pasted B");
+  if (tvw_viewer_image_get_state (image) != TVW_VIEWER_IMAGE_STATE_CLASSIFIED)
+    g_error ("no flow for the pasted pair: %s", tvw_viewer_image_get_message (image));
+  g_assert_cmpstr (tvw_viewer_image_get_flow_first_title (image), ==, "Pasted A");
+  input_a = tvw_transform_apply_pixbuf (transform, pixbuf_a, &error);
+  g_assert_no_error (error);
+  input_b = tvw_transform_apply_pixbuf (transform, pixbuf_b, &error);
+  g_assert_no_error (error);
+  first = tvw_tensor_unsqueeze (input_a, 0);
+  second = tvw_tensor_unsqueeze (input_b, 0);
+  expected = expected_flow (model, first, second, &want_mean, &want_longest);
+  assert_texture_equals (tvw_viewer_image_get_flow (image), expected);
+
+  /* After a text file: the flow says what is wrong with its first frame. */
+  drop_files (window, names);
+  wait_settled (window, 4);
+  assert_failed (window, "notes.txt", "Not an image");
+  image = find_image (window, "paste-b.png");
+  g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_NOT_CLASSIFIED);
+  assert_contains (tvw_viewer_image_get_message (image), "The first frame, “notes.txt”, cannot be read: ");
+  g_assert_null (tvw_viewer_image_get_flow (image));
+
+  destroy_window (window);
+}
+
 /* A RAFT entry and a clip (made here with GStreamer's videotestsrc): the
  * poster frame, and the flow between the first two frames that libtvw
  * gives for them. */
@@ -2525,6 +2590,7 @@ main (int   argc,
   g_test_add_func ("/tvw/viewer/video/poster-and-actions", test_video);
   g_test_add_func ("/tvw/viewer/flow/two-images-equal-libtvw", test_flow_images);
   g_test_add_func ("/tvw/viewer/flow/video-first-two-frames", test_flow_video);
+  g_test_add_func ("/tvw/viewer/flow/pasted-pair-and-unreadable-first", test_flow_pasted);
 
   return g_test_run ();
 }
