@@ -727,10 +727,15 @@ image_processed_cb (GObject      *object,
         queue_image (self, image);
     }
   else if (tvw_viewer_image_get_state (image) == TVW_VIEWER_IMAGE_STATE_WAITING &&
-           self->model_state != MODEL_STATE_READY)
+           self->model_state == MODEL_STATE_READY)
     {
-      /* (With the model ready, only a first frame of optical flow waits,
-       * and it says for what.) */
+      /* A first frame of optical flow waits, and says for what; an image
+       * read before the model was ready runs now. */
+      if (tvw_viewer_image_get_message (image) == NULL)
+        queue_image (self, image);
+    }
+  else if (tvw_viewer_image_get_state (image) == TVW_VIEWER_IMAGE_STATE_WAITING)
+    {
       g_autofree char *message = waiting_message (self);
 
       explain_waiting (self, image, message);
