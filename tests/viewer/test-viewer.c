@@ -2460,6 +2460,60 @@ test_flow_pasted (void)
   destroy_window (window);
 }
 
+/* Other weights chosen while RAFT runs: the flow is cancelled, the
+ * images are classified, and their cards show what classifiers show. */
+static void
+test_flow_weights_change (void)
+{
+  TvwWeights *weights = tvw_get_weight ("Raft_Small_Weights.C_T_V2", NULL);
+  g_autoptr(TvwModel) model = new_raft_small ();
+  g_autofree char *a = fixture_path ("switch-a.png");
+  g_autofree char *b = fixture_path ("switch-b.png");
+  const char * const names[] = { "switch-a.png", "switch-b.png", NULL };
+  TvwViewerWindow *window;
+  gint64 deadline;
+
+  write_png (a, 256, 192, 60);
+  write_png (b, 256, 192, 61);
+
+  window = new_window ();
+  _tvw_viewer_window_set_model_for_testing (window, weights, model);
+  drop_files (window, names);
+
+  /* Until the second card's job (reading it, then the flow) runs. */
+  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (g_list_model_get_n_items (_tvw_viewer_window_get_images (window)) < 2 ||
+         !tvw_viewer_image_is_flow_task (find_image (window, "switch-b.png")))
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the flow did not start");
+    }
+  g_assert_false (tvw_viewer_image_is_settled (find_image (window, "switch-b.png")));
+
+  use_random_model (window);
+  wait_settled (window, 2);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      TvwViewerImage *image = find_image (window, names[i]);
+      g_autofree char *path = fixture_path (names[i]);
+      g_autoptr(GListModel) expected = expected_predictions (path);
+      g_autoptr(TvwPrediction) want = g_list_model_get_item (expected, 0);
+      g_autoptr(TvwPrediction) got = NULL;
+
+      g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_CLASSIFIED);
+      g_assert_null (tvw_viewer_image_get_flow (image));
+      g_assert_false (tvw_viewer_image_is_flow_task (image));
+      g_assert_nonnull (tvw_viewer_image_get_crop (image));
+      got = g_list_model_get_item (tvw_viewer_image_get_predictions (image), 0);
+      g_assert_cmpuint (tvw_prediction_get_index (got), ==, tvw_prediction_get_index (want));
+    }
+
+  destroy_window (window);
+}
+
 /* A RAFT entry and a clip (made here with GStreamer's videotestsrc): the
  * poster frame, and the flow between the first two frames that libtvw
  * gives for them. */
@@ -2591,6 +2645,7 @@ main (int   argc,
   g_test_add_func ("/tvw/viewer/flow/two-images-equal-libtvw", test_flow_images);
   g_test_add_func ("/tvw/viewer/flow/video-first-two-frames", test_flow_video);
   g_test_add_func ("/tvw/viewer/flow/pasted-pair-and-unreadable-first", test_flow_pasted);
+  g_test_add_func ("/tvw/viewer/flow/weights-change-cancels", test_flow_weights_change);
 
   return g_test_run ();
 }
