@@ -2585,6 +2585,13 @@ test_flow_video (void)
     assert_contains (shown, "Frame 1");
     assert_contains (shown, "Mean motion");
   }
+  {
+    g_autofree char *screenshot = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
+                                                    "viewer-flow-video.png", NULL);
+
+    g_assert_true (_tvw_viewer_window_save_screenshot (window, screenshot, &error));
+    g_assert_no_error (error);
+  }
 
   destroy_window (window);
 }
