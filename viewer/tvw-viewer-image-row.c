@@ -9,6 +9,7 @@
 
 #include "tvw-viewer-image-row.h"
 #include "tvw-viewer-detection.h"
+#include "tvw-viewer-flow.h"
 #include "tvw-viewer-segmentation.h"
 #include "tvw-viewer-util.h"
 
@@ -41,6 +42,7 @@ struct _TvwViewerImageRow
   GtkGrid        *predictions_grid;
   GtkWidget      *segmentation_view;
   GtkWidget      *detection_view;
+  GtkWidget      *flow_view;
 
   GtkLabel       *category_labels[TVW_VIEWER_TOP_K];
   GtkLevelBar    *score_bars[TVW_VIEWER_TOP_K];
@@ -145,6 +147,9 @@ sync_image (TvwViewerImageRow *self)
   if (self->detection_view != NULL &&
       (image == NULL || tvw_viewer_image_get_detection (image) == NULL))
     tvw_viewer_detection_set_detection (TVW_VIEWER_DETECTION (self->detection_view), NULL, NULL, NULL);
+  if (self->flow_view != NULL &&
+      (image == NULL || tvw_viewer_image_get_flow (image) == NULL))
+    tvw_viewer_flow_set_flow (TVW_VIEWER_FLOW (self->flow_view), NULL, NULL, NULL, NULL, NULL);
 
   if (image == NULL)
     {
@@ -199,7 +204,9 @@ sync_image (TvwViewerImageRow *self)
   crop = tvw_viewer_image_get_crop (image);
   gtk_image_set_from_paintable (self->crop, GDK_PAINTABLE (crop));
   gtk_stack_set_visible_child_name (self->crop_stack, crop != NULL ? "picture" : "empty");
-  gtk_widget_set_visible (self->crop_box, tvw_viewer_image_is_readable (image));
+  /* Optical flow shows both frames and the flow in the results instead. */
+  gtk_widget_set_visible (self->crop_box, tvw_viewer_image_is_readable (image) &&
+                                          !tvw_viewer_image_is_flow_task (image));
 
   gtk_widget_remove_css_class (GTK_WIDGET (self), "failed");
 
@@ -210,7 +217,7 @@ sync_image (TvwViewerImageRow *self)
       break;
 
     case TVW_VIEWER_IMAGE_STATE_CLASSIFYING:
-      show_busy (self, _("Classifying…"));
+      show_busy (self, tvw_viewer_image_is_flow_task (image) ? _("Estimating the motion…") : _("Classifying…"));
       break;
 
     case TVW_VIEWER_IMAGE_STATE_WAITING:
@@ -250,6 +257,22 @@ sync_image (TvwViewerImageRow *self)
                                                     tvw_viewer_image_get_model_pixbuf (image));
           gtk_spinner_set_spinning (self->spinner, FALSE);
           gtk_stack_set_visible_child_name (self->status_stack, "segmentation");
+        }
+      else if (tvw_viewer_image_get_flow (image) != NULL)
+        {
+          if (self->flow_view == NULL)
+            {
+              self->flow_view = tvw_viewer_flow_new ();
+              gtk_stack_add_named (self->status_stack, self->flow_view, "flow");
+            }
+          tvw_viewer_flow_set_flow (TVW_VIEWER_FLOW (self->flow_view),
+                                    tvw_viewer_image_get_flow_first_frame (image),
+                                    tvw_viewer_image_get_flow_first_title (image),
+                                    tvw_viewer_image_get_title (image),
+                                    tvw_viewer_image_get_flow (image),
+                                    tvw_viewer_image_get_flow_summary (image));
+          gtk_spinner_set_spinning (self->spinner, FALSE);
+          gtk_stack_set_visible_child_name (self->status_stack, "flow");
         }
       else if (tvw_viewer_image_get_detection (image) != NULL)
         {
@@ -521,6 +544,16 @@ tvw_viewer_image_row_get_detection_view (TvwViewerImageRow *self)
   return self->detection_view;
 }
 
+/* The optical flow view, shown for RAFT weights (%NULL before the row
+ * showed a flow). */
+GtkWidget *
+tvw_viewer_image_row_get_flow_view (TvwViewerImageRow *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE_ROW (self), NULL);
+
+  return self->flow_view;
+}
+
 char *
 tvw_viewer_image_row_get_shown_text (TvwViewerImageRow *self)
 {
@@ -556,6 +589,12 @@ tvw_viewer_image_row_get_shown_text (TvwViewerImageRow *self)
 
       objects = tvw_viewer_detection_get_list_text (TVW_VIEWER_DETECTION (self->detection_view));
       g_string_append (out, objects);
+    }
+  else if (g_strcmp0 (page, "flow") == 0)
+    {
+      g_autofree char *flow = tvw_viewer_flow_get_text (TVW_VIEWER_FLOW (self->flow_view));
+
+      g_string_append (out, flow);
     }
   else if (g_strcmp0 (page, "busy") == 0)
     g_string_append_printf (out, "%s\n", gtk_label_get_label (self->busy_label));

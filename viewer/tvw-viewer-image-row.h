@@ -22,6 +22,7 @@ void            tvw_viewer_image_row_set_image        (TvwViewerImageRow *self,
 char           *tvw_viewer_image_row_get_shown_text   (TvwViewerImageRow *self);
 GtkWidget      *tvw_viewer_image_row_get_segmentation_view (TvwViewerImageRow *self);
 GtkWidget      *tvw_viewer_image_row_get_detection_view (TvwViewerImageRow *self);
+GtkWidget      *tvw_viewer_image_row_get_flow_view    (TvwViewerImageRow *self);
 void            tvw_viewer_image_row_set_compact      (TvwViewerImageRow *self,
                                                        gboolean           compact);
 gboolean        tvw_viewer_image_row_get_compact      (TvwViewerImageRow *self);

@@ -14,8 +14,10 @@
 #include <string.h>
 
 #include "tvw-viewer-detection.h"
+#include "tvw-viewer-flow.h"
 #include "tvw-viewer-image.h"
 #include "tvw-viewer-enums.h"
+#include "tvw-viewer-util.h"
 
 /* Thumbnails are decoded at most this large, and tiny images (Fashion-MNIST
  * is 28×28) are enlarged with square pixels at least to this size. */
@@ -43,6 +45,19 @@ struct _TvwViewerImage
   TvwViewerImageState  state;
   guint                readable : 1;
   guint                waiting_busy : 1;
+  guint                video : 1;
+  guint                flow_task : 1;
+
+  /* Optical flow: the image before this one (the first frame), whether
+   * one comes after it, and the flow from the first frame to this one. */
+  TvwViewerImage      *flow_previous;
+  guint                flow_followed : 1;
+  GdkTexture          *flow;
+  GdkTexture          *flow_first_frame;
+  char                *flow_first_title;
+  char                *flow_summary;
+  double               flow_mean;
+  double               flow_longest;
 };
 
 G_DEFINE_FINAL_TYPE (TvwViewerImage, tvw_viewer_image, G_TYPE_OBJECT)
@@ -57,6 +72,7 @@ enum {
   PROP_PREDICTIONS,
   PROP_SEGMENTATION,
   PROP_DETECTION,
+  PROP_FLOW,
   PROP_STATE,
   PROP_MESSAGE,
   N_PROPS
@@ -81,6 +97,11 @@ tvw_viewer_image_finalize (GObject *object)
   g_clear_object (&self->pixels);
   g_clear_pointer (&self->message, g_free);
   g_clear_pointer (&self->weights_name, g_free);
+  g_clear_object (&self->flow_previous);
+  g_clear_object (&self->flow);
+  g_clear_object (&self->flow_first_frame);
+  g_clear_pointer (&self->flow_first_title, g_free);
+  g_clear_pointer (&self->flow_summary, g_free);
 
   G_OBJECT_CLASS (tvw_viewer_image_parent_class)->finalize (object);
 }
@@ -125,6 +146,10 @@ tvw_viewer_image_get_property (GObject    *object,
 
     case PROP_DETECTION:
       g_value_set_object (value, self->detection);
+      break;
+
+    case PROP_FLOW:
+      g_value_set_object (value, self->flow);
       break;
 
     case PROP_STATE:
@@ -180,6 +205,10 @@ tvw_viewer_image_class_init (TvwViewerImageClass *klass)
     g_param_spec_object ("detection", NULL, NULL,
                          TVW_TYPE_DETECTION,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  props[PROP_FLOW] =
+    g_param_spec_object ("flow", NULL, NULL,
+                         GDK_TYPE_TEXTURE,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   props[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL,
                        TVW_TYPE_VIEWER_IMAGE_STATE,
@@ -212,6 +241,13 @@ tvw_viewer_image_new_for_file (GFile *file)
   self = g_object_new (TVW_VIEWER_TYPE_IMAGE, NULL);
   self->file = g_object_ref (file);
   self->title = g_file_get_basename (file);
+  if (self->title != NULL)
+    {
+      g_autofree char *content_type = g_content_type_guess (self->title, NULL, 0, NULL);
+
+      /* Until the file is read, its name says. */
+      self->video = g_content_type_is_a (content_type, "video/*");
+    }
   if (self->title == NULL || !g_utf8_validate (self->title, -1, NULL))
     {
       g_free (self->title);
@@ -349,6 +385,93 @@ tvw_viewer_image_get_model_pixbuf (TvwViewerImage *self)
   return self->pixels;
 }
 
+/* Whether the file is a video (by its name until it is read). */
+gboolean
+tvw_viewer_image_is_video (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), FALSE);
+
+  return self->video;
+}
+
+/* Whether the image is run through an optical flow model (or was last):
+ * its results are a flow, with no model input of its own to show. */
+gboolean
+tvw_viewer_image_is_flow_task (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), FALSE);
+
+  return self->flow_task;
+}
+
+/* Optical flow pairs images: @previous is the first frame of this one's
+ * flow (%NULL when this image is a first frame or a video), @followed
+ * whether another image comes after it.  Returns whether that changed. */
+gboolean
+tvw_viewer_image_set_flow_pair (TvwViewerImage *self,
+                                TvwViewerImage *previous,
+                                gboolean        followed)
+{
+  gboolean changed;
+
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), FALSE);
+  g_return_val_if_fail (previous == NULL || TVW_VIEWER_IS_IMAGE (previous), FALSE);
+
+  followed = !!followed;
+  changed = g_set_object (&self->flow_previous, previous);
+  changed |= self->flow_followed != (guint) followed;
+  self->flow_followed = followed;
+
+  return changed;
+}
+
+/* The optical flow from the first frame to this image (or from a video's
+ * first frame to its second), in torchvision's flow_to_image colours at
+ * the size the model saw. */
+GdkTexture *
+tvw_viewer_image_get_flow (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), NULL);
+
+  return self->flow;
+}
+
+GdkTexture *
+tvw_viewer_image_get_flow_first_frame (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), NULL);
+
+  return self->flow_first_frame;
+}
+
+const char *
+tvw_viewer_image_get_flow_first_title (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), NULL);
+
+  return self->flow_first_title;
+}
+
+const char *
+tvw_viewer_image_get_flow_summary (TvwViewerImage *self)
+{
+  g_return_val_if_fail (TVW_VIEWER_IS_IMAGE (self), NULL);
+
+  return self->flow_summary;
+}
+
+/* The mean and largest displacement, in pixels of the model's input. */
+void
+tvw_viewer_image_get_flow_stats (TvwViewerImage *self,
+                                 double         *mean,
+                                 double         *longest)
+{
+  g_return_if_fail (TVW_VIEWER_IS_IMAGE (self));
+
+  *mean = self->flow_mean;
+  *longest = self->flow_longest;
+}
+
 gboolean
 tvw_viewer_image_is_readable (TvwViewerImage *self)
 {
@@ -415,6 +538,32 @@ set_results (TvwViewerImage  *self,
 }
 
 static void
+set_flow (TvwViewerImage      *self,
+          TvwViewerFlowResult *result,
+          GdkPixbuf           *first_frame,
+          const char          *first_title)
+{
+  g_autoptr(GdkTexture) first = first_frame != NULL ? gdk_texture_new_for_pixbuf (first_frame) : NULL;
+  g_autoptr(GdkTexture) flow = result != NULL ? gdk_texture_new_for_pixbuf (result->image) : NULL;
+
+  if (self->flow == NULL && flow == NULL)
+    return;
+
+  g_set_object (&self->flow_first_frame, first);
+  g_free (self->flow_first_title);
+  self->flow_first_title = g_strdup (first_title);
+  g_free (self->flow_summary);
+  self->flow_summary = result != NULL ? tvw_viewer_flow_describe (result->mean, result->longest,
+                                                                  result->width, result->height,
+                                                                  result->scaled)
+                                      : NULL;
+  self->flow_mean = result != NULL ? result->mean : 0.0;
+  self->flow_longest = result != NULL ? result->longest : 0.0;
+  g_set_object (&self->flow, flow);
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_FLOW]);
+}
+
+static void
 set_predictions (TvwViewerImage *self,
                  GListModel     *predictions,
                  const char     *weights_name)
@@ -423,7 +572,10 @@ set_predictions (TvwViewerImage *self,
   self->weights_name = g_strdup (weights_name);
 
   if (predictions == NULL)
-    set_results (self, NULL, NULL, NULL);
+    {
+      set_results (self, NULL, NULL, NULL);
+      set_flow (self, NULL, NULL, NULL);
+    }
   if (g_set_object (&self->predictions, predictions))
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_PREDICTIONS]);
 }
@@ -466,6 +618,11 @@ typedef struct
   TvwModel     *model;
   TvwWeights   *weights;
   gboolean      need_thumbnail;
+  gboolean      is_video;         /* also out, once read */
+  GFile        *first_file;       /* optical flow's first frame */
+  GdkPixbuf    *first_source;
+  char         *first_title;
+  gboolean      followed;
 
   /* Out. */
   GdkPixbuf    *thumbnail;
@@ -477,6 +634,9 @@ typedef struct
   GdkPixbuf    *pixels;
   GError       *read_error;
   GError       *classify_error;
+  TvwViewerFlowResult *flow;
+  GdkPixbuf    *flow_first_frame;
+  gboolean      flow_waiting;     /* a first frame, waiting for a second */
 } Job;
 
 static void
@@ -497,6 +657,11 @@ job_free (gpointer data)
   g_clear_object (&job->pixels);
   g_clear_error (&job->read_error);
   g_clear_error (&job->classify_error);
+  g_clear_object (&job->first_file);
+  g_clear_object (&job->first_source);
+  g_clear_pointer (&job->first_title, g_free);
+  g_clear_pointer (&job->flow, tvw_viewer_flow_result_free);
+  g_clear_object (&job->flow_first_frame);
   g_free (job);
 }
 
@@ -588,39 +753,12 @@ read_poster (GFile         *file,
 {
   static const gint64 first[1] = { 0 };
   g_autoptr(TvwTensor) frames = NULL;
-  const gint64 *shape;
-  const guint8 *data;
-  GdkPixbuf *poster;
-  guint8 *pixels;
-  guint rank;
-  gsize plane;
-  int width, height, stride;
 
   frames = tvw_video_read_frames (file, first, 1, cancellable, error);
   if (frames == NULL)
     return NULL;
 
-  /* (1, 3, H, W) uint8 */
-  shape = tvw_tensor_get_shape (frames, &rank);
-  data = tvw_tensor_get_data_uint8 (frames);
-  if (rank != 4 || shape[0] != 1 || shape[1] != 3 || data == NULL)
-    {
-      g_set_error_literal (error, TVW_ERROR, TVW_ERROR_INVALID_DATA, _("The video’s frames cannot be read"));
-      return NULL;
-    }
-
-  height = (int) shape[2];
-  width = (int) shape[3];
-  plane = (gsize) width * height;
-  poster = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
-  pixels = gdk_pixbuf_get_pixels (poster);
-  stride = gdk_pixbuf_get_rowstride (poster);
-  for (int y = 0; y < height; y++)
-    for (int x = 0; x < width; x++)
-      for (int c = 0; c < 3; c++)
-        pixels[y * stride + x * 3 + c] = data[c * plane + (gsize) y * width + x];
-
-  return poster;
+  return tvw_viewer_frame_to_pixbuf (frames, 0, error);
 }
 
 /* A video's poster frame as its thumbnail, and its size and length. */
@@ -637,6 +775,7 @@ read_video_thumbnail (Job           *job,
   if (poster == NULL)
     return FALSE;
 
+  job->is_video = TRUE;
   job->thumbnail = thumbnail_of (poster);
   if (tvw_video_get_info (job->file, &width, &height, &fps, &n_frames, cancellable, NULL) && fps > 0)
     /* Translators: a video’s size in pixels and its length, e.g. “640 × 480 · video, 2.5 s” */
@@ -1020,6 +1159,64 @@ classify_video (Job           *job,
   return TRUE;
 }
 
+/* RAFT on two frames: a video's first two, or the image before this one
+ * (the first frame) and this one.  A first frame alone waits. */
+static gboolean
+estimate_flow (Job           *job,
+               TvwTransform  *transform,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  g_autoptr(GdkPixbuf) first = NULL;
+  g_autoptr(GdkPixbuf) second = NULL;
+
+  if (job->file != NULL && job->is_video)
+    {
+      if (!tvw_viewer_flow_read_video_pair (job->file, &first, &second, cancellable, error))
+        return FALSE;
+    }
+  else if (job->first_file == NULL && job->first_source == NULL)
+    {
+      job->flow_waiting = TRUE;
+      return TRUE;
+    }
+  else
+    {
+      if (job->first_file != NULL)
+        {
+          g_autoptr(GError) local_error = NULL;
+
+          first = tvw_viewer_flow_read_frame (transform, job->first_file, cancellable, &local_error);
+          if (first == NULL)
+            {
+              if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+                g_propagate_error (error, g_steal_pointer (&local_error));
+              else
+                /* Translators: the first of two frames cannot be read, e.g.
+                 * “The first frame, “a.png”, cannot be read: …” */
+                g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                             _("The first frame, “%s”, cannot be read: %s"),
+                             job->first_title, local_error->message);
+              return FALSE;
+            }
+        }
+      else
+        first = g_object_ref (job->first_source);
+
+      second = job->file != NULL ? tvw_viewer_flow_read_frame (transform, job->file, cancellable, error)
+                                 : g_object_ref (job->source);
+      if (second == NULL)
+        return FALSE;
+    }
+
+  job->flow = tvw_viewer_flow_compute (job->model, transform, first, second, cancellable, error);
+  if (job->flow == NULL)
+    return FALSE;
+
+  job->flow_first_frame = thumbnail_of (first);
+  return TRUE;
+}
+
 static gboolean
 classify (Job           *job,
           GCancellable  *cancellable,
@@ -1038,6 +1235,8 @@ classify (Job           *job,
     return detect (job, cancellable, error);
   if (transform != NULL && tvw_transform_get_preset (transform) == TVW_PRESET_VIDEO_CLASSIFICATION)
     return classify_video (job, cancellable, error);
+  if (transform != NULL && tvw_transform_get_preset (transform) == TVW_PRESET_OPTICAL_FLOW)
+    return estimate_flow (job, transform, cancellable, error);
   if (transform == NULL)
     transform = tvw_transform_new (TVW_PRESET_IMAGE_CLASSIFICATION);
 
@@ -1139,6 +1338,18 @@ tvw_viewer_image_process_async (TvwViewerImage      *self,
   job->model = model != NULL ? g_object_ref (model) : NULL;
   job->weights = weights != NULL ? g_object_ref (weights) : NULL;
   job->need_thumbnail = !self->readable;
+  job->is_video = self->video;
+  if (model != NULL)
+    self->flow_task = weights != NULL && g_strcmp0 (tvw_weights_get_preset (weights), "OpticalFlow") == 0;
+  job->followed = self->flow_followed;
+  if (self->flow_previous != NULL)
+    {
+      TvwViewerImage *previous = self->flow_previous;
+
+      job->first_file = previous->file != NULL ? g_object_ref (previous->file) : NULL;
+      job->first_source = previous->source != NULL ? g_object_ref (previous->source) : NULL;
+      job->first_title = g_strdup (previous->title);
+    }
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tvw_viewer_image_process_async);
@@ -1182,6 +1393,7 @@ tvw_viewer_image_process_finish (TvwViewerImage  *self,
         }
 
       self->readable = TRUE;
+      self->video = job->is_video;
       set_texture (self, &self->thumbnail, job->thumbnail, props[PROP_THUMBNAIL]);
       g_free (self->details);
       self->details = g_steal_pointer (&job->details);
@@ -1202,10 +1414,23 @@ tvw_viewer_image_process_finish (TvwViewerImage  *self,
       return TRUE;
     }
 
+  if (job->flow_waiting)
+    {
+      set_texture (self, &self->crop, NULL, props[PROP_CROP]);
+      set_predictions (self, NULL, NULL);
+      self->waiting_busy = FALSE;
+      set_state (self, TVW_VIEWER_IMAGE_STATE_WAITING,
+                 job->followed ? _("The first frame: the next image shows the optical flow from this one")
+                               : _("Drop a second frame of the same size to see the optical flow"));
+      return TRUE;
+    }
+
   set_texture (self, &self->crop, job->crop, props[PROP_CROP]);
   set_results (self, job->segmentation, job->detection, job->pixels);
   set_predictions (self, job->predictions,
                    job->weights != NULL ? tvw_weights_get_full_name (job->weights) : NULL);
+  set_flow (self, job->flow, job->flow_first_frame,
+            job->is_video ? _("Frame 1") : job->first_title);
   set_state (self, TVW_VIEWER_IMAGE_STATE_CLASSIFIED, NULL);
 
   return TRUE;

@@ -54,6 +54,18 @@ TvwViewerImageState  tvw_viewer_image_get_state         (TvwViewerImage      *se
 const char          *tvw_viewer_image_get_message       (TvwViewerImage      *self);
 const char          *tvw_viewer_image_get_weights_name  (TvwViewerImage      *self);
 gboolean             tvw_viewer_image_is_readable       (TvwViewerImage      *self);
+gboolean             tvw_viewer_image_is_video          (TvwViewerImage      *self);
+gboolean             tvw_viewer_image_is_flow_task      (TvwViewerImage      *self);
+gboolean             tvw_viewer_image_set_flow_pair     (TvwViewerImage      *self,
+                                                         TvwViewerImage      *previous,
+                                                         gboolean             followed);
+GdkTexture          *tvw_viewer_image_get_flow          (TvwViewerImage      *self);
+GdkTexture          *tvw_viewer_image_get_flow_first_frame (TvwViewerImage   *self);
+const char          *tvw_viewer_image_get_flow_first_title (TvwViewerImage   *self);
+const char          *tvw_viewer_image_get_flow_summary  (TvwViewerImage      *self);
+void                 tvw_viewer_image_get_flow_stats    (TvwViewerImage      *self,
+                                                         double              *mean,
+                                                         double              *longest);
 gboolean             tvw_viewer_image_is_settled        (TvwViewerImage      *self);
 void                 tvw_viewer_image_set_waiting       (TvwViewerImage      *self,
                                                          const char          *message,

@@ -22,16 +22,50 @@ tvw_viewer_weights_get_unrunnable_reason (TvwWeights *weights)
   if (g_strcmp0 (tvw_weights_get_preset (weights), "ImageClassification") == 0 ||
       g_strcmp0 (tvw_weights_get_preset (weights), "SemanticSegmentation") == 0 ||
       g_strcmp0 (tvw_weights_get_preset (weights), "ObjectDetection") == 0 ||
-      g_strcmp0 (tvw_weights_get_preset (weights), "VideoClassification") == 0)
+      g_strcmp0 (tvw_weights_get_preset (weights), "VideoClassification") == 0 ||
+      g_strcmp0 (tvw_weights_get_preset (weights), "OpticalFlow") == 0)
     return tvw_is_model_supported (tvw_weights_get_builder (weights))
              ? NULL : _("libtvw cannot build this model yet");
 
-  /* The viewer shows classes, masks and objects of still images, and
-   * actions in videos. */
-  if (g_strcmp0 (tvw_weights_get_preset (weights), "OpticalFlow") == 0)
-    return _("Optical flow: needs two frames, the viewer shows single images");
+  return _("Not an image or video classifier, segmentation, detection or optical flow model");
+}
 
-  return _("Not an image or video classifier, segmentation or detection model");
+/* Frame @index of what tvw_video_read_frames () gives, (N, 3, H, W)
+ * uint8, as an RGB image. */
+GdkPixbuf *
+tvw_viewer_frame_to_pixbuf (TvwTensor  *frames,
+                            gint64      index,
+                            GError    **error)
+{
+  const gint64 *shape;
+  const guint8 *data;
+  GdkPixbuf *pixbuf;
+  guint8 *pixels;
+  guint rank;
+  gsize plane;
+  int width, height, stride;
+
+  shape = tvw_tensor_get_shape (frames, &rank);
+  data = tvw_tensor_get_data_uint8 (frames);
+  if (rank != 4 || index < 0 || index >= shape[0] || shape[1] != 3 || data == NULL)
+    {
+      g_set_error_literal (error, TVW_ERROR, TVW_ERROR_INVALID_DATA, _("The video’s frames cannot be read"));
+      return NULL;
+    }
+
+  height = (int) shape[2];
+  width = (int) shape[3];
+  plane = (gsize) width * height;
+  data += (gsize) index * 3 * plane;
+  pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
+  pixels = gdk_pixbuf_get_pixels (pixbuf);
+  stride = gdk_pixbuf_get_rowstride (pixbuf);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      for (int c = 0; c < 3; c++)
+        pixels[y * stride + x * 3 + c] = data[c * plane + (gsize) y * width + x];
+
+  return pixbuf;
 }
 
 gboolean

@@ -50,6 +50,10 @@ char                  *tvw_viewer_describe_metric               (const char  *me
 guint                  tvw_viewer_list_model_find               (GListModel  *model,
                                                                   gpointer     item);
 
+GdkPixbuf             *tvw_viewer_frame_to_pixbuf               (TvwTensor   *frames,
+                                                                  gint64       index,
+                                                                  GError     **error);
+
 char                  *tvw_viewer_rst_to_markup                 (const char  *text);
 char                  *tvw_viewer_format_megabytes              (double       megabytes);
 char                  *tvw_viewer_format_count                  (gint64       count);

@@ -62,6 +62,12 @@ tvw_viewer_window_show_toast (TvwViewerWindow *self,
 
 /* The model and its state */
 
+static gboolean
+is_flow_weights (TvwWeights *weights)
+{
+  return weights != NULL && g_strcmp0 (tvw_weights_get_preset (weights), "OpticalFlow") == 0;
+}
+
 static char *
 waiting_message (TvwViewerWindow *self)
 {
@@ -129,6 +135,12 @@ update_notice (TvwViewerWindow *self)
           button = g_strdup (_("Choose _Weights"));
           action = "win.toggle-sidebar";
         }
+    }
+  else if (self->weights != NULL && is_flow_weights (self->weights))
+    {
+      markup = FALSE;
+      text = g_strdup (_("Optical flow: each image shows the motion from the image before it, "
+                         "of the same size; a video shows the motion between its first two frames"));
     }
   else if (self->weights != NULL && (text = tvw_viewer_weights_describe_scope (self->weights)) != NULL)
     {
@@ -714,6 +726,14 @@ image_processed_cb (GObject      *object,
       if (g_object_get_data (G_OBJECT (image), REMOVED_KEY) == NULL)
         queue_image (self, image);
     }
+  else if (tvw_viewer_image_get_state (image) == TVW_VIEWER_IMAGE_STATE_WAITING &&
+           self->model_state == MODEL_STATE_READY)
+    {
+      /* A first frame of optical flow waits, and says for what; an image
+       * read before the model was ready runs now. */
+      if (tvw_viewer_image_get_message (image) == NULL)
+        queue_image (self, image);
+    }
   else if (tvw_viewer_image_get_state (image) == TVW_VIEWER_IMAGE_STATE_WAITING)
     {
       g_autofree char *message = waiting_message (self);
@@ -755,6 +775,41 @@ run_jobs (TvwViewerWindow *self)
     }
 
   _tvw_viewer_window_check_settled (self);
+}
+
+/* Optical flow pairs consecutive images: each still image's flow is from
+ * the image before it (1→2, 2→3, …), and the first waits for a second.
+ * A video is a pair by itself (its first two frames) and breaks the
+ * chain.  Images whose pair changed run again when RAFT is chosen. */
+static void
+update_flow_pairs (TvwViewerWindow *self)
+{
+  GListModel *images = G_LIST_MODEL (self->images);
+  guint n = g_list_model_get_n_items (images);
+  gboolean flow = is_flow_weights (self->weights);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TvwViewerImage) image = g_list_model_get_item (images, i);
+      g_autoptr(TvwViewerImage) previous = i > 0 ? g_list_model_get_item (images, i - 1) : NULL;
+      g_autoptr(TvwViewerImage) next = i + 1 < n ? g_list_model_get_item (images, i + 1) : NULL;
+      gboolean video = tvw_viewer_image_is_video (image);
+
+      if (video || (previous != NULL && tvw_viewer_image_is_video (previous)))
+        g_clear_object (&previous);
+
+      if (tvw_viewer_image_set_flow_pair (image, previous,
+                                          !video && next != NULL && !tvw_viewer_image_is_video (next)) &&
+          flow && tvw_viewer_image_get_state (image) != TVW_VIEWER_IMAGE_STATE_FAILED)
+        queue_image (self, image);
+    }
+}
+
+static void
+images_changed_cb (TvwViewerWindow *self)
+{
+  if (self->images != NULL)
+    update_flow_pairs (self);
 }
 
 static gboolean
@@ -1408,6 +1463,8 @@ tvw_viewer_window_init (TvwViewerWindow *self)
   g_signal_connect (images_factory, "bind", G_CALLBACK (image_bind_cb), NULL);
   g_signal_connect (images_factory, "unbind", G_CALLBACK (image_unbind_cb), NULL);
   gtk_list_view_set_factory (self->images_view, images_factory);
+  g_signal_connect_object (self->images, "items-changed",
+                           G_CALLBACK (images_changed_cb), self, G_CONNECT_SWAPPED);
   selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->images)));
   gtk_list_view_set_model (self->images_view, GTK_SELECTION_MODEL (selection));
   {

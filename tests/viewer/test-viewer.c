@@ -18,6 +18,7 @@
 #include <tvw.h>
 
 #include "tvw-viewer-detection.h"
+#include "tvw-viewer-flow.h"
 #include "tvw-viewer-image-row.h"
 #include "tvw-viewer-util.h"
 #include "tvw-viewer-weights-panel.h"
@@ -577,28 +578,41 @@ test_reclassify_on_weights_change (void)
   destroy_window (window);
 }
 
+/* Every weights entry of the catalog runs in the viewer: image and video
+ * classification, segmentation, detection and optical flow, and every
+ * one of torchvision's builders has at least one. */
 static void
-test_unrunnable_weights (void)
+test_every_entry_runs (void)
 {
-  TvwViewerWindow *window = new_window ();
-  const char * const names[] = { "disc.png", NULL };
-  TvwViewerImage *image;
+  g_auto(GStrv) builders = tvw_list_catalog_models (NULL, NULL);
+  GListModel *enums = tvw_get_weights_enums ();
+  g_autoptr(GHashTable) shown = g_hash_table_new (g_str_hash, g_str_equal);
+  guint n_with_weights = 0;
 
-  /* Optical flow: in the catalog, never runnable in the viewer. */
-  tvw_viewer_window_choose_weights (window, "Raft_Small_Weights.C_T_V2");
-  g_assert_cmpstr (tvw_weights_get_full_name (tvw_viewer_window_get_weights (window)), ==,
-                   "Raft_Small_Weights.C_T_V2");
-  drop_files (window, names);
-  wait_settled (window, 1);
+  g_assert_cmpuint (g_strv_length (builders), ==, 118);
+  for (guint i = 0; i < g_list_model_get_n_items (enums); i++)
+    {
+      g_autoptr(TvwWeightsEnum) e = g_list_model_get_item (enums, i);
 
-  g_assert_cmpstr (_tvw_viewer_window_get_status_title (window), ==, "These weights cannot run here");
-  image = find_image (window, "disc.png");
-  g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_WAITING);
-  g_assert_nonnull (tvw_viewer_image_get_thumbnail (image));
-  g_assert_cmpstr (tvw_viewer_image_get_message (image), ==,
-                   "These weights cannot run here: Optical flow: needs two frames, the viewer shows single images");
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (e)); j++)
+        {
+          g_autoptr(TvwWeights) w = g_list_model_get_item (G_LIST_MODEL (e), j);
+          const char *reason = tvw_viewer_weights_get_unrunnable_reason (w);
 
-  destroy_window (window);
+          if (reason != NULL)
+            g_error ("%s cannot run in the viewer: %s", tvw_weights_get_full_name (w), reason);
+        }
+      g_hash_table_add (shown, (gpointer) tvw_weights_enum_get_builder (e));
+    }
+
+  for (guint i = 0; builders[i] != NULL; i++)
+    if (g_hash_table_contains (shown, builders[i]))
+      n_with_weights++;
+  g_test_message ("the viewer can show %u of %u builders (those with weights)",
+                  n_with_weights, g_strv_length (builders));
+  g_assert_cmpuint (n_with_weights, ==, g_hash_table_size (shown));
+  g_assert_true (g_hash_table_contains (shown, "raft_small"));
+  g_assert_true (g_hash_table_contains (shown, "raft_large"));
 }
 
 static void
@@ -1536,7 +1550,8 @@ test_runnable_first (void)
 
           runs |= tvw_is_model_supported (tvw_weights_enum_get_builder (e)) &&
                   (g_strcmp0 (preset, "ImageClassification") == 0 || g_strcmp0 (preset, "SemanticSegmentation") == 0 ||
-                   g_strcmp0 (preset, "ObjectDetection") == 0 || g_strcmp0 (preset, "VideoClassification") == 0);
+                   g_strcmp0 (preset, "ObjectDetection") == 0 || g_strcmp0 (preset, "VideoClassification") == 0 ||
+                   g_strcmp0 (preset, "OpticalFlow") == 0);
         }
 
       if (runs)
@@ -1795,17 +1810,47 @@ test_detection (void)
   destroy_window (window);
 }
 
+/* Writes a WebM clip of @source (GStreamer's videotestsrc and its
+ * options) at @width × @height.  Without gst-launch-1.0, skips the test
+ * and returns FALSE. */
+static gboolean
+make_clip (const char *path,
+           const char *source,
+           int         width,
+           int         height)
+{
+  g_autofree char *gst_launch = g_find_program_in_path ("gst-launch-1.0");
+  g_autofree char *location = NULL;
+  g_autofree char *command = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  if (gst_launch == NULL)
+    {
+      g_test_skip ("gst-launch-1.0 is not installed: no clip to drop");
+      return FALSE;
+    }
+
+  location = g_shell_quote (path);
+  command = g_strdup_printf ("%s -q %s ! video/x-raw,width=%d,height=%d "
+                             "! vp8enc ! webmmux ! filesink location=%s",
+                             gst_launch, source, width, height, location);
+  g_assert_true (g_spawn_command_line_sync (command, NULL, &err, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("%s failed: %s", command, err);
+
+  return TRUE;
+}
+
 /* A video entry with a random R3D-18: a dropped clip (made here with
  * GStreamer's videotestsrc) gets its first frame as thumbnail and picture,
  * and the top-5 actions libtvw gives for the file with the same model. */
 static void
 test_video (void)
 {
-  g_autofree char *gst_launch = g_find_program_in_path ("gst-launch-1.0");
   g_autofree char *path = fixture_path ("clip.webm");
-  g_autofree char *location = NULL;
-  g_autofree char *command = NULL;
-  g_autofree char *err = NULL;
   g_autofree char *shown = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(TvwModel) model = NULL;
@@ -1815,21 +1860,9 @@ test_video (void)
   TvwViewerWindow *window;
   TvwViewerImage *image;
   GListModel *predictions;
-  int status = -1;
 
-  if (gst_launch == NULL)
-    {
-      g_test_skip ("gst-launch-1.0 is not installed: no clip to drop");
-      return;
-    }
-
-  location = g_shell_quote (path);
-  command = g_strdup_printf ("%s -q videotestsrc num-buffers=20 ! video/x-raw,width=160,height=120 "
-                             "! vp8enc ! webmmux ! filesink location=%s", gst_launch, location);
-  g_assert_true (g_spawn_command_line_sync (command, NULL, &err, &status, &error));
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("%s failed: %s", command, err);
+  if (!make_clip (path, "videotestsrc num-buffers=20", 160, 120))
+    return;
 
   g_assert_nonnull (weights);
   g_assert_null (tvw_viewer_weights_get_unrunnable_reason (weights));
@@ -2096,6 +2129,473 @@ test_accessible_names (void)
   destroy_window (window);
 }
 
+/* Optical flow */
+
+static TvwModel *
+new_raft_small (void)
+{
+  g_autoptr(GError) error = NULL;
+  TvwModel *model = tvw_model_new ("raft_small", 0, NULL, &error);
+
+  g_assert_no_error (error);
+  return model;
+}
+
+/* The flow libtvw gives for two (1, 3, H, W) inputs, as `tvw flow` computes
+ * it, independently of the viewer's code: its colours, and the mean and
+ * largest displacement. */
+static GdkPixbuf *
+expected_flow (TvwModel  *model,
+               TvwTensor *first,
+               TvwTensor *second,
+               double    *mean,
+               double    *longest)
+{
+  TvwTensor *pair[2] = { first, second };
+  g_autoptr(GListModel) outputs = NULL;
+  g_autoptr(TvwTensor) flow = NULL;
+  g_autoptr(GError) error = NULL;
+  GdkPixbuf *image;
+  const float *data;
+  gsize plane;
+
+  outputs = tvw_model_forward_inputs (model, pair, 2, NULL, &error);
+  g_assert_no_error (error);
+  flow = g_list_model_get_item (outputs, 0);
+  image = tvw_flow_to_image (flow, &error);
+  g_assert_no_error (error);
+
+  data = tvw_tensor_get_data (flow);
+  plane = tvw_tensor_get_n_elements (flow) / 2;
+  *mean = *longest = 0.0;
+  for (gsize i = 0; i < plane; i++)
+    {
+      double length = hypot (data[i], data[plane + i]);
+
+      *mean += length / plane;
+      *longest = MAX (*longest, length);
+    }
+
+  return image;
+}
+
+static TvwTensor *
+batch_of_file (TvwTransform *transform,
+               const char   *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(TvwTensor) input = NULL;
+  g_autoptr(GError) error = NULL;
+
+  input = tvw_transform_apply_file (transform, file, NULL, &error);
+  g_assert_no_error (error);
+  return tvw_tensor_unsqueeze (input, 0);
+}
+
+/* @texture has exactly @pixbuf's pixels. */
+static void
+assert_texture_equals (GdkTexture *texture,
+                       GdkPixbuf  *pixbuf)
+{
+  int width = gdk_pixbuf_get_width (pixbuf);
+  int height = gdk_pixbuf_get_height (pixbuf);
+  int stride = gdk_pixbuf_get_rowstride (pixbuf);
+  int channels = gdk_pixbuf_get_n_channels (pixbuf);
+  const guint8 *pixels = gdk_pixbuf_read_pixels (pixbuf);
+  g_autofree guint8 *data = NULL;
+  guint n_different = 0;
+
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, width);
+  g_assert_cmpint (gdk_texture_get_height (texture), ==, height);
+
+  data = g_malloc ((gsize) width * height * 4);
+  gdk_texture_download (texture, data, (gsize) width * 4);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      {
+        guint32 pixel;
+        const guint8 *want = pixels + y * stride + x * channels;
+
+        memcpy (&pixel, data + ((gsize) y * width + x) * 4, 4);
+        if (((pixel >> 16) & 0xff) != want[0] || ((pixel >> 8) & 0xff) != want[1] || (pixel & 0xff) != want[2])
+          n_different++;
+      }
+  g_assert_cmpuint (n_different, ==, 0);
+}
+
+static GtkWidget *
+row_of (TvwViewerWindow *window,
+        TvwViewerImage  *image)
+{
+  g_autoptr(GHashTable) rows = g_hash_table_new (NULL, NULL);
+  GtkWidget *row;
+
+  _tvw_viewer_window_collect_rows (GTK_WIDGET (window), rows);
+  row = g_hash_table_lookup (rows, image);
+  g_assert_nonnull (row);
+  return row;
+}
+
+/* A RAFT entry with a random RAFT-Small: one image waits for a second; the
+ * second shows the flow from the first, the one libtvw computes for the
+ * two files; a third of another size says why it has none; removing the
+ * first makes the second the first frame. */
+static void
+test_flow_images (void)
+{
+  TvwWeights *weights = tvw_get_weight ("Raft_Small_Weights.C_T_V2", NULL);
+  g_autoptr(TvwModel) model = new_raft_small ();
+  g_autoptr(TvwTransform) transform = NULL;
+  g_autoptr(TvwTensor) first = NULL;
+  g_autoptr(TvwTensor) second = NULL;
+  g_autoptr(GdkPixbuf) expected = NULL;
+  g_autofree char *a = fixture_path ("flow-a.png");
+  g_autofree char *b = fixture_path ("flow-b.png");
+  g_autofree char *c = fixture_path ("flow-c.png");
+  g_autofree char *d = fixture_path ("flow-d.png");
+  g_autofree char *e = fixture_path ("flow-e.png");
+  g_autofree char *shown = NULL;
+  const char * const names_a[] = { "flow-a.png", NULL };
+  const char * const names_be[] = { "flow-b.png", "flow-c.png", "flow-d.png", "flow-e.png", NULL };
+  TvwViewerWindow *window;
+  TvwViewerImage *image;
+  GtkWidget *row, *view;
+  double mean, longest, want_mean, want_longest;
+
+  g_assert_nonnull (weights);
+  g_assert_null (tvw_viewer_weights_get_unrunnable_reason (weights));
+  /* RAFT-Small takes 128 pixels each way at least, multiples of 8. */
+  write_png (a, 160, 128, 40);
+  write_png (b, 160, 128, 41);
+  write_png (c, 128, 128, 42);
+  write_png (d, 96, 64, 43);
+  write_png (e, 96, 64, 44);
+
+  window = new_window ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1180, 800);
+  _tvw_viewer_window_set_model_for_testing (window, weights, model);
+
+  /* One image: it waits for a second, and nothing looks busy. */
+  drop_files (window, names_a);
+  wait_settled (window, 1);
+  image = find_image (window, "flow-a.png");
+  g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_WAITING);
+  g_assert_false (tvw_viewer_image_is_waiting_busy (image));
+  g_assert_nonnull (tvw_viewer_image_get_thumbnail (image));
+  g_assert_null (tvw_viewer_image_get_flow (image));
+  assert_contains (tvw_viewer_image_get_message (image), "Drop a second frame");
+  shown = _tvw_viewer_window_get_shown_text (window, image);
+  assert_contains (shown, "Drop a second frame");
+  g_clear_pointer (&shown, g_free);
+  {
+    gboolean busy = TRUE;
+
+    g_object_get (window, "busy", &busy, NULL);
+    g_assert_false (busy);
+  }
+
+  /* The second: the flow from the first, at the frames' size. */
+  drop_files (window, names_be);
+  wait_settled (window, 5);
+  image = find_image (window, "flow-b.png");
+  if (tvw_viewer_image_get_state (image) != TVW_VIEWER_IMAGE_STATE_CLASSIFIED)
+    g_error ("no flow for the second frame: %s", tvw_viewer_image_get_message (image));
+  g_assert_nonnull (tvw_viewer_image_get_flow (image));
+  g_assert_cmpint (gdk_texture_get_width (tvw_viewer_image_get_flow (image)), ==, 160);
+  g_assert_cmpint (gdk_texture_get_height (tvw_viewer_image_get_flow (image)), ==, 128);
+  g_assert_cmpstr (tvw_viewer_image_get_flow_first_title (image), ==, "flow-a.png");
+  g_assert_nonnull (tvw_viewer_image_get_flow_first_frame (image));
+
+  transform = tvw_weights_transforms (weights);
+  first = batch_of_file (transform, a);
+  second = batch_of_file (transform, b);
+  expected = expected_flow (model, first, second, &want_mean, &want_longest);
+  assert_texture_equals (tvw_viewer_image_get_flow (image), expected);
+  tvw_viewer_image_get_flow_stats (image, &mean, &longest);
+  /* Sums in another order: float rounding only. */
+  g_assert_cmpfloat_with_epsilon (mean, want_mean, 1e-6 * MAX (1.0, want_mean));
+  g_assert_cmpfloat_with_epsilon (longest, want_longest, 1e-6 * MAX (1.0, want_longest));
+
+  /* The row shows that flow and what the summary says. */
+  spin ();
+  row = row_of (window, image);
+  view = tvw_viewer_image_row_get_flow_view (TVW_VIEWER_IMAGE_ROW (row));
+  g_assert_nonnull (view);
+  g_assert_true (gtk_widget_get_mapped (view));
+  g_assert_true (tvw_viewer_flow_get_shown_flow (TVW_VIEWER_FLOW (view)) == tvw_viewer_image_get_flow (image));
+  shown = tvw_viewer_image_row_get_shown_text (TVW_VIEWER_IMAGE_ROW (row));
+  assert_contains (shown, "flow-a.png");
+  assert_contains (shown, tvw_viewer_image_get_flow_summary (image));
+  g_clear_pointer (&shown, g_free);
+  {
+    g_autofree char *summary = g_strdup_printf ("Mean motion %.1f px, largest %.1f px", want_mean, want_longest);
+
+    g_assert_cmpstr (tvw_viewer_image_get_flow_summary (image), ==, summary);
+  }
+
+  /* The first is now a first frame with a second; the third, of another
+   * size, says why it has no flow. */
+  image = find_image (window, "flow-a.png");
+  g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_WAITING);
+  assert_contains (tvw_viewer_image_get_message (image), "The first frame");
+  image = find_image (window, "flow-c.png");
+  g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_NOT_CLASSIFIED);
+  assert_contains (tvw_viewer_image_get_message (image),
+                   "The frames differ in size (160 × 128 and 128 × 128): optical flow needs two frames of the same size");
+  g_assert_null (tvw_viewer_image_get_flow (image));
+
+  /* Frames smaller than RAFT takes are enlarged, and the summary says
+   * to what. */
+  image = find_image (window, "flow-e.png");
+  if (tvw_viewer_image_get_state (image) != TVW_VIEWER_IMAGE_STATE_CLASSIFIED)
+    g_error ("no flow for the small frames: %s", tvw_viewer_image_get_message (image));
+  g_assert_cmpint (gdk_texture_get_width (tvw_viewer_image_get_flow (image)), ==, 192);
+  g_assert_cmpint (gdk_texture_get_height (tvw_viewer_image_get_flow (image)), ==, 128);
+  assert_contains (tvw_viewer_image_get_flow_summary (image), "(frames scaled to 192 × 128)");
+
+  {
+    g_autofree char *path = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
+                                              "viewer-flow.png", NULL);
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true (_tvw_viewer_window_save_screenshot (window, path, &error));
+    g_assert_no_error (error);
+  }
+
+  /* In a 360-pixel window, the flow and the first frame fit in the card. */
+  gtk_window_set_default_size (GTK_WINDOW (window), 360, 800);
+  for (int i = 0; i < 5 && !(gtk_widget_get_width (GTK_WIDGET (window)) == 360 &&
+                             _tvw_viewer_window_is_narrow (window)); i++)
+    spin ();
+  spin ();
+  g_assert_true (_tvw_viewer_window_is_narrow (window));
+  {
+    g_autoptr(GPtrArray) parts = g_ptr_array_new ();
+    g_autofree char *path = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
+                                              "viewer-flow-360.png", NULL);
+    g_autoptr(GError) error = NULL;
+
+    row = row_of (window, find_image (window, "flow-b.png"));
+    collect_widgets (row, GTK_TYPE_WIDGET, parts);
+    for (guint j = 0; j < parts->len; j++)
+      assert_fits (g_ptr_array_index (parts, j), GTK_WIDGET (window));
+    g_assert_true (_tvw_viewer_window_save_screenshot (window, path, &error));
+    g_assert_no_error (error);
+  }
+
+  /* Without the first, the second is a first frame: its flow goes. */
+  image = find_image (window, "flow-a.png");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.remove-image", "u", tvw_viewer_image_get_id (image));
+  wait_settled (window, 4);
+  image = find_image (window, "flow-b.png");
+  g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_WAITING);
+  g_assert_null (tvw_viewer_image_get_flow (image));
+  assert_contains (tvw_viewer_image_get_message (image), "The first frame");
+
+  destroy_window (window);
+}
+
+/* Two pasted images make a pair as files do; a file that cannot be read
+ * as the first frame is named in the next one's message. */
+static void
+test_flow_pasted (void)
+{
+  TvwWeights *weights = tvw_get_weight ("Raft_Small_Weights.C_T_V2", NULL);
+  g_autoptr(TvwModel) model = new_raft_small ();
+  g_autoptr(TvwTransform) transform = tvw_weights_transforms (weights);
+  g_autofree char *a = fixture_path ("paste-a.png");
+  g_autofree char *b = fixture_path ("paste-b.png");
+  g_autoptr(GdkPixbuf) pixbuf_a = NULL;
+  g_autoptr(GdkPixbuf) pixbuf_b = NULL;
+  g_autoptr(GdkTexture) texture_a = NULL;
+  g_autoptr(GdkTexture) texture_b = NULL;
+  g_autoptr(TvwTensor) input_a = NULL;
+  g_autoptr(TvwTensor) input_b = NULL;
+  g_autoptr(TvwTensor) first = NULL;
+  g_autoptr(TvwTensor) second = NULL;
+  g_autoptr(GdkPixbuf) expected = NULL;
+  g_autoptr(GError) error = NULL;
+  const char * const names[] = { "notes.txt", "paste-b.png", NULL };
+  TvwViewerWindow *window;
+  TvwViewerImage *image;
+  double want_mean, want_longest;
+
+  write_png (a, 128, 128, 50);
+  write_png (b, 128, 128, 51);
+  pixbuf_a = gdk_pixbuf_new_from_file (a, &error);
+  g_assert_no_error (error);
+  pixbuf_b = gdk_pixbuf_new_from_file (b, &error);
+  g_assert_no_error (error);
+  texture_a = gdk_texture_new_for_pixbuf (pixbuf_a);
+  texture_b = gdk_texture_new_for_pixbuf (pixbuf_b);
+
+  window = new_window ();
+  _tvw_viewer_window_set_model_for_testing (window, weights, model);
+  tvw_viewer_window_open_texture (window, texture_a, "Pasted A");
+  tvw_viewer_window_open_texture (window, texture_b, "Pasted B");
+  wait_settled (window, 2);
+
+  image = find_image (window, "Pasted B");
+  if (tvw_viewer_image_get_state (image) != TVW_VIEWER_IMAGE_STATE_CLASSIFIED)
+    g_error ("no flow for the pasted pair: %s", tvw_viewer_image_get_message (image));
+  g_assert_cmpstr (tvw_viewer_image_get_flow_first_title (image), ==, "Pasted A");
+  input_a = tvw_transform_apply_pixbuf (transform, pixbuf_a, &error);
+  g_assert_no_error (error);
+  input_b = tvw_transform_apply_pixbuf (transform, pixbuf_b, &error);
+  g_assert_no_error (error);
+  first = tvw_tensor_unsqueeze (input_a, 0);
+  second = tvw_tensor_unsqueeze (input_b, 0);
+  expected = expected_flow (model, first, second, &want_mean, &want_longest);
+  assert_texture_equals (tvw_viewer_image_get_flow (image), expected);
+
+  /* After a text file: the flow says what is wrong with its first frame. */
+  drop_files (window, names);
+  wait_settled (window, 4);
+  assert_failed (window, "notes.txt", "Not an image");
+  image = find_image (window, "paste-b.png");
+  g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_NOT_CLASSIFIED);
+  assert_contains (tvw_viewer_image_get_message (image), "The first frame, “notes.txt”, cannot be read: ");
+  g_assert_null (tvw_viewer_image_get_flow (image));
+
+  destroy_window (window);
+}
+
+/* Other weights chosen while RAFT runs: the flow is cancelled, the
+ * images are classified, and their cards show what classifiers show. */
+static void
+test_flow_weights_change (void)
+{
+  TvwWeights *weights = tvw_get_weight ("Raft_Small_Weights.C_T_V2", NULL);
+  g_autoptr(TvwModel) model = new_raft_small ();
+  g_autofree char *a = fixture_path ("switch-a.png");
+  g_autofree char *b = fixture_path ("switch-b.png");
+  const char * const names[] = { "switch-a.png", "switch-b.png", NULL };
+  TvwViewerWindow *window;
+  gint64 deadline;
+
+  write_png (a, 256, 192, 60);
+  write_png (b, 256, 192, 61);
+
+  window = new_window ();
+  _tvw_viewer_window_set_model_for_testing (window, weights, model);
+  drop_files (window, names);
+
+  /* Until the second card's job (reading it, then the flow) runs. */
+  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (g_list_model_get_n_items (_tvw_viewer_window_get_images (window)) < 2 ||
+         !tvw_viewer_image_is_flow_task (find_image (window, "switch-b.png")))
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("the flow did not start");
+    }
+  g_assert_false (tvw_viewer_image_is_settled (find_image (window, "switch-b.png")));
+
+  use_random_model (window);
+  wait_settled (window, 2);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      TvwViewerImage *image = find_image (window, names[i]);
+      g_autofree char *path = fixture_path (names[i]);
+      g_autoptr(GListModel) expected = expected_predictions (path);
+      g_autoptr(TvwPrediction) want = g_list_model_get_item (expected, 0);
+      g_autoptr(TvwPrediction) got = NULL;
+
+      g_assert_cmpint (tvw_viewer_image_get_state (image), ==, TVW_VIEWER_IMAGE_STATE_CLASSIFIED);
+      g_assert_null (tvw_viewer_image_get_flow (image));
+      g_assert_false (tvw_viewer_image_is_flow_task (image));
+      g_assert_nonnull (tvw_viewer_image_get_crop (image));
+      got = g_list_model_get_item (tvw_viewer_image_get_predictions (image), 0);
+      g_assert_cmpuint (tvw_prediction_get_index (got), ==, tvw_prediction_get_index (want));
+    }
+
+  destroy_window (window);
+}
+
+/* A RAFT entry and a clip (made here with GStreamer's videotestsrc): the
+ * poster frame, and the flow between the first two frames that libtvw
+ * gives for them. */
+static void
+test_flow_video (void)
+{
+  g_autofree char *path = fixture_path ("flow-clip.webm");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TvwModel) model = new_raft_small ();
+  g_autoptr(TvwTransform) transform = NULL;
+  g_autoptr(TvwTensor) frames = NULL;
+  g_autoptr(TvwTensor) batch = NULL;
+  g_autoptr(TvwTensor) first = NULL;
+  g_autoptr(TvwTensor) second = NULL;
+  g_autoptr(GdkPixbuf) expected = NULL;
+  g_autoptr(GFile) file = NULL;
+  TvwWeights *weights = tvw_get_weight ("Raft_Small_Weights.C_T_V2", NULL);
+  TvwViewerWindow *window;
+  TvwViewerImage *image;
+  double mean, longest, want_mean, want_longest;
+
+  /* The ball pattern moves from frame to frame; RAFT-Small takes 128
+   * pixels each way at least. */
+  if (!make_clip (path, "videotestsrc pattern=ball num-buffers=10", 160, 128))
+    return;
+
+  window = new_window ();
+  _tvw_viewer_window_set_model_for_testing (window, weights, model);
+  {
+    const char * const names[] = { path, NULL };
+
+    drop_files (window, names);
+  }
+  wait_settled (window, 1);
+
+  image = find_image (window, "flow-clip.webm");
+  if (tvw_viewer_image_get_state (image) != TVW_VIEWER_IMAGE_STATE_CLASSIFIED)
+    g_error ("no flow for the clip: %s", tvw_viewer_image_get_message (image));
+  g_assert_true (tvw_viewer_image_is_video (image));
+  g_assert_nonnull (tvw_viewer_image_get_thumbnail (image));
+  assert_contains (tvw_viewer_image_get_details (image), "160 × 128 · video");
+  g_assert_cmpstr (tvw_viewer_image_get_flow_first_title (image), ==, "Frame 1");
+
+  /* As `tvw flow VIDEO` computes it: frames 0 and 1 through the preset. */
+  file = g_file_new_for_path (path);
+  frames = tvw_video_read_frames (file, (gint64[]) { 0, 1 }, 2, NULL, &error);
+  g_assert_no_error (error);
+  transform = tvw_weights_transforms (weights);
+  batch = tvw_transform_apply_tensor (transform, frames, &error);
+  g_assert_no_error (error);
+  {
+    g_autoptr(TvwTensor) f0 = tvw_tensor_index (batch, 0);
+    g_autoptr(TvwTensor) f1 = tvw_tensor_index (batch, 1);
+
+    first = tvw_tensor_unsqueeze (f0, 0);
+    second = tvw_tensor_unsqueeze (f1, 0);
+  }
+  expected = expected_flow (model, first, second, &want_mean, &want_longest);
+  assert_texture_equals (tvw_viewer_image_get_flow (image), expected);
+  tvw_viewer_image_get_flow_stats (image, &mean, &longest);
+  g_assert_cmpfloat_with_epsilon (mean, want_mean, 1e-6 * MAX (1.0, want_mean));
+  g_assert_cmpfloat_with_epsilon (longest, want_longest, 1e-6 * MAX (1.0, want_longest));
+
+  spin ();
+  {
+    GtkWidget *row = row_of (window, image);
+    g_autofree char *shown = tvw_viewer_image_row_get_shown_text (TVW_VIEWER_IMAGE_ROW (row));
+
+    assert_contains (shown, "Frame 1");
+    assert_contains (shown, "Mean motion");
+  }
+  {
+    g_autofree char *screenshot = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
+                                                    "viewer-flow-video.png", NULL);
+
+    g_assert_true (_tvw_viewer_window_save_screenshot (window, screenshot, &error));
+    g_assert_no_error (error);
+  }
+
+  destroy_window (window);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2129,7 +2629,7 @@ main (int   argc,
   g_test_add_func ("/tvw/viewer/drop/close-while-busy", test_close_while_busy);
   g_test_add_func ("/tvw/viewer/classify/shown-equals-libtvw", test_classify_shown);
   g_test_add_func ("/tvw/viewer/classify/weights-change-reclassifies", test_reclassify_on_weights_change);
-  g_test_add_func ("/tvw/viewer/weights/unrunnable-says-why", test_unrunnable_weights);
+  g_test_add_func ("/tvw/viewer/weights/every-entry-runs", test_every_entry_runs);
   g_test_add_func ("/tvw/viewer/weights/offline-needs-download", test_needs_download_offline);
   g_test_add_func ("/tvw/viewer/samples/open-from-empty-state", test_open_samples);
   g_test_add_func ("/tvw/viewer/first-start/offline-builtin-weights", test_first_start_offline);
@@ -2149,6 +2649,10 @@ main (int   argc,
   g_test_add_func ("/tvw/viewer/meta/per-task", test_meta_per_task);
   g_test_add_func ("/tvw/viewer/detection/threshold-list-highlight", test_detection);
   g_test_add_func ("/tvw/viewer/video/poster-and-actions", test_video);
+  g_test_add_func ("/tvw/viewer/flow/two-images-equal-libtvw", test_flow_images);
+  g_test_add_func ("/tvw/viewer/flow/video-first-two-frames", test_flow_video);
+  g_test_add_func ("/tvw/viewer/flow/pasted-pair-and-unreadable-first", test_flow_pasted);
+  g_test_add_func ("/tvw/viewer/flow/weights-change-cancels", test_flow_weights_change);
 
   return g_test_run ();
 }
