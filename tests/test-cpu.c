@@ -138,6 +138,18 @@ test_gemm (void)
     }
 }
 
+/* No rows (a detector's heads with no box left): nothing is written. */
+static void
+test_gemm_no_rows (void)
+{
+  float a[8] = { 0 }, bias[16] = { 0 }, c = 42.f;
+  float *packed = g_new0 (float, tvw_gemm_packed_floats (8, 16));
+
+  tvw_gemm_packed (0, 8, a, 8, packed, 16, 0, 1, &c, 16, bias, NULL, 0, TVW_ACT_RELU);
+  g_assert_cmpfloat (c, ==, 42.f);
+  g_free (packed);
+}
+
 static void
 test_transpose_panel_rows (void)
 {
@@ -174,6 +186,7 @@ main (int   argc,
   g_test_add_func ("/tvw/cpu/choose", test_choose);
   g_test_add_func ("/tvw/cpu/forced", test_forced);
   g_test_add_func ("/tvw/cpu/gemm", test_gemm);
+  g_test_add_func ("/tvw/cpu/gemm-no-rows", test_gemm_no_rows);
   g_test_add_func ("/tvw/cpu/transpose-panel-rows", test_transpose_panel_rows);
 
   return g_test_run ();

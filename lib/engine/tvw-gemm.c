@@ -486,16 +486,20 @@ tvw_gemm_packed (int                 m,
    * (they follow each other: the whole matrix in order, which the
    * prefetchers follow) while C stays in registers. */
   const int kc_max = m <= TILE_ROWS ? MAX (k, 1) : KC;
+  /* Row blocks of equal size (in whole tiles), at most BLOCK_ROWS: no
+   * short block at the end sweeping B once more for a few rows. */
+  const int n_blocks = MAX ((m + BLOCK_ROWS - 1) / BLOCK_ROWS, 1);
+  const int block_rows = ((m + n_blocks - 1) / n_blocks + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS;
   /* Aliasing rows are copied, a block at a time, to rows of a pitch that
    * does not alias; worth it when the block meets more than one register
    * tile of B (the copy costs about what one tile's FMAs do). */
-  /* Row blocks of equal size (in whole tiles), at most BLOCK_ROWS: no
-   * short block at the end sweeping B once more for a few rows. */
-  const int n_blocks = (m + BLOCK_ROWS - 1) / BLOCK_ROWS;
-  const int block_rows = ((m + n_blocks - 1) / n_blocks + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS;
   const gsize copy_lda = (gsize) kc_max + A_COPY_PAD;
-  g_autofree float *copy = m > 1 && panel_end - panel_begin > TILE_PANELS && rows_alias (lda) ?
-                           g_malloc (sizeof (float) * copy_lda * MIN (m, block_rows)) : NULL;
+  g_autofree float *copy = NULL;
+
+  if (m <= 0 || panel_begin >= panel_end)
+    return;
+  if (m > 1 && panel_end - panel_begin > TILE_PANELS && rows_alias (lda))
+    copy = g_malloc (sizeof (float) * copy_lda * MIN (m, block_rows));
 
   for (int k0 = 0; k0 < k; k0 += kc_max)
     {
