@@ -207,6 +207,85 @@ test_attention_random (void)
   g_test_message ("attention: max error %g", worst);
 }
 
+/* Many keys: tiles of 48 query rows (3 of them, the last short), rows of
+ * scores longer than any vector, both biases contiguous (added in the
+ * softmax kernel's first pass) and one per head. */
+static void
+test_attention_long_rows (void)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed (1596);
+  const gint64 b = 2, h = 2, lq = 100, lk = 203, d = 24, dv = 19;
+  const gint64 qs[4] = { b, h, lq, d }, ks[4] = { b, h, lk, d }, vs[4] = { b, h, lk, dv };
+  const gint64 os[4] = { b, h, lq, dv }, ms[4] = { 2, 1, lq, lk }, bs[4] = { 1, h, lq, lk };
+  TvwAttentionParams p = { .scale = 1.0 / sqrt ((double) d), .n_bias = 2 };
+  g_autofree double *want = g_new (double, b * h * lq * dv);
+  TestArray t[5];
+  TvwArray in[5];
+
+  test_array_random (&t[0], rng, TVW_ELEM_F32, 4, qs, TEST_LAYOUT_CONTIGUOUS, -2, 2);
+  test_array_random (&t[1], rng, TVW_ELEM_F32, 4, ks, TEST_LAYOUT_GAPPED, -2, 2);
+  test_array_random (&t[2], rng, TVW_ELEM_F32, 4, vs, TEST_LAYOUT_CONTIGUOUS, -1, 1);
+  test_array_random (&t[3], rng, TVW_ELEM_F32, 4, ms, TEST_LAYOUT_GAPPED, -4, 4);
+  test_array_random (&t[4], rng, TVW_ELEM_F32, 4, bs, TEST_LAYOUT_CONTIGUOUS, -4, 4);
+  for (int i = 0; i < 5; i++)
+    in[i] = t[i].a;
+  ref_attention (&p, &in[0], &in[1], &in[2], 2, &in[3], NULL, want);
+  /* As random-strides: float scores, sums of 203 terms of order 1. */
+  run_and_check ("long rows", &tvw_op_attention, &p, 5, in, 0, NULL, 4, os, want, 1e-5, 1e-5);
+  for (int i = 0; i < 5; i++)
+    test_array_clear (&t[i]);
+}
+
+/* Rows whose scores are all −∞, or have a NaN or a +∞, give NaN, as
+ * torch.softmax does (−∞ − −∞ and ∞ − ∞ are NaN); a row with some −∞
+ * ignores those keys. */
+static void
+test_attention_non_finite_scores (void)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed (1595);
+  const gint64 lq = 5, lk = 37, d = 8, dv = 6;
+  const gint64 qs[4] = { 1, 1, lq, d }, ks[4] = { 1, 1, lk, d }, vs[4] = { 1, 1, lk, dv };
+  const gint64 ms[4] = { 1, 1, lq, lk };
+  TvwAttentionParams p = { .scale = 0.5, .n_bias = 1 };
+  g_autoptr(GError) error = NULL;
+  double want[5 * 6];
+  TestArray t[4];
+  TvwArray in[4], out;
+  float *mask;
+
+  test_array_random (&t[0], rng, TVW_ELEM_F32, 4, qs, TEST_LAYOUT_CONTIGUOUS, -1, 1);
+  test_array_random (&t[1], rng, TVW_ELEM_F32, 4, ks, TEST_LAYOUT_CONTIGUOUS, -1, 1);
+  test_array_random (&t[2], rng, TVW_ELEM_F32, 4, vs, TEST_LAYOUT_CONTIGUOUS, -1, 1);
+  test_array_random (&t[3], rng, TVW_ELEM_F32, 4, ms, TEST_LAYOUT_CONTIGUOUS, 0, 0);
+  mask = t[3].a.data;
+  for (gint64 j = 0; j < lk; j++)
+    {
+      mask[0 * lk + j] = -INFINITY;                /* row 0: nothing to attend to */
+      mask[1 * lk + j] = j % 3 ? -INFINITY : 0;    /* row 1: every third key */
+    }
+  mask[2 * lk + 30] = NAN;
+  mask[3 * lk + 35] = INFINITY;
+  for (int i = 0; i < 4; i++)
+    in[i] = t[i].a;
+  ref_attention (&p, &in[0], &in[1], &in[2], 1, &in[3], NULL, want);
+
+  g_assert_true (tvw_op_eager (&tvw_op_attention, "attn", &p, 4, in, 0, NULL, 1, &out, 1, &error));
+  g_assert_no_error (error);
+  for (gint64 i = 0; i < lq; i++)
+    for (gint64 c = 0; c < dv; c++)
+      {
+        const double got = get4 (&out, 0, 0, i, c);
+
+        if (i == 0 || i == 2 || i == 3)
+          g_assert_true (isnan (got));
+        else
+          g_assert_cmpfloat_with_epsilon (got, want[i * dv + c], 1e-5);
+      }
+  g_free (out.data);
+  for (int i = 0; i < 4; i++)
+    test_array_clear (&t[i]);
+}
+
 static void
 test_attention_output_is_transposed (void)
 {
@@ -625,6 +704,8 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/tvw/ops/attention/random-strides", test_attention_random);
+  g_test_add_func ("/tvw/ops/attention/long-rows", test_attention_long_rows);
+  g_test_add_func ("/tvw/ops/attention/non-finite-scores", test_attention_non_finite_scores);
   g_test_add_func ("/tvw/ops/attention/output-is-transposed", test_attention_output_is_transposed);
   g_test_add_func ("/tvw/ops/attention/empty-head", test_attention_empty_head);
   g_test_add_func ("/tvw/ops/attention/errors", test_attention_errors);
