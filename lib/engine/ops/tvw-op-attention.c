@@ -669,8 +669,11 @@ copy_pixel (const TvwArray *x,
     {
       const float *src = at4 (x, n, y, xx, 0);
 
-      for (gint64 k = 0; k < c; k++)
-        dst[k] = src[k * x->stride[3]];
+      if (x->stride[3] == 1)
+        memcpy (dst, src, c * sizeof (float));
+      else
+        for (gint64 k = 0; k < c; k++)
+          dst[k] = src[k * x->stride[3]];
     }
 }
 
@@ -813,8 +816,11 @@ window_merge_rows (gpointer data,
       const float *src = (const float *) w->data + (n * windows + win) * w->stride[0] + tok * w->stride[1];
       float *dst = (float *) out->data + row * c;
 
-      for (gint64 k = 0; k < c; k++)
-        dst[k] = src[k * w->stride[2]];
+      if (w->stride[2] == 1)
+        memcpy (dst, src, c * sizeof (float));
+      else
+        for (gint64 k = 0; k < c; k++)
+          dst[k] = src[k * w->stride[2]];
     }
 }
 
