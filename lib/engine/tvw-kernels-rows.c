@@ -208,42 +208,17 @@ tvw_kernel_softmax_rows (float              *x,
 
 #if defined(__AVX512F__)
 
-static inline double
-sum_pd (__m512d a,
-        __m512d b)
+/* Σ (x − @shift), or Σ (x − @shift)² with @squares, over the whole
+ * vectors at the start of @x; returns where they end (the caller adds the
+ * rest). */
+static inline gsize
+row_sums (const float *x,
+          gsize        n,
+          double       shift,
+          gboolean     squares,
+          double      *sum)
 {
-  return _mm512_reduce_add_pd (_mm512_add_pd (a, b));
-}
-
-/* Σ x over the whole vectors at the start of @x; returns where they end
- * (the caller adds the rest). */
-static gsize
-row_sum (const float *x,
-         gsize        n,
-         double      *sum)
-{
-  __m512d s0 = _mm512_setzero_pd (), s1 = _mm512_setzero_pd ();
-  gsize j = 0;
-
-  for (; j + 16 <= n; j += 16)
-    {
-      const __m512 v = _mm512_loadu_ps (x + j);
-
-      s0 = _mm512_add_pd (s0, _mm512_cvtps_pd (_mm512_castps512_ps256 (v)));
-      s1 = _mm512_add_pd (s1, _mm512_cvtps_pd (_mm512_extractf32x8_ps (v, 1)));
-    }
-  *sum = sum_pd (s0, s1);
-  return j;
-}
-
-/* Σ (x − @mean)², the same way. */
-static gsize
-row_squares (const float *x,
-             gsize        n,
-             double       mean,
-             double      *sq)
-{
-  const __m512d m = _mm512_set1_pd (mean);
+  const __m512d m = _mm512_set1_pd (shift);
   __m512d s0 = _mm512_setzero_pd (), s1 = _mm512_setzero_pd ();
   gsize j = 0;
 
@@ -253,10 +228,10 @@ row_squares (const float *x,
       const __m512d d0 = _mm512_sub_pd (_mm512_cvtps_pd (_mm512_castps512_ps256 (v)), m);
       const __m512d d1 = _mm512_sub_pd (_mm512_cvtps_pd (_mm512_extractf32x8_ps (v, 1)), m);
 
-      s0 = _mm512_fmadd_pd (d0, d0, s0);
-      s1 = _mm512_fmadd_pd (d1, d1, s1);
+      s0 = squares ? _mm512_fmadd_pd (d0, d0, s0) : _mm512_add_pd (s0, d0);
+      s1 = squares ? _mm512_fmadd_pd (d1, d1, s1) : _mm512_add_pd (s1, d1);
     }
-  *sq = sum_pd (s0, s1);
+  *sum = _mm512_reduce_add_pd (_mm512_add_pd (s0, s1));
   return j;
 }
 
@@ -287,41 +262,16 @@ normalize_row (const float *x,
 
 #elif defined(TVW_HAVE_AVX2)
 
-static inline double
-sum_pd (__m256d a,
-        __m256d b)
+static inline gsize
+row_sums (const float *x,
+          gsize        n,
+          double       shift,
+          gboolean     squares,
+          double      *sum)
 {
-  __m256d s = _mm256_add_pd (a, b);
-  __m128d h = _mm_add_pd (_mm256_castpd256_pd128 (s), _mm256_extractf128_pd (s, 1));
-
-  return _mm_cvtsd_f64 (_mm_add_sd (h, _mm_unpackhi_pd (h, h)));
-}
-
-static gsize
-row_sum (const float *x,
-         gsize        n,
-         double      *sum)
-{
+  const __m256d m = _mm256_set1_pd (shift);
   __m256d s0 = _mm256_setzero_pd (), s1 = _mm256_setzero_pd ();
-  gsize j = 0;
-
-  for (; j + 8 <= n; j += 8)
-    {
-      s0 = _mm256_add_pd (s0, _mm256_cvtps_pd (_mm_loadu_ps (x + j)));
-      s1 = _mm256_add_pd (s1, _mm256_cvtps_pd (_mm_loadu_ps (x + j + 4)));
-    }
-  *sum = sum_pd (s0, s1);
-  return j;
-}
-
-static gsize
-row_squares (const float *x,
-             gsize        n,
-             double       mean,
-             double      *sq)
-{
-  const __m256d m = _mm256_set1_pd (mean);
-  __m256d s0 = _mm256_setzero_pd (), s1 = _mm256_setzero_pd ();
+  __m128d h;
   gsize j = 0;
 
   for (; j + 8 <= n; j += 8)
@@ -329,32 +279,26 @@ row_squares (const float *x,
       const __m256d d0 = _mm256_sub_pd (_mm256_cvtps_pd (_mm_loadu_ps (x + j)), m);
       const __m256d d1 = _mm256_sub_pd (_mm256_cvtps_pd (_mm_loadu_ps (x + j + 4)), m);
 
-      s0 = _mm256_fmadd_pd (d0, d0, s0);
-      s1 = _mm256_fmadd_pd (d1, d1, s1);
+      s0 = squares ? _mm256_fmadd_pd (d0, d0, s0) : _mm256_add_pd (s0, d0);
+      s1 = squares ? _mm256_fmadd_pd (d1, d1, s1) : _mm256_add_pd (s1, d1);
     }
-  *sq = sum_pd (s0, s1);
+  s0 = _mm256_add_pd (s0, s1);
+  h = _mm_add_pd (_mm256_castpd256_pd128 (s0), _mm256_extractf128_pd (s0, 1));
+  *sum = _mm_cvtsd_f64 (_mm_add_sd (h, _mm_unpackhi_pd (h, h)));
   return j;
 }
 
 #else
 
 /* The baseline build: all in the caller's scalar loops. */
-static gsize
-row_sum (const float *x,
-         gsize        n,
-         double      *sum)
+static inline gsize
+row_sums (const float *x,
+          gsize        n,
+          double       shift,
+          gboolean     squares,
+          double      *sum)
 {
   *sum = 0;
-  return 0;
-}
-
-static gsize
-row_squares (const float *x,
-             gsize        n,
-             double       mean,
-             double      *sq)
-{
-  *sq = 0;
   return 0;
 }
 
@@ -401,10 +345,10 @@ tvw_kernel_layer_norm_rows (const float *x,
       double sum, sq, mean;
       gsize j;
 
-      for (j = row_sum (x, n, &sum); j < n; j++)
+      for (j = row_sums (x, n, 0, FALSE, &sum); j < n; j++)
         sum += x[j];
       mean = sum / MAX (n, 1);
-      for (j = row_squares (x, n, mean, &sq); j < n; j++)
+      for (j = row_sums (x, n, mean, TRUE, &sq); j < n; j++)
         sq += (x[j] - mean) * (x[j] - mean);
       normalize_row (x, y, n, (float) mean, (float) (1.0 / sqrt (sq / MAX (n, 1) + eps)), w, b);
     }
