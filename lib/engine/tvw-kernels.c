@@ -151,8 +151,9 @@ add_range (gpointer data,
   float *out = e->out;
   gsize i = begin;
 
-  /* Explicit vectors: the output is often one of the inputs, which a
-   * compiler's overlap check would send to its scalar loop. */
+  /* The sum in explicit vectors (a compiler would vectorise it behind a
+   * run-time overlap check, the output may be an input), the activation
+   * over the span after it: no call per element. */
 #if defined(__AVX512F__)
   for (; i + 16 <= end; i += 16)
     _mm512_storeu_ps (out + i, _mm512_add_ps (_mm512_loadu_ps (a + i), _mm512_loadu_ps (b + i)));
