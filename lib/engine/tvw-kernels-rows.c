@@ -4,9 +4,10 @@
  *
  * The transformers' row operations: attention's softmax over the scores
  * of a query (197 of them per row in ViT-B/16, 12·197 rows per layer) and
- * LayerNorm over a token's features.  Called per row with expf () and the
- * statistics one double at a time, they cost more than the matrix
- * products around them; here the exponential is tvw_v16_exp () (Cephes'
+ * LayerNorm over a token's features.  With expf () per score, ViT-B/16's
+ * softmax took three times as long as attention's two matrix products,
+ * and LayerNorm with its statistics one double at a time eight times as
+ * long as now.  Here the exponential is tvw_v16_exp () (Cephes'
  * polynomial, about 1 ulp), sums of the softmax are taken in float over
  * 16 (8) lanes, LayerNorm's mean and variance in double lanes, two passes
  * as before.  The AVX-512 build ends rows in masked vectors, the AVX2
