@@ -18,6 +18,8 @@
 #include <string.h>
 
 #include "tvw-error.h"
+#include "tvw-engine-private.h"
+#include "tvw-graph-private.h"
 #include "tvw-op-test.h"
 
 static const char *const layout_names[] = { "contiguous", "channels-last", "permuted", "gapped" };
@@ -205,6 +207,185 @@ test_attention_random (void)
         test_array_clear (&scale);
       }
   g_test_message ("attention: max error %g", worst);
+}
+
+/* Many keys: tiles of 48 query rows (3 of them, the last short), rows of
+ * scores longer than any vector, both biases contiguous (added in the
+ * softmax kernel's first pass) and one per head. */
+static void
+test_attention_long_rows (void)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed (1596);
+  const gint64 b = 2, h = 2, lq = 100, lk = 203, d = 24, dv = 19;
+  const gint64 qs[4] = { b, h, lq, d }, ks[4] = { b, h, lk, d }, vs[4] = { b, h, lk, dv };
+  const gint64 os[4] = { b, h, lq, dv }, ms[4] = { 2, 1, lq, lk }, bs[4] = { 1, h, lq, lk };
+  TvwAttentionParams p = { .scale = 1.0 / sqrt ((double) d), .n_bias = 2 };
+  g_autofree double *want = g_new (double, b * h * lq * dv);
+  TestArray t[5];
+  TvwArray in[5];
+
+  test_array_random (&t[0], rng, TVW_ELEM_F32, 4, qs, TEST_LAYOUT_CONTIGUOUS, -2, 2);
+  test_array_random (&t[1], rng, TVW_ELEM_F32, 4, ks, TEST_LAYOUT_GAPPED, -2, 2);
+  test_array_random (&t[2], rng, TVW_ELEM_F32, 4, vs, TEST_LAYOUT_CONTIGUOUS, -1, 1);
+  test_array_random (&t[3], rng, TVW_ELEM_F32, 4, ms, TEST_LAYOUT_GAPPED, -4, 4);
+  test_array_random (&t[4], rng, TVW_ELEM_F32, 4, bs, TEST_LAYOUT_CONTIGUOUS, -4, 4);
+  for (int i = 0; i < 5; i++)
+    in[i] = t[i].a;
+  ref_attention (&p, &in[0], &in[1], &in[2], 2, &in[3], NULL, want);
+  /* As random-strides: float scores, sums of 203 terms of order 1. */
+  run_and_check ("long rows", &tvw_op_attention, &p, 5, in, 0, NULL, 4, os, want, 1e-5, 1e-5);
+  for (int i = 0; i < 5; i++)
+    test_array_clear (&t[i]);
+}
+
+/* Rows whose scores are all −∞, or have a NaN or a +∞, give NaN, as
+ * torch.softmax does (−∞ − −∞ and ∞ − ∞ are NaN); a row with some −∞
+ * ignores those keys. */
+static void
+test_attention_non_finite_scores (void)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed (1595);
+  const gint64 lq = 5, lk = 37, d = 8, dv = 6;
+  const gint64 qs[4] = { 1, 1, lq, d }, ks[4] = { 1, 1, lk, d }, vs[4] = { 1, 1, lk, dv };
+  const gint64 ms[4] = { 1, 1, lq, lk };
+  TvwAttentionParams p = { .scale = 0.5, .n_bias = 1 };
+  g_autoptr(GError) error = NULL;
+  double want[5 * 6];
+  TestArray t[4];
+  TvwArray in[4], out;
+  float *mask;
+
+  test_array_random (&t[0], rng, TVW_ELEM_F32, 4, qs, TEST_LAYOUT_CONTIGUOUS, -1, 1);
+  test_array_random (&t[1], rng, TVW_ELEM_F32, 4, ks, TEST_LAYOUT_CONTIGUOUS, -1, 1);
+  test_array_random (&t[2], rng, TVW_ELEM_F32, 4, vs, TEST_LAYOUT_CONTIGUOUS, -1, 1);
+  test_array_random (&t[3], rng, TVW_ELEM_F32, 4, ms, TEST_LAYOUT_CONTIGUOUS, 0, 0);
+  mask = t[3].a.data;
+  for (gint64 j = 0; j < lk; j++)
+    {
+      mask[0 * lk + j] = -INFINITY;                /* row 0: nothing to attend to */
+      mask[1 * lk + j] = j % 3 ? -INFINITY : 0;    /* row 1: every third key */
+    }
+  mask[2 * lk + 30] = NAN;
+  mask[3 * lk + 35] = INFINITY;
+  for (int i = 0; i < 4; i++)
+    in[i] = t[i].a;
+  ref_attention (&p, &in[0], &in[1], &in[2], 1, &in[3], NULL, want);
+
+  g_assert_true (tvw_op_eager (&tvw_op_attention, "attn", &p, 4, in, 0, NULL, 1, &out, 1, &error));
+  g_assert_no_error (error);
+  for (gint64 i = 0; i < lq; i++)
+    for (gint64 c = 0; c < dv; c++)
+      {
+        const double got = get4 (&out, 0, 0, i, c);
+
+        if (i == 0 || i == 2 || i == 3)
+          g_assert_true (isnan (got));
+        else
+          g_assert_cmpfloat_with_epsilon (got, want[i * dv + c], 1e-5);
+      }
+  g_free (out.data);
+  for (int i = 0; i < 4; i++)
+    test_array_clear (&t[i]);
+}
+
+static float *
+random_param (TvwNet     *net,
+              const char *name,
+              GRand      *rng)
+{
+  gint64 numel = 0;
+  float *p = tvw_net_lookup_param (net, name, &numel);
+
+  g_assert_nonnull (p);
+  for (gint64 i = 0; i < numel; i++)
+    p[i] = test_rand_float (rng, -0.5, 0.5);
+  return p;
+}
+
+/* A transformer layer's two residual connections, z = t + fc1 (t) and
+ * fc2 (GELU (z)) + z over the tokens t of a permuted (strided) map: the
+ * passes make both additions the linear layers' epilogues (no binary
+ * node is left), whichever operand of the addition the layer's output
+ * is, and the result is the definition's. */
+static void
+test_linear_residual_fused (void)
+{
+  for (guint seed = 0; seed < 3; seed++)
+    {
+      g_autoptr(GRand) rng = g_rand_new_with_seed (1590 + seed);
+      g_autoptr(TvwNet) net = tvw_net_new ();
+      g_autoptr(GError) error = NULL;
+      const int order[4] = { 0, 2, 3, 1 };
+      const int n = 1 + seed % 2, c = g_rand_int_range (rng, 3, 40);
+      const int h = g_rand_int_range (rng, 1, 9), w = g_rand_int_range (rng, 1, 9);
+      g_autofree float *input = g_new (float, n * c * h * w);
+      g_autofree float *out = NULL;
+      g_autofree double *z = g_new (double, c);
+      float *w1, *b1, *w2, *b2;
+      gint64 shape[TVW_MAX_RANK];
+      guint n_dims, live_adds = 0, fused = 0;
+      TvwVal x = tvw_net_input (net, c), t, y;
+
+      t = tvw_net_permute (net, x, order);
+      y = tvw_net_add (net, t, tvw_net_linear (net, t, "fc1", c, TRUE));
+      y = tvw_net_add (net, tvw_net_linear (net, tvw_net_activation (net, y, TVW_ACT_GELU), "fc2",
+                                            c, TRUE), y);
+      tvw_net_set_output (net, y);
+      g_assert_true (tvw_net_check (net, &error));
+      g_assert_no_error (error);
+      tvw_net_init_random (net, seed);
+      w1 = random_param (net, "fc1.weight", rng);
+      b1 = random_param (net, "fc1.bias", rng);
+      w2 = random_param (net, "fc2.weight", rng);
+      b2 = random_param (net, "fc2.bias", rng);
+      for (int i = 0; i < n * c * h * w; i++)
+        input[i] = test_rand_float (rng, -2, 2);
+
+      g_assert_true (tvw_net_prepare (net, &error));
+      g_assert_no_error (error);
+      for (guint i = 0; i < net->nodes->len; i++)
+        {
+          TvwNode *node = tvw_net_node (net, i);
+
+          if (node->dead)
+            continue;
+          live_adds += node->call.cls == &tvw_op_binary;
+          if (node->call.cls == &tvw_op_linear)
+            fused += ((TvwConvOpParams *) node->call.params)->residual;
+        }
+      g_assert_cmpuint (live_adds, ==, 0);
+      g_assert_cmpuint (fused, ==, 2);
+
+      g_assert_true (tvw_net_run (net, input, n, h, w, 1 + seed, NULL, &out, shape, &n_dims,
+                                  &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (n_dims, ==, 4);
+      g_assert_cmpint (shape[3], ==, c);
+
+      for (int b = 0; b < n; b++)
+        for (int p = 0; p < h * w; p++)
+          for (int o = 0; o < c; o++)
+            {
+              const gsize at = ((gsize) b * h * w + p) * c + o;
+              double acc = b2[o], want;
+
+              for (int k = 0; k < c; k++)
+                {
+                  double a1 = b1[k];
+
+                  for (int i = 0; i < c; i++)
+                    a1 += (double) w1[k * c + i] * input[((gsize) b * c + i) * h * w + p];
+                  z[k] = input[((gsize) b * c + k) * h * w + p] + a1;
+                }
+              for (int k = 0; k < c; k++)
+                acc += w2[o * c + k] * 0.5 * z[k] * (1.0 + erf (z[k] / sqrt (2.0)));
+              want = z[o] + acc;
+              /* float GEMMs over < 40 terms of size ≤ 2·0.5, the GELU's
+               * erf to ~1e-7 relative. */
+              if (!(fabs (out[at] - want) <= 1e-4 * MAX (1.0, fabs (want))))
+                g_error ("element %" G_GSIZE_FORMAT ": %.7g, expected %.7g", at, out[at], want);
+            }
+    }
 }
 
 static void
@@ -625,7 +806,10 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/tvw/ops/attention/random-strides", test_attention_random);
+  g_test_add_func ("/tvw/ops/attention/long-rows", test_attention_long_rows);
+  g_test_add_func ("/tvw/ops/attention/non-finite-scores", test_attention_non_finite_scores);
   g_test_add_func ("/tvw/ops/attention/output-is-transposed", test_attention_output_is_transposed);
+  g_test_add_func ("/tvw/ops/linear/residual-fused", test_linear_residual_fused);
   g_test_add_func ("/tvw/ops/attention/empty-head", test_attention_empty_head);
   g_test_add_func ("/tvw/ops/attention/errors", test_attention_errors);
   g_test_add_func ("/tvw/ops/parameter/expand-zero-and-size", test_parameter_expand);

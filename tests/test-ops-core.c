@@ -378,6 +378,36 @@ test_binary_random (void)
     }
 }
 
+/* Same-shape dense additions take tvw_kernel_add (): vectors, a tail,
+ * ranges split between threads at odd places (above 32768 elements),
+ * then the activation. */
+static void
+test_binary_dense_add (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (all_acts); i++)
+    {
+      g_autoptr(GRand) rng = g_rand_new_with_seed (480 + i);
+      const gint64 shape[2] = { i % 2 ? 197 : 5, i % 2 ? 173 : 7 };
+      TvwBinaryParams p = { TVW_BINARY_ADD, all_acts[i] };
+      g_autofree double *want = g_new (double, shape[0] * shape[1]);
+      TestArray a, b;
+      TvwArray in[2], out;
+
+      test_array_random (&a, rng, TVW_ELEM_F32, 2, shape, TEST_LAYOUT_CONTIGUOUS, -4, 4);
+      test_array_random (&b, rng, TVW_ELEM_F32, 2, shape, TEST_LAYOUT_CONTIGUOUS, -4, 4);
+      for (gint64 f = 0; f < shape[0] * shape[1]; f++)
+        want[f] = act_ref (((float *) a.a.data)[f] + ((float *) b.a.data)[f], p.act);
+      in[0] = a.a;
+      in[1] = b.a;
+      test_run_op (&tvw_op_binary, &p, 2, in, 0, NULL, 1, &out, 0);
+      /* As random-strides. */
+      test_assert_close ("dense add", &out, 2, shape, want, 2e-6, 2e-6);
+      g_free (out.data);
+      test_array_clear (&a);
+      test_array_clear (&b);
+    }
+}
+
 static void
 test_binary_errors (void)
 {
@@ -700,6 +730,7 @@ main (int   argc,
   g_test_add_func ("/tvw/ops/batch_norm/random-strides", test_batch_norm_random);
   g_test_add_func ("/tvw/ops/activation/random-strides", test_activation_random);
   g_test_add_func ("/tvw/ops/binary/random-strides", test_binary_random);
+  g_test_add_func ("/tvw/ops/binary/dense-add", test_binary_dense_add);
   g_test_add_func ("/tvw/ops/binary/errors", test_binary_errors);
   g_test_add_func ("/tvw/ops/scale_channels/random-strides", test_scale_channels_random);
   g_test_add_data_func ("/tvw/ops/max_pool2d/random-strides", &tvw_op_max_pool2d, test_pool_random);

@@ -232,6 +232,48 @@ test_layer_norm (void)
   g_test_message ("layer_norm: max error %g", worst);
 }
 
+/* Rows as wide as a transformer's (773 features: 48 vectors of 16 and a
+ * tail of 5, 96 of 8 and 5), a mean of 1000 that the statistics must not
+ * lose, with and without the affine transform. */
+static void
+test_layer_norm_wide_rows (void)
+{
+  for (int affine = 0; affine < 2; affine++)
+    {
+      g_autoptr(GRand) rng = g_rand_new_with_seed (190 + affine);
+      const gint64 shape[2] = { 41, 773 }, f = shape[1];
+      TvwNormParams p = { 1e-6, 0, affine ? 2 : 0, -1 };
+      g_autofree double *want = g_new (double, shape[0] * f);
+      g_autofree gint64 *flat = g_new (gint64, f);
+      g_autofree double *wd = g_new (double, f), *bd = g_new (double, f);
+      TestArray x, w[2] = { 0 };
+      TvwArray ws[2];
+
+      test_array_random (&x, rng, TVW_ELEM_F32, 2, shape, TEST_LAYOUT_CONTIGUOUS, 997, 1003);
+      affine_weights (rng, f, w);
+      ws[0] = w[0].a;
+      ws[1] = w[1].a;
+      for (gint64 i = 0; i < f; i++)
+        {
+          wd[i] = ((float *) w[0].a.data)[i];
+          bd[i] = ((float *) w[1].a.data)[i];
+        }
+      for (gint64 r = 0; r < shape[0]; r++)
+        {
+          for (gint64 i = 0; i < f; i++)
+            flat[i] = r * f + i;
+          ref_normalize (&x.a, flat, f, affine ? wd : NULL, affine ? bd : NULL, p.eps, want);
+        }
+      /* As last-dim; x − mean in float loses ~1000·2⁻²⁴ ≈ 6e-5 of a
+       * spread of ±3, 3e-5 after the scaling by rstd ≈ 0.6, times |w| ≤ 2. */
+      run_and_check ("wide", &tvw_op_layer_norm, &p, 1, &x.a, p.n_weights, ws, 2, shape, want,
+                     1e-4, 2e-5);
+      test_array_clear (&x);
+      test_array_clear (&w[0]);
+      test_array_clear (&w[1]);
+    }
+}
+
 static void
 test_layer_norm_channels (void)
 {
@@ -2074,6 +2116,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/tvw/ops/layer_norm/last-dim", test_layer_norm);
+  g_test_add_func ("/tvw/ops/layer_norm/wide-rows", test_layer_norm_wide_rows);
   g_test_add_func ("/tvw/ops/layer_norm_channels/layernorm2d", test_layer_norm_channels);
   g_test_add_func ("/tvw/ops/group_norm/groups", test_group_norm);
   g_test_add_func ("/tvw/ops/group_norm/instance", test_instance_norm);

@@ -39,15 +39,17 @@ G_BEGIN_DECLS
 
 #if defined(__AVX512F__)
 
-/* e^x for x in [-88.4, 88.4] (clamped outside), as tvw_v8_exp(). */
+/* e^x for x in [-88.4, 88.4] (clamped outside; NaN stays NaN), as
+ * tvw_v8_exp(). */
 static inline __m512
 tvw_v16_exp (__m512 x)
 {
   __m512 fx, y, z;
   __m512i n;
 
-  x = _mm512_min_ps (x, _mm512_set1_ps (88.3762626647949f));
-  x = _mm512_max_ps (x, _mm512_set1_ps (-88.3762626647949f));
+  /* The constant first: a NaN (second operand) passes through. */
+  x = _mm512_min_ps (_mm512_set1_ps (88.3762626647949f), x);
+  x = _mm512_max_ps (_mm512_set1_ps (-88.3762626647949f), x);
 
   fx = _mm512_roundscale_ps (_mm512_mul_ps (x, _mm512_set1_ps (1.44269504088896341f)),
                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -134,7 +136,7 @@ tvw_v16_activation (__m512        x,
 
 #ifdef TVW_HAVE_AVX2
 
-/* e^x for x in [-88.4, 88.4] (clamped outside). */
+/* e^x for x in [-88.4, 88.4] (clamped outside; NaN stays NaN). */
 static inline __m256
 tvw_v8_exp (__m256 x)
 {
@@ -142,8 +144,9 @@ tvw_v8_exp (__m256 x)
   __m256 fx, y, z;
   __m256i n;
 
-  x = _mm256_min_ps (x, _mm256_set1_ps (88.3762626647949f));
-  x = _mm256_max_ps (x, _mm256_set1_ps (-88.3762626647949f));
+  /* The constant first: a NaN (second operand) passes through. */
+  x = _mm256_min_ps (_mm256_set1_ps (88.3762626647949f), x);
+  x = _mm256_max_ps (_mm256_set1_ps (-88.3762626647949f), x);
 
   /* x = n·ln2 + r, |r| ≤ ln2 / 2 */
   fx = _mm256_round_ps (_mm256_mul_ps (x, _mm256_set1_ps (1.44269504088896341f)),

@@ -22,6 +22,7 @@
 #include "tvw-kernels-se-private.h"
 #include "tvw-kernels-winograd-private.h"
 #include "tvw-kernels-qconv-private.h"
+#include "tvw-kernels-rows-private.h"
 
 /* One set: a pointer per kernel, each named as the kernel. */
 typedef struct
@@ -479,4 +480,28 @@ tvw_kernel_qadd (const guint8 *a,
                  gboolean      relu)
 {
   kernels ()->tvw_kernel_qadd (a, a_scale, a_zero, b, b_scale, b_zero, y, n, y_scale, y_zero, relu);
+}
+
+void
+tvw_kernel_softmax_rows (float              *x,
+                         gsize               ld,
+                         gsize               rows,
+                         gsize               n,
+                         int                 n_bias,
+                         const float *const *bias,
+                         const gsize        *bias_ld)
+{
+  kernels ()->tvw_kernel_softmax_rows (x, ld, rows, n, n_bias, bias, bias_ld);
+}
+
+void
+tvw_kernel_layer_norm_rows (const float *x,
+                            float       *y,
+                            gsize        rows,
+                            gsize        n,
+                            const float *w,
+                            const float *b,
+                            double       eps)
+{
+  kernels ()->tvw_kernel_layer_norm_rows (x, y, rows, n, w, b, eps);
 }

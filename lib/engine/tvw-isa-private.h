@@ -49,7 +49,9 @@
   X (tvw_kernel_qconv2d)                       \
   X (tvw_qgemm_variant)                        \
   X (tvw_qgemm_limit)                          \
-  X (tvw_kernel_qadd)
+  X (tvw_kernel_qadd)                          \
+  X (tvw_kernel_softmax_rows)                  \
+  X (tvw_kernel_layer_norm_rows)
 
 #define TVW_ISA_PASTE_(name, isa) name##_##isa
 #define TVW_ISA_PASTE(name, isa) TVW_ISA_PASTE_ (name, isa)
@@ -94,5 +96,7 @@
 # define tvw_qgemm_variant TVW_ISA_FN (tvw_qgemm_variant)
 # define tvw_qgemm_limit TVW_ISA_FN (tvw_qgemm_limit)
 # define tvw_kernel_qadd TVW_ISA_FN (tvw_kernel_qadd)
+# define tvw_kernel_softmax_rows TVW_ISA_FN (tvw_kernel_softmax_rows)
+# define tvw_kernel_layer_norm_rows TVW_ISA_FN (tvw_kernel_layer_norm_rows)
 
 #endif

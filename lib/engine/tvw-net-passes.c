@@ -6,8 +6,9 @@
  * then make the graph cheaper, once, before it is first planned:
  *   - a BatchNorm after a convolution is folded into it (its weights join
  *     the convolution's, prepare folds them);
- *   - an addition of a value computed earlier to a convolution's output
- *     becomes the convolution's residual epilogue;
+ *   - an addition of a value computed earlier to a convolution's or a
+ *     linear layer's output becomes its residual epilogue (ResNet's
+ *     blocks, a transformer's two residual connections per layer);
  *   - an activation becomes the epilogue of the convolution, linear layer,
  *     BatchNorm or binary op that produced its input.
  * A value can only be fused into its producer when nothing else reads it.
@@ -119,7 +120,7 @@ fuse_residual (TvwNet  *net,
       TvwConvOpParams *cp;
       int other_producer = tvw_net_value (net, other)->producer;
 
-      if (conv == NULL || conv->call.cls != &tvw_op_conv2d)
+      if (conv == NULL || (conv->call.cls != &tvw_op_conv2d && conv->call.cls != &tvw_op_linear))
         continue;
       cp = conv->call.params;
       if (cp->residual || cp->act != TVW_ACT_NONE ||

@@ -7,9 +7,10 @@
  * k [B, H, Lk, D], v [B, H, Lk, Dv], as torch's scaled dot product, in one
  * node.  Work is (batch·head, tile of query rows) tasks: a thread packs
  * Kᵀ and V of a head once for all the tiles it gets of it, then for each
- * tile computes the tile's scores (TILE × Lk floats, the only scores that
- * ever exist), adds the biases, takes the softmax in place and multiplies
- * by V on the packed GEMM.  Biases are rank-4 [Bb, Hb, Lq, Lk] inputs
+ * tile computes the tile's scores (tile rows × Lk floats, the only scores
+ * that ever exist), adds the biases and takes the softmax in place in one
+ * vectorised kernel (tvw_kernel_softmax_rows ()) and multiplies by V on
+ * the packed GEMM.  Biases are rank-4 [Bb, Hb, Lq, Lk] inputs
  * added to the scores: Hb is 1 or H, and batch b reads bias b mod Bb —
  * Swin's shifted-window mask is [windows, 1, L, L] over a batch of
  * N·windows windows, its relative position bias [1, H, L, L].  With
@@ -48,10 +49,15 @@
 #include "tvw-error.h"
 #include "tvw-engine-threads-private.h"
 #include "tvw-gemm-private.h"
+#include "tvw-kernels-rows-private.h"
 #include "tvw-ops-private.h"
 
 /* Query rows per task: a multiple of every kernel set's register tile. */
 #define TILE 48
+/* Scores per task, about: fewer keys make taller tiles. */
+#define TILE_SCORES (TILE * 256)
+
+G_STATIC_ASSERT (TVW_ATTENTION_MAX_BIAS <= TVW_SOFTMAX_MAX_BIAS);
 
 #define ALIGN_FLOATS(n) (((n) + 15) & ~(gsize) 15)
 
@@ -131,6 +137,18 @@ mismatch:
   return FALSE;
 }
 
+/* Query rows per task: TILE, or as many more as keep the tile's scores
+ * within TILE_SCORES floats when the keys are few (Swin's and MaxViT's
+ * windows of 49 tokens are then one task per window and head, not a tile
+ * of 48 rows and one of a single row). */
+static gint64
+tile_rows (const TvwOpCall *call)
+{
+  const gint64 lq = call->in[0].shape[2], lk = call->in[1].shape[2];
+
+  return MIN (MAX (TILE, TILE_SCORES / MAX (lk, 1) / TILE * TILE), MAX (lq, 1));
+}
+
 /* Per thread: packed Kᵀ, packed V, a gather buffer, the query tile and
  * the tile's scores. */
 typedef struct
@@ -143,7 +161,7 @@ attention_layout (const TvwOpCall  *call,
                   AttentionScratch *o)
 {
   const gint64 d = call->in[0].shape[3], lk = call->in[1].shape[2], dv = call->in[2].shape[3];
-  const gint64 tile = MIN (TILE, MAX (call->in[0].shape[2], 1));
+  const gint64 tile = tile_rows (call);
   gsize at = 0;
 
   o->kt = at;
@@ -171,6 +189,7 @@ typedef struct
 {
   const TvwOpCall  *call;
   AttentionScratch  o;
+  gint64            tile;        /* query rows per task */
   gint64            tiles;       /* per head */
   float             scale[];     /* per head */
 } AttentionJob;
@@ -248,6 +267,9 @@ attention_tile (const AttentionJob *job,
   float *qt = scratch + job->o.q, *s = scratch + job->o.s;
   float *o = (float *) out->data + b * out->stride[0] + h * out->stride[1] + q0 * out->stride[2];
   const float scale = job->scale[h];
+  const float *rows[TVW_SOFTMAX_MAX_BIAS];
+  gsize rows_ld[TVW_SOFTMAX_MAX_BIAS];
+  int n_rows = 0;
 
   for (gint64 i = 0; i < m; i++)
     {
@@ -273,42 +295,24 @@ attention_tile (const AttentionJob *job,
                      (int) ((lk + TVW_GEMM_NR - 1) / TVW_GEMM_NR), s, lk, NULL, NULL, 0,
                      TVW_ACT_NONE);
 
+  /* The biases' rows join the softmax's first pass when they are
+   * contiguous; any other layout is added here first. */
   for (int n = 0; n < p->n_bias; n++)
     {
       const TvwArray *bias = &call->in[3 + n];
-      const gint64 bb = b % bias->shape[0], hb = bias->shape[1] == 1 ? 0 : h;
+      const float *src = at4 (bias, b % bias->shape[0], bias->shape[1] == 1 ? 0 : h, q0, 0);
 
+      if (bias->stride[3] == 1)
+        {
+          rows[n_rows] = src;
+          rows_ld[n_rows++] = bias->stride[2];
+          continue;
+        }
       for (gint64 i = 0; i < m; i++)
-        {
-          const float *src = at4 (bias, bb, hb, q0 + i, 0);
-          float *dst = s + i * lk;
-
-          if (bias->stride[3] == 1)
-            for (gint64 j = 0; j < lk; j++)
-              dst[j] += src[j];
-          else
-            for (gint64 j = 0; j < lk; j++)
-              dst[j] += src[j * bias->stride[3]];
-        }
+        for (gint64 j = 0; j < lk; j++)
+          s[i * lk + j] += src[i * bias->stride[2] + j * bias->stride[3]];
     }
-
-  /* Softmax of each row in place. */
-  for (gint64 i = 0; i < m; i++)
-    {
-      float *row = s + i * lk;
-      float mx = -INFINITY, sum = 0, inv;
-
-      for (gint64 j = 0; j < lk; j++)
-        mx = MAX (mx, row[j]);
-      for (gint64 j = 0; j < lk; j++)
-        {
-          row[j] = expf (row[j] - mx);
-          sum += row[j];
-        }
-      inv = 1.0f / sum;
-      for (gint64 j = 0; j < lk; j++)
-        row[j] *= inv;
-    }
+  tvw_kernel_softmax_rows (s, lk, m, lk, n_rows, rows, rows_ld);
 
   tvw_gemm_packed ((int) m, (int) lk, s, lk, scratch + job->o.v, (int) dv, 0,
                    (int) ((dv + TVW_GEMM_NR - 1) / TVW_GEMM_NR), o, out->stride[2], NULL, NULL, 0,
@@ -330,14 +334,14 @@ attention_tasks (gpointer data,
   for (gsize t = begin; t < end; t++)
     {
       const gint64 bh = (gint64) t / job->tiles;
-      const gint64 q0 = ((gint64) t % job->tiles) * TILE;
+      const gint64 q0 = ((gint64) t % job->tiles) * job->tile;
 
       if (bh != packed)
         {
           pack_head (job, scratch, bh / heads, bh % heads);
           packed = bh;
         }
-      attention_tile (job, scratch, bh / heads, bh % heads, q0, MIN (q0 + TILE, lq));
+      attention_tile (job, scratch, bh / heads, bh % heads, q0, MIN (q0 + job->tile, lq));
     }
 }
 
@@ -366,7 +370,8 @@ attention_run (TvwOpCall *call)
   job = g_malloc0 (sizeof *job + heads * sizeof (float));
   job->call = call;
   attention_layout (call, &job->o);
-  job->tiles = (lq + TILE - 1) / TILE;
+  job->tile = tile_rows (call);
+  job->tiles = (lq + job->tile - 1) / job->tile;
   for (gint64 h = 0; h < heads; h++)
     job->scale[h] = p->cosine ? expf (MIN (((const float *) call->weights[0].data)[h],
                                            (float) p->max_log_scale))
@@ -664,8 +669,11 @@ copy_pixel (const TvwArray *x,
     {
       const float *src = at4 (x, n, y, xx, 0);
 
-      for (gint64 k = 0; k < c; k++)
-        dst[k] = src[k * x->stride[3]];
+      if (x->stride[3] == 1)
+        memcpy (dst, src, c * sizeof (float));
+      else
+        for (gint64 k = 0; k < c; k++)
+          dst[k] = src[k * x->stride[3]];
     }
 }
 
@@ -808,8 +816,11 @@ window_merge_rows (gpointer data,
       const float *src = (const float *) w->data + (n * windows + win) * w->stride[0] + tok * w->stride[1];
       float *dst = (float *) out->data + row * c;
 
-      for (gint64 k = 0; k < c; k++)
-        dst[k] = src[k * w->stride[2]];
+      if (w->stride[2] == 1)
+        memcpy (dst, src, c * sizeof (float));
+      else
+        for (gint64 k = 0; k < c; k++)
+          dst[k] = src[k * w->stride[2]];
     }
 }
 

@@ -49,6 +49,22 @@ conv_out_size (gint64   size,
   return num < 0 ? 0 : (int) (num / stride + 1);
 }
 
+/* A residual (input 1, fused by the passes) has the output's shape. */
+static gboolean
+check_residual (TvwOpCall  *call,
+                GError    **error)
+{
+  if (conv_params (call)->residual && !tvw_array_same_shape (&call->in[1], &call->out[0]))
+    {
+      g_autofree char *want = tvw_array_shape_string (&call->out[0]);
+      g_autofree char *have = tvw_array_shape_string (&call->in[1]);
+
+      tvw_op_set_error (call, error, "the residual has shape %s, the output %s", have, want);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 conv_infer (TvwOpCall  *call,
             GError    **error)
@@ -83,17 +99,7 @@ conv_infer (TvwOpCall  *call,
     }
 
   tvw_array_init (&call->out[0], TVW_ELEM_F32, 4, shape);
-
-  if (p->residual && !tvw_array_same_shape (&call->in[1], &call->out[0]))
-    {
-      g_autofree char *want = tvw_array_shape_string (&call->out[0]);
-      g_autofree char *have = tvw_array_shape_string (&call->in[1]);
-
-      tvw_op_set_error (call, error, "the residual has shape %s, the output %s", have, want);
-      return FALSE;
-    }
-
-  return TRUE;
+  return check_residual (call, error);
 }
 
 static gboolean
@@ -117,7 +123,7 @@ linear_infer (TvwOpCall  *call,
 
   call->out[0] = *x;
   call->out[0].shape[x->rank - 1] = p->cout;
-  return TRUE;
+  return check_residual (call, error);
 }
 
 /* The GEMM's view of the call: rows of the output matrix are N·OH·OW

@@ -9,7 +9,8 @@
  * layer_norm normalizes rows of the last dimension.  layer_norm_channels is
  * torchvision's LayerNorm2d (ConvNeXt): over dim 1 of N×C×H×W; its input is
  * made channels-last, where the channels of a pixel are one contiguous row,
- * so it is the same kernel.  group_norm normalizes, per sample, groups of
+ * so it is the same kernel (tvw_kernel_layer_norm_rows (), vectorised per
+ * instruction set).  group_norm normalizes, per sample, groups of
  * C / G channels with everything after them; instance_norm is the case
  * G = C.
  */
@@ -20,6 +21,7 @@
 
 #include "tvw-error.h"
 #include "tvw-engine-threads-private.h"
+#include "tvw-kernels-rows-private.h"
 #include "tvw-ops-private.h"
 
 /* Normalizes @n floats of @x into @y; @w and @b (nullable) are per element
@@ -128,15 +130,9 @@ layer_norm_rows (gpointer data,
   const TvwNormParams *p = call->params;
   const gint64 f = job->features;
 
-  for (gsize r = begin; r < end; r++)
-    {
-      const float *x = (const float *) call->in[0].data + r * f;
-      float *y = (float *) call->out[0].data + r * f;
-      double mean, rstd;
-
-      moments (x, f, p->eps, &mean, &rstd);
-      normalize_span (x, y, f, mean, rstd, weight_data (call, 0), weight_data (call, 1), 1);
-    }
+  tvw_kernel_layer_norm_rows ((const float *) call->in[0].data + begin * f,
+                              (float *) call->out[0].data + begin * f, end - begin, f,
+                              weight_data (call, 0), weight_data (call, 1), p->eps);
 }
 
 static gboolean
