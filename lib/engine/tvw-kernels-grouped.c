@@ -131,23 +131,68 @@ depthwise_row_scalar (const TvwConvParams *p,
 
 #if defined(__AVX512F__)
 
-/* AVX-512: sixteen channels per vector, the last block of a range masked
- * (no scalar tail), and the activation applied in registers.  Away from
- * the borders, a 3- or 5-tap row of stride 1 or 2 loads each input pixel
+/* AVX-512: sixteen channels per vector.  Full blocks of sixteen channels
+ * use plain loads and stores, the last block of a range masked ones (no
+ * scalar tail).  ReLU, ReLU6 and hardswish are applied in registers; the
+ * other activations (a call each) over the finished row.  Away from the
+ * borders, a 3-, 5- or 7-tap row of stride 1 or 2 loads each input pixel
  * once for all the outputs of a block that use it, with the row's weights
- * in registers: 13 loads for the 24 FMAs of a 3×3 row of 8 outputs, where
- * a load per FMA would run out of load ports first. */
+ * in registers: 10 loads for the 24 FMAs of a 3×3 row of 8 outputs.  The
+ * accumulators and weights are named variables, not arrays, so that they
+ * stay in registers. */
 
+/* Whether depthwise_row() applies @act itself. */
+#define DEPTHWISE_ROW_ACTIVATES(act) ((act) == TVW_ACT_NONE || (act) == TVW_ACT_RELU || \
+                                      (act) == TVW_ACT_RELU6 || (act) == TVW_ACT_HARDSWISH)
+
+static inline __attribute__((always_inline)) __m512
+dw16_load (const float   *x,
+           __mmask16      m,
+           const gboolean FULL)
+{
+  return FULL ? _mm512_loadu_ps (x) : _mm512_maskz_loadu_ps (m, x);
+}
+
+/* The fused activations (the others are left to the row pass). */
+static inline __attribute__((always_inline)) __m512
+dw16_activate (__m512        x,
+               TvwActivation act)
+{
+  const __m512 zero = _mm512_setzero_ps ();
+  const __m512 six = _mm512_set1_ps (6.f);
+
+  switch (act)
+    {
+    case TVW_ACT_RELU:
+      return _mm512_max_ps (x, zero);
+    case TVW_ACT_RELU6:
+      return _mm512_min_ps (_mm512_max_ps (x, zero), six);
+    case TVW_ACT_HARDSWISH:
+      /* x·relu6(x + 3)/6, a multiplication rather than a division: the
+       * divider would take longer than the convolution. */
+      return _mm512_mul_ps (_mm512_mul_ps (x, _mm512_min_ps (_mm512_max_ps (_mm512_add_ps (x, _mm512_set1_ps (3.f)), zero), six)),
+                            _mm512_set1_ps (1.f / 6.f));
+    default:
+      return x;
+    }
+}
+
+/* Output pixel @j of a block: the residual, the activation, the store. */
 static inline __attribute__((always_inline)) void
 dw16_store (__m512         acc,
             const float   *res,
             float         *out,
             __mmask16      m,
-            TvwActivation  act)
+            TvwActivation  act,
+            const gboolean FULL)
 {
   if (res != NULL)
-    acc = _mm512_add_ps (acc, _mm512_maskz_loadu_ps (m, res));
-  _mm512_mask_storeu_ps (out, m, tvw_v16_activation (acc, act));
+    acc = _mm512_add_ps (acc, dw16_load (res, m, FULL));
+  acc = dw16_activate (acc, act);
+  if (FULL)
+    _mm512_storeu_ps (out, acc);
+  else
+    _mm512_mask_storeu_ps (out, m, acc);
 }
 
 /* Channels [c, c + 16) ∩ @m of output pixel @ox, checking every tap. */
@@ -181,7 +226,7 @@ dw16_pixel (const TvwConvParams *p,
     }
 
   dw16_store (acc, res_row != NULL ? res_row + (gsize) ox * C + c : NULL,
-              out_row + (gsize) ox * C + c, m, p->act);
+              out_row + (gsize) ox * C + c, m, p->act, FALSE);
 }
 
 /* Output pixels ox … ox + PX - 1, all taps inside, any kernel width,
@@ -203,11 +248,7 @@ dw16_pixels (const TvwConvParams *p,
   const gsize step = (gsize) p->sw * C;
   const gsize tap = (gsize) p->dw * C;
   const __m512 bias = _mm512_maskz_loadu_ps (m, p->bias + c);
-  __m512 acc[8];
-
-#pragma GCC unroll 8
-  for (int j = 0; j < PX; j++)
-    acc[j] = bias;
+  __m512 a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias;
 
   for (int ky = ky_lo; ky < ky_hi; ky++)
     {
@@ -219,16 +260,45 @@ dw16_pixels (const TvwConvParams *p,
           const __m512 w = _mm512_maskz_loadu_ps (m, wt + (gsize) kx * C);
           const float *x = in + kx * tap;
 
-#pragma GCC unroll 8
-          for (int j = 0; j < PX; j++)
-            acc[j] = _mm512_fmadd_ps (_mm512_maskz_loadu_ps (m, x + j * step), w, acc[j]);
+#define DW16_FMA(j) \
+          if (PX > j) \
+            a##j = _mm512_fmadd_ps (_mm512_maskz_loadu_ps (m, x + j * step), w, a##j)
+          DW16_FMA (0); DW16_FMA (1); DW16_FMA (2); DW16_FMA (3);
+          DW16_FMA (4); DW16_FMA (5); DW16_FMA (6); DW16_FMA (7);
+#undef DW16_FMA
         }
     }
 
-#pragma GCC unroll 8
-  for (int j = 0; j < PX; j++)
-    dw16_store (acc[j], res_row != NULL ? res_row + (gsize) (ox + j) * C + c : NULL,
-                out_row + (gsize) (ox + j) * C + c, m, p->act);
+#define DW16_STORE(j) \
+  if (PX > j) \
+    dw16_store (a##j, res_row != NULL ? res_row + (gsize) (ox + j) * C + c : NULL, \
+                out_row + (gsize) (ox + j) * C + c, m, p->act, FALSE)
+  DW16_STORE (0); DW16_STORE (1); DW16_STORE (2); DW16_STORE (3);
+  DW16_STORE (4); DW16_STORE (5); DW16_STORE (6); DW16_STORE (7);
+#undef DW16_STORE
+}
+
+/* Weight @k of a row of up to 7 (a constant after unrolling). */
+static inline __attribute__((always_inline)) __m512
+dw16_pick (int    k,
+           __m512 w0,
+           __m512 w1,
+           __m512 w2,
+           __m512 w3,
+           __m512 w4,
+           __m512 w5,
+           __m512 w6)
+{
+  switch (k)
+    {
+    case 0: return w0;
+    case 1: return w1;
+    case 2: return w2;
+    case 3: return w3;
+    case 4: return w4;
+    case 5: return w5;
+    default: return w6;
+    }
 }
 
 /* The same with kernel width KW, stride SW and no dilation along the
@@ -236,7 +306,8 @@ dw16_pixels (const TvwConvParams *p,
  * once.  Taps are added in the order of dw16_pixels().  With CHECK, input
  * pixels outside the row are skipped (they are padding): near the borders
  * and on small maps (7×7 with a 5×5 kernel has no column without padding)
- * a block of pixels still shares its loads. */
+ * a block of pixels still shares its loads.  FULL: all sixteen channels,
+ * @m unused. */
 static inline __attribute__((always_inline)) void
 dw16_slide (const TvwConvParams *p,
             const float         *img,
@@ -251,16 +322,14 @@ dw16_slide (const TvwConvParams *p,
             const int            PX,
             const int            KW,
             const int            SW,
-            const gboolean       CHECK)
+            const gboolean       CHECK,
+            const gboolean       FULL)
 {
   const int C = p->cout;
   const int ix0 = ox * SW - p->pw;
-  const __m512 bias = _mm512_maskz_loadu_ps (m, p->bias + c);
-  __m512 acc[8], w[7];
-
-#pragma GCC unroll 8
-  for (int j = 0; j < PX; j++)
-    acc[j] = bias;
+  const __m512 bias = dw16_load (p->bias + c, m, FULL);
+  const __m512 zero = _mm512_setzero_ps ();
+  __m512 a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias;
 
   for (int ky = ky_lo; ky < ky_hi; ky++)
     {
@@ -268,10 +337,13 @@ dw16_slide (const TvwConvParams *p,
        * inside are read. */
       const float *in = img + ((gssize) (iy0 + ky * p->dh) * p->w + ix0) * C + c;
       const float *wt = p->weight + (gsize) ky * KW * C + c;
-
-#pragma GCC unroll 7
-      for (int kx = 0; kx < KW; kx++)
-        w[kx] = _mm512_maskz_loadu_ps (m, wt + (gsize) kx * C);
+      const __m512 w0 = dw16_load (wt, m, FULL);
+      const __m512 w1 = KW > 1 ? dw16_load (wt + C, m, FULL) : zero;
+      const __m512 w2 = KW > 2 ? dw16_load (wt + 2 * C, m, FULL) : zero;
+      const __m512 w3 = KW > 3 ? dw16_load (wt + 3 * C, m, FULL) : zero;
+      const __m512 w4 = KW > 4 ? dw16_load (wt + 4 * C, m, FULL) : zero;
+      const __m512 w5 = KW > 5 ? dw16_load (wt + 5 * C, m, FULL) : zero;
+      const __m512 w6 = KW > 6 ? dw16_load (wt + 6 * C, m, FULL) : zero;
 
 #pragma GCC unroll 20
       for (int i = 0; i < (PX - 1) * SW + KW; i++)
@@ -280,23 +352,24 @@ dw16_slide (const TvwConvParams *p,
 
           if (CHECK && (unsigned) (ix0 + i) >= (unsigned) p->w)
             continue;
-          x = _mm512_maskz_loadu_ps (m, in + (gssize) i * C);
+          x = dw16_load (in + (gssize) i * C, m, FULL);
 
-#pragma GCC unroll 8
-          for (int j = 0; j < PX; j++)
-            {
-              const int kx = i - j * SW;
-
-              if (kx >= 0 && kx < KW)
-                acc[j] = _mm512_fmadd_ps (x, w[kx], acc[j]);
-            }
+#define DW16_TAP(j) \
+          if (PX > j && i - j * SW >= 0 && i - j * SW < KW) \
+            a##j = _mm512_fmadd_ps (x, dw16_pick (i - j * SW, w0, w1, w2, w3, w4, w5, w6), a##j)
+          DW16_TAP (0); DW16_TAP (1); DW16_TAP (2); DW16_TAP (3);
+          DW16_TAP (4); DW16_TAP (5); DW16_TAP (6); DW16_TAP (7);
+#undef DW16_TAP
         }
     }
 
-#pragma GCC unroll 8
-  for (int j = 0; j < PX; j++)
-    dw16_store (acc[j], res_row != NULL ? res_row + (gsize) (ox + j) * C + c : NULL,
-                out_row + (gsize) (ox + j) * C + c, m, p->act);
+#define DW16_STORE(j) \
+  if (PX > j) \
+    dw16_store (a##j, res_row != NULL ? res_row + (gsize) (ox + j) * C + c : NULL, \
+                out_row + (gsize) (ox + j) * C + c, m, p->act, FULL)
+  DW16_STORE (0); DW16_STORE (1); DW16_STORE (2); DW16_STORE (3);
+  DW16_STORE (4); DW16_STORE (5); DW16_STORE (6); DW16_STORE (7);
+#undef DW16_STORE
 }
 
 /* Output pixels [0, ow) by blocks of 8, 4, 2 and 1; those in blocks that
@@ -314,7 +387,8 @@ dw16_row (const TvwConvParams *p,
           const float         *res_row,
           float               *out_row,
           const int            KW,
-          const int            SW)
+          const int            SW,
+          const gboolean       FULL)
 {
   int ox = 0;
 
@@ -322,9 +396,9 @@ dw16_row (const TvwConvParams *p,
   do \
     { \
       if (ox >= ox_a && ox + PX <= ox_b) \
-        dw16_slide (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row, PX, KW, SW, FALSE); \
+        dw16_slide (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row, PX, KW, SW, FALSE, FULL); \
       else \
-        dw16_slide (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row, PX, KW, SW, TRUE); \
+        dw16_slide (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row, PX, KW, SW, TRUE, FULL); \
       ox += PX; \
     } \
   while (0)
@@ -374,6 +448,33 @@ dw16_row_any (const TvwConvParams *p,
     dw16_pixel (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row);
 }
 
+/* One sliding shape: the full channel blocks, then the masked one. */
+static inline __attribute__((always_inline)) void
+dw16_rows (const TvwConvParams *p,
+           const float         *img,
+           int                  iy0,
+           int                  ky_lo,
+           int                  ky_hi,
+           int                  ox_a,
+           int                  ox_b,
+           int                  c0,
+           int                  c1,
+           const float         *res_row,
+           float               *out_row,
+           const int            KW,
+           const int            SW)
+{
+  int c;
+
+  /* Channel blocks outermost: the block's weights stay in L1 while the
+   * row goes by. */
+  for (c = c0; c + 16 <= c1; c += 16)
+    dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, 0xffff, res_row, out_row, KW, SW, TRUE);
+  if (c < c1)
+    dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, (__mmask16) ((1u << (c1 - c)) - 1),
+              res_row, out_row, KW, SW, FALSE);
+}
+
 static void
 depthwise_row (const TvwConvParams *p,
                const float         *img,
@@ -393,40 +494,35 @@ depthwise_row (const TvwConvParams *p,
   valid_taps (iy0, p->kh, p->dh, p->h, &ky_lo, &ky_hi);
   interior_columns (p, &ox_a, &ox_b);
 
-  /* Channel blocks outermost: the block's weights stay in L1 while the
-   * row goes by. */
-  for (int c = c0; c < c1; c += 16)
+  switch (shape)
     {
-      const __mmask16 m = c1 - c >= 16 ? 0xffff : (__mmask16) ((1u << (c1 - c)) - 1);
-
-      switch (shape)
-        {
-        case 1:
-          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row, 3, 1);
-          break;
-        case 2:
-          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row, 3, 2);
-          break;
-        case 3:
-          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row, 5, 1);
-          break;
-        case 4:
-          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row, 5, 2);
-          break;
-        case 5:
-          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row, 7, 1);
-          break;
-        default:
-          dw16_row_any (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row);
-          break;
-        }
+    case 1:
+      dw16_rows (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c0, c1, res_row, out_row, 3, 1);
+      break;
+    case 2:
+      dw16_rows (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c0, c1, res_row, out_row, 3, 2);
+      break;
+    case 3:
+      dw16_rows (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c0, c1, res_row, out_row, 5, 1);
+      break;
+    case 4:
+      dw16_rows (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c0, c1, res_row, out_row, 5, 2);
+      break;
+    case 5:
+      dw16_rows (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c0, c1, res_row, out_row, 7, 1);
+      break;
+    default:
+      for (int c = c0; c < c1; c += 16)
+        dw16_row_any (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c,
+                      c1 - c >= 16 ? 0xffff : (__mmask16) ((1u << (c1 - c)) - 1), res_row, out_row);
+      break;
     }
 }
 
-/* The activation is applied by depthwise_row(). */
-#define DEPTHWISE_ROW_ACTIVATES 1
-
 #elif defined(TVW_HAVE_AVX2)
+
+/* The activation runs over each finished row. */
+#define DEPTHWISE_ROW_ACTIVATES(act) ((act) == TVW_ACT_NONE)
 
 static inline void
 depthwise_store (const TvwConvParams *p,
@@ -568,6 +664,8 @@ depthwise_row (const TvwConvParams *p,
 
 #else
 
+#define DEPTHWISE_ROW_ACTIVATES(act) ((act) == TVW_ACT_NONE)
+
 static void
 depthwise_row (const TvwConvParams *p,
                const float         *img,
@@ -616,12 +714,12 @@ depthwise_tasks (gpointer data,
         {
           depthwise_row (p, job->input + (gsize) b * p->h * p->w * C, oy, c0, c1,
                          job->residual != NULL ? job->residual + at : NULL, job->output + at);
-#ifndef DEPTHWISE_ROW_ACTIVATES
-          /* The activation once per row, while it is in cache: one
-           * dispatch rather than one per vector. */
-          for (int ox = 0; ox < p->ow; ox++)
-            tvw_activation_apply_span (job->output + at + (gsize) ox * C + c0, c1 - c0, p->act);
-#endif
+          /* The activations depthwise_row() does not apply, once per
+           * row while it is in cache: one dispatch rather than one per
+           * vector. */
+          if (!DEPTHWISE_ROW_ACTIVATES (p->act))
+            for (int ox = 0; ox < p->ow; ox++)
+              tvw_activation_apply_span (job->output + at + (gsize) ox * C + c0, c1 - c0, p->act);
         }
     }
 }
