@@ -372,8 +372,10 @@ dw16_slide (const TvwConvParams *p,
 #undef DW16_STORE
 }
 
-/* Output pixels [0, ow) by blocks of 8, 4, 2 and 1; those in blocks that
- * reach into the padding ([0, ox_a) and [ox_b, ow)) check their taps. */
+/* Output pixels [0, ow) of channels [c0, c1) by blocks of 8, 4, 2 and 1
+ * pixels; those in blocks that reach into the padding ([0, ox_a) and
+ * [ox_b, ow)) check their taps.  All the channels of a block before the
+ * next block: the input is read in order, once per output row. */
 static inline __attribute__((always_inline)) void
 dw16_row (const TvwConvParams *p,
           const float         *img,
@@ -382,23 +384,33 @@ dw16_row (const TvwConvParams *p,
           int                  ky_hi,
           int                  ox_a,
           int                  ox_b,
-          int                  c,
-          __mmask16            m,
+          int                  c0,
+          int                  c1,
           const float         *res_row,
           float               *out_row,
           const int            KW,
-          const int            SW,
-          const gboolean       FULL)
+          const int            SW)
 {
+  const int c_full = c0 + (c1 - c0) / 16 * 16;
+  const __mmask16 m = (__mmask16) ((1u << ((c1 - c0) % 16)) - 1);
   int ox = 0;
 
+#define DW16_CHANNELS(PX, CHECK) \
+  do \
+    { \
+      for (int c = c0; c < c_full; c += 16) \
+        dw16_slide (p, img, iy0, ky_lo, ky_hi, ox, c, 0xffff, res_row, out_row, PX, KW, SW, CHECK, TRUE); \
+      if (c_full < c1) \
+        dw16_slide (p, img, iy0, ky_lo, ky_hi, ox, c_full, m, res_row, out_row, PX, KW, SW, CHECK, FALSE); \
+    } \
+  while (0)
 #define DW16_BLOCK(PX) \
   do \
     { \
       if (ox >= ox_a && ox + PX <= ox_b) \
-        dw16_slide (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row, PX, KW, SW, FALSE, FULL); \
+        DW16_CHANNELS (PX, FALSE); \
       else \
-        dw16_slide (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row, PX, KW, SW, TRUE, FULL); \
+        DW16_CHANNELS (PX, TRUE); \
       ox += PX; \
     } \
   while (0)
@@ -411,6 +423,7 @@ dw16_row (const TvwConvParams *p,
   if (ox < p->ow)
     DW16_BLOCK (1);
 #undef DW16_BLOCK
+#undef DW16_CHANNELS
 }
 
 /* Interior outputs [ox_a, ox_b) of any shape by blocks of 8, 4, 2 and 1,
@@ -448,32 +461,9 @@ dw16_row_any (const TvwConvParams *p,
     dw16_pixel (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row);
 }
 
-/* One sliding shape: the full channel blocks, then the masked one. */
-static inline __attribute__((always_inline)) void
-dw16_rows (const TvwConvParams *p,
-           const float         *img,
-           int                  iy0,
-           int                  ky_lo,
-           int                  ky_hi,
-           int                  ox_a,
-           int                  ox_b,
-           int                  c0,
-           int                  c1,
-           const float         *res_row,
-           float               *out_row,
-           const int            KW,
-           const int            SW)
-{
-  int c;
-
-  /* Channel blocks outermost: the block's weights stay in L1 while the
-   * row goes by. */
-  for (c = c0; c + 16 <= c1; c += 16)
-    dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, 0xffff, res_row, out_row, KW, SW, TRUE);
-  if (c < c1)
-    dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, (__mmask16) ((1u << (c1 - c)) - 1),
-              res_row, out_row, KW, SW, FALSE);
-}
+#ifndef DW16_CHUNK_BYTES
+#define DW16_CHUNK_BYTES 8192
+#endif
 
 static void
 depthwise_row (const TvwConvParams *p,
@@ -489,33 +479,42 @@ depthwise_row (const TvwConvParams *p,
    * at stride 1 (ConvNeXt). */
   const int shape = p->dw != 1 || p->sw > 2 ? 0 : p->kw == 3 ? p->sw : p->kw == 5 ? 2 + p->sw :
                     p->kw == 7 && p->sw == 1 ? 5 : 0;
+  /* 3×3: 224 channels, 5×5: 80, 7×7: 32. */
+  const int chunk = MAX (16, DW16_CHUNK_BYTES / (p->kh * p->kw * (int) sizeof (float)) / 16 * 16);
   int ky_lo, ky_hi, ox_a, ox_b;
 
   valid_taps (iy0, p->kh, p->dh, p->h, &ky_lo, &ky_hi);
   interior_columns (p, &ox_a, &ox_b);
 
-  switch (shape)
+  /* Chunks of channels whose weights take 8 KB stay in L1 while the row
+   * goes by. */
+  for (int c = c0; c < c1; c += chunk)
     {
-    case 1:
-      dw16_rows (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c0, c1, res_row, out_row, 3, 1);
-      break;
-    case 2:
-      dw16_rows (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c0, c1, res_row, out_row, 3, 2);
-      break;
-    case 3:
-      dw16_rows (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c0, c1, res_row, out_row, 5, 1);
-      break;
-    case 4:
-      dw16_rows (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c0, c1, res_row, out_row, 5, 2);
-      break;
-    case 5:
-      dw16_rows (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c0, c1, res_row, out_row, 7, 1);
-      break;
-    default:
-      for (int c = c0; c < c1; c += 16)
-        dw16_row_any (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c,
-                      c1 - c >= 16 ? 0xffff : (__mmask16) ((1u << (c1 - c)) - 1), res_row, out_row);
-      break;
+      const int ce = MIN (c1, c + chunk);
+
+      switch (shape)
+        {
+        case 1:
+          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, ce, res_row, out_row, 3, 1);
+          break;
+        case 2:
+          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, ce, res_row, out_row, 3, 2);
+          break;
+        case 3:
+          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, ce, res_row, out_row, 5, 1);
+          break;
+        case 4:
+          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, ce, res_row, out_row, 5, 2);
+          break;
+        case 5:
+          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, ce, res_row, out_row, 7, 1);
+          break;
+        default:
+          for (int cb = c; cb < ce; cb += 16)
+            dw16_row_any (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, cb,
+                          ce - cb >= 16 ? 0xffff : (__mmask16) ((1u << (ce - cb)) - 1), res_row, out_row);
+          break;
+        }
     }
 }
 
