@@ -912,6 +912,31 @@ test_channel_shuffle_random (void)
       }
 }
 
+/* ShuffleNet's case, two groups of floats on channels-last maps (the
+ * interleaving loop): odd and even halves, ShuffleNet V2's widths. */
+static void
+test_channel_shuffle_two_groups (void)
+{
+  const gint64 halves[] = { 1, 3, 8, 17, 58, 116 };
+  g_autoptr(GRand) rng = g_rand_new_with_seed (2);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (halves); i++)
+    {
+      gint64 shape[4] = { 1 + (gint64) i % 2, 2 * halves[i], 3 + (gint64) i, i == 4 ? 28 : 5 };
+      gint64 gc[2] = { 2, shape[1] };
+      TvwShuffleParams p = { 2 };
+      TestArray x;
+      TvwArray out;
+
+      make_input (&x, rng, TVW_ELEM_F32, 4, shape, TEST_LAYOUT_CHANNELS_LAST);
+      test_run_op (&tvw_op_channel_shuffle, &p, 1, &x.a, 0, NULL, 1, &out, 0);
+      g_assert_true (tvw_array_is_channels_last (&out));
+      check_moved ("channel_shuffle", &x.a, &out, 4, shape, source_shuffle, gc, 0);
+      free_outputs (&tvw_op_channel_shuffle, 1, &out);
+      test_array_clear (&x);
+    }
+}
+
 static void
 test_channel_shuffle_errors (void)
 {
@@ -1663,6 +1688,7 @@ static const struct
   { "/tvw/ops/roll/errors", test_roll_errors, &tvw_op_roll },
   { "/tvw/ops/channel_shuffle/random-strides", test_channel_shuffle_random,
     &tvw_op_channel_shuffle },
+  { "/tvw/ops/channel_shuffle/two-groups", test_channel_shuffle_two_groups, &tvw_op_channel_shuffle },
   { "/tvw/ops/channel_shuffle/errors", test_channel_shuffle_errors, &tvw_op_channel_shuffle },
   { "/tvw/ops/reduce/random-strides", test_reduce_random, &tvw_op_reduce },
   { "/tvw/ops/reduce/large-sum", test_reduce_large_sum, &tvw_op_reduce },
