@@ -1020,6 +1020,13 @@ test_channel_shuffle_errors (void)
     pair[1] = shape_only (TVW_ELEM_I64, 4, shape);
     assert_refused (&tvw_op_channel_shuffle, &two, 2, pair, 1, TVW_ERROR_SHAPE_MISMATCH);
   }
+  {
+    TvwArray three[3] = { shape_only (TVW_ELEM_F32, 4, shape), shape_only (TVW_ELEM_F32, 4, shape),
+                          shape_only (TVW_ELEM_F32, 4, shape) };
+    TvwShuffleParams two = { 2 };
+
+    assert_refused (&tvw_op_channel_shuffle, &two, 3, three, 1, TVW_ERROR_INVALID_ARGUMENT);
+  }
 }
 
 /* ---- reductions ---------------------------------------------------------- */

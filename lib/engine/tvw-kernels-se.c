@@ -6,8 +6,10 @@
  * average pool, two 1×1 convolutions on a 1×1 map, their activations) and
  * a channel scaling.  As separate nodes each would cost a parallel region,
  * and the two convolutions are too small to be worth splitting: here the
- * pooling and the scaling are split over the threads of one region, the
- * gate is computed by one thread in between.
+ * pooling and the scaling are split over the threads of one region each,
+ * and the gates computed in between, by one thread or, when the two
+ * convolutions' weights are large enough to come from memory, by every
+ * thread (fc1 by squeeze channels, then fc2 by output channels).
  */
 
 #include "config.h"

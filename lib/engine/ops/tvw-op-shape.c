@@ -1124,6 +1124,11 @@ shuffle_infer (TvwOpCall  *call,
   gboolean channels_last = tvw_array_is_channels_last (in) && !tvw_array_is_contiguous (in);
   TvwArray *out;
 
+  if (call->n_in > 2)
+    {
+      tvw_op_set_invalid (call, error, "%d inputs: one, or the two groups", call->n_in);
+      return FALSE;
+    }
   if (!check_quantization (call, 0, error) ||
       !tvw_op_check_rank (call, 0, 4, 4, error))
     return FALSE;
