@@ -134,12 +134,13 @@ depthwise_row_scalar (const TvwConvParams *p,
 /* AVX-512: sixteen channels per vector.  Full blocks of sixteen channels
  * use plain loads and stores, the last block of a range masked ones (no
  * scalar tail).  ReLU, ReLU6, hardswish, SiLU and sigmoid are applied in
- * registers; the other activations (a call each) over the finished row.  Away from the
- * borders, a 3-, 5- or 7-tap row of stride 1 or 2 loads each input pixel
- * once for all the outputs of a block that use it, with the row's weights
- * in registers: 10 loads for the 24 FMAs of a 3×3 row of 8 outputs.  The
+ * registers, the other activations (a call each) over the finished row.
+ * Away from the borders, a 3-, 5- or 7-tap row of stride 1 or 2 loads each
+ * input pixel once for all the outputs of a block that use it, with the
+ * row's weights in registers: 13 loads for the 24 FMAs of a 3×3 row of 8
+ * outputs, where a load per FMA would run out of load ports first.  The
  * accumulators and weights are named variables, not arrays, so that they
- * stay in registers. */
+ * stay in registers (with arrays GCC kept them on the stack). */
 
 /* Whether depthwise_row() applies @act itself. */
 #define DEPTHWISE_ROW_ACTIVATES(act) ((act) == TVW_ACT_NONE || (act) == TVW_ACT_RELU || \
