@@ -161,7 +161,8 @@ dw16_load (const float   *x,
 static inline __attribute__((always_inline)) __m512
 dw16_sigmoid (__m512 x)
 {
-  const __m512 d = _mm512_add_ps (_mm512_set1_ps (1.f), tvw_v16_exp (_mm512_sub_ps (_mm512_setzero_ps (), x)));
+  const __m512 d = _mm512_add_ps (_mm512_set1_ps (1.f),
+                                  tvw_v16_exp (_mm512_sub_ps (_mm512_setzero_ps (), x)));
   const __m512 r = _mm512_rcp14_ps (d);
 
   return _mm512_mul_ps (r, _mm512_fnmadd_ps (d, r, _mm512_set1_ps (2.f)));
@@ -184,8 +185,11 @@ dw16_activate (__m512        x,
     case TVW_ACT_HARDSWISH:
       /* x·relu6(x + 3)/6, a multiplication rather than a division: the
        * divider would take longer than the convolution. */
-      return _mm512_mul_ps (_mm512_mul_ps (x, _mm512_min_ps (_mm512_max_ps (_mm512_add_ps (x, _mm512_set1_ps (3.f)), zero), six)),
-                            _mm512_set1_ps (1.f / 6.f));
+      {
+        const __m512 r6 = _mm512_min_ps (_mm512_max_ps (_mm512_add_ps (x, _mm512_set1_ps (3.f)), zero), six);
+
+        return _mm512_mul_ps (_mm512_mul_ps (x, r6), _mm512_set1_ps (1.f / 6.f));
+      }
     case TVW_ACT_SILU:
       return _mm512_mul_ps (x, dw16_sigmoid (x));
     case TVW_ACT_SIGMOID:
