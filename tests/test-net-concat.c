@@ -9,7 +9,8 @@
  * check against a naive NCHW computation that the results are those of
  * plain copies, and check that the planner did place the values.  Also the
  * ops this relies on: BatchNorm reading a channel slice of a wider map,
- * and max pooling in ceil mode over a map smaller than its window.
+ * and max pooling in ceil mode over a map smaller than its window; and
+ * the pass that lets a channel shuffle read a concatenation's inputs.
  */
 
 #include "config.h"
@@ -383,6 +384,102 @@ test_mixed_inputs (void)
   g_assert_cmpint (tvw_net_value (net, vp)->alias_channel, ==, k);
 }
 
+/* ShuffleNet V2's unit in small: a 1×1 convolution's output (channels
+ * last) split in halves, a 1×1 convolution + ReLU on the second, torch.cat with the first, a channel
+ * shuffle of two groups and a 1×1 convolution after it.  The passes fuse
+ * the concatenation into the shuffle (it reads the split half and the
+ * convolution's output itself); with @shared, the concatenation is also
+ * added to the shuffle's output, so it has two readers and stays. */
+static void
+check_concat_shuffle (gboolean shared)
+{
+  const int n = 2, half = 6, c = 2 * half, h = 5, w = 7, hw = h * w, k = 8;
+  g_autoptr(TvwNet) net = tvw_net_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree float *input = random_floats ((gsize) n * c * hw, -1, 1);
+  g_autofree float *first = g_new (float, (gsize) n * half * hw);
+  g_autofree float *second = g_new (float, (gsize) n * half * hw);
+  g_autofree float *shuffled = g_new (float, (gsize) n * c * hw);
+  g_autofree float *out = NULL, *a = NULL, *b = NULL, *cat = NULL, *ref = NULL;
+  const gint64 sizes[2] = { half, half };
+  TvwVal x, halves[2], parts[2], vcat, y;
+  gint64 shape[TVW_MAX_RANK];
+  guint n_dims;
+  int channels[2] = { half, half }, total, shuffle;
+
+  x = tvw_net_conv2d (net, tvw_net_input (net, c), "a", c, 1, 1, 0, 1, 1, TRUE);
+  tvw_net_split (net, x, 1, 2, sizes, halves);
+  parts[0] = halves[0];
+  parts[1] = tvw_net_activation (net, tvw_net_conv2d (net, halves[1], "b", half, 1, 1, 0, 1, 1, TRUE),
+                                 TVW_ACT_RELU);
+  vcat = tvw_net_concat (net, 2, parts, 1);
+  y = tvw_net_channel_shuffle (net, vcat, 2);
+  if (shared)
+    y = tvw_net_add (net, y, vcat);
+  y = tvw_net_conv2d (net, y, "c", k, 1, 1, 0, 1, 1, TRUE);
+  tvw_net_set_output (net, y);
+  g_assert_true (tvw_net_check (net, &error));
+  tvw_net_init_random (net, 5);
+  randomise_param (net, "a.bias", -0.5f, 0.5f);
+  randomise_param (net, "b.bias", -0.5f, 0.5f);
+
+  a = reference_conv (net, "a", input, n, c, h, w, c, 1, TRUE, FALSE);
+  for (int i = 0; i < n; i++)
+    {
+      memcpy (first + (gsize) i * half * hw, a + (gsize) i * c * hw, (gsize) half * hw * sizeof (float));
+      memcpy (second + (gsize) i * half * hw, a + ((gsize) i * c + half) * hw,
+              (gsize) half * hw * sizeof (float));
+    }
+  b = reference_conv (net, "b", second, n, half, h, w, half, 1, TRUE, TRUE);
+  {
+    float *xs[2] = { first, b };
+
+    cat = reference_concat (2, xs, channels, n, hw, &total);
+  }
+  /* Output channel 2a + g is channel g·half + a. */
+  for (int i = 0; i < n; i++)
+    for (int ch = 0; ch < c; ch++)
+      for (int p = 0; p < hw; p++)
+        shuffled[((gsize) i * c + ch) * hw + p] =
+          cat[((gsize) i * c + ch % 2 * half + ch / 2) * hw + p] +
+          (shared ? cat[((gsize) i * c + ch) * hw + p] : 0.f);
+  ref = reference_conv (net, "c", shuffled, n, c, h, w, k, 1, TRUE, FALSE);
+
+  g_assert_true (tvw_net_prepare (net, &error));
+  g_assert_true (tvw_net_run (net, input, n, h, w, 2, NULL, &out, shape, &n_dims, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (shape[1], ==, k);
+  assert_close (out, ref, (gsize) n * k * hw, 1e-4);
+
+  /* Fused: no concatenation left, the shuffle reads its two inputs. */
+  shuffle = last_node_of (net, &tvw_op_channel_shuffle, 0);
+  g_assert_cmpint (shuffle, >=, 0);
+  if (shared)
+    {
+      g_assert_cmpint (last_node_of (net, &tvw_op_concat, 0), >=, 0);
+      g_assert_cmpint (tvw_net_node (net, shuffle)->call.n_in, ==, 1);
+    }
+  else
+    {
+      g_assert_cmpint (last_node_of (net, &tvw_op_concat, 0), ==, -1);
+      g_assert_cmpint (tvw_net_node (net, shuffle)->call.n_in, ==, 2);
+      g_assert_cmpint (tvw_net_node (net, shuffle)->in[0], ==, halves[0]);
+      /* The split half is a channels-last view of the input: the output
+       * stays channels-last, as the concatenation's would. */
+      g_assert_true (tvw_array_is_channels_last (&tvw_net_node (net, shuffle)->call.out[0]));
+      /* The convolution's output (the ReLU was fused into it). */
+      g_assert_true (tvw_net_node (net, tvw_net_value (net, tvw_net_node (net, shuffle)->in[1])->producer)->call.cls ==
+                     &tvw_op_conv2d);
+    }
+}
+
+static void
+test_concat_shuffle (void)
+{
+  check_concat_shuffle (FALSE);
+  check_concat_shuffle (TRUE);
+}
+
 /* BatchNorm reads a channel slice of a wider channels-last map as it is. */
 static void
 test_batch_norm_pitched (void)
@@ -479,6 +576,7 @@ main (int   argc,
   g_test_add_func ("/tvw/engine/plan/concat-in-place/dense-block", test_dense_block);
   g_test_add_func ("/tvw/engine/plan/concat-in-place/copies-what-it-cannot-place",
                    test_mixed_inputs);
+  g_test_add_func ("/tvw/engine/passes/concat-into-channel-shuffle", test_concat_shuffle);
   g_test_add_func ("/tvw/ops/batch_norm/reads-a-channel-slice", test_batch_norm_pitched);
   g_test_add_func ("/tvw/ops/max_pool2d/ceil-mode-window-larger-than-map",
                    test_max_pool_ceil_small_map);

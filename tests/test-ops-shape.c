@@ -912,6 +912,90 @@ test_channel_shuffle_random (void)
       }
 }
 
+/* ShuffleNet's case, two groups of floats on channels-last maps (the
+ * interleaving loop): odd and even halves, ShuffleNet V2's widths. */
+static void
+test_channel_shuffle_two_groups (void)
+{
+  const gint64 halves[] = { 1, 3, 8, 17, 58, 116 };
+  g_autoptr(GRand) rng = g_rand_new_with_seed (2);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (halves); i++)
+    {
+      gint64 shape[4] = { 1 + (gint64) i % 2, 2 * halves[i], 3 + (gint64) i, i == 4 ? 28 : 5 };
+      gint64 gc[2] = { 2, shape[1] };
+      TvwShuffleParams p = { 2 };
+      TestArray x;
+      TvwArray out;
+
+      make_input (&x, rng, TVW_ELEM_F32, 4, shape, TEST_LAYOUT_CHANNELS_LAST);
+      test_run_op (&tvw_op_channel_shuffle, &p, 1, &x.a, 0, NULL, 1, &out, 0);
+      g_assert_true (tvw_array_is_channels_last (&out));
+      check_moved ("channel_shuffle", &x.a, &out, 4, shape, source_shuffle, gc, 0);
+      free_outputs (&tvw_op_channel_shuffle, 1, &out);
+      test_array_clear (&x);
+    }
+}
+
+/* Two inputs (the fused torch.cat + channel_shuffle of two groups):
+ * output channel 2a + b is input b's channel a.  Channels-last inputs
+ * (the interleaving loop), one channels-last and one not, and other
+ * layouts (one plane at a time); floats and a wider type. */
+static void
+test_channel_shuffle_two_inputs (void)
+{
+  const TestLayout layouts[][2] = {
+    { TEST_LAYOUT_CHANNELS_LAST, TEST_LAYOUT_CHANNELS_LAST },
+    { TEST_LAYOUT_CHANNELS_LAST, TEST_LAYOUT_CONTIGUOUS },
+    { TEST_LAYOUT_PERMUTED, TEST_LAYOUT_GAPPED },
+  };
+  const gint64 halves[] = { 1, 17, 58 };
+  g_autoptr(GRand) rng = g_rand_new_with_seed (3);
+
+  for (gsize l = 0; l < G_N_ELEMENTS (layouts); l++)
+    for (gsize i = 0; i < G_N_ELEMENTS (halves); i++)
+      {
+        const TvwElem elem = i == 1 ? TVW_ELEM_I64 : TVW_ELEM_F32;
+        gint64 shape[4] = { 1 + (gint64) i % 2, halves[i], 2 + (gint64) l, 3 + (gint64) i };
+        gint64 oshape[4] = { shape[0], 2 * shape[1], shape[2], shape[3] };
+        TvwShuffleParams p = { 2 };
+        TestArray x[2];
+        TvwArray in[2], out, ref;
+        g_autofree double *want = NULL;
+        gint64 oi[4];
+
+        for (int k = 0; k < 2; k++)
+          {
+            make_input (&x[k], rng, elem, 4, shape, layouts[l][k]);
+            in[k] = x[k].a;
+          }
+        test_run_op (&tvw_op_channel_shuffle, &p, 2, in, 0, NULL, 1, &out, 0);
+        /* Channels-last inputs (not also contiguous: one channel) give a
+         * channels-last output, one contiguous input a contiguous one; a
+         * random permutation may be either. */
+        if (l == 0 && halves[i] > 1)
+          g_assert_true (tvw_array_is_channels_last (&out));
+        else if (l == 1 && halves[i] > 1)
+          g_assert_true (tvw_array_is_contiguous (&out));
+
+        tvw_array_init (&ref, elem, 4, oshape);
+        want = g_new (double, tvw_array_numel (&ref));
+        for (gint64 f = 0; f < tvw_array_numel (&ref); f++)
+          {
+            test_unflatten (&ref, f, oi);
+            {
+              gint64 ii[4] = { oi[0], oi[1] / 2, oi[2], oi[3] };
+
+              want[f] = test_array_get (&x[oi[1] % 2].a, ii);
+            }
+          }
+        test_assert_close ("channel_shuffle", &out, 4, oshape, want, 0, 0);
+        free_outputs (&tvw_op_channel_shuffle, 1, &out);
+        test_array_clear (&x[0]);
+        test_array_clear (&x[1]);
+      }
+}
+
 static void
 test_channel_shuffle_errors (void)
 {
@@ -923,6 +1007,26 @@ test_channel_shuffle_errors (void)
   assert_refused (&tvw_op_channel_shuffle, &zero, 1, &x, 1, TVW_ERROR_INVALID_ARGUMENT);
   x.rank = 3;
   assert_refused (&tvw_op_channel_shuffle, &four, 1, &x, 1, TVW_ERROR_SHAPE_MISMATCH);
+
+  /* Two inputs: two groups of the same shape and type. */
+  {
+    const gint64 other[] = { 1, 4, 2, 2 };
+    TvwShuffleParams two = { 2 };
+    TvwArray pair[2] = { shape_only (TVW_ELEM_F32, 4, shape), shape_only (TVW_ELEM_F32, 4, shape) };
+
+    assert_refused (&tvw_op_channel_shuffle, &four, 2, pair, 1, TVW_ERROR_INVALID_ARGUMENT);
+    pair[1] = shape_only (TVW_ELEM_F32, 4, other);
+    assert_refused (&tvw_op_channel_shuffle, &two, 2, pair, 1, TVW_ERROR_INVALID_ARGUMENT);
+    pair[1] = shape_only (TVW_ELEM_I64, 4, shape);
+    assert_refused (&tvw_op_channel_shuffle, &two, 2, pair, 1, TVW_ERROR_SHAPE_MISMATCH);
+  }
+  {
+    TvwArray three[3] = { shape_only (TVW_ELEM_F32, 4, shape), shape_only (TVW_ELEM_F32, 4, shape),
+                          shape_only (TVW_ELEM_F32, 4, shape) };
+    TvwShuffleParams two = { 2 };
+
+    assert_refused (&tvw_op_channel_shuffle, &two, 3, three, 1, TVW_ERROR_INVALID_ARGUMENT);
+  }
 }
 
 /* ---- reductions ---------------------------------------------------------- */
@@ -1663,6 +1767,8 @@ static const struct
   { "/tvw/ops/roll/errors", test_roll_errors, &tvw_op_roll },
   { "/tvw/ops/channel_shuffle/random-strides", test_channel_shuffle_random,
     &tvw_op_channel_shuffle },
+  { "/tvw/ops/channel_shuffle/two-groups", test_channel_shuffle_two_groups, &tvw_op_channel_shuffle },
+  { "/tvw/ops/channel_shuffle/two-inputs", test_channel_shuffle_two_inputs, &tvw_op_channel_shuffle },
   { "/tvw/ops/channel_shuffle/errors", test_channel_shuffle_errors, &tvw_op_channel_shuffle },
   { "/tvw/ops/reduce/random-strides", test_reduce_random, &tvw_op_reduce },
   { "/tvw/ops/reduce/large-sum", test_reduce_large_sum, &tvw_op_reduce },

@@ -131,23 +131,90 @@ depthwise_row_scalar (const TvwConvParams *p,
 
 #if defined(__AVX512F__)
 
-/* AVX-512: sixteen channels per vector, the last block of a range masked
- * (no scalar tail), and the activation applied in registers.  Away from
- * the borders, a 3- or 5-tap row of stride 1 or 2 loads each input pixel
- * once for all the outputs of a block that use it, with the row's weights
- * in registers: 13 loads for the 24 FMAs of a 3×3 row of 8 outputs, where
- * a load per FMA would run out of load ports first. */
+/* AVX-512: sixteen channels per vector.  Full blocks of sixteen channels
+ * use plain loads and stores, the last block of a range masked ones (no
+ * scalar tail).  ReLU, ReLU6, hardswish, SiLU and sigmoid are applied in
+ * registers, the other activations (a call each) over the finished row.
+ * Away from the borders, a 3-, 5- or 7-tap row of stride 1 or 2 loads each
+ * input pixel once for all the outputs of a block that use it, with the
+ * row's weights in registers: 13 loads for the 24 FMAs of a 3×3 row of 8
+ * outputs, where a load per FMA would run out of load ports first.  The
+ * accumulators and weights are named variables, not arrays, so that they
+ * stay in registers (with arrays GCC kept them on the stack). */
 
+/* Whether depthwise_row() applies @act itself. */
+#define DEPTHWISE_ROW_ACTIVATES(act) ((act) == TVW_ACT_NONE || (act) == TVW_ACT_RELU || \
+                                      (act) == TVW_ACT_RELU6 || (act) == TVW_ACT_HARDSWISH || \
+                                      (act) == TVW_ACT_SILU || (act) == TVW_ACT_SIGMOID)
+
+static inline __attribute__((always_inline)) __m512
+dw16_load (const float   *x,
+           __mmask16      m,
+           const gboolean FULL)
+{
+  return FULL ? _mm512_loadu_ps (x) : _mm512_maskz_loadu_ps (m, x);
+}
+
+/* 1/(1 + e^-x), the reciprocal to 14 bits refined by a Newton step
+ * (relative error below 1e-7) rather than a division, which on a
+ * 3×3 depthwise row would take longer than the convolution. */
+static inline __attribute__((always_inline)) __m512
+dw16_sigmoid (__m512 x)
+{
+  const __m512 d = _mm512_add_ps (_mm512_set1_ps (1.f),
+                                  tvw_v16_exp (_mm512_sub_ps (_mm512_setzero_ps (), x)));
+  const __m512 r = _mm512_rcp14_ps (d);
+
+  return _mm512_mul_ps (r, _mm512_fnmadd_ps (d, r, _mm512_set1_ps (2.f)));
+}
+
+/* The fused activations (the others are left to the row pass). */
+static inline __attribute__((always_inline)) __m512
+dw16_activate (__m512        x,
+               TvwActivation act)
+{
+  const __m512 zero = _mm512_setzero_ps ();
+  const __m512 six = _mm512_set1_ps (6.f);
+
+  switch (act)
+    {
+    case TVW_ACT_RELU:
+      return _mm512_max_ps (x, zero);
+    case TVW_ACT_RELU6:
+      return _mm512_min_ps (_mm512_max_ps (x, zero), six);
+    case TVW_ACT_HARDSWISH:
+      /* x·relu6(x + 3)/6, a multiplication rather than a division: the
+       * divider would take longer than the convolution. */
+      {
+        const __m512 r6 = _mm512_min_ps (_mm512_max_ps (_mm512_add_ps (x, _mm512_set1_ps (3.f)), zero), six);
+
+        return _mm512_mul_ps (_mm512_mul_ps (x, r6), _mm512_set1_ps (1.f / 6.f));
+      }
+    case TVW_ACT_SILU:
+      return _mm512_mul_ps (x, dw16_sigmoid (x));
+    case TVW_ACT_SIGMOID:
+      return dw16_sigmoid (x);
+    default:
+      return x;
+    }
+}
+
+/* Output pixel @j of a block: the residual, the activation, the store. */
 static inline __attribute__((always_inline)) void
 dw16_store (__m512         acc,
             const float   *res,
             float         *out,
             __mmask16      m,
-            TvwActivation  act)
+            TvwActivation  act,
+            const gboolean FULL)
 {
   if (res != NULL)
-    acc = _mm512_add_ps (acc, _mm512_maskz_loadu_ps (m, res));
-  _mm512_mask_storeu_ps (out, m, tvw_v16_activation (acc, act));
+    acc = _mm512_add_ps (acc, dw16_load (res, m, FULL));
+  acc = dw16_activate (acc, act);
+  if (FULL)
+    _mm512_storeu_ps (out, acc);
+  else
+    _mm512_mask_storeu_ps (out, m, acc);
 }
 
 /* Channels [c, c + 16) ∩ @m of output pixel @ox, checking every tap. */
@@ -181,7 +248,7 @@ dw16_pixel (const TvwConvParams *p,
     }
 
   dw16_store (acc, res_row != NULL ? res_row + (gsize) ox * C + c : NULL,
-              out_row + (gsize) ox * C + c, m, p->act);
+              out_row + (gsize) ox * C + c, m, p->act, FALSE);
 }
 
 /* Output pixels ox … ox + PX - 1, all taps inside, any kernel width,
@@ -203,11 +270,7 @@ dw16_pixels (const TvwConvParams *p,
   const gsize step = (gsize) p->sw * C;
   const gsize tap = (gsize) p->dw * C;
   const __m512 bias = _mm512_maskz_loadu_ps (m, p->bias + c);
-  __m512 acc[8];
-
-#pragma GCC unroll 8
-  for (int j = 0; j < PX; j++)
-    acc[j] = bias;
+  __m512 a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias;
 
   for (int ky = ky_lo; ky < ky_hi; ky++)
     {
@@ -219,16 +282,45 @@ dw16_pixels (const TvwConvParams *p,
           const __m512 w = _mm512_maskz_loadu_ps (m, wt + (gsize) kx * C);
           const float *x = in + kx * tap;
 
-#pragma GCC unroll 8
-          for (int j = 0; j < PX; j++)
-            acc[j] = _mm512_fmadd_ps (_mm512_maskz_loadu_ps (m, x + j * step), w, acc[j]);
+#define DW16_FMA(j) \
+          if (PX > j) \
+            a##j = _mm512_fmadd_ps (_mm512_maskz_loadu_ps (m, x + j * step), w, a##j)
+          DW16_FMA (0); DW16_FMA (1); DW16_FMA (2); DW16_FMA (3);
+          DW16_FMA (4); DW16_FMA (5); DW16_FMA (6); DW16_FMA (7);
+#undef DW16_FMA
         }
     }
 
-#pragma GCC unroll 8
-  for (int j = 0; j < PX; j++)
-    dw16_store (acc[j], res_row != NULL ? res_row + (gsize) (ox + j) * C + c : NULL,
-                out_row + (gsize) (ox + j) * C + c, m, p->act);
+#define DW16_STORE(j) \
+  if (PX > j) \
+    dw16_store (a##j, res_row != NULL ? res_row + (gsize) (ox + j) * C + c : NULL, \
+                out_row + (gsize) (ox + j) * C + c, m, p->act, FALSE)
+  DW16_STORE (0); DW16_STORE (1); DW16_STORE (2); DW16_STORE (3);
+  DW16_STORE (4); DW16_STORE (5); DW16_STORE (6); DW16_STORE (7);
+#undef DW16_STORE
+}
+
+/* Weight @k of a row of up to 7 (a constant after unrolling). */
+static inline __attribute__((always_inline)) __m512
+dw16_pick (int    k,
+           __m512 w0,
+           __m512 w1,
+           __m512 w2,
+           __m512 w3,
+           __m512 w4,
+           __m512 w5,
+           __m512 w6)
+{
+  switch (k)
+    {
+    case 0: return w0;
+    case 1: return w1;
+    case 2: return w2;
+    case 3: return w3;
+    case 4: return w4;
+    case 5: return w5;
+    default: return w6;
+    }
 }
 
 /* The same with kernel width KW, stride SW and no dilation along the
@@ -236,7 +328,8 @@ dw16_pixels (const TvwConvParams *p,
  * once.  Taps are added in the order of dw16_pixels().  With CHECK, input
  * pixels outside the row are skipped (they are padding): near the borders
  * and on small maps (7×7 with a 5×5 kernel has no column without padding)
- * a block of pixels still shares its loads. */
+ * a block of pixels still shares its loads.  FULL: all sixteen channels,
+ * @m unused. */
 static inline __attribute__((always_inline)) void
 dw16_slide (const TvwConvParams *p,
             const float         *img,
@@ -251,16 +344,14 @@ dw16_slide (const TvwConvParams *p,
             const int            PX,
             const int            KW,
             const int            SW,
-            const gboolean       CHECK)
+            const gboolean       CHECK,
+            const gboolean       FULL)
 {
   const int C = p->cout;
   const int ix0 = ox * SW - p->pw;
-  const __m512 bias = _mm512_maskz_loadu_ps (m, p->bias + c);
-  __m512 acc[8], w[7];
-
-#pragma GCC unroll 8
-  for (int j = 0; j < PX; j++)
-    acc[j] = bias;
+  const __m512 bias = dw16_load (p->bias + c, m, FULL);
+  const __m512 zero = _mm512_setzero_ps ();
+  __m512 a0 = bias, a1 = bias, a2 = bias, a3 = bias, a4 = bias, a5 = bias, a6 = bias, a7 = bias;
 
   for (int ky = ky_lo; ky < ky_hi; ky++)
     {
@@ -268,10 +359,13 @@ dw16_slide (const TvwConvParams *p,
        * inside are read. */
       const float *in = img + ((gssize) (iy0 + ky * p->dh) * p->w + ix0) * C + c;
       const float *wt = p->weight + (gsize) ky * KW * C + c;
-
-#pragma GCC unroll 7
-      for (int kx = 0; kx < KW; kx++)
-        w[kx] = _mm512_maskz_loadu_ps (m, wt + (gsize) kx * C);
+      const __m512 w0 = dw16_load (wt, m, FULL);
+      const __m512 w1 = KW > 1 ? dw16_load (wt + C, m, FULL) : zero;
+      const __m512 w2 = KW > 2 ? dw16_load (wt + 2 * C, m, FULL) : zero;
+      const __m512 w3 = KW > 3 ? dw16_load (wt + 3 * C, m, FULL) : zero;
+      const __m512 w4 = KW > 4 ? dw16_load (wt + 4 * C, m, FULL) : zero;
+      const __m512 w5 = KW > 5 ? dw16_load (wt + 5 * C, m, FULL) : zero;
+      const __m512 w6 = KW > 6 ? dw16_load (wt + 6 * C, m, FULL) : zero;
 
 #pragma GCC unroll 20
       for (int i = 0; i < (PX - 1) * SW + KW; i++)
@@ -280,27 +374,71 @@ dw16_slide (const TvwConvParams *p,
 
           if (CHECK && (unsigned) (ix0 + i) >= (unsigned) p->w)
             continue;
-          x = _mm512_maskz_loadu_ps (m, in + (gssize) i * C);
+          x = dw16_load (in + (gssize) i * C, m, FULL);
 
-#pragma GCC unroll 8
-          for (int j = 0; j < PX; j++)
-            {
-              const int kx = i - j * SW;
-
-              if (kx >= 0 && kx < KW)
-                acc[j] = _mm512_fmadd_ps (x, w[kx], acc[j]);
-            }
+#define DW16_TAP(j) \
+          if (PX > j && i - j * SW >= 0 && i - j * SW < KW) \
+            a##j = _mm512_fmadd_ps (x, dw16_pick (i - j * SW, w0, w1, w2, w3, w4, w5, w6), a##j)
+          DW16_TAP (0); DW16_TAP (1); DW16_TAP (2); DW16_TAP (3);
+          DW16_TAP (4); DW16_TAP (5); DW16_TAP (6); DW16_TAP (7);
+#undef DW16_TAP
         }
     }
 
-#pragma GCC unroll 8
-  for (int j = 0; j < PX; j++)
-    dw16_store (acc[j], res_row != NULL ? res_row + (gsize) (ox + j) * C + c : NULL,
-                out_row + (gsize) (ox + j) * C + c, m, p->act);
+  /* The residual, then one dispatch on the activation for the block. */
+#define DW16_RES(j) \
+  if (PX > j) \
+    a##j = _mm512_add_ps (a##j, dw16_load (res_row + (gsize) (ox + j) * C + c, m, FULL))
+  if (res_row != NULL)
+    {
+      DW16_RES (0); DW16_RES (1); DW16_RES (2); DW16_RES (3);
+      DW16_RES (4); DW16_RES (5); DW16_RES (6); DW16_RES (7);
+    }
+#undef DW16_RES
+#define DW16_ACT(j, ACT) \
+  if (PX > j) \
+    a##j = dw16_activate (a##j, ACT)
+#define DW16_ACT_ALL(ACT) \
+  do \
+    { \
+      DW16_ACT (0, ACT); DW16_ACT (1, ACT); DW16_ACT (2, ACT); DW16_ACT (3, ACT); \
+      DW16_ACT (4, ACT); DW16_ACT (5, ACT); DW16_ACT (6, ACT); DW16_ACT (7, ACT); \
+    } \
+  while (0)
+  switch (p->act)
+    {
+    case TVW_ACT_RELU:
+      DW16_ACT_ALL (TVW_ACT_RELU);
+      break;
+    case TVW_ACT_RELU6:
+      DW16_ACT_ALL (TVW_ACT_RELU6);
+      break;
+    case TVW_ACT_HARDSWISH:
+      DW16_ACT_ALL (TVW_ACT_HARDSWISH);
+      break;
+    case TVW_ACT_SILU:
+      DW16_ACT_ALL (TVW_ACT_SILU);
+      break;
+    case TVW_ACT_SIGMOID:
+      DW16_ACT_ALL (TVW_ACT_SIGMOID);
+      break;
+    default:
+      break;
+    }
+#undef DW16_ACT_ALL
+#undef DW16_ACT
+#define DW16_STORE(j) \
+  if (PX > j) \
+    dw16_store (a##j, NULL, out_row + (gsize) (ox + j) * C + c, m, TVW_ACT_NONE, FULL)
+  DW16_STORE (0); DW16_STORE (1); DW16_STORE (2); DW16_STORE (3);
+  DW16_STORE (4); DW16_STORE (5); DW16_STORE (6); DW16_STORE (7);
+#undef DW16_STORE
 }
 
-/* Output pixels [0, ow) by blocks of 8, 4, 2 and 1; those in blocks that
- * reach into the padding ([0, ox_a) and [ox_b, ow)) check their taps. */
+/* Output pixels [0, ow) of channels [c0, c1) by blocks of 8, 4, 2 and 1
+ * pixels; those in blocks that reach into the padding ([0, ox_a) and
+ * [ox_b, ow)) check their taps.  All the channels of a block before the
+ * next block: the input is read in order, once per output row. */
 static inline __attribute__((always_inline)) void
 dw16_row (const TvwConvParams *p,
           const float         *img,
@@ -309,22 +447,33 @@ dw16_row (const TvwConvParams *p,
           int                  ky_hi,
           int                  ox_a,
           int                  ox_b,
-          int                  c,
-          __mmask16            m,
+          int                  c0,
+          int                  c1,
           const float         *res_row,
           float               *out_row,
           const int            KW,
           const int            SW)
 {
+  const int c_full = c0 + (c1 - c0) / 16 * 16;
+  const __mmask16 m = (__mmask16) ((1u << ((c1 - c0) % 16)) - 1);
   int ox = 0;
 
+#define DW16_CHANNELS(PX, CHECK) \
+  do \
+    { \
+      for (int c = c0; c < c_full; c += 16) \
+        dw16_slide (p, img, iy0, ky_lo, ky_hi, ox, c, 0xffff, res_row, out_row, PX, KW, SW, CHECK, TRUE); \
+      if (c_full < c1) \
+        dw16_slide (p, img, iy0, ky_lo, ky_hi, ox, c_full, m, res_row, out_row, PX, KW, SW, CHECK, FALSE); \
+    } \
+  while (0)
 #define DW16_BLOCK(PX) \
   do \
     { \
       if (ox >= ox_a && ox + PX <= ox_b) \
-        dw16_slide (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row, PX, KW, SW, FALSE); \
+        DW16_CHANNELS (PX, FALSE); \
       else \
-        dw16_slide (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row, PX, KW, SW, TRUE); \
+        DW16_CHANNELS (PX, TRUE); \
       ox += PX; \
     } \
   while (0)
@@ -337,6 +486,7 @@ dw16_row (const TvwConvParams *p,
   if (ox < p->ow)
     DW16_BLOCK (1);
 #undef DW16_BLOCK
+#undef DW16_CHANNELS
 }
 
 /* Interior outputs [ox_a, ox_b) of any shape by blocks of 8, 4, 2 and 1,
@@ -374,6 +524,10 @@ dw16_row_any (const TvwConvParams *p,
     dw16_pixel (p, img, iy0, ky_lo, ky_hi, ox, c, m, res_row, out_row);
 }
 
+#ifndef DW16_CHUNK_BYTES
+#define DW16_CHUNK_BYTES 8192
+#endif
+
 static void
 depthwise_row (const TvwConvParams *p,
                const float         *img,
@@ -388,45 +542,49 @@ depthwise_row (const TvwConvParams *p,
    * at stride 1 (ConvNeXt). */
   const int shape = p->dw != 1 || p->sw > 2 ? 0 : p->kw == 3 ? p->sw : p->kw == 5 ? 2 + p->sw :
                     p->kw == 7 && p->sw == 1 ? 5 : 0;
+  /* 3×3: 224 channels, 5×5: 80, 7×7: 32. */
+  const int chunk = MAX (16, DW16_CHUNK_BYTES / (p->kh * p->kw * (int) sizeof (float)) / 16 * 16);
   int ky_lo, ky_hi, ox_a, ox_b;
 
   valid_taps (iy0, p->kh, p->dh, p->h, &ky_lo, &ky_hi);
   interior_columns (p, &ox_a, &ox_b);
 
-  /* Channel blocks outermost: the block's weights stay in L1 while the
-   * row goes by. */
-  for (int c = c0; c < c1; c += 16)
+  /* Chunks of channels whose weights take 8 KB stay in L1 while the row
+   * goes by. */
+  for (int c = c0; c < c1; c += chunk)
     {
-      const __mmask16 m = c1 - c >= 16 ? 0xffff : (__mmask16) ((1u << (c1 - c)) - 1);
+      const int ce = MIN (c1, c + chunk);
 
       switch (shape)
         {
         case 1:
-          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row, 3, 1);
+          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, ce, res_row, out_row, 3, 1);
           break;
         case 2:
-          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row, 3, 2);
+          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, ce, res_row, out_row, 3, 2);
           break;
         case 3:
-          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row, 5, 1);
+          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, ce, res_row, out_row, 5, 1);
           break;
         case 4:
-          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row, 5, 2);
+          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, ce, res_row, out_row, 5, 2);
           break;
         case 5:
-          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row, 7, 1);
+          dw16_row (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, ce, res_row, out_row, 7, 1);
           break;
         default:
-          dw16_row_any (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, c, m, res_row, out_row);
+          for (int cb = c; cb < ce; cb += 16)
+            dw16_row_any (p, img, iy0, ky_lo, ky_hi, ox_a, ox_b, cb,
+                          ce - cb >= 16 ? 0xffff : (__mmask16) ((1u << (ce - cb)) - 1), res_row, out_row);
           break;
         }
     }
 }
 
-/* The activation is applied by depthwise_row(). */
-#define DEPTHWISE_ROW_ACTIVATES 1
-
 #elif defined(TVW_HAVE_AVX2)
+
+/* The activation runs over each finished row. */
+#define DEPTHWISE_ROW_ACTIVATES(act) ((act) == TVW_ACT_NONE)
 
 static inline void
 depthwise_store (const TvwConvParams *p,
@@ -568,6 +726,8 @@ depthwise_row (const TvwConvParams *p,
 
 #else
 
+#define DEPTHWISE_ROW_ACTIVATES(act) ((act) == TVW_ACT_NONE)
+
 static void
 depthwise_row (const TvwConvParams *p,
                const float         *img,
@@ -616,12 +776,12 @@ depthwise_tasks (gpointer data,
         {
           depthwise_row (p, job->input + (gsize) b * p->h * p->w * C, oy, c0, c1,
                          job->residual != NULL ? job->residual + at : NULL, job->output + at);
-#ifndef DEPTHWISE_ROW_ACTIVATES
-          /* The activation once per row, while it is in cache: one
-           * dispatch rather than one per vector. */
-          for (int ox = 0; ox < p->ow; ox++)
-            tvw_activation_apply_span (job->output + at + (gsize) ox * C + c0, c1 - c0, p->act);
-#endif
+          /* The activations depthwise_row() does not apply, once per
+           * row while it is in cache: one dispatch rather than one per
+           * vector. */
+          if (!DEPTHWISE_ROW_ACTIVATES (p->act))
+            for (int ox = 0; ox < p->ow; ox++)
+              tvw_activation_apply_span (job->output + at + (gsize) ox * C + c0, c1 - c0, p->act);
         }
     }
 }

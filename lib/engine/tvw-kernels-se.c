@@ -6,8 +6,10 @@
  * average pool, two 1×1 convolutions on a 1×1 map, their activations) and
  * a channel scaling.  As separate nodes each would cost a parallel region,
  * and the two convolutions are too small to be worth splitting: here the
- * pooling and the scaling are split over the threads of one region, the
- * gate is computed by one thread in between.
+ * pooling and the scaling are split over the threads of one region each,
+ * and the gates computed in between, by one thread or, when the two
+ * convolutions' weights are large enough to come from memory, by every
+ * thread (fc1 by squeeze channels, then fc2 by output channels).
  */
 
 #include "config.h"
@@ -22,6 +24,13 @@
 #define SE_PARALLEL_MIN 131072
 /* Channels per pooling task. */
 #define SE_CHUNK 64
+/* From this many weights in fc1 (as many in fc2) the gates are computed
+ * on every thread: the weights (up to 1.8 MB in MobileNet V3's last
+ * blocks) come from memory, each thread reading its share. */
+#define SE_GATES_PARALLEL_MIN 16384
+/* Squeeze channels per fc1 task, output channels per fc2 task. */
+#define SE_HIDDEN_BLOCK 16
+#define SE_GATE_BLOCK 128
 
 gsize
 tvw_squeeze_excitation_scratch_floats (const TvwSeParams *p)
@@ -42,19 +51,19 @@ tvw_squeeze_excitation_pack (const float *w2,
 
 #if defined(__AVX512F__)
 
-/* The gates of all @n images, AVX-512.  Each weight is read from memory
- * once for the batch: a row of fc1 (and a 128-channel block of fc2's
- * columns) stays in cache while the images go by.  fc2 adds its terms in
- * the order of the scalar path. */
+/* fc1 and its activation for squeeze channels [s0, s1) of all @n images,
+ * AVX-512.  Each weight is read from memory once for the batch: a row of
+ * fc1 stays in cache while the images go by. */
 static void
-compute_gates (const TvwSeParams *p,
-               const float       *mean,
-               float             *hidden,
-               float             *g)
+compute_hidden (const TvwSeParams *p,
+                const float       *mean,
+                float             *hidden,
+                int                s0,
+                int                s1)
 {
   const int c = p->c, sq = p->squeeze;
 
-  for (int s = 0; s < sq; s++)
+  for (int s = s0; s < s1; s++)
     {
       const float *w = p->w1 + (gsize) s * c;
 
@@ -78,15 +87,30 @@ compute_gates (const TvwSeParams *p,
           hidden[(gsize) b * sq + s] = p->b1[s] + _mm512_reduce_add_ps (_mm512_add_ps (a0, a1));
         }
     }
-  tvw_activation_apply_span (hidden, (gsize) p->n * sq, p->act);
+  for (int b = 0; b < p->n; b++)
+    tvw_activation_apply_span (hidden + (gsize) b * sq + s0, s1 - s0, p->act);
+}
 
-  for (int o = 0; o < c; o += 128)
+/* fc2 and the gate activation for channels [o0, o1) of all @n images
+ * (@o0 a multiple of SE_GATE_BLOCK): a 128-channel block of fc2's columns
+ * stays in cache while the images go by.  The terms are added in the
+ * order of the scalar path. */
+static void
+compute_gates (const TvwSeParams *p,
+               const float       *hidden,
+               float             *g,
+               int                o0,
+               int                o1)
+{
+  const int c = p->c, sq = p->squeeze;
+
+  for (int o = o0; o < o1; o += 128)
     {
       __mmask16 m[8];
 
       for (int j = 0; j < 8; j++)
         {
-          const int left = c - o - 16 * j;
+          const int left = o1 - o - 16 * j;
 
           m[j] = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16) ((1u << left) - 1);
         }
@@ -141,33 +165,48 @@ dot (const float *a,
   return sum;
 }
 
-/* fc1, act, fc2, gate_act for each image. */
+/* fc1 and its activation for squeeze channels [s0, s1) of each image. */
 static void
-compute_gates (const TvwSeParams *p,
-               const float       *means,
-               float             *hiddens,
-               float             *gs)
+compute_hidden (const TvwSeParams *p,
+                const float       *means,
+                float             *hiddens,
+                int                s0,
+                int                s1)
 {
   for (int b = 0; b < p->n; b++)
     {
       const float *mean = means + (gsize) b * p->c;
       float *hidden = hiddens + (gsize) b * p->squeeze;
+
+      for (int s = s0; s < s1; s++)
+        hidden[s] = p->b1[s] + dot (p->w1 + (gsize) s * p->c, mean, p->c);
+      tvw_activation_apply_span (hidden + s0, s1 - s0, p->act);
+    }
+}
+
+/* fc2 and the gate activation for channels [o0, o1) of each image. */
+static void
+compute_gates (const TvwSeParams *p,
+               const float       *hiddens,
+               float             *gs,
+               int                o0,
+               int                o1)
+{
+  for (int b = 0; b < p->n; b++)
+    {
+      const float *hidden = hiddens + (gsize) b * p->squeeze;
       float *g = gs + (gsize) b * p->c;
 
-      for (int s = 0; s < p->squeeze; s++)
-        hidden[s] = p->b1[s] + dot (p->w1 + (gsize) s * p->c, mean, p->c);
-      tvw_activation_apply_span (hidden, p->squeeze, p->act);
-
-      memcpy (g, p->b2, p->c * sizeof (float));
+      memcpy (g + o0, p->b2 + o0, (o1 - o0) * sizeof (float));
       for (int s = 0; s < p->squeeze; s++)
         {
           const float *w = p->w2t + (gsize) s * p->c;
           const float h = hidden[s];
 
-          for (int o = 0; o < p->c; o++)
+          for (int o = o0; o < o1; o++)
             g[o] += w[o] * h;
         }
-      tvw_activation_apply_span (g, p->c, p->gate_act);
+      tvw_activation_apply_span (g + o0, o1 - o0, p->gate_act);
     }
 }
 
@@ -179,9 +218,36 @@ typedef struct
   const float       *input;
   float             *output;
   float             *mean;
-  const float       *gates;
+  float             *hidden;
+  float             *gates;
   int                chunks;
 } SeJob;
+
+static void
+se_hidden (gpointer data,
+           gsize    begin,
+           gsize    end,
+           int      thread)
+{
+  const SeJob *job = data;
+  const int sq = job->p->squeeze;
+
+  compute_hidden (job->p, job->mean, job->hidden, MIN ((int) begin * SE_HIDDEN_BLOCK, sq),
+                  MIN ((int) end * SE_HIDDEN_BLOCK, sq));
+}
+
+static void
+se_gates (gpointer data,
+          gsize    begin,
+          gsize    end,
+          int      thread)
+{
+  const SeJob *job = data;
+  const int c = job->p->c;
+
+  compute_gates (job->p, job->hidden, job->gates, MIN ((int) begin * SE_GATE_BLOCK, c),
+                 MIN ((int) end * SE_GATE_BLOCK, c));
+}
 
 static void
 se_means (gpointer data,
@@ -241,14 +307,17 @@ tvw_kernel_squeeze_excitation (const TvwSeParams *p,
   float *mean = scratch;
   float *hidden = mean + (gsize) p->n * c;
   float *gates = hidden + (gsize) p->n * p->squeeze;
-  SeJob job = { p, input, output, mean, gates, chunks };
+  const int gate_threads = (gsize) c * p->squeeze >= SE_GATES_PARALLEL_MIN ? n_threads : 1;
+  SeJob job = { p, input, output, mean, hidden, gates, chunks };
 
   if (rows * c < SE_PARALLEL_MIN)
     n_threads = 1;
 
-  /* The means, a block of channels of one image per task; the gates, on
-   * this thread; the product. */
+  /* The means, a block of channels of one image per task; fc1 by blocks
+   * of squeeze channels; fc2 by blocks of channels; the product. */
   tvw_parallel_range ((gsize) p->n * chunks, n_threads, se_means, &job);
-  compute_gates (p, mean, hidden, gates);
+  tvw_parallel_range ((gsize) (p->squeeze + SE_HIDDEN_BLOCK - 1) / SE_HIDDEN_BLOCK, gate_threads,
+                      se_hidden, &job);
+  tvw_parallel_range ((gsize) (c + SE_GATE_BLOCK - 1) / SE_GATE_BLOCK, gate_threads, se_gates, &job);
   tvw_parallel_range (rows, n_threads, se_scale, &job);
 }

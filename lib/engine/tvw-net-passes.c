@@ -10,7 +10,9 @@
  *     linear layer's output becomes its residual epilogue (ResNet's
  *     blocks, a transformer's two residual connections per layer);
  *   - an activation becomes the epilogue of the convolution, linear layer,
- *     BatchNorm or binary op that produced its input.
+ *     BatchNorm or binary op that produced its input;
+ *   - a channel shuffle of two groups reads the two halves of a
+ *     concatenation that only it reads, instead of the concatenation.
  * A value can only be fused into its producer when nothing else reads it.
  * One sweep in execution order suffices: conv → bn → add → relu folds
  * step by step into the convolution.
@@ -174,6 +176,45 @@ fuse_activation (TvwNet  *net,
   return TRUE;
 }
 
+/* torch.cat ((a, b), 1) read only by a channel shuffle of two groups
+ * (ShuffleNet V2's blocks): the shuffle reads a and b itself, which saves
+ * the concatenation's copy. */
+static gboolean
+fuse_concat_shuffle (TvwNet  *net,
+                     TvwNode *shuffle)
+{
+  const TvwShuffleParams *sp = shuffle->call.params;
+  TvwNode *cat = sole_producer (net, shuffle->in[0]);
+  const TvwArray *a, *b;
+
+  if (cat == NULL || cat->call.cls != &tvw_op_concat || cat->call.n_in != 2 ||
+      shuffle->call.n_in != 1 || sp->groups != 2)
+    return FALSE;
+  a = &tvw_net_value (net, cat->in[0])->a;
+  b = &tvw_net_value (net, cat->in[1])->a;
+  if (a->rank != 4 || tvw_op_resolve_dim (((const TvwDimParams *) cat->call.params)->dim, 4) != 1 ||
+      !tvw_array_same_shape (a, b) || a->elem != b->elem || a->quantized || b->quantized)
+    return FALSE;
+
+  shuffle->in = g_renew (int, shuffle->in, 2);
+  shuffle->stage = g_renew (int, shuffle->stage, 2);
+  shuffle->staged = g_renew (gboolean, shuffle->staged, 2);
+  shuffle->call.in = g_renew (TvwArray, shuffle->call.in, 2);
+  for (int i = 0; i < 2; i++)
+    {
+      shuffle->in[i] = cat->in[i];
+      shuffle->stage[i] = -1;
+      shuffle->staged[i] = FALSE;
+      shuffle->call.in[i] = tvw_net_value (net, cat->in[i])->a;
+    }
+  shuffle->call.n_in = 2;
+  /* a and b keep one reader each: the shuffle instead of the
+   * concatenation, whose output nothing reads any more. */
+  tvw_net_value (net, cat->out[0])->n_consumers = 0;
+  cat->dead = TRUE;
+  return TRUE;
+}
+
 void
 tvw_net_run_passes (TvwNet *net)
 {
@@ -191,6 +232,8 @@ tvw_net_run_passes (TvwNet *net)
         fuse_residual (net, n);
       else if (n->call.cls == &tvw_op_activation)
         fuse_activation (net, n);
+      else if (n->call.cls == &tvw_op_channel_shuffle)
+        fuse_concat_shuffle (net, n);
     }
 
   net->finalized = TRUE;

@@ -1108,19 +1108,62 @@ tvw_net_roll (TvwNet       *net,
  * .reshape (N, C, H, W), so output channel a·g + b is input channel
  * b·(C/g) + a.  A channels-last input (what ShuffleNet V2 runs on) stays
  * channels-last and each pixel is a permutation of one contiguous row;
- * otherwise the output is row-major and each channel plane one copy. */
+ * otherwise the output is row-major and each channel plane one copy.
+ *
+ * With two inputs (two groups only) the op is the shuffle of their
+ * concatenation along the channels, which the graph passes fuse into it
+ * (ShuffleNet V2's torch.cat + channel_shuffle): group b is input b, so
+ * the output interleaves the inputs' channels and nothing is concatenated
+ * first. */
 static gboolean
 shuffle_infer (TvwOpCall  *call,
                GError    **error)
 {
   const TvwShuffleParams *p = call->params;
   const TvwArray *in = &call->in[0];
+  gboolean channels_last = tvw_array_is_channels_last (in) && !tvw_array_is_contiguous (in);
   TvwArray *out;
 
+  if (call->n_in > 2)
+    {
+      tvw_op_set_invalid (call, error, "%d inputs: one, or the two groups", call->n_in);
+      return FALSE;
+    }
   if (!check_quantization (call, 0, error) ||
       !tvw_op_check_rank (call, 0, 4, 4, error))
     return FALSE;
-  if (p->groups < 1 || in->shape[1] % p->groups != 0)
+  if (call->n_in == 2)
+    {
+      const TvwArray *in1 = &call->in[1];
+
+      if (p->groups != 2)
+        {
+          tvw_op_set_invalid (call, error, "two inputs are two groups, not %d", p->groups);
+          return FALSE;
+        }
+      if (!tvw_op_check_elem (call, 1, in->elem, error))
+        return FALSE;
+      if (!tvw_array_same_shape (in, in1) || in->quantized || in1->quantized)
+        {
+          char a[TVW_SHAPE_CHARS], b[TVW_SHAPE_CHARS];
+
+          tvw_array_format_shape (in, a);
+          tvw_array_format_shape (in1, b);
+          tvw_op_set_invalid (call, error, "inputs of shapes %s and %s: two groups need the same "
+                              "shape and no quantization", a, b);
+          return FALSE;
+        }
+      /* As concat: inputs that are channels-last views of wider maps
+       * (ShuffleNet's split halves) count as channels-last.  Both must
+       * have their channels side by side: shuffle_pixels() reads them so. */
+      channels_last = TRUE;
+      for (int i = 0; i < 2; i++)
+        channels_last &= call->in[i].stride[1] == 1 &&
+                         (tvw_array_is_channels_last (&call->in[i]) ||
+                          tvw_array_channels_last_pitch (&call->in[i]) > 0);
+      channels_last &= !tvw_array_is_contiguous (in) || tvw_array_channels_last_pitch (in) > 0;
+    }
+  else if (p->groups < 1 || in->shape[1] % p->groups != 0)
     {
       char shape[TVW_SHAPE_CHARS];
 
@@ -1132,7 +1175,8 @@ shuffle_infer (TvwOpCall  *call,
     }
 
   out = output_like_input (call, 0);
-  if (tvw_array_is_channels_last (in) && !tvw_array_is_contiguous (in))
+  out->shape[1] *= call->n_in;
+  if (channels_last)
     tvw_array_set_channels_last (out);
   else
     tvw_array_set_contiguous (out);
@@ -1141,9 +1185,36 @@ shuffle_infer (TvwOpCall  *call,
 
 typedef struct
 {
-  const TvwArray *in, *out;
+  const TvwArray *in0, *in1, *out;   /* in1: the second group, or NULL */
   gint64          groups, per_group;
 } ShuffleJob;
+
+/* The input group @b comes from: the second input with two. */
+static const TvwArray *
+shuffle_input (const ShuffleJob *job,
+               gint64            b)
+{
+  return job->in1 != NULL && b == 1 ? job->in1 : job->in0;
+}
+
+/* Where output channel a·g + b of pixel (@n, @h, @w) comes from: input
+ * @b's channel @a with two inputs, else channel b·(C/g) + a of the
+ * input. */
+static const guint8 *
+shuffle_source (const ShuffleJob *job,
+                gint64            n,
+                gint64            h,
+                gint64            w,
+                gint64            b,
+                gint64            a,
+                gsize             es)
+{
+  const TvwArray *in = shuffle_input (job, b);
+  const gint64 c = job->in1 == NULL ? b * job->per_group + a : a;
+
+  return (const guint8 *) in->data +
+    (n * in->stride[0] + c * in->stride[1] + h * in->stride[2] + w * in->stride[3]) * (gint64) es;
+}
 
 /* One pixel (n, h, w) per row: channels contiguous on both sides. */
 static void
@@ -1153,21 +1224,35 @@ shuffle_pixels (gpointer data,
                 int      thread)
 {
   const ShuffleJob *job = data;
-  const TvwArray *in = job->in, *out = job->out;
+  const TvwArray *out = job->out;
   const gsize es = tvw_elem_size (out->elem);
   const gint64 g = job->groups, cpg = job->per_group, H = out->shape[2], W = out->shape[3];
 
   for (gsize row = begin; row < end; row++)
     {
       gint64 w = row % W, h = row / W % H, n = row / W / H;
-      const guint8 *src = (const guint8 *) in->data +
-        (n * in->stride[0] + h * in->stride[2] + w * in->stride[3]) * (gint64) es;
       guint8 *dst = (guint8 *) out->data +
         (n * out->stride[0] + h * out->stride[2] + w * out->stride[3]) * (gint64) es;
 
+      /* ShuffleNet's two groups of floats: the two halves interleaved,
+       * a loop the compiler vectorises (unpack low / high). */
+      if (es == 4 && g == 2)
+        {
+          const guint32 *restrict s0 = (const guint32 *) shuffle_source (job, n, h, w, 0, 0, es);
+          const guint32 *restrict s1 = (const guint32 *) shuffle_source (job, n, h, w, 1, 0, es);
+          guint32 *restrict d = (guint32 *) dst;
+
+          for (gint64 a = 0; a < cpg; a++)
+            {
+              d[2 * a] = s0[a];
+              d[2 * a + 1] = s1[a];
+            }
+          continue;
+        }
+
       for (gint64 b = 0; b < g; b++)
         {
-          const guint8 *s = src + b * cpg * (gint64) es;
+          const guint8 *s = shuffle_source (job, n, h, w, b, 0, es);
 
           if (es == 4)
             for (gint64 a = 0; a < cpg; a++)
@@ -1190,17 +1275,16 @@ shuffle_planes (gpointer data,
                 int      thread)
 {
   const ShuffleJob *job = data;
-  const TvwArray *in = job->in, *out = job->out;
+  const TvwArray *out = job->out;
   const gsize es = tvw_elem_size (out->elem);
   const gint64 C = out->shape[1], H = out->shape[2], W = out->shape[3];
-  const gboolean flat = in->stride[3] == 1 && (H == 1 || in->stride[2] == W);
 
   for (gsize row = begin; row < end; row++)
     {
       gint64 c = row % C, n = row / C;
-      gint64 ic = c % job->groups * job->per_group + c / job->groups;
-      const guint8 *src = (const guint8 *) in->data +
-        (n * in->stride[0] + ic * in->stride[1]) * (gint64) es;
+      const TvwArray *in = shuffle_input (job, c % job->groups);
+      const gboolean flat = in->stride[3] == 1 && (H == 1 || in->stride[2] == W);
+      const guint8 *src = shuffle_source (job, n, 0, 0, c % job->groups, c / job->groups, es);
       guint8 *dst = (guint8 *) out->data + row * H * W * es;
 
       if (flat)
@@ -1217,12 +1301,14 @@ shuffle_run (TvwOpCall *call)
   const TvwShuffleParams *p = call->params;
   const TvwArray *out = &call->out[0];
   gint64 numel = tvw_array_numel (out);
-  ShuffleJob job = { &call->in[0], out, p->groups, out->shape[1] / p->groups };
+  ShuffleJob job = { &call->in[0], call->n_in == 2 ? &call->in[1] : NULL, out, p->groups,
+                     out->shape[1] / p->groups };
   int n_threads = threads_for (numel, call->n_threads);
 
   if (numel == 0)
     return;
-  if (out->stride[1] == 1 && call->in[0].stride[1] == 1)
+  if (out->stride[1] == 1 && call->in[0].stride[1] == 1 &&
+      (call->n_in == 1 || call->in[1].stride[1] == 1))
     tvw_parallel_range (out->shape[0] * out->shape[2] * out->shape[3], n_threads,
                         shuffle_pixels, &job);
   else
