@@ -230,13 +230,11 @@ micro_kernel (int                kc,
 #define TILE_ROWS MR_512
 #define TILE_PANELS 2
 #define BLOCK_ROWS 96
-#define B_AHEAD 16
-#define PREFETCH_B_ROWS 64
+#define B_AHEAD 64
 
 static inline __attribute__ ((always_inline)) void
 kernel_512 (const int           mr,
             const int           np,
-            const gboolean      prefetch_b,
             int                 kc,
             const float *const  a[MR_512],
             const float        *b0,
@@ -267,12 +265,12 @@ kernel_512 (const int           mr,
     {
       const __m512 v0 = _mm512_loadu_ps (b0 + (gsize) kk * NR);
 
-      if (prefetch_b)
-        {
-          _mm_prefetch ((const char *) (b0 + (gsize) (kk + B_AHEAD) * NR), _MM_HINT_T0);
-          if (np == 2)
-            _mm_prefetch ((const char *) (b1 + (gsize) (kk + B_AHEAD) * NR), _MM_HINT_T0);
-        }
+      /* B's lines ahead, past the latency of memory: the first tile of
+       * a row block meets them there (a few tiles share a slice of B at
+       * batch 1, on 7×7 or 14×14 maps and in transformers). */
+      _mm_prefetch ((const char *) (b0 + (gsize) (kk + B_AHEAD) * NR), _MM_HINT_T0);
+      if (np == 2)
+        _mm_prefetch ((const char *) (b1 + (gsize) (kk + B_AHEAD) * NR), _MM_HINT_T0);
       const __m512 v1 = np == 2 ? _mm512_loadu_ps (b1 + (gsize) kk * NR) : v0;
 
 #pragma GCC unroll 12
@@ -348,13 +346,9 @@ kernel_512 (const int           mr,
 
 /* One tile of C: @rows rows (@a holds TILE_ROWS, an edge repeating
  * one) by @cols columns of @np panels, over a K block; @ep on the last.
- * Here the smallest register tile that holds @rows rows.  With
- * @prefetch_b, B's next lines are fetched ahead: when few tiles share a
- * slice of B (a 7×7 map at batch 1), it comes from memory for each of
- * them. */
+ * Here the smallest register tile that holds @rows rows. */
 static inline void
 tile (int                 np,
-      gboolean            prefetch_b,
       int                 kc,
       const float *const  a[TILE_ROWS],
       const float        *b0,
@@ -366,19 +360,24 @@ tile (int                 np,
       gboolean            accumulate,
       const Epilogue     *ep)
 {
-  const int mr = rows > 8 ? 12 : rows > 4 ? 8 : 4;
-
-#define TILE_CASE(MR, NP, PF) \
-  if (mr == MR && np == NP && prefetch_b == PF) \
-    { \
-      kernel_512 (MR, NP, PF, kc, a, b0, b1, c, ldc, rows, cols, accumulate, ep); \
-      return; \
+  if (np == 2)
+    {
+      if (rows > 8)
+        kernel_512 (12, 2, kc, a, b0, b1, c, ldc, rows, cols, accumulate, ep);
+      else if (rows > 4)
+        kernel_512 (8, 2, kc, a, b0, b1, c, ldc, rows, cols, accumulate, ep);
+      else
+        kernel_512 (4, 2, kc, a, b0, b1, c, ldc, rows, cols, accumulate, ep);
     }
-  TILE_CASE (12, 2, FALSE) TILE_CASE (8, 2, FALSE) TILE_CASE (4, 2, FALSE)
-  TILE_CASE (12, 1, FALSE) TILE_CASE (8, 1, FALSE) TILE_CASE (4, 1, FALSE)
-  TILE_CASE (12, 2, TRUE) TILE_CASE (8, 2, TRUE) TILE_CASE (4, 2, TRUE)
-  TILE_CASE (12, 1, TRUE) TILE_CASE (8, 1, TRUE) TILE_CASE (4, 1, TRUE)
-#undef TILE_CASE
+  else
+    {
+      if (rows > 8)
+        kernel_512 (12, 1, kc, a, b0, b1, c, ldc, rows, cols, accumulate, ep);
+      else if (rows > 4)
+        kernel_512 (8, 1, kc, a, b0, b1, c, ldc, rows, cols, accumulate, ep);
+      else
+        kernel_512 (4, 1, kc, a, b0, b1, c, ldc, rows, cols, accumulate, ep);
+    }
 }
 
 #else  /* !HAVE_AVX512_KERNEL */
@@ -386,13 +385,11 @@ tile (int                 np,
 #define TILE_ROWS MR
 #define TILE_PANELS 1
 #define BLOCK_ROWS MC
-#define PREFETCH_B_ROWS 0
 
 /* One tile of C (see above): here MR×NR, an edge tile through a
  * full-size buffer, the epilogue after the store. */
 static inline void
 tile (int                 np,
-      gboolean            prefetch_b,
       int                 kc,
       const float *const  a[TILE_ROWS],
       const float        *b0,
@@ -510,7 +507,6 @@ tvw_gemm_packed (int                 m,
       for (int i0 = 0; i0 < m; i0 += block_rows)
         {
           const int mc = MIN (block_rows, m - i0);
-          const gboolean prefetch_b = mc <= PREFETCH_B_ROWS;
           const float *block = a + (gsize) i0 * lda + k0;
           gsize block_lda = lda;
 
@@ -544,7 +540,7 @@ tvw_gemm_packed (int                 m,
                   for (int r = 0; r < TILE_ROWS; r++)
                     rows_a[r] = ap + (gsize) (r < rows ? r : 0) * block_lda;
 
-                  tile (np, prefetch_b, kc, rows_a, b0, b1, c + (gsize) i * ldc + col, ldc,
+                  tile (np, kc, rows_a, b0, b1, c + (gsize) i * ldc + col, ldc,
                         rows, cols, !first, last ? &ep : NULL);
                 }
             }
