@@ -894,8 +894,11 @@ tvw_transform_new_for_preset (const char  *preset,
       GVariant *value;
 
       g_variant_iter_init (&iter, kwargs);
-      while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+      /* g_variant_iter_next (), not _loop (): an error returns from
+       * inside the loop, which would leak _loop ()'s value. */
+      while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
         {
+          g_autoptr(GVariant) owned = value;
           gboolean known;
 
           /* The keyword arguments each preset's __init__ takes. */

@@ -717,6 +717,31 @@ test_describe (void)
                    "then normalized using ``mean=[0.485, 0.456, 0.406]`` and ``std=[0.229, 0.224, 0.225]``.");
 }
 
+/* An error on a keyword argument after others (a weights card's std with a
+ * zero, found by fuzz-card) returns cleanly: the sanitizer stage's leak
+ * checker runs this. */
+static void
+test_preset_kwargs_errors (void)
+{
+  static const char *const cases[][2] = {
+    { "{'crop_size': <224>, 'resize_size': <232>, 'std': <(0.25, 0.0, 0.25)>}", "std" },
+    { "{'crop_size': <224>, 'bogus': <1>}", "bogus" },
+    { "{'crop_size': <'x'>}", "crop_size" },
+    { "{'crop_size': <224>, 'interpolation': <'sideways'>}", "sideways" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) kwargs = g_variant_ref_sink (g_variant_new_parsed (cases[i][0]));
+      g_autoptr(TvwTransform) t = tvw_transform_new_for_preset ("ImageClassification", kwargs, &error);
+
+      g_assert_null (t);
+      g_assert_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, cases[i][1]));
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -742,6 +767,7 @@ main (int   argc,
   g_test_add_func ("/tvw/transform/file-too-large", test_file_too_large);
   g_test_add_func ("/tvw/transform/cancelled", test_cancelled);
   g_test_add_func ("/tvw/transform/describe", test_describe);
+  g_test_add_func ("/tvw/transform/preset-kwargs-errors", test_preset_kwargs_errors);
 
   return g_test_run ();
 }
