@@ -405,13 +405,20 @@ png_decode_gray16 (const char    *name,
  * truncated".  We follow the file's structure as it streams by: a JPEG is
  * complete when its EOI marker arrives (Pillow needs it too), a PNG when its
  * IEND chunk does or, non-interlaced, when every row has been decoded (Pillow
- * accepts a PNG without IEND if its pixel data is complete). */
+ * accepts a PNG without IEND if its pixel data is complete).
+ *
+ * A GIF is followed block by block for another reason: gdk-pixbuf's GIF
+ * loader allocates a frame of the size its image descriptor gives, and one
+ * that is 0 pixels wide or high fails a precondition inside gdk-pixbuf
+ * (a critical warning, no error).  Such a frame is refused before the
+ * loader sees it. */
 
 typedef enum
 {
   FORMAT_OTHER,
   FORMAT_PNG,
   FORMAT_JPEG,
+  FORMAT_GIF,
 } Format;
 
 typedef enum
@@ -425,6 +432,18 @@ typedef enum
   JPEG_ENTROPY_FF,  /* 0xFF inside entropy-coded data */
   JPEG_DONE,
 } JpegState;
+
+typedef enum
+{
+  GIF_HEADER,       /* signature and logical screen descriptor */
+  GIF_SKIP,         /* colour table or sub-block data, then gif_after */
+  GIF_BLOCK,        /* expecting an introducer */
+  GIF_EXT_LABEL,
+  GIF_SUB_SIZE,     /* expecting a sub-block's size (0 ends the block) */
+  GIF_DESCRIPTOR,   /* an image descriptor's 9 bytes */
+  GIF_CODE_SIZE,    /* the LZW minimum code size */
+  GIF_DONE,
+} GifState;
 
 typedef struct
 {
@@ -447,6 +466,13 @@ typedef struct
   guint8    code;
   guint     length;
   guint64   skip;
+
+  /* GIF (skip above counts what GIF_SKIP passes over) */
+  GifState  gif_state;
+  GifState  gif_after;
+  guint8    gif_bytes[13];
+  guint     gif_len;
+  gboolean  empty_frame;   /* an image descriptor 0 pixels wide or high */
 } StreamCheck;
 
 static void
@@ -468,6 +494,11 @@ stream_check_init (StreamCheck     *check,
     {
       check->format = FORMAT_JPEG;
       check->state = JPEG_MARKER;
+    }
+  else if (len >= 6 && (memcmp (data, "GIF87a", 6) == 0 || memcmp (data, "GIF89a", 6) == 0))
+    {
+      check->format = FORMAT_GIF;
+      check->gif_state = GIF_HEADER;
     }
 }
 
@@ -659,6 +690,112 @@ jpeg_check_feed (StreamCheck  *check,
     }
 }
 
+/* The size of the colour table a packed-fields byte announces. */
+static guint
+gif_color_table_size (guint8 packed)
+{
+  return (packed & 0x80) ? 3u << ((packed & 7) + 1) : 0;
+}
+
+static void
+gif_check_feed (StreamCheck  *check,
+                const guint8 *data,
+                gsize         len)
+{
+  gsize i = 0;
+
+  while (i < len && check->gif_state != GIF_DONE)
+    {
+      guint8 b = data[i];
+
+      switch (check->gif_state)
+        {
+        case GIF_HEADER:
+        case GIF_DESCRIPTOR:
+          check->gif_bytes[check->gif_len++] = b;
+          i++;
+          if (check->gif_state == GIF_HEADER && check->gif_len == 13)
+            {
+              check->skip = gif_color_table_size (check->gif_bytes[10]);
+              check->gif_after = GIF_BLOCK;
+              check->gif_state = GIF_SKIP;
+            }
+          else if (check->gif_state == GIF_DESCRIPTOR && check->gif_len == 9)
+            {
+              guint width = check->gif_bytes[4] | check->gif_bytes[5] << 8;
+              guint height = check->gif_bytes[6] | check->gif_bytes[7] << 8;
+
+              if (width == 0 || height == 0)
+                {
+                  check->empty_frame = TRUE;
+                  check->gif_state = GIF_DONE;
+                  break;
+                }
+              check->skip = gif_color_table_size (check->gif_bytes[8]);
+              check->gif_after = GIF_CODE_SIZE;
+              check->gif_state = GIF_SKIP;
+            }
+          break;
+
+        case GIF_SKIP:
+          {
+            gsize n = MIN ((guint64) (len - i), check->skip);
+
+            i += n;
+            check->skip -= n;
+          }
+          break;
+
+        case GIF_BLOCK:
+          i++;
+          if (b == 0x21)
+            {
+              check->gif_state = GIF_EXT_LABEL;
+            }
+          else if (b == 0x2c)
+            {
+              check->gif_len = 0;
+              check->gif_state = GIF_DESCRIPTOR;
+            }
+          else if (b == 0x3b)
+            {
+              check->gif_state = GIF_DONE;    /* the trailer */
+            }
+          /* The loader skips any other byte here; so does the check. */
+          break;
+
+        case GIF_EXT_LABEL:
+        case GIF_CODE_SIZE:
+          i++;
+          check->gif_state = GIF_SUB_SIZE;
+          break;
+
+        case GIF_SUB_SIZE:
+          i++;
+          if (b == 0)
+            {
+              check->gif_state = GIF_BLOCK;
+            }
+          else
+            {
+              check->skip = b;
+              check->gif_after = GIF_SUB_SIZE;
+              check->gif_state = GIF_SKIP;
+            }
+          break;
+
+        case GIF_DONE:
+        default:
+          i = len;
+          break;
+        }
+
+      /* A skip may be empty (no colour table) or end with this buffer. */
+      if (check->gif_state == GIF_SKIP && check->skip == 0)
+        check->gif_state = check->gif_after;
+    }
+}
+
 static void
 stream_check_feed (StreamCheck  *check,
                    const guint8 *data,
@@ -668,6 +805,8 @@ stream_check_feed (StreamCheck  *check,
     png_check_feed (check, data, len);
   else if (check->format == FORMAT_JPEG)
     jpeg_check_feed (check, data, len);
+  else if (check->format == FORMAT_GIF)
+    gif_check_feed (check, data, len);
   check->offset += len;
 }
 
@@ -958,6 +1097,13 @@ tvw_image_load (GFile         *file,
   while (n_read > 0)
     {
       stream_check_feed (&check, buffer, n_read);
+      if (check.empty_frame)
+        {
+          gdk_pixbuf_loader_close (loader, NULL);
+          g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_DATA,
+                       "%s: cannot decode image: a GIF frame is 0 pixels wide or high", name);
+          return NULL;
+        }
       if (!gdk_pixbuf_loader_write (loader, buffer, n_read, &local_error) || state.refused)
         {
           ok = FALSE;

@@ -1002,6 +1002,34 @@ gif_huge (void)
   return g_bytes_new_take (data, sizeof gif);
 }
 
+/* A frame 0 pixels wide: gdk-pixbuf's GIF loader would fail a precondition
+ * (a critical, which the test suite makes fatal) allocating it. */
+static GBytes *
+gif_empty_frame (void)
+{
+  guint8 *data = g_memdup2 (gif, sizeof gif);
+
+  data[24] = 0;
+  return g_bytes_new_take (data, sizeof gif);
+}
+
+/* A good frame, a graphic control extension, then a frame 0 pixels high
+ * with a local colour table: the check follows the blocks to it. */
+static GBytes *
+gif_second_frame_empty (void)
+{
+  static const guint8 rest[] = {
+    0x21, 0xf9, 4, 0, 10, 0, 0, 0,
+    0x2c, 0, 0, 0, 0, 1, 0, 0, 0, 0x80, 0, 0, 0, 0xff, 0xff, 0xff,
+    2, 2, 0x44, 0x01, 0, 0x3b,
+  };
+  GByteArray *data = g_byte_array_new ();
+
+  g_byte_array_append (data, gif, sizeof gif - 1);    /* without its trailer */
+  g_byte_array_append (data, rest, sizeof rest);
+  return g_byte_array_free_to_bytes (data);
+}
+
 static GBytes *bmp_control (void) { return saved_image ("bmp"); }
 
 static GBytes *
@@ -1386,6 +1414,8 @@ static const HostileCase cases[] = {
   { "/tvw/hostile/image/png-gray16-no-pixel-data", KIND_IMAGE, png_gray16_no_data, TVW_ERROR_INVALID_DATA, "truncated" },
   { "/tvw/hostile/image/jpeg-65500x65500", KIND_IMAGE, jpeg_huge, TVW_ERROR_INVALID_ARGUMENT, IMAGE_TOO_BIG },
   { "/tvw/hostile/image/gif-65535x65535", KIND_IMAGE, gif_huge, TVW_ERROR_INVALID_ARGUMENT, IMAGE_TOO_BIG },
+  { "/tvw/hostile/image/gif-frame-0-wide", KIND_IMAGE, gif_empty_frame, TVW_ERROR_INVALID_DATA, "GIF frame is 0 pixels" },
+  { "/tvw/hostile/image/gif-second-frame-0-high", KIND_IMAGE, gif_second_frame_empty, TVW_ERROR_INVALID_DATA, "GIF frame is 0 pixels" },
   { "/tvw/hostile/image/bmp-100000x100000", KIND_IMAGE, bmp_huge, TVW_ERROR_INVALID_ARGUMENT, IMAGE_TOO_BIG },
   { "/tvw/hostile/image/bmp-data-offset-512mb", KIND_IMAGE, bmp_data_offset, TVW_ERROR_INVALID_DATA, "" },
   /* Round 2: JSON that is not strict JSON, names made to collide, repeated
