@@ -127,6 +127,14 @@ void       tvw_net_replace_uses     (TvwNet          *net,
 /* tvw-net-passes.c: folding and fusion, once, before the first plan. */
 void       tvw_net_run_passes       (TvwNet          *net);
 
+/* tvw-net-run.c: buffers of the packed weights and the activation arena,
+ * 2 MiB aligned in transparent huge pages (NULL when out of memory);
+ * *@out_bytes is what tvw_net_big_free() needs. */
+guint8    *tvw_net_big_alloc        (gsize            size,
+                                     gsize           *out_bytes);
+void       tvw_net_big_free         (guint8          *p,
+                                     gsize            bytes);
+
 /* tvw-net-plan.c */
 gboolean   tvw_net_plan             (TvwNet          *net,
                                      const TvwArray  *inputs,

@@ -496,8 +496,8 @@ tvw_net_plan (TvwNet          *net,
 
   if (arena > net->arena_bytes)
     {
-      g_free (net->arena);
-      net->arena = g_try_malloc (arena);
+      tvw_net_big_free (net->arena, net->arena_bytes);
+      net->arena = tvw_net_big_alloc (arena, &net->arena_bytes);
       if (net->arena == NULL)
         {
           net->arena_bytes = 0;
@@ -506,7 +506,6 @@ tvw_net_plan (TvwNet          *net,
                        arena >> 20);
           return FALSE;
         }
-      net->arena_bytes = arena;
     }
 
   scratch = ALIGN_UP (scratch, TVW_ARENA_ALIGN);

@@ -14,35 +14,82 @@
 
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~(gsize) ((a) - 1))
 
-/* All packed weights live in one anonymous mapping, in transparent huge
- * pages where the system allows and populated in one call: a resnet50's
- * 100 MB is some 25 000 page faults in 4 KiB pages. */
+/* The packed weights and the activation arena each live in one anonymous
+ * mapping, 2 MiB aligned, in transparent huge pages where the system
+ * allows and populated in one call: a resnet50's 100 MB of weights is some
+ * 25 000 page faults in 4 KiB pages, and the kernels' 64-byte aligned
+ * offsets are aligned in memory too (malloc () gives 16 bytes).  Under
+ * AddressSanitizer the buffers come from its allocator instead, so that it
+ * sees accesses past their ends. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TVW_BIG_ALLOC_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TVW_BIG_ALLOC_MALLOC 1
+#endif
+#endif
+
+guint8 *
+tvw_net_big_alloc (gsize  size,
+                   gsize *out_bytes)
+{
+  const gsize huge = 2 << 20;
+  gsize bytes;
+  guint8 *p, *aligned;
+
+  if (size > G_MAXSIZE - 2 * huge)
+    return NULL;
+#ifdef TVW_BIG_ALLOC_MALLOC
+  bytes = ALIGN_UP (MAX (size, 1), TVW_ARENA_ALIGN);
+  p = g_aligned_alloc (1, bytes, TVW_ARENA_ALIGN);
+  *out_bytes = bytes;
+  return p;
+#else
+  bytes = ALIGN_UP (MAX (size, 1), huge);
+  p = mmap (NULL, bytes + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return NULL;
+  aligned = (guint8 *) ALIGN_UP ((guintptr) p, huge);
+  if (aligned > p)
+    munmap (p, aligned - p);
+  if (aligned < p + huge)
+    munmap (aligned + bytes, p + huge - aligned);
+#ifdef MADV_HUGEPAGE
+  madvise (aligned, bytes, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_WRITE
+  /* Best effort: before Linux 5.14 the pages fault in as they are written. */
+  madvise (aligned, ALIGN_UP (size, 4096), MADV_POPULATE_WRITE);
+#endif
+  *out_bytes = bytes;
+  return aligned;
+#endif
+}
+
+void
+tvw_net_big_free (guint8 *p,
+                  gsize   bytes)
+{
+  if (p == NULL)
+    return;
+#ifdef TVW_BIG_ALLOC_MALLOC
+  g_aligned_free (p);
+#else
+  munmap (p, bytes);
+#endif
+}
+
 static guint8 *
 weights_arena_new (gsize    size,
                    gsize   *out_bytes,
                    GError **error)
 {
-  const gsize huge = 2 << 20;
-  gsize bytes = ALIGN_UP (size, huge);
-  void *p;
+  guint8 *p = tvw_net_big_alloc (size, out_bytes);
 
-  p = mmap (NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED)
-    {
-      g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
-                   "Not enough memory for the model’s weights (%" G_GSIZE_FORMAT " MB)",
-                   bytes >> 20);
-      return NULL;
-    }
-#ifdef MADV_HUGEPAGE
-  madvise (p, bytes, MADV_HUGEPAGE);
-#endif
-#ifdef MADV_POPULATE_WRITE
-  /* Best effort: before Linux 5.14 the pages fault in as they are written. */
-  madvise (p, bytes, MADV_POPULATE_WRITE);
-#endif
-
-  *out_bytes = bytes;
+  if (p == NULL)
+    g_set_error (error, TVW_ERROR, TVW_ERROR_INVALID_ARGUMENT,
+                 "Not enough memory for the model’s weights (%" G_GSIZE_FORMAT " MB)",
+                 size >> 20);
   return p;
 }
 
@@ -232,8 +279,7 @@ tvw_net_prepare (TvwNet  *net,
    * small to share out. */
   tvw_parallel_tasks ((int) items->len, tvw_engine_default_threads (), pack_task, items->data);
 
-  if (net->weights != NULL)
-    munmap (net->weights, net->weights_bytes);
+  tvw_net_big_free (net->weights, net->weights_bytes);
   net->weights = arena;
   net->weights_bytes = arena_bytes;
   net->packed_bytes = total;

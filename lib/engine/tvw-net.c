@@ -7,7 +7,6 @@
 
 #include <math.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "tvw-error.h"
 #include "tvw-engine-threads-private.h"
@@ -103,10 +102,9 @@ tvw_net_free (TvwNet *net)
   g_array_unref (net->outputs);
   g_clear_error (&net->error);
   g_free (net->plan_shapes);
-  g_free (net->arena);
+  tvw_net_big_free (net->arena, net->arena_bytes);
   g_free (net->scratch);
-  if (net->weights != NULL)
-    munmap (net->weights, net->weights_bytes);
+  tvw_net_big_free (net->weights, net->weights_bytes);
   g_free (net);
 }
 
