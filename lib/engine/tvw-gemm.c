@@ -310,6 +310,14 @@ kernel_512 (const int           mr,
               if (np == 2)
                 acc[r][1] = _mm512_max_ps (acc[r][1], zero);
             }
+          else if (ep->act != TVW_ACT_NONE)
+            {
+              /* In registers too: applied to the stored tile, row by
+               * row, SiLU made an EfficientNet stem twice as slow. */
+              acc[r][0] = tvw_v16_activation (acc[r][0], ep->act);
+              if (np == 2)
+                acc[r][1] = tvw_v16_activation (acc[r][1], ep->act);
+            }
         }
     }
 
@@ -338,10 +346,6 @@ kernel_512 (const int           mr,
           }
     }
 
-  /* Other activations, on the stored tile. */
-  if (ep != NULL && ep->bias != NULL && ep->act != TVW_ACT_NONE && ep->act != TVW_ACT_RELU)
-    for (int r = 0; r < rows; r++)
-      tvw_activation_apply_span (c + r * ldc, cols, ep->act);
 }
 
 /* One tile of C: @rows rows (@a holds TILE_ROWS, an edge repeating
