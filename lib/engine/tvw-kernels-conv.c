@@ -21,6 +21,10 @@
 /* Keep one task's im2col slice within a few MB so it stays in cache while
  * the GEMM reads it. */
 #define IM2COL_TARGET_FLOATS (512 * 1024)
+/* Up to this much weight, a GEMM with few rows keeps its rows split over
+ * the threads (conv_split ()), if each thread gets this many rows. */
+#define ROW_SPLIT_MAX_WEIGHT_BYTES (512 * 1024)
+#define ROW_SPLIT_MIN_ROWS 24
 /* Rows of taps up to this many floats are copied inline. */
 #define SHORT_RUN 64
 
@@ -68,9 +72,17 @@ conv_split (const TvwConvParams *p,
   s->rows = MAX (MIN (s->rows, s->m), 1);
   s->m_tasks = (int) ((s->m + s->rows - 1) / s->rows);
 
-  /* Few rows (late layers at batch 1, linear layers): split the columns,
-   * so that each task keeps whole register tiles. */
-  if (n_threads > 1 && p->groups == 1 && s->m <= 256 && s->cout_g >= 32 * n_threads)
+  /* Few rows (late layers at batch 1, linear layers) and weights too big
+   * to stay in cache (ResNet's last stage: each thread then reads its share
+   * of them from memory): split the columns, so that each task keeps whole
+   * register tiles.  With weights that stay in cache the rows stay split:
+   * each thread then reads the rows it wrote in the layer before, and on a
+   * machine whose cores share no cache (two vCPUs on two Zen CCDs, 450 ns
+   * from one to the other and back) a layer's whole input no longer moves
+   * between them. */
+  if (n_threads > 1 && p->groups == 1 && s->m <= 256 && s->cout_g >= 32 * n_threads &&
+      (s->k * s->cout_g * sizeof (float) > ROW_SPLIT_MAX_WEIGHT_BYTES ||
+       s->m < (gsize) ROW_SPLIT_MIN_ROWS * n_threads))
     {
       s->rows = s->m;
       s->m_tasks = 1;
