@@ -21,9 +21,13 @@
 #include "tvw-kernels-se-private.h"
 
 /* Below this many elements in the map, one thread does it all. */
-#define SE_PARALLEL_MIN 131072
-/* Channels per pooling task. */
-#define SE_CHUNK 64
+#define SE_PARALLEL_MIN 16384
+/* Pooling tasks per image: each sums the channels over a band of pixels,
+ * the bands the threads wrote in the layer before (and rows, as the
+ * scaling splits them), so no thread reads the other's part of the map;
+ * on a machine whose cores share no cache that costs more than the whole
+ * block.  A fixed number of bands: the sums do not depend on the threads. */
+#define SE_MEAN_BANDS 8
 /* From this many weights in fc1 (as many in fc2) the gates are computed
  * on every thread: the weights (up to 1.8 MB in MobileNet V3's last
  * blocks) come from memory, each thread reading its share. */
@@ -35,7 +39,7 @@
 gsize
 tvw_squeeze_excitation_scratch_floats (const TvwSeParams *p)
 {
-  return (gsize) p->n * (2 * p->c + p->squeeze);
+  return (gsize) p->n * ((2 + SE_MEAN_BANDS) * p->c + p->squeeze);
 }
 
 void
@@ -220,7 +224,7 @@ typedef struct
   float             *mean;
   float             *hidden;
   float             *gates;
-  int                chunks;
+  float             *bands;    /* [n][SE_MEAN_BANDS][c] sums */
 } SeJob;
 
 static void
@@ -250,27 +254,46 @@ se_gates (gpointer data,
 }
 
 static void
-se_means (gpointer data,
+se_bands (gpointer data,
           gsize    begin,
           gsize    end,
           int      thread)
 {
   const SeJob *job = data;
   const int c = job->p->c;
+  const gsize hw = job->p->hw;
 
-  for (int task = (int) begin; task < (int) end; task++)
+  for (gsize task = begin; task < end; task++)
     {
-      const int b = task / job->chunks;
-      const int c0 = (task % job->chunks) * SE_CHUNK;
-      const int width = MIN (SE_CHUNK, c - c0);
-      const float *x = job->input + (gsize) b * job->p->hw * c + c0;
-      float acc[SE_CHUNK] = { 0 };
+      const gsize b = task / SE_MEAN_BANDS, band = task % SE_MEAN_BANDS;
+      const gsize r0 = hw * band / SE_MEAN_BANDS, r1 = hw * (band + 1) / SE_MEAN_BANDS;
+      const float *x = job->input + (b * hw + r0) * c;
+      float *sum = job->bands + task * c;
 
-      for (gsize r = 0; r < job->p->hw; r++, x += c)
-        for (int j = 0; j < width; j++)
-          acc[j] += x[j];
-      for (int j = 0; j < width; j++)
-        job->mean[(gsize) b * c + c0 + j] = acc[j] / (float) job->p->hw;
+      memset (sum, 0, c * sizeof (float));
+      for (gsize r = r0; r < r1; r++, x += c)
+        for (int j = 0; j < c; j++)
+          sum[j] += x[j];
+    }
+}
+
+/* The bands' sums, in their order, over the pixels. */
+static void
+se_means (const SeJob *job)
+{
+  const int c = job->p->c;
+
+  for (int b = 0; b < job->p->n; b++)
+    {
+      const float *band = job->bands + (gsize) b * SE_MEAN_BANDS * c;
+      float *mean = job->mean + (gsize) b * c;
+
+      memcpy (mean, band, c * sizeof (float));
+      for (int q = 1; q < SE_MEAN_BANDS; q++)
+        for (int j = 0; j < c; j++)
+          mean[j] += band[(gsize) q * c + j];
+      for (int j = 0; j < c; j++)
+        mean[j] /= (float) job->p->hw;
     }
 }
 
@@ -302,20 +325,21 @@ tvw_kernel_squeeze_excitation (const TvwSeParams *p,
                                int                n_threads)
 {
   const int c = p->c;
-  const int chunks = (c + SE_CHUNK - 1) / SE_CHUNK;
   const gsize rows = (gsize) p->n * p->hw;
   float *mean = scratch;
   float *hidden = mean + (gsize) p->n * c;
   float *gates = hidden + (gsize) p->n * p->squeeze;
+  float *bands = gates + (gsize) p->n * c;
   const int gate_threads = (gsize) c * p->squeeze >= SE_GATES_PARALLEL_MIN ? n_threads : 1;
-  SeJob job = { p, input, output, mean, hidden, gates, chunks };
+  SeJob job = { p, input, output, mean, hidden, gates, bands };
 
   if (rows * c < SE_PARALLEL_MIN)
     n_threads = 1;
 
-  /* The means, a block of channels of one image per task; fc1 by blocks
-   * of squeeze channels; fc2 by blocks of channels; the product. */
-  tvw_parallel_range ((gsize) p->n * chunks, n_threads, se_means, &job);
+  /* The sums over bands of pixels, then the means; fc1 by blocks of
+   * squeeze channels; fc2 by blocks of channels; the product. */
+  tvw_parallel_range ((gsize) p->n * SE_MEAN_BANDS, n_threads, se_bands, &job);
+  se_means (&job);
   tvw_parallel_range ((gsize) (p->squeeze + SE_HIDDEN_BLOCK - 1) / SE_HIDDEN_BLOCK, gate_threads,
                       se_hidden, &job);
   tvw_parallel_range ((gsize) (c + SE_GATE_BLOCK - 1) / SE_GATE_BLOCK, gate_threads, se_gates, &job);
