@@ -207,13 +207,19 @@ tvw_array_shape_string (const TvwArray *a)
 }
 
 /* Copying: the innermost dimension of the destination is the inner loop;
- * outer indices are shared out as rows. */
+ * outer indices are shared out as rows, numbered in the destination's
+ * memory order (outer dimensions by decreasing stride), so that each
+ * thread writes one band of it: an NCHW image staged channels-last is
+ * cut into bands of pixel rows, not into channels whose pixels share
+ * cache lines (two threads writing the same lines, and the convolution
+ * after it reading each band from the thread that wrote it). */
 typedef struct
 {
   const TvwArray *src;
   TvwArray       *dst;
   gint64          inner;
   gsize           esize;
+  int             order[TVW_MAX_RANK];   /* outer dimensions, slowest first */
 } CopyJob;
 
 static void
@@ -237,8 +243,9 @@ copy_rows (gpointer data,
       const guint8 *s;
       guint8 *d;
 
-      for (int i = r - 2; i >= 0; i--)
+      for (int k = r - 2; k >= 0; k--)
         {
+          const int i = job->order[k];
           gint64 idx = rest % dst->shape[i];
 
           rest /= dst->shape[i];
@@ -267,8 +274,18 @@ tvw_array_copy (const TvwArray *src,
                 TvwArray       *dst,
                 int             n_threads)
 {
-  CopyJob job = { src, dst, 1, tvw_elem_size (dst->elem) };
+  CopyJob job = { src, dst, 1, tvw_elem_size (dst->elem), { 0 } };
   gint64 rows = 1;
+
+  /* A stable insertion sort of the outer dimensions. */
+  for (int i = 0; i < dst->rank - 1; i++)
+    {
+      int k = i;
+
+      for (; k > 0 && dst->stride[job.order[k - 1]] < dst->stride[i]; k--)
+        job.order[k] = job.order[k - 1];
+      job.order[k] = i;
+    }
 
   g_return_if_fail (tvw_array_same_shape (src, dst));
   g_return_if_fail (src->elem == dst->elem);
