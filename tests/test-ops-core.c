@@ -616,9 +616,14 @@ test_squeeze_excitation_random (void)
   for (guint seed = 0; seed < N_SEEDS; seed++)
     {
       g_autoptr(GRand) rng = g_rand_new_with_seed (700 + seed);
-      const gint64 c = g_rand_int_range (rng, 1, 40), sq = g_rand_int_range (rng, 1, 12);
-      const gint64 xs[4] = { g_rand_int_range (rng, 1, 3), c, g_rand_int_range (rng, 1, 9),
-                             g_rand_int_range (rng, 1, 9) };
+      /* Every fourth seed a map large enough (from 32×24×24) for the
+       * kernel to split it over the threads. */
+      const gboolean big = seed % 4 == 3;
+      const gint64 c = big ? g_rand_int_range (rng, 32, 40) : g_rand_int_range (rng, 1, 40);
+      const gint64 sq = g_rand_int_range (rng, 1, 12);
+      const gint32 lo = big ? 24 : 1, hi = big ? 29 : 9;
+      const gint64 xs[4] = { g_rand_int_range (rng, 1, 3), c, g_rand_int_range (rng, lo, hi),
+                             g_rand_int_range (rng, lo, hi) };
       const gint64 w1s[4] = { sq, c, 1, 1 }, b1s[1] = { sq }, w2s[4] = { c, sq, 1, 1 }, b2s[1] = { c };
       TvwSqueezeExcitationParams p = { (int) sq, seed % 2 ? TVW_ACT_RELU : TVW_ACT_SILU,
                      seed % 2 ? TVW_ACT_HARDSIGMOID : TVW_ACT_SIGMOID };
