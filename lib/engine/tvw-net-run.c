@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -35,16 +37,19 @@ tvw_net_big_alloc (gsize  size,
 {
   const gsize huge = 2 << 20;
   gsize bytes;
-  guint8 *p, *aligned;
+  guint8 *p;
 
   if (size > G_MAXSIZE - 2 * huge)
     return NULL;
 #ifdef TVW_BIG_ALLOC_MALLOC
   bytes = ALIGN_UP (MAX (size, 1), TVW_ARENA_ALIGN);
-  p = g_aligned_alloc (1, bytes, TVW_ARENA_ALIGN);
+  if (posix_memalign ((void **) &p, TVW_ARENA_ALIGN, bytes) != 0)
+    return NULL;
   *out_bytes = bytes;
   return p;
 #else
+  guint8 *aligned;
+
   bytes = ALIGN_UP (MAX (size, 1), huge);
   p = mmap (NULL, bytes + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED)
@@ -58,8 +63,14 @@ tvw_net_big_alloc (gsize  size,
   madvise (aligned, bytes, MADV_HUGEPAGE);
 #endif
 #ifdef MADV_POPULATE_WRITE
-  /* Best effort: before Linux 5.14 the pages fault in as they are written. */
-  madvise (aligned, ALIGN_UP (size, 4096), MADV_POPULATE_WRITE);
+  /* Best effort: before Linux 5.14 the pages fault in as they are written
+   * (EINVAL).  Memory the system cannot give is an error now rather than
+   * a fault in the middle of a forward pass. */
+  if (madvise (aligned, ALIGN_UP (size, 4096), MADV_POPULATE_WRITE) != 0 && errno == ENOMEM)
+    {
+      munmap (aligned, bytes);
+      return NULL;
+    }
 #endif
   *out_bytes = bytes;
   return aligned;
@@ -73,7 +84,7 @@ tvw_net_big_free (guint8 *p,
   if (p == NULL)
     return;
 #ifdef TVW_BIG_ALLOC_MALLOC
-  g_aligned_free (p);
+  free (p);
 #else
   munmap (p, bytes);
 #endif
