@@ -132,14 +132,16 @@ typedef struct
 #ifdef HAVE_AVX2_KERNEL
 
 /* c[MR×NR] (+)= a[MR×kc] · b[kc×NR]; @a holds the MR rows (an edge tile
- * repeats one). */
+ * repeats one).  With @ep, its bias, residual and activation are applied
+ * in registers before the store. */
 static inline void
 micro_kernel (int                kc,
               const float *const a[MR],
               const float       *b,
               float             *c,
               gsize              ldc,
-              gboolean           accumulate)
+              gboolean           accumulate,
+              const Epilogue    *ep)
 {
   const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
   __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
@@ -180,6 +182,33 @@ micro_kernel (int                kc,
       c50 = _mm256_fmadd_ps (x, b0, c50); c51 = _mm256_fmadd_ps (x, b1, c51);
     }
 
+  if (ep != NULL)
+    {
+      const __m256 bias0 = _mm256_loadu_ps (ep->bias), bias1 = _mm256_loadu_ps (ep->bias + 8);
+
+#define EPILOGUE_ROW(r, x0, x1)                                             \
+      do                                                                    \
+        {                                                                   \
+          x0 = _mm256_add_ps (x0, bias0);                                   \
+          x1 = _mm256_add_ps (x1, bias1);                                   \
+          if (ep->residual != NULL)                                         \
+            {                                                               \
+              x0 = _mm256_add_ps (x0, _mm256_loadu_ps (ep->residual + (r) * ep->ldr));     \
+              x1 = _mm256_add_ps (x1, _mm256_loadu_ps (ep->residual + (r) * ep->ldr + 8)); \
+            }                                                               \
+          x0 = tvw_v8_activation (x0, ep->act);                             \
+          x1 = tvw_v8_activation (x1, ep->act);                             \
+        }                                                                   \
+      while (0)
+      EPILOGUE_ROW (0, c00, c01);
+      EPILOGUE_ROW (1, c10, c11);
+      EPILOGUE_ROW (2, c20, c21);
+      EPILOGUE_ROW (3, c30, c31);
+      EPILOGUE_ROW (4, c40, c41);
+      EPILOGUE_ROW (5, c50, c51);
+#undef EPILOGUE_ROW
+    }
+
   _mm256_storeu_ps (c + 0 * ldc, c00); _mm256_storeu_ps (c + 0 * ldc + 8, c01);
   _mm256_storeu_ps (c + 1 * ldc, c10); _mm256_storeu_ps (c + 1 * ldc + 8, c11);
   _mm256_storeu_ps (c + 2 * ldc, c20); _mm256_storeu_ps (c + 2 * ldc + 8, c21);
@@ -196,7 +225,8 @@ micro_kernel (int                kc,
               const float       *b,
               float             *c,
               gsize              ldc,
-              gboolean           accumulate)
+              gboolean           accumulate,
+              const Epilogue    *ep G_GNUC_UNUSED)
 {
   float acc[MR][NR];
 
@@ -406,20 +436,28 @@ tile (int                 np,
       const Epilogue     *ep)
 {
   float tmp[MR * NR];
+  /* The AVX2 kernel applies the epilogue to a whole tile in registers
+   * (a pass over the stored tile, row by row, cost as much as the
+   * product on a stem); edge tiles and the generic kernel, after it. */
+#ifdef HAVE_AVX2_KERNEL
+  const gboolean fused = ep != NULL && ep->bias != NULL && rows == MR && cols == NR;
+#else
+  const gboolean fused = FALSE;
+#endif
 
   if (rows == MR && cols == NR)
-    micro_kernel (kc, a, b0, c, ldc, accumulate);
+    micro_kernel (kc, a, b0, c, ldc, accumulate, fused ? ep : NULL);
   else
     {
       if (accumulate)
         for (int r = 0; r < rows; r++)
           memcpy (tmp + r * NR, c + (gsize) r * ldc, cols * sizeof (float));
-      micro_kernel (kc, a, b0, tmp, NR, accumulate);
+      micro_kernel (kc, a, b0, tmp, NR, accumulate, NULL);
       for (int r = 0; r < rows; r++)
         memcpy (c + (gsize) r * ldc, tmp + r * NR, cols * sizeof (float));
     }
 
-  if (ep == NULL || ep->bias == NULL)
+  if (fused || ep == NULL || ep->bias == NULL)
     return;
 
   for (int i = 0; i < rows; i++)
