@@ -34,6 +34,11 @@
 #include "tvw-engine-threads-private.h"
 
 #define SPIN_USEC 200
+/* Spins after which a waiting thread yields its processor now and then:
+ * when the scheduler has put the worker on the caller's processor, the
+ * thread that has the work then runs instead of the one that waits for
+ * it. */
+#define YIELD_AFTER 4096    /* some 80 µs here */
 #define MAX_WORKERS 255
 
 typedef struct
@@ -122,6 +127,8 @@ spin_for (gint     *counter,
             deadline = now + SPIN_USEC;
           else if (now > deadline)
             return FALSE;
+          else if (i >= YIELD_AFTER)
+            g_thread_yield ();
         }
     }
 }
