@@ -146,6 +146,12 @@ micro_kernel (int                kc,
   const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
   __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
 
+  /* As the AVX-512 kernel does: the residual's lines on their way while
+   * the K loop runs. */
+  if (ep != NULL && ep->residual != NULL)
+    for (int r = 0; r < MR; r++)
+      _mm_prefetch ((const char *) (ep->residual + r * ep->ldr), _MM_HINT_T0);
+
   if (accumulate)
     {
       c00 = _mm256_loadu_ps (c + 0 * ldc); c01 = _mm256_loadu_ps (c + 0 * ldc + 8);
@@ -280,6 +286,20 @@ kernel_512 (const int           mr,
   const __mmask16 m1 = cols >= 2 * NR ? 0xffff :
                        cols > NR ? (__mmask16) ((1u << (cols - NR)) - 1) : 0;
   __m512 acc[MR_512][2];
+
+  /* The residual's lines are fetched now, so that they arrive while the
+   * K loop runs: the epilogue would otherwise stall on each of them. */
+  if (ep != NULL && ep->residual != NULL)
+    {
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++)
+        if (r < rows)
+          {
+            _mm_prefetch ((const char *) (ep->residual + r * ep->ldr), _MM_HINT_T0);
+            if (np == 2)
+              _mm_prefetch ((const char *) (ep->residual + r * ep->ldr + NR), _MM_HINT_T0);
+          }
+    }
 
 #pragma GCC unroll 12
   for (int r = 0; r < mr; r++)
@@ -490,6 +510,9 @@ tile (int                 np,
  * of a tile, @lda floats apart, put more than A_SET_SHARE of them in one
  * of the 64 sets of a 64-byte-line L1. */
 #define A_SET_SHARE 4
+/* Up to this much of A (a K block of all its rows) stays in L2 while every
+ * panel passes over it: then B is read once, not once per row block. */
+#define A_BLOCK_MAX_BYTES (256 * 1024)
 #define A_COPY_PAD 16
 
 static gboolean
@@ -527,7 +550,8 @@ tvw_gemm_packed (int                 m,
   const int kc_max = m <= TILE_ROWS ? MAX (k, 1) : KC;
   /* Row blocks of equal size (in whole tiles), at most BLOCK_ROWS: no
    * short block at the end sweeping B once more for a few rows. */
-  const int n_blocks = MAX ((m + BLOCK_ROWS - 1) / BLOCK_ROWS, 1);
+  const int n_blocks = (gsize) m * kc_max * sizeof (float) <= A_BLOCK_MAX_BYTES ? 1 :
+                       MAX ((m + BLOCK_ROWS - 1) / BLOCK_ROWS, 1);
   const int block_rows = ((m + n_blocks - 1) / n_blocks + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS;
   /* Aliasing rows are copied, a block at a time, to rows of a pitch that
    * does not alias; worth it when the block meets more than one register

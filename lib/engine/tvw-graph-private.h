@@ -134,6 +134,12 @@ guint8    *tvw_net_big_alloc        (gsize            size,
                                      gsize           *out_bytes);
 void       tvw_net_big_free         (guint8          *p,
                                      gsize            bytes);
+/* The per-thread scratch: at least @per_thread bytes for each of
+ * @n_threads, 64-byte aligned. */
+gboolean   tvw_net_grow_scratch     (TvwNet          *net,
+                                     gsize            per_thread,
+                                     int              n_threads,
+                                     GError         **error);
 
 /* tvw-net-plan.c */
 gboolean   tvw_net_plan             (TvwNet          *net,

@@ -508,21 +508,8 @@ tvw_net_plan (TvwNet          *net,
         }
     }
 
-  scratch = ALIGN_UP (scratch, TVW_ARENA_ALIGN);
-  if (scratch * n_threads + TVW_ARENA_ALIGN > net->scratch_alloc)
-    {
-      g_free (net->scratch);
-      net->scratch_alloc = scratch * n_threads + TVW_ARENA_ALIGN;
-      net->scratch = g_try_malloc (net->scratch_alloc);
-      if (net->scratch == NULL)
-        {
-          net->scratch_alloc = 0;
-          g_set_error (error, TVW_ERROR, TVW_ERROR_NO_MEMORY,
-                       "Not enough memory to run on this input");
-          return FALSE;
-        }
-    }
-  net->scratch_per_thread = scratch;
+  if (!tvw_net_grow_scratch (net, scratch, n_threads, error))
+    return FALSE;
 
   for (guint i = 0; i < net->values->len; i++)
     {

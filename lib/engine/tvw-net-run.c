@@ -354,27 +354,36 @@ run_node (TvwNet   *net,
       memcpy (tvw_net_value (net, n->out[o])->a.shape, call->out[o].shape, sizeof call->out[o].shape);
 }
 
-/* Makes the scratch @per_thread bytes (aligned) for each of @n_threads;
- * its contents are not kept. */
-static gboolean
-grow_scratch (TvwNet  *net,
-              gsize    per_thread,
-              int      n_threads,
-              GError **error)
+/* Makes the scratch @per_thread bytes (aligned) for each of @n_threads, in
+ * huge pages as the arena (im2col rows and Winograd's matrices are walked
+ * with large strides); its contents are not kept. */
+gboolean
+tvw_net_grow_scratch (TvwNet  *net,
+                      gsize    per_thread,
+                      int      n_threads,
+                      GError **error)
 {
-  const gsize bytes = ALIGN_UP (per_thread, TVW_ARENA_ALIGN) * n_threads + TVW_ARENA_ALIGN;
-  guint8 *scratch = g_try_malloc (bytes);
+  const gsize aligned = ALIGN_UP (per_thread, TVW_ARENA_ALIGN);
+  gsize bytes;
+  guint8 *scratch;
 
+  if (net->scratch != NULL && aligned * n_threads <= net->scratch_alloc)
+    {
+      net->scratch_per_thread = aligned;
+      return TRUE;
+    }
+
+  scratch = tvw_net_big_alloc (aligned * n_threads, &bytes);
   if (scratch == NULL)
     {
       g_set_error (error, TVW_ERROR, TVW_ERROR_NO_MEMORY, "Not enough memory for %" G_GSIZE_FORMAT
-                   " bytes of scratch", bytes);
+                   " bytes of scratch", aligned * n_threads);
       return FALSE;
     }
-  g_free (net->scratch);
+  tvw_net_big_free (net->scratch, net->scratch_alloc);
   net->scratch = scratch;
   net->scratch_alloc = bytes;
-  net->scratch_per_thread = ALIGN_UP (per_thread, TVW_ARENA_ALIGN);
+  net->scratch_per_thread = aligned;
   return TRUE;
 }
 
@@ -438,9 +447,9 @@ tvw_net_run_arrays (TvwNet          *net,
        * fewer rows (Winograd splits few tiles by columns instead). */
       if (dynamic && n->call.cls->scratch != NULL &&
           n->call.cls->scratch (&n->call) > net->scratch_per_thread &&
-          !grow_scratch (net, n->call.cls->scratch (&n->call), n_threads, error))
+          !tvw_net_grow_scratch (net, n->call.cls->scratch (&n->call), n_threads, error))
         goto fail;
-      n->call.scratch = (guint8 *) ALIGN_UP ((guintptr) net->scratch, TVW_ARENA_ALIGN);
+      n->call.scratch = net->scratch;
       n->call.scratch_bytes = net->scratch_per_thread;
 
       run_node (net, n, dynamic);

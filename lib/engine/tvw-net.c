@@ -103,7 +103,7 @@ tvw_net_free (TvwNet *net)
   g_clear_error (&net->error);
   g_free (net->plan_shapes);
   tvw_net_big_free (net->arena, net->arena_bytes);
-  g_free (net->scratch);
+  tvw_net_big_free (net->scratch, net->scratch_alloc);
   tvw_net_big_free (net->weights, net->weights_bytes);
   g_free (net);
 }
