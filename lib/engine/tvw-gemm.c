@@ -301,6 +301,19 @@ kernel_512 (const int           mr,
           }
     }
 
+  /* And C's, for writing, when this K block stores it without loading. */
+  if (!accumulate)
+    {
+#pragma GCC unroll 12
+      for (int r = 0; r < mr; r++)
+        if (r < rows)
+          {
+            _mm_prefetch ((const char *) (c + r * ldc), _MM_HINT_ET0);
+            if (np == 2)
+              _mm_prefetch ((const char *) (c + r * ldc + NR), _MM_HINT_ET0);
+          }
+    }
+
 #pragma GCC unroll 12
   for (int r = 0; r < mr; r++)
     {
