@@ -525,9 +525,11 @@ test_pool_random (gconstpointer data)
     {
       g_autoptr(GRand) rng = g_rand_new_with_seed (600 + seed);
       /* Some with more channels than one block of the max pool's (64),
-       * and a partial block after full ones. */
+       * and a partial block after full ones; some with one channel (the
+       * average pool's path for single planes). */
       const gint64 xs[4] = { g_rand_int_range (rng, 1, 3),
-                             seed % 3 == 2 ? g_rand_int_range (rng, 60, 140) : g_rand_int_range (rng, 1, 12),
+                             seed % 3 == 2 ? g_rand_int_range (rng, 60, 140) :
+                             seed % 3 == 1 && seed % 2 == 0 ? 1 : g_rand_int_range (rng, 1, 12),
                              g_rand_int_range (rng, 3, 14), g_rand_int_range (rng, 3, 14) };
       TvwPool2dParams p = { 0 };
       gint64 ys[4] = { xs[0], xs[1] };

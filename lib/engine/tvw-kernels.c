@@ -330,6 +330,29 @@ window_mean (const TvwPoolParams *p,
     o[ch] *= div;
 }
 
+/* Output pixel (@oy, @ox)'s input window of a pooling kernel, and the
+ * count its sum is divided by (with or without the padding). */
+static inline int
+pool_window (const TvwPoolParams *p,
+             int                  oy,
+             int                  ox,
+             int                 *y0,
+             int                 *y1,
+             int                 *x0,
+             int                 *x1)
+{
+  const int ys = oy * p->sh - p->ph;
+  const int ye = MIN (ys + p->kh, p->h + p->ph);
+  const int xs = ox * p->sw - p->pw;
+  const int xe = MIN (xs + p->kw, p->w + p->pw);
+
+  *y0 = MAX (ys, 0);
+  *y1 = MIN (ye, p->h);
+  *x0 = MAX (xs, 0);
+  *x1 = MIN (xe, p->w);
+  return p->count_include_pad ? (ye - ys) * (xe - xs) : (*y1 - *y0) * (*x1 - *x0);
+}
+
 /* Output pixel (@oy, @ox)'s input window and the factor of its sum: a
  * pooling kernel's (with or without the padding counted), or an adaptive
  * pooling's share of the input. */
@@ -343,7 +366,7 @@ mean_window (const TvwPoolParams *p,
              int                 *x0,
              int                 *x1)
 {
-  int ys, ye, xs, xe, pool;
+  int pool;
 
   if (adaptive)
     {
@@ -354,16 +377,39 @@ mean_window (const TvwPoolParams *p,
       return 1.f / ((*y1 - *y0) * (*x1 - *x0));
     }
 
-  ys = oy * p->sh - p->ph;
-  ye = MIN (ys + p->kh, p->h + p->ph);
-  xs = ox * p->sw - p->pw;
-  xe = MIN (xs + p->kw, p->w + p->pw);
-  *y0 = MAX (ys, 0);
-  *y1 = MIN (ye, p->h);
-  *x0 = MAX (xs, 0);
-  *x1 = MIN (xe, p->w);
-  pool = p->count_include_pad ? (ye - ys) * (xe - xs) : (*y1 - *y0) * (*x1 - *x0);
+  pool = pool_window (p, oy, ox, y0, y1, x0, x1);
   return pool > 0 ? 1.f / pool : 0.f;
+}
+
+/* One output row of a one-channel average pooling (RAFT's correlation
+ * pyramid: 2 852 maps of 46×62 at 368×496), as window_mean () computes it
+ * but without a call and a division per pixel. */
+static void
+mean_pool_plane_row (const TvwPoolParams *p,
+                     const float         *plane,
+                     int                  oy,
+                     float               *out,
+                     gsize                pitch)
+{
+  int last = 0;
+  float div = 0.f;
+
+  for (int ox = 0; ox < p->ow; ox++)
+    {
+      int y0, y1, x0, x1;
+      const int pool = pool_window (p, oy, ox, &y0, &y1, &x0, &x1);
+      float sum = 0.f;
+
+      if (pool != last)
+        {
+          div = pool > 0 ? 1.f / pool : 0.f;
+          last = pool;
+        }
+      for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++)
+          sum += plane[(gsize) y * p->w + x];
+      out[ox * pitch] = sum * div;
+    }
 }
 
 static void
@@ -380,6 +426,13 @@ mean_pool_range (gpointer data,
     {
       const int b = row / p->oh;
       const int oy = row % p->oh;
+
+      if (p->c == 1 && !job->adaptive)
+        {
+          mean_pool_plane_row (p, job->input + (gsize) b * p->h * p->w, oy,
+                               job->output + ((gsize) b * p->oh + oy) * p->ow * pitch, pitch);
+          continue;
+        }
 
       for (int ox = 0; ox < p->ow; ox++)
         {
