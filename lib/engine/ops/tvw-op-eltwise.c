@@ -35,6 +35,20 @@ same_strides (const TvwArray *a,
   return TRUE;
 }
 
+/* A dense layout for @out, after @x's: a channel slice of a channels-last
+ * map (a split: RAFT's hidden state and context) stays channels-last, as
+ * the convolutions and the additions around it read it; anything else
+ * becomes contiguous. */
+static void
+set_dense_like (TvwArray       *out,
+                const TvwArray *x)
+{
+  if (tvw_array_channels_last_pitch (x) > 0)
+    tvw_array_set_channels_last (out);
+  else
+    tvw_array_set_contiguous (out);
+}
+
 /* Activation */
 
 static gboolean
@@ -46,7 +60,7 @@ activation_infer (TvwOpCall  *call,
 
   call->out[0] = call->in[0];
   if (!is_dense (&call->in[0]))
-    tvw_array_set_contiguous (&call->out[0]);
+    set_dense_like (&call->out[0], &call->in[0]);
   return TRUE;
 }
 
@@ -126,6 +140,10 @@ binary_infer (TvwOpCall  *call,
     memcpy (call->out[0].stride, a->stride, sizeof a->stride);
   else if (tvw_array_same_shape (b, &call->out[0]) && is_dense (b))
     memcpy (call->out[0].stride, b->stride, sizeof b->stride);
+  else if (tvw_array_same_shape (a, &call->out[0]))
+    set_dense_like (&call->out[0], a);
+  else if (tvw_array_same_shape (b, &call->out[0]))
+    set_dense_like (&call->out[0], b);
 
   return TRUE;
 }
