@@ -61,6 +61,9 @@ typedef enum
    * concatenation's output is when the planner writes its inputs in
    * place. */
   TVW_OP_PITCHED_INPUT = 1 << 5,
+  /* Row-major, but input 0 may also be channels-last (rank 4/5), and then
+   * so is output 0 (GroupNorm between convolutions). */
+  TVW_OP_CHANNELS_LAST_OK = 1 << 6,
 } TvwOpFlags;
 
 /* A parameter an op declares, found in checkpoints as “@node_name.@suffix”
@@ -221,6 +224,9 @@ gboolean        tvw_op_check_dim   (const TvwOpCall   *call,
                                     int               *resolved,
                                     GError           **error);
 
+/* Whether input 0 is channels-last and not also contiguous (rank 4 or 5,
+ * more than one channel and pixel). */
+gboolean        tvw_op_input_channels_last (const TvwOpCall *call);
 /* The strides the executor gives a non-strided, non-view class's outputs
  * after infer. */
 void            tvw_op_layout_outputs (TvwOpCall      *call);

@@ -12,7 +12,9 @@
  * so it is the same kernel (tvw_kernel_layer_norm_rows (), vectorised per
  * instruction set).  group_norm normalizes, per sample, groups of
  * C / G channels with everything after them; instance_norm is the case
- * G = C.
+ * G = C.  It reads a channels-last input as it is (RAFT's encoders and
+ * RetinaNet's heads put it between convolutions): per-channel sums over
+ * bands of pixels, then the groups' statistics from them.
  */
 
 #include "config.h"
@@ -278,6 +280,145 @@ group_norm_blocks (gpointer data,
     }
 }
 
+/* Channels-last: a sample is @spatial pixels of @channels floats.  Its
+ * pixels are cut into CL_BANDS fixed bands (the same whatever the thread
+ * count, so are the results); each band's per-channel sums, in double,
+ * go to @partial, and thread 0 adds the bands in order. */
+#define CL_BANDS 8
+
+typedef struct
+{
+  const TvwOpCall *call;
+  gint64           channels, groups, spatial;
+  const float     *x;
+  float           *y;
+  double          *partial;   /* [CL_BANDS][channels] */
+  const double    *mean;      /* per channel: its group's */
+  const double    *rstd;
+  int              pass;      /* 0: sums, 1: squared deviations, 2: normalize */
+} ClJob;
+
+static void
+group_norm_cl_band (gpointer data,
+                    int      band,
+                    int      thread)
+{
+  const ClJob *job = data;
+  const gint64 c = job->channels;
+  const gint64 p0 = job->spatial * band / CL_BANDS, p1 = job->spatial * (band + 1) / CL_BANDS;
+  double *acc = job->partial + band * c;
+
+  if (job->pass < 2)
+    {
+      for (gint64 ch = 0; ch < c; ch++)
+        acc[ch] = 0;
+      for (gint64 px = p0; px < p1; px++)
+        {
+          const float *x = job->x + px * c;
+
+          if (job->pass == 0)
+            for (gint64 ch = 0; ch < c; ch++)
+              acc[ch] += x[ch];
+          else
+            for (gint64 ch = 0; ch < c; ch++)
+              {
+                const double d = x[ch] - job->mean[ch];
+
+                acc[ch] += d * d;
+              }
+        }
+      return;
+    }
+
+  {
+    const float *w = weight_data (job->call, 0), *b = weight_data (job->call, 1);
+    /* normalize_span ()'s arithmetic, per channel. */
+    float *m = (float *) (job->partial + CL_BANDS * c), *r = m + c;
+
+    for (gint64 px = p0; px < p1; px++)
+      {
+        const float *x = job->x + px * c;
+        float *y = job->y + px * c;
+
+        for (gint64 ch = 0; ch < c; ch++)
+          {
+            float v = (x[ch] - m[ch]) * r[ch];
+
+            if (w != NULL)
+              v *= w[ch];
+            if (b != NULL)
+              v += b[ch];
+            y[ch] = v;
+          }
+      }
+  }
+}
+
+/* The group statistics from the bands' per-channel sums (@pass 0: the
+ * mean, 1: the reciprocal standard deviation), set on every channel. */
+static void
+group_norm_cl_reduce (const ClJob *job,
+                      int          pass,
+                      double       eps,
+                      double      *out)
+{
+  const gint64 c = job->channels, cg = c / job->groups;
+  const double count = MAX ((double) cg * job->spatial, 1);
+
+  for (gint64 g = 0; g < job->groups; g++)
+    {
+      double sum = 0;
+
+      for (gint64 ch = g * cg; ch < (g + 1) * cg; ch++)
+        for (int band = 0; band < CL_BANDS; band++)
+          sum += job->partial[band * c + ch];
+      for (gint64 ch = g * cg; ch < (g + 1) * cg; ch++)
+        out[ch] = pass == 0 ? sum / count : 1.0 / sqrt (sum / count + eps);
+    }
+}
+
+static void
+group_norm_cl (TvwOpCall *call,
+               gint64     groups,
+               gint64     spatial)
+{
+  const TvwNormParams *p = call->params;
+  const TvwArray *x = &call->in[0];
+  const gint64 c = x->shape[1];
+  const int threads = tvw_array_numel (x) < 16384 ? 1 : call->n_threads;
+  double *partial = (double *) call->scratch;
+  double *mean = partial + CL_BANDS * c + c;   /* after the floats of pass 2 */
+  double *rstd = mean + c;
+  ClJob job = { call, c, groups, spatial, NULL, NULL, partial, mean, rstd, 0 };
+
+  for (gint64 n = 0; n < x->shape[0]; n++)
+    {
+      float *m = (float *) (partial + CL_BANDS * c), *r = m + c;
+
+      job.x = (const float *) x->data + n * spatial * c;
+      job.y = (float *) call->out[0].data + n * spatial * c;
+      for (job.pass = 0; job.pass < 2; job.pass++)
+        {
+          tvw_parallel_tasks (CL_BANDS, threads, group_norm_cl_band, &job);
+          group_norm_cl_reduce (&job, job.pass, p->eps, job.pass == 0 ? mean : rstd);
+        }
+      for (gint64 ch = 0; ch < c; ch++)
+        {
+          m[ch] = (float) mean[ch];
+          r[ch] = (float) rstd[ch];
+        }
+      job.pass = 2;
+      tvw_parallel_tasks (CL_BANDS, threads, group_norm_cl_band, &job);
+    }
+}
+
+static gsize
+group_norm_scratch (const TvwOpCall *call)
+{
+  /* The bands' sums, the float mean and rstd, the double ones. */
+  return (CL_BANDS + 1 + 2) * (gsize) call->in[0].shape[1] * sizeof (double);
+}
+
 static void
 group_norm_run (TvwOpCall *call)
 {
@@ -290,14 +431,20 @@ group_norm_run (TvwOpCall *call)
     return;
   for (int i = 2; i < x->rank; i++)
     job.spatial *= x->shape[i];
+  if (tvw_op_input_channels_last (call))
+    {
+      group_norm_cl (call, job.groups, job.spatial);
+      return;
+    }
   tvw_parallel_range (x->shape[0] * job.groups, n < 16384 ? 1 : call->n_threads,
                       group_norm_blocks, &job);
 }
 
 const TvwOpClass tvw_op_group_norm = {
   .name = "group_norm",
-  .flags = TVW_OP_ROW_MAJOR,
+  .flags = TVW_OP_CHANNELS_LAST_OK,
   .infer = group_norm_infer,
+  .scratch = group_norm_scratch,
   .run = group_norm_run,
 };
 

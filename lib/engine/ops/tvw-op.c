@@ -117,6 +117,17 @@ tvw_op_check_elem (const TvwOpCall  *call,
   return FALSE;
 }
 
+/* Whether input 0 is channels-last and not also contiguous (rank 4 or 5,
+ * more than one channel and pixel). */
+gboolean
+tvw_op_input_channels_last (const TvwOpCall *call)
+{
+  const TvwArray *a = &call->in[0];
+
+  return (a->rank == 4 || a->rank == 5) && tvw_array_is_channels_last (a) &&
+         !tvw_array_is_contiguous (a);
+}
+
 /* Strides for an output the class does not place itself. */
 void
 tvw_op_layout_outputs (TvwOpCall *call)
@@ -126,7 +137,9 @@ tvw_op_layout_outputs (TvwOpCall *call)
 
   for (int i = 0; i < call->n_out; i++)
     {
-      if (call->cls->flags & (TVW_OP_CHANNELS_LAST | TVW_OP_CHANNELS_LAST_ALL))
+      if ((call->cls->flags & (TVW_OP_CHANNELS_LAST | TVW_OP_CHANNELS_LAST_ALL)) ||
+          ((call->cls->flags & TVW_OP_CHANNELS_LAST_OK) && i == 0 &&
+           tvw_op_input_channels_last (call)))
         tvw_array_set_channels_last (&call->out[i]);
       else
         tvw_array_set_contiguous (&call->out[i]);
@@ -143,6 +156,8 @@ tvw_op_input_ok (const TvwOpCall *call,
   if (call->cls->flags & TVW_OP_STRIDED)
     return TRUE;
   if ((call->cls->flags & TVW_OP_PITCHED_INPUT) && i == 0 && tvw_array_channels_last_pitch (a) > 0)
+    return TRUE;
+  if ((call->cls->flags & TVW_OP_CHANNELS_LAST_OK) && i == 0 && tvw_op_input_channels_last (call))
     return TRUE;
   if (((call->cls->flags & TVW_OP_CHANNELS_LAST) && i == 0) ||
       (call->cls->flags & TVW_OP_CHANNELS_LAST_ALL))
